@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable Gaung reads, parsed once at boot. A missing or malformed value
+ * stops the process with a message naming the variable. The README's configuration table
+ * lists the same variables; keep both in step.
+ */
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const postgresUrl = z.string().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+  message: 'must be a postgres:// or postgresql:// URL',
+});
+
+const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]*$/.test(v) && URL.canParse(v), {
+  message: 'must be a redis:// or rediss:// URL',
+});
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  GAUNG_PUBLIC_URL: httpUrl.optional(),
+  GAUNG_TRUST_PROXY: bool.default(false),
+  GAUNG_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  REDIS_URL: redisUrl.optional(),
+  GAUNG_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, "_", "." and "-" only')
+    .default('gaung'),
+  GAUNG_SECRET_KEY: z
+    .string()
+    .refine(
+      (v) => Buffer.from(v, 'base64').length === 32,
+      'must be 32 random bytes in base64 (openssl rand -base64 32)',
+    )
+    .optional(),
+  GAUNG_SECRET_KEY_PREVIOUS: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32),
+      'must be a comma-separated list of 32-byte base64 keys',
+    )
+    .optional(),
+  GAUNG_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
+  GAUNG_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GAUNG_DEMO: bool.default(false),
+  GAUNG_WORKER_CONCURRENCY: int(1, 256).default(8),
+  GAUNG_HORIZON_SECONDS: int(5, 3600).default(120),
+  GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
+  GAUNG_SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8_000),
+  SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  GAUNG_MAIL_FROM: z.string().min(3).default('Gaung <gaung@localhost>'),
+  GAUNG_X_API_URL: httpUrl.default('https://api.x.com'),
+  GAUNG_X_UPLOAD_URL: httpUrl.default('https://api.x.com'),
+  GAUNG_X_CLIENT_ID: z.string().min(1).optional(),
+  GAUNG_X_CLIENT_SECRET: z.string().min(1).optional(),
+  GAUNG_GRAPH_API_URL: httpUrl.default('https://graph.facebook.com/v23.0'),
+  GAUNG_THREADS_API_URL: httpUrl.default('https://graph.threads.net/v1.0'),
+  GAUNG_META_APP_ID: z.string().min(1).optional(),
+  GAUNG_META_APP_SECRET: z.string().min(1).optional(),
+  GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config extends Env {
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Base URL at which platforms and browsers reach this instance. */
+  publicUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. Empty strings count as unset. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') env[key] = value;
+  }
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  return {
+    ...config,
+    dataDir: path.resolve(config.GAUNG_DATA_DIR),
+    publicUrl: config.GAUNG_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+  };
+}

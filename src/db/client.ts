@@ -1,0 +1,200 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+/** The drizzle database, whichever driver is behind it. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle; services accept `Db | Tx` where they may run inside a caller's transaction. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export type Driver = 'pglite' | 'postgres';
+
+export interface Database {
+  db: Db;
+  driver: Driver;
+  migrate(): Promise<void>;
+  /** True when every migration in the committed folder is applied. */
+  migrationsApplied(): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+const MIGRATION_LOCK_KEY = 7_302_418_001;
+
+function committedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: unknown[];
+  };
+  return journal.entries.length;
+}
+
+/** Rows of a raw SQL query, the same on both drivers (both answer `{ rows }`). */
+export async function queryRows<T extends Record<string, unknown>>(db: DbOrTx, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+async function appliedMigrationCount(db: Db): Promise<number> {
+  const [exists] = await queryRows<{ ok: boolean }>(
+    db,
+    sql`select to_regclass('drizzle.__drizzle_migrations') is not null as ok`,
+  );
+  if (!exists?.ok) return 0;
+  const [result] = await queryRows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+  );
+  return Number(result?.n ?? 0);
+}
+
+export class DatabaseError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** PostgreSQL through node-postgres. Fails with a clear message when the server does not answer. */
+export async function openPostgres(url: string, options: { poolMax?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it on next use.
+  });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    const where = safeUrl(url);
+    throw new DatabaseError(`cannot connect to PostgreSQL at ${where}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const db = drizzleNodePg(pool, { schema, casing: 'snake_case' }) as unknown as Db;
+  return {
+    db,
+    driver: 'postgres',
+    async migrate() {
+      // Several processes may start at once: one migrates, the others wait for it.
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        await migrateNodePg(drizzleNodePg(client, { casing: 'snake_case' }), { migrationsFolder });
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+        client.release();
+      }
+    },
+    async migrationsApplied() {
+      return (await appliedMigrationCount(db)) >= committedMigrationCount();
+    },
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Embedded PostgreSQL (PGlite). `dataDir` undefined keeps everything in memory (tests). A lock file
+ * stops a second process from opening the same directory, which PGlite does not support.
+ */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  let lockFile: string | undefined;
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    lockFile = path.join(dataDir, '..', 'pglite.lock');
+    takeLock(lockFile);
+  }
+  let client: PGlite;
+  try {
+    client = new PGlite(dataDir);
+    await client.waitReady;
+  } catch (error) {
+    if (lockFile) rmSync(lockFile, { force: true });
+    throw new DatabaseError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const db = drizzlePglite(client, { schema, casing: 'snake_case' }) as unknown as Db;
+  return {
+    db,
+    driver: 'pglite',
+    async migrate() {
+      await migratePglite(drizzlePglite(client, { casing: 'snake_case' }), { migrationsFolder });
+    },
+    async migrationsApplied() {
+      return (await appliedMigrationCount(db)) >= committedMigrationCount();
+    },
+    async ping() {
+      await client.query('select 1');
+    },
+    async close() {
+      await client.close();
+      if (lockFile) rmSync(lockFile, { force: true });
+    },
+  };
+}
+
+function takeLock(lockFile: string): void {
+  if (existsSync(lockFile)) {
+    const pid = Number(readFileSync(lockFile, 'utf8'));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new DatabaseError(
+        `the embedded database is in use by process ${pid}; run one Gaung process (npm start), or set DATABASE_URL to share PostgreSQL between processes`,
+      );
+    }
+    rmSync(lockFile, { force: true });
+  }
+  const fd = openSync(lockFile, 'wx');
+  writeFileSync(fd, String(process.pid));
+  closeSync(fd);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The URL without its password, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+export async function openDatabase(config: {
+  DATABASE_URL?: string;
+  DATABASE_POOL_MAX: number;
+  dataDir: string;
+}): Promise<Database> {
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, { poolMax: config.DATABASE_POOL_MAX });
+  return openPglite(path.join(config.dataDir, 'pglite'));
+}

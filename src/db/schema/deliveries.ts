@@ -1,0 +1,159 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATUSES, METRIC_WINDOWS } from '../../domain/vocabulary';
+import { channels } from './channels';
+import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
+import { users } from './org';
+import { posts } from './posts';
+
+/** One (post, channel) pair: what will be, or was, published where and when. */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: id(),
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'restrict' }),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id, { onDelete: 'restrict' }),
+    mode: text('mode').notNull(),
+    status: text('status').notNull().default('scheduled'),
+    /** When the next attempt may start. */
+    dueAt: tstz('due_at').notNull(),
+    /** The reviewer asked for the channel's next free slot rather than a fixed time. */
+    slotted: integer('slotted').notNull().default(0),
+    /** The reviewer's per-channel text, replacing the post's body and variant. */
+    textOverride: text('text_override'),
+    /** The text as approved, after the credit line; what the platform receives. */
+    renderedText: text('rendered_text').notNull(),
+    /** Attempts that counted against the retry budget (rate limits do not count). */
+    attempts: integer('attempts').notNull().default(0),
+    leaseUntil: tstz('lease_until'),
+    remoteId: text('remote_id'),
+    remoteUrl: text('remote_url'),
+    publishedAt: tstz('published_at'),
+    lastErrorCode: text('last_error_code'),
+    lastError: text('last_error'),
+    version: integer('version').notNull().default(1),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    oneOf('deliveries_mode_check', t.mode, DELIVERY_MODES),
+    oneOf('deliveries_status_check', t.status, DELIVERY_STATUSES),
+    check('deliveries_published_check', sql`${t.status} <> 'published' or (${t.publishedAt} is not null)`),
+    check('deliveries_lease_check', sql`${t.status} <> 'publishing' or ${t.leaseUntil} is not null`),
+    uniqueIndex('deliveries_post_channel_key').on(t.postId, t.channelId),
+    // The sweeper: scheduled deliveries by due time.
+    index('deliveries_due_idx').on(t.dueAt).where(sql`${t.status} = 'scheduled'`),
+    // Lease expiry.
+    index('deliveries_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'publishing'`),
+    // The calendar: a channel's deliveries over time.
+    index('deliveries_channel_due_idx').on(t.channelId, t.dueAt),
+    index('deliveries_attention_idx')
+      .on(t.status, t.updatedAt)
+      .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown')`),
+  ],
+);
+
+/** Every publish attempt: start, end, outcome, HTTP status and error. */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    endedAt: tstz('ended_at'),
+    outcome: text('outcome'),
+    httpStatus: integer('http_status'),
+    errorCode: text('error_code'),
+    error: text('error'),
+    worker: text('worker'),
+  },
+  (t) => [
+    check(
+      'delivery_attempts_outcome_check',
+      sql`${t.outcome} is null or ${t.outcome} in (${sql.raw(ATTEMPT_OUTCOMES.map((o) => `'${o}'`).join(', '))})`,
+    ),
+    uniqueIndex('delivery_attempts_number_key').on(t.deliveryId, t.number),
+  ],
+);
+
+/** The audit trail of a delivery's status changes. */
+export const deliveryEvents = pgTable(
+  'delivery_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('delivery_events_delivery_idx').on(t.deliveryId, t.id)],
+);
+
+/** Engagement of a published delivery, taken 1 h, 24 h and 7 d after publishing. */
+export const metricsSnapshots = pgTable(
+  'metrics_snapshots',
+  {
+    id: id(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    window: text('window').notNull(),
+    takenAt: tstz('taken_at').notNull().defaultNow(),
+    impressions: bigint('impressions', { mode: 'number' }),
+    likes: bigint('likes', { mode: 'number' }),
+    reposts: bigint('reposts', { mode: 'number' }),
+    replies: bigint('replies', { mode: 'number' }),
+    quotes: bigint('quotes', { mode: 'number' }),
+    clicks: bigint('clicks', { mode: 'number' }),
+    raw: jsonb('raw').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    oneOf('metrics_snapshots_window_check', t.window, METRIC_WINDOWS),
+    uniqueIndex('metrics_snapshots_delivery_window_key').on(t.deliveryId, t.window),
+  ],
+);
+
+/** Gaung's own timeline: what `sandbox` channels "publish", for demos and dry runs. */
+export const sandboxPosts = pgTable(
+  'sandbox_posts',
+  {
+    id: id(),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id, { onDelete: 'cascade' }),
+    /** The delivery's idempotency key: a retry finds the post instead of writing it again. */
+    idempotencyKey: text('idempotency_key').notNull(),
+    kind: text('kind').notNull().default('post'),
+    text: text('text').notNull(),
+    media: jsonb('media').$type<unknown[]>().notNull().default([]),
+    refersTo: text('refers_to'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('sandbox_posts_key').on(t.channelId, t.idempotencyKey),
+    index('sandbox_posts_channel_idx').on(t.channelId, t.createdAt),
+  ],
+);

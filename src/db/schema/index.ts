@@ -1,0 +1,5 @@
+export * from './channels';
+export * from './deliveries';
+export * from './media';
+export * from './org';
+export * from './posts';

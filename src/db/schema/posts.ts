@@ -1,0 +1,120 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { PLATFORMS, POST_EVENT_KINDS, POST_STATUSES } from '../../domain/vocabulary';
+import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
+import { units, users } from './org';
+
+/** A submission from a unit, reviewed by humas. */
+export const posts = pgTable(
+  'posts',
+  {
+    id: id(),
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'restrict' }),
+    authorId: uuid('author_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    status: text('status').notNull().default('draft'),
+    /** Optimistic concurrency: every change bumps it; a stale edit or decision gets 409. */
+    version: integer('version').notNull().default(1),
+    body: text('body').notNull().default(''),
+    link: text('link'),
+    /** The original post on the office's own account (needed for repost and quote). */
+    sourceUrl: text('source_url'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    preferredFrom: tstz('preferred_from'),
+    preferredTo: tstz('preferred_to'),
+    submittedAt: tstz('submitted_at'),
+    decidedAt: tstz('decided_at'),
+    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+    search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('simple', body)`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    oneOf('posts_status_check', t.status, POST_STATUSES),
+    check('posts_version_check', sql`${t.version} >= 1`),
+    check(
+      'posts_window_check',
+      sql`${t.preferredFrom} is null or ${t.preferredTo} is null or ${t.preferredFrom} <= ${t.preferredTo}`,
+    ),
+    // The reviewer inbox: submitted posts, oldest first, within a set of units.
+    index('posts_inbox_idx').on(t.unitId, t.submittedAt, t.id).where(sql`${t.status} = 'submitted'`),
+    index('posts_unit_created_idx').on(t.unitId, t.createdAt, t.id),
+    index('posts_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('posts_author_idx').on(t.authorId),
+    index('posts_search_idx').using('gin', t.search),
+    index('posts_tags_idx').using('gin', t.tags),
+  ],
+);
+
+/** Per-platform text that replaces the body on that platform. */
+export const postVariants = pgTable(
+  'post_variants',
+  {
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    platform: text('platform').notNull(),
+    body: text('body').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.postId, t.platform] }),
+    oneOf('post_variants_platform_check', t.platform, PLATFORMS),
+  ],
+);
+
+/** The timeline of a post: transitions, comments, edits and delivery outcomes. */
+export const postEvents = pgTable(
+  'post_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    kind: text('kind').notNull(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    /** Comment text, or the reason of a decision. */
+    body: text('body'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    oneOf('post_events_kind_check', t.kind, POST_EVENT_KINDS),
+    index('post_events_post_idx').on(t.postId, t.id),
+  ],
+);
+
+/** In-app notifications, one row per recipient. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    postId: uuid('post_id').references(() => posts.id, { onDelete: 'cascade' }),
+    deliveryId: uuid('delivery_id'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    readAt: tstz('read_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('notifications_user_idx').on(t.userId, t.createdAt),
+    index('notifications_unread_idx').on(t.userId).where(sql`${t.readAt} is null`),
+  ],
+);

@@ -1,0 +1,73 @@
+// The closed vocabularies of Gaung's domain. The database's check constraints are built from these lists.
+
+export const UNIT_KINDS = ['national', 'regional', 'office'] as const;
+export type UnitKind = (typeof UNIT_KINDS)[number];
+
+export const ROLES = ['contributor', 'reviewer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const LOCALES = ['id', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export const PLATFORMS = [
+  'x',
+  'facebook',
+  'instagram',
+  'threads',
+  'telegram',
+  'mastodon',
+  'bluesky',
+  'webhook',
+  'sandbox',
+] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const CHANNEL_STATUSES = ['active', 'needs_reauth', 'paused'] as const;
+export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
+
+export const POST_STATUSES = [
+  'draft',
+  'submitted',
+  'changes_requested',
+  'approved',
+  'rejected',
+  'withdrawn',
+] as const;
+export type PostStatus = (typeof POST_STATUSES)[number];
+
+export const DELIVERY_MODES = ['copy', 'repost', 'quote'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+export const DELIVERY_STATUSES = [
+  'scheduled',
+  'publishing',
+  'published',
+  'failed',
+  'unknown',
+  'needs_attention',
+  'cancelled',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** How one publish attempt ended; `null` on the row while it is running. */
+export const ATTEMPT_OUTCOMES = [
+  'published',
+  'retry',
+  'rate_limited',
+  'auth',
+  'invalid',
+  'unknown',
+  'reconciled_found',
+  'reconciled_missing',
+  'reconcile_impossible',
+] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export const POST_EVENT_KINDS = ['transition', 'comment', 'edit', 'delivery'] as const;
+export type PostEventKind = (typeof POST_EVENT_KINDS)[number];
+
+export const MEDIA_KINDS = ['image', 'video'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+export const METRIC_WINDOWS = ['1h', '24h', '7d'] as const;
+export type MetricWindow = (typeof METRIC_WINDOWS)[number];

@@ -1,0 +1,165 @@
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import type { DeliveryMode, MediaKind, Platform } from '../domain/vocabulary';
+
+/**
+ * The one interface every platform adapter implements. Adapters never import the database:
+ * everything they need arrives in a PlatformContext, and what they must persist (rotated tokens)
+ * goes back through its callbacks.
+ */
+
+/** Base URLs of the platforms whose address is global (Mastodon and Bluesky take theirs per channel). */
+export interface PlatformEndpoints {
+  xApi: string;
+  xUpload: string;
+  graph: string;
+  threads: string;
+  telegram: string;
+}
+
+/** OAuth apps registered by the operator, where a platform needs one. */
+export interface PlatformApps {
+  x?: { clientId: string; clientSecret?: string };
+  meta?: { appId: string; appSecret: string };
+}
+
+export interface PlatformContext {
+  channel: {
+    id: string;
+    platform: Platform;
+    /** Non-secret, platform-specific settings (instance URL, page id, chat id…). */
+    settings: Record<string, unknown>;
+  };
+  /** Decrypted credentials, parsed with the adapter's `credentialsSchema`. */
+  credentials: Record<string, unknown>;
+  /**
+   * Persist rotated credentials atomically (compare-and-set on the stored version). Resolves false
+   * when another process rotated them first; the adapter should then re-read via `reloadCredentials`.
+   */
+  saveCredentials(next: Record<string, unknown>, expiresAt: Date | null): Promise<boolean>;
+  reloadCredentials(): Promise<Record<string, unknown>>;
+  endpoints: PlatformEndpoints;
+  apps: PlatformApps;
+  /** Observed rate-limit state from response headers, so the engine can wait before the next call. */
+  onRateLimit?(state: { remaining: number; resetAt: Date; scope: 'channel' | 'app' }): void;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /** Aborts in-flight requests when the worker shuts down. */
+  signal?: AbortSignal;
+}
+
+/** A medium prepared for this platform (resized or re-encoded where the platform needs it). */
+export interface PublishMedia {
+  id: string;
+  kind: MediaKind;
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  altText: string;
+  sha256: string;
+  /** The bytes, streamed. */
+  open(): Promise<Readable>;
+  /** A signed, expiring URL, for platforms that fetch media themselves (Instagram, Threads, Facebook). */
+  publicUrl(): string;
+}
+
+export interface PublishRequest {
+  /** Stable across attempts: the base of idempotency keys and record keys. */
+  deliveryId: string;
+  mode: DeliveryMode;
+  /** The final text, credit line included. */
+  text: string;
+  media: PublishMedia[];
+  link: string | null;
+  /** The office's original post; repost and quote act on it. */
+  sourceUrl: string | null;
+  /** When the first attempt started: reconciliation only considers posts created after it (minus skew). */
+  firstAttemptAt: Date;
+}
+
+export interface PublishResult {
+  remoteId: string;
+  url: string;
+}
+
+export interface AccountInfo {
+  /** The platform's id of the account (user id, page id, chat id, DID). */
+  remoteId: string;
+  handle: string;
+  name?: string;
+}
+
+export interface DeliveryMetrics {
+  impressions: number | null;
+  likes: number | null;
+  reposts: number | null;
+  replies: number | null;
+  quotes: number | null;
+  clicks: number | null;
+  raw: Record<string, unknown>;
+}
+
+/** How a failed call should be treated by the publishing engine. */
+export type ErrorClass =
+  /** Transient (network before the request left, 5xx): retry with backoff. */
+  | { kind: 'retry'; message: string; httpStatus?: number }
+  /** Wait until `until`; the attempt does not count. */
+  | { kind: 'rate_limited'; until: Date; scope: 'channel' | 'app'; message: string; httpStatus?: number }
+  /** Credentials rejected: the channel needs re-authorisation. */
+  | { kind: 'auth'; message: string; httpStatus?: number }
+  /** The platform refuses this content: no retry, show the message. */
+  | { kind: 'invalid'; message: string; httpStatus?: number }
+  /** The request may have reached the platform (timeout, reset after sending): reconcile first. */
+  | { kind: 'unknown'; message: string; httpStatus?: number };
+
+/** Thrown by adapters with the classification already made. */
+export class PlatformError extends Error {
+  readonly classification: ErrorClass;
+  constructor(classification: ErrorClass, options?: { cause?: unknown }) {
+    super(classification.message, options);
+    this.name = this.constructor.name;
+    this.classification = classification;
+  }
+}
+
+/** What a platform supports, as built and tested; the README's platform table says the same. */
+export interface Capabilities {
+  text: boolean;
+  images: boolean;
+  video: boolean;
+  repost: boolean;
+  quote: boolean;
+  metrics: boolean;
+  /**
+   * How the outcome of an unsure attempt is found: `idempotent` (the platform dedupes by key),
+   * `search` (the adapter reads recent posts), `none` (a human must check: needs_attention).
+   */
+  reconcile: 'idempotent' | 'search' | 'none';
+  /** Whether the platform fetches media by URL (needs GAUNG_PUBLIC_URL reachable from the platform). */
+  mediaByUrl: boolean;
+}
+
+export interface PlatformAdapter {
+  readonly platform: Platform;
+  readonly capabilities: Capabilities;
+  /** Validates the secret part of a channel (tokens, passwords) when it is connected or updated. */
+  readonly credentialsSchema: z.ZodType<Record<string, unknown>>;
+  /** Validates the non-secret settings of a channel. */
+  readonly settingsSchema: z.ZodType<Record<string, unknown>>;
+
+  publish(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult>;
+  repost?(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult>;
+  quote?(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult>;
+  /**
+   * Reconciliation: has this delivery's post already been published? `null`: certainly not;
+   * `'cannot_tell'`: the platform offers no way to know.
+   */
+  findPublished(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult | null | 'cannot_tell'>;
+  fetchMetrics?(ctx: PlatformContext, remoteId: string): Promise<DeliveryMetrics>;
+  verifyCredentials(ctx: PlatformContext): Promise<AccountInfo>;
+  /** Refreshes short-lived tokens; returns the expiry of the new ones. Absent where tokens do not expire. */
+  refreshCredentials?(ctx: PlatformContext): Promise<{ expiresAt: Date | null }>;
+  /** Maps anything the adapter threw to the engine's error classes. */
+  classifyError(error: unknown): ErrorClass;
+}

@@ -1,0 +1,47 @@
+import { Queue, type QueueOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { MetricWindow } from '../domain/vocabulary';
+
+/** Queue names and the payload each carries. Jobs carry ids only; Postgres holds the truth. */
+export interface QueuePayloads {
+  /** One job per delivery attempt. */
+  publish: { deliveryId: string };
+  /** Recurring housekeeping: enqueue due deliveries, expire leases, refresh tokens, collect garbage. */
+  maintenance: { task: 'sweep' | 'refresh-tokens' | 'media-gc' | 'metrics-due' | 'prune' };
+  metrics: { deliveryId: string; window: MetricWindow };
+  ingest: { channelId: string };
+  notify: { notificationId: string; via: 'webhook' | 'email' };
+}
+
+export type QueueName = keyof QueuePayloads;
+
+export const QUEUE_NAMES = [
+  'publish',
+  'maintenance',
+  'metrics',
+  'ingest',
+  'notify',
+] as const satisfies readonly QueueName[];
+
+export type Queues = { [N in QueueName]: Queue<QueuePayloads[N], unknown, N> };
+
+/** Completed and failed jobs are trimmed: history lives in Postgres. */
+export const DEFAULT_JOB_OPTIONS = {
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { count: 5_000 },
+} as const;
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const options: QueueOptions = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+  return {
+    publish: new Queue('publish', options),
+    maintenance: new Queue('maintenance', options),
+    metrics: new Queue('metrics', options),
+    ingest: new Queue('ingest', options),
+    notify: new Queue('notify', options),
+  };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
+}

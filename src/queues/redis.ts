@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Finds Redis as DESIGN principle 5 says: REDIS_URL; else 127.0.0.1:6379 if it answers; else a
+ * `redis-server` from PATH started as a child on a unix socket under the data directory; else a
+ * clear error saying how to get one.
+ */
+
+export class RedisUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+export interface RedisTarget {
+  /** Base options for new connections (host/port or socket path, TLS, password). */
+  options: RedisOptions;
+  /** Where it came from, for the start-up log line. */
+  description: string;
+  /** Stops a Redis started by Gaung; a no-op otherwise. */
+  stop(): Promise<void>;
+}
+
+const LOCAL_DEFAULT = 'redis://127.0.0.1:6379';
+
+async function answers(options: RedisOptions, timeoutMs = 1_500): Promise<Error | null> {
+  const probe = new Redis({
+    ...options,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+    return null;
+  } catch (error) {
+    return error as Error;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export function optionsFromUrl(url: string): RedisOptions {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 6379,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+function findOnPath(binary: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, binary);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function startChildRedis(binary: string, dataDir: string): Promise<RedisTarget> {
+  const dir = path.join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const socket = path.join(dir, 'redis.sock');
+  rmSync(socket, { force: true });
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const stderr: Buffer[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const stopOnExit = () => child.kill('SIGTERM');
+  process.once('exit', stopOnExit);
+  const options: RedisOptions = { path: socket };
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (existsSync(socket) && (await answers(options, 500)) === null) {
+      return {
+        options,
+        description: `redis-server started by Gaung on ${socket}`,
+        async stop() {
+          process.removeListener('exit', stopOnExit);
+          if (child.exitCode !== null) return;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  process.removeListener('exit', stopOnExit);
+  throw new RedisUnavailableError(
+    `redis-server from ${binary} did not start: ${Buffer.concat(stderr).toString().trim() || 'no output'}`,
+  );
+}
+
+const HOW_TO_GET_REDIS =
+  'Gaung needs Redis: set REDIS_URL, run one on 127.0.0.1:6379 (docker compose up -d redis), or install redis-server (apt-get install redis-server) so Gaung can start it';
+
+export async function resolveRedis(config: { REDIS_URL?: string; dataDir: string }): Promise<RedisTarget> {
+  if (config.REDIS_URL) {
+    const options = optionsFromUrl(config.REDIS_URL);
+    const failure = await answers(options, 5_000);
+    if (failure) throw new RedisUnavailableError(`cannot reach Redis at REDIS_URL: ${failure.message}`);
+    return { options, description: `Redis at ${options.host}:${options.port}`, stop: async () => {} };
+  }
+  const local = optionsFromUrl(LOCAL_DEFAULT);
+  if ((await answers(local)) === null) {
+    return { options: local, description: 'Redis at 127.0.0.1:6379', stop: async () => {} };
+  }
+  const binary = findOnPath('redis-server');
+  if (binary) return startChildRedis(binary, config.dataDir);
+  throw new RedisUnavailableError(`no Redis found. ${HOW_TO_GET_REDIS}`);
+}
+
+/** Producers (API, schedulers) fail fast when Redis is away rather than queueing commands in memory. */
+export function producerConnection(target: RedisTarget): Redis {
+  const connection = new Redis({ ...target.options, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  connection.on('error', () => {});
+  return connection;
+}
+
+/** Workers block on Redis and must never give up a command (BullMQ requires maxRetriesPerRequest: null). */
+export function workerConnection(target: RedisTarget): Redis {
+  const connection = new Redis({ ...target.options, maxRetriesPerRequest: null });
+  connection.on('error', () => {});
+  return connection;
+}

@@ -1,0 +1,143 @@
+import { and, eq, gt, isNull, or } from 'drizzle-orm';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AppContext } from '../../context';
+import { apiTokens, sessions, units, users } from '../../db/schema';
+import { AppError, notFound, unauthenticated } from '../../domain/errors';
+import { type Action, type Actor, decide, type Resource } from '../../domain/permissions';
+import type { Locale } from '../../domain/vocabulary';
+import { sha256Hex } from '../../services/crypto';
+
+/**
+ * Who is calling: a session cookie (browser) or a Bearer token (automation). Routes call
+ * `requireActor` and `authorize`; the decision itself is `decide` in src/domain/permissions.ts.
+ */
+
+export const SESSION_COOKIE = 'gaung_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface RequestActor extends Actor {
+  name: string;
+  email: string;
+  locale: Locale;
+  timeZone: string;
+  via: 'session' | 'token';
+  /** sha256 of the session secret (the sessions row id), for session-authenticated requests. */
+  sessionId?: string;
+  tokenId?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: RequestActor | null;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The CSRF token of a session: an HMAC of its id, so nothing more needs storing. */
+export const csrfTokenFor = (ctx: AppContext, sessionId: string) => ctx.keys.sign('csrf', sessionId);
+
+const actorColumns = {
+  userId: users.id,
+  role: users.role,
+  unitId: users.unitId,
+  unitPath: units.path,
+  name: users.name,
+  email: users.email,
+  locale: users.locale,
+  timeZone: units.timeZone,
+};
+
+async function actorFromToken(ctx: AppContext, secret: string): Promise<RequestActor | null> {
+  const now = ctx.now();
+  const [row] = await ctx.db
+    .select({ ...actorColumns, tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, sha256Hex(secret)),
+        isNull(apiTokens.revokedAt),
+        isNull(users.disabledAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
+      ),
+    );
+  if (!row) return null;
+  // last_used_at is kept to the minute; writing it on every request would serialise busy tokens.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000)
+    await ctx.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
+  const { lastUsedAt: _, ...actor } = row;
+  return { ...actor, role: actor.role as Actor['role'], locale: actor.locale as Locale, via: 'token' };
+}
+
+async function actorFromSession(ctx: AppContext, secret: string): Promise<RequestActor | null> {
+  const now = ctx.now();
+  const sessionId = sha256Hex(secret);
+  const [row] = await ctx.db
+    .select({ ...actorColumns, lastSeenAt: sessions.lastSeenAt })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), isNull(users.disabledAt)));
+  if (!row) return null;
+  if (now.getTime() - row.lastSeenAt.getTime() > 60_000)
+    await ctx.db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, sessionId));
+  const { lastSeenAt: _, ...actor } = row;
+  return {
+    ...actor,
+    role: actor.role as Actor['role'],
+    locale: actor.locale as Locale,
+    via: 'session',
+    sessionId,
+  };
+}
+
+const authPlugin: FastifyPluginAsync = async (app) => {
+  const { ctx } = app;
+  app.decorateRequest('actor', null);
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const actor = match ? await actorFromToken(ctx, match[1]!) : null;
+      if (!actor)
+        throw new AppError('invalid_token', 401, 'The bearer token is not valid, expired or revoked');
+      request.actor = actor;
+      return;
+    }
+    const secret = request.cookies[SESSION_COOKIE];
+    if (!secret) return;
+    request.actor = await actorFromSession(ctx, secret);
+  });
+
+  // Cookie-authenticated writes need the session's CSRF token (header, or `_csrf` in a form).
+  app.addHook('preHandler', async (request) => {
+    const actor = request.actor;
+    if (!actor || actor.via !== 'session' || SAFE_METHODS.has(request.method)) return;
+    const body = request.body as { _csrf?: unknown } | undefined;
+    const given = request.headers[CSRF_HEADER] ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
+    if (typeof given !== 'string' || !ctx.keys.verify('csrf', actor.sessionId!, given))
+      throw new AppError('csrf_failed', 403, 'Missing or wrong CSRF token; reload the page and try again');
+  });
+};
+
+export default fp(authPlugin, { name: 'auth' });
+
+export function requireActor(request: FastifyRequest): RequestActor {
+  if (!request.actor) throw unauthenticated();
+  return request.actor;
+}
+
+/**
+ * Throws unless `decide` allows: 404 for what the actor may not see (named `what`), 403 for what
+ * they see but may not do.
+ */
+export function authorize(actor: Actor, action: Action, resource: Resource, what = 'Resource'): void {
+  const decision = decide(actor, action, resource);
+  if (decision === 'not_found') throw notFound(what);
+  if (decision === 'forbidden')
+    throw new AppError('forbidden', 403, `You may not ${action.replace('.', ' ')} here`);
+}

@@ -1,0 +1,96 @@
+import { ConfigError, loadConfig } from '../config/env';
+import { type RunningWorkers, startWorkers } from '../workers/index';
+import { buildApp } from './app';
+import { type AppContext, closeContext, createContext } from './context';
+import { createLogger } from './logger';
+import { bootstrapAdmin } from './services/bootstrap';
+
+/**
+ * Process entry. `npm start` runs the API, the workers and the schedulers in one process;
+ * `--role=api` and `--role=worker` run them apart (against a shared PostgreSQL and Redis).
+ */
+
+type Role = 'all' | 'api' | 'worker';
+
+function roleFromArgs(argv: string[]): Role {
+  const flag = argv.find((a) => a.startsWith('--role='));
+  const role = flag?.slice('--role='.length) ?? 'all';
+  if (role !== 'all' && role !== 'api' && role !== 'worker') {
+    console.error(`gaung: --role must be all, api or worker (got "${role}")`);
+    process.exit(2);
+  }
+  return role;
+}
+
+async function main() {
+  const role = roleFromArgs(process.argv.slice(2));
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`gaung: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+
+  let ctx: AppContext;
+  try {
+    ctx = await createContext(config, log);
+  } catch (error) {
+    console.error(`gaung: cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let workers: RunningWorkers | undefined;
+  let stopping = false;
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.GAUNG_SHUTDOWN_TIMEOUT_MS + 1_500);
+    hardStop.unref();
+    try {
+      await app?.close();
+      if (workers) {
+        // Active jobs get a bounded time to finish; an unfinished one is reconciled after its lease.
+        await Promise.race([
+          workers.close(),
+          new Promise((resolve) => setTimeout(resolve, config.GAUNG_SHUTDOWN_TIMEOUT_MS).unref()),
+        ]);
+      }
+      await closeContext(ctx);
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await bootstrapAdmin(ctx);
+    if (role !== 'worker') {
+      app = await buildApp(ctx);
+      const address = await app.listen({ host: config.HOST, port: config.PORT });
+      log.info({ address, role }, 'Gaung is listening');
+    }
+    if (role !== 'api') workers = await startWorkers(ctx);
+  } catch (error) {
+    console.error(`gaung: cannot start: ${(error as Error).message}`);
+    await app?.close().catch(() => {});
+    await closeContext(ctx).catch(() => {});
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,116 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { type Config, loadConfig } from '../../config/env';
+import { type App, buildApp } from '../../src/app';
+import { type AppContext, assembleContext } from '../../src/context';
+import type { Driver } from '../../src/db/client';
+import { createLogger } from '../../src/logger';
+import type { RedisTarget } from '../../src/queues/redis';
+import { KeyRing } from '../../src/services/crypto';
+import { createTestDatabase, type TestDatabase } from './db';
+
+export function testRedisTarget(): RedisTarget {
+  const options = inject('redisOptions');
+  return { options: { ...options }, description: 'test redis', stop: async () => {} };
+}
+
+/** Captures every log line, so tests can assert what is (and is not) logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void) {
+    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
+    callback();
+  }
+  get text() {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestContext {
+  ctx: AppContext;
+  database: TestDatabase;
+  logs: LogCapture;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export interface TestContextOptions {
+  env?: Record<string, string>;
+  now?: () => Date;
+}
+
+/**
+ * A full AppContext on a fresh database of the given driver and a fresh Redis key prefix. Close it
+ * in afterAll: the database is dropped and the prefix's keys deleted.
+ */
+export async function createTestContext(
+  driver: Driver,
+  options: TestContextOptions = {},
+): Promise<TestContext> {
+  const prefix = `gaung-test-${randomUUID().slice(0, 8)}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    GAUNG_DATA_DIR: `data/test/${prefix}`,
+    GAUNG_REDIS_PREFIX: prefix,
+    GAUNG_SECRET_KEY: randomBytes(32).toString('base64'),
+    GAUNG_PUBLIC_URL: 'http://127.0.0.1:3000',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const log = createLogger(config.LOG_LEVEL, logs);
+  const database = await createTestDatabase(driver);
+  const ctx = await assembleContext({
+    config,
+    log,
+    database,
+    redisTarget: testRedisTarget(),
+    keys: new KeyRing(config.GAUNG_SECRET_KEY!),
+    now: options.now,
+  });
+  return {
+    ctx,
+    database,
+    logs,
+    config,
+    async close() {
+      await Promise.all(Object.values(ctx.queues).map((queue) => queue.close()));
+      await deleteKeys(prefix);
+      ctx.redis.disconnect();
+      await database.close();
+    },
+  };
+}
+
+/** Deletes every Redis key under a prefix. */
+export async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(inject('redisOptions'));
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+export interface TestApp extends TestContext {
+  app: App;
+}
+
+/** A built Fastify app on a fresh test context; use `app.inject`. */
+export async function createTestApp(driver: Driver, options: TestContextOptions = {}): Promise<TestApp> {
+  const testContext = await createTestContext(driver, options);
+  const app = await buildApp(testContext.ctx);
+  await app.ready();
+  return {
+    ...testContext,
+    app,
+    async close() {
+      await app.close();
+      await testContext.close();
+    },
+  };
+}
