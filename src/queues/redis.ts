@@ -124,16 +124,20 @@ async function startChildRedis(binary: string, dataDir: string): Promise<RedisTa
 const HOW_TO_GET_REDIS =
   'Gaung needs Redis: set REDIS_URL, run one on 127.0.0.1:6379 (docker compose up -d redis), or install redis-server (apt-get install redis-server) so Gaung can start it';
 
-export async function resolveRedis(config: { REDIS_URL?: string; dataDir: string }): Promise<RedisTarget> {
+export async function resolveRedis(
+  config: { REDIS_URL?: string; dataDir: string },
+  /** Where an unconfigured Redis is looked for first (tests point it elsewhere). */
+  localUrl = LOCAL_DEFAULT,
+): Promise<RedisTarget> {
   if (config.REDIS_URL) {
     const options = optionsFromUrl(config.REDIS_URL);
     const failure = await answers(options, 5_000);
     if (failure) throw new RedisUnavailableError(`cannot reach Redis at REDIS_URL: ${failure.message}`);
     return { options, description: `Redis at ${options.host}:${options.port}`, stop: async () => {} };
   }
-  const local = optionsFromUrl(LOCAL_DEFAULT);
+  const local = optionsFromUrl(localUrl);
   if ((await answers(local)) === null) {
-    return { options: local, description: 'Redis at 127.0.0.1:6379', stop: async () => {} };
+    return { options: local, description: `Redis at ${local.host}:${local.port}`, stop: async () => {} };
   }
   const binary = findOnPath('redis-server');
   if (binary) return startChildRedis(binary, config.dataDir);

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+
+export interface GaungProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the listening address once the API logged it. */
+  listening(timeoutMs?: number): Promise<string>;
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `src/server.ts` (what `npm start` runs) as a child process with the given environment. */
+export function startGaung(env: Record<string, string | undefined>, args: string[] = []): GaungProcess {
+  const clean = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter(
+      ([key, value]) =>
+        value !== undefined && !(key.startsWith('GAUNG_') && !(key in env)) && key !== 'DATABASE_URL',
+    ),
+  ) as Record<string, string>;
+  if (env.DATABASE_URL) clean.DATABASE_URL = env.DATABASE_URL;
+  const child = spawn(TSX, ['src/server.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: clean,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => output,
+    exited: () => exit,
+    async listening(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const match = /"address":"(http:\/\/[^"]+)"[^\n]*Gaung is listening/.exec(output);
+        if (match) return match[1]!;
+        if (child.exitCode !== null) throw new Error(`Gaung exited early:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`Gaung did not start listening in time:\n${output}`);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { startGaung } from '../helpers/process';
+
+const redisUrl = () => {
+  const options = inject('redisOptions');
+  return options.path ? undefined : `redis://${options.host}:${options.port}`;
+};
+
+describe('the Gaung process', () => {
+  it('starts on the embedded database with no DATABASE_URL, is ready, and shuts down cleanly', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-server-'));
+    const gaung = startGaung({
+      PORT: '0',
+      GAUNG_DATA_DIR: dataDir,
+      REDIS_URL: redisUrl(),
+      GAUNG_REDIS_PREFIX: `gaung-server-${process.pid}`,
+      GAUNG_BOOTSTRAP_ADMIN_EMAIL: 'admin@gaung.test',
+      GAUNG_BOOTSTRAP_ADMIN_PASSWORD: 'sangat-rahasia-123',
+    });
+    const address = await gaung.listening();
+    const ready = await fetch(`${address}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ checks: { database: 'ok', redis: 'ok' } });
+    expect(existsSync(path.join(dataDir, 'pglite'))).toBe(true);
+    expect(gaung.output()).toContain('created the national unit and its first admin');
+
+    const started = Date.now();
+    gaung.child.kill('SIGTERM');
+    const exit = await gaung.exited();
+    expect(exit.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(gaung.output()).toContain('"msg":"stopped"');
+    expect(existsSync(path.join(dataDir, 'pglite.lock'))).toBe(false);
+
+    // A second start on the same data changes nothing and finds its data again.
+    const again = startGaung({
+      PORT: '0',
+      GAUNG_DATA_DIR: dataDir,
+      REDIS_URL: redisUrl(),
+      GAUNG_BOOTSTRAP_ADMIN_EMAIL: 'admin@gaung.test',
+      GAUNG_BOOTSTRAP_ADMIN_PASSWORD: 'sangat-rahasia-123',
+    });
+    await again.listening();
+    expect(again.output()).not.toContain('created the national unit');
+    again.child.kill('SIGINT');
+    expect((await again.exited()).code).toBe(0);
+  });
+
+  it('refuses a malformed DATABASE_URL with one clear line and writes nothing', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'gaung-bad-')), 'data');
+    const gaung = startGaung({ DATABASE_URL: 'nonsense', GAUNG_DATA_DIR: dataDir });
+    const exit = await gaung.exited();
+    expect(exit.code).toBe(1);
+    const lines = gaung.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^gaung: invalid configuration: DATABASE_URL: must be a postgres/);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('refuses an unreachable Redis with one clear line', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-noredis-'));
+    const gaung = startGaung({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      GAUNG_DATA_DIR: dataDir,
+      GAUNG_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    const exit = await gaung.exited();
+    expect(exit.code).toBe(1);
+    expect(gaung.output().trim()).toMatch(/^gaung: cannot start: cannot reach Redis at REDIS_URL: .+$/);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses an unreachable PostgreSQL with one clear line', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-nopg-'));
+    const gaung = startGaung({
+      DATABASE_URL: 'postgres://gaung:secret-pw@127.0.0.1:1/gaung',
+      REDIS_URL: redisUrl(),
+      GAUNG_DATA_DIR: dataDir,
+      GAUNG_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    const exit = await gaung.exited();
+    expect(exit.code).toBe(1);
+    const output = gaung.output().trim();
+    expect(output).toMatch(
+      /^gaung: cannot start: cannot connect to PostgreSQL at postgres:\/\/gaung:\*\*\*@127\.0\.0\.1:1\/gaung/,
+    );
+    expect(output).not.toContain('secret-pw');
+  });
+});
