@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
 import { createMetrics, type Metrics } from './metrics';
+import { createPlatformRegistry, type PlatformRegistry } from './platforms/index';
+import type { PlatformAdapter } from './platforms/types';
 import { closeQueues, createQueues, type Queues } from './queues/index';
 import { producerConnection, type RedisTarget, resolveRedis } from './queues/redis';
 import { KeyRing } from './services/crypto';
@@ -27,6 +29,7 @@ export interface AppContext {
   keys: KeyRing;
   log: Logger;
   metrics: Metrics;
+  platforms: PlatformRegistry;
   /** The time, injectable so tests can run with a fixed clock. */
   now(): Date;
 }
@@ -61,6 +64,8 @@ export interface ContextParts {
   redisTarget: RedisTarget;
   keys: KeyRing;
   now?: () => Date;
+  /** Replaces the built-in adapters (tests plug in adapters of their own). */
+  adapters?: PlatformAdapter[];
 }
 
 async function ready(redis: Redis): Promise<void> {
@@ -91,6 +96,7 @@ export async function assembleContext(parts: ContextParts): Promise<AppContext> 
     keys: parts.keys,
     log: parts.log,
     metrics: createMetrics(),
+    platforms: createPlatformRegistry(parts.adapters ?? []),
     now: parts.now ?? (() => new Date()),
   };
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { CHANNEL_STATUSES, PLATFORMS } from '../../domain/vocabulary';
+import { CHANNEL_STATUSES, type ChannelStatus, PLATFORMS, type Platform } from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { units } from './org';
 
@@ -12,11 +12,11 @@ export const channels = pgTable(
     unitId: uuid('unit_id')
       .notNull()
       .references(() => units.id, { onDelete: 'restrict' }),
-    platform: text('platform').notNull(),
+    platform: text('platform').$type<Platform>().notNull(),
     name: text('name').notNull(),
     /** The account's public handle or name on the platform, for display. */
     handle: text('handle'),
-    status: text('status').notNull().default('active'),
+    status: text('status').$type<ChannelStatus>().notNull().default('active'),
     statusReason: text('status_reason'),
     /** Non-secret, platform-specific settings (instance URL, page id, chat id, character limit…). */
     settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),

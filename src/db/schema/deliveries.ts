@@ -11,7 +11,16 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATUSES, METRIC_WINDOWS } from '../../domain/vocabulary';
+import {
+  ATTEMPT_OUTCOMES,
+  type AttemptOutcome,
+  DELIVERY_MODES,
+  DELIVERY_STATUSES,
+  type DeliveryMode,
+  type DeliveryStatus,
+  METRIC_WINDOWS,
+  type MetricWindow,
+} from '../../domain/vocabulary';
 import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { users } from './org';
@@ -28,8 +37,8 @@ export const deliveries = pgTable(
     channelId: uuid('channel_id')
       .notNull()
       .references(() => channels.id, { onDelete: 'restrict' }),
-    mode: text('mode').notNull(),
-    status: text('status').notNull().default('scheduled'),
+    mode: text('mode').$type<DeliveryMode>().notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull().default('scheduled'),
     /** When the next attempt may start. */
     dueAt: tstz('due_at').notNull(),
     /** The reviewer asked for the channel's next free slot rather than a fixed time. */
@@ -80,7 +89,7 @@ export const deliveryAttempts = pgTable(
     number: integer('number').notNull(),
     startedAt: tstz('started_at').notNull().defaultNow(),
     endedAt: tstz('ended_at'),
-    outcome: text('outcome'),
+    outcome: text('outcome').$type<AttemptOutcome>(),
     httpStatus: integer('http_status'),
     errorCode: text('error_code'),
     error: text('error'),
@@ -104,8 +113,8 @@ export const deliveryEvents = pgTable(
       .notNull()
       .references(() => deliveries.id, { onDelete: 'cascade' }),
     actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
-    fromStatus: text('from_status'),
-    toStatus: text('to_status').notNull(),
+    fromStatus: text('from_status').$type<DeliveryStatus>(),
+    toStatus: text('to_status').$type<DeliveryStatus>().notNull(),
     reason: text('reason'),
     createdAt: createdAt(),
   },
@@ -120,7 +129,7 @@ export const metricsSnapshots = pgTable(
     deliveryId: uuid('delivery_id')
       .notNull()
       .references(() => deliveries.id, { onDelete: 'cascade' }),
-    window: text('window').notNull(),
+    window: text('window').$type<MetricWindow>().notNull(),
     takenAt: tstz('taken_at').notNull().defaultNow(),
     impressions: bigint('impressions', { mode: 'number' }),
     likes: bigint('likes', { mode: 'number' }),

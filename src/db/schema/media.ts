@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { MEDIA_KINDS, PLATFORMS } from '../../domain/vocabulary';
+import { MEDIA_KINDS, type MediaKind, PLATFORMS, type Platform } from '../../domain/vocabulary';
 import { createdAt, id, oneOf } from './columns';
 import { units, users } from './org';
 import { posts } from './posts';
@@ -26,7 +26,7 @@ export const media = pgTable(
       .references(() => units.id, { onDelete: 'restrict' }),
     uploadedBy: uuid('uploaded_by').references(() => users.id, { onDelete: 'set null' }),
     sha256: text('sha256').notNull(),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<MediaKind>().notNull(),
     mime: text('mime').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     width: integer('width'),
@@ -73,7 +73,7 @@ export const mediaRenditions = pgTable(
     mediaId: uuid('media_id')
       .notNull()
       .references(() => media.id, { onDelete: 'cascade' }),
-    platform: text('platform').notNull(),
+    platform: text('platform').$type<Platform>().notNull(),
     sha256: text('sha256').notNull(),
     mime: text('mime').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),

@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { LOCALES, ROLES, UNIT_KINDS } from '../../domain/vocabulary';
+import { LOCALES, type Locale, ROLES, type Role, UNIT_KINDS, type UnitKind } from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 
 /** The organisation as a tree: national → regional → office. */
@@ -19,7 +19,7 @@ export const units = pgTable(
   {
     id: id(),
     parentId: uuid('parent_id').references((): AnyPgColumn => units.id, { onDelete: 'restrict' }),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<UnitKind>().notNull(),
     name: text('name').notNull(),
     slug: text('slug').notNull(),
     timeZone: text('time_zone').notNull(),
@@ -49,8 +49,8 @@ export const users = pgTable(
       .references(() => units.id, { onDelete: 'restrict' }),
     email: text('email').notNull(),
     name: text('name').notNull(),
-    role: text('role').notNull(),
-    locale: text('locale').notNull().default('id'),
+    role: text('role').$type<Role>().notNull(),
+    locale: text('locale').$type<Locale>().notNull().default('id'),
     passwordHash: text('password_hash').notNull(),
     passwordChangedAt: tstz('password_changed_at').notNull().defaultNow(),
     disabledAt: tstz('disabled_at'),

@@ -10,7 +10,14 @@ import {
   text,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { PLATFORMS, POST_EVENT_KINDS, POST_STATUSES } from '../../domain/vocabulary';
+import {
+  PLATFORMS,
+  type Platform,
+  POST_EVENT_KINDS,
+  POST_STATUSES,
+  type PostEventKind,
+  type PostStatus,
+} from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
 import { units, users } from './org';
 
@@ -25,7 +32,7 @@ export const posts = pgTable(
     authorId: uuid('author_id')
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
-    status: text('status').notNull().default('draft'),
+    status: text('status').$type<PostStatus>().notNull().default('draft'),
     /** Optimistic concurrency: every change bumps it; a stale edit or decision gets 409. */
     version: integer('version').notNull().default(1),
     body: text('body').notNull().default(''),
@@ -66,7 +73,7 @@ export const postVariants = pgTable(
     postId: uuid('post_id')
       .notNull()
       .references(() => posts.id, { onDelete: 'cascade' }),
-    platform: text('platform').notNull(),
+    platform: text('platform').$type<Platform>().notNull(),
     body: text('body').notNull(),
   },
   (t) => [
@@ -84,7 +91,7 @@ export const postEvents = pgTable(
       .notNull()
       .references(() => posts.id, { onDelete: 'cascade' }),
     actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<PostEventKind>().notNull(),
     fromStatus: text('from_status'),
     toStatus: text('to_status'),
     /** Comment text, or the reason of a decision. */
