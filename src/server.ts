@@ -4,6 +4,7 @@ import { buildApp } from './app';
 import { type AppContext, closeContext, createContext } from './context';
 import { createLogger } from './logger';
 import { bootstrapAdmin } from './services/bootstrap';
+import { seedDemo } from './services/demo';
 
 /**
  * Process entry. `npm start` runs the API, the workers and the schedulers in one process;
@@ -79,6 +80,14 @@ async function main() {
 
   try {
     await bootstrapAdmin(ctx);
+    const demoUsers = await seedDemo(ctx);
+    if (demoUsers) {
+      // Printed once, on the start that created them; they are not stored anywhere in plain text.
+      console.log('\nGaung demo organisation created. Sign in with:');
+      for (const user of demoUsers)
+        console.log(`  ${user.role.padEnd(12)} ${user.email.padEnd(24)} ${user.password}`);
+      console.log('');
+    }
     if (role !== 'worker') {
       app = await buildApp(ctx);
       const address = await app.listen({ host: config.HOST, port: config.PORT });
