@@ -1,0 +1,281 @@
+import type { Platform } from '../src/domain/vocabulary';
+
+/**
+ * What each platform accepts in one post and how fast Gaung may publish to it. A pure table:
+ * rendering validates against it, the engine's rate limiter reads `rateLimits` from it.
+ */
+
+/** How a platform measures text length. */
+export type TextCounting =
+  /** twitter-text weighted length: URLs 23, emoji and CJK 2, most Latin text 1. */
+  | 'twitter'
+  /** User-perceived characters (Unicode grapheme clusters). */
+  | 'graphemes'
+  /** Mastodon: graphemes, every http(s) URL counts as `urlLength`, `@user@domain` counts as `@user`. */
+  | 'mastodon'
+  /** Threads: code points, except that an emoji counts as its UTF-8 bytes. */
+  | 'threads'
+  /** UTF-16 code units: never under-counts the platforms that say "characters" without defining them. */
+  | 'utf16';
+
+export interface RateLimit {
+  /** `channel`: per connected account; `app`: shared by every channel of Gaung's app on that platform. */
+  scope: 'channel' | 'app';
+  max: number;
+  windowSeconds: number;
+}
+
+export interface PlatformLimits {
+  /** The platform's name as an office worker knows it. */
+  label: string;
+  text: {
+    limit: number;
+    unit: 'weighted' | 'graphemes' | 'characters';
+    counting: TextCounting;
+    /** A second cap on the UTF-8 size of the text, where the platform has one. */
+    maxBytes: number | null;
+  };
+  /** The text limit when the post carries media, where it differs (Telegram captions). */
+  captionLimit: number | null;
+  /** Media per post; `null` where the platform documents no cap. */
+  maxImages: number | null;
+  maxVideos: number | null;
+  maxMedia: number | null;
+  /** Whether images and videos may be combined in one post. */
+  mixedMedia: boolean;
+  mediaRequired: boolean;
+  maxHashtags: number | null;
+  /** Distinct links in the text. */
+  maxLinks: number | null;
+  /** Above these, media preparation has to shrink the file (a warning, not a refusal). */
+  maxImageBytes: number | null;
+  maxVideoBytes: number | null;
+  /** A longer video cannot be published at all. */
+  maxVideoSeconds: number | null;
+  repost: boolean;
+  quote: boolean;
+  /** Publish quotas enforced before calling the platform. */
+  rateLimits: RateLimit[];
+  /** The platform reports the account's remaining quota; the engine reads it before publishing. */
+  quotaReadAtRunTime: boolean;
+}
+
+const MB = 1024 * 1024;
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Mastodon's defaults; an instance may configure other values (channel settings override them). */
+export const MASTODON_DEFAULT_MAX_CHARACTERS = 500;
+export const MASTODON_DEFAULT_URL_LENGTH = 23;
+
+export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
+  x: {
+    label: 'X',
+    // Weights and URL length: twitter-text config v3 (../shared/specs/twitter-text-config-v3.json).
+    text: { limit: 280, unit: 'weighted', counting: 'twitter', maxBytes: null },
+    captionLimit: null,
+    maxImages: 4,
+    maxVideos: 1,
+    maxMedia: 4,
+    mixedMedia: false,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    // https://docs.x.com/x-api/media/quickstart/best-practices: images 5 MB, videos 512 MB and 140 s.
+    maxImageBytes: 5 * MB,
+    maxVideoBytes: 512 * MB,
+    maxVideoSeconds: 140,
+    repost: true,
+    quote: true,
+    // https://docs.x.com/x-api/fundamentals/rate-limits: POST /2/tweets 100/15 min per user, 10,000/24 h per app.
+    rateLimits: [
+      { scope: 'channel', max: 100, windowSeconds: 15 * MINUTE },
+      { scope: 'app', max: 10_000, windowSeconds: DAY },
+    ],
+    quotaReadAtRunTime: false,
+  },
+  bluesky: {
+    label: 'Bluesky',
+    // app.bsky.feed.post lexicon: text maxGraphemes 300, maxLength 3000 (bytes).
+    text: { limit: 300, unit: 'graphemes', counting: 'graphemes', maxBytes: 3000 },
+    captionLimit: null,
+    maxImages: 4,
+    maxVideos: 1,
+    maxMedia: 4,
+    mixedMedia: false,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    // app.bsky.embed.images / app.bsky.embed.video lexicons: image blobs 2,000,000 bytes, video 300,000,000.
+    maxImageBytes: 2_000_000,
+    maxVideoBytes: 300_000_000,
+    // https://bsky.social/about/blog/03-12-2025-video-upload-limits: videos up to 3 minutes.
+    maxVideoSeconds: 180,
+    repost: true,
+    quote: true,
+    // https://docs.bsky.app/docs/advanced-guides/rate-limits: 5,000 points/h and 35,000/day, a create costs 3.
+    rateLimits: [
+      { scope: 'channel', max: 1666, windowSeconds: HOUR },
+      { scope: 'channel', max: 11_666, windowSeconds: DAY },
+    ],
+    quotaReadAtRunTime: false,
+  },
+  mastodon: {
+    label: 'Mastodon',
+    text: {
+      limit: MASTODON_DEFAULT_MAX_CHARACTERS,
+      unit: 'graphemes',
+      counting: 'mastodon',
+      maxBytes: null,
+    },
+    captionLimit: null,
+    // Mastodon attaches up to 4 images, or a single video that cannot be combined with images.
+    maxImages: 4,
+    maxVideos: 1,
+    maxMedia: 4,
+    mixedMedia: false,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    // https://docs.joinmastodon.org/user/posting/#media: images 16 MB, videos 99 MB (instance defaults).
+    maxImageBytes: 16 * MB,
+    maxVideoBytes: 99 * MB,
+    maxVideoSeconds: null,
+    repost: true,
+    // Quote posts exist from Mastodon 4.5 (quoted_status_id); older instances refuse them.
+    quote: true,
+    // mastodon/mastodon app/lib/rate_limiter.rb: statuses 300 per 3 hours per account.
+    rateLimits: [{ scope: 'channel', max: 300, windowSeconds: 3 * HOUR }],
+    quotaReadAtRunTime: false,
+  },
+  threads: {
+    label: 'Threads',
+    // https://developers.facebook.com/docs/threads/posts: 500 characters, emoji count as their UTF-8 bytes.
+    text: { limit: 500, unit: 'characters', counting: 'threads', maxBytes: null },
+    captionLimit: null,
+    maxImages: 20,
+    maxVideos: 20,
+    maxMedia: 20,
+    mixedMedia: true,
+    mediaRequired: false,
+    maxHashtags: null,
+    // Threads posts with more than 5 links fail (THREADS_API__LINK_LIMIT_EXCEEDED).
+    maxLinks: 5,
+    // https://developers.facebook.com/docs/threads/overview#media-specifications: images 8 MB, videos 1 GB, 5 min.
+    maxImageBytes: 8 * MB,
+    maxVideoBytes: 1024 * MB,
+    maxVideoSeconds: 300,
+    repost: true,
+    quote: true,
+    // https://developers.facebook.com/docs/threads/overview#rate-limiting: 250 API-published posts per 24 h.
+    rateLimits: [{ scope: 'channel', max: 250, windowSeconds: DAY }],
+    quotaReadAtRunTime: true,
+  },
+  instagram: {
+    label: 'Instagram',
+    text: { limit: 2200, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: null,
+    maxImages: 10,
+    maxVideos: 10,
+    maxMedia: 10,
+    mixedMedia: true,
+    mediaRequired: true,
+    maxHashtags: 30,
+    maxLinks: null,
+    // https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media: images 8 MB; reels 300 MB, 15 min.
+    maxImageBytes: 8 * MB,
+    maxVideoBytes: 300 * MB,
+    maxVideoSeconds: 15 * 60,
+    repost: false,
+    quote: false,
+    // https://developers.facebook.com/docs/instagram-platform/content-publishing: 100 API-published posts per 24 h.
+    rateLimits: [{ scope: 'channel', max: 100, windowSeconds: DAY }],
+    quotaReadAtRunTime: true,
+  },
+  facebook: {
+    label: 'Facebook',
+    text: { limit: 63_206, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: null,
+    // A Page post carries several photos or one video; Meta documents no photo count.
+    maxImages: null,
+    maxVideos: 1,
+    maxMedia: null,
+    mixedMedia: false,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    maxImageBytes: null,
+    maxVideoBytes: null,
+    maxVideoSeconds: null,
+    repost: false,
+    quote: false,
+    // Pages have no fixed post quota: Business Use Case limits scale with engagement, read from response headers.
+    rateLimits: [],
+    quotaReadAtRunTime: true,
+  },
+  telegram: {
+    label: 'Telegram',
+    // https://core.telegram.org/bots/api#sendmessage: text 1-4096 characters; captions 0-1024.
+    text: { limit: 4096, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: 1024,
+    // https://core.telegram.org/bots/api#sendmediagroup: 2-10 photos and videos in one album.
+    maxImages: 10,
+    maxVideos: 10,
+    maxMedia: 10,
+    mixedMedia: true,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    // https://core.telegram.org/bots/api#sending-files: photos 10 MB, other files 50 MB when uploaded.
+    maxImageBytes: 10 * MB,
+    maxVideoBytes: 50 * MB,
+    maxVideoSeconds: null,
+    repost: true,
+    quote: false,
+    // https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this: 20 messages/min per group, ~30/s per bot.
+    rateLimits: [
+      { scope: 'channel', max: 20, windowSeconds: MINUTE },
+      { scope: 'app', max: 30, windowSeconds: 1 },
+    ],
+    quotaReadAtRunTime: false,
+  },
+  webhook: {
+    label: 'Webhook',
+    text: { limit: 100_000, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: null,
+    maxImages: null,
+    maxVideos: null,
+    maxMedia: null,
+    mixedMedia: true,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    maxImageBytes: null,
+    maxVideoBytes: null,
+    maxVideoSeconds: null,
+    repost: true,
+    quote: true,
+    rateLimits: [],
+    quotaReadAtRunTime: false,
+  },
+  sandbox: {
+    label: 'Sandbox',
+    text: { limit: 100_000, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: null,
+    maxImages: null,
+    maxVideos: null,
+    maxMedia: null,
+    mixedMedia: true,
+    mediaRequired: false,
+    maxHashtags: null,
+    maxLinks: null,
+    maxImageBytes: null,
+    maxVideoBytes: null,
+    maxVideoSeconds: null,
+    repost: true,
+    quote: true,
+    rateLimits: [],
+    quotaReadAtRunTime: false,
+  },
+};
