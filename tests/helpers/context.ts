@@ -7,6 +7,7 @@ import { type App, buildApp } from '../../src/app';
 import { type AppContext, assembleContext } from '../../src/context';
 import type { Driver } from '../../src/db/client';
 import { createLogger } from '../../src/logger';
+import type { PlatformAdapter } from '../../src/platforms/types';
 import type { RedisTarget } from '../../src/queues/redis';
 import { KeyRing } from '../../src/services/crypto';
 import { createTestDatabase, type TestDatabase } from './db';
@@ -39,6 +40,8 @@ export interface TestContext {
 export interface TestContextOptions {
   env?: Record<string, string>;
   now?: () => Date;
+  /** Adapters to publish with instead of the built-in ones (e.g. pointed at fakes). */
+  adapters?: (parts: { db: AppContext['db']; publicUrl: string }) => PlatformAdapter[];
 }
 
 /**
@@ -69,6 +72,7 @@ export async function createTestContext(
     redisTarget: testRedisTarget(),
     keys: new KeyRing(config.GAUNG_SECRET_KEY!),
     now: options.now,
+    adapters: options.adapters?.({ db: database.db, publicUrl: config.publicUrl }),
   });
   return {
     ctx,

@@ -52,7 +52,9 @@ export const postingSlots = pgTable(
       .notNull()
       .references(() => channels.id, { onDelete: 'cascade' }),
     cron: text('cron').notNull(),
+    /** The order in which the administrator listed the slots. */
+    position: integer('position').notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [index('posting_slots_channel_idx').on(t.channelId)],
+  (t) => [index('posting_slots_channel_idx').on(t.channelId, t.position)],
 );

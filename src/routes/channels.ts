@@ -1,0 +1,187 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import {
+  archiveChannel,
+  checkSlots,
+  createChannel,
+  listChannels,
+  loadChannel,
+  replaceSlots,
+  toView,
+  updateChannel,
+  verifyChannel,
+  viewsOf,
+} from '../services/channels';
+import { authorize, requireActor } from './plugins/auth';
+
+const secretBag = z.record(z.string().max(100), z.unknown());
+
+const channelView = z.object({
+  id: z.uuid(),
+  unitId: z.uuid(),
+  platform: z.enum(PLATFORMS),
+  name: z.string(),
+  handle: z.string().nullable(),
+  status: z.enum(CHANNEL_STATUSES),
+  statusReason: z.string().nullable(),
+  settings: z.record(z.string(), z.unknown()),
+  timeZone: z.string(),
+  dailyCap: z.number().int().nullable(),
+  minSpacingMinutes: z.number().int(),
+  creditTemplate: z.string(),
+  slots: z.array(z.string()),
+  connected: z.boolean().describe('Credentials are stored (they are never returned)'),
+  credentialsExpiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const common = {
+  name: z.string().trim().min(1).max(120),
+  settings: secretBag.optional(),
+  credentials: secretBag.optional().describe('Platform secrets; stored encrypted, never returned'),
+  timeZone: z.string().max(64).optional(),
+  dailyCap: z.number().int().min(1).max(1000).nullable().optional(),
+  minSpacingMinutes: z.number().int().min(0).max(1440).optional(),
+  creditTemplate: z.string().max(1000).optional(),
+  slots: z.array(z.string().max(120)).max(100).optional(),
+};
+
+const idParams = z.strictObject({ id: z.uuid() });
+
+/** The national (and regional) accounts Gaung publishes to. */
+export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.get(
+    '/channels',
+    {
+      schema: {
+        tags: ['channels'],
+        querystring: z.strictObject({
+          unitId: z.uuid().optional(),
+          platform: z.enum(PLATFORMS).optional(),
+          status: z.enum(CHANNEL_STATUSES).optional(),
+        }),
+        response: { 200: z.object({ channels: z.array(channelView) }) },
+      },
+    },
+    async (request) => ({ channels: await listChannels(ctx, requireActor(request), request.query) }),
+  );
+
+  app.post(
+    '/channels',
+    {
+      schema: {
+        tags: ['channels'],
+        body: z.strictObject({ unitId: z.uuid(), platform: z.enum(PLATFORMS), ...common }),
+        response: { 201: channelView },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const view = await createChannel(ctx, actor, request.body, (unitPath) =>
+        authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit'),
+      );
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/channels/:id',
+    { schema: { tags: ['channels'], params: idParams, response: { 200: channelView } } },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
+      return (await viewsOf(ctx.db, [channel]))[0]!;
+    },
+  );
+
+  app.patch(
+    '/channels/:id',
+    {
+      schema: {
+        tags: ['channels'],
+        params: idParams,
+        body: z.strictObject({
+          ...common,
+          name: common.name.optional(),
+          paused: z.boolean().optional().describe('true pauses publishing; false re-verifies and resumes'),
+        }),
+        response: { 200: channelView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      return updateChannel(ctx, actor, channel, request.body);
+    },
+  );
+
+  app.delete(
+    '/channels/:id',
+    { schema: { tags: ['channels'], params: idParams, response: { 204: z.null() } } },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      await archiveChannel(ctx, actor.userId, channel);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.put(
+    '/channels/:id/slots',
+    {
+      schema: {
+        tags: ['channels'],
+        params: idParams,
+        body: z.strictObject({ slots: z.array(z.string().max(120)).max(100) }),
+        response: { 200: channelView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      checkSlots(request.body.slots);
+      await ctx.db.transaction((tx) => replaceSlots(tx, channel.id, request.body.slots));
+      return toView(channel, request.body.slots);
+    },
+  );
+
+  app.post(
+    '/channels/:id/verify',
+    {
+      schema: {
+        tags: ['channels'],
+        params: idParams,
+        response: {
+          200: z.object({
+            channel: channelView,
+            ok: z.boolean(),
+            account: z
+              .object({ remoteId: z.string(), handle: z.string(), name: z.string().optional() })
+              .nullable(),
+            problem: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      const result = await verifyChannel(ctx, channel, actor.userId);
+      return {
+        channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
+        ok: result.account !== null,
+        account: result.account,
+        problem: result.problem,
+      };
+    },
+  );
+};

@@ -1,0 +1,554 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import type { DbOrTx } from '../db/client';
+import {
+  auditEvents,
+  channels,
+  deliveries,
+  deliveryEvents,
+  notifications,
+  postingSlots,
+  units,
+  users,
+} from '../db/schema';
+import { transitionDelivery } from '../domain/delivery-machine';
+import { AppError, type FieldError, invalid, notFound } from '../domain/errors';
+import type { Actor } from '../domain/permissions';
+import { validateCron } from '../domain/slots';
+import type { Platform } from '../domain/vocabulary';
+import type { AccountInfo, PlatformAdapter, PlatformContext } from '../platforms/types';
+import { PlatformError } from '../platforms/types';
+
+/**
+ * Channels: the national (or regional) accounts Gaung publishes to. Credentials are encrypted with
+ * the channel id as associated data, so a ciphertext cannot be moved to another channel; they never
+ * leave this module in an API answer and are never logged.
+ */
+
+export type ChannelRow = typeof channels.$inferSelect;
+
+export interface ChannelView {
+  id: string;
+  unitId: string;
+  platform: Platform;
+  name: string;
+  handle: string | null;
+  status: ChannelRow['status'];
+  statusReason: string | null;
+  settings: Record<string, unknown>;
+  timeZone: string;
+  dailyCap: number | null;
+  minSpacingMinutes: number;
+  creditTemplate: string;
+  slots: string[];
+  connected: boolean;
+  credentialsExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function adapterFor(ctx: AppContext, platform: string): PlatformAdapter {
+  const adapter = ctx.platforms.get(platform as Platform);
+  if (!adapter) throw new AppError('platform_unavailable', 422, `Gaung has no adapter for ${platform}`);
+  return adapter;
+}
+
+function decryptCredentials(
+  ctx: AppContext,
+  channel: Pick<ChannelRow, 'id' | 'credentials'>,
+): Record<string, unknown> {
+  if (!channel.credentials) return {};
+  return ctx.keys.decrypt<Record<string, unknown>>(channel.credentials, channel.id);
+}
+
+/**
+ * What an adapter needs to act for a channel. Rotated tokens are written back with a
+ * compare-and-set on `credentials_version`, so two workers refreshing at once store one result.
+ * Credentials still under an old secret key are re-encrypted under the current one on first use.
+ */
+export async function platformContextFor(
+  ctx: AppContext,
+  channel: ChannelRow,
+  options: { signal?: AbortSignal; onRateLimit?: PlatformContext['onRateLimit'] } = {},
+): Promise<PlatformContext> {
+  let version = channel.credentialsVersion;
+  let credentials = decryptCredentials(ctx, channel);
+
+  const save = async (next: Record<string, unknown>, expiresAt: Date | null): Promise<boolean> => {
+    const updated = await ctx.db
+      .update(channels)
+      .set({
+        credentials: ctx.keys.encrypt(next, channel.id),
+        credentialsVersion: version + 1,
+        credentialsExpiresAt: expiresAt,
+        updatedAt: ctx.now(),
+      })
+      .where(and(eq(channels.id, channel.id), eq(channels.credentialsVersion, version)))
+      .returning({ version: channels.credentialsVersion });
+    if (updated.length === 0) return false;
+    version += 1;
+    credentials = next;
+    return true;
+  };
+
+  if (channel.credentials && ctx.keys.isStale(channel.credentials))
+    await save(credentials, channel.credentialsExpiresAt);
+
+  const config = ctx.config;
+  return {
+    channel: { id: channel.id, platform: channel.platform as Platform, settings: channel.settings },
+    get credentials() {
+      return credentials;
+    },
+    saveCredentials: save,
+    async reloadCredentials() {
+      const [fresh] = await ctx.db.select().from(channels).where(eq(channels.id, channel.id));
+      if (!fresh) throw notFound('Channel');
+      version = fresh.credentialsVersion;
+      credentials = decryptCredentials(ctx, fresh);
+      return credentials;
+    },
+    endpoints: {
+      xApi: config.GAUNG_X_API_URL,
+      xUpload: config.GAUNG_X_UPLOAD_URL,
+      graph: config.GAUNG_GRAPH_API_URL,
+      threads: config.GAUNG_THREADS_API_URL,
+      telegram: config.GAUNG_TELEGRAM_API_URL,
+    },
+    apps: {
+      x: config.GAUNG_X_CLIENT_ID
+        ? { clientId: config.GAUNG_X_CLIENT_ID, clientSecret: config.GAUNG_X_CLIENT_SECRET }
+        : undefined,
+      meta:
+        config.GAUNG_META_APP_ID && config.GAUNG_META_APP_SECRET
+          ? { appId: config.GAUNG_META_APP_ID, appSecret: config.GAUNG_META_APP_SECRET }
+          : undefined,
+    },
+    onRateLimit: options.onRateLimit,
+    log: ctx.log.child({ channelId: channel.id, platform: channel.platform }),
+    signal: options.signal,
+  };
+}
+
+async function slotsOf(db: DbOrTx, channelIds: string[]): Promise<Map<string, string[]>> {
+  const map = new Map<string, string[]>();
+  if (channelIds.length === 0) return map;
+  const rows = await db
+    .select({ channelId: postingSlots.channelId, cron: postingSlots.cron })
+    .from(postingSlots)
+    .where(inArray(postingSlots.channelId, channelIds))
+    .orderBy(asc(postingSlots.channelId), asc(postingSlots.position));
+  for (const row of rows) map.set(row.channelId, [...(map.get(row.channelId) ?? []), row.cron]);
+  return map;
+}
+
+export function toView(channel: ChannelRow, slots: string[]): ChannelView {
+  return {
+    id: channel.id,
+    unitId: channel.unitId,
+    platform: channel.platform as Platform,
+    name: channel.name,
+    handle: channel.handle,
+    status: channel.status,
+    statusReason: channel.statusReason,
+    settings: channel.settings,
+    timeZone: channel.timeZone,
+    dailyCap: channel.dailyCap,
+    minSpacingMinutes: channel.minSpacingMinutes,
+    creditTemplate: channel.creditTemplate,
+    slots,
+    connected: channel.credentials !== null,
+    credentialsExpiresAt: channel.credentialsExpiresAt?.toISOString() ?? null,
+    createdAt: channel.createdAt.toISOString(),
+    updatedAt: channel.updatedAt.toISOString(),
+  };
+}
+
+export async function viewsOf(db: DbOrTx, rows: ChannelRow[]): Promise<ChannelView[]> {
+  const slots = await slotsOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((row) => toView(row, slots.get(row.id) ?? []));
+}
+
+/** The channel with its owning unit's path (for `authorize`), or 404. Archived channels are gone. */
+export async function loadChannel(
+  db: DbOrTx,
+  id: string,
+): Promise<{ channel: ChannelRow; unitPath: string }> {
+  const [row] = await db
+    .select({ channel: channels, unitPath: units.path })
+    .from(channels)
+    .innerJoin(units, eq(units.id, channels.unitId))
+    .where(and(eq(channels.id, id), isNull(channels.archivedAt)));
+  if (!row) throw notFound('Channel');
+  return row;
+}
+
+/** Channels the actor may see: those of their subtree and of the units above them. */
+export async function listChannels(
+  ctx: AppContext,
+  actor: Actor,
+  filters: { unitId?: string; platform?: Platform; status?: ChannelRow['status'] },
+): Promise<ChannelView[]> {
+  const visibleUnit =
+    actor.role === 'contributor'
+      ? sql`(${units.path} = ${actor.unitPath} or ${actor.unitPath} like ${units.path} || '%')`
+      : sql`(${units.path} like ${`${actor.unitPath}%`} or ${actor.unitPath} like ${units.path} || '%')`;
+  const rows = await ctx.db
+    .select({ channel: channels })
+    .from(channels)
+    .innerJoin(units, eq(units.id, channels.unitId))
+    .where(
+      and(
+        isNull(channels.archivedAt),
+        visibleUnit,
+        filters.unitId ? eq(channels.unitId, filters.unitId) : undefined,
+        filters.platform ? eq(channels.platform, filters.platform) : undefined,
+        filters.status ? eq(channels.status, filters.status) : undefined,
+      ),
+    )
+    .orderBy(asc(channels.platform), asc(channels.name));
+  return viewsOf(
+    ctx.db,
+    rows.map((r) => r.channel),
+  );
+}
+
+/** Checks settings and credentials against the adapter's schemas; field errors name `settings.x`. */
+export function parseChannelSecrets(
+  adapter: PlatformAdapter,
+  input: { settings?: unknown; credentials?: unknown },
+): { settings?: Record<string, unknown>; credentials?: Record<string, unknown> } {
+  const errors: FieldError[] = [];
+  const out: { settings?: Record<string, unknown>; credentials?: Record<string, unknown> } = {};
+  for (const part of ['settings', 'credentials'] as const) {
+    if (input[part] === undefined) continue;
+    const schema = part === 'settings' ? adapter.settingsSchema : adapter.credentialsSchema;
+    const parsed = schema.safeParse(input[part]);
+    if (parsed.success) out[part] = parsed.data;
+    // Credential values are never echoed back in messages.
+    else
+      for (const issue of parsed.error.issues)
+        errors.push({ field: [part, ...issue.path].join('.'), message: issue.message, code: issue.code });
+  }
+  if (errors.length > 0) throw invalid(errors);
+  return out;
+}
+
+export function checkSlots(slots: string[]): void {
+  const errors: FieldError[] = [];
+  slots.forEach((cron, index) => {
+    const problem = validateCron(cron);
+    if (problem) errors.push({ field: `slots.${index}`, message: problem, code: 'invalid_cron' });
+  });
+  if (errors.length > 0) throw invalid(errors);
+}
+
+export async function replaceSlots(db: DbOrTx, channelId: string, slots: string[]): Promise<void> {
+  await db.delete(postingSlots).where(eq(postingSlots.channelId, channelId));
+  if (slots.length > 0)
+    await db.insert(postingSlots).values(slots.map((cron, position) => ({ channelId, cron, position })));
+}
+
+/**
+ * Asks the platform whether the stored credentials work. A refusal of the credentials marks the
+ * channel `needs_reauth` (its deliveries wait) and tells the owners; success makes it active again.
+ */
+export async function verifyChannel(
+  ctx: AppContext,
+  channel: ChannelRow,
+  actorId: string | null,
+): Promise<{ channel: ChannelRow; account: AccountInfo | null; problem: string | null }> {
+  const adapter = adapterFor(ctx, channel.platform);
+  let account: AccountInfo | null = null;
+  let problem: string | null = null;
+  let authFailure = false;
+  if (!channel.credentials && adapter.credentialsSchema.safeParse({}).success === false) {
+    problem = 'Not connected yet: add the account credentials';
+    authFailure = true;
+  } else {
+    try {
+      account = await adapter.verifyCredentials(await platformContextFor(ctx, channel));
+    } catch (error) {
+      const classification =
+        error instanceof PlatformError ? error.classification : adapter.classifyError(error);
+      problem = classification.message;
+      authFailure = classification.kind === 'auth' || classification.kind === 'invalid';
+    }
+  }
+  const now = ctx.now();
+  const next = account
+    ? { status: 'active' as const, statusReason: null, handle: account.handle }
+    : authFailure
+      ? { status: 'needs_reauth' as const, statusReason: problem }
+      : { status: channel.status, statusReason: problem };
+  const [updated] = await ctx.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(channels)
+      .set({ ...next, updatedAt: now })
+      .where(eq(channels.id, channel.id))
+      .returning();
+    await tx.insert(auditEvents).values({
+      actorId,
+      unitId: channel.unitId,
+      action: account ? 'channel.verified' : 'channel.verify_failed',
+      targetType: 'channel',
+      targetId: channel.id,
+      details: { status: next.status, ...(problem ? { problem } : {}) },
+    });
+    return rows;
+  });
+  // Owners hear of a new problem once, not on every failed check of the same one.
+  if (!account && authFailure && (channel.status !== 'needs_reauth' || channel.statusReason !== problem))
+    await notifyNeedsReauth(ctx, updated!);
+  return { channel: updated!, account, problem };
+}
+
+/** Marks a channel `needs_reauth` after the platform refused its credentials while publishing. */
+export async function markNeedsReauth(ctx: AppContext, channelId: string, reason: string): Promise<void> {
+  const updated = await ctx.db
+    .update(channels)
+    .set({ status: 'needs_reauth', statusReason: reason, updatedAt: ctx.now() })
+    .where(and(eq(channels.id, channelId), eq(channels.status, 'active')))
+    .returning();
+  if (updated[0]) await notifyNeedsReauth(ctx, updated[0]);
+}
+
+/** Tells the channel's owners (admins and reviewers of its unit) in the app. */
+async function notifyNeedsReauth(ctx: AppContext, channel: ChannelRow): Promise<void> {
+  const owners = await ctx.db
+    .select({ id: users.id })
+    .from(users)
+    .where(
+      and(
+        eq(users.unitId, channel.unitId),
+        inArray(users.role, ['admin', 'reviewer']),
+        isNull(users.disabledAt),
+      ),
+    );
+  if (owners.length === 0) return;
+  await ctx.db.insert(notifications).values(
+    owners.map((owner) => ({
+      userId: owner.id,
+      kind: 'channel.needs_reauth',
+      data: {
+        channelId: channel.id,
+        channelName: channel.name,
+        platform: channel.platform,
+        reason: channel.statusReason,
+      },
+    })),
+  );
+}
+
+/**
+ * Removes a channel from use: it is archived (deliveries keep their history) and its scheduled
+ * deliveries are cancelled through the delivery state machine.
+ */
+export async function archiveChannel(ctx: AppContext, actorId: string, channel: ChannelRow): Promise<void> {
+  const now = ctx.now();
+  await ctx.db.transaction(async (tx) => {
+    const pending = await tx
+      .select({ id: deliveries.id, status: deliveries.status })
+      .from(deliveries)
+      .where(
+        and(
+          eq(deliveries.channelId, channel.id),
+          inArray(deliveries.status, ['scheduled', 'failed', 'needs_attention']),
+        ),
+      )
+      .for('update');
+    for (const delivery of pending) {
+      const step = transitionDelivery(delivery.status as never, 'cancel');
+      if (!step.ok) continue;
+      await tx
+        .update(deliveries)
+        .set({ status: step.to, updatedAt: now, version: sql`${deliveries.version} + 1` })
+        .where(eq(deliveries.id, delivery.id));
+      await tx.insert(deliveryEvents).values({
+        deliveryId: delivery.id,
+        actorId,
+        fromStatus: delivery.status,
+        toStatus: step.to,
+        reason: 'channel removed',
+      });
+    }
+    await tx
+      .update(channels)
+      .set({ archivedAt: now, credentials: null, updatedAt: now })
+      .where(eq(channels.id, channel.id));
+    await tx.insert(auditEvents).values({
+      actorId,
+      unitId: channel.unitId,
+      action: 'channel.archived',
+      targetType: 'channel',
+      targetId: channel.id,
+      details: { cancelledDeliveries: pending.length },
+    });
+  });
+}
+
+const PLACEHOLDERS = new Set(['text', 'unit', 'source_url', 'link', 'hashtags']);
+
+export function checkCreditTemplate(template: string): FieldError | null {
+  if (!template.includes('{text}'))
+    return { field: 'creditTemplate', message: 'must contain {text}', code: 'missing_text_placeholder' };
+  for (const match of template.matchAll(/\{([a-z_]+)\}/g))
+    if (!PLACEHOLDERS.has(match[1]!))
+      return {
+        field: 'creditTemplate',
+        message: `unknown placeholder {${match[1]}}; use {text}, {unit}, {source_url}, {link}, {hashtags}`,
+        code: 'unknown_placeholder',
+      };
+  return null;
+}
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ChannelInput {
+  unitId: string;
+  platform: Platform;
+  name: string;
+  settings?: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+  timeZone?: string;
+  dailyCap?: number | null;
+  minSpacingMinutes?: number;
+  creditTemplate?: string;
+  slots?: string[];
+}
+
+export type ChannelPatch = Partial<Omit<ChannelInput, 'unitId' | 'platform'>> & { paused?: boolean };
+
+function checkCommon(input: { timeZone?: string; creditTemplate?: string; slots?: string[] }): void {
+  const errors: FieldError[] = [];
+  if (input.timeZone !== undefined && !isTimeZone(input.timeZone))
+    errors.push({
+      field: 'timeZone',
+      message: 'not an IANA time zone (e.g. Asia/Jakarta)',
+      code: 'invalid_time_zone',
+    });
+  if (input.creditTemplate !== undefined) {
+    const problem = checkCreditTemplate(input.creditTemplate);
+    if (problem) errors.push(problem);
+  }
+  if (errors.length > 0) throw invalid(errors);
+  if (input.slots) checkSlots(input.slots);
+}
+
+export async function createChannel(
+  ctx: AppContext,
+  actor: Actor,
+  input: ChannelInput,
+  authorizeUnit: (unitPath: string) => void,
+): Promise<ChannelView> {
+  const [unit] = await ctx.db.select().from(units).where(eq(units.id, input.unitId));
+  if (!unit) throw invalid([{ field: 'unitId', message: 'no such unit', code: 'unknown_unit' }]);
+  authorizeUnit(unit.path);
+  checkCommon(input);
+  const adapter = adapterFor(ctx, input.platform);
+  const parsed = parseChannelSecrets(adapter, {
+    settings: input.settings ?? {},
+    credentials: input.credentials,
+  });
+  const id = crypto.randomUUID();
+  const now = ctx.now();
+  const row = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(channels)
+      .values({
+        id,
+        unitId: unit.id,
+        platform: input.platform,
+        name: input.name,
+        settings: parsed.settings ?? {},
+        credentials: parsed.credentials ? ctx.keys.encrypt(parsed.credentials, id) : null,
+        credentialsVersion: parsed.credentials ? 1 : 0,
+        timeZone: input.timeZone ?? unit.timeZone,
+        dailyCap: input.dailyCap ?? null,
+        minSpacingMinutes: input.minSpacingMinutes ?? 0,
+        ...(input.creditTemplate !== undefined ? { creditTemplate: input.creditTemplate } : {}),
+        status: 'needs_reauth',
+        statusReason: 'Not verified yet',
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await replaceSlots(tx, id, input.slots ?? []);
+    await tx.insert(auditEvents).values({
+      actorId: actor.userId,
+      unitId: unit.id,
+      action: 'channel.created',
+      targetType: 'channel',
+      targetId: id,
+      details: { platform: input.platform, name: input.name },
+    });
+    return created!;
+  });
+  const verified = await verifyChannel(ctx, row, actor.userId);
+  return toView(verified.channel, input.slots ?? []);
+}
+
+export async function updateChannel(
+  ctx: AppContext,
+  actor: Actor,
+  channel: ChannelRow,
+  patch: ChannelPatch,
+): Promise<ChannelView> {
+  checkCommon(patch);
+  const adapter = adapterFor(ctx, channel.platform);
+  const parsed = parseChannelSecrets(adapter, { settings: patch.settings, credentials: patch.credentials });
+  const now = ctx.now();
+  const changed = Object.keys(patch).filter((key) => key !== 'credentials');
+  const row = await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(channels)
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(parsed.settings ? { settings: parsed.settings } : {}),
+        ...(parsed.credentials
+          ? {
+              credentials: ctx.keys.encrypt(parsed.credentials, channel.id),
+              credentialsVersion: sql`${channels.credentialsVersion} + 1`,
+              credentialsExpiresAt: null,
+            }
+          : {}),
+        ...(patch.timeZone !== undefined ? { timeZone: patch.timeZone } : {}),
+        ...(patch.dailyCap !== undefined ? { dailyCap: patch.dailyCap } : {}),
+        ...(patch.minSpacingMinutes !== undefined ? { minSpacingMinutes: patch.minSpacingMinutes } : {}),
+        ...(patch.creditTemplate !== undefined ? { creditTemplate: patch.creditTemplate } : {}),
+        ...(patch.paused === true
+          ? { status: 'paused' as const, statusReason: 'Paused by an administrator' }
+          : {}),
+        updatedAt: now,
+      })
+      .where(eq(channels.id, channel.id))
+      .returning();
+    if (patch.slots) await replaceSlots(tx, channel.id, patch.slots);
+    await tx.insert(auditEvents).values({
+      actorId: actor.userId,
+      unitId: channel.unitId,
+      action: 'channel.updated',
+      targetType: 'channel',
+      targetId: channel.id,
+      details: { fields: parsed.credentials ? [...changed, 'credentials'] : changed },
+    });
+    return updated!;
+  });
+  // New credentials, or un-pausing, are checked with the platform before the channel is used again.
+  if (parsed.credentials || patch.paused === false)
+    return toView(
+      (await verifyChannel(ctx, row, actor.userId)).channel,
+      (await slotsOf(ctx.db, [row.id])).get(row.id) ?? [],
+    );
+  return toView(row, (await slotsOf(ctx.db, [row.id])).get(row.id) ?? []);
+}
