@@ -61,6 +61,11 @@ const schema = z.object({
   GAUNG_HORIZON_SECONDS: int(5, 3600).default(120),
   GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
   GAUNG_SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8_000),
+  /** Failed sign-ins count until this many seconds pass without one; then the slate is clean. */
+  GAUNG_LOGIN_WINDOW_SECONDS: int(1, 86_400).default(900),
+  GAUNG_LOGIN_MAX_FAILURES: int(1, 1_000).default(10),
+  /** Per client IP; higher than per account because a whole office may share one address. */
+  GAUNG_LOGIN_MAX_FAILURES_PER_IP: int(1, 100_000).default(100),
   SMTP_URL: z
     .string()
     .refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), 'must be an smtp:// or smtps:// URL')

@@ -18,13 +18,17 @@ export interface Actor {
 }
 
 export type Resource =
+  /** A unit; for `unit.create` the parent the new (or moved) unit goes under; for `user.list` the listed subtree. */
   | { type: 'unit'; unitPath: string }
-  | { type: 'user'; userId: string; unitPath: string; role: Role }
+  /** A user as it is, or as it would be after a create or update (`userId` absent before creation). */
+  | { type: 'user'; userId?: string; unitPath: string; role: Role }
   | { type: 'post'; unitPath: string; authorId: string; status: PostStatus }
   | { type: 'channel'; unitPath: string }
   | { type: 'media'; unitPath: string }
   | { type: 'delivery'; channelUnitPath: string; postUnitPath: string }
   | { type: 'token'; ownerId: string }
+  | { type: 'notification'; userId: string }
+  /** The subtree whose audit trail is read. */
   | { type: 'audit'; unitPath: string }
   | { type: 'report'; unitPath: string }
   | { type: 'queues' };
@@ -33,9 +37,14 @@ export type Action =
   | 'unit.read'
   | 'unit.create'
   | 'unit.update'
+  | 'user.list'
   | 'user.read'
+  /** Put a user with this role into this unit: a new user, or an existing one moved or given another role. */
   | 'user.create'
+  /** Change an existing user's role, unit or access (checked on the user as they are). */
   | 'user.update'
+  /** Name and locale: the user themselves or an admin over them. */
+  | 'user.profile'
   | 'post.read'
   | 'post.create'
   | 'post.update'
@@ -52,6 +61,7 @@ export type Action =
   | 'delivery.read'
   | 'delivery.manage'
   | 'token.manage'
+  | 'notification.read'
   | 'audit.read'
   | 'report.read'
   | 'queues.admin';
@@ -65,45 +75,55 @@ export const atLeast = (actor: Pick<Actor, 'role'>, role: Role) => RANK[actor.ro
 /** `outer` contains `inner` (a unit contains itself). */
 export const contains = (outer: string, inner: string) => inner.startsWith(outer);
 
-/** The units an actor sees: contributors their own unit, everyone else their subtree. */
+/** The units whose content an actor sees: contributors their own unit, everyone else their subtree. */
 export function seesUnit(actor: Actor, unitPath: string): boolean {
   return atLeast(actor, 'reviewer') ? contains(actor.unitPath, unitPath) : actor.unitPath === unitPath;
 }
 
+/** The units an actor sees as units: those whose content they see, and the ones above them (names appear on every page). */
+export const seesUnitItself = (actor: Actor, unitPath: string) =>
+  seesUnit(actor, unitPath) || contains(unitPath, actor.unitPath);
+
+/** Admins manage their own unit and everything below it. */
+const manages = (actor: Actor, unitPath: string) =>
+  atLeast(actor, 'admin') && contains(actor.unitPath, unitPath);
+
 const allowIf = (ok: boolean): Decision => (ok ? 'allow' : 'forbidden');
 const hide = (visible: boolean, then: () => Decision): Decision => (visible ? then() : 'not_found');
+const showIf = (visible: boolean): Decision => (visible ? 'allow' : 'not_found');
 
 export function decide(actor: Actor, action: Action, resource: Resource): Decision {
   switch (resource.type) {
     case 'unit': {
-      // Everyone sees the units on the way up to the root too: their names appear on every page.
-      const visible = seesUnit(actor, resource.unitPath) || contains(resource.unitPath, actor.unitPath);
-      if (action === 'unit.read') return allowIf(visible);
-      if (action === 'unit.create')
-        // `resource` is the new unit's parent.
-        return hide(visible, () =>
-          allowIf(atLeast(actor, 'admin') && contains(actor.unitPath, resource.unitPath)),
-        );
-      if (action === 'unit.update')
-        return hide(visible, () =>
-          allowIf(atLeast(actor, 'admin') && contains(actor.unitPath, resource.unitPath)),
-        );
+      const visible = seesUnitItself(actor, resource.unitPath);
+      switch (action) {
+        case 'unit.read':
+          return showIf(visible);
+        case 'unit.create':
+        case 'unit.update':
+        case 'user.list':
+          return hide(visible, () => allowIf(manages(actor, resource.unitPath)));
+      }
       break;
     }
     case 'user': {
       const self = resource.userId === actor.userId;
-      const visible = self || (atLeast(actor, 'admin') && contains(actor.unitPath, resource.unitPath));
-      if (action === 'user.read') return allowIf(visible);
-      if (action === 'user.create' || action === 'user.update')
-        // An admin manages users of the subtree, never beyond their own role, and not themselves.
-        return hide(visible, () =>
-          allowIf(
-            !self &&
-              atLeast(actor, 'admin') &&
-              contains(actor.unitPath, resource.unitPath) &&
-              RANK[resource.role] <= RANK[actor.role],
-          ),
-        );
+      switch (action) {
+        case 'user.read':
+          return showIf(self || manages(actor, resource.unitPath));
+        case 'user.profile':
+          return showIf(self || manages(actor, resource.unitPath));
+        case 'user.create':
+          // A user that does not exist yet hides nothing; its unit does.
+          return hide(seesUnitItself(actor, resource.unitPath), () =>
+            allowIf(manages(actor, resource.unitPath) && RANK[resource.role] <= RANK[actor.role]),
+          );
+        case 'user.update':
+          // An admin changes role, unit and access of others in the subtree, never beyond their own role.
+          return hide(self || manages(actor, resource.unitPath), () =>
+            allowIf(!self && RANK[resource.role] <= RANK[actor.role]),
+          );
+      }
       break;
     }
     case 'post': {
@@ -117,9 +137,9 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       switch (action) {
         case 'post.read':
         case 'post.comment':
-          return allowIf(visible);
+          return showIf(visible);
         case 'post.create':
-          return allowIf(ownUnit);
+          return hide(seesUnitItself(actor, resource.unitPath), () => allowIf(ownUnit));
         case 'post.update':
         case 'post.submit':
         case 'post.withdraw':
@@ -133,44 +153,57 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
     }
     case 'channel': {
       // Offices see the channels above them (where their posts may be republished) and their own subtree's.
-      const visible = seesUnit(actor, resource.unitPath) || contains(resource.unitPath, actor.unitPath);
-      if (action === 'channel.read') return allowIf(visible);
-      if (action === 'channel.manage')
-        return hide(visible, () =>
-          allowIf(atLeast(actor, 'admin') && contains(actor.unitPath, resource.unitPath)),
-        );
-      if (action === 'channel.target')
-        // Reviewers publish only to the channels of their own unit.
-        return hide(visible, () =>
-          allowIf(atLeast(actor, 'reviewer') && actor.unitPath === resource.unitPath),
-        );
+      const visible = seesUnitItself(actor, resource.unitPath);
+      switch (action) {
+        case 'channel.read':
+          return showIf(visible);
+        case 'channel.manage':
+          return hide(visible, () => allowIf(manages(actor, resource.unitPath)));
+        case 'channel.target':
+          // Reviewers publish only to the channels of their own unit.
+          return hide(visible, () =>
+            allowIf(atLeast(actor, 'reviewer') && actor.unitPath === resource.unitPath),
+          );
+      }
       break;
     }
     case 'media': {
       const visible = seesUnit(actor, resource.unitPath);
-      if (action === 'media.read') return allowIf(visible);
-      if (action === 'media.create' || action === 'media.update')
-        return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
+      switch (action) {
+        case 'media.read':
+          return showIf(visible);
+        case 'media.create':
+        case 'media.update':
+          return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
+      }
       break;
     }
     case 'delivery': {
       const controlsChannel =
         atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.channelUnitPath);
       const visible = controlsChannel || seesUnit(actor, resource.postUnitPath);
-      if (action === 'delivery.read') return allowIf(visible);
+      if (action === 'delivery.read') return showIf(visible);
       if (action === 'delivery.manage') return hide(visible, () => allowIf(controlsChannel));
       break;
     }
     case 'token':
-      if (action === 'token.manage') return resource.ownerId === actor.userId ? 'allow' : 'not_found';
+      if (action === 'token.manage') return showIf(resource.ownerId === actor.userId);
+      break;
+    case 'notification':
+      // In-app notifications are personal: nobody else sees them, not even an admin.
+      if (action === 'notification.read') return showIf(resource.userId === actor.userId);
       break;
     case 'audit':
       if (action === 'audit.read')
-        return allowIf(atLeast(actor, 'admin') && contains(actor.unitPath, resource.unitPath));
+        return hide(seesUnitItself(actor, resource.unitPath), () =>
+          allowIf(manages(actor, resource.unitPath)),
+        );
       break;
     case 'report':
       if (action === 'report.read')
-        return allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath));
+        return hide(seesUnitItself(actor, resource.unitPath), () =>
+          allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath)),
+        );
       break;
     case 'queues':
       // The queue dashboard shows every unit's work: admins of the root unit only.

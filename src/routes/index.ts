@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { auditRoutes } from './audit';
+import { authRoutes } from './auth';
 import { opsRoutes } from './ops';
 import authPlugin from './plugins/auth';
+import { tokenRoutes } from './tokens';
+import { unitRoutes } from './units';
+import { userRoutes } from './users';
 
 /** Every route plugin, in one place. API resources live under /api/v1. */
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
@@ -8,7 +13,11 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(opsRoutes);
   await app.register(
     async (api) => {
-      void api;
+      await api.register(authRoutes);
+      await api.register(unitRoutes);
+      await api.register(userRoutes);
+      await api.register(tokenRoutes);
+      await api.register(auditRoutes);
     },
     { prefix: '/api/v1' },
   );

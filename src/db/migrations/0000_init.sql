@@ -29,6 +29,7 @@ CREATE TABLE "posting_slots" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"channel_id" uuid NOT NULL,
 	"cron" text NOT NULL,
+	"position" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -301,7 +302,7 @@ ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_users_id_fk" FOREIGN KEY ("a
 ALTER TABLE "posts" ADD CONSTRAINT "posts_decided_by_users_id_fk" FOREIGN KEY ("decided_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "channels_unit_idx" ON "channels" USING btree ("unit_id");--> statement-breakpoint
 CREATE INDEX "channels_credentials_expiry_idx" ON "channels" USING btree ("credentials_expires_at") WHERE "channels"."archived_at" is null;--> statement-breakpoint
-CREATE INDEX "posting_slots_channel_idx" ON "posting_slots" USING btree ("channel_id");--> statement-breakpoint
+CREATE INDEX "posting_slots_channel_idx" ON "posting_slots" USING btree ("channel_id","position");--> statement-breakpoint
 CREATE UNIQUE INDEX "deliveries_post_channel_key" ON "deliveries" USING btree ("post_id","channel_id");--> statement-breakpoint
 CREATE INDEX "deliveries_due_idx" ON "deliveries" USING btree ("due_at") WHERE "deliveries"."status" = 'scheduled';--> statement-breakpoint
 CREATE INDEX "deliveries_lease_idx" ON "deliveries" USING btree ("lease_until") WHERE "deliveries"."status" = 'publishing';--> statement-breakpoint
@@ -323,6 +324,7 @@ CREATE INDEX "audit_events_unit_time_idx" ON "audit_events" USING btree ("unit_i
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "sessions_expires_idx" ON "sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "units_slug_key" ON "units" USING btree ("slug");--> statement-breakpoint
+CREATE UNIQUE INDEX "units_one_root_key" ON "units" USING btree (("parent_id" is null)) WHERE "units"."parent_id" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "units_path_key" ON "units" USING btree ("path");--> statement-breakpoint
 CREATE INDEX "units_path_prefix_idx" ON "units" USING btree ("path" text_pattern_ops);--> statement-breakpoint
 CREATE INDEX "units_parent_idx" ON "units" USING btree ("parent_id");--> statement-breakpoint

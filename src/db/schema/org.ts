@@ -34,6 +34,8 @@ export const units = pgTable(
     oneOf('units_kind_check', t.kind, UNIT_KINDS),
     check('units_root_is_national', sql`(${t.parentId} is null) = (${t.kind} = 'national')`),
     uniqueIndex('units_slug_key').on(t.slug),
+    // Exactly one national root: every root row indexes the same value `true`.
+    uniqueIndex('units_one_root_key').on(sql`(${t.parentId} is null)`).where(sql`${t.parentId} is null`),
     uniqueIndex('units_path_key').on(t.path),
     index('units_path_prefix_idx').using('btree', sql`${t.path} text_pattern_ops`),
     index('units_parent_idx').on(t.parentId),

@@ -6,6 +6,7 @@ import { apiTokens, sessions, units, users } from '../../db/schema';
 import { AppError, notFound, unauthenticated } from '../../domain/errors';
 import { type Action, type Actor, decide, type Resource } from '../../domain/permissions';
 import type { Locale } from '../../domain/vocabulary';
+import { sessionExpiry } from '../../services/auth';
 import { sha256Hex } from '../../services/crypto';
 
 /**
@@ -30,6 +31,10 @@ export interface RequestActor extends Actor {
 declare module 'fastify' {
   interface FastifyRequest {
     actor: RequestActor | null;
+  }
+  interface FastifyContextConfig {
+    /** `false` for routes a cross-site page cannot call anyway (sign-in takes JSON only). */
+    csrf?: boolean;
   }
 }
 
@@ -69,26 +74,28 @@ async function actorFromToken(ctx: AppContext, secret: string): Promise<RequestA
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000)
     await ctx.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
   const { lastUsedAt: _, ...actor } = row;
-  return { ...actor, role: actor.role as Actor['role'], locale: actor.locale as Locale, via: 'token' };
+  return { ...actor, via: 'token' };
 }
 
 async function actorFromSession(ctx: AppContext, secret: string): Promise<RequestActor | null> {
   const now = ctx.now();
   const sessionId = sha256Hex(secret);
   const [row] = await ctx.db
-    .select({ ...actorColumns, lastSeenAt: sessions.lastSeenAt })
+    .select({ ...actorColumns, lastSeenAt: sessions.lastSeenAt, createdAt: sessions.createdAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .innerJoin(units, eq(units.id, users.unitId))
     .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), isNull(users.disabledAt)));
   if (!row) return null;
+  // Sliding expiry, written at most once a minute like last_used_at of tokens.
   if (now.getTime() - row.lastSeenAt.getTime() > 60_000)
-    await ctx.db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, sessionId));
-  const { lastSeenAt: _, ...actor } = row;
+    await ctx.db
+      .update(sessions)
+      .set({ lastSeenAt: now, expiresAt: sessionExpiry(row.createdAt, now) })
+      .where(eq(sessions.id, sessionId));
+  const { lastSeenAt: _, createdAt: __, ...actor } = row;
   return {
     ...actor,
-    role: actor.role as Actor['role'],
-    locale: actor.locale as Locale,
     via: 'session',
     sessionId,
   };
@@ -116,7 +123,8 @@ const authPlugin: FastifyPluginAsync = async (app) => {
   // Cookie-authenticated writes need the session's CSRF token (header, or `_csrf` in a form).
   app.addHook('preHandler', async (request) => {
     const actor = request.actor;
-    if (!actor || actor.via !== 'session' || SAFE_METHODS.has(request.method)) return;
+    if (actor?.via !== 'session' || SAFE_METHODS.has(request.method)) return;
+    if (request.routeOptions.config.csrf === false) return;
     const body = request.body as { _csrf?: unknown } | undefined;
     const given = request.headers[CSRF_HEADER] ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
     if (typeof given !== 'string' || !ctx.keys.verify('csrf', actor.sessionId!, given))
@@ -131,13 +139,25 @@ export function requireActor(request: FastifyRequest): RequestActor {
   return request.actor;
 }
 
+/** 404 naming the request field that referred to something missing or hidden (the same answer for both). */
+export const notFoundAt = (what: string, field: string) =>
+  new AppError('not_found', 404, `${what} not found`, {
+    errors: [{ field, message: `no such ${what.toLowerCase()}`, code: 'not_found' }],
+  });
+
 /**
  * Throws unless `decide` allows: 404 for what the actor may not see (named `what`), 403 for what
- * they see but may not do.
+ * they see but may not do. `field` names the body or query field that referred to the resource.
  */
-export function authorize(actor: Actor, action: Action, resource: Resource, what = 'Resource'): void {
+export function authorize(
+  actor: Actor,
+  action: Action,
+  resource: Resource,
+  what = 'Resource',
+  field?: string,
+): void {
   const decision = decide(actor, action, resource);
-  if (decision === 'not_found') throw notFound(what);
+  if (decision === 'not_found') throw field ? notFoundAt(what, field) : notFound(what);
   if (decision === 'forbidden')
     throw new AppError('forbidden', 403, `You may not ${action.replace('.', ' ')} here`);
 }

@@ -1,0 +1,143 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../domain/errors';
+import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
+import { loadUnit, unitView } from '../services/units';
+import { loadUser, userView } from '../services/users';
+import { authorize, csrfTokenFor, requireActor, SESSION_COOKIE } from './plugins/auth';
+import { unitViewSchema } from './units';
+import { email, newPassword, userViewSchema } from './users';
+
+const meSchema = z.object({
+  user: userViewSchema,
+  unit: unitViewSchema,
+  csrfToken: z
+    .string()
+    .optional()
+    .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
+});
+
+const cookieOptions = (request: FastifyRequest) => ({
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  path: '/',
+  // request.protocol follows X-Forwarded-Proto when GAUNG_TRUST_PROXY is on.
+  secure: request.protocol === 'https',
+});
+
+/** Adds Retry-After to a throttled answer before the error handler renders it. */
+async function throttled<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+    throw error;
+  }
+}
+
+/** Sign-in into a cookie session, sign-out, who-am-I, and password change. */
+export const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.post(
+    '/auth/login',
+    {
+      // JSON only: a cross-site form cannot send it, so nobody can be signed in to someone else's account.
+      config: { csrf: false },
+      schema: {
+        tags: ['auth'],
+        summary: 'Signs in and sets the session cookie; answers the user and the CSRF token',
+        body: z.strictObject({ email, password: z.string().min(1).max(256) }),
+        response: { 200: meSchema },
+      },
+    },
+    async (request, reply) => {
+      if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/json')
+        throw new AppError('unsupported_media_type', 415, 'Sign in with a JSON body');
+      const previous = request.cookies[SESSION_COOKIE];
+      const signedIn = await throttled(
+        reply,
+        login(ctx, request.body, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }),
+      );
+      if (previous) await logout(ctx, previous, request.ip);
+      reply.setCookie(SESSION_COOKIE, signedIn.sessionSecret, {
+        ...cookieOptions(request),
+        maxAge: SESSION_MAX_MS / 1000,
+      });
+      const unit = await loadUnit(ctx, signedIn.user.unitId);
+      return {
+        user: userView(signedIn.user),
+        unit: unitView(unit),
+        csrfToken: csrfTokenFor(ctx, signedIn.sessionId),
+      };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Ends the session of the cookie (a no-op for Bearer tokens) and clears the cookie',
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      const secret = request.cookies[SESSION_COOKIE];
+      if (secret) await logout(ctx, secret, request.ip);
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and their unit (with its time zone)',
+        querystring: z.strictObject({}),
+        response: { 200: meSchema },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const user = await loadUser(ctx, actor.userId);
+      authorize(
+        actor,
+        'user.read',
+        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
+        'User',
+      );
+      return {
+        user: userView(user),
+        unit: unitView(await loadUnit(ctx, user.unitId)),
+        ...(actor.sessionId ? { csrfToken: csrfTokenFor(ctx, actor.sessionId) } : {}),
+      };
+    },
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Changes the caller's password and ends their other sessions",
+        body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword }),
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(
+        actor,
+        'user.profile',
+        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
+        'User',
+      );
+      await throttled(reply, changePassword(ctx, actor, request.body, request.ip));
+      return reply.code(204).send(null);
+    },
+  );
+};

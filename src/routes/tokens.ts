@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createToken, listTokens, loadToken, revokeToken, tokenView } from '../services/tokens';
+import { authorize, requireActor } from './plugins/auth';
+
+const tokenViewSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string().describe('The first characters of the secret, to tell tokens apart'),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+
+const idParams = z.strictObject({ id: z.uuid() });
+
+/** The caller's own API tokens (for scripts: `Authorization: Bearer gaung_…`). */
+export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.post(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Creates an API token; the secret is in this answer only',
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(100),
+          expiresAt: z.iso.datetime({ offset: true }).optional(),
+        }),
+        response: { 201: z.object({ token: tokenViewSchema, secret: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
+      const { name, expiresAt } = request.body;
+      const created = await createToken(
+        ctx,
+        actor,
+        { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined },
+        request.ip,
+      );
+      return reply.code(201).send({ token: tokenView(created.token), secret: created.secret });
+    },
+  );
+
+  app.get(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        querystring: z.strictObject({}),
+        response: { 200: z.object({ tokens: z.array(tokenViewSchema) }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
+      return { tokens: (await listTokens(ctx, actor)).map(tokenView) };
+    },
+  );
+
+  app.delete(
+    '/tokens/:id',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revokes a token at once',
+        params: idParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const token = await loadToken(ctx, request.params.id);
+      authorize(actor, 'token.manage', { type: 'token', ownerId: token.userId }, 'Token');
+      await revokeToken(ctx, actor, token.id, request.ip);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { NAME_PATTERN } from '../domain/org';
+import { LOCALES, ROLES } from '../domain/vocabulary';
+import { findUnit } from '../services/units';
+import { createUser, listUsers, loadUser, updateUser, userView } from '../services/users';
+import { authorize, notFoundAt, requireActor } from './plugins/auth';
+
+export const personName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
+
+export const email = z.email().max(254);
+
+/** New passwords; the upper bound keeps scrypt's work per request bounded. */
+export const newPassword = z.string().min(12, 'at least 12 characters').max(256);
+
+export const userViewSchema = z.object({
+  id: z.uuid(),
+  unitId: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  locale: z.enum(LOCALES),
+  disabled: z.boolean(),
+  disabledAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const idParams = z.strictObject({ id: z.uuid() });
+
+/** People and their roles. Admins manage the users of their own subtree. */
+export const userRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.get(
+    '/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "Users of a subtree (default: the caller's unit and below); admins only",
+        querystring: z.strictObject({
+          unitId: z.uuid().optional(),
+          role: z.enum(ROLES).optional(),
+          disabled: z
+            .enum(['true', 'false'])
+            .transform((v) => v === 'true')
+            .optional(),
+          q: z.string().trim().min(1).max(100).optional(),
+          cursor: z.string().max(254).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: { 200: z.object({ users: z.array(userViewSchema), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { unitId, ...query } = request.query;
+      const scope = unitId ? await findUnit(ctx.db, unitId) : { path: actor.unitPath };
+      if (!scope) throw notFoundAt('Unit', 'unitId');
+      authorize(actor, 'user.list', { type: 'unit', unitPath: scope.path }, 'Unit', unitId && 'unitId');
+      const page = await listUsers(ctx, scope.path, query);
+      return { users: page.users.map(userView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/users',
+    {
+      schema: {
+        tags: ['users'],
+        body: z.strictObject({
+          email,
+          name: personName,
+          role: z.enum(ROLES),
+          unitId: z.uuid(),
+          locale: z.enum(LOCALES).optional(),
+          password: newPassword.describe('The first password; the person changes it after signing in'),
+        }),
+        response: { 201: userViewSchema },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const unit = await findUnit(ctx.db, request.body.unitId);
+      if (!unit) throw notFoundAt('Unit', 'unitId');
+      authorize(
+        actor,
+        'user.create',
+        { type: 'user', unitPath: unit.path, role: request.body.role },
+        'Unit',
+        'unitId',
+      );
+      const user = await createUser(ctx, actor, request.body, request.ip);
+      return reply.code(201).send(userView(user));
+    },
+  );
+
+  app.get(
+    '/users/:id',
+    { schema: { tags: ['users'], params: idParams, response: { 200: userViewSchema } } },
+    async (request) => {
+      const actor = requireActor(request);
+      const user = await loadUser(ctx, request.params.id);
+      authorize(
+        actor,
+        'user.read',
+        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
+        'User',
+      );
+      return userView(user);
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Name and locale (the user or an admin); role, unit and access (an admin over them)',
+        params: idParams,
+        body: z.strictObject({
+          name: personName.optional(),
+          locale: z.enum(LOCALES).optional(),
+          role: z.enum(ROLES).optional(),
+          unitId: z.uuid().optional(),
+          disabled: z.boolean().optional(),
+        }),
+        response: { 200: userViewSchema },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const user = await loadUser(ctx, request.params.id);
+      const current = { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role } as const;
+      const { role, unitId, disabled } = request.body;
+      if (role === undefined && unitId === undefined && disabled === undefined) {
+        authorize(actor, 'user.profile', current, 'User');
+      } else {
+        authorize(actor, 'user.update', current, 'User');
+        const unit = unitId ? await findUnit(ctx.db, unitId) : { path: user.unitPath };
+        if (!unit) throw notFoundAt('Unit', 'unitId');
+        authorize(
+          actor,
+          'user.create',
+          { ...current, unitPath: unit.path, role: role ?? current.role },
+          'Unit',
+          'unitId',
+        );
+      }
+      return userView(await updateUser(ctx, actor, user.id, request.body, request.ip));
+    },
+  );
+};

@@ -1,0 +1,204 @@
+import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { type AppContext, redisKey } from '../context';
+import { sessions, users } from '../db/schema';
+import { AppError } from '../domain/errors';
+import type { Actor } from '../domain/permissions';
+import { recordAudit } from './audit';
+import { hashPassword, randomToken, sha256Hex, verifyPassword } from './crypto';
+import type { UserRow } from './users';
+
+/**
+ * Sign-in with e-mail and password into a server-side session, sign-out, and password change.
+ *
+ * Sessions: the cookie holds a random secret, the database its sha256. A session lives 12 hours past
+ * its last use and never longer than 30 days after sign-in; signing out, changing the password (for
+ * the other sessions) and disabling the user end sessions at once.
+ *
+ * Throttle: failed attempts count per account and per client address in Redis, so every API process
+ * sees the same counts. Once either count reaches its limit, attempts are refused unchecked until
+ * GAUNG_LOGIN_WINDOW_SECONDS pass without a failure.
+ */
+
+export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+export const SESSION_MAX_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** When a session used at `now` expires: idle timeout, capped by the absolute lifetime. */
+export const sessionExpiry = (createdAt: Date, now: Date) =>
+  new Date(Math.min(now.getTime() + SESSION_IDLE_MS, createdAt.getTime() + SESSION_MAX_MS));
+
+const invalidCredentials = () =>
+  new AppError('invalid_credentials', 401, 'The e-mail address or the password is wrong');
+
+/** Refused before the password is even looked at; `retryAfter` in whole seconds. */
+export class LoginThrottled extends AppError {
+  readonly retryAfter: number;
+  constructor(retryAfter: number) {
+    super('too_many_attempts', 429, 'Too many failed sign-ins; try again later', { extra: { retryAfter } });
+    this.retryAfter = retryAfter;
+  }
+}
+
+const accountKey = (ctx: AppContext, email: string) =>
+  redisKey(ctx, 'login-failures', 'account', sha256Hex(email.toLowerCase()));
+const addressKey = (ctx: AppContext, ip: string) => redisKey(ctx, 'login-failures', 'ip', ip);
+
+// One key per call, so the counters also work on Redis Cluster; INCR and EXPIRE land together.
+const COUNT_FAILURE = `local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n`;
+
+async function assertNotThrottled(ctx: AppContext, keys: Array<{ key: string; limit: number }>) {
+  const states = await Promise.all(
+    keys.map(async ({ key, limit }) => {
+      const [count, ttl] = await Promise.all([ctx.redis.get(key), ctx.redis.pttl(key)]);
+      return Number(count ?? 0) >= limit ? ttl : 0;
+    }),
+  );
+  const wait = Math.max(...states);
+  if (wait > 0) throw new LoginThrottled(Math.ceil(wait / 1000));
+}
+
+async function countFailure(ctx: AppContext, keys: string[]): Promise<void> {
+  const window = String(ctx.config.GAUNG_LOGIN_WINDOW_SECONDS);
+  await Promise.all(keys.map((key) => ctx.redis.eval(COUNT_FAILURE, 1, key, window)));
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/** Spends the same scrypt work as a real check, so an unknown e-mail answers no faster than a wrong password. */
+async function verifyAgainst(password: string, stored: string | undefined): Promise<boolean> {
+  dummyHash ??= hashPassword(randomToken());
+  const ok = await verifyPassword(password, stored ?? (await dummyHash));
+  return ok && stored !== undefined;
+}
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface SignedIn {
+  user: UserRow;
+  /** Goes into the cookie only; the database keeps its sha256. */
+  sessionSecret: string;
+  sessionId: string;
+}
+
+export async function login(
+  ctx: AppContext,
+  credentials: { email: string; password: string },
+  client: ClientInfo,
+): Promise<SignedIn> {
+  const email = credentials.email.toLowerCase();
+  const { GAUNG_LOGIN_MAX_FAILURES: perAccount, GAUNG_LOGIN_MAX_FAILURES_PER_IP: perAddress } = ctx.config;
+  const keys = { account: accountKey(ctx, email), address: addressKey(ctx, client.ip) };
+  await assertNotThrottled(ctx, [
+    { key: keys.account, limit: perAccount },
+    { key: keys.address, limit: perAddress },
+  ]);
+  const [user] = await ctx.db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email));
+  const passwordOk = await verifyAgainst(credentials.password, user?.passwordHash);
+  if (!user || !passwordOk || user.disabledAt) {
+    await countFailure(ctx, [keys.account, keys.address]);
+    const reason = !user ? 'unknown_email' : !passwordOk ? 'wrong_password' : 'disabled';
+    await recordAudit(ctx, ctx.db, {
+      actorId: user?.id ?? null,
+      unitId: user?.unitId ?? null,
+      action: 'auth.login_failed',
+      targetType: 'user',
+      targetId: user?.id,
+      ip: client.ip,
+      details: { email, reason },
+    });
+    throw invalidCredentials();
+  }
+  await ctx.redis.del(keys.account);
+  const sessionSecret = randomToken();
+  const sessionId = sha256Hex(sessionSecret);
+  const now = ctx.now();
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(sessions).where(and(eq(sessions.userId, user.id), lt(sessions.expiresAt, now)));
+    await tx.insert(sessions).values({
+      id: sessionId,
+      userId: user.id,
+      ip: client.ip,
+      userAgent: client.userAgent?.slice(0, 500) ?? null,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: sessionExpiry(now, now),
+    });
+    await recordAudit(ctx, tx, {
+      actorId: user.id,
+      unitId: user.unitId,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      ip: client.ip,
+    });
+  });
+  return { user, sessionSecret, sessionId };
+}
+
+/** Ends the session behind a cookie; a cookie that matches none ends nothing. */
+export async function logout(ctx: AppContext, sessionSecret: string, ip: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [ended] = await tx
+      .delete(sessions)
+      .where(eq(sessions.id, sha256Hex(sessionSecret)))
+      .returning({ userId: sessions.userId });
+    if (!ended) return;
+    const [user] = await tx.select({ unitId: users.unitId }).from(users).where(eq(users.id, ended.userId));
+    await recordAudit(ctx, tx, {
+      actorId: ended.userId,
+      unitId: user?.unitId ?? null,
+      action: 'auth.logout',
+      targetType: 'user',
+      targetId: ended.userId,
+      ip,
+    });
+  });
+}
+
+/**
+ * Sets a new password after checking the current one, and ends every other session of the user.
+ * Wrong current passwords count against the account like failed sign-ins, so a stolen session
+ * cannot be used to guess the password.
+ */
+export async function changePassword(
+  ctx: AppContext,
+  actor: Actor & { email: string; sessionId?: string },
+  input: { currentPassword: string; newPassword: string },
+  ip: string,
+): Promise<void> {
+  const key = accountKey(ctx, actor.email);
+  await assertNotThrottled(ctx, [{ key, limit: ctx.config.GAUNG_LOGIN_MAX_FAILURES }]);
+  const [user] = await ctx.db.select().from(users).where(eq(users.id, actor.userId));
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+    await countFailure(ctx, [key]);
+    throw new AppError('wrong_password', 400, 'The current password is wrong', {
+      errors: [{ field: 'currentPassword', message: 'is wrong', code: 'wrong_password' }],
+    });
+  }
+  const passwordHash = await hashPassword(input.newPassword);
+  await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
+    await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now, updatedAt: now })
+      .where(eq(users.id, user.id));
+    const others = actor.sessionId
+      ? and(eq(sessions.userId, user.id), ne(sessions.id, actor.sessionId))
+      : eq(sessions.userId, user.id);
+    const ended = await tx.delete(sessions).where(others).returning({ id: sessions.id });
+    await recordAudit(ctx, tx, {
+      actorId: user.id,
+      unitId: user.unitId,
+      action: 'auth.password_changed',
+      targetType: 'user',
+      targetId: user.id,
+      ip,
+      details: { sessionsEnded: ended.length },
+    });
+  });
+}

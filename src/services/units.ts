@@ -1,0 +1,213 @@
+import { asc, eq, inArray, like, or, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import type { DbOrTx } from '../db/client';
+import { uniqueViolation } from '../db/errors';
+import { units } from '../db/schema';
+import { AppError, notFound, unprocessable } from '../domain/errors';
+import { DEFAULT_TIME_ZONE, lineage, PARENT_KINDS, wouldCycle } from '../domain/org';
+import { type Actor, atLeast } from '../domain/permissions';
+import type { UnitKind } from '../domain/vocabulary';
+import { changesOf, recordAudit } from './audit';
+
+/** The organisation tree: national → regional → office, each unit with its own time zone. */
+
+export type UnitRow = typeof units.$inferSelect;
+
+export interface UnitView {
+  id: string;
+  parentId: string | null;
+  kind: UnitKind;
+  name: string;
+  slug: string;
+  timeZone: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const unitView = (row: UnitRow): UnitView => ({
+  id: row.id,
+  parentId: row.parentId,
+  kind: row.kind,
+  name: row.name,
+  slug: row.slug,
+  timeZone: row.timeZone,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+/** Serialises moves, so two concurrent moves cannot together make a cycle. */
+const TREE_LOCK_KEY = 7_302_418_010;
+
+export async function findUnit(db: DbOrTx, id: string): Promise<UnitRow | null> {
+  const [row] = await db.select().from(units).where(eq(units.id, id));
+  return row ?? null;
+}
+
+/** The unit, or 404 — the same answer whether it does not exist or the caller may not see it. */
+export async function loadUnit(ctx: AppContext, id: string): Promise<UnitRow> {
+  const row = await findUnit(ctx.db, id);
+  if (!row) throw notFound('Unit');
+  return row;
+}
+
+/** The units `decide(actor, 'unit.read', …)` allows, as one query: the own subtree (own unit for contributors) and the ancestors. */
+export async function listVisibleUnits(ctx: AppContext, actor: Actor): Promise<UnitRow[]> {
+  const own = atLeast(actor, 'reviewer')
+    ? like(units.path, `${actor.unitPath}%`)
+    : eq(units.id, actor.unitId);
+  return ctx.db
+    .select()
+    .from(units)
+    .where(or(own, inArray(units.id, lineage(actor.unitPath))))
+    .orderBy(asc(units.path));
+}
+
+const slugTaken = () =>
+  new AppError('slug_taken', 409, 'Another unit already has this slug', {
+    errors: [{ field: 'slug', message: 'already taken', code: 'slug_taken' }],
+  });
+
+function checkParentKind(kind: UnitKind, parent: UnitRow): void {
+  if (!PARENT_KINDS[kind].includes(parent.kind))
+    throw new AppError('invalid_parent', 422, `A ${kind} unit cannot be placed under a ${parent.kind} unit`, {
+      errors: [{ field: 'parentId', message: `must be a ${PARENT_KINDS[kind].join(' or ')} unit` }],
+    });
+}
+
+async function insertOrConflict<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (uniqueViolation(error) === 'units_slug_key') throw slugTaken();
+    throw error;
+  }
+}
+
+export interface NewUnit {
+  parentId: string;
+  kind: Exclude<UnitKind, 'national'>;
+  name: string;
+  slug: string;
+  /** Defaults to the parent's zone: an office keeps the time of its region. */
+  timeZone?: string;
+}
+
+export async function createUnit(
+  ctx: AppContext,
+  actor: Actor,
+  input: NewUnit,
+  ip: string | null,
+): Promise<UnitRow> {
+  return insertOrConflict(() =>
+    ctx.db.transaction(async (tx) => {
+      const [parent] = await tx.select().from(units).where(eq(units.id, input.parentId)).for('share');
+      if (!parent) throw notFound('Unit');
+      checkParentKind(input.kind, parent);
+      const id = crypto.randomUUID();
+      const now = ctx.now();
+      const [row] = await tx
+        .insert(units)
+        .values({
+          id,
+          parentId: parent.id,
+          kind: input.kind,
+          name: input.name,
+          slug: input.slug,
+          timeZone: input.timeZone ?? parent.timeZone ?? DEFAULT_TIME_ZONE,
+          path: `${parent.path}${id}/`,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      await recordAudit(ctx, tx, {
+        actorId: actor.userId,
+        unitId: id,
+        action: 'unit.created',
+        targetType: 'unit',
+        targetId: id,
+        ip,
+        details: {
+          kind: row!.kind,
+          name: row!.name,
+          slug: row!.slug,
+          parentId: parent.id,
+          timeZone: row!.timeZone,
+        },
+      });
+      return row!;
+    }),
+  );
+}
+
+export interface UnitPatch {
+  name?: string;
+  slug?: string;
+  timeZone?: string;
+  parentId?: string;
+}
+
+/**
+ * Renames, re-zones or moves a unit. A move rewrites the path of the unit and of every unit below it
+ * in one statement, under a lock that serialises moves.
+ */
+export async function updateUnit(
+  ctx: AppContext,
+  actor: Actor,
+  unitId: string,
+  patch: UnitPatch,
+  ip: string | null,
+): Promise<UnitRow> {
+  return insertOrConflict(() =>
+    ctx.db.transaction(async (tx) => {
+      const moving = patch.parentId !== undefined;
+      if (moving) await tx.execute(sql`select pg_advisory_xact_lock(${TREE_LOCK_KEY})`);
+      const [unit] = await tx.select().from(units).where(eq(units.id, unitId)).for('update');
+      if (!unit) throw notFound('Unit');
+      const changes = changesOf(unit, patch);
+      if (Object.keys(changes).length === 0) return unit;
+      const now = ctx.now();
+      if (changes.parentId) {
+        const [parent] = await tx.select().from(units).where(eq(units.id, patch.parentId!));
+        if (!parent) throw notFound('Unit');
+        if (wouldCycle(unit.path, parent.path))
+          throw new AppError(
+            'unit_cycle',
+            422,
+            'A unit cannot be moved under itself or one of its own units',
+            {
+              errors: [{ field: 'parentId', message: 'is this unit or lies below it' }],
+            },
+          );
+        if (unit.parentId === null)
+          throw unprocessable('root_fixed', 'The national unit is the root and cannot be moved');
+        checkParentKind(unit.kind, parent);
+        const newPath = `${parent.path}${unit.id}/`;
+        await tx
+          .update(units)
+          .set({ path: sql`${newPath} || substr(${units.path}, ${unit.path.length + 1})`, updatedAt: now })
+          .where(like(units.path, `${unit.path}%`));
+      }
+      const [row] = await tx
+        .update(units)
+        .set({
+          name: patch.name,
+          slug: patch.slug,
+          timeZone: patch.timeZone,
+          parentId: patch.parentId,
+          updatedAt: now,
+        })
+        .where(eq(units.id, unit.id))
+        .returning();
+      await recordAudit(ctx, tx, {
+        actorId: actor.userId,
+        unitId: unit.id,
+        action: 'unit.updated',
+        targetType: 'unit',
+        targetId: unit.id,
+        ip,
+        details: { changes },
+      });
+      return row!;
+    }),
+  );
+}

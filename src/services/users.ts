@@ -1,0 +1,204 @@
+import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { uniqueViolation } from '../db/errors';
+import { sessions, units, users } from '../db/schema';
+import { AppError, notFound } from '../domain/errors';
+import type { Actor } from '../domain/permissions';
+import type { Locale, Role } from '../domain/vocabulary';
+import { changesOf, recordAudit } from './audit';
+import { hashPassword } from './crypto';
+
+/** The people of the organisation: a unit, a role, a locale, and whether they may still sign in. */
+
+export type UserRow = typeof users.$inferSelect;
+
+export interface UserView {
+  id: string;
+  unitId: string;
+  email: string;
+  name: string;
+  role: Role;
+  locale: Locale;
+  disabled: boolean;
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const userView = (row: UserRow): UserView => ({
+  id: row.id,
+  unitId: row.unitId,
+  email: row.email,
+  name: row.name,
+  role: row.role,
+  locale: row.locale,
+  disabled: row.disabledAt !== null,
+  disabledAt: row.disabledAt?.toISOString() ?? null,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+/** A user with the path of their unit, which is what permissions are decided on. */
+export async function loadUser(ctx: AppContext, id: string): Promise<UserRow & { unitPath: string }> {
+  const [row] = await ctx.db
+    .select({ user: users, unitPath: units.path })
+    .from(users)
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(eq(users.id, id));
+  if (!row) throw notFound('User');
+  return { ...row.user, unitPath: row.unitPath };
+}
+
+export interface UserQuery {
+  role?: Role;
+  disabled?: boolean;
+  /** Part of a name or e-mail address. */
+  q?: string;
+  /** The e-mail address of the last user of the previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Users of the subtree at `scopePath`, by e-mail address. */
+export async function listUsers(
+  ctx: AppContext,
+  scopePath: string,
+  query: UserQuery,
+): Promise<{ users: UserRow[]; nextCursor: string | null }> {
+  const needle = query.q ? `%${escapeLike(query.q.toLowerCase())}%` : undefined;
+  const conditions: (SQL | undefined)[] = [
+    like(units.path, `${scopePath}%`),
+    query.role ? eq(users.role, query.role) : undefined,
+    query.disabled === undefined
+      ? undefined
+      : query.disabled
+        ? isNotNull(users.disabledAt)
+        : isNull(users.disabledAt),
+    needle ? sql`(lower(${users.name}) like ${needle} or ${users.email} like ${needle})` : undefined,
+    query.cursor ? gt(users.email, query.cursor) : undefined,
+  ];
+  const rows = await ctx.db
+    .select({ user: users })
+    .from(users)
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(and(...conditions))
+    .orderBy(asc(users.email))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit).map((row) => row.user);
+  return { users: page, nextCursor: rows.length > query.limit ? page.at(-1)!.email : null };
+}
+
+const emailTaken = () =>
+  new AppError('email_taken', 409, 'Another user already has this e-mail address', {
+    errors: [{ field: 'email', message: 'already in use', code: 'email_taken' }],
+  });
+
+async function orEmailTaken<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (uniqueViolation(error) === 'users_email_key') throw emailTaken();
+    throw error;
+  }
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  unitId: string;
+  locale?: Locale;
+  /** The first password, set by the admin and passed on to the person. */
+  password: string;
+}
+
+export async function createUser(
+  ctx: AppContext,
+  actor: Actor,
+  input: NewUser,
+  ip: string | null,
+): Promise<UserRow> {
+  const email = input.email.toLowerCase();
+  const passwordHash = await hashPassword(input.password);
+  return orEmailTaken(() =>
+    ctx.db.transaction(async (tx) => {
+      const now = ctx.now();
+      const [row] = await tx
+        .insert(users)
+        .values({
+          unitId: input.unitId,
+          email,
+          name: input.name,
+          role: input.role,
+          locale: input.locale ?? 'id',
+          passwordHash,
+          passwordChangedAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      await recordAudit(ctx, tx, {
+        actorId: actor.userId,
+        unitId: row!.unitId,
+        action: 'user.created',
+        targetType: 'user',
+        targetId: row!.id,
+        ip,
+        details: { email, name: row!.name, role: row!.role, locale: row!.locale },
+      });
+      return row!;
+    }),
+  );
+}
+
+export interface UserPatch {
+  name?: string;
+  role?: Role;
+  unitId?: string;
+  locale?: Locale;
+  disabled?: boolean;
+}
+
+/** Changes a user; disabling ends their sessions at once (their tokens stop working with the flag). */
+export async function updateUser(
+  ctx: AppContext,
+  actor: Actor,
+  userId: string,
+  patch: UserPatch,
+  ip: string | null,
+): Promise<UserRow> {
+  return ctx.db.transaction(async (tx) => {
+    const [user] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
+    if (!user) throw notFound('User');
+    const { disabled, ...fields } = patch;
+    const changes = changesOf(user, fields);
+    if (disabled !== undefined && disabled !== (user.disabledAt !== null))
+      changes.disabled = { from: !disabled, to: disabled };
+    if (Object.keys(changes).length === 0) return user;
+    const now = ctx.now();
+    const [row] = await tx
+      .update(users)
+      .set({
+        ...fields,
+        ...(changes.disabled ? { disabledAt: disabled ? now : null } : {}),
+        updatedAt: now,
+      })
+      .where(eq(users.id, userId))
+      .returning();
+    const ended = disabled
+      ? await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id })
+      : [];
+    await recordAudit(ctx, tx, {
+      actorId: actor.userId,
+      unitId: row!.unitId,
+      action: 'user.updated',
+      targetType: 'user',
+      targetId: userId,
+      ip,
+      details: { changes, ...(ended.length > 0 ? { sessionsEnded: ended.length } : {}) },
+    });
+    return row!;
+  });
+}

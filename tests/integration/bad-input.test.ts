@@ -1,0 +1,268 @@
+import { asc } from 'drizzle-orm';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiTokens, auditEvents, sessions, units, users } from '../../src/db/schema';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { testDrivers } from '../helpers/db';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
+
+/**
+ * Bad input to every endpoint of units, users, sign-in, tokens and audit: each answer is a 4xx
+ * problem+json that names the field, and nothing stored changes.
+ */
+
+type Json = Record<string, unknown>;
+
+interface Endpoint {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: (org: TestOrg) => string;
+  /** A body that would be accepted; every case spoils one thing in it. */
+  body?: (org: TestOrg) => Json;
+  required?: string[];
+  /** Fields holding names of people or units: SQL and HTML must be refused there. */
+  names?: string[];
+  /** Query parameters with a value that must be refused, and a too-long value for each. */
+  query?: Record<string, string>;
+  /** Sent without credentials. */
+  anonymous?: boolean;
+}
+
+const ENDPOINTS: Endpoint[] = [
+  {
+    method: 'POST',
+    url: () => '/units',
+    body: (org) => ({
+      parentId: org.units.regionA.id,
+      kind: 'office',
+      name: 'Kantor Baru',
+      slug: 'kantor-baru',
+    }),
+    required: ['parentId', 'kind', 'name', 'slug'],
+    names: ['name'],
+  },
+  {
+    method: 'PATCH',
+    url: (org) => `/units/${org.units.officeA1.id}`,
+    body: (org) => ({
+      name: 'Kantor A1',
+      slug: 'kantor-a1-baru',
+      timeZone: 'Asia/Jakarta',
+      parentId: org.units.regionA.id,
+    }),
+    names: ['name'],
+  },
+  { method: 'GET', url: (org) => `/units/${org.units.officeA1.id}` },
+  {
+    method: 'POST',
+    url: () => '/users',
+    body: (org) => ({
+      email: 'baru@gaung.test',
+      name: 'Orang Baru',
+      role: 'contributor',
+      unitId: org.units.officeA1.id,
+      locale: 'id',
+      password: 'kata-sandi-baru-123',
+    }),
+    required: ['email', 'name', 'role', 'unitId', 'password'],
+    names: ['name'],
+  },
+  {
+    method: 'PATCH',
+    url: (org) => `/users/${org.user('officeA1', 'contributor').id}`,
+    body: (org) => ({
+      name: 'Nama',
+      locale: 'en',
+      role: 'reviewer',
+      unitId: org.units.officeA2.id,
+      disabled: true,
+    }),
+    names: ['name'],
+  },
+  { method: 'GET', url: (org) => `/users/${org.user('officeA1', 'contributor').id}` },
+  {
+    method: 'GET',
+    url: () => '/users',
+    query: { unitId: 'bukan-uuid', role: 'superadmin', disabled: 'mungkin', limit: 'banyak', q: '' },
+  },
+  {
+    method: 'POST',
+    url: () => '/auth/login',
+    body: (org) => ({ email: org.user('officeA1', 'admin').email, password: TEST_PASSWORD }),
+    required: ['email', 'password'],
+    anonymous: true,
+  },
+  {
+    method: 'POST',
+    url: () => '/auth/password',
+    body: () => ({ currentPassword: TEST_PASSWORD, newPassword: 'sandi-baru-yang-panjang' }),
+    required: ['currentPassword', 'newPassword'],
+  },
+  {
+    method: 'POST',
+    url: () => '/tokens',
+    body: () => ({ name: 'skrip', expiresAt: '2999-01-01T00:00:00Z' }),
+    required: ['name'],
+  },
+  { method: 'DELETE', url: () => `/tokens/${crypto.randomUUID()}` },
+  { method: 'GET', url: () => '/tokens', query: { anything: '1' } },
+  {
+    method: 'GET',
+    url: () => '/audit',
+    query: {
+      unitId: '1 or 1=1',
+      action: "x' or '1'='1",
+      from: 'kemarin',
+      to: '2024-13-45',
+      cursor: '-1',
+      limit: '0',
+    },
+  },
+  { method: 'GET', url: () => '/me', query: { debug: '1' } },
+];
+
+const WRONG_TYPE: Record<string, unknown> = { string: 12345, number: 'x', boolean: 'yes', object: 'x' };
+const SQL_NAMES = ["Robert'); DROP TABLE units; --", "x' OR '1'='1"];
+const HTML_NAMES = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', 'Kantor <b>Tebal</b>'];
+
+interface Case {
+  title: string;
+  request: InjectOptions;
+  status: number;
+  /** The field the problem must name; null where the body could not even be read. */
+  field: string | null;
+  code?: string;
+}
+
+function casesFor(endpoint: Endpoint, org: TestOrg): Case[] {
+  const url = `/api/v1${endpoint.url(org)}`;
+  const method = endpoint.method;
+  const json = (title: string, payload: unknown, field: string | null, status = 400): Case => ({
+    title,
+    request: { method, url, payload: payload as Json },
+    status,
+    field,
+  });
+  const cases: Case[] = [];
+  const idParam = /\/(units|users|tokens)\/[0-9a-f-]{36}$/.exec(url);
+  if (idParam)
+    for (const id of ['not-a-uuid', "1' OR '1'='1", '<script>'])
+      cases.push({
+        title: `id ${id}`,
+        request: {
+          method,
+          url: url.replace(/[0-9a-f-]{36}$/, encodeURIComponent(id)),
+          ...(endpoint.body ? { payload: endpoint.body(org) } : {}),
+        },
+        status: 400,
+        field: 'id',
+      });
+  for (const [name, value] of Object.entries(endpoint.query ?? {})) {
+    cases.push({
+      title: `query ${name}=${value}`,
+      request: { method, url, query: { [name]: value } },
+      status: 400,
+      field: name,
+    });
+    cases.push({
+      title: `query ${name} too long`,
+      request: { method, url, query: { [name]: 'x'.repeat(5_000) } },
+      status: 400,
+      field: name,
+    });
+  }
+  if (!endpoint.body) return cases;
+  const valid = endpoint.body(org);
+  cases.push({
+    title: 'malformed JSON',
+    request: { method, url, headers: { 'content-type': 'application/json' }, payload: '{"name": "Kantor' },
+    status: 400,
+    field: null,
+    code: 'malformed_json',
+  });
+  cases.push(json('an array instead of an object', [valid], 'body'));
+  cases.push(json('an unknown field', { ...valid, isAdmin: true }, 'isAdmin'));
+  cases.push(
+    json('an unknown field that would grant power', { ...valid, role: 'admin', unitPath: '/' }, 'unitPath'),
+  );
+  for (const field of endpoint.required ?? []) {
+    const { [field]: _, ...rest } = valid;
+    cases.push(json(`${field} missing`, rest, field));
+  }
+  for (const [field, value] of Object.entries(valid)) {
+    cases.push(json(`${field} of the wrong type`, { ...valid, [field]: WRONG_TYPE[typeof value] }, field));
+    cases.push(json(`${field} null`, { ...valid, [field]: null }, field));
+    if (typeof value === 'string') {
+      cases.push(json(`${field} of 200 kB`, { ...valid, [field]: 'a'.repeat(200_000) }, field));
+      cases.push(json(`${field} empty`, { ...valid, [field]: '' }, field));
+    }
+  }
+  const firstString = Object.entries(valid).find(([, value]) => typeof value === 'string')![0];
+  cases.push({
+    ...json(`${firstString} of 10 MB`, { ...valid, [firstString]: 'a'.repeat(10 * 1024 * 1024) }, null, 413),
+    code: 'body_too_large',
+  });
+  for (const field of endpoint.names ?? [])
+    for (const name of [...SQL_NAMES, ...HTML_NAMES])
+      cases.push(json(`${field} = ${name}`, { ...valid, [field]: name }, field));
+  return cases;
+}
+
+describe.each(testDrivers())('bad input on %s', (driver) => {
+  let t: TestApp;
+  let org: TestOrg;
+
+  beforeAll(async () => {
+    t = await createTestApp(driver);
+    org = await seedTestOrg(t.ctx);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const snapshot = async () =>
+    JSON.stringify({
+      units: await t.ctx.db.select().from(units).orderBy(asc(units.id)),
+      users: await t.ctx.db.select().from(users).orderBy(asc(users.id)),
+      sessions: await t.ctx.db.select().from(sessions).orderBy(asc(sessions.id)),
+      apiTokens: await t.ctx.db.select().from(apiTokens).orderBy(asc(apiTokens.id)),
+      auditEvents: await t.ctx.db.select().from(auditEvents).orderBy(asc(auditEvents.id)),
+    });
+
+  it('answers every case with a 4xx problem naming the field, and changes nothing stored', async () => {
+    const admin = org.user('national', 'admin');
+    // The token's last_used_at is written on first use; use it once so the snapshot is stable.
+    expect((await t.app.inject({ url: '/api/v1/me', headers: admin.headers })).statusCode).toBe(200);
+    const before = await snapshot();
+    const failures: string[] = [];
+    let count = 0;
+    for (const endpoint of ENDPOINTS)
+      for (const c of casesFor(endpoint, org)) {
+        count++;
+        const headers = { ...(endpoint.anonymous ? {} : admin.headers), ...(c.request.headers as object) };
+        const response = await t.app.inject({ ...c.request, headers });
+        const where = `${endpoint.method} ${endpoint.url(org)} — ${c.title}`;
+        const problem = response.headers['content-type']?.toString().startsWith('application/problem+json')
+          ? (response.json() as { status: number; code: string; errors?: Array<{ field: string }> })
+          : null;
+        if (response.statusCode !== c.status || !problem || problem.status !== c.status)
+          failures.push(`${where}: ${response.statusCode} ${response.body.slice(0, 200)}`);
+        else if (c.field && !problem.errors?.some((e) => e.field === c.field))
+          failures.push(`${where}: no error for "${c.field}" in ${JSON.stringify(problem.errors)}`);
+        else if (c.code && problem.code !== c.code) failures.push(`${where}: code ${problem.code}`);
+      }
+    expect(failures).toEqual([]);
+    expect(count).toBeGreaterThan(150);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('stores names with apostrophes verbatim (parameterised SQL, not refused)', async () => {
+    const response = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${org.user('officeB1', 'contributor').id}`,
+      headers: org.user('national', 'admin').headers,
+      payload: { name: "Dr. Siti Nur'aini, S.H. (Humas) & Tim/Kanim-Bali" },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().name).toBe("Dr. Siti Nur'aini, S.H. (Humas) & Tim/Kanim-Bali");
+  });
+});
