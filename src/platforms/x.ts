@@ -1,0 +1,535 @@
+import http from 'node:http';
+import https from 'node:https';
+import { AxiosError, AxiosHeaders, type AxiosResponse } from 'axios';
+import {
+  ApiPartialResponseError,
+  ApiRequestError,
+  ApiResponseError,
+  type ITwitterApiClientPlugin,
+  TwitterApi,
+  type TwitterRateLimit,
+} from 'twitter-api-v2';
+import { z } from 'zod';
+import { classifyHttpError, REQUEST_TIMEOUT_MS } from './http';
+import { RECONCILE_SKEW_MS, readChunks, sleep, textFingerprint, withLink } from './shared';
+import {
+  type AccountInfo,
+  type Capabilities,
+  type DeliveryMetrics,
+  type ErrorClass,
+  type PlatformAdapter,
+  type PlatformApps,
+  type PlatformContext,
+  type PlatformEndpoints,
+  PlatformError,
+  type PublishMedia,
+  type PublishRequest,
+  type PublishResult,
+} from './types';
+
+/**
+ * X (API v2) through twitter-api-v2, with OAuth 2.0 user tokens. The library has no base-URL option:
+ * a request plugin re-targets every call to the configured API and upload hosts and picks an
+ * http.Agent when that host speaks plain HTTP (the test fakes do).
+ */
+
+export const X_SCOPES = ['tweet.read', 'tweet.write', 'users.read', 'media.write', 'offline.access'] as const;
+
+const credentialsSchema = z.object({
+  accessToken: z.string().min(1),
+  refreshToken: z.string().min(1),
+  expiresAt: z.iso.datetime({ offset: true }),
+  scope: z.string().optional(),
+});
+export type XCredentials = z.infer<typeof credentialsSchema>;
+
+const settingsSchema = z.object({
+  userId: z
+    .string()
+    .regex(/^[0-9]{1,19}$/)
+    .optional(),
+  username: z.string().min(1).optional(),
+});
+
+const capabilities: Capabilities = {
+  text: true,
+  images: true,
+  video: true,
+  repost: true,
+  quote: true,
+  metrics: true,
+  reconcile: 'search',
+  mediaByUrl: false,
+};
+
+/** Access tokens live 2 hours; refresh this long before they expire. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+const CHUNK_BYTES = 1024 * 1024;
+const MAX_PROCESSING_MS = 10 * 60_000;
+const MEDIA_TYPES = new Set([
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'video/mp4',
+  'video/quicktime',
+]);
+const TIMELINE_PAGES = 10;
+
+const plainAgent = new http.Agent({ keepAlive: true });
+const tlsAgent = new https.Agent({ keepAlive: true });
+
+/** Sends the library's requests to Gaung's configured X hosts and reports rate-limit headers. */
+function routing(endpoints: PlatformEndpoints, ctx?: PlatformContext): ITwitterApiClientPlugin {
+  return {
+    onBeforeRequestConfig({ params }) {
+      const url = new URL(params.url);
+      const base = url.pathname.startsWith('/2/media') ? endpoints.xUpload : endpoints.xApi;
+      params.url = `${base.replace(/\/+$/, '')}${url.pathname}${url.search}`;
+      params.timeout ??= REQUEST_TIMEOUT_MS;
+      // RFC 6749 wants a form-encoded token request; elsewhere v2 takes JSON (the library guesses from the host).
+      if (url.pathname === '/2/oauth2/token') params.forceBodyMode = 'url';
+      else params.forceBodyMode ??= 'json';
+    },
+    onBeforeRequest({ computedParams, requestOptions }) {
+      requestOptions.agent = computedParams.url.protocol === 'http:' ? plainAgent : tlsAgent;
+    },
+    onAfterRequest({ response }) {
+      if (ctx) reportRateLimit(ctx, response.rateLimit);
+    },
+    onResponseError({ error }) {
+      if (ctx) reportRateLimit(ctx, error.rateLimit);
+    },
+  };
+}
+
+function reportRateLimit(ctx: PlatformContext, rateLimit: TwitterRateLimit | undefined): void {
+  if (!ctx.onRateLimit || !rateLimit || !Number.isFinite(rateLimit.remaining)) return;
+  ctx.onRateLimit({
+    remaining: rateLimit.remaining,
+    resetAt: new Date(rateLimit.reset * 1000),
+    scope: 'channel',
+  });
+  if (rateLimit.day && Number.isFinite(rateLimit.day.remaining))
+    ctx.onRateLimit({
+      remaining: rateLimit.day.remaining,
+      resetAt: new Date(rateLimit.day.reset * 1000),
+      scope: 'app',
+    });
+}
+
+function appClient(endpoints: PlatformEndpoints, apps: PlatformApps, ctx?: PlatformContext): TwitterApi {
+  const app = apps.x;
+  if (!app) throw new PlatformError({ kind: 'auth', message: 'no X app configured (GAUNG_X_CLIENT_ID)' });
+  return new TwitterApi(
+    { clientId: app.clientId, ...(app.clientSecret ? { clientSecret: app.clientSecret } : {}) },
+    { plugins: [routing(endpoints, ctx)] },
+  );
+}
+
+function credentials(ctx: PlatformContext): XCredentials {
+  return credentialsSchema.parse(ctx.credentials);
+}
+
+/** Stores rotated tokens with compare-and-set; when another worker rotated first, adopts theirs. */
+async function adopt(ctx: PlatformContext, next: XCredentials): Promise<XCredentials> {
+  if (await ctx.saveCredentials(next, new Date(next.expiresAt))) {
+    return next;
+  }
+  return credentialsSchema.parse(await ctx.reloadCredentials());
+}
+
+async function refresh(ctx: PlatformContext): Promise<XCredentials> {
+  const current = credentials(ctx);
+  let result: Awaited<ReturnType<TwitterApi['refreshOAuth2Token']>>;
+  try {
+    result = await appClient(ctx.endpoints, ctx.apps, ctx).refreshOAuth2Token(current.refreshToken);
+  } catch (error) {
+    if (!(error instanceof ApiResponseError) || (error.code !== 400 && error.code !== 401)) throw error;
+    // Refresh tokens rotate on use: a rejected one may mean another worker already rotated it.
+    const stored = credentialsSchema.parse(await ctx.reloadCredentials());
+    if (stored.refreshToken !== current.refreshToken) {
+      return Date.parse(stored.expiresAt) - Date.now() > REFRESH_MARGIN_MS ? stored : refresh(ctx);
+    }
+    throw new PlatformError(
+      {
+        kind: 'auth',
+        message: 'X refused the refresh token; the channel must be connected again',
+        httpStatus: error.code,
+      },
+      { cause: error },
+    );
+  }
+  return adopt(ctx, {
+    accessToken: result.accessToken,
+    refreshToken: result.refreshToken ?? current.refreshToken,
+    expiresAt: new Date(Date.now() + result.expiresIn * 1000).toISOString(),
+    scope: result.scope.join(' '),
+  });
+}
+
+/** Runs `call` with a fresh access token; a 401 triggers one refresh and one more try. */
+async function withClient<T>(ctx: PlatformContext, call: (client: TwitterApi) => Promise<T>): Promise<T> {
+  let current = credentials(ctx);
+  if (Date.parse(current.expiresAt) - Date.now() < REFRESH_MARGIN_MS) current = await refresh(ctx);
+  const client = (token: string) => new TwitterApi(token, { plugins: [routing(ctx.endpoints, ctx)] });
+  try {
+    return await call(client(current.accessToken));
+  } catch (error) {
+    if (!(error instanceof ApiResponseError) || error.code !== 401) throw error;
+    const renewed = await refresh(ctx);
+    return call(client(renewed.accessToken));
+  }
+}
+
+interface Me {
+  id: string;
+  username: string;
+  name?: string;
+}
+
+async function me(ctx: PlatformContext): Promise<Me> {
+  const settings = settingsSchema.parse(ctx.channel.settings);
+  if (settings.userId && settings.username) return { id: settings.userId, username: settings.username };
+  const response = await withClient(ctx, (client) => client.v2.get<{ data: Me }>('users/me'));
+  return response.data;
+}
+
+const postUrl = (username: string, id: string) => `https://x.com/${username}/status/${id}`;
+
+/** `https://x.com/{user}/status/{id}` (and twitter.com, mobile and `/i/web/status/` forms) → the post id. */
+function xPostIdFromUrl(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = parsed.hostname.replace(/^(www|mobile)\./, '');
+  if (host !== 'x.com' && host !== 'twitter.com') return null;
+  const match = parsed.pathname.match(
+    /^\/(?:[A-Za-z0-9_]{1,15}|i\/web|i)\/status(?:es)?\/([0-9]{1,19})(?:\/|$)/,
+  );
+  return match?.[1] ?? null;
+}
+
+function sourcePostId(request: PublishRequest): string {
+  const id = request.sourceUrl ? xPostIdFromUrl(request.sourceUrl) : null;
+  if (!id)
+    throw new PlatformError({
+      kind: 'invalid',
+      message: `not an X post URL: ${request.sourceUrl ?? '(none)'}`,
+    });
+  return id;
+}
+
+function checkMedia(media: PublishMedia[]): void {
+  const videos = media.filter((m) => m.kind === 'video').length;
+  if (videos > 1 || (videos === 1 && media.length > 1))
+    throw new PlatformError({ kind: 'invalid', message: 'X takes one video alone, or up to 4 images' });
+  if (media.length > 4)
+    throw new PlatformError({ kind: 'invalid', message: 'X takes at most 4 images per post' });
+  for (const m of media)
+    if (!MEDIA_TYPES.has(m.mime))
+      throw new PlatformError({ kind: 'invalid', message: `X does not take media of type ${m.mime}` });
+}
+
+interface ProcessingInfo {
+  state: 'pending' | 'in_progress' | 'succeeded' | 'failed' | string;
+  check_after_secs?: number;
+  error?: { message?: string };
+}
+
+/** The v2 chunked upload: initialize, append 1 MiB segments from the stream, finalize, poll processing. */
+async function upload(ctx: PlatformContext, media: PublishMedia): Promise<string> {
+  const category =
+    media.kind === 'video' ? 'tweet_video' : media.mime === 'image/gif' ? 'tweet_gif' : 'tweet_image';
+  const init = await withClient(ctx, (client) =>
+    client.v2.post<{ data: { id: string } }>('media/upload/initialize', {
+      media_type: media.mime,
+      total_bytes: media.bytes,
+      media_category: category,
+    }),
+  );
+  const id = init.data.id;
+  let index = 0;
+  for await (const chunk of readChunks(await media.open(), CHUNK_BYTES)) {
+    const segment = index++;
+    await withClient(ctx, (client) =>
+      client.v2.post(
+        `media/upload/${id}/append`,
+        { segment_index: segment, media: chunk },
+        { forceBodyMode: 'form-data' },
+      ),
+    );
+  }
+  const finalized = await withClient(ctx, (client) =>
+    client.v2.post<{ data: { processing_info?: ProcessingInfo } }>(`media/upload/${id}/finalize`),
+  );
+  let info = finalized.data.processing_info;
+  const deadline = Date.now() + MAX_PROCESSING_MS;
+  while (info && info.state !== 'succeeded') {
+    if (info.state === 'failed')
+      throw new PlatformError({
+        kind: 'invalid',
+        message: `X could not process the media: ${info.error?.message ?? 'failed'}`,
+      });
+    if (Date.now() > deadline)
+      throw new PlatformError({ kind: 'retry', message: 'X is still processing the media' });
+    await sleep(Math.min(Math.max(info.check_after_secs ?? 1, 0), 60) * 1000, ctx.signal);
+    const status = await withClient(ctx, (client) =>
+      client.v2.get<{ data: { processing_info?: ProcessingInfo } }>('media/upload', {
+        command: 'STATUS',
+        media_id: id,
+      }),
+    );
+    info = status.data.processing_info;
+  }
+  if (media.kind === 'image' && media.altText.trim())
+    await withClient(ctx, (client) =>
+      client.v2.post('media/metadata', {
+        id,
+        metadata: { alt_text: { text: media.altText.slice(0, 1000) } },
+      }),
+    );
+  return id;
+}
+
+async function createPost(
+  ctx: PlatformContext,
+  request: PublishRequest,
+  extra: { quote_tweet_id?: string },
+): Promise<PublishResult> {
+  checkMedia(request.media);
+  const mediaIds: string[] = [];
+  for (const media of request.media) mediaIds.push(await upload(ctx, media));
+  const account = await me(ctx);
+  const response = await withClient(ctx, (client) =>
+    client.v2.post<{ data: { id: string } }>('tweets', {
+      text: withLink(request.text, request.link),
+      ...(mediaIds.length > 0 ? { media: { media_ids: mediaIds } } : {}),
+      ...extra,
+    }),
+  );
+  return { remoteId: response.data.id, url: postUrl(account.username, response.data.id) };
+}
+
+interface TimelinePage {
+  data?: { id: string; text: string; author_id?: string }[];
+  meta?: { next_token?: string };
+}
+
+/** Pages through an X listing until `match` finds a post; 'cannot_tell' if the pages ran out first. */
+async function scan(
+  ctx: PlatformContext,
+  path: string,
+  query: Record<string, string>,
+  match: (post: { id: string; text: string; author_id?: string }) => boolean,
+): Promise<{ id: string } | null | 'cannot_tell'> {
+  let token: string | undefined;
+  for (let page = 0; page < TIMELINE_PAGES; page++) {
+    const response = await withClient(ctx, (client) =>
+      client.v2.get<TimelinePage>(path, { ...query, ...(token ? { pagination_token: token } : {}) }),
+    );
+    const found = (response.data ?? []).find(match);
+    if (found) return found;
+    token = response.meta?.next_token;
+    if (!token) return null;
+  }
+  return 'cannot_tell';
+}
+
+async function findPublished(
+  ctx: PlatformContext,
+  request: PublishRequest,
+): Promise<PublishResult | null | 'cannot_tell'> {
+  const account = await me(ctx);
+  if (request.mode === 'repost') {
+    const found = await scan(
+      ctx,
+      `tweets/${sourcePostId(request)}/retweets`,
+      { max_results: '100', expansions: 'author_id' },
+      (post) => post.author_id === account.id,
+    );
+    return found && found !== 'cannot_tell'
+      ? { remoteId: found.id, url: postUrl(account.username, found.id) }
+      : found;
+  }
+  const wanted = textFingerprint(withLink(request.text, request.link));
+  const found = await scan(
+    ctx,
+    `users/${account.id}/tweets`,
+    {
+      start_time: new Date(request.firstAttemptAt.getTime() - RECONCILE_SKEW_MS).toISOString(),
+      max_results: '100',
+      exclude: 'replies,retweets',
+    },
+    (post) => textFingerprint(post.text) === wanted,
+  );
+  return found && found !== 'cannot_tell'
+    ? { remoteId: found.id, url: postUrl(account.username, found.id) }
+    : found;
+}
+
+interface PublicMetrics {
+  impression_count?: number;
+  like_count?: number;
+  repost_count?: number;
+  retweet_count?: number;
+  reply_count?: number;
+  quote_count?: number;
+}
+
+async function fetchMetrics(ctx: PlatformContext, remoteId: string): Promise<DeliveryMetrics> {
+  const response = await withClient(ctx, (client) =>
+    client.v2.get<{ data?: { public_metrics?: PublicMetrics }; errors?: { detail?: string }[] }>(
+      `tweets/${remoteId}`,
+      {
+        'post.fields': 'public_metrics',
+      },
+    ),
+  );
+  const metrics = response.data?.public_metrics;
+  if (!metrics)
+    throw new PlatformError({
+      kind: 'invalid',
+      message: response.errors?.[0]?.detail ?? `X post ${remoteId} not found`,
+    });
+  return {
+    impressions: metrics.impression_count ?? null,
+    likes: metrics.like_count ?? null,
+    // The document names it repost_count; older answers call it retweet_count.
+    reposts: metrics.repost_count ?? metrics.retweet_count ?? null,
+    replies: metrics.reply_count ?? null,
+    quotes: metrics.quote_count ?? null,
+    clicks: null,
+    raw: { ...metrics },
+  };
+}
+
+async function verifyCredentials(ctx: PlatformContext): Promise<AccountInfo> {
+  const response = await withClient(ctx, (client) => client.v2.get<{ data: Me }>('users/me'));
+  return { remoteId: response.data.id, handle: response.data.username, name: response.data.name };
+}
+
+function describeXError(error: ApiResponseError): string {
+  const data = error.data as { detail?: string; title?: string; errors?: { message?: string }[] } | undefined;
+  const messages = (data?.errors ?? []).map((e) => e.message).filter(Boolean);
+  return `X answered ${error.code}: ${[data?.detail ?? data?.title, ...messages].filter(Boolean).join('; ') || error.message}`;
+}
+
+/** The library's errors expressed as axios errors, so the shared transport/status rules apply. */
+function asAxiosError(error: ApiRequestError | ApiPartialResponseError | ApiResponseError): AxiosError {
+  if (error instanceof ApiResponseError) {
+    const response = {
+      status: error.code,
+      statusText: '',
+      headers: error.headers,
+      data: error.data,
+      config: { headers: new AxiosHeaders() },
+    } as AxiosResponse;
+    return new AxiosError(error.message, String(error.code), response.config, undefined, response);
+  }
+  const cause = error instanceof ApiRequestError ? (error.requestError as NodeJS.ErrnoException) : undefined;
+  return new AxiosError(cause?.message ?? error.message, cause?.code ?? 'ERR_X_CONNECTION');
+}
+
+function classifyError(error: unknown): ErrorClass {
+  if (error instanceof PlatformError) return error.classification;
+  if (error instanceof ApiResponseError) {
+    const message = describeXError(error);
+    if (error.code === 429) {
+      const limits = error.rateLimit;
+      // A spent 24-hour allowance outlasts the 15-minute window.
+      const day = [limits?.userDay, limits?.day].find((d) => d && d.remaining === 0);
+      const reset = day?.reset ?? limits?.reset;
+      const until = reset ? new Date(reset * 1000) : new Date(Date.now() + 15 * 60_000);
+      const scope = day && day === limits?.day ? 'app' : 'channel';
+      return { kind: 'rate_limited', until, scope, message, httpStatus: 429 };
+    }
+    // X refuses a repeated text: the earlier attempt may well have posted it, so reconcile.
+    if (error.code === 403 && /duplicate content/i.test(message))
+      return { kind: 'unknown', message, httpStatus: 403 };
+    return classifyHttpError(asAxiosError(error), () => message);
+  }
+  if (error instanceof ApiRequestError || error instanceof ApiPartialResponseError)
+    return classifyHttpError(asAxiosError(error));
+  return classifyHttpError(error);
+}
+
+export const xAdapter: PlatformAdapter = {
+  platform: 'x',
+  capabilities,
+  credentialsSchema,
+  settingsSchema,
+  publish: (ctx, request) => createPost(ctx, request, {}),
+  quote: (ctx, request) => createPost(ctx, request, { quote_tweet_id: sourcePostId(request) }),
+  async repost(ctx, request) {
+    const source = sourcePostId(request);
+    const account = await me(ctx);
+    const response = await withClient(ctx, (client) =>
+      client.v2.post<{ data: { retweeted: boolean; rest_id: string } }>(`users/${account.id}/retweets`, {
+        tweet_id: source,
+      }),
+    );
+    return { remoteId: response.data.rest_id, url: postUrl(account.username, response.data.rest_id) };
+  },
+  findPublished,
+  fetchMetrics,
+  verifyCredentials,
+  async refreshCredentials(ctx) {
+    const next = await refresh(ctx);
+    return { expiresAt: new Date(next.expiresAt) };
+  },
+  classifyError,
+};
+
+/** Step 1 of connecting a channel: the X consent URL, with the PKCE verifier and state to keep server-side. */
+export function buildXAuthorizeUrl(
+  endpoints: PlatformEndpoints,
+  apps: PlatformApps,
+  redirectUri: string,
+  state?: string,
+): { url: string; state: string; codeVerifier: string } {
+  const link = appClient(endpoints, apps).generateOAuth2AuthLink(redirectUri, {
+    scope: [...X_SCOPES],
+    ...(state ? { state } : {}),
+  });
+  return { url: link.url, state: link.state, codeVerifier: link.codeVerifier };
+}
+
+/** Step 2: trades the callback's code for tokens and names the account they belong to. */
+export async function exchangeXCode(
+  endpoints: PlatformEndpoints,
+  apps: PlatformApps,
+  callback: { code: string; codeVerifier: string; redirectUri: string },
+): Promise<{
+  credentials: XCredentials;
+  settings: { userId: string; username: string };
+  account: AccountInfo;
+}> {
+  try {
+    const result = await appClient(endpoints, apps).loginWithOAuth2(callback);
+    if (!result.refreshToken)
+      throw new PlatformError({
+        kind: 'invalid',
+        message: 'X granted no refresh token (offline.access is required)',
+      });
+    const user = await new TwitterApi(result.accessToken, { plugins: [routing(endpoints)] }).v2.get<{
+      data: Me;
+    }>('users/me');
+    return {
+      credentials: {
+        accessToken: result.accessToken,
+        refreshToken: result.refreshToken,
+        expiresAt: new Date(Date.now() + result.expiresIn * 1000).toISOString(),
+        scope: result.scope.join(' '),
+      },
+      settings: { userId: user.data.id, username: user.data.username },
+      account: { remoteId: user.data.id, handle: user.data.username, name: user.data.name },
+    };
+  } catch (error) {
+    if (error instanceof PlatformError) throw error;
+    throw new PlatformError(classifyError(error), { cause: error });
+  }
+}
