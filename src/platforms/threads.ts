@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import {
+  type ContainerOptions,
+  type ContainerPoll,
+  checkPublishingQuota,
+  classifyGraphError,
+  emptyMetrics,
+  graphApi,
+  graphCall,
+  type Insight,
+  insightValues,
+  invalid,
+  listEdge,
+  permalinkOr,
+  reconcileSince,
+  sameText,
+  waitForContainer,
+  wrongAccount,
+} from './graph';
+import { createHttpClient } from './http';
+import { withLink } from './shared';
+import type {
+  AccountInfo,
+  Capabilities,
+  DeliveryMetrics,
+  PlatformAdapter,
+  PlatformContext,
+  PublishMedia,
+  PublishRequest,
+  PublishResult,
+} from './types';
+
+/**
+ * Threads through its Graph API: a container (TEXT, IMAGE, VIDEO or CAROUSEL of 2-20 children),
+ * polled until FINISHED, then threads_publish. Threads fetches media from Gaung's signed URLs.
+ * The 24-hour publishing quota is read before publishing. Long-lived tokens last 60 days and are refreshed (th_refresh_token) before they expire.
+ * Reconciliation reads the account's recent threads and matches the text.
+ *
+ * Repost and quote are not offered: both need the numeric Threads media id of the office's post,
+ * and a permalink carries only a shortcode, which the Threads API cannot resolve for another account.
+ */
+
+const credentialsSchema = z.strictObject({
+  accessToken: z.string().min(1),
+  /** When the long-lived token expires (ISO 8601); refreshed before then. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+const settingsSchema = z.strictObject({ userId: z.string().regex(/^\d+$/, 'a numeric Threads user id') });
+
+const capabilities: Capabilities = {
+  text: true,
+  images: true,
+  video: true,
+  repost: false,
+  quote: false,
+  metrics: true,
+  reconcile: 'search',
+  mediaByUrl: true,
+};
+
+export const THREADS_CAROUSEL_MAX = 20;
+
+/** Text posts carry the link as a preview card (link_attachment); with media it goes into the text. */
+const threadText = (request: PublishRequest) =>
+  request.media.length > 0 ? withLink(request.text, request.link) : request.text;
+
+function container(medium: PublishMedia, carouselItem: boolean): Record<string, unknown> {
+  return {
+    ...(medium.kind === 'image'
+      ? { media_type: 'IMAGE', image_url: medium.publicUrl() }
+      : { media_type: 'VIDEO', video_url: medium.publicUrl() }),
+    ...(medium.altText ? { alt_text: medium.altText } : {}),
+    ...(carouselItem ? { is_carousel_item: true } : {}),
+  };
+}
+
+export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAdapter {
+  const setup = (ctx: PlatformContext) => {
+    const { accessToken } = credentialsSchema.parse(ctx.credentials);
+    const { userId } = settingsSchema.parse(ctx.channel.settings);
+    const api = graphApi(ctx.endpoints.threads, accessToken, {
+      timeoutMs: options.timeoutMs,
+      signal: ctx.signal,
+    });
+    const poll: ContainerPoll = {
+      field: 'status',
+      reasonField: 'error_message',
+      intervalMs: options.pollIntervalMs ?? 5_000,
+      maxPolls: options.maxPolls ?? 60,
+      signal: ctx.signal,
+    };
+    return { api, userId, poll };
+  };
+
+  return {
+    platform: 'threads',
+    capabilities,
+    credentialsSchema,
+    settingsSchema,
+
+    async publish(ctx, request): Promise<PublishResult> {
+      const { api, userId, poll } = setup(ctx);
+      const media = request.media;
+      const text = threadText(request);
+      if (media.length > THREADS_CAROUSEL_MAX)
+        throw invalid(`a Threads carousel holds at most ${THREADS_CAROUSEL_MAX} items`);
+      await checkPublishingQuota(api, {
+        limitPath: `/${userId}/threads_publishing_limit`,
+        recentPath: `/${userId}/threads`,
+        label: 'Threads',
+      });
+      let body: Record<string, unknown>;
+      if (media.length === 0)
+        body = { media_type: 'TEXT', text, ...(request.link ? { link_attachment: request.link } : {}) };
+      else if (media.length === 1) body = { ...container(media[0]!, false), text };
+      else {
+        const children: string[] = [];
+        for (const medium of media)
+          children.push((await api.post<{ id: string }>(`/${userId}/threads`, container(medium, true))).id);
+        for (const id of children) await waitForContainer(api, id, poll);
+        body = { media_type: 'CAROUSEL', children: children.join(','), text };
+      }
+      const containerId = (await api.post<{ id: string }>(`/${userId}/threads`, body)).id;
+      await waitForContainer(api, containerId, poll);
+      const published = await api.post<{ id: string }>(`/${userId}/threads_publish`, {
+        creation_id: containerId,
+      });
+      return {
+        remoteId: published.id,
+        url: await permalinkOr(api, published.id, 'https://www.threads.net/', ctx.log),
+      };
+    },
+
+    async findPublished(ctx, request) {
+      const { api, userId } = setup(ctx);
+      const recent = await listEdge<{ id: string; text?: string; permalink?: string }>(
+        api,
+        `/${userId}/threads`,
+        {
+          fields: 'id,text,permalink,timestamp',
+          since: reconcileSince(request.firstAttemptAt),
+        },
+      );
+      const expected = threadText(request);
+      const found = recent.find((thread) => sameText(thread.text, expected));
+      return found ? { remoteId: found.id, url: found.permalink ?? 'https://www.threads.net/' } : null;
+    },
+
+    async fetchMetrics(ctx, remoteId): Promise<DeliveryMetrics> {
+      const { api } = setup(ctx);
+      const insights = await api.get<{ data: Insight[] }>(`/${remoteId}/insights`, {
+        metric: 'views,likes,replies,reposts,quotes,shares',
+      });
+      const values = insightValues(insights.data);
+      return {
+        ...emptyMetrics(values),
+        impressions: values.views ?? null,
+        likes: values.likes ?? null,
+        replies: values.replies ?? null,
+        reposts: values.reposts ?? null,
+        quotes: values.quotes ?? null,
+      };
+    },
+
+    async verifyCredentials(ctx): Promise<AccountInfo> {
+      const { api, userId } = setup(ctx);
+      const me = await api.get<{ id: string; username: string; name?: string }>('/me', {
+        fields: 'id,username,name',
+      });
+      if (me.id !== userId)
+        throw wrongAccount(`the token belongs to @${me.username} (${me.id}), not to user ${userId}`);
+      return { remoteId: me.id, handle: `@${me.username}`, name: me.name };
+    },
+
+    /**
+     * Exchanges the long-lived token for a fresh one (valid another 60 days). When another process
+     * rotated it first, its result is kept and its expiry reported.
+     */
+    async refreshCredentials(ctx) {
+      const { accessToken } = credentialsSchema.parse(ctx.credentials);
+      const http = createHttpClient(ctx.endpoints.threads, {
+        timeoutMs: options.timeoutMs,
+        signal: ctx.signal,
+      });
+      const data = await graphCall(() =>
+        http.get<{ access_token: string; expires_in: number }>('/refresh_access_token', {
+          params: { grant_type: 'th_refresh_token', access_token: accessToken },
+        }),
+      );
+      const expiresAt = new Date(Date.now() + data.expires_in * 1000);
+      if (
+        await ctx.saveCredentials(
+          { accessToken: data.access_token, expiresAt: expiresAt.toISOString() },
+          expiresAt,
+        )
+      )
+        return { expiresAt };
+      const current = credentialsSchema.parse(await ctx.reloadCredentials());
+      return { expiresAt: current.expiresAt ? new Date(current.expiresAt) : null };
+    },
+
+    classifyError: (error) => classifyGraphError(error),
+  };
+}
+
+export const threadsAdapter = createThreadsAdapter();
