@@ -6,11 +6,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
 import { createMetrics, type Metrics } from './metrics';
-import { createPlatformRegistry, type PlatformRegistry } from './platforms/index';
+import { builtInAdapters, createPlatformRegistry, type PlatformRegistry } from './platforms/index';
 import type { PlatformAdapter } from './platforms/types';
 import { closeQueues, createQueues, type Queues } from './queues/index';
 import { producerConnection, type RedisTarget, resolveRedis } from './queues/redis';
 import { KeyRing } from './services/crypto';
+import { createSandboxTimeline } from './services/sandbox-timeline';
+import { type BlobStorage, createStorage } from './services/storage';
 
 /**
  * Everything a request handler or a job processor needs, built once per process (and once per
@@ -27,6 +29,8 @@ export interface AppContext {
   redisPrefix: string;
   queues: Queues;
   keys: KeyRing;
+  /** Media bytes: local disk under the data directory, or S3-compatible object storage. */
+  storage: BlobStorage;
   log: Logger;
   metrics: Metrics;
   platforms: PlatformRegistry;
@@ -94,9 +98,12 @@ export async function assembleContext(parts: ContextParts): Promise<AppContext> 
     redisPrefix: parts.config.GAUNG_REDIS_PREFIX,
     queues: createQueues(redis, parts.config.GAUNG_REDIS_PREFIX),
     keys: parts.keys,
+    storage: await createStorage(parts.config),
     log: parts.log,
     metrics: createMetrics(),
-    platforms: createPlatformRegistry(parts.adapters ?? []),
+    platforms: createPlatformRegistry(
+      parts.adapters ?? builtInAdapters(createSandboxTimeline(parts.database.db), parts.config.publicUrl),
+    ),
     now: parts.now ?? (() => new Date()),
   };
 }
@@ -122,6 +129,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
 export async function closeContext(ctx: AppContext): Promise<void> {
   await closeQueues(ctx.queues).catch(() => {});
   ctx.redis.disconnect();
+  await ctx.storage.close().catch(() => {});
   await ctx.database.close().catch(() => {});
   await ctx.redisTarget.stop();
 }

@@ -1,5 +1,14 @@
 import type { Platform } from '../domain/vocabulary';
+import { blueskyAdapter } from './bluesky';
+import { facebookAdapter } from './facebook';
+import { instagramAdapter } from './instagram';
+import { mastodonAdapter } from './mastodon';
+import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
+import { telegramAdapter } from './telegram';
+import { threadsAdapter } from './threads';
 import type { PlatformAdapter } from './types';
+import { webhookAdapter } from './webhook';
+import { xAdapter } from './x';
 
 /** The adapters this process can publish with, one per platform. */
 export interface PlatformRegistry {
@@ -13,4 +22,19 @@ export function createPlatformRegistry(adapters: PlatformAdapter[]): PlatformReg
     get: (platform) => byPlatform.get(platform),
     list: () => [...byPlatform.values()],
   };
+}
+
+/** Every platform Gaung publishes to; the sandbox writes to Gaung's own timeline. */
+export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: string): PlatformAdapter[] {
+  return [
+    xAdapter,
+    facebookAdapter,
+    instagramAdapter,
+    threadsAdapter,
+    telegramAdapter,
+    mastodonAdapter,
+    blueskyAdapter,
+    webhookAdapter,
+    createSandboxAdapter(sandboxTimeline, publicUrl),
+  ];
 }

@@ -397,5 +397,12 @@ export const mastodonAdapter: PlatformAdapter = {
   findPublished,
   fetchMetrics,
   verifyCredentials,
+  async describeChannel(ctx) {
+    const [instance, account] = await Promise.all([
+      readMastodonInstance(settings(ctx).instanceUrl, ctx.signal),
+      client(ctx).get<{ id: string; acct: string }>('/api/v1/accounts/verify_credentials'),
+    ]);
+    return { ...instance, accountId: account.data.id, username: account.data.acct };
+  },
   classifyError,
 };

@@ -158,6 +158,11 @@ export interface PlatformAdapter {
   findPublished(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult | null | 'cannot_tell'>;
   fetchMetrics?(ctx: PlatformContext, remoteId: string): Promise<DeliveryMetrics>;
   verifyCredentials(ctx: PlatformContext): Promise<AccountInfo>;
+  /**
+   * Settings the platform knows better than an administrator (an instance's character limit, say),
+   * merged into the channel's settings whenever its credentials are verified.
+   */
+  describeChannel?(ctx: PlatformContext): Promise<Record<string, unknown>>;
   /** Refreshes short-lived tokens; returns the expiry of the new ones. Absent where tokens do not expire. */
   refreshCredentials?(ctx: PlatformContext): Promise<{ expiresAt: Date | null }>;
   /** Maps anything the adapter threw to the engine's error classes. */

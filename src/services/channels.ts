@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Config } from '../../config/env';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import {
@@ -16,7 +17,13 @@ import { AppError, type FieldError, invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
-import type { AccountInfo, PlatformAdapter, PlatformContext } from '../platforms/types';
+import type {
+  AccountInfo,
+  PlatformAdapter,
+  PlatformApps,
+  PlatformContext,
+  PlatformEndpoints,
+} from '../platforms/types';
 import { PlatformError } from '../platforms/types';
 
 /**
@@ -61,6 +68,24 @@ function decryptCredentials(
   return ctx.keys.decrypt<Record<string, unknown>>(channel.credentials, channel.id);
 }
 
+export const endpointsOf = (config: Config): PlatformEndpoints => ({
+  xApi: config.GAUNG_X_API_URL,
+  xUpload: config.GAUNG_X_UPLOAD_URL,
+  graph: config.GAUNG_GRAPH_API_URL,
+  threads: config.GAUNG_THREADS_API_URL,
+  telegram: config.GAUNG_TELEGRAM_API_URL,
+});
+
+export const appsOf = (config: Config): PlatformApps => ({
+  x: config.GAUNG_X_CLIENT_ID
+    ? { clientId: config.GAUNG_X_CLIENT_ID, clientSecret: config.GAUNG_X_CLIENT_SECRET }
+    : undefined,
+  meta:
+    config.GAUNG_META_APP_ID && config.GAUNG_META_APP_SECRET
+      ? { appId: config.GAUNG_META_APP_ID, appSecret: config.GAUNG_META_APP_SECRET }
+      : undefined,
+});
+
 /**
  * What an adapter needs to act for a channel. Rotated tokens are written back with a
  * compare-and-set on `credentials_version`, so two workers refreshing at once store one result.
@@ -94,7 +119,6 @@ export async function platformContextFor(
   if (channel.credentials && ctx.keys.isStale(channel.credentials))
     await save(credentials, channel.credentialsExpiresAt);
 
-  const config = ctx.config;
   return {
     channel: { id: channel.id, platform: channel.platform as Platform, settings: channel.settings },
     get credentials() {
@@ -108,22 +132,8 @@ export async function platformContextFor(
       credentials = decryptCredentials(ctx, fresh);
       return credentials;
     },
-    endpoints: {
-      xApi: config.GAUNG_X_API_URL,
-      xUpload: config.GAUNG_X_UPLOAD_URL,
-      graph: config.GAUNG_GRAPH_API_URL,
-      threads: config.GAUNG_THREADS_API_URL,
-      telegram: config.GAUNG_TELEGRAM_API_URL,
-    },
-    apps: {
-      x: config.GAUNG_X_CLIENT_ID
-        ? { clientId: config.GAUNG_X_CLIENT_ID, clientSecret: config.GAUNG_X_CLIENT_SECRET }
-        : undefined,
-      meta:
-        config.GAUNG_META_APP_ID && config.GAUNG_META_APP_SECRET
-          ? { appId: config.GAUNG_META_APP_ID, appSecret: config.GAUNG_META_APP_SECRET }
-          : undefined,
-    },
+    endpoints: endpointsOf(ctx.config),
+    apps: appsOf(ctx.config),
     onRateLimit: options.onRateLimit,
     log: ctx.log.child({ channelId: channel.id, platform: channel.platform }),
     signal: options.signal,
@@ -265,12 +275,20 @@ export async function verifyChannel(
   let account: AccountInfo | null = null;
   let problem: string | null = null;
   let authFailure = false;
+  let settings = channel.settings;
   if (!channel.credentials && adapter.credentialsSchema.safeParse({}).success === false) {
     problem = 'Not connected yet: add the account credentials';
     authFailure = true;
   } else {
     try {
-      account = await adapter.verifyCredentials(await platformContextFor(ctx, channel));
+      const platform = await platformContextFor(ctx, channel);
+      const found = await adapter.verifyCredentials(platform);
+      if (adapter.describeChannel)
+        settings = adapter.settingsSchema.parse({
+          ...channel.settings,
+          ...(await adapter.describeChannel(platform)),
+        });
+      account = found;
     } catch (error) {
       const classification =
         error instanceof PlatformError ? error.classification : adapter.classifyError(error);
@@ -280,7 +298,7 @@ export async function verifyChannel(
   }
   const now = ctx.now();
   const next = account
-    ? { status: 'active' as const, statusReason: null, handle: account.handle }
+    ? { status: 'active' as const, statusReason: null, handle: account.handle, settings }
     : authFailure
       ? { status: 'needs_reauth' as const, statusReason: problem }
       : { status: channel.status, statusReason: problem };

@@ -460,13 +460,12 @@ describe('repost and quote', () => {
     ['bluesky', 'https://bsky.app/profile/kanim-medan.bsky.social/post/3kt5yqzq2zs2a'],
     ['mastodon', 'https://mastodon.social/@kanim_medan/112233445566778899'],
     ['telegram', 'https://t.me/kanim_medan/482'],
-    ['threads', 'https://www.threads.net/@kanim.medan/post/C7xYz12AbCd'],
   ] as const)('a repost on %s of its own post is accepted', (platform, url) => {
     expect(repost(platform, url).issues).toEqual([]);
   });
 
-  it('Facebook and Instagram have no repost or quote', () => {
-    for (const platform of ['facebook', 'instagram'] as const) {
+  it('Facebook, Instagram and Threads have no repost or quote', () => {
+    for (const platform of ['facebook', 'instagram', 'threads'] as const) {
       expect(codes(repost(platform, 'https://www.facebook.com/kanim.medan/posts/123'))).toEqual([
         'mode_unsupported',
       ]);
