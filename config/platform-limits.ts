@@ -72,7 +72,7 @@ export const MASTODON_DEFAULT_URL_LENGTH = 23;
 export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
   x: {
     label: 'X',
-    // Weights and URL length: twitter-text config v3 (../shared/specs/twitter-text-config-v3.json).
+    // Weights and URL length: twitter-text config v3 (tests/fakes/specs/twitter-text-config-v3.json).
     text: { limit: 280, unit: 'weighted', counting: 'twitter', maxBytes: null },
     captionLimit: null,
     maxImages: 4,

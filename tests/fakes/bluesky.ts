@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createFakeServer, type FakeServer, type Fault } from './harness';
 import { loadLexicons, TID_PATTERN } from './lexicon';
+import { specPath } from './specs';
 import { looksLike } from './x';
 
 /**
@@ -12,7 +13,7 @@ import { looksLike } from './x';
  * collection's key type and cannot be reused. Errors use XRPC's {error, message} shape.
  */
 
-export const LEXICONS = '/work/shared/specs/atproto-lexicons';
+export const LEXICONS = specPath('atproto-lexicons');
 
 export interface FakeBlueskyAccount {
   did: string;

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createFakeServer, type FakeServer, type Fault } from './harness';
 import { graphemeCount } from './lexicon';
 import { fastifyPath, loadOpenApiValidator, openApiRequest } from './openapi';
+import { specPath } from './specs';
 import { looksLike } from './x';
 
 /**
@@ -14,7 +15,7 @@ import { looksLike } from './x';
  * rendered to HTML the way Mastodon does, so reconciliation must read it back.
  */
 
-export const MASTODON_SPEC = '/work/shared/specs/mastodon-openapi-schema.json';
+export const MASTODON_SPEC = specPath('mastodon-openapi-schema.json');
 
 export interface FakeMastodonAccount {
   id: string;

@@ -5,10 +5,11 @@ import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { createFakeServer, type FakeServer, type Fault } from './harness';
+import { specPath } from './specs';
 
 /**
  * A fake Telegram Bot API. Every call is validated against the official method and type
- * descriptions (../shared/specs/telegram-bot-api.json, scraped from core.telegram.org): the method
+ * descriptions (tests/fakes/specs/telegram-bot-api.json, scraped from core.telegram.org): the method
  * must exist, required parameters must be present, no parameter outside the method's list, and
  * each value must have one of the documented types, objects (InputMediaPhoto, ReplyParameters…)
  * checked field by field. Parameters arrive as JSON, form fields or multipart (with files), as the
@@ -16,9 +17,7 @@ import { createFakeServer, type FakeServer, type Fault } from './harness';
  * membership, per-chat timelines tests read, and Telegram's error shape.
  */
 
-export const TELEGRAM_SPEC_FILE = fileURLToPath(
-  new URL('../../../shared/specs/telegram-bot-api.json', import.meta.url),
-);
+export const TELEGRAM_SPEC_FILE = specPath('telegram-bot-api.json');
 
 interface SpecField {
   name: string;

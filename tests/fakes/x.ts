@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import twitterText from 'twitter-text';
 import { createFakeServer, type FakeServer, type Fault } from './harness';
 import { fastifyPath, loadOpenApiValidator, openApiRequest } from './openapi';
+import { specPath } from './specs';
 
 /**
  * A fake X API v2: OAuth 2.0 token endpoint (authorization code with PKCE, rotating refresh
@@ -14,7 +15,7 @@ import { fastifyPath, loadOpenApiValidator, openApiRequest } from './openapi';
  * and HTML-escaped as X does, so reconciliation has to match the way it must in production.
  */
 
-export const X_SPEC = '/work/shared/specs/x-api-v2-openapi.json';
+export const X_SPEC = specPath('x-api-v2-openapi.json');
 
 export interface FakeXUser {
   id: string;
