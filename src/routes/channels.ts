@@ -4,10 +4,13 @@ import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import {
   archiveChannel,
   checkSlots,
+  connectMeta,
   createChannel,
+  finishXConnect,
   listChannels,
   loadChannel,
   replaceSlots,
+  startXConnect,
   toView,
   updateChannel,
   verifyChannel,
@@ -182,6 +185,82 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         account: result.account,
         problem: result.problem,
       };
+    },
+  );
+
+  app.get(
+    '/channels/:id/connect/x',
+    {
+      schema: {
+        tags: ['channels'],
+        description: 'Starts connecting an X account: redirects a browser to X, or answers the URL.',
+        params: idParams,
+        response: { 200: z.object({ authorizeUrl: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      const authorizeUrl = await startXConnect(ctx, actor, channel);
+      if (request.headers.accept?.includes('text/html')) return reply.redirect(authorizeUrl, 302);
+      return { authorizeUrl };
+    },
+  );
+
+  app.get(
+    '/oauth/x/callback',
+    {
+      schema: {
+        tags: ['channels'],
+        description: "X's redirect back after consent; ends on the channel's page in the web app.",
+        querystring: z.object({
+          code: z.string().max(2000).optional(),
+          state: z.string().max(200),
+          error: z.string().max(200).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      if (request.query.error || !request.query.code)
+        return reply.redirect('/admin/channels?connect=denied', 302);
+      const view = await finishXConnect(
+        ctx,
+        actor,
+        { code: request.query.code, state: request.query.state },
+        (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
+      );
+      return reply.redirect(
+        `/admin/channels/${view.id}?connected=${view.status === 'active' ? '1' : '0'}`,
+        302,
+      );
+    },
+  );
+
+  app.post(
+    '/channels/:id/connect/meta',
+    {
+      schema: {
+        tags: ['channels'],
+        description:
+          "Connects a Facebook Page, or its linked Instagram account, with a user token from Meta's login dialog.",
+        params: idParams,
+        body: z.strictObject({
+          userAccessToken: z.string().min(10).max(1000),
+          pageId: z
+            .string()
+            .regex(/^\d{1,30}$/)
+            .optional(),
+        }),
+        response: { 200: channelView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+      return connectMeta(ctx, actor, channel, request.body);
     },
   );
 };

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../../config/env';
-import type { AppContext } from '../context';
+import { type AppContext, redisKey } from '../context';
 import type { DbOrTx } from '../db/client';
 import {
   auditEvents,
@@ -13,10 +13,11 @@ import {
   users,
 } from '../db/schema';
 import { transitionDelivery } from '../domain/delivery-machine';
-import { AppError, type FieldError, invalid, notFound } from '../domain/errors';
+import { AppError, type FieldError, invalid, notFound, unprocessable } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
+import { connectMetaPages } from '../platforms/facebook';
 import type {
   AccountInfo,
   PlatformAdapter,
@@ -25,6 +26,7 @@ import type {
   PlatformEndpoints,
 } from '../platforms/types';
 import { PlatformError } from '../platforms/types';
+import { buildXAuthorizeUrl, exchangeXCode } from '../platforms/x';
 
 /**
  * Channels: the national (or regional) accounts Gaung publishes to. Credentials are encrypted with
@@ -445,7 +447,11 @@ export interface ChannelInput {
   slots?: string[];
 }
 
-export type ChannelPatch = Partial<Omit<ChannelInput, 'unitId' | 'platform'>> & { paused?: boolean };
+export type ChannelPatch = Partial<Omit<ChannelInput, 'unitId' | 'platform'>> & {
+  paused?: boolean;
+  /** When connect flows store short-lived tokens: the refresher renews them before this. */
+  credentialsExpiresAt?: Date | null;
+};
 
 function checkCommon(input: { timeZone?: string; creditTemplate?: string; slots?: string[] }): void {
   const errors: FieldError[] = [];
@@ -474,10 +480,8 @@ export async function createChannel(
   authorizeUnit(unit.path);
   checkCommon(input);
   const adapter = adapterFor(ctx, input.platform);
-  const parsed = parseChannelSecrets(adapter, {
-    settings: input.settings ?? {},
-    credentials: input.credentials,
-  });
+  // Settings may come later with a connect flow; an unverified channel does not publish.
+  const parsed = parseChannelSecrets(adapter, { settings: input.settings, credentials: input.credentials });
   const id = crypto.randomUUID();
   const now = ctx.now();
   const row = await ctx.db.transaction(async (tx) => {
@@ -526,7 +530,7 @@ export async function updateChannel(
   const adapter = adapterFor(ctx, channel.platform);
   const parsed = parseChannelSecrets(adapter, { settings: patch.settings, credentials: patch.credentials });
   const now = ctx.now();
-  const changed = Object.keys(patch).filter((key) => key !== 'credentials');
+  const changed = Object.keys(patch).filter((key) => key !== 'credentials' && key !== 'credentialsExpiresAt');
   const row = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(channels)
@@ -537,7 +541,7 @@ export async function updateChannel(
           ? {
               credentials: ctx.keys.encrypt(parsed.credentials, channel.id),
               credentialsVersion: sql`${channels.credentialsVersion} + 1`,
-              credentialsExpiresAt: null,
+              credentialsExpiresAt: patch.credentialsExpiresAt ?? null,
             }
           : {}),
         ...(patch.timeZone !== undefined ? { timeZone: patch.timeZone } : {}),
@@ -569,4 +573,110 @@ export async function updateChannel(
       (await slotsOf(ctx.db, [row.id])).get(row.id) ?? [],
     );
   return toView(row, (await slotsOf(ctx.db, [row.id])).get(row.id) ?? []);
+}
+
+const OAUTH_STATE_TTL_SECONDS = 600;
+
+export const xCallbackUrl = (ctx: AppContext) => `${ctx.config.publicUrl}/api/v1/oauth/x/callback`;
+
+/** Fails a connect flow with the platform's own words, without touching the channel. */
+function connectFailed(error: unknown, adapter: PlatformAdapter): never {
+  const classification = error instanceof PlatformError ? error.classification : adapter.classifyError(error);
+  throw unprocessable('connect_failed', classification.message);
+}
+
+/**
+ * Step 1 of connecting an X account (OAuth 2.0 with PKCE): the consent URL. The verifier stays in
+ * Redis for ten minutes under the random `state`, bound to the user who started the flow.
+ */
+export async function startXConnect(ctx: AppContext, actor: Actor, channel: ChannelRow): Promise<string> {
+  if (channel.platform !== 'x') throw unprocessable('wrong_platform', 'This channel is not an X account');
+  const apps = appsOf(ctx.config);
+  if (!apps.x) throw unprocessable('x_app_missing', 'No X app is configured (GAUNG_X_CLIENT_ID)');
+  const link = buildXAuthorizeUrl(endpointsOf(ctx.config), apps, xCallbackUrl(ctx));
+  await ctx.redis.set(
+    redisKey(ctx, 'oauth', 'x', link.state),
+    JSON.stringify({ channelId: channel.id, userId: actor.userId, codeVerifier: link.codeVerifier }),
+    'EX',
+    OAUTH_STATE_TTL_SECONDS,
+  );
+  return link.url;
+}
+
+/** Step 2: the callback. The state is single-use and must come back to the user who started. */
+export async function finishXConnect(
+  ctx: AppContext,
+  actor: Actor,
+  callback: { code: string; state: string },
+  authorizeChannel: (unitPath: string) => void,
+): Promise<ChannelView> {
+  const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', 'x', callback.state));
+  const saved = raw ? (JSON.parse(raw) as { channelId: string; userId: string; codeVerifier: string }) : null;
+  if (!saved || saved.userId !== actor.userId)
+    throw invalid([
+      { field: 'state', message: 'unknown or expired; start connecting again', code: 'oauth_state' },
+    ]);
+  const { channel, unitPath } = await loadChannel(ctx.db, saved.channelId);
+  authorizeChannel(unitPath);
+  const adapter = adapterFor(ctx, 'x');
+  const result = await exchangeXCode(endpointsOf(ctx.config), appsOf(ctx.config), {
+    code: callback.code,
+    codeVerifier: saved.codeVerifier,
+    redirectUri: xCallbackUrl(ctx),
+  }).catch((error: unknown) => connectFailed(error, adapter));
+  return updateChannel(ctx, actor, channel, {
+    credentials: result.credentials,
+    settings: { ...channel.settings, ...result.settings },
+    credentialsExpiresAt: new Date(result.credentials.expiresAt),
+  });
+}
+
+/**
+ * Connects a Facebook Page or the Instagram account linked to it: a short-lived user token from
+ * Meta's login dialog is exchanged for a long-lived one, whose page token is stored.
+ */
+export async function connectMeta(
+  ctx: AppContext,
+  actor: Actor,
+  channel: ChannelRow,
+  input: { userAccessToken: string; pageId?: string },
+): Promise<ChannelView> {
+  if (channel.platform !== 'facebook' && channel.platform !== 'instagram')
+    throw unprocessable('wrong_platform', 'Only Facebook and Instagram channels connect through Meta');
+  const adapter = adapterFor(ctx, channel.platform);
+  const pages = await connectMetaPages(
+    ctx.config.GAUNG_GRAPH_API_URL,
+    appsOf(ctx.config).meta,
+    input.userAccessToken,
+  ).catch((error: unknown) => connectFailed(error, adapter));
+  const wanted = input.pageId ?? (channel.settings.pageId as string | undefined);
+  const candidates = pages.filter((page) => channel.platform === 'facebook' || page.instagram);
+  const page = wanted
+    ? candidates.find((p) => p.pageId === wanted)
+    : candidates.length === 1
+      ? candidates[0]
+      : undefined;
+  if (!page)
+    throw unprocessable(
+      candidates.length === 0 ? 'no_pages' : 'choose_page',
+      candidates.length === 0
+        ? `This Meta account manages no Page${channel.platform === 'instagram' ? ' with a linked Instagram account' : ''}`
+        : 'Choose which Page to connect (pageId)',
+      {
+        pages: candidates.map((p) => ({
+          pageId: p.pageId,
+          name: p.name,
+          instagram: p.instagram?.username ?? null,
+        })),
+      },
+    );
+  return channel.platform === 'facebook'
+    ? updateChannel(ctx, actor, channel, {
+        credentials: { pageAccessToken: page.pageAccessToken },
+        settings: { pageId: page.pageId },
+      })
+    : updateChannel(ctx, actor, channel, {
+        credentials: { accessToken: page.pageAccessToken },
+        settings: { igUserId: page.instagram!.igUserId },
+      });
 }
