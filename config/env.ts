@@ -80,6 +80,30 @@ const schema = z.object({
   GAUNG_META_APP_ID: z.string().min(1).optional(),
   GAUNG_META_APP_SECRET: z.string().min(1).optional(),
   GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+  /** Uploads: originals above these are cut off while streaming. Images are re-encoded per platform, so they may exceed every platform's own limit. */
+  GAUNG_MEDIA_MAX_IMAGE_BYTES: int(1024, 2 ** 31).default(30_000_000),
+  /** Threads and Facebook take videos of up to 1 GB by URL, the largest of the platforms. */
+  GAUNG_MEDIA_MAX_VIDEO_BYTES: int(1024, 2 ** 40).default(1_000_000_000),
+  /** Width × height; larger images are refused from their header, before any decoding (48 MP phone photos fit). */
+  GAUNG_MEDIA_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  /** Media that no post refers to are deleted this long after upload. */
+  GAUNG_MEDIA_GC_GRACE_HOURS: int(1, 24 * 365).default(7 * 24),
+  /** Lifetime of signed media URLs handed to platforms that fetch media themselves. */
+  GAUNG_MEDIA_URL_TTL_SECONDS: int(60, 7 * 24 * 3600).default(6 * 3600),
+  GAUNG_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  GAUNG_FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+  /** Setting a bucket stores media in S3-compatible object storage instead of the data directory. */
+  GAUNG_S3_BUCKET: z.string().min(1).optional(),
+  GAUNG_S3_ENDPOINT: httpUrl.optional(),
+  GAUNG_S3_REGION: z.string().min(1).default('us-east-1'),
+  GAUNG_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  GAUNG_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** MinIO and most self-hosted stores need path-style addressing. */
+  GAUNG_S3_FORCE_PATH_STYLE: bool.default(false),
+  GAUNG_S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_./-]{0,200}$/, 'letters, digits, "_", ".", "/" and "-" only')
+    .default(''),
 });
 
 export type Env = z.infer<typeof schema>;

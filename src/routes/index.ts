@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { mediaPublicRoutes, mediaRoutes } from './media';
 import { opsRoutes } from './ops';
 import authPlugin from './plugins/auth';
 import { tokenRoutes } from './tokens';
@@ -11,6 +12,7 @@ import { userRoutes } from './users';
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(authPlugin);
   await app.register(opsRoutes);
+  await app.register(mediaPublicRoutes);
   await app.register(
     async (api) => {
       await api.register(authRoutes);
@@ -18,6 +20,7 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
       await api.register(userRoutes);
       await api.register(tokenRoutes);
       await api.register(auditRoutes);
+      await api.register(mediaRoutes);
     },
     { prefix: '/api/v1' },
   );

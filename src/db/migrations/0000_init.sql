@@ -124,6 +124,7 @@ CREATE TABLE "media" (
 	"probe" jsonb,
 	"alt_text" text DEFAULT '' NOT NULL,
 	"original_name" text,
+	"thumbnail_sha256" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "media_kind_check" CHECK ("media"."kind" in ('image', 'video')),
 	CONSTRAINT "media_bytes_check" CHECK ("media"."bytes" > 0)
@@ -315,6 +316,8 @@ CREATE UNIQUE INDEX "sandbox_posts_key" ON "sandbox_posts" USING btree ("channel
 CREATE INDEX "sandbox_posts_channel_idx" ON "sandbox_posts" USING btree ("channel_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "media_unit_sha_key" ON "media" USING btree ("unit_id","sha256");--> statement-breakpoint
 CREATE INDEX "media_sha_idx" ON "media" USING btree ("sha256");--> statement-breakpoint
+CREATE INDEX "media_thumbnail_sha_idx" ON "media" USING btree ("thumbnail_sha256");--> statement-breakpoint
+CREATE INDEX "media_created_idx" ON "media" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "media_renditions_sha_idx" ON "media_renditions" USING btree ("sha256");--> statement-breakpoint
 CREATE UNIQUE INDEX "post_media_post_media_key" ON "post_media" USING btree ("post_id","media_id");--> statement-breakpoint
 CREATE INDEX "post_media_media_idx" ON "post_media" USING btree ("media_id");--> statement-breakpoint

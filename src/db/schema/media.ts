@@ -36,6 +36,8 @@ export const media = pgTable(
     probe: jsonb('probe').$type<Record<string, unknown>>(),
     altText: text('alt_text').notNull().default(''),
     originalName: text('original_name'),
+    /** A small WebP preview, stored like any blob; null for a video when ffmpeg is not installed. */
+    thumbnailSha256: text('thumbnail_sha256'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -43,6 +45,9 @@ export const media = pgTable(
     check('media_bytes_check', sql`${t.bytes} > 0`),
     uniqueIndex('media_unit_sha_key').on(t.unitId, t.sha256),
     index('media_sha_idx').on(t.sha256),
+    index('media_thumbnail_sha_idx').on(t.thumbnailSha256),
+    // Garbage collection looks for old media that no post refers to.
+    index('media_created_idx').on(t.createdAt),
   ],
 );
 

@@ -1,0 +1,299 @@
+import multipart from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context';
+import { AppError, invalid } from '../domain/errors';
+import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
+import {
+  ALT_TEXT_MAX,
+  checkMediaUrl,
+  commitUpload,
+  loadMedia,
+  mediaView,
+  prepareMediaForPlatform,
+  type StagedUpload,
+  stageUpload,
+  updateAltText,
+} from '../services/media';
+import { authorize, requireActor } from './plugins/auth';
+
+const mediaViewSchema = z.object({
+  id: z.uuid(),
+  unitId: z.uuid(),
+  kind: z.enum(MEDIA_KINDS),
+  mime: z.string(),
+  bytes: z.number().int(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  durationMs: z.number().int().nullable(),
+  altText: z.string(),
+  originalName: z.string().nullable(),
+  sha256: z.string(),
+  details: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("A video's codecs, frame rate and bit rate (ffprobe); an image's animation and transparency"),
+  thumbnailUrl: z.string().nullable(),
+  contentUrl: z.string(),
+  createdAt: z.string(),
+});
+
+const idParams = z.strictObject({ id: z.uuid() });
+const bytesResponse = { 200: z.any().describe('The bytes') };
+
+const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });
+
+/** Multipart's own errors, as Gaung's problem codes with the field they concern. */
+function multipartProblem(error: unknown): AppError | null {
+  const code = (error as { code?: string }).code;
+  const problem = (status: number, problemCode: string, field: string, message: string) =>
+    new AppError(problemCode, status, message, { errors: [{ field, message, code: problemCode }] });
+  switch (code) {
+    case 'FST_FILES_LIMIT':
+      return problem(400, 'too_many_files', 'file', 'Send one file per upload.');
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return problem(
+        400,
+        'too_many_fields',
+        'body',
+        'The form has more fields than an upload needs (file, altText).',
+      );
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return problem(413, 'media_too_large', 'file', 'The file is larger than any upload Gaung accepts.');
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return problem(415, 'not_multipart', 'body', 'Upload the file as multipart/form-data.');
+    case 'FST_PROTO_VIOLATION':
+      return problem(400, 'validation_failed', 'body', 'Field name not allowed.');
+    case 'FST_MP_PREMATURE_CLOSE':
+      return problem(400, 'upload_incomplete', 'file', 'The upload ended before the whole file arrived.');
+  }
+  return null;
+}
+
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'invalid' | null {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return 'invalid';
+  const [start, end] =
+    match[1] === ''
+      ? [Math.max(0, size - Number(match[2])), size - 1]
+      : [Number(match[1]), match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)];
+  return start > end || start >= size ? 'invalid' : { start, end };
+}
+
+/** Streams a blob with its type, length, ETag and single-range support (video players and fetchers ask for ranges). */
+async function sendBlob(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  blob: { sha256: string; mime: string; bytes: number },
+  cacheControl: string,
+) {
+  const etag = `"${blob.sha256}"`;
+  reply.header('etag', etag).header('cache-control', cacheControl).header('accept-ranges', 'bytes');
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  const range = parseRange(request.headers.range, blob.bytes);
+  if (range === 'invalid')
+    return reply
+      .code(416)
+      .header('content-range', `bytes */${blob.bytes}`)
+      .type('application/problem+json')
+      .send({
+        type: 'urn:gaung:problem:range_not_satisfiable',
+        title: 'Range Not Satisfiable',
+        status: 416,
+        code: 'range_not_satisfiable',
+      });
+  reply.type(blob.mime);
+  if (range) {
+    reply
+      .code(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${blob.bytes}`)
+      .header('content-length', range.end - range.start + 1);
+    return reply.send(await ctx.storage.open(blob.sha256, range));
+  }
+  reply.header('content-length', blob.bytes);
+  return reply.send(await ctx.storage.open(blob.sha256));
+}
+
+/** Uploads and their metadata, thumbnails and bytes, for signed-in users. */
+export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+  const { config } = ctx;
+  await app.register(multipart, {
+    limits: {
+      files: 1,
+      fields: 2,
+      parts: 3,
+      fieldNameSize: 100,
+      fieldSize: 16 * 1024,
+      headerPairs: 50,
+      // A hard stop; the stricter per-type limit cuts images off earlier (see stageUpload).
+      fileSize: Math.max(config.GAUNG_MEDIA_MAX_IMAGE_BYTES, config.GAUNG_MEDIA_MAX_VIDEO_BYTES) + 1,
+    },
+    throwFileSizeLimit: true,
+    // Keep the name as sent, so a name with a path is refused rather than silently trimmed.
+    preservePath: true,
+  });
+
+  app.post(
+    '/media',
+    {
+      schema: {
+        tags: ['media'],
+        summary: 'Upload one image or video (multipart/form-data: `file`, optional `altText`)',
+        description: `Accepted: JPEG, PNG, WebP, GIF, MP4, MOV, judged from the bytes. The same file uploaded again by the unit returns the existing medium (200).`,
+        consumes: ['multipart/form-data'],
+        response: { 200: mediaViewSchema, 201: mediaViewSchema },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
+      let staged: StagedUpload | null = null;
+      const fields: Record<string, string> = {};
+      try {
+        if (!request.isMultipart())
+          throw new AppError('not_multipart', 415, 'Upload the file as multipart/form-data.', {
+            errors: [{ field: 'body', message: 'not multipart/form-data', code: 'not_multipart' }],
+          });
+        for await (const part of request.parts()) {
+          if (part.type === 'field') {
+            fields[part.fieldname] = String(part.value);
+            continue;
+          }
+          if (part.fieldname !== 'file') {
+            part.file.destroy();
+            throw invalid([
+              {
+                field: part.fieldname,
+                message: 'unknown field; send the file as `file`',
+                code: 'unknown_field',
+              },
+            ]);
+          }
+          staged = await stageUpload(ctx, {
+            stream: part.file,
+            fileName: part.filename,
+            contentType: part.mimetype,
+          });
+        }
+        const parsed = uploadFields.safeParse(fields);
+        if (!parsed.success)
+          throw invalid(
+            parsed.error.issues.flatMap((issue) =>
+              issue.code === 'unrecognized_keys'
+                ? issue.keys.map((key) => ({ field: key, message: 'unknown field', code: 'unknown_field' }))
+                : [{ field: issue.path.join('.') || 'body', message: issue.message, code: issue.code }],
+            ),
+          );
+        if (!staged)
+          throw invalid([
+            { field: 'file', message: 'attach one image or video as `file`', code: 'required' },
+          ]);
+        const result = await commitUpload(ctx, actor, staged, parsed.data.altText ?? '');
+        return reply.code(result.created ? 201 : 200).send(result.media);
+      } catch (error) {
+        await (staged as StagedUpload | null)?.discard();
+        // The rest of a refused body is not read: close the connection instead of draining it.
+        reply.header('connection', 'close');
+        throw multipartProblem(error) ?? error;
+      }
+    },
+  );
+
+  app.get(
+    '/media/:id',
+    { schema: { tags: ['media'], params: idParams, response: { 200: mediaViewSchema } } },
+    async (request) => {
+      const actor = requireActor(request);
+      const row = await loadMedia(ctx, request.params.id);
+      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
+      return mediaView(row);
+    },
+  );
+
+  app.patch(
+    '/media/:id',
+    {
+      schema: {
+        tags: ['media'],
+        params: idParams,
+        body: z.strictObject({ altText: z.string().max(ALT_TEXT_MAX) }),
+        response: { 200: mediaViewSchema },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const row = await loadMedia(ctx, request.params.id);
+      authorize(actor, 'media.update', { type: 'media', unitPath: row.unitPath }, 'Media');
+      return updateAltText(ctx, row.id, request.body.altText);
+    },
+  );
+
+  app.get(
+    '/media/:id/thumbnail',
+    { schema: { tags: ['media'], params: idParams, response: bytesResponse } },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const row = await loadMedia(ctx, request.params.id);
+      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
+      const bytes = row.thumbnailSha256 ? await ctx.storage.size(row.thumbnailSha256) : null;
+      if (!row.thumbnailSha256 || bytes === null)
+        throw new AppError(
+          'thumbnail_unavailable',
+          404,
+          'This medium has no thumbnail (ffmpeg is not installed on the server).',
+        );
+      return sendBlob(
+        ctx,
+        request,
+        reply,
+        { sha256: row.thumbnailSha256, mime: 'image/webp', bytes },
+        'private, max-age=86400',
+      );
+    },
+  );
+
+  app.get(
+    '/media/:id/content',
+    { schema: { tags: ['media'], params: idParams, response: bytesResponse } },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const row = await loadMedia(ctx, request.params.id);
+      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
+      return sendBlob(ctx, request, reply, row, 'private, max-age=86400');
+    },
+  );
+};
+
+/**
+ * `/media-public/<id>/<platform>?exp=…&sig=…`: a medium as prepared for a platform, without a
+ * session, for platforms that fetch media themselves (Instagram, Threads, Facebook).
+ */
+export const mediaPublicRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+  app.get(
+    '/media-public/:id/:platform',
+    {
+      schema: {
+        hide: true,
+        params: z.strictObject({ id: z.uuid(), platform: z.enum(PLATFORMS) }),
+        querystring: z.object({ exp: z.string().max(20).optional(), sig: z.string().max(200).optional() }),
+        response: bytesResponse,
+      },
+    },
+    async (request, reply) => {
+      const { id, platform } = request.params;
+      checkMediaUrl(ctx, id, platform, request.query.exp, request.query.sig);
+      const prepared = await prepareMediaForPlatform(ctx, id, platform);
+      const remaining = Math.max(0, Number(request.query.exp) - Math.floor(ctx.now().getTime() / 1000));
+      return sendBlob(ctx, request, reply, prepared, `public, max-age=${Math.min(remaining, 3600)}`);
+    },
+  );
+};

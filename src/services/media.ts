@@ -1,0 +1,712 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { type DbOrTx, queryRows } from '../db/client';
+import { media, mediaRenditions, postMedia, units } from '../db/schema';
+import { AppError, notFound } from '../domain/errors';
+import {
+  ACCEPTED_LABELS,
+  type AcceptedType,
+  acceptedType,
+  claimedKind,
+  FIRST_ATTEMPT,
+  fileNameProblem,
+  MEDIA_RULES,
+  type MediaIssue,
+  type MediumFacts,
+  megabytesLabel,
+  nextAttempt,
+  planMedia,
+} from '../domain/media-rules';
+import type { MediaKind, Platform } from '../domain/vocabulary';
+import type { PublishMedia } from '../platforms/types';
+import {
+  encodeImage,
+  inspectImage,
+  NoVideoStreamError,
+  PixelLimitError,
+  probeVideo,
+  rewrapAsMp4,
+  sniff,
+  thumbnailOf,
+  toolAvailable,
+  type VideoFacts,
+  videoFrame,
+} from './media-tools';
+import { BlobTooLargeError, type StagedBlob } from './storage';
+
+/**
+ * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,
+ * the media handed to adapters, signed public URLs, and garbage collection.
+ *
+ * Blobs are shared between rows (content addressing), so whoever creates or removes a reference
+ * holds a transaction-scoped advisory lock on the hash: a blob is never deleted while a row that
+ * needs it is being written.
+ */
+
+export type MediaRow = typeof media.$inferSelect;
+
+export interface MediaView {
+  id: string;
+  unitId: string;
+  kind: MediaKind;
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  altText: string;
+  originalName: string | null;
+  sha256: string;
+  /** What inspection found: a video's codecs, frame rate and bit rate; an image's animation and transparency. */
+  details: Record<string, unknown> | null;
+  thumbnailUrl: string | null;
+  contentUrl: string;
+  createdAt: string;
+}
+
+export const ALT_TEXT_MAX = 1000;
+
+export function mediaView(row: MediaRow): MediaView {
+  return {
+    id: row.id,
+    unitId: row.unitId,
+    kind: row.kind as MediaKind,
+    mime: row.mime,
+    bytes: row.bytes,
+    width: row.width,
+    height: row.height,
+    durationMs: row.durationMs,
+    altText: row.altText,
+    originalName: row.originalName,
+    sha256: row.sha256,
+    details: row.probe ?? null,
+    thumbnailUrl: row.thumbnailSha256 ? `/api/v1/media/${row.id}/thumbnail` : null,
+    contentUrl: `/api/v1/media/${row.id}/content`,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Serialises writers and the collector on one blob; keys are the hash's first 64 bits. */
+async function lockBlobs(tx: DbOrTx, hashes: (string | null)[]): Promise<void> {
+  const unique = [...new Set(hashes.filter((h): h is string => h !== null))].sort();
+  for (const hash of unique) {
+    const key = BigInt.asIntN(64, BigInt(`0x${hash.slice(0, 16)}`)).toString();
+    await tx.execute(sql`select pg_advisory_xact_lock(${key}::bigint)`);
+  }
+}
+
+/** Commits a staged blob unless the store already has those bytes. Call under `lockBlobs`. */
+async function storeOnce(ctx: AppContext, staged: StagedBlob): Promise<void> {
+  if (await ctx.storage.exists(staged.sha256)) await staged.discard();
+  else await staged.commit();
+}
+
+const fileError = (code: string, status: number, message: string) =>
+  new AppError(code, status, message, { errors: [{ field: 'file', message, code }] });
+
+// ---------------------------------------------------------------------------------------------
+// Uploads
+
+/** An upload in staging: inspected and accepted, not yet stored or recorded. */
+export interface StagedUpload {
+  blob: StagedBlob;
+  thumbnail: StagedBlob | null;
+  type: AcceptedType;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  probe: Record<string, unknown> | null;
+  originalName: string | null;
+  discard(): Promise<void>;
+}
+
+export interface UploadSource {
+  stream: Readable;
+  fileName: string;
+  /** The client's Content-Type for the part: only compared with the bytes, never trusted. */
+  contentType: string | undefined;
+}
+
+function videoProbeRecord(facts: VideoFacts): Record<string, unknown> {
+  return {
+    videoCodec: facts.videoCodec,
+    audioCodec: facts.audioCodec,
+    frameRate: facts.frameRate,
+    bitRate: facts.bitRate,
+    rotation: facts.rotation,
+    format: facts.formatName,
+  };
+}
+
+/**
+ * Streams an upload into staging and inspects it: the type comes from the bytes; the size limit of
+ * that type cuts the stream off as soon as it is passed; images are checked for pixel count from
+ * their header, then decoded once for the thumbnail (which catches truncated files); videos are
+ * probed with ffprobe where installed. Anything refused leaves nothing in storage.
+ */
+export async function stageUpload(ctx: AppContext, source: UploadSource): Promise<StagedUpload> {
+  const { config } = ctx;
+  const nameProblem = fileNameProblem(source.fileName);
+  if (nameProblem) throw fileError('invalid_file_name', 400, `The file name ${nameProblem}.`);
+
+  const sniffed = await sniff(source.stream);
+  if (sniffed.sampled === 0) {
+    sniffed.stream.destroy();
+    throw fileError('empty_file', 400, 'The file is empty.');
+  }
+  const type = acceptedType(sniffed.mime);
+  if (!type) {
+    sniffed.stream.destroy();
+    throw fileError(
+      'unsupported_media_type',
+      415,
+      `This file is not a ${ACCEPTED_LABELS} file (judged from its contents, not its name${sniffed.mime ? `; it looks like ${sniffed.mime}` : ''}).`,
+    );
+  }
+  const claimed = claimedKind(source.fileName, source.contentType);
+  if (claimed && claimed !== type.kind) {
+    sniffed.stream.destroy();
+    throw fileError(
+      'media_type_mismatch',
+      415,
+      `The file is named or labelled as ${claimed === 'video' ? 'a video' : 'an image'}, but its contents are a ${type.label} ${type.kind}. Upload the file you meant, with its own name.`,
+    );
+  }
+
+  const maxBytes =
+    type.kind === 'image' ? config.GAUNG_MEDIA_MAX_IMAGE_BYTES : config.GAUNG_MEDIA_MAX_VIDEO_BYTES;
+  let blob: StagedBlob;
+  try {
+    blob = await ctx.storage.stage(sniffed.stream, { maxBytes });
+  } catch (error) {
+    if (error instanceof BlobTooLargeError)
+      throw fileError(
+        'media_too_large',
+        413,
+        `${type.kind === 'image' ? 'Images' : 'Videos'} may be up to ${megabytesLabel(maxBytes)}; this one is larger.`,
+      );
+    throw error;
+  }
+
+  let thumbnail: StagedBlob | null = null;
+  const discard = async () => {
+    await blob.discard();
+    await thumbnail?.discard();
+  };
+  try {
+    const unreadable = (cause: unknown) =>
+      new AppError(
+        'media_unreadable',
+        422,
+        `This ${type.label} file is damaged or incomplete; export it again and retry.`,
+        {
+          errors: [{ field: 'file', message: 'damaged or incomplete file', code: 'media_unreadable' }],
+          cause,
+        },
+      );
+    const tooManyPixels = () =>
+      fileError(
+        'too_many_pixels',
+        422,
+        `The picture measures more than ${Math.floor(config.GAUNG_MEDIA_MAX_PIXELS / 1_000_000)} megapixels; scale it down before uploading.`,
+      );
+    let facts: Pick<StagedUpload, 'width' | 'height' | 'durationMs' | 'probe'>;
+    let thumbnailBytes: Buffer | null = null;
+    if (type.kind === 'image') {
+      const image = await inspectImage(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
+        throw error instanceof PixelLimitError ? tooManyPixels() : unreadable(error);
+      });
+      thumbnailBytes = await thumbnailOf(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
+        throw unreadable(error);
+      });
+      facts = {
+        width: image.width,
+        height: image.height,
+        durationMs: null,
+        probe:
+          image.animated || image.hasAlpha ? { animated: image.animated, hasAlpha: image.hasAlpha } : null,
+      };
+    } else if (await toolAvailable(config.GAUNG_FFPROBE_PATH)) {
+      const video = await probeVideo(config.GAUNG_FFPROBE_PATH, blob.path).catch((error: unknown) => {
+        throw error instanceof NoVideoStreamError
+          ? fileError('no_video_stream', 422, 'This file has no video picture in it.')
+          : unreadable(error);
+      });
+      if (video.width && video.height && video.width * video.height > config.GAUNG_MEDIA_MAX_PIXELS)
+        throw tooManyPixels();
+      if (await toolAvailable(config.GAUNG_FFMPEG_PATH)) {
+        thumbnailBytes = await videoFrame(config.GAUNG_FFMPEG_PATH, blob.path, video.durationMs)
+          .then((frame) => thumbnailOf(frame, config.GAUNG_MEDIA_MAX_PIXELS))
+          .catch((error: unknown) => {
+            throw unreadable(error);
+          });
+      }
+      facts = {
+        width: video.width,
+        height: video.height,
+        durationMs: video.durationMs,
+        probe: videoProbeRecord(video),
+      };
+    } else {
+      ctx.log.warn('ffprobe is not installed: a video was accepted without checking its length and codecs');
+      facts = { width: null, height: null, durationMs: null, probe: null };
+    }
+    if (thumbnailBytes) thumbnail = await ctx.storage.stage(Readable.from([thumbnailBytes]));
+    return {
+      blob,
+      thumbnail,
+      type,
+      ...facts,
+      originalName: source.fileName || null,
+      discard,
+    };
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+}
+
+/**
+ * Records a staged upload for the actor's unit and stores its bytes. The same file uploaded again
+ * by the unit returns the existing medium (`created: false`) unchanged; other units share the bytes.
+ */
+export async function commitUpload(
+  ctx: AppContext,
+  actor: { userId: string; unitId: string },
+  upload: StagedUpload,
+  altText: string,
+): Promise<{ media: MediaView; created: boolean }> {
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      await lockBlobs(tx, [upload.blob.sha256, upload.thumbnail?.sha256 ?? null]);
+      const [existing] = await tx
+        .select()
+        .from(media)
+        .where(and(eq(media.unitId, actor.unitId), eq(media.sha256, upload.blob.sha256)));
+      const [row] = existing
+        ? [existing]
+        : await tx
+            .insert(media)
+            .values({
+              unitId: actor.unitId,
+              uploadedBy: actor.userId,
+              sha256: upload.blob.sha256,
+              kind: upload.type.kind,
+              mime: upload.type.mime,
+              bytes: upload.blob.bytes,
+              width: upload.width,
+              height: upload.height,
+              durationMs: upload.durationMs,
+              probe: upload.probe,
+              altText,
+              originalName: upload.originalName,
+              thumbnailSha256: upload.thumbnail?.sha256 ?? null,
+              createdAt: ctx.now(),
+            })
+            .returning();
+      await storeOnce(ctx, upload.blob);
+      if (upload.thumbnail && (!existing || existing.thumbnailSha256 === upload.thumbnail.sha256))
+        await storeOnce(ctx, upload.thumbnail);
+      return { media: mediaView(row!), created: !existing };
+    });
+  } finally {
+    await upload.discard();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and editing
+
+/** A medium with its unit's path, for `authorize`; 404 when there is none. */
+export async function loadMedia(ctx: AppContext, id: string): Promise<MediaRow & { unitPath: string }> {
+  const [row] = await ctx.db
+    .select({ media, unitPath: units.path })
+    .from(media)
+    .innerJoin(units, eq(units.id, media.unitId))
+    .where(eq(media.id, id));
+  if (!row) throw notFound('Media');
+  return { ...row.media, unitPath: row.unitPath };
+}
+
+export async function updateAltText(ctx: AppContext, id: string, altText: string): Promise<MediaView> {
+  const [row] = await ctx.db.update(media).set({ altText }).where(eq(media.id, id)).returning();
+  if (!row) throw notFound('Media');
+  return mediaView(row);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-platform preparation
+
+/** A medium as a platform will receive it. `changes` says what was done to the original. */
+export interface PreparedMedia {
+  mediaId: string;
+  platform: Platform;
+  sha256: string;
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  changes: string[];
+}
+
+export function factsOf(row: MediaRow): MediumFacts {
+  const probe = row.probe ?? {};
+  const text = (key: string) => (typeof probe[key] === 'string' ? (probe[key] as string) : null);
+  return {
+    kind: row.kind as MediaKind,
+    mime: row.mime,
+    bytes: row.bytes,
+    width: row.width,
+    height: row.height,
+    durationMs: row.durationMs,
+    animated: probe.animated === true,
+    hasAlpha: probe.hasAlpha === true,
+    videoCodec: text('videoCodec'),
+    audioCodec: text('audioCodec'),
+  };
+}
+
+const preparedOf = (row: typeof mediaRenditions.$inferSelect): PreparedMedia => ({
+  mediaId: row.mediaId,
+  platform: row.platform as Platform,
+  sha256: row.sha256,
+  mime: row.mime,
+  bytes: row.bytes,
+  width: row.width,
+  height: row.height,
+  changes: row.changes,
+});
+
+interface Rendition {
+  staged: StagedBlob | null;
+  sha256: string;
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  changes: string[];
+}
+
+async function renderImage(
+  ctx: AppContext,
+  row: MediaRow,
+  platform: Platform,
+  plan: Extract<ReturnType<typeof planMedia>, { outcome: 'image' }>,
+): Promise<Rendition> {
+  const { image } = plan;
+  const source = await ctx.storage.localFile(row.sha256);
+  try {
+    let attempt = FIRST_ATTEMPT;
+    let tries = 1;
+    for (;;) {
+      const out = await encodeImage(source.path, image, attempt, ctx.config.GAUNG_MEDIA_MAX_PIXELS);
+      if (image.maxBytes === null || out.data.length <= image.maxBytes) {
+        const changes = [...plan.changes];
+        if (image.maxBytes !== null && (row.bytes > image.maxBytes || tries > 1)) {
+          const how = [
+            image.format === 'jpeg' || image.format === 'webp' ? `at quality ${attempt.quality}` : null,
+            attempt.scale < 1 ? `resized to ${out.width}×${out.height}` : null,
+          ].filter(Boolean);
+          changes.push(
+            `re-encoded ${how.join(', ')} to fit ${megabytesLabel(image.maxBytes)} (${MEDIA_RULES[platform].why.bytes ?? 'platform limit'})`,
+          );
+        }
+        const staged = await ctx.storage.stage(Readable.from([out.data]));
+        return {
+          staged,
+          sha256: staged.sha256,
+          mime: `image/${image.format}`,
+          bytes: staged.bytes,
+          width: out.width,
+          height: out.height,
+          changes,
+        };
+      }
+      const next = nextAttempt(attempt, image.format, out.data.length, image.maxBytes);
+      if (!next)
+        throw new AppError(
+          'media_unacceptable',
+          422,
+          `This image cannot be made small enough for ${platform}.`,
+          {
+            extra: { mediaId: row.id, platform },
+          },
+        );
+      attempt = next;
+      tries += 1;
+    }
+  } finally {
+    await source.release();
+  }
+}
+
+async function rewrapVideo(ctx: AppContext, row: MediaRow, changes: string[]): Promise<Rendition> {
+  const source = await ctx.storage.localFile(row.sha256);
+  const output = path.join(ctx.storage.stagingDir, `${crypto.randomUUID()}.mp4`);
+  try {
+    await rewrapAsMp4(ctx.config.GAUNG_FFMPEG_PATH, source.path, output);
+    const staged = await ctx.storage.stage(createReadStream(output));
+    return {
+      staged,
+      sha256: staged.sha256,
+      mime: 'video/mp4',
+      bytes: staged.bytes,
+      width: row.width,
+      height: row.height,
+      changes,
+    };
+  } finally {
+    await rm(output, { force: true });
+    await source.release();
+  }
+}
+
+/**
+ * The medium as `platform` will receive it, made once and cached per (medium, platform): kept as
+ * is, re-encoded with sharp, or rewrapped as MP4. Throws `media_unacceptable` (422, with `issues`)
+ * when it cannot be made acceptable.
+ */
+export async function prepareMediaForPlatform(
+  ctx: AppContext,
+  mediaId: string,
+  platform: Platform,
+): Promise<PreparedMedia> {
+  const [cached] = await ctx.db
+    .select()
+    .from(mediaRenditions)
+    .where(and(eq(mediaRenditions.mediaId, mediaId), eq(mediaRenditions.platform, platform)));
+  if (cached) return preparedOf(cached);
+  const [row] = await ctx.db.select().from(media).where(eq(media.id, mediaId));
+  if (!row) throw notFound('Media');
+
+  const ffmpeg = await toolAvailable(ctx.config.GAUNG_FFMPEG_PATH);
+  const plan = planMedia(factsOf(row), platform, { ffmpeg });
+  if (plan.outcome === 'refuse')
+    throw new AppError('media_unacceptable', 422, plan.issues.map((issue) => issue.message).join(' '), {
+      extra: { mediaId, platform, issues: plan.issues },
+    });
+  const rendition: Rendition =
+    plan.outcome === 'image'
+      ? await renderImage(ctx, row, platform, plan)
+      : plan.outcome === 'rewrap'
+        ? await rewrapVideo(ctx, row, plan.changes)
+        : {
+            staged: null,
+            sha256: row.sha256,
+            mime: row.mime,
+            bytes: row.bytes,
+            width: row.width,
+            height: row.height,
+            changes: [],
+          };
+
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      await lockBlobs(tx, [rendition.sha256]);
+      const [inserted] = await tx
+        .insert(mediaRenditions)
+        .values({
+          mediaId,
+          platform,
+          sha256: rendition.sha256,
+          mime: rendition.mime,
+          bytes: rendition.bytes,
+          width: rendition.width,
+          height: rendition.height,
+          changes: rendition.changes,
+          createdAt: ctx.now(),
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!inserted) {
+        // Another process prepared it first; theirs stands.
+        const [theirs] = await tx
+          .select()
+          .from(mediaRenditions)
+          .where(and(eq(mediaRenditions.mediaId, mediaId), eq(mediaRenditions.platform, platform)));
+        return preparedOf(theirs!);
+      }
+      if (rendition.staged) await storeOnce(ctx, rendition.staged);
+      return preparedOf(inserted);
+    });
+  } finally {
+    await rendition.staged?.discard();
+  }
+}
+
+/**
+ * What the preview shows per medium for a platform: refusals (errors) and what preparation will do
+ * (warnings). Decided from the stored facts, without touching the bytes.
+ */
+export async function mediaIssuesForPlatform(
+  ctx: AppContext,
+  mediaIds: string[],
+  platform: Platform,
+): Promise<MediaIssue[]> {
+  if (mediaIds.length === 0) return [];
+  const rows = await ctx.db.select().from(media).where(inArray(media.id, mediaIds));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const ffmpeg = await toolAvailable(ctx.config.GAUNG_FFMPEG_PATH);
+  return mediaIds.flatMap((id, index) => {
+    const field = `media[${index}]`;
+    const row = byId.get(id);
+    if (!row)
+      return [
+        {
+          code: 'media_missing',
+          severity: 'error' as const,
+          message: 'This medium no longer exists.',
+          field,
+          mediaId: id,
+        },
+      ];
+    const plan = planMedia(factsOf(row), platform, { ffmpeg });
+    const issues = plan.outcome === 'refuse' ? plan.issues : plan.warnings;
+    return issues.map((issue) => ({ ...issue, field, mediaId: id }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed public URLs
+
+const signedPart = (mediaId: string, platform: string, exp: number) => `${mediaId}:${platform}:${exp}`;
+
+/** `${GAUNG_PUBLIC_URL}/media-public/<id>/<platform>?exp=…&sig=…`, valid for GAUNG_MEDIA_URL_TTL_SECONDS. */
+export function signedMediaUrl(ctx: AppContext, mediaId: string, platform: Platform): string {
+  const exp = Math.floor(ctx.now().getTime() / 1000) + ctx.config.GAUNG_MEDIA_URL_TTL_SECONDS;
+  const sig = ctx.keys.sign('media-url', signedPart(mediaId, platform, exp));
+  return `${ctx.config.publicUrl}/media-public/${mediaId}/${platform}?exp=${exp}&sig=${sig}`;
+}
+
+/** Throws 403 unless `exp` and `sig` were made by `signedMediaUrl` and have not expired. */
+export function checkMediaUrl(
+  ctx: AppContext,
+  mediaId: string,
+  platform: Platform,
+  exp: string | undefined,
+  sig: string | undefined,
+): void {
+  if (!exp || !sig || !/^\d{1,12}$/.test(exp))
+    throw new AppError('media_url_unsigned', 403, 'This media link is not signed.');
+  if (!ctx.keys.verify('media-url', signedPart(mediaId, platform, Number(exp)), sig))
+    throw new AppError('media_url_invalid', 403, 'This media link is not valid.');
+  if (Number(exp) * 1000 < ctx.now().getTime())
+    throw new AppError('media_url_expired', 403, 'This media link has expired.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// What adapters receive
+
+/**
+ * The post's media prepared for `platform`, in order; the alt text given on the post overrides the
+ * medium's own. Throws `media_unacceptable` for a medium the platform cannot take.
+ */
+export async function loadPublishMedia(
+  ctx: AppContext,
+  postId: string,
+  platform: Platform,
+): Promise<PublishMedia[]> {
+  const rows = await ctx.db
+    .select({
+      id: media.id,
+      kind: media.kind,
+      durationMs: media.durationMs,
+      mediaAlt: media.altText,
+      postAlt: postMedia.altText,
+    })
+    .from(postMedia)
+    .innerJoin(media, eq(media.id, postMedia.mediaId))
+    .where(eq(postMedia.postId, postId))
+    .orderBy(asc(postMedia.position));
+  const result: PublishMedia[] = [];
+  // One at a time: image re-encoding is CPU-bound.
+  for (const row of rows) {
+    const prepared = await prepareMediaForPlatform(ctx, row.id, platform);
+    result.push({
+      id: row.id,
+      kind: row.kind as MediaKind,
+      mime: prepared.mime,
+      bytes: prepared.bytes,
+      width: prepared.width,
+      height: prepared.height,
+      durationMs: row.durationMs,
+      altText: row.postAlt ?? row.mediaAlt,
+      sha256: prepared.sha256,
+      open: () => ctx.storage.open(prepared.sha256),
+      publicUrl: () => signedMediaUrl(ctx, row.id, platform),
+    });
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Garbage collection
+
+export interface MediaGarbageCounts {
+  media: number;
+  renditions: number;
+  blobs: number;
+  staging: number;
+}
+
+const GC_BATCH = 500;
+const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
+
+/**
+ * Deletes media that no post refers to once GAUNG_MEDIA_GC_GRACE_HOURS have passed since upload,
+ * with their renditions, then the blobs no row refers to any more, and staging files left by
+ * crashes. The maintenance queue calls it; a batch per call keeps transactions short.
+ */
+export async function collectGarbageMedia(ctx: AppContext): Promise<MediaGarbageCounts> {
+  const cutoff = new Date(ctx.now().getTime() - ctx.config.GAUNG_MEDIA_GC_GRACE_HOURS * 3600 * 1000);
+  const unreferenced = sql`${media.createdAt} < ${cutoff} and not exists (select 1 from ${postMedia} where ${postMedia.mediaId} = ${media.id})`;
+  const { gone, renditionHashes } = await ctx.db.transaction(async (tx) => {
+    const ids = (
+      await tx
+        .select({ id: media.id })
+        .from(media)
+        .where(unreferenced)
+        .orderBy(asc(media.createdAt))
+        .limit(GC_BATCH)
+    ).map((row) => row.id);
+    if (ids.length === 0) return { gone: [], renditionHashes: [] };
+    const renditions = await tx
+      .delete(mediaRenditions)
+      .where(inArray(mediaRenditions.mediaId, ids))
+      .returning({ sha256: mediaRenditions.sha256 });
+    // Re-checked here: a post may have taken one of them since the select.
+    const deleted = await tx
+      .delete(media)
+      .where(and(inArray(media.id, ids), unreferenced))
+      .returning({ sha256: media.sha256, thumbnailSha256: media.thumbnailSha256 });
+    return { gone: deleted, renditionHashes: renditions.map((r) => r.sha256) };
+  });
+
+  const candidates = new Set<string>(renditionHashes);
+  for (const row of gone) {
+    candidates.add(row.sha256);
+    if (row.thumbnailSha256) candidates.add(row.thumbnailSha256);
+  }
+  let blobs = 0;
+  for (const hash of candidates) {
+    const removed = await ctx.db.transaction(async (tx) => {
+      await lockBlobs(tx, [hash]);
+      const [use] = await queryRows(
+        tx,
+        sql`select 1 from ${media} where ${media.sha256} = ${hash} or ${media.thumbnailSha256} = ${hash}
+            union all select 1 from ${mediaRenditions} where ${mediaRenditions.sha256} = ${hash}
+            limit 1`,
+      );
+      if (use) return false;
+      await ctx.storage.delete(hash);
+      return true;
+    });
+    if (removed) blobs += 1;
+  }
+  const staging = await ctx.storage.sweepStaging(STAGING_MAX_AGE_MS, ctx.now());
+  return { media: gone.length, renditions: renditionHashes.length, blobs, staging };
+}

@@ -1,0 +1,360 @@
+import { rm } from 'node:fs/promises';
+import { and, eq } from 'drizzle-orm';
+import { fileTypeFromBuffer } from 'file-type';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mediaRenditions, postMedia, posts } from '../../src/db/schema';
+import { AppError } from '../../src/domain/errors';
+import type { Platform } from '../../src/domain/vocabulary';
+import {
+  loadPublishMedia,
+  mediaIssuesForPlatform,
+  type PreparedMedia,
+  prepareMediaForPlatform,
+} from '../../src/services/media';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { testDrivers } from '../helpers/db';
+import {
+  animatedGif,
+  ffmpegInstalled,
+  makeVideo,
+  noiseImage,
+  probe,
+  solidImage,
+  uploadMedia,
+} from '../helpers/media';
+import { seedTestOrg, type TestOrg, type TestUser } from '../helpers/org';
+
+const MB = 1024 * 1024;
+
+describe.each(testDrivers())('media preparation per platform on %s', (driver) => {
+  let t: TestApp;
+  let org: TestOrg;
+  let office: TestUser;
+  let clock = new Date('2025-06-01T02:00:00Z');
+
+  beforeAll(async () => {
+    t = await createTestApp(driver, { now: () => clock });
+    org = await seedTestOrg(t.ctx);
+    office = org.user('officeA1', 'contributor');
+  });
+  afterAll(async () => {
+    await t.close();
+    await rm(t.config.dataDir, { recursive: true, force: true });
+  });
+
+  const upload = async (data: Buffer, filename: string, altText = ''): Promise<string> => {
+    const response = await uploadMedia(t.app, office, { filename, data }, altText ? { altText } : {});
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return response.json().id;
+  };
+
+  /** The rendition's bytes from storage, with what they really are. */
+  const bytesOf = async (prepared: PreparedMedia) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await t.ctx.storage.open(prepared.sha256)) chunks.push(chunk as Buffer);
+    const data = Buffer.concat(chunks);
+    const type = await fileTypeFromBuffer(data);
+    expect(data.length).toBe(prepared.bytes);
+    expect(type?.mime).toBe(prepared.mime);
+    return { data, mime: type?.mime };
+  };
+
+  const imageOf = async (prepared: PreparedMedia) => {
+    const { data, mime } = await bytesOf(prepared);
+    const meta = await sharp(data).metadata();
+    expect([meta.width, meta.height]).toEqual([prepared.width, prepared.height]);
+    return { data, mime, width: meta.width!, height: meta.height!, pages: meta.pages ?? 1 };
+  };
+
+  const refusal = async (mediaId: string, platform: Platform) => {
+    const error = await prepareMediaForPlatform(t.ctx, mediaId, platform).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('media_unacceptable');
+    expect((error as AppError).status).toBe(422);
+    return (error as AppError).extra!.issues as { code: string; severity: string; message: string }[];
+  };
+
+  it('keeps a file the platform takes as it is, without a copy', async () => {
+    const jpeg = await solidImage(800, 800).jpeg().toBuffer();
+    const id = await upload(jpeg, 'square.jpg');
+    for (const platform of [
+      'x',
+      'mastodon',
+      'bluesky',
+      'telegram',
+      'instagram',
+      'threads',
+      'facebook',
+    ] as const) {
+      const prepared = await prepareMediaForPlatform(t.ctx, id, platform);
+      expect(prepared.changes, platform).toEqual([]);
+      expect(prepared.bytes).toBe(jpeg.length);
+    }
+  });
+
+  describe('Instagram feed images', () => {
+    it('pads a tall PNG into 4:5 with white bars and converts it to JPEG', async () => {
+      const id = await upload(await solidImage(600, 1200).png().toBuffer(), 'tall.png');
+      const prepared = await prepareMediaForPlatform(t.ctx, id, 'instagram');
+      const image = await imageOf(prepared);
+      expect(image.mime).toBe('image/jpeg');
+      expect([image.width, image.height]).toEqual([960, 1200]);
+      expect(image.width / image.height).toBeGreaterThanOrEqual(0.8);
+      // The bars are white; the picture itself is blue.
+      const { data: corner } = await sharp(image.data)
+        .extract({ left: 0, top: 0, width: 1, height: 1 })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect([...corner].every((v) => v > 240)).toBe(true);
+      const { data: middle } = await sharp(image.data)
+        .extract({ left: 480, top: 600, width: 1, height: 1 })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect(middle[2]).toBeGreaterThan(150);
+      expect(prepared.changes).toEqual([
+        'converted PNG to JPEG (Instagram takes JPEG only)',
+        'padded from 1:2 to 4:5 with white bars (Instagram feed images must be between 4:5 and 1.91:1)',
+      ]);
+    });
+
+    it('pads a panorama to 1.91:1 at most', async () => {
+      const id = await upload(await solidImage(2000, 500).jpeg().toBuffer(), 'wide.jpg');
+      const image = await imageOf(await prepareMediaForPlatform(t.ctx, id, 'instagram'));
+      expect(image.mime).toBe('image/jpeg');
+      expect(image.width).toBe(2000);
+      expect(image.width / image.height).toBeLessThanOrEqual(1.91);
+      expect(image.width / image.height).toBeGreaterThan(1.9);
+    });
+
+    it('publishes the first frame of an animated GIF as a JPEG', async () => {
+      const id = await upload(await animatedGif(80, 80, 3), 'anim.gif');
+      const prepared = await prepareMediaForPlatform(t.ctx, id, 'instagram');
+      const image = await imageOf(prepared);
+      expect(image.mime).toBe('image/jpeg');
+      expect(image.pages).toBe(1);
+      expect(prepared.changes[0]).toContain('first frame');
+    });
+  });
+
+  describe('byte limits', () => {
+    let heavy: string;
+    let heavyBytes: number;
+    beforeAll(async () => {
+      const noisy = await noiseImage(2400, 1800).jpeg({ quality: 100 }).toBuffer();
+      heavyBytes = noisy.length;
+      heavy = await upload(noisy, 'noisy.jpg');
+    });
+
+    it('re-encodes a photo over 5 MB for X', async () => {
+      expect(heavyBytes).toBeGreaterThan(5 * MB);
+      const prepared = await prepareMediaForPlatform(t.ctx, heavy, 'x');
+      const image = await imageOf(prepared);
+      expect(image.mime).toBe('image/jpeg');
+      expect(image.data.length).toBeLessThanOrEqual(5 * MB);
+      expect(prepared.changes.at(-1)).toMatch(
+        /^re-encoded at quality \d+.* to fit 5 MB \(X takes images of up to 5 MB\)$/,
+      );
+    });
+
+    it('shrinks it under 2,000,000 bytes for Bluesky', async () => {
+      const prepared = await prepareMediaForPlatform(t.ctx, heavy, 'bluesky');
+      const image = await imageOf(prepared);
+      expect(image.mime).toBe('image/jpeg');
+      expect(image.data.length).toBeLessThanOrEqual(2_000_000);
+      expect(prepared.changes.at(-1)).toContain(
+        'to fit 2 MB (Bluesky takes images of up to 2,000,000 bytes)',
+      );
+    });
+
+    it('brings it under 4 MB for Facebook', async () => {
+      const image = await imageOf(await prepareMediaForPlatform(t.ctx, heavy, 'facebook'));
+      expect(image.data.length).toBeLessThanOrEqual(4 * MB);
+    });
+
+    it('caches the rendition per (medium, platform)', async () => {
+      const first = await prepareMediaForPlatform(t.ctx, heavy, 'bluesky');
+      const again = await prepareMediaForPlatform(t.ctx, heavy, 'bluesky');
+      expect(again).toEqual(first);
+      const rows = await t.ctx.db
+        .select()
+        .from(mediaRenditions)
+        .where(and(eq(mediaRenditions.mediaId, heavy), eq(mediaRenditions.platform, 'bluesky')));
+      expect(rows).toHaveLength(1);
+    });
+  });
+
+  describe('Telegram photos', () => {
+    it('resizes so that width + height ≤ 10,000', async () => {
+      const id = await upload(await solidImage(9000, 2000).jpeg().toBuffer(), 'banner.jpg');
+      const prepared = await prepareMediaForPlatform(t.ctx, id, 'telegram');
+      const image = await imageOf(prepared);
+      expect(image.width + image.height).toBeLessThanOrEqual(10_000);
+      expect(image.data.length).toBeLessThanOrEqual(10 * MB);
+      expect(image.width / image.height).toBeCloseTo(4.5, 1);
+      expect(prepared.changes).toEqual([
+        'resized from 9000×2000 to 8181×1818 (Telegram photos must measure at most 10,000 in width + height)',
+      ]);
+    });
+
+    it('pads a strip narrower than 20:1', async () => {
+      const id = await upload(await solidImage(6000, 200).png().toBuffer(), 'strip.png');
+      const image = await imageOf(await prepareMediaForPlatform(t.ctx, id, 'telegram'));
+      expect(image.mime).toBe('image/png');
+      expect(image.width / image.height).toBeLessThanOrEqual(20);
+      expect(image.width + image.height).toBeLessThanOrEqual(10_000);
+    });
+  });
+
+  describe('formats', () => {
+    it('converts WebP to JPEG for Threads and Facebook, keeping transparency as PNG where it can', async () => {
+      const webp = await upload(await solidImage(400, 300).webp().toBuffer(), 'a.webp');
+      for (const platform of ['threads', 'facebook'] as const) {
+        const image = await imageOf(await prepareMediaForPlatform(t.ctx, webp, platform));
+        expect(image.mime, platform).toBe('image/jpeg');
+        expect([image.width, image.height]).toEqual([400, 300]);
+      }
+      const transparent = await upload(
+        await solidImage(400, 300, { alpha: true }).webp().toBuffer(),
+        'b.webp',
+      );
+      const prepared = await prepareMediaForPlatform(t.ctx, transparent, 'threads');
+      expect((await imageOf(prepared)).mime).toBe('image/png');
+      const instagram = await prepareMediaForPlatform(t.ctx, transparent, 'instagram');
+      expect((await imageOf(instagram)).mime).toBe('image/jpeg');
+      expect(instagram.changes).toContain('flattened transparency onto white (JPEG has no transparency)');
+    });
+
+    it('keeps GIF animation where the platform plays it, and only the first frame elsewhere', async () => {
+      const id = await upload(await animatedGif(64, 64, 4), 'loop.gif');
+      const x = await imageOf(await prepareMediaForPlatform(t.ctx, id, 'x'));
+      expect([x.mime, x.pages]).toEqual(['image/gif', 4]);
+      const bluesky = await imageOf(await prepareMediaForPlatform(t.ctx, id, 'bluesky'));
+      expect([bluesky.mime, bluesky.pages]).toEqual(['image/gif', 1]);
+    });
+  });
+
+  describe.runIf(ffmpegInstalled)('videos', () => {
+    it('rewraps a MOV as MP4 for X without re-encoding', async () => {
+      const id = await upload(await makeVideo({ format: 'mov', seconds: 3 }), 'clip.mov');
+      const prepared = await prepareMediaForPlatform(t.ctx, id, 'x');
+      const { data, mime } = await bytesOf(prepared);
+      expect(mime).toBe('video/mp4');
+      const info = await probe(data);
+      expect(info.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+      expect(Number(info.format.duration)).toBeCloseTo(3, 0);
+      expect(prepared.changes).toEqual(['rewrapped MOV as MP4 without re-encoding (X takes MP4)']);
+      const instagram = await prepareMediaForPlatform(t.ctx, id, 'instagram');
+      expect(instagram.changes).toEqual([]);
+      expect(instagram.mime).toBe('video/quicktime');
+    });
+
+    it('refuses a video too short for Instagram reels and one too long for X, with a clear issue', async () => {
+      const short = await upload(await makeVideo({ format: 'mp4', seconds: 1, silent: true }), 'short.mp4');
+      const shortIssues = await refusal(short, 'instagram');
+      expect(shortIssues).toEqual([
+        {
+          code: 'video_too_short',
+          severity: 'error',
+          message: 'This video lasts 1 s; Instagram takes videos of at least 3 s.',
+        },
+      ]);
+      const long = await upload(
+        await makeVideo({ format: 'mp4', seconds: 150, width: 32, height: 32, fps: 1, silent: true }),
+        'long.mp4',
+      );
+      const longIssues = await refusal(long, 'x');
+      expect(longIssues.map((i) => i.code)).toEqual(['video_too_long']);
+      expect(longIssues[0]!.message).toBe('This video lasts 150 s; X takes videos of up to 140 s.');
+      expect((await prepareMediaForPlatform(t.ctx, long, 'mastodon')).changes).toEqual([]);
+      const stored = await t.ctx.db.select().from(mediaRenditions).where(eq(mediaRenditions.mediaId, long));
+      expect(stored.map((r) => r.platform)).toEqual(['mastodon']);
+    });
+
+    it('lists what preparation will do and refuse, per medium, for the preview', async () => {
+      const tall = await upload(await solidImage(500, 1000).png().toBuffer(), 'tall2.png');
+      const mov = await upload(
+        await makeVideo({ format: 'mov', seconds: 1, width: 64, height: 64 }),
+        'm.mov',
+      );
+      const missing = crypto.randomUUID();
+      const instagram = await mediaIssuesForPlatform(t.ctx, [tall, mov, missing], 'instagram');
+      expect(instagram.map((i) => [i.field, i.code, i.severity])).toEqual([
+        ['media[0]', 'image_will_be_converted', 'warning'],
+        ['media[0]', 'image_will_be_padded', 'warning'],
+        ['media[1]', 'video_too_short', 'error'],
+        ['media[2]', 'media_missing', 'error'],
+      ]);
+      const x = await mediaIssuesForPlatform(t.ctx, [tall, mov], 'x');
+      expect(x.map((i) => [i.field, i.code])).toEqual([['media[1]', 'video_will_be_rewrapped']]);
+    });
+  });
+
+  describe('media for adapters and signed URLs', () => {
+    let postId: string;
+    let photo: string;
+    let poster: string;
+
+    beforeAll(async () => {
+      photo = await upload(await solidImage(1080, 1350).jpeg().toBuffer(), 'photo.jpg', 'Foto bersama');
+      poster = await upload(await solidImage(1000, 2000).png().toBuffer(), 'poster.png', 'Poster layanan');
+      const [post] = await t.ctx.db
+        .insert(posts)
+        .values({ unitId: org.units.officeA1.id, authorId: office.id, body: 'Layanan paspor' })
+        .returning({ id: posts.id });
+      postId = post!.id;
+      await t.ctx.db.insert(postMedia).values([
+        { postId, mediaId: poster, position: 0, altText: 'Poster jam layanan paspor' },
+        { postId, mediaId: photo, position: 1, altText: null },
+      ]);
+    });
+
+    it('hands adapters the prepared media in order, with the post’s alt text first', async () => {
+      const list = await loadPublishMedia(t.ctx, postId, 'instagram');
+      expect(list.map((m) => [m.id, m.altText, m.mime])).toEqual([
+        [poster, 'Poster jam layanan paspor', 'image/jpeg'],
+        [photo, 'Foto bersama', 'image/jpeg'],
+      ]);
+      const chunks: Buffer[] = [];
+      for await (const chunk of await list[0]!.open()) chunks.push(chunk as Buffer);
+      const opened = Buffer.concat(chunks);
+      expect(opened.length).toBe(list[0]!.bytes);
+      expect((await sharp(opened).metadata()).width).toBe(list[0]!.width);
+    });
+
+    it('serves signed URLs without a session, and refuses unsigned, tampered and expired ones', async () => {
+      const [first] = await loadPublishMedia(t.ctx, postId, 'instagram');
+      const url = new URL(first!.publicUrl());
+      expect(url.origin).toBe(t.config.publicUrl);
+      expect(url.pathname).toBe(`/media-public/${poster}/instagram`);
+      const path = `${url.pathname}${url.search}`;
+
+      const ok = await t.app.inject({ url: path });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers['content-type']).toBe('image/jpeg');
+      expect(ok.rawPayload.length).toBe(first!.bytes);
+
+      const problem = async (target: string) => {
+        const response = await t.app.inject({ url: target });
+        expect(response.statusCode).toBe(403);
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        return response.json().code;
+      };
+      expect(await problem(url.pathname)).toBe('media_url_unsigned');
+      const sig = url.searchParams.get('sig')!;
+      const exp = url.searchParams.get('exp')!;
+      const flipped = `${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
+      expect(await problem(`${url.pathname}?exp=${exp}&sig=${flipped}`)).toBe('media_url_invalid');
+      expect(await problem(`${url.pathname}?exp=${Number(exp) + 3600}&sig=${sig}`)).toBe('media_url_invalid');
+      expect(await problem(`/media-public/${photo}/instagram?exp=${exp}&sig=${sig}`)).toBe(
+        'media_url_invalid',
+      );
+      expect(await problem(`/media-public/${poster}/threads?exp=${exp}&sig=${sig}`)).toBe(
+        'media_url_invalid',
+      );
+
+      clock = new Date(clock.getTime() + (t.config.GAUNG_MEDIA_URL_TTL_SECONDS + 1) * 1000);
+      expect(await problem(path)).toBe('media_url_expired');
+    });
+  });
+});
