@@ -84,7 +84,12 @@ const fieldOf = (instancePath: string) => instancePath.replace(/^\//, '').replac
 function validationErrors(error: FastifyError): FieldError[] {
   if (hasZodFastifySchemaValidationErrors(error)) {
     return error.validation.flatMap((entry) => {
-      const issue = entry.params.issue as { code: string; keys?: string[]; message: string };
+      // fastify-type-provider-zod puts the zod issue's code in `keyword` and its other fields in `params`.
+      const issue = {
+        code: entry.keyword,
+        keys: entry.params.keys as string[] | undefined,
+        message: entry.message ?? 'invalid',
+      };
       const base = fieldOf(entry.instancePath);
       if (issue.code === 'unrecognized_keys' && issue.keys)
         return issue.keys.map((key) => ({

@@ -10,7 +10,8 @@ export interface QueuePayloads {
   maintenance: { task: 'sweep' | 'refresh-tokens' | 'media-gc' | 'metrics-due' | 'prune' };
   metrics: { deliveryId: string; window: MetricWindow };
   ingest: { channelId: string };
-  notify: { notificationId: string; via: 'webhook' | 'email' };
+  /** E-mail: one job per recipient's notification; webhook: one per post event, to the unit's URL. */
+  notify: { via: 'email'; notificationId: string } | { via: 'webhook'; postEventId: number };
 }
 
 export type QueueName = keyof QueuePayloads;

@@ -2,8 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
 import { mediaPublicRoutes, mediaRoutes } from './media';
+import { notificationRoutes } from './notifications';
 import { opsRoutes } from './ops';
 import authPlugin from './plugins/auth';
+import { postRoutes } from './posts';
+import { reviewRoutes } from './reviews';
 import { tokenRoutes } from './tokens';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
@@ -15,6 +18,9 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(mediaPublicRoutes);
   await app.register(
     async (api) => {
+      await api.register(postRoutes);
+      await api.register(reviewRoutes);
+      await api.register(notificationRoutes);
       await api.register(authRoutes);
       await api.register(unitRoutes);
       await api.register(userRoutes);

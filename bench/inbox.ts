@@ -1,0 +1,446 @@
+/**
+ * The reviewer inbox at 100,000 posts across 160 units: p50/p99 latency of GET /api/v1/reviews
+ * through the real app (app.inject: routing, auth, validation, serialisation) for a national and a
+ * regional reviewer, against a baseline from the same run — the inbox's two queries alone, straight
+ * through drizzle. Runs on PostgreSQL (when it answers) and PGlite, and writes its section of
+ * docs/benchmarks.md.
+ *
+ *   npm run bench:inbox            (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { loadConfig } from '../config/env';
+import { buildApp } from '../src/app';
+import { type AppContext, assembleContext } from '../src/context';
+import { type Database, openPglite, openPostgres, queryRows } from '../src/db/client';
+import { apiTokens, posts, units, users } from '../src/db/schema';
+import type { PostStatus } from '../src/domain/vocabulary';
+import { createLogger } from '../src/logger';
+import { resolveRedis } from '../src/queues/redis';
+import { KeyRing, randomToken, sha256Hex } from '../src/services/crypto';
+import { inboxCountsSql, inboxPageSql } from '../src/services/reviews';
+
+const POSTS = 100_000;
+const REGIONS = 33;
+const OFFICES = 126;
+const WARMUP = 30;
+const RUNS = 400;
+/** Share of posts in each status; 15 % waiting for review is a heavy backlog on purpose. */
+const STATUS_MIX: [PostStatus, number][] = [
+  ['submitted', 0.15],
+  ['approved', 0.62],
+  ['rejected', 0.07],
+  ['changes_requested', 0.03],
+  ['withdrawn', 0.05],
+  ['draft', 0.08],
+];
+const WORDS = (
+  'paspor imigrasi layanan kantor pelayanan publik warga negara asing izin tinggal visa pemeriksaan ' +
+  'perlintasan bandara pelabuhan sosialisasi pengawasan kegiatan pelajar antrean sabtu minggu jadwal ' +
+  'elektronik simpatik ramah cepat mudah aman terpadu inovasi digital pengaduan masyarakat wilayah ' +
+  'kanwil direktorat jenderal operasi razia deportasi tenaga kerja wisatawan kunjungan perpanjangan'
+).split(' ');
+const DAY = 86_400_000;
+
+const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** A small deterministic generator, so every run seeds the same organisation and posts. */
+function rng(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface Seeded {
+  national: { path: string; token: string };
+  regional: { path: string; token: string; offices: number };
+  waiting: { national: number; regional: number };
+}
+
+async function seed(database: Database): Promise<Seeded> {
+  const db = database.db;
+  const random = rng(20_300_501);
+  const now = Date.now();
+  const id = () => crypto.randomUUID();
+  const nationalId = id();
+  const unitRows: (typeof units.$inferInsert)[] = [
+    {
+      id: nationalId,
+      kind: 'national',
+      name: 'Direktorat Jenderal Imigrasi',
+      slug: 'ditjen',
+      timeZone: 'Asia/Jakarta',
+      path: `/${nationalId}/`,
+    },
+  ];
+  const regions = Array.from({ length: REGIONS }, (_, i) => {
+    const regionId = id();
+    const row = {
+      id: regionId,
+      parentId: nationalId,
+      kind: 'regional' as const,
+      name: `Kanwil ${i + 1}`,
+      slug: `kanwil-${i + 1}`,
+      timeZone: 'Asia/Jakarta',
+      path: `/${nationalId}/${regionId}/`,
+    };
+    unitRows.push(row);
+    return row;
+  });
+  const offices = Array.from({ length: OFFICES }, (_, i) => {
+    const region = regions[i % REGIONS]!;
+    const officeId = id();
+    const row = {
+      id: officeId,
+      parentId: region.id,
+      kind: 'office' as const,
+      name: `Kantor Imigrasi ${i + 1}`,
+      slug: `kanim-${i + 1}`,
+      timeZone: 'Asia/Jakarta',
+      path: `${region.path}${officeId}/`,
+    };
+    unitRows.push(row);
+    return row;
+  });
+  await db.insert(units).values(unitRows);
+
+  const authors = new Map<string, string>();
+  const userRows = unitRows.map((unit) => {
+    const userId = id();
+    authors.set(unit.id!, userId);
+    return {
+      id: userId,
+      unitId: unit.id!,
+      email: `kontributor@${unit.slug}.test`,
+      name: `Kontributor ${unit.name}`,
+      role: 'contributor' as const,
+      passwordHash: 'scrypt$-$-$-$-$-',
+    };
+  });
+  await db.insert(users).values(userRows);
+  // The regional reviewer watches a region with four offices (regions 1–27 of 33 have four).
+  const region = regions[0]!;
+  const reviewer = async (unitId: string, name: string) => {
+    const userId = id();
+    await db.insert(users).values({
+      id: userId,
+      unitId,
+      email: `${name}@bench.test`,
+      name,
+      role: 'reviewer',
+      passwordHash: 'scrypt$-$-$-$-$-',
+    });
+    const token = randomToken('gaung_');
+    await db
+      .insert(apiTokens)
+      .values({ userId, name: 'bench', tokenHash: sha256Hex(token), prefix: token.slice(0, 12) });
+    return token;
+  };
+  const nationalToken = await reviewer(nationalId, 'humas-pusat');
+  const regionalToken = await reviewer(region.id, 'humas-kanwil');
+
+  // Nine posts in ten come from offices, busier ones more often; the rest from regional units.
+  const weights = offices.map((_, i) => 1 + (i % 5));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  const pickOffice = () => {
+    let r = random() * totalWeight;
+    for (let i = 0; i < offices.length; i++) {
+      r -= weights[i]!;
+      if (r < 0) return offices[i]!;
+    }
+    return offices.at(-1)!;
+  };
+  const pickStatus = (): PostStatus => {
+    let r = random();
+    for (const [status, share] of STATUS_MIX) {
+      r -= share;
+      if (r < 0) return status;
+    }
+    return 'approved';
+  };
+  let waitingNational = 0;
+  let waitingRegional = 0;
+  const CHUNK = 2_000;
+  for (let start = 0; start < POSTS; start += CHUNK) {
+    const rows: (typeof posts.$inferInsert)[] = [];
+    for (let i = start; i < Math.min(POSTS, start + CHUNK); i++) {
+      const unit = random() < 0.9 ? pickOffice() : regions[Math.floor(random() * REGIONS)]!;
+      const status = pickStatus();
+      const created = new Date(now - random() * 120 * DAY);
+      const submitted = status === 'draft' ? null : new Date(created.getTime() + random() * DAY);
+      const body = Array.from(
+        { length: 12 + Math.floor(random() * 30) },
+        () => WORDS[Math.floor(random() * WORDS.length)],
+      ).join(' ');
+      if (status === 'submitted') {
+        waitingNational += 1;
+        if (unit.path.startsWith(region.path)) waitingRegional += 1;
+      }
+      rows.push({
+        unitId: unit.id,
+        authorId: authors.get(unit.id)!,
+        status,
+        version: status === 'draft' ? 1 : 2,
+        body,
+        tags: ['Imigrasi'],
+        submittedAt: submitted,
+        decidedAt: ['approved', 'rejected', 'changes_requested'].includes(status)
+          ? new Date(submitted!.getTime() + DAY)
+          : null,
+        createdAt: created,
+        updatedAt: created,
+      });
+    }
+    await db.insert(posts).values(rows);
+  }
+  await db.execute(sql`vacuum analyze`);
+  return {
+    national: { path: `/${nationalId}/`, token: nationalToken },
+    regional: {
+      path: region.path,
+      token: regionalToken,
+      offices: offices.filter((o) => o.parentId === region.id).length,
+    },
+    waiting: { national: waitingNational, regional: waitingRegional },
+  };
+}
+
+interface Stats {
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+}
+
+async function measure(run: () => Promise<void>): Promise<Stats> {
+  for (let i = 0; i < WARMUP; i++) await run();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    await run();
+    samples.push(performance.now() - start);
+  }
+  return stats(samples);
+}
+
+interface Row {
+  driver: string;
+  reviewer: string;
+  waiting: number;
+  route: Stats;
+  baseline: Stats;
+}
+
+async function benchDriver(
+  driver: 'postgres' | 'pglite',
+  database: Database,
+): Promise<{ rows: Row[]; plan: string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-bench-inbox-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    GAUNG_DATA_DIR: dataDir,
+    GAUNG_REDIS_PREFIX: `gaung-bench-${randomBytes(4).toString('hex')}`,
+    GAUNG_SECRET_KEY: randomBytes(32).toString('base64'),
+    REDIS_URL: process.env.REDIS_URL,
+  });
+  const log = createLogger('warn');
+  const redisTarget = await resolveRedis(config);
+  let ctx: AppContext | undefined;
+  try {
+    await database.migrate();
+    const started = performance.now();
+    const seeded = await seed(database);
+    console.log(
+      `${driver}: seeded ${POSTS.toLocaleString('en-US')} posts in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    ctx = await assembleContext({
+      config,
+      log,
+      database,
+      redisTarget,
+      keys: new KeyRing(config.GAUNG_SECRET_KEY!),
+    });
+    const app = await buildApp(ctx);
+    await app.ready();
+    const rows: Row[] = [];
+    for (const [name, who] of [
+      ['national (160 units)', seeded.national],
+      [`regional (1 + ${seeded.regional.offices} units)`, seeded.regional],
+    ] as const) {
+      const headers = { authorization: `Bearer ${who.token}` };
+      const route = await measure(async () => {
+        const response = await app.inject({ url: '/api/v1/reviews', headers });
+        if (response.statusCode !== 200)
+          throw new Error(`inbox answered ${response.statusCode}: ${response.body}`);
+      });
+      const filters = { scopePath: who.path, limit: 50 };
+      const baseline = await measure(async () => {
+        await Promise.all([
+          queryRows(database.db, inboxPageSql(filters)),
+          queryRows(database.db, inboxCountsSql(filters)),
+        ]);
+      });
+      const waiting = name.startsWith('national') ? seeded.waiting.national : seeded.waiting.regional;
+      rows.push({ driver, reviewer: name, waiting, route, baseline });
+      console.log(
+        `${driver} ${name}: route p50 ${route.p50.toFixed(2)} ms p99 ${route.p99.toFixed(2)} ms; baseline p50 ${baseline.p50.toFixed(2)} ms p99 ${baseline.p99.toFixed(2)} ms`,
+      );
+    }
+    const plan = (
+      await queryRows<{ 'QUERY PLAN': string }>(
+        database.db,
+        sql`explain ${inboxPageSql({ scopePath: seeded.national.path, limit: 50 })}`,
+      )
+    )
+      .map((row) => row['QUERY PLAN'])
+      .join('\n');
+    await app.close();
+    return { rows, plan };
+  } finally {
+    if (ctx) {
+      await Promise.all(Object.values(ctx.queues).map((queue) => queue.close()));
+      ctx.redis.disconnect();
+    }
+    await redisTarget.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function postgresDatabase(): Promise<{
+  database: Database;
+  version: string;
+  drop(): Promise<void>;
+} | null> {
+  const adminUrl =
+    process.env.BENCH_DATABASE_URL ||
+    process.env.TEST_DATABASE_URL ||
+    'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3_000 });
+  try {
+    await admin.connect();
+  } catch (error) {
+    console.warn(`PostgreSQL not reachable (${(error as Error).message}); PGlite only`);
+    return null;
+  }
+  const name = `gaung_bench_inbox_${randomBytes(4).toString('hex')}`;
+  const version = (await admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!
+    .v;
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database = await openPostgres(url.toString());
+  return {
+    database,
+    version,
+    async drop() {
+      await database.close();
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+const ms = (value: number) => value.toFixed(1);
+
+function report(
+  rows: Row[],
+  plans: Map<string, string>,
+  postgresVersion: string | null,
+  load: number[],
+): string {
+  const cpu = os.cpus();
+  const lines = [
+    '<!-- bench:inbox -->',
+    '## Reviewer inbox (`GET /api/v1/reviews`) at 100,000 posts',
+    '',
+    'Command: `npm run bench:inbox` (bench/inbox.ts).',
+    '',
+    `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, ` +
+      `Node ${process.version}, PostgreSQL ${postgresVersion ?? 'not available'}, PGlite (in memory). ` +
+      `Load average at the start: ${load.map((l) => l.toFixed(2)).join(' / ')} (the machine is shared).`,
+    '',
+    `Data: ${POSTS.toLocaleString('en-US')} posts across 160 units (1 national, ${REGIONS} regional, ${OFFICES} offices); ` +
+      `${STATUS_MIX.map(([s, share]) => `${s} ${Math.round(share * 100)} %`).join(', ')}; ` +
+      `\`VACUUM ANALYZE\` after seeding. Each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones, first page (50 posts) with the per-unit counts.`,
+    '',
+    '- **route**: `app.inject` through the whole app — bearer-token lookup, permission check, the inbox queries, zod serialisation.',
+    "- **baseline**: the inbox's two queries alone (page and per-unit counts, in parallel), straight through drizzle.",
+    '',
+    '| driver | reviewer | waiting posts in scope | route p50 | route p99 | baseline p50 | baseline p99 |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.driver} | ${r.reviewer} | ${r.waiting.toLocaleString('en-US')} | ${ms(r.route.p50)} ms | ${ms(r.route.p99)} ms | ${ms(r.baseline.p50)} ms | ${ms(r.baseline.p99)} ms |`,
+    ),
+    '',
+    'Target: route p99 < 50 ms. Plan of the national page query (`EXPLAIN`):',
+    '',
+    ...[...plans].flatMap(([driver, plan]) => [`${driver}:`, '', '```', plan, '```', '']),
+    '<!-- /bench:inbox -->',
+  ];
+  return lines.join('\n');
+}
+
+function writeSection(section: string): void {
+  const file = path.join(root, 'docs', 'benchmarks.md');
+  let current = '';
+  try {
+    current = readFileSync(file, 'utf8');
+  } catch {
+    current = '# Benchmarks\n\nMeasured on the development machine; each section says how to reproduce it.\n';
+  }
+  const pattern = /<!-- bench:inbox -->[\s\S]*?<!-- \/bench:inbox -->/;
+  const next = pattern.test(current)
+    ? current.replace(pattern, section)
+    : `${current.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, next);
+}
+
+async function main() {
+  const load = os.loadavg();
+  const rows: Row[] = [];
+  const plans = new Map<string, string>();
+  const postgres = await postgresDatabase();
+  if (postgres) {
+    try {
+      const result = await benchDriver('postgres', postgres.database);
+      rows.push(...result.rows);
+      plans.set('PostgreSQL', result.plan);
+    } finally {
+      await postgres.drop();
+    }
+  }
+  const pglite = await openPglite();
+  try {
+    const result = await benchDriver('pglite', pglite);
+    rows.push(...result.rows);
+    plans.set('PGlite', result.plan);
+  } finally {
+    await pglite.close();
+  }
+  const section = report(rows, plans, postgres?.version ?? null, load);
+  writeSection(section);
+  console.log(`\n${section}`);
+}
+
+await main();

@@ -1,0 +1,331 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  DELIVERY_MODES,
+  DELIVERY_STATUSES,
+  MEDIA_KINDS,
+  PLATFORMS,
+  POST_EVENT_KINDS,
+  POST_STATUSES,
+} from '../domain/vocabulary';
+import {
+  addComment,
+  createPost,
+  listPostEvents,
+  listPosts,
+  loadPostView,
+  postFacts,
+  postResource,
+  submitPost,
+  updatePost,
+  withdrawPost,
+} from '../services/posts';
+import { loadUnit } from '../services/units';
+import { authorize, requireActor } from './plugins/auth';
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const isoTime = z.iso.datetime({ offset: true });
+
+/** The editable content of a post, shared by create and PATCH. */
+export const postContent = {
+  body: z.string().max(65_536),
+  variants: z
+    .partialRecord(z.enum(PLATFORMS), z.string().max(65_536))
+    .describe('Per-platform text replacing the body there; an empty string removes the variant'),
+  media: z
+    .array(z.strictObject({ id: z.uuid(), altText: z.string().max(1_500).nullable().optional() }))
+    .max(20)
+    .describe('Media of the post unit, in publishing order, with alt text for this post'),
+  link: httpUrl.nullable(),
+  sourceUrl: httpUrl.nullable().describe("The original post on the office's own account"),
+  tags: z.array(z.string().trim().min(1).max(100)).max(30),
+  preferredFrom: isoTime.nullable(),
+  preferredTo: isoTime.nullable(),
+};
+
+const unitRef = z.object({ id: z.uuid(), name: z.string() });
+
+export const deliveryView = z.object({
+  id: z.uuid(),
+  channelId: z.uuid(),
+  channelName: z.string(),
+  platform: z.enum(PLATFORMS),
+  mode: z.enum(DELIVERY_MODES),
+  status: z.enum(DELIVERY_STATUSES),
+  dueAt: z.string(),
+  slotted: z.boolean(),
+  renderedText: z.string(),
+  attempts: z.number().int(),
+  remoteUrl: z.string().nullable(),
+  publishedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  version: z.number().int(),
+});
+
+export const postView = z.object({
+  id: z.uuid(),
+  unit: unitRef,
+  author: unitRef,
+  status: z.enum(POST_STATUSES),
+  version: z.number().int(),
+  body: z.string(),
+  variants: z.partialRecord(z.enum(PLATFORMS), z.string()),
+  media: z.array(
+    z.object({
+      id: z.uuid(),
+      position: z.number().int(),
+      altText: z.string(),
+      kind: z.enum(MEDIA_KINDS),
+      mime: z.string(),
+      width: z.number().int().nullable(),
+      height: z.number().int().nullable(),
+      durationMs: z.number().int().nullable(),
+      bytes: z.number().int(),
+    }),
+  ),
+  link: z.string().nullable(),
+  sourceUrl: z.string().nullable(),
+  tags: z.array(z.string()),
+  preferredFrom: z.string().nullable(),
+  preferredTo: z.string().nullable(),
+  submittedAt: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deliveries: z.array(deliveryView),
+});
+
+const postSummary = z.object({
+  id: z.uuid(),
+  unit: unitRef,
+  author: unitRef,
+  status: z.enum(POST_STATUSES),
+  version: z.number().int(),
+  body: z.string(),
+  tags: z.array(z.string()),
+  sourceUrl: z.string().nullable(),
+  submittedAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const postEventView = z.object({
+  id: z.number().int(),
+  kind: z.enum(POST_EVENT_KINDS),
+  actor: unitRef.nullable(),
+  fromStatus: z.enum(POST_STATUSES).nullable(),
+  toStatus: z.enum(POST_STATUSES).nullable(),
+  body: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+
+export const idParams = z.strictObject({ id: z.uuid() });
+
+/** The version the client saw; a stale one gets 409 with the current version. */
+export const versionField = z.number().int().min(1);
+
+const statusList = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()))
+  .pipe(z.array(z.enum(POST_STATUSES)).min(1))
+  .describe('One status or several, comma-separated');
+
+/** Posts of an office: drafts, submissions and their timeline. */
+export const postRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.post(
+    '/posts',
+    {
+      schema: {
+        tags: ['posts'],
+        body: z.strictObject({
+          body: postContent.body.default(''),
+          variants: postContent.variants.optional(),
+          media: postContent.media.optional(),
+          link: postContent.link.optional(),
+          sourceUrl: postContent.sourceUrl.optional(),
+          tags: postContent.tags.optional(),
+          preferredFrom: postContent.preferredFrom.optional(),
+          preferredTo: postContent.preferredTo.optional(),
+        }),
+        response: { 201: postView },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(actor, 'post.create', {
+        type: 'post',
+        unitPath: actor.unitPath,
+        authorId: actor.userId,
+        status: 'draft',
+      });
+      return reply.code(201).send(await createPost(ctx, actor, request.body));
+    },
+  );
+
+  app.get(
+    '/posts',
+    {
+      schema: {
+        tags: ['posts'],
+        querystring: z.strictObject({
+          status: statusList.optional(),
+          unit: z.uuid().optional().describe('A unit and its subtree'),
+          author: z.uuid().optional(),
+          q: z.string().trim().min(1).max(200).optional().describe('Words of the body'),
+          from: isoTime.optional().describe('Created at or after'),
+          to: isoTime.optional().describe('Created before'),
+          cursor: z.string().max(200).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: { 200: z.object({ items: z.array(postSummary), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { unit, author, ...filters } = request.query;
+      let unitPath: string | undefined;
+      if (unit) {
+        unitPath = (await loadUnit(ctx, unit)).path;
+        authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
+      }
+      return listPosts(ctx, actor, { ...filters, unitPath, authorId: author });
+    },
+  );
+
+  app.get(
+    '/posts/:id',
+    { schema: { tags: ['posts'], params: idParams, response: { 200: postView } } },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      return loadPostView(ctx.db, facts.id);
+    },
+  );
+
+  app.patch(
+    '/posts/:id',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        body: z.strictObject({
+          version: versionField,
+          body: postContent.body.optional(),
+          variants: postContent.variants.optional(),
+          media: postContent.media.optional(),
+          link: postContent.link.optional(),
+          sourceUrl: postContent.sourceUrl.optional(),
+          tags: postContent.tags.optional(),
+          preferredFrom: postContent.preferredFrom.optional(),
+          preferredTo: postContent.preferredTo.optional(),
+        }),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.update', postResource(facts), 'Post');
+      return updatePost(ctx, actor, facts, request.body);
+    },
+  );
+
+  const optionalVersion = z.strictObject({ version: versionField.optional() });
+
+  app.post(
+    '/posts/:id/submit',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        body: optionalVersion.nullish(),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.submit', postResource(facts), 'Post');
+      return submitPost(ctx, actor, facts, request.body?.version);
+    },
+  );
+
+  app.post(
+    '/posts/:id/withdraw',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        body: z
+          .strictObject({
+            version: versionField.optional(),
+            reason: z.string().trim().min(1).max(5_000).optional(),
+          })
+          .nullish(),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.withdraw', postResource(facts), 'Post');
+      return withdrawPost(ctx, actor, facts, request.body?.version, request.body?.reason);
+    },
+  );
+
+  app.get(
+    '/posts/:id/events',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        response: { 200: z.object({ events: z.array(postEventView) }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      return { events: await listPostEvents(ctx.db, facts.id) };
+    },
+  );
+
+  app.get(
+    '/posts/:id/comments',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        response: { 200: z.object({ comments: z.array(postEventView) }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      return { comments: await listPostEvents(ctx.db, facts.id, 'comments') };
+    },
+  );
+
+  app.post(
+    '/posts/:id/comments',
+    {
+      schema: {
+        tags: ['posts'],
+        params: idParams,
+        body: z.strictObject({ body: z.string().trim().min(1).max(5_000) }),
+        response: { 201: postEventView },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.comment', postResource(facts), 'Post');
+      return reply.code(201).send(await addComment(ctx, actor, facts, request.body.body));
+    },
+  );
+};

@@ -1,0 +1,257 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../domain/errors';
+import { decide } from '../domain/permissions';
+import { DELIVERY_MODES, PLATFORMS } from '../domain/vocabulary';
+import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
+import { loadPostView, postFacts, postResource } from '../services/posts';
+import {
+  addTargets,
+  approvePost,
+  deliveryIdFor,
+  loadTargetChannels,
+  previewTargets,
+  rejectPost,
+  requestChanges,
+  reviewInbox,
+  type TargetAccess,
+} from '../services/reviews';
+import { loadUnit } from '../services/units';
+import { authorize, requireActor } from './plugins/auth';
+import { idParams, postView, versionField } from './posts';
+
+const issue = z.object({
+  code: z.string(),
+  message: z.string(),
+  severity: z.enum(['error', 'warning']),
+  field: z.string().optional(),
+  mediaId: z.uuid().optional(),
+});
+
+const targetReport = z.object({
+  channelId: z.uuid(),
+  channelName: z.string().nullable(),
+  platform: z.enum(PLATFORMS).nullable(),
+  mode: z.enum(DELIVERY_MODES),
+  targetable: z.boolean(),
+  text: z.string(),
+  count: z.object({ used: z.number(), limit: z.number(), unit: z.string() }).nullable(),
+  issues: z.array(issue),
+});
+
+const targets = z
+  .array(
+    z.strictObject({
+      channelId: z.uuid(),
+      mode: z.enum(DELIVERY_MODES).default('copy'),
+      at: z
+        .union([z.literal('now'), z.literal('next-slot'), z.iso.datetime({ offset: true })])
+        .describe('"now", "next-slot" (the channel\'s next free posting slot) or an ISO time'),
+      text: z.string().max(65_536).nullable().optional().describe("Replaces the post's text on this channel"),
+    }),
+  )
+  .min(1)
+  .max(50)
+  .refine((list) => new Set(list.map((t) => t.channelId)).size === list.length, 'each channel once');
+
+const comment = z.string().trim().min(1).max(5_000);
+
+const inboxItem = z.object({
+  id: z.uuid(),
+  unit: z.object({ id: z.uuid(), name: z.string() }),
+  author: z.object({ id: z.uuid(), name: z.string() }),
+  version: z.number().int(),
+  body: z.string(),
+  tags: z.array(z.string()),
+  sourceUrl: z.string().nullable(),
+  submittedAt: z.string(),
+  ageSeconds: z.number().int(),
+});
+
+/** Review: the inbox, preview, decisions, and the deliveries approval creates. */
+export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.get(
+    '/reviews',
+    {
+      schema: {
+        tags: ['reviews'],
+        querystring: z.strictObject({
+          unit: z.uuid().optional().describe('Only this unit and its subtree'),
+          q: z.string().trim().min(1).max(200).optional().describe('Words of the body'),
+          cursor: z.string().max(200).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(inboxItem),
+            units: z.array(
+              z.object({
+                unit: z.object({ id: z.uuid(), name: z.string() }),
+                count: z.number().int(),
+                oldestSubmittedAt: z.string(),
+                oldestAgeSeconds: z.number().int(),
+              }),
+            ),
+            total: z.number().int(),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { unit, ...filters } = request.query;
+      const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
+      // A submitted post anywhere in the scope: the reviewer may review the whole subtree, or nothing.
+      authorize(
+        actor,
+        'post.review',
+        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
+        'Unit',
+      );
+      return reviewInbox(ctx, { ...filters, scopePath });
+    },
+  );
+
+  app.post(
+    '/posts/:id/preview',
+    {
+      schema: {
+        tags: ['reviews'],
+        params: idParams,
+        body: z.strictObject({
+          channelIds: z.array(z.uuid()).min(1).max(50),
+          mode: z.enum(DELIVERY_MODES).default('copy'),
+        }),
+        response: { 200: z.object({ channels: z.array(targetReport) }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      const ids = [...new Set(request.body.channelIds)];
+      const found = await loadTargetChannels(ctx.db, ids);
+      const channels = ids.map((id) => {
+        const target = found.get(id);
+        if (!target) throw notFound('Channel');
+        authorize(actor, 'channel.read', { type: 'channel', unitPath: target.unitPath }, 'Channel');
+        return target;
+      });
+      const reports = await previewTargets(ctx, facts, channels, request.body.mode);
+      return {
+        channels: reports.map((report, index) => ({
+          ...report,
+          targetable:
+            decide(actor, 'channel.target', { type: 'channel', unitPath: channels[index]!.unitPath }) ===
+            'allow',
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/posts/:id/request-changes',
+    {
+      schema: {
+        tags: ['reviews'],
+        params: idParams,
+        body: z.strictObject({ version: versionField, comment }),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.review', postResource(facts), 'Post');
+      return requestChanges(ctx, actor, facts, request.body.version, request.body.comment);
+    },
+  );
+
+  app.post(
+    '/posts/:id/reject',
+    {
+      schema: {
+        tags: ['reviews'],
+        params: idParams,
+        body: z.strictObject({ version: versionField, reason: comment }),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.review', postResource(facts), 'Post');
+      return rejectPost(ctx, actor, facts, request.body.version, request.body.reason);
+    },
+  );
+
+  app.post(
+    '/posts/:id/approve',
+    {
+      schema: {
+        tags: ['reviews'],
+        params: idParams,
+        body: z.strictObject({ version: versionField, targets, comment: comment.optional() }),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.review', postResource(facts), 'Post');
+      const access: TargetAccess = (unitPath) =>
+        decide(actor, 'channel.target', { type: 'channel', unitPath });
+      return approvePost(ctx, actor, facts, request.body, access);
+    },
+  );
+
+  app.post(
+    '/posts/:id/targets',
+    {
+      schema: {
+        tags: ['reviews'],
+        params: idParams,
+        body: z.strictObject({ version: versionField, targets }),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.review', postResource(facts), 'Post');
+      const access: TargetAccess = (unitPath) =>
+        decide(actor, 'channel.target', { type: 'channel', unitPath });
+      return addTargets(ctx, actor, facts, request.body, access);
+    },
+  );
+
+  app.post(
+    '/posts/:id/targets/:channelId/cancel',
+    {
+      schema: {
+        tags: ['reviews'],
+        description: 'Cancels the delivery of this post on this channel, if it has not been published',
+        params: z.strictObject({ id: z.uuid(), channelId: z.uuid() }),
+        body: z
+          .strictObject({ version: versionField.optional().describe("The delivery's version") })
+          .nullish(),
+        response: { 200: postView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      const delivery = await deliveryFacts(
+        ctx.db,
+        await deliveryIdFor(ctx.db, facts.id, request.params.channelId),
+      );
+      authorize(actor, 'delivery.manage', deliveryResource(delivery), 'Delivery');
+      await cancelDelivery(ctx, actor, delivery, request.body?.version);
+      return loadPostView(ctx.db, facts.id);
+    },
+  );
+};

@@ -1,0 +1,738 @@
+import { and, asc, desc, eq, inArray, like, ne, or, type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { AppContext } from '../context';
+import type { DbOrTx, Tx } from '../db/client';
+import {
+  channels,
+  deliveries,
+  media,
+  postEvents,
+  postMedia,
+  posts,
+  postVariants,
+  units,
+  users,
+} from '../db/schema';
+import { AppError, conflict, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
+import { type Actor, atLeast, type Resource } from '../domain/permissions';
+import { type PostEvent, transitionPost } from '../domain/post-machine';
+import type {
+  DeliveryMode,
+  DeliveryStatus,
+  MediaKind,
+  Platform,
+  PostEventKind,
+  PostStatus,
+} from '../domain/vocabulary';
+
+/**
+ * Posts: what an office submits. Every change bumps `version` with a conditional UPDATE, so of two
+ * concurrent writers exactly one wins and the other gets 409 with the current version.
+ */
+
+/** What permission decisions about a post need, read before the use case runs. */
+export interface PostFacts {
+  id: string;
+  unitId: string;
+  unitPath: string;
+  unitName: string;
+  authorId: string;
+  status: PostStatus;
+  version: number;
+}
+
+export const postResource = (facts: PostFacts): Resource => ({
+  type: 'post',
+  unitPath: facts.unitPath,
+  authorId: facts.authorId,
+  status: facts.status,
+});
+
+export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> {
+  const [row] = await db
+    .select({
+      id: posts.id,
+      unitId: posts.unitId,
+      unitPath: units.path,
+      unitName: units.name,
+      authorId: posts.authorId,
+      status: posts.status,
+      version: posts.version,
+    })
+    .from(posts)
+    .innerJoin(units, eq(units.id, posts.unitId))
+    .where(eq(posts.id, postId));
+  if (!row) throw notFound('Post');
+  return { ...row, status: row.status as PostStatus };
+}
+
+export interface PostMediaInput {
+  id: string;
+  altText?: string | null;
+}
+
+/** The editable content of a post; on PATCH, a field left out stays as it is. */
+export interface PostContent {
+  body?: string;
+  variants?: Partial<Record<Platform, string>>;
+  media?: PostMediaInput[];
+  link?: string | null;
+  sourceUrl?: string | null;
+  tags?: string[];
+  preferredFrom?: string | null;
+  preferredTo?: string | null;
+}
+
+export interface PostMediaView {
+  id: string;
+  position: number;
+  altText: string;
+  kind: MediaKind;
+  mime: string;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  bytes: number;
+}
+
+export interface PostDeliveryView {
+  id: string;
+  channelId: string;
+  channelName: string;
+  platform: Platform;
+  mode: DeliveryMode;
+  status: DeliveryStatus;
+  dueAt: string;
+  slotted: boolean;
+  renderedText: string;
+  attempts: number;
+  remoteUrl: string | null;
+  publishedAt: string | null;
+  lastError: string | null;
+  version: number;
+}
+
+export interface PostView {
+  id: string;
+  unit: { id: string; name: string };
+  author: { id: string; name: string };
+  status: PostStatus;
+  version: number;
+  body: string;
+  variants: Partial<Record<Platform, string>>;
+  media: PostMediaView[];
+  link: string | null;
+  sourceUrl: string | null;
+  tags: string[];
+  preferredFrom: string | null;
+  preferredTo: string | null;
+  submittedAt: string | null;
+  decidedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveries: PostDeliveryView[];
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+/** Tags are stored without '#', as the office typed them otherwise; duplicates (any case) collapse. */
+export function normaliseTags(tags: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const result: string[] = [];
+  for (const raw of tags) {
+    const tag = raw.trim().replace(/^#+/, '');
+    if (!tag || seen.has(tag.toLowerCase())) continue;
+    seen.add(tag.toLowerCase());
+    result.push(tag);
+  }
+  return result;
+}
+
+/** Ordered media of a post, with the alt text given for this post or else the medium's own. */
+export async function postMediaList(db: DbOrTx, postId: string): Promise<PostMediaView[]> {
+  const rows = await db
+    .select({
+      id: media.id,
+      position: postMedia.position,
+      postAlt: postMedia.altText,
+      mediaAlt: media.altText,
+      kind: media.kind,
+      mime: media.mime,
+      width: media.width,
+      height: media.height,
+      durationMs: media.durationMs,
+      bytes: media.bytes,
+    })
+    .from(postMedia)
+    .innerJoin(media, eq(media.id, postMedia.mediaId))
+    .where(eq(postMedia.postId, postId))
+    .orderBy(asc(postMedia.position));
+  return rows.map(({ postAlt, mediaAlt, ...row }) => ({
+    ...row,
+    kind: row.kind as MediaKind,
+    altText: postAlt ?? mediaAlt,
+  }));
+}
+
+export async function postVariantMap(db: DbOrTx, postId: string): Promise<Partial<Record<Platform, string>>> {
+  const rows = await db
+    .select({ platform: postVariants.platform, body: postVariants.body })
+    .from(postVariants)
+    .where(eq(postVariants.postId, postId));
+  return Object.fromEntries(rows.map((row) => [row.platform, row.body]));
+}
+
+export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView> {
+  const [row] = await db
+    .select({
+      id: posts.id,
+      unitId: posts.unitId,
+      unitName: units.name,
+      authorId: posts.authorId,
+      authorName: users.name,
+      status: posts.status,
+      version: posts.version,
+      body: posts.body,
+      link: posts.link,
+      sourceUrl: posts.sourceUrl,
+      tags: posts.tags,
+      preferredFrom: posts.preferredFrom,
+      preferredTo: posts.preferredTo,
+      submittedAt: posts.submittedAt,
+      decidedAt: posts.decidedAt,
+      createdAt: posts.createdAt,
+      updatedAt: posts.updatedAt,
+    })
+    .from(posts)
+    .innerJoin(units, eq(units.id, posts.unitId))
+    .innerJoin(users, eq(users.id, posts.authorId))
+    .where(eq(posts.id, postId));
+  if (!row) throw notFound('Post');
+  const [variants, mediaList, deliveryRows] = await Promise.all([
+    postVariantMap(db, postId),
+    postMediaList(db, postId),
+    db
+      .select({
+        id: deliveries.id,
+        channelId: deliveries.channelId,
+        channelName: channels.name,
+        platform: channels.platform,
+        mode: deliveries.mode,
+        status: deliveries.status,
+        dueAt: deliveries.dueAt,
+        slotted: deliveries.slotted,
+        renderedText: deliveries.renderedText,
+        attempts: deliveries.attempts,
+        remoteUrl: deliveries.remoteUrl,
+        publishedAt: deliveries.publishedAt,
+        lastError: deliveries.lastError,
+        version: deliveries.version,
+      })
+      .from(deliveries)
+      .innerJoin(channels, eq(channels.id, deliveries.channelId))
+      .where(eq(deliveries.postId, postId))
+      .orderBy(asc(deliveries.dueAt), asc(deliveries.id)),
+  ]);
+  return {
+    id: row.id,
+    unit: { id: row.unitId, name: row.unitName },
+    author: { id: row.authorId, name: row.authorName },
+    status: row.status as PostStatus,
+    version: row.version,
+    body: row.body,
+    variants,
+    media: mediaList,
+    link: row.link,
+    sourceUrl: row.sourceUrl,
+    tags: row.tags,
+    preferredFrom: iso(row.preferredFrom),
+    preferredTo: iso(row.preferredTo),
+    submittedAt: iso(row.submittedAt),
+    decidedAt: iso(row.decidedAt),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    deliveries: deliveryRows.map((d) => ({
+      ...d,
+      platform: d.platform as Platform,
+      mode: d.mode as DeliveryMode,
+      status: d.status as DeliveryStatus,
+      dueAt: d.dueAt.toISOString(),
+      slotted: d.slotted === 1,
+      publishedAt: iso(d.publishedAt),
+    })),
+  };
+}
+
+/** Media must be the post unit's own; anything else reads as "not found", so other units' ids leak nothing. */
+async function checkMedia(tx: Tx, unitId: string, list: readonly PostMediaInput[]): Promise<void> {
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  list.forEach((item, index) => {
+    if (seen.has(item.id))
+      errors.push({ field: `media.${index}.id`, message: 'listed twice', code: 'duplicate' });
+    seen.add(item.id);
+  });
+  if (list.length > 0) {
+    const found = await tx
+      .select({ id: media.id })
+      .from(media)
+      .where(
+        and(
+          inArray(
+            media.id,
+            list.map((item) => item.id),
+          ),
+          eq(media.unitId, unitId),
+        ),
+      );
+    const ids = new Set(found.map((row) => row.id));
+    list.forEach((item, index) => {
+      if (!ids.has(item.id))
+        errors.push({ field: `media.${index}.id`, message: 'no such media in this unit', code: 'not_found' });
+    });
+  }
+  if (errors.length > 0) throw invalid(errors);
+}
+
+function checkWindow(from: Date | null | undefined, to: Date | null | undefined): void {
+  if (from && to && from > to)
+    throw invalid([{ field: 'preferredTo', message: 'must not be before preferredFrom', code: 'too_small' }]);
+}
+
+const toDate = (value: string | null | undefined) =>
+  value === undefined ? undefined : value === null ? null : new Date(value);
+
+/** Writes the child rows of the content that was given (each list replaces the stored one). */
+async function writeContentRows(tx: Tx, postId: string, unitId: string, content: PostContent): Promise<void> {
+  if (content.variants !== undefined) {
+    await tx.delete(postVariants).where(eq(postVariants.postId, postId));
+    const rows = Object.entries(content.variants)
+      .filter((entry): entry is [Platform, string] => typeof entry[1] === 'string' && entry[1].trim() !== '')
+      .map(([platform, body]) => ({ postId, platform, body }));
+    if (rows.length > 0) await tx.insert(postVariants).values(rows);
+  }
+  if (content.media !== undefined) {
+    await checkMedia(tx, unitId, content.media);
+    await tx.delete(postMedia).where(eq(postMedia.postId, postId));
+    if (content.media.length > 0)
+      await tx.insert(postMedia).values(
+        content.media.map((item, position) => ({
+          postId,
+          mediaId: item.id,
+          position,
+          altText: item.altText ?? null,
+        })),
+      );
+  }
+}
+
+/** The columns of `posts` a content change sets. */
+function contentColumns(content: PostContent) {
+  return {
+    ...(content.body !== undefined ? { body: content.body } : {}),
+    ...(content.link !== undefined ? { link: content.link } : {}),
+    ...(content.sourceUrl !== undefined ? { sourceUrl: content.sourceUrl } : {}),
+    ...(content.tags !== undefined ? { tags: normaliseTags(content.tags) } : {}),
+    ...(content.preferredFrom !== undefined ? { preferredFrom: toDate(content.preferredFrom) } : {}),
+    ...(content.preferredTo !== undefined ? { preferredTo: toDate(content.preferredTo) } : {}),
+  };
+}
+
+export async function insertPostEvent(
+  tx: Tx,
+  event: {
+    postId: string;
+    actorId: string | null;
+    kind: PostEventKind;
+    fromStatus?: PostStatus | null;
+    toStatus?: PostStatus | null;
+    body?: string | null;
+    data?: Record<string, unknown>;
+    at: Date;
+  },
+): Promise<number> {
+  const [row] = await tx
+    .insert(postEvents)
+    .values({
+      postId: event.postId,
+      actorId: event.actorId,
+      kind: event.kind,
+      fromStatus: event.fromStatus ?? null,
+      toStatus: event.toStatus ?? null,
+      body: event.body ?? null,
+      data: event.data ?? {},
+      createdAt: event.at,
+    })
+    .returning({ id: postEvents.id });
+  return row!.id;
+}
+
+/** A new draft in the actor's own unit. */
+export async function createPost(ctx: AppContext, actor: Actor, content: PostContent): Promise<PostView> {
+  const preferredFrom = toDate(content.preferredFrom);
+  const preferredTo = toDate(content.preferredTo);
+  checkWindow(preferredFrom, preferredTo);
+  const id = await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
+    const [row] = await tx
+      .insert(posts)
+      .values({
+        unitId: actor.unitId,
+        authorId: actor.userId,
+        ...contentColumns(content),
+        // created_at stays the database's (microsecond) time: it orders lists and their cursors.
+        updatedAt: now,
+      })
+      .returning({ id: posts.id });
+    await writeContentRows(tx, row!.id, actor.unitId, content);
+    await insertPostEvent(tx, {
+      postId: row!.id,
+      actorId: actor.userId,
+      kind: 'edit',
+      toStatus: 'draft',
+      data: { version: 1, created: true },
+      at: now,
+    });
+    return row!.id;
+  });
+  return loadPostView(ctx.db, id);
+}
+
+/** The version a write must match: the client's, which must still be the one the facts were read at. */
+export function expectedVersion(facts: PostFacts, given: number | undefined): number {
+  if (given !== undefined && given !== facts.version) throw staleVersion(facts.version);
+  return facts.version;
+}
+
+async function currentVersion(db: DbOrTx, postId: string): Promise<number> {
+  const [row] = await db.select({ version: posts.version }).from(posts).where(eq(posts.id, postId));
+  if (!row) throw notFound('Post');
+  return row.version;
+}
+
+/**
+ * Bumps the post's version (and sets `columns`) only if it is still at `version`: the one write
+ * that makes concurrent edits and decisions safe. Throws 409 with the current version otherwise.
+ */
+export async function bumpPost(
+  tx: Tx,
+  postId: string,
+  version: number,
+  columns: Partial<typeof posts.$inferInsert>,
+  at: Date,
+): Promise<number> {
+  const [row] = await tx
+    .update(posts)
+    .set({ ...columns, version: sql`${posts.version} + 1`, updatedAt: at })
+    .where(and(eq(posts.id, postId), eq(posts.version, version)))
+    .returning({ version: posts.version });
+  if (!row) throw staleVersion(await currentVersion(tx, postId));
+  return row.version;
+}
+
+/** Asks the state machine; a refused transition is a 409 that changes nothing. */
+export function nextStatus(from: PostStatus, event: PostEvent): PostStatus {
+  const result = transitionPost(from, event);
+  if (!result.ok) throw conflict(result.code, result.message, { postStatus: from });
+  return result.to;
+}
+
+/**
+ * Moves a post through the state machine in the caller's transaction: the conditional row update and
+ * the event row together. Returns the new version and the event's id.
+ */
+export async function transitionInTx(
+  tx: Tx,
+  actor: Actor,
+  facts: PostFacts,
+  event: PostEvent,
+  version: number,
+  at: Date,
+  options: { comment?: string | null; columns?: Partial<typeof posts.$inferInsert> } = {},
+): Promise<{ version: number; eventId: number; to: PostStatus }> {
+  const to = nextStatus(facts.status, event);
+  const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
+  const eventId = await insertPostEvent(tx, {
+    postId: facts.id,
+    actorId: actor.userId,
+    kind: 'transition',
+    fromStatus: facts.status,
+    toStatus: to,
+    body: options.comment ?? null,
+    data: { event, version: newVersion },
+    at,
+  });
+  return { version: newVersion, eventId, to };
+}
+
+export async function updatePost(
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  input: PostContent & { version: number },
+): Promise<PostView> {
+  const version = expectedVersion(facts, input.version);
+  const { version: _, ...content } = input;
+  const changed = Object.keys(content);
+  if (changed.length === 0) throw invalid([{ field: 'body', message: 'nothing to change', code: 'empty' }]);
+  await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
+    const [current] = await tx
+      .select({ preferredFrom: posts.preferredFrom, preferredTo: posts.preferredTo })
+      .from(posts)
+      .where(eq(posts.id, facts.id));
+    const from = toDate(content.preferredFrom);
+    const to = toDate(content.preferredTo);
+    checkWindow(
+      from === undefined ? current?.preferredFrom : from,
+      to === undefined ? current?.preferredTo : to,
+    );
+    const status = nextStatus(facts.status, 'edit');
+    const newVersion = await bumpPost(tx, facts.id, version, { ...contentColumns(content), status }, now);
+    await writeContentRows(tx, facts.id, facts.unitId, content);
+    await insertPostEvent(tx, {
+      postId: facts.id,
+      actorId: actor.userId,
+      kind: 'edit',
+      fromStatus: facts.status,
+      toStatus: status,
+      data: { version: newVersion, fields: changed },
+      at: now,
+    });
+  });
+  return loadPostView(ctx.db, facts.id);
+}
+
+export async function submitPost(
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  given: number | undefined,
+): Promise<PostView> {
+  const version = expectedVersion(facts, given);
+  await ctx.db.transaction(async (tx) => {
+    const [content] = await tx
+      .select({
+        body: posts.body,
+        mediaCount: sql<number>`(select count(*)::int from post_media where post_id = ${posts.id})`,
+      })
+      .from(posts)
+      .where(eq(posts.id, facts.id));
+    if (!content || (content.body.trim() === '' && Number(content.mediaCount) === 0))
+      throw new AppError('empty_post', 422, 'Write something or attach media before submitting');
+    const now = ctx.now();
+    await transitionInTx(tx, actor, facts, 'submit', version, now, { columns: { submittedAt: now } });
+  });
+  return loadPostView(ctx.db, facts.id);
+}
+
+export async function withdrawPost(
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  given: number | undefined,
+  reason: string | undefined,
+): Promise<PostView> {
+  const version = expectedVersion(facts, given);
+  await ctx.db.transaction(async (tx) => {
+    await transitionInTx(tx, actor, facts, 'withdraw', version, ctx.now(), { comment: reason ?? null });
+  });
+  return loadPostView(ctx.db, facts.id);
+}
+
+export interface PostEventView {
+  id: number;
+  kind: PostEventKind;
+  actor: { id: string; name: string } | null;
+  fromStatus: PostStatus | null;
+  toStatus: PostStatus | null;
+  body: string | null;
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** A post's timeline, oldest first: transitions, comments, edits and delivery outcomes. */
+export async function listPostEvents(
+  db: DbOrTx,
+  postId: string,
+  only: 'all' | 'comments' = 'all',
+): Promise<PostEventView[]> {
+  const commentsOnly = or(
+    eq(postEvents.kind, 'comment'),
+    and(eq(postEvents.kind, 'transition'), sql`${postEvents.body} is not null`),
+  );
+  const rows = await db
+    .select({
+      id: postEvents.id,
+      kind: postEvents.kind,
+      actorId: postEvents.actorId,
+      actorName: users.name,
+      fromStatus: postEvents.fromStatus,
+      toStatus: postEvents.toStatus,
+      body: postEvents.body,
+      data: postEvents.data,
+      createdAt: postEvents.createdAt,
+    })
+    .from(postEvents)
+    .leftJoin(users, eq(users.id, postEvents.actorId))
+    .where(and(eq(postEvents.postId, postId), only === 'comments' ? commentsOnly : undefined))
+    .orderBy(asc(postEvents.id));
+  return rows.map((row) => ({
+    id: row.id,
+    kind: row.kind as PostEventKind,
+    actor: row.actorId && row.actorName ? { id: row.actorId, name: row.actorName } : null,
+    fromStatus: row.fromStatus as PostStatus | null,
+    toStatus: row.toStatus as PostStatus | null,
+    body: row.body,
+    data: row.data,
+    createdAt: row.createdAt.toISOString(),
+  }));
+}
+
+/** A comment in the post's thread; it does not change the post, so the version stays. */
+export async function addComment(
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  body: string,
+): Promise<PostEventView> {
+  const id = await ctx.db.transaction((tx) =>
+    insertPostEvent(tx, {
+      postId: facts.id,
+      actorId: actor.userId,
+      kind: 'comment',
+      body,
+      at: ctx.now(),
+    }),
+  );
+  const events = await listPostEvents(ctx.db, facts.id, 'comments');
+  return events.find((event) => event.id === id)!;
+}
+
+export interface PostSummary {
+  id: string;
+  unit: { id: string; name: string };
+  author: { id: string; name: string };
+  status: PostStatus;
+  version: number;
+  body: string;
+  tags: string[];
+  sourceUrl: string | null;
+  submittedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PostListFilters {
+  status?: PostStatus[];
+  /** Subtree root, already authorised; its path. */
+  unitPath?: string;
+  authorId?: string;
+  q?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit: number;
+}
+
+interface Cursor {
+  at: string;
+  id: string;
+}
+
+export const encodeCursor = (cursor: Cursor) =>
+  Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString('base64url');
+
+export function decodeCursor(value: string): Cursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
+    if (
+      typeof at === 'string' &&
+      typeof id === 'string' &&
+      !Number.isNaN(Date.parse(at)) &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    )
+      return { at, id };
+  } catch {
+    // fall through to the validation error
+  }
+  throw invalid([{ field: 'cursor', message: 'not a cursor this API returned', code: 'invalid_cursor' }]);
+}
+
+/** A timestamp at full (microsecond) precision, so a cursor never skips rows created in the same millisecond. */
+export const exactTime = (column: SQL | AnyPgColumn) =>
+  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * The posts an actor may read, as SQL: the same rule as `decide(actor, 'post.read', …)` — the own
+ * unit's posts, and for reviewers and admins the subtree's posts once submitted.
+ */
+export function visiblePosts(actor: Actor): SQL {
+  const ownUnit = eq(posts.unitId, actor.unitId);
+  if (!atLeast(actor, 'reviewer')) return ownUnit;
+  return or(ownUnit, and(like(units.path, `${actor.unitPath}%`), ne(posts.status, 'draft')))!;
+}
+
+/** Newest first; the cursor is (created_at, id), so rows inserted meanwhile never shift a page. */
+export async function listPosts(
+  ctx: AppContext,
+  actor: Actor,
+  filters: PostListFilters,
+): Promise<{ items: PostSummary[]; nextCursor: string | null }> {
+  const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
+  const rows = await ctx.db
+    .select({
+      id: posts.id,
+      unitId: posts.unitId,
+      unitName: units.name,
+      authorId: posts.authorId,
+      authorName: users.name,
+      status: posts.status,
+      version: posts.version,
+      body: posts.body,
+      tags: posts.tags,
+      sourceUrl: posts.sourceUrl,
+      submittedAt: posts.submittedAt,
+      createdAt: posts.createdAt,
+      updatedAt: posts.updatedAt,
+      exactCreatedAt: exactTime(posts.createdAt),
+    })
+    .from(posts)
+    .innerJoin(units, eq(units.id, posts.unitId))
+    .innerJoin(users, eq(users.id, posts.authorId))
+    .where(
+      and(
+        visiblePosts(actor),
+        filters.status?.length ? inArray(posts.status, filters.status) : undefined,
+        filters.unitPath ? like(units.path, `${filters.unitPath}%`) : undefined,
+        filters.authorId ? eq(posts.authorId, filters.authorId) : undefined,
+        filters.q ? sql`${posts.search} @@ websearch_to_tsquery('simple', ${filters.q})` : undefined,
+        filters.from ? sql`${posts.createdAt} >= ${filters.from}::timestamptz` : undefined,
+        filters.to ? sql`${posts.createdAt} < ${filters.to}::timestamptz` : undefined,
+        cursor
+          ? sql`(${posts.createdAt}, ${posts.id}) < (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(posts.createdAt), desc(posts.id))
+    .limit(filters.limit + 1);
+  const page = rows.slice(0, filters.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      id: row.id,
+      unit: { id: row.unitId, name: row.unitName },
+      author: { id: row.authorId, name: row.authorName },
+      status: row.status as PostStatus,
+      version: row.version,
+      body: row.body,
+      tags: row.tags,
+      sourceUrl: row.sourceUrl,
+      submittedAt: iso(row.submittedAt),
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    })),
+    nextCursor:
+      rows.length > filters.limit && last ? encodeCursor({ at: last.exactCreatedAt, id: last.id }) : null,
+  };
+}
