@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../config/env';
 import { openDatabase } from '../src/db/client';
 import { apiTokens, units, users } from '../src/db/schema';
@@ -272,6 +273,27 @@ async function seed(dataDir: string): Promise<string> {
   }
 }
 
+/** Removes the queue keys the server left under its prefix (when Redis is the shared one, not a child). */
+async function forgetRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // A private redis-server child went away with the server, and its keys with it.
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
 function writeSection(section: string): void {
@@ -297,6 +319,7 @@ async function main() {
     const file = await makeVideo(work, SIZE);
     const dataDir = path.join(work, 'data');
     const token = await seed(dataDir);
+    const redisPrefix = `gaung-bench-${randomBytes(4).toString('hex')}`;
 
     const server = await startChild(
       ['src/server.ts'],
@@ -307,7 +330,7 @@ async function main() {
         LOG_LEVEL: 'info',
         NODE_ENV: 'development',
         GAUNG_SECRET_KEY: randomBytes(32).toString('base64'),
-        GAUNG_REDIS_PREFIX: `gaung-bench-${randomBytes(4).toString('hex')}`,
+        GAUNG_REDIS_PREFIX: redisPrefix,
         GAUNG_DEMO: '0',
       },
       /"address":"(http:\/\/[^"]+)"[^\n]*Gaung is listening/,
@@ -325,6 +348,7 @@ async function main() {
       stored = JSON.parse(body);
     } finally {
       await server.stop();
+      await forgetRedisKeys(redisPrefix);
     }
     if (stored.bytes !== SIZE) throw new Error(`stored ${stored.bytes} bytes, sent ${SIZE}`);
 
