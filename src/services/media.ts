@@ -36,6 +36,7 @@ import {
   type VideoFacts,
   videoFrame,
 } from './media-tools';
+import { postMediaList } from './posts';
 import { BlobTooLargeError, type StagedBlob } from './storage';
 
 /**
@@ -610,34 +611,22 @@ export async function loadPublishMedia(
   postId: string,
   platform: Platform,
 ): Promise<PublishMedia[]> {
-  const rows = await ctx.db
-    .select({
-      id: media.id,
-      kind: media.kind,
-      durationMs: media.durationMs,
-      mediaAlt: media.altText,
-      postAlt: postMedia.altText,
-    })
-    .from(postMedia)
-    .innerJoin(media, eq(media.id, postMedia.mediaId))
-    .where(eq(postMedia.postId, postId))
-    .orderBy(asc(postMedia.position));
   const result: PublishMedia[] = [];
   // One at a time: image re-encoding is CPU-bound.
-  for (const row of rows) {
-    const prepared = await prepareMediaForPlatform(ctx, row.id, platform);
+  for (const item of await postMediaList(ctx.db, postId)) {
+    const prepared = await prepareMediaForPlatform(ctx, item.id, platform);
     result.push({
-      id: row.id,
-      kind: row.kind as MediaKind,
+      id: item.id,
+      kind: item.kind,
       mime: prepared.mime,
       bytes: prepared.bytes,
       width: prepared.width,
       height: prepared.height,
-      durationMs: row.durationMs,
-      altText: row.postAlt ?? row.mediaAlt,
+      durationMs: item.durationMs,
+      altText: item.altText,
       sha256: prepared.sha256,
       open: () => ctx.storage.open(prepared.sha256),
-      publicUrl: () => signedMediaUrl(ctx, row.id, platform),
+      publicUrl: () => signedMediaUrl(ctx, item.id, platform),
     });
   }
   return result;
