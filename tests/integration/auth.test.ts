@@ -98,6 +98,31 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
     expect(trail[0]!.unitId).toBe(org.units.officeA1.id);
   });
 
+  it('takes sign-ins as JSON only, and replaces the session a browser already had', async () => {
+    const user = org.user('officeA2', 'admin');
+    const form = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `email=${encodeURIComponent(user.email)}&password=${encodeURIComponent(TEST_PASSWORD)}`,
+    });
+    expect(form.statusCode).toBe(415);
+    expect(form.cookies).toEqual([]);
+    const first = remember(await signIn(t.app, user.email, TEST_PASSWORD));
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: first.cookie,
+      payload: { email: user.email, password: TEST_PASSWORD },
+    });
+    expect(again.statusCode).toBe(200);
+    remember({
+      secret: again.cookies.find((c) => c.name === SESSION_COOKIE)!.value,
+      csrfToken: again.json().csrfToken,
+    });
+    expect((await t.app.inject({ url: '/api/v1/me', headers: first.cookie })).statusCode).toBe(401);
+  });
+
   it('answers /me with the user, the unit and its time zone, and the CSRF token for sessions only', async () => {
     const user = org.user('officeB2', 'contributor');
     const session = remember(await signIn(t.app, user.email, TEST_PASSWORD));

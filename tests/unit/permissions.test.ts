@@ -123,6 +123,13 @@ describe('decide: tokens, audit, reports, queues', () => {
     );
   });
 
+  it('keeps notifications personal, hidden even from admins', () => {
+    const mine = { type: 'notification', userId: 'A1-contributor' } as const;
+    expect(decide(actor('A1', 'contributor'), 'notification.read', mine)).toBe('allow');
+    expect(decide(actor('A1', 'admin'), 'notification.read', mine)).toBe('not_found');
+    expect(decide(actor('N', 'admin'), 'notification.read', mine)).toBe('not_found');
+  });
+
   it('shows the audit trail of a subtree to its admins', () => {
     expect(grid('audit.read', { type: 'audit', unitPath: PATHS.A })).toEqual(
       expected({ N: 'NFY', A: 'FFY', B: 'NNN', A1: 'FFF', A2: 'FFF', B1: 'NNN' }),

@@ -1,5 +1,21 @@
+import { channelsTable } from './channels';
+import { deliveriesTable } from './deliveries';
+import { mediaTable } from './media';
+import { notificationsTable } from './notifications';
 import { orgTable } from './org';
+import { postsTable } from './posts';
+import { reportsTable } from './reports';
+import { reviewsTable } from './reviews';
 import type { AnyAccessTable } from './table';
 
 /** Every access table; a new resource adds its table file here. */
-export const ACCESS_TABLES: AnyAccessTable[] = [orgTable];
+export const ACCESS_TABLES: AnyAccessTable[] = [
+  orgTable,
+  postsTable,
+  reviewsTable,
+  channelsTable,
+  deliveriesTable,
+  reportsTable,
+  mediaTable,
+  notificationsTable,
+];
