@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { uniqueViolation } from '../db/errors';
 import { units } from '../db/schema';
-import { AppError, notFound, unprocessable } from '../domain/errors';
+import { AppError, notFound } from '../domain/errors';
 import { DEFAULT_TIME_ZONE, lineage, PARENT_KINDS, wouldCycle } from '../domain/org';
 import { type Actor, atLeast } from '../domain/permissions';
 import type { UnitKind } from '../domain/vocabulary';
@@ -178,8 +178,6 @@ export async function updateUnit(
               errors: [{ field: 'parentId', message: 'is this unit or lies below it' }],
             },
           );
-        if (unit.parentId === null)
-          throw unprocessable('root_fixed', 'The national unit is the root and cannot be moved');
         checkParentKind(unit.kind, parent);
         const newPath = `${parent.path}${unit.id}/`;
         await tx
