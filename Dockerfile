@@ -20,6 +20,6 @@ RUN useradd --system --uid 10001 --home /var/lib/gaung gaung \
  && mkdir -p /var/lib/gaung && chown gaung /var/lib/gaung
 USER gaung
 EXPOSE 3000
-ENTRYPOINT ["/usr/bin/tini", "--", "node_modules/.bin/tsx", "src/server.ts"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "src/server.ts"]
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface GaungProcess {
   child: ChildProcess;
@@ -21,7 +20,8 @@ export function startGaung(env: Record<string, string | undefined>, args: string
     ),
   ) as Record<string, string>;
   if (env.DATABASE_URL) clean.DATABASE_URL = env.DATABASE_URL;
-  const child = spawn(TSX, ['src/server.ts', ...args], {
+  // One process, as `npm start` runs it: signals reach Gaung itself, not a wrapper.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', ...args], {
     cwd: REPO_ROOT,
     env: clean,
     stdio: ['ignore', 'pipe', 'pipe'],
