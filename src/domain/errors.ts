@@ -32,6 +32,12 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError('not_found', 404, `${what} not found`);
 
+/** 404 naming the request field that referred to something missing or hidden (the same answer for both). */
+export const notFoundAt = (what: string, field: string) =>
+  new AppError('not_found', 404, `${what} not found`, {
+    errors: [{ field, message: `no such ${what.toLowerCase()}`, code: 'not_found' }],
+  });
+
 export const forbidden = (message = 'You may not do this') => new AppError('forbidden', 403, message);
 
 export const unauthenticated = (message = 'Sign in first') => new AppError('unauthenticated', 401, message);

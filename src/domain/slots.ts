@@ -1,5 +1,6 @@
 import { type CronExpression, CronExpressionParser } from 'cron-parser';
 import { unprocessable } from './errors';
+import { isTimeZone } from './org';
 
 /**
  * Posting slots: a channel publishes at the occurrences of its cron expressions, evaluated in
@@ -67,12 +68,9 @@ export function validateCron(expr: string): string | null {
 
 /** A message when `timeZone` is not an IANA time zone this runtime knows, else null. */
 export function validateTimeZone(timeZone: string): string | null {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return null;
-  } catch {
-    return `Unknown time zone "${timeZone}"; use an IANA name such as Asia/Jakarta, Asia/Makassar or Asia/Jayapura`;
-  }
+  return isTimeZone(timeZone)
+    ? null
+    : `Unknown time zone "${timeZone}"; use an IANA name such as Asia/Jakarta, Asia/Makassar or Asia/Jayapura`;
 }
 
 const dayFormatters = new Map<string, Intl.DateTimeFormat>();

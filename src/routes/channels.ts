@@ -84,8 +84,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const view = await createChannel(ctx, actor, request.body, (unitPath) =>
-        authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit'),
+      const view = await createChannel(ctx, { actor, ip: request.ip }, request.body, (unitPath) =>
+        authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit', 'unitId'),
       );
       return reply.code(201).send(view);
     },
@@ -120,7 +120,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return updateChannel(ctx, actor, channel, request.body);
+      return updateChannel(ctx, { actor, ip: request.ip }, channel, request.body);
     },
   );
 
@@ -131,7 +131,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      await archiveChannel(ctx, actor.userId, channel);
+      await archiveChannel(ctx, { actorId: actor.userId, ip: request.ip }, channel);
       return reply.code(204).send(null);
     },
   );
@@ -178,7 +178,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      const result = await verifyChannel(ctx, channel, actor.userId);
+      const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });
       return {
         channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
         ok: result.account !== null,
@@ -202,7 +202,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      const authorizeUrl = await startXConnect(ctx, actor, channel);
+      const authorizeUrl = await startXConnect(ctx, { actor, ip: request.ip }, channel);
       if (request.headers.accept?.includes('text/html')) return reply.redirect(authorizeUrl, 302);
       return { authorizeUrl };
     },
@@ -227,7 +227,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         return reply.redirect('/admin/channels?connect=denied', 302);
       const view = await finishXConnect(
         ctx,
-        actor,
+        { actor, ip: request.ip },
         { code: request.query.code, state: request.query.state },
         (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
       );
@@ -260,7 +260,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return connectMeta(ctx, actor, channel, request.body);
+      return connectMeta(ctx, { actor, ip: request.ip }, channel, request.body);
     },
   );
 };

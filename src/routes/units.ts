@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { notFoundAt } from '../domain/errors';
 import { isTimeZone, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
-import { authorize, notFoundAt, requireActor } from './plugins/auth';
+import { authorize, requireActor } from './plugins/auth';
 
 export const unitName = z
   .string()

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { notFoundAt } from '../domain/errors';
 import { NAME_PATTERN } from '../domain/org';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { findUnit } from '../services/units';
 import { createUser, listUsers, loadUser, updateUser, userView } from '../services/users';
-import { authorize, notFoundAt, requireActor } from './plugins/auth';
+import { authorize, requireActor } from './plugins/auth';
 
 export const personName = z
   .string()

@@ -3,7 +3,6 @@ import type { Config } from '../../config/env';
 import { type AppContext, redisKey } from '../context';
 import type { DbOrTx } from '../db/client';
 import {
-  auditEvents,
   channels,
   deliveries,
   deliveryEvents,
@@ -13,7 +12,8 @@ import {
   users,
 } from '../db/schema';
 import { transitionDelivery } from '../domain/delivery-machine';
-import { AppError, type FieldError, invalid, notFound, unprocessable } from '../domain/errors';
+import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
+import { isTimeZone } from '../domain/org';
 import type { Actor } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
@@ -27,6 +27,7 @@ import type {
 } from '../platforms/types';
 import { PlatformError } from '../platforms/types';
 import { buildXAuthorizeUrl, exchangeXCode } from '../platforms/x';
+import { recordAudit } from './audit';
 
 /**
  * Channels: the national (or regional) accounts Gaung publishes to. Credentials are encrypted with
@@ -35,6 +36,19 @@ import { buildXAuthorizeUrl, exchangeXCode } from '../platforms/x';
  */
 
 export type ChannelRow = typeof channels.$inferSelect;
+
+/** Who changes a channel, for the audit trail. `actorId` is null when Gaung itself acts. */
+export interface Initiator {
+  actorId: string | null;
+  ip: string | null;
+}
+
+export interface ActingUser {
+  actor: Actor;
+  ip: string | null;
+}
+
+const initiator = (who: ActingUser): Initiator => ({ actorId: who.actor.userId, ip: who.ip });
 
 export interface ChannelView {
   id: string;
@@ -271,7 +285,7 @@ export async function replaceSlots(db: DbOrTx, channelId: string, slots: string[
 export async function verifyChannel(
   ctx: AppContext,
   channel: ChannelRow,
-  actorId: string | null,
+  by: Initiator,
 ): Promise<{ channel: ChannelRow; account: AccountInfo | null; problem: string | null }> {
   const adapter = adapterFor(ctx, channel.platform);
   let account: AccountInfo | null = null;
@@ -310,8 +324,8 @@ export async function verifyChannel(
       .set({ ...next, updatedAt: now })
       .where(eq(channels.id, channel.id))
       .returning();
-    await tx.insert(auditEvents).values({
-      actorId,
+    await recordAudit(ctx, tx, {
+      ...by,
       unitId: channel.unitId,
       action: account ? 'channel.verified' : 'channel.verify_failed',
       targetType: 'channel',
@@ -367,7 +381,7 @@ async function notifyNeedsReauth(ctx: AppContext, channel: ChannelRow): Promise<
  * Removes a channel from use: it is archived (deliveries keep their history) and its scheduled
  * deliveries are cancelled through the delivery state machine.
  */
-export async function archiveChannel(ctx: AppContext, actorId: string, channel: ChannelRow): Promise<void> {
+export async function archiveChannel(ctx: AppContext, by: Initiator, channel: ChannelRow): Promise<void> {
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
     const pending = await tx
@@ -389,7 +403,7 @@ export async function archiveChannel(ctx: AppContext, actorId: string, channel: 
         .where(eq(deliveries.id, delivery.id));
       await tx.insert(deliveryEvents).values({
         deliveryId: delivery.id,
-        actorId,
+        actorId: by.actorId,
         fromStatus: delivery.status,
         toStatus: step.to,
         reason: 'channel removed',
@@ -399,8 +413,8 @@ export async function archiveChannel(ctx: AppContext, actorId: string, channel: 
       .update(channels)
       .set({ archivedAt: now, credentials: null, updatedAt: now })
       .where(eq(channels.id, channel.id));
-    await tx.insert(auditEvents).values({
-      actorId,
+    await recordAudit(ctx, tx, {
+      ...by,
       unitId: channel.unitId,
       action: 'channel.archived',
       targetType: 'channel',
@@ -423,15 +437,6 @@ export function checkCreditTemplate(template: string): FieldError | null {
         code: 'unknown_placeholder',
       };
   return null;
-}
-
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface ChannelInput {
@@ -471,12 +476,12 @@ function checkCommon(input: { timeZone?: string; creditTemplate?: string; slots?
 
 export async function createChannel(
   ctx: AppContext,
-  actor: Actor,
+  who: ActingUser,
   input: ChannelInput,
   authorizeUnit: (unitPath: string) => void,
 ): Promise<ChannelView> {
   const [unit] = await ctx.db.select().from(units).where(eq(units.id, input.unitId));
-  if (!unit) throw invalid([{ field: 'unitId', message: 'no such unit', code: 'unknown_unit' }]);
+  if (!unit) throw notFoundAt('Unit', 'unitId');
   authorizeUnit(unit.path);
   checkCommon(input);
   const adapter = adapterFor(ctx, input.platform);
@@ -506,8 +511,8 @@ export async function createChannel(
       })
       .returning();
     await replaceSlots(tx, id, input.slots ?? []);
-    await tx.insert(auditEvents).values({
-      actorId: actor.userId,
+    await recordAudit(ctx, tx, {
+      ...initiator(who),
       unitId: unit.id,
       action: 'channel.created',
       targetType: 'channel',
@@ -516,13 +521,13 @@ export async function createChannel(
     });
     return created!;
   });
-  const verified = await verifyChannel(ctx, row, actor.userId);
+  const verified = await verifyChannel(ctx, row, initiator(who));
   return toView(verified.channel, input.slots ?? []);
 }
 
 export async function updateChannel(
   ctx: AppContext,
-  actor: Actor,
+  who: ActingUser,
   channel: ChannelRow,
   patch: ChannelPatch,
 ): Promise<ChannelView> {
@@ -556,8 +561,8 @@ export async function updateChannel(
       .where(eq(channels.id, channel.id))
       .returning();
     if (patch.slots) await replaceSlots(tx, channel.id, patch.slots);
-    await tx.insert(auditEvents).values({
-      actorId: actor.userId,
+    await recordAudit(ctx, tx, {
+      ...initiator(who),
       unitId: channel.unitId,
       action: 'channel.updated',
       targetType: 'channel',
@@ -569,7 +574,7 @@ export async function updateChannel(
   // New credentials, or un-pausing, are checked with the platform before the channel is used again.
   if (parsed.credentials || patch.paused === false)
     return toView(
-      (await verifyChannel(ctx, row, actor.userId)).channel,
+      (await verifyChannel(ctx, row, initiator(who))).channel,
       (await slotsOf(ctx.db, [row.id])).get(row.id) ?? [],
     );
   return toView(row, (await slotsOf(ctx.db, [row.id])).get(row.id) ?? []);
@@ -589,14 +594,14 @@ function connectFailed(error: unknown, adapter: PlatformAdapter): never {
  * Step 1 of connecting an X account (OAuth 2.0 with PKCE): the consent URL. The verifier stays in
  * Redis for ten minutes under the random `state`, bound to the user who started the flow.
  */
-export async function startXConnect(ctx: AppContext, actor: Actor, channel: ChannelRow): Promise<string> {
+export async function startXConnect(ctx: AppContext, who: ActingUser, channel: ChannelRow): Promise<string> {
   if (channel.platform !== 'x') throw unprocessable('wrong_platform', 'This channel is not an X account');
   const apps = appsOf(ctx.config);
   if (!apps.x) throw unprocessable('x_app_missing', 'No X app is configured (GAUNG_X_CLIENT_ID)');
   const link = buildXAuthorizeUrl(endpointsOf(ctx.config), apps, xCallbackUrl(ctx));
   await ctx.redis.set(
     redisKey(ctx, 'oauth', 'x', link.state),
-    JSON.stringify({ channelId: channel.id, userId: actor.userId, codeVerifier: link.codeVerifier }),
+    JSON.stringify({ channelId: channel.id, userId: who.actor.userId, codeVerifier: link.codeVerifier }),
     'EX',
     OAUTH_STATE_TTL_SECONDS,
   );
@@ -606,13 +611,13 @@ export async function startXConnect(ctx: AppContext, actor: Actor, channel: Chan
 /** Step 2: the callback. The state is single-use and must come back to the user who started. */
 export async function finishXConnect(
   ctx: AppContext,
-  actor: Actor,
+  who: ActingUser,
   callback: { code: string; state: string },
   authorizeChannel: (unitPath: string) => void,
 ): Promise<ChannelView> {
   const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', 'x', callback.state));
   const saved = raw ? (JSON.parse(raw) as { channelId: string; userId: string; codeVerifier: string }) : null;
-  if (!saved || saved.userId !== actor.userId)
+  if (!saved || saved.userId !== who.actor.userId)
     throw invalid([
       { field: 'state', message: 'unknown or expired; start connecting again', code: 'oauth_state' },
     ]);
@@ -624,7 +629,7 @@ export async function finishXConnect(
     codeVerifier: saved.codeVerifier,
     redirectUri: xCallbackUrl(ctx),
   }).catch((error: unknown) => connectFailed(error, adapter));
-  return updateChannel(ctx, actor, channel, {
+  return updateChannel(ctx, who, channel, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },
     credentialsExpiresAt: new Date(result.credentials.expiresAt),
@@ -637,7 +642,7 @@ export async function finishXConnect(
  */
 export async function connectMeta(
   ctx: AppContext,
-  actor: Actor,
+  who: ActingUser,
   channel: ChannelRow,
   input: { userAccessToken: string; pageId?: string },
 ): Promise<ChannelView> {
@@ -671,11 +676,11 @@ export async function connectMeta(
       },
     );
   return channel.platform === 'facebook'
-    ? updateChannel(ctx, actor, channel, {
+    ? updateChannel(ctx, who, channel, {
         credentials: { pageAccessToken: page.pageAccessToken },
         settings: { pageId: page.pageId },
       })
-    : updateChannel(ctx, actor, channel, {
+    : updateChannel(ctx, who, channel, {
         credentials: { accessToken: page.pageAccessToken },
         settings: { igUserId: page.instagram!.igUserId },
       });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppContext } from '../../context';
 import { apiTokens, sessions, units, users } from '../../db/schema';
-import { AppError, notFound, unauthenticated } from '../../domain/errors';
+import { AppError, notFound, notFoundAt, unauthenticated } from '../../domain/errors';
 import { type Action, type Actor, decide, type Resource } from '../../domain/permissions';
 import type { Locale } from '../../domain/vocabulary';
 import { sessionExpiry } from '../../services/auth';
@@ -138,12 +138,6 @@ export function requireActor(request: FastifyRequest): RequestActor {
   if (!request.actor) throw unauthenticated();
   return request.actor;
 }
-
-/** 404 naming the request field that referred to something missing or hidden (the same answer for both). */
-export const notFoundAt = (what: string, field: string) =>
-  new AppError('not_found', 404, `${what} not found`, {
-    errors: [{ field, message: `no such ${what.toLowerCase()}`, code: 'not_found' }],
-  });
 
 /**
  * Throws unless `decide` allows: 404 for what the actor may not see (named `what`), 403 for what
