@@ -104,6 +104,8 @@ export interface MediumFacts {
   /** More than one frame (GIF, WebP). */
   animated: boolean;
   hasAlpha: boolean;
+  /** EXIF, XMP or IPTC data (camera, often GPS position): never published. */
+  hasMetadata: boolean;
   videoCodec: string | null;
   audioCodec: string | null;
 }
@@ -375,6 +377,8 @@ function planImage(facts: MediumFacts, platform: Platform): MediaPlan {
     );
   }
   if (flatten) changes.push('flattened transparency onto white (JPEG has no transparency)');
+  // Phone photos carry the place they were taken; re-encoding drops it before anything is published.
+  if (facts.hasMetadata) changes.push('removed camera and location data (EXIF)');
   if (padded) {
     changes.push(
       `padded from ${aspectLabel(width, height)} to ${aspectLabel(canvasWidth, canvasHeight)} with white bars (${rules.why.aspect})`,

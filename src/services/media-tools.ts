@@ -72,6 +72,8 @@ export interface ImageFacts {
   height: number;
   animated: boolean;
   hasAlpha: boolean;
+  /** Carries EXIF, XMP or IPTC data: camera details and often the place the photo was taken. */
+  hasMetadata: boolean;
 }
 
 const isPixelLimit = (error: unknown) => /pixel limit/i.test((error as Error).message);
@@ -93,6 +95,7 @@ export async function inspectImage(file: string, maxPixels: number): Promise<Ima
     height: meta.autoOrient?.height ?? meta.height,
     animated: (meta.pages ?? 1) > 1,
     hasAlpha: meta.hasAlpha ?? false,
+    hasMetadata: Boolean(meta.exif || meta.xmp || meta.iptc),
   };
 }
 

@@ -229,7 +229,9 @@ export async function stageUpload(ctx: AppContext, source: UploadSource): Promis
         height: image.height,
         durationMs: null,
         probe:
-          image.animated || image.hasAlpha ? { animated: image.animated, hasAlpha: image.hasAlpha } : null,
+          image.animated || image.hasAlpha || image.hasMetadata
+            ? { animated: image.animated, hasAlpha: image.hasAlpha, metadata: image.hasMetadata }
+            : null,
       };
     } else if (await toolAvailable(config.GAUNG_FFPROBE_PATH)) {
       const video = await probeVideo(config.GAUNG_FFPROBE_PATH, blob.path).catch((error: unknown) => {
@@ -366,6 +368,7 @@ export function factsOf(row: MediaRow): MediumFacts {
     durationMs: row.durationMs,
     animated: probe.animated === true,
     hasAlpha: probe.hasAlpha === true,
+    hasMetadata: probe.metadata === true,
     videoCodec: text('videoCodec'),
     audioCodec: text('audioCodec'),
   };

@@ -93,6 +93,31 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
     }
   });
 
+  it('removes camera and location data before any platform gets a photo', async () => {
+    const photo = await solidImage(800, 600)
+      .withExif({
+        IFD0: { Make: 'Kamera Kantor', Model: 'Ponsel Petugas' },
+        IFD3: {
+          GPSLatitudeRef: 'S',
+          GPSLatitude: '6/1 12/1 0/1',
+          GPSLongitudeRef: 'E',
+          GPSLongitude: '106/1 49/1 0/1',
+        },
+      })
+      .jpeg()
+      .toBuffer();
+    expect((await sharp(photo).metadata()).exif).toBeDefined();
+    const id = await upload(photo, 'lokasi.jpg');
+    for (const platform of ['x', 'bluesky', 'telegram', 'mastodon', 'webhook'] as const) {
+      const prepared = await prepareMediaForPlatform(t.ctx, id, platform);
+      expect(prepared.changes, platform).toContain('removed camera and location data (EXIF)');
+      const { data } = await bytesOf(prepared);
+      const meta = await sharp(data).metadata();
+      expect(meta.exif, platform).toBeUndefined();
+      expect(data.includes(Buffer.from('Kamera Kantor')), platform).toBe(false);
+    }
+  });
+
   describe('Instagram feed images', () => {
     it('pads a tall PNG into 4:5 with white bars and converts it to JPEG', async () => {
       const id = await upload(await solidImage(600, 1200).png().toBuffer(), 'tall.png');

@@ -22,6 +22,7 @@ const image = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
   durationMs: null,
   animated: false,
   hasAlpha: false,
+  hasMetadata: false,
   videoCodec: null,
   audioCodec: null,
   ...facts,
@@ -36,6 +37,7 @@ const video = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
   durationMs: 30_000,
   animated: false,
   hasAlpha: false,
+  hasMetadata: false,
   videoCodec: 'h264',
   audioCodec: 'aac',
   ...facts,
@@ -93,6 +95,14 @@ describe('image preparation per platform', () => {
       'webhook',
     ] as const)
       expect(planMedia(image(), platform, withFfmpeg).outcome, platform).toBe('keep');
+  });
+
+  it('re-encodes a photo that carries camera or location data, on every platform', () => {
+    for (const platform of ['x', 'bluesky', 'mastodon', 'telegram', 'webhook'] as const) {
+      const plan = planMedia(image({ hasMetadata: true }), platform, withFfmpeg);
+      expect(plan.outcome, platform).toBe('image');
+      if (plan.outcome === 'image') expect(plan.changes).toEqual(['removed camera and location data (EXIF)']);
+    }
   });
 
   it('pads Instagram feed images into 4:5 … 1.91:1 and converts them to JPEG', () => {
