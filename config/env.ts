@@ -61,6 +61,15 @@ const schema = z.object({
   GAUNG_HORIZON_SECONDS: int(5, 3600).default(120),
   GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
   GAUNG_SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8_000),
+  /** A claimed delivery belongs to its worker this long; a live worker extends it, a dead one's expires into reconciliation. */
+  GAUNG_LEASE_SECONDS: int(5, 3600).default(60),
+  /** Attempts that may reach a platform before a delivery is marked failed (rate limits do not count). */
+  GAUNG_MAX_ATTEMPTS: int(1, 100).default(8),
+  /** First retry after about this long, doubling each time (with jitter) up to GAUNG_RETRY_MAX_MS. */
+  GAUNG_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
+  GAUNG_RETRY_MAX_MS: int(10, 86_400_000).default(3_600_000),
+  /** After an unsure attempt, how long to let the platform settle before asking whether the post exists. */
+  GAUNG_RECONCILE_DELAY_MS: int(0, 3_600_000).default(10_000),
   /** Failed sign-ins count until this many seconds pass without one; then the slate is clean. */
   GAUNG_LOGIN_WINDOW_SECONDS: int(1, 86_400).default(900),
   GAUNG_LOGIN_MAX_FAILURES: int(1, 1_000).default(10),

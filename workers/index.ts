@@ -1,17 +1,91 @@
+import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { AppContext } from '../src/context';
+import type { QueueName, QueuePayloads } from '../src/queues/index';
+import { upsertMaintenanceSchedulers } from '../src/queues/producers';
+import { workerConnection } from '../src/queues/redis';
+import { sweep } from '../src/services/maintenance';
+import { processMaintenance } from './maintenance';
+import { processMetrics } from './metrics';
+import { processNotify } from './notify';
+import { processPublish } from './publish';
 
 /** The running processors of one process; `close` lets active jobs finish (bounded by the caller). */
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts every queue's processor and the recurring schedulers. */
+type Processor<N extends QueueName> = (
+  job: Job<QueuePayloads[N]>,
+  token: string | undefined,
+) => Promise<unknown>;
+
+/**
+ * Starts a Worker per queue that has work (the `ingest` queue has no processor yet), each on its own
+ * Redis connection, and the recurring housekeeping. A watchdog re-creates the job schedulers when
+ * Redis lost them (flush, failover to an empty replica) and sweeps at once, so the queue is rebuilt
+ * from Postgres within one sweep interval.
+ */
 export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
-  const closers: Array<() => Promise<void>> = [];
+  const connections = new Set<ReturnType<typeof workerConnection>>();
+  const workers: Worker[] = [];
+
+  function start<N extends QueueName>(
+    name: N,
+    processor: Processor<N>,
+    options: Partial<WorkerOptions>,
+  ): void {
+    const connection = workerConnection(ctx.redisTarget);
+    connections.add(connection);
+    const worker = new Worker<QueuePayloads[N]>(name, (job, token) => processor(job, token), {
+      connection,
+      prefix: ctx.redisPrefix,
+      ...options,
+    });
+    worker.on('failed', (job, error) =>
+      ctx.log.warn({ err: error, queue: name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
+    );
+    worker.on('error', (error) => ctx.log.warn({ err: error, queue: name }, 'worker error'));
+    workers.push(worker as unknown as Worker);
+  }
+
+  // A job whose worker died comes back about when its delivery's lease would expire.
+  const lockMs = Math.min(30_000, ctx.config.GAUNG_LEASE_SECONDS * 500);
+  start('publish', (job, token) => processPublish(ctx, job, token), {
+    concurrency: ctx.config.GAUNG_WORKER_CONCURRENCY,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    // Re-running a job whose worker died is safe (the claim decides), so stalls need not fail it.
+    maxStalledCount: 5,
+  });
+  start('maintenance', (job) => processMaintenance(ctx, job), { concurrency: 2 });
+  start('metrics', (job, token) => processMetrics(ctx, job, token), { concurrency: 4 });
+  start('notify', (job) => processNotify(ctx, job), { concurrency: 4 });
+
+  await upsertMaintenanceSchedulers(ctx);
+  let checking = false;
+  const watchdog = setInterval(async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      if (!(await ctx.queues.maintenance.getJobScheduler('sweep'))) {
+        ctx.log.warn('the maintenance schedulers are gone from Redis; re-creating them and sweeping now');
+        await upsertMaintenanceSchedulers(ctx);
+        await sweep(ctx);
+      }
+    } catch (error) {
+      ctx.log.warn({ err: error }, 'maintenance watchdog failed');
+    } finally {
+      checking = false;
+    }
+  }, ctx.config.GAUNG_SWEEP_EVERY_MS);
+  watchdog.unref();
+
   ctx.log.info({ concurrency: ctx.config.GAUNG_WORKER_CONCURRENCY }, 'workers started');
   return {
     async close() {
-      await Promise.all(closers.map((close) => close()));
+      clearInterval(watchdog);
+      await Promise.all(workers.map((worker) => worker.close()));
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

@@ -4,10 +4,14 @@ import type { MetricWindow } from '../domain/vocabulary';
 
 /** Queue names and the payload each carries. Jobs carry ids only; Postgres holds the truth. */
 export interface QueuePayloads {
-  /** One job per delivery attempt. */
-  publish: { deliveryId: string };
-  /** Recurring housekeeping: enqueue due deliveries, expire leases, refresh tokens, collect garbage. */
-  maintenance: { task: 'sweep' | 'refresh-tokens' | 'media-gc' | 'metrics-due' | 'prune' };
+  /** One job per delivery attempt: `attempt` is the delivery's count of attempts when the job was made. */
+  publish: { deliveryId: string; attempt: number };
+  /** Housekeeping: the sweep (due deliveries, leases, reconciliation, token refresh), metrics, media GC. */
+  maintenance:
+    | { task: 'sweep' }
+    | { task: 'metrics-due' }
+    | { task: 'media-gc' }
+    | { task: 'refresh-credentials'; channelId: string };
   metrics: { deliveryId: string; window: MetricWindow };
   ingest: { channelId: string };
   /** E-mail: one job per recipient's notification; webhook: one per post event, to the unit's URL. */
@@ -24,7 +28,8 @@ export const QUEUE_NAMES = [
   'notify',
 ] as const satisfies readonly QueueName[];
 
-export type Queues = { [N in QueueName]: Queue<QueuePayloads[N], unknown, N> };
+/** Job names are free text (the dashboard shows them); the payload type follows the queue. */
+export type Queues = { [N in QueueName]: Queue<QueuePayloads[N], unknown, string> };
 
 /** Completed and failed jobs are trimmed: history lives in Postgres. */
 export const DEFAULT_JOB_OPTIONS = {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { sendProblem } from '../app';
 import { QUEUE_NAMES } from '../queues/index';
+import { refreshDeliveryGauges } from '../services/maintenance';
 
 /** Liveness, readiness and Prometheus figures, outside /api/v1. */
 export const opsRoutes: FastifyPluginAsync = async (app) => {
@@ -33,6 +34,9 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    await refreshDeliveryGauges(ctx).catch((error: unknown) =>
+      ctx.log.warn({ err: error }, 'could not read the delivery figures'),
+    );
     await Promise.all(
       QUEUE_NAMES.map(async (name) => {
         const counts = await ctx.queues[name]

@@ -42,6 +42,8 @@ export interface TestContextOptions {
   now?: () => Date;
   /** Adapters to publish with instead of the built-in ones (e.g. pointed at fakes). */
   adapters?: (parts: { db: AppContext['db']; publicUrl: string }) => PlatformAdapter[];
+  /** A Redis of the test's own (e.g. a private redis-server it may flush); default the shared test Redis. */
+  redis?: RedisTarget;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function createTestContext(
     config,
     log,
     database,
-    redisTarget: testRedisTarget(),
+    redisTarget: options.redis ?? testRedisTarget(),
     keys: new KeyRing(config.GAUNG_SECRET_KEY!),
     now: options.now,
     adapters: options.adapters?.({ db: database.db, publicUrl: config.publicUrl }),
@@ -81,7 +83,7 @@ export async function createTestContext(
     config,
     async close() {
       await Promise.all(Object.values(ctx.queues).map((queue) => queue.close()));
-      await deleteKeys(prefix);
+      if (!options.redis) await deleteKeys(prefix);
       ctx.redis.disconnect();
       await database.close();
     },

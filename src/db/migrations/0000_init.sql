@@ -308,6 +308,7 @@ CREATE UNIQUE INDEX "deliveries_post_channel_key" ON "deliveries" USING btree ("
 CREATE INDEX "deliveries_due_idx" ON "deliveries" USING btree ("due_at") WHERE "deliveries"."status" = 'scheduled';--> statement-breakpoint
 CREATE INDEX "deliveries_lease_idx" ON "deliveries" USING btree ("lease_until") WHERE "deliveries"."status" = 'publishing';--> statement-breakpoint
 CREATE INDEX "deliveries_channel_due_idx" ON "deliveries" USING btree ("channel_id","due_at");--> statement-breakpoint
+CREATE INDEX "deliveries_published_idx" ON "deliveries" USING btree ("published_at") WHERE "deliveries"."status" = 'published';--> statement-breakpoint
 CREATE INDEX "deliveries_attention_idx" ON "deliveries" USING btree ("status","updated_at") WHERE "deliveries"."status" in ('failed', 'needs_attention', 'unknown');--> statement-breakpoint
 CREATE UNIQUE INDEX "delivery_attempts_number_key" ON "delivery_attempts" USING btree ("delivery_id","number");--> statement-breakpoint
 CREATE INDEX "delivery_events_delivery_idx" ON "delivery_events" USING btree ("delivery_id","id");--> statement-breakpoint

@@ -72,6 +72,8 @@ export const deliveries = pgTable(
     index('deliveries_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'publishing'`),
     // The calendar: a channel's deliveries over time.
     index('deliveries_channel_due_idx').on(t.channelId, t.dueAt),
+    // Metrics snapshots and reports: published deliveries by publish time.
+    index('deliveries_published_idx').on(t.publishedAt).where(sql`${t.status} = 'published'`),
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
       .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown')`),

@@ -1,0 +1,244 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DELIVERY_EVENTS } from '../domain/delivery-machine';
+import { invalid } from '../domain/errors';
+import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import { loadChannel } from '../services/channels';
+import {
+  cancelDelivery,
+  channelFreeSlots,
+  confirmDelivery,
+  deliveryFacts,
+  deliveryResource,
+  listDeliveries,
+  loadDeliveryDetail,
+  rescheduleDelivery,
+  retryDelivery,
+} from '../services/deliveries';
+import { loadUnit } from '../services/units';
+import { authorize, requireActor } from './plugins/auth';
+
+const isoTime = z.iso.datetime({ offset: true });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+
+const statusList = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()))
+  .pipe(z.array(z.enum(DELIVERY_STATUSES)).min(1))
+  .describe('One status or several, comma-separated');
+
+const deliverySummary = z.object({
+  id: z.uuid(),
+  postId: z.uuid(),
+  unit: z.object({ id: z.uuid(), name: z.string() }).describe('The office the post came from'),
+  channel: z.object({ id: z.uuid(), name: z.string(), platform: z.enum(PLATFORMS) }),
+  mode: z.enum(DELIVERY_MODES),
+  status: z.enum(DELIVERY_STATUSES),
+  dueAt: z.string(),
+  slotted: z.boolean(),
+  attempts: z.number().int().describe('Attempts that counted against the retry budget'),
+  excerpt: z.string(),
+  remoteUrl: z.string().nullable(),
+  publishedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorCode: z.string().nullable(),
+  version: z.number().int(),
+  updatedAt: z.string(),
+});
+
+const deliveryDetail = deliverySummary.extend({
+  renderedText: z.string(),
+  leaseUntil: z.string().nullable(),
+  actions: z.array(z.enum(DELIVERY_EVENTS)).describe('What the caller may do now'),
+  attemptHistory: z.array(
+    z.object({
+      number: z.number().int(),
+      startedAt: z.string(),
+      endedAt: z.string().nullable(),
+      outcome: z.enum(ATTEMPT_OUTCOMES).nullable(),
+      httpStatus: z.number().int().nullable(),
+      error: z.string().nullable(),
+      errorCode: z.string().nullable(),
+      worker: z.string().nullable(),
+    }),
+  ),
+  events: z.array(
+    z.object({
+      id: z.number().int(),
+      from: z.enum(DELIVERY_STATUSES).nullable(),
+      to: z.enum(DELIVERY_STATUSES),
+      reason: z.string().nullable(),
+      actor: z.object({ id: z.uuid(), name: z.string() }).nullable(),
+      at: z.string(),
+    }),
+  ),
+});
+
+const idParams = z.strictObject({ id: z.uuid() });
+const optionalVersion = z
+  .strictObject({ version: z.number().int().min(1).optional().describe('Refuse (409) if it changed since') })
+  .nullish();
+
+const MAX_SLOT_RANGE_MS = 62 * 24 * 60 * 60 * 1000;
+
+/** Deliveries: the engine's work as people see and steer it. */
+export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { ctx } = app;
+
+  app.get(
+    '/deliveries',
+    {
+      schema: {
+        tags: ['deliveries'],
+        querystring: z.strictObject({
+          status: statusList.optional(),
+          channel: z.uuid().optional(),
+          unit: z.uuid().optional().describe('Originating unit and its subtree'),
+          post: z.uuid().optional(),
+          from: isoTime.optional().describe('Due at or after'),
+          to: isoTime.optional().describe('Due before'),
+          sort: z
+            .enum(['due', 'attention'])
+            .default('due')
+            .describe('`attention`: failed and needs_attention first, then unknown, then the rest'),
+          cursor: z.string().max(300).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: { 200: z.object({ items: z.array(deliverySummary), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { unit, channel, post, ...filters } = request.query;
+      let unitPath: string | undefined;
+      if (unit) {
+        unitPath = (await loadUnit(ctx, unit)).path;
+        authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
+      }
+      return listDeliveries(ctx, actor, { ...filters, unitPath, channelId: channel, postId: post });
+    },
+  );
+
+  app.get(
+    '/deliveries/:id',
+    { schema: { tags: ['deliveries'], params: idParams, response: { 200: deliveryDetail } } },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await deliveryFacts(ctx.db, request.params.id);
+      authorize(actor, 'delivery.read', deliveryResource(facts), 'Delivery');
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  const manage = async (actor: ReturnType<typeof requireActor>, id: string) => {
+    const facts = await deliveryFacts(ctx.db, id);
+    authorize(actor, 'delivery.manage', deliveryResource(facts), 'Delivery');
+    return facts;
+  };
+
+  app.post(
+    '/deliveries/:id/retry',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description:
+          'A failed or needs_attention delivery is scheduled again now, with a fresh attempt budget.',
+        params: idParams,
+        body: optionalVersion,
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await retryDelivery(ctx, actor, facts, request.body?.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/cancel',
+    {
+      schema: {
+        tags: ['deliveries'],
+        params: idParams,
+        body: optionalVersion,
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await cancelDelivery(ctx, actor, facts, request.body?.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/confirm',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description: 'Someone checked the platform and found the post: record it as published at this URL.',
+        params: idParams,
+        body: z.strictObject({ url: httpUrl, version: z.number().int().min(1).optional() }),
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await confirmDelivery(ctx, actor, facts, request.body.url, request.body.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.patch(
+    '/deliveries/:id',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description: 'Moves a scheduled delivery to another time.',
+        params: idParams,
+        body: z.strictObject({ dueAt: isoTime, version: z.number().int().min(1) }),
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await rescheduleDelivery(ctx, actor, facts, new Date(request.body.dueAt), request.body.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.get(
+    '/channels/:id/free-slots',
+    {
+      schema: {
+        tags: ['channels'],
+        description: "The channel's posting slots in [from, to) that nothing is booked on yet.",
+        params: idParams,
+        querystring: z.strictObject({
+          from: isoTime.optional().describe('Default: now'),
+          to: isoTime.optional().describe('Default: seven days after `from`; at most 62 days after it'),
+        }),
+        response: { 200: z.object({ slots: z.array(z.string()) }) },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
+      const from = request.query.from ? new Date(request.query.from) : ctx.now();
+      const to = request.query.to
+        ? new Date(request.query.to)
+        : new Date(from.getTime() + 7 * 24 * 3600 * 1000);
+      if (to <= from) throw invalid([{ field: 'to', message: 'must be after from', code: 'empty_range' }]);
+      if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_MS)
+        throw invalid([{ field: 'to', message: 'at most 62 days after from', code: 'range_too_long' }]);
+      const slots = await channelFreeSlots(ctx, channel, from, to);
+      return { slots: slots.map((slot) => slot.toISOString()) };
+    },
+  );
+};

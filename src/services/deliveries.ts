@@ -1,0 +1,496 @@
+import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { AppContext } from '../context';
+import type { DbOrTx } from '../db/client';
+import {
+  channels,
+  deliveries,
+  deliveryAttempts,
+  deliveryEvents,
+  postingSlots,
+  posts,
+  units,
+  users,
+} from '../db/schema';
+import { allowedDeliveryEvents, type DeliveryEvent, transitionDelivery } from '../domain/delivery-machine';
+import { conflict, invalid, notFound, staleVersion } from '../domain/errors';
+import { type Actor, atLeast, decide, type Resource } from '../domain/permissions';
+import { freeSlots } from '../domain/slots';
+import type { AttemptOutcome, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
+import { dropPublishJob, enqueueDueDeliveries, followRescheduledDelivery } from '../queues/producers';
+import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
+import { notifyPublishOutcome } from './notifications';
+import { exactTime } from './posts';
+
+/**
+ * Deliveries for the people who run them: the list (failed and unsure ones first when asked), one
+ * delivery with its attempts and audit trail, and the manual steps — retry, cancel, confirm with the
+ * URL, move to another time. Every change goes through the delivery state machine.
+ */
+
+const channelUnits = alias(units, 'channel_units');
+const postUnits = alias(units, 'post_units');
+
+export interface DeliveryFacts {
+  id: string;
+  status: DeliveryStatus;
+  version: number;
+  attempts: number;
+  dueAt: Date;
+  channelId: string;
+  channelUnitPath: string;
+  postUnitPath: string;
+}
+
+export const deliveryResource = (
+  facts: Pick<DeliveryFacts, 'channelUnitPath' | 'postUnitPath'>,
+): Resource => ({
+  type: 'delivery',
+  channelUnitPath: facts.channelUnitPath,
+  postUnitPath: facts.postUnitPath,
+});
+
+/** What `authorize` needs about a delivery, or 404. */
+export async function deliveryFacts(db: DbOrTx, id: string): Promise<DeliveryFacts> {
+  const [row] = await db
+    .select({
+      id: deliveries.id,
+      status: deliveries.status,
+      version: deliveries.version,
+      attempts: deliveries.attempts,
+      dueAt: deliveries.dueAt,
+      channelId: deliveries.channelId,
+      channelUnitPath: channelUnits.path,
+      postUnitPath: postUnits.path,
+    })
+    .from(deliveries)
+    .innerJoin(channels, eq(channels.id, deliveries.channelId))
+    .innerJoin(channelUnits, eq(channelUnits.id, channels.unitId))
+    .innerJoin(posts, eq(posts.id, deliveries.postId))
+    .innerJoin(postUnits, eq(postUnits.id, posts.unitId))
+    .where(eq(deliveries.id, id));
+  if (!row) throw notFound('Delivery');
+  return row;
+}
+
+export interface DeliverySummary {
+  id: string;
+  postId: string;
+  unit: { id: string; name: string };
+  channel: { id: string; name: string; platform: Platform };
+  mode: DeliveryMode;
+  status: DeliveryStatus;
+  dueAt: string;
+  slotted: boolean;
+  attempts: number;
+  excerpt: string;
+  remoteUrl: string | null;
+  publishedAt: string | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  version: number;
+  updatedAt: string;
+}
+
+export interface DeliveryListFilters {
+  status?: DeliveryStatus[];
+  channelId?: string;
+  /** Originating unit's subtree (already authorised), as its path. */
+  unitPath?: string;
+  postId?: string;
+  from?: string;
+  to?: string;
+  /** `due`: by due time; `attention`: failed and needs_attention first, then unknown, then the rest. */
+  sort: 'due' | 'attention';
+  cursor?: string;
+  limit: number;
+}
+
+/** The deliveries an actor may read, as SQL: the same rule as `decide(actor, 'delivery.read', …)`. */
+function visibleDeliveries(actor: Actor): SQL {
+  if (!atLeast(actor, 'reviewer')) return eq(postUnits.path, actor.unitPath);
+  return sql`(${channelUnits.path} like ${`${actor.unitPath}%`} or ${postUnits.path} like ${`${actor.unitPath}%`})`;
+}
+
+const attentionRank = sql<number>`(case ${deliveries.status} when 'failed' then 0 when 'needs_attention' then 0 when 'unknown' then 1 else 2 end)`;
+
+interface Cursor {
+  rank: number;
+  at: string;
+  id: string;
+}
+
+const encodeCursor = (cursor: Cursor) =>
+  Buffer.from(JSON.stringify([cursor.rank, cursor.at, cursor.id])).toString('base64url');
+
+function decodeCursor(value: string): Cursor {
+  try {
+    const [rank, at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
+    if (
+      typeof rank === 'number' &&
+      Number.isInteger(rank) &&
+      typeof at === 'string' &&
+      !Number.isNaN(Date.parse(at)) &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    )
+      return { rank, at, id };
+  } catch {
+    // fall through to the validation error
+  }
+  throw invalid([{ field: 'cursor', message: 'not a cursor this API returned', code: 'invalid_cursor' }]);
+}
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+/** Keyset-paginated: rows changing meanwhile never shift a page. */
+export async function listDeliveries(
+  ctx: AppContext,
+  actor: Actor,
+  filters: DeliveryListFilters,
+): Promise<{ items: DeliverySummary[]; nextCursor: string | null }> {
+  const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
+  const rank = filters.sort === 'attention' ? attentionRank : sql<number>`0::int`;
+  const rows = await ctx.db
+    .select({
+      id: deliveries.id,
+      postId: deliveries.postId,
+      unitId: posts.unitId,
+      unitName: postUnits.name,
+      channelId: channels.id,
+      channelName: channels.name,
+      platform: channels.platform,
+      mode: deliveries.mode,
+      status: deliveries.status,
+      dueAt: deliveries.dueAt,
+      slotted: deliveries.slotted,
+      attempts: deliveries.attempts,
+      excerpt: sql<string>`left(${deliveries.renderedText}, 200)`,
+      remoteUrl: deliveries.remoteUrl,
+      publishedAt: deliveries.publishedAt,
+      lastError: deliveries.lastError,
+      lastErrorCode: deliveries.lastErrorCode,
+      version: deliveries.version,
+      updatedAt: deliveries.updatedAt,
+      rank,
+      exactDueAt: exactTime(deliveries.dueAt),
+      channelUnitPath: channelUnits.path,
+      postUnitPath: postUnits.path,
+    })
+    .from(deliveries)
+    .innerJoin(channels, eq(channels.id, deliveries.channelId))
+    .innerJoin(channelUnits, eq(channelUnits.id, channels.unitId))
+    .innerJoin(posts, eq(posts.id, deliveries.postId))
+    .innerJoin(postUnits, eq(postUnits.id, posts.unitId))
+    .where(
+      and(
+        visibleDeliveries(actor),
+        filters.status?.length ? inArray(deliveries.status, filters.status) : undefined,
+        filters.channelId ? eq(deliveries.channelId, filters.channelId) : undefined,
+        filters.unitPath ? sql`${postUnits.path} like ${`${filters.unitPath}%`}` : undefined,
+        filters.postId ? eq(deliveries.postId, filters.postId) : undefined,
+        filters.from ? gte(deliveries.dueAt, new Date(filters.from)) : undefined,
+        filters.to
+          ? sql`${deliveries.dueAt} < ${new Date(filters.to).toISOString()}::timestamptz`
+          : undefined,
+        cursor
+          ? sql`(${rank}, ${deliveries.dueAt}, ${deliveries.id}) > (${cursor.rank}::int, ${cursor.at}::timestamptz, ${cursor.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(asc(rank), asc(deliveries.dueAt), asc(deliveries.id))
+    .limit(filters.limit + 1);
+  const page = rows.slice(0, filters.limit);
+  const last = page.at(-1);
+  return {
+    // The SQL above mirrors `decide`; `decide` stays the authority.
+    items: page
+      .filter((row) => decide(actor, 'delivery.read', deliveryResource(row)) === 'allow')
+      .map((row) => ({
+        id: row.id,
+        postId: row.postId,
+        unit: { id: row.unitId, name: row.unitName },
+        channel: { id: row.channelId, name: row.channelName, platform: row.platform as Platform },
+        mode: row.mode,
+        status: row.status,
+        dueAt: row.dueAt.toISOString(),
+        slotted: row.slotted !== 0,
+        attempts: row.attempts,
+        excerpt: row.excerpt,
+        remoteUrl: row.remoteUrl,
+        publishedAt: iso(row.publishedAt),
+        lastError: row.lastError,
+        lastErrorCode: row.lastErrorCode,
+        version: row.version,
+        updatedAt: row.updatedAt.toISOString(),
+      })),
+    nextCursor:
+      rows.length > filters.limit && last
+        ? encodeCursor({ rank: Number(last.rank), at: last.exactDueAt, id: last.id })
+        : null,
+  };
+}
+
+export interface DeliveryDetail extends DeliverySummary {
+  renderedText: string;
+  leaseUntil: string | null;
+  /** What a person may do now (cancel, retry, confirm, reschedule). */
+  actions: DeliveryEvent[];
+  attemptHistory: {
+    number: number;
+    startedAt: string;
+    endedAt: string | null;
+    outcome: AttemptOutcome | null;
+    httpStatus: number | null;
+    error: string | null;
+    errorCode: string | null;
+    worker: string | null;
+  }[];
+  events: {
+    id: number;
+    from: DeliveryStatus | null;
+    to: DeliveryStatus;
+    reason: string | null;
+    actor: { id: string; name: string } | null;
+    at: string;
+  }[];
+}
+
+const HUMAN_ACTIONS: DeliveryEvent[] = ['cancel', 'retry', 'confirm', 'reschedule'];
+
+export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: string): Promise<DeliveryDetail> {
+  const [[row], attemptRows, eventRows] = await Promise.all([
+    ctx.db
+      .select({
+        id: deliveries.id,
+        postId: deliveries.postId,
+        unitId: posts.unitId,
+        unitName: postUnits.name,
+        channelId: channels.id,
+        channelName: channels.name,
+        platform: channels.platform,
+        delivery: deliveries,
+      })
+      .from(deliveries)
+      .innerJoin(channels, eq(channels.id, deliveries.channelId))
+      .innerJoin(posts, eq(posts.id, deliveries.postId))
+      .innerJoin(postUnits, eq(postUnits.id, posts.unitId))
+      .where(eq(deliveries.id, id)),
+    ctx.db
+      .select()
+      .from(deliveryAttempts)
+      .where(eq(deliveryAttempts.deliveryId, id))
+      .orderBy(asc(deliveryAttempts.number)),
+    ctx.db
+      .select({ event: deliveryEvents, actorName: users.name })
+      .from(deliveryEvents)
+      .leftJoin(users, eq(users.id, deliveryEvents.actorId))
+      .where(eq(deliveryEvents.deliveryId, id))
+      .orderBy(desc(deliveryEvents.id)),
+  ]);
+  if (!row) throw notFound('Delivery');
+  const d = row.delivery;
+  const controls = decide(actor, 'delivery.manage', await deliveryFacts(ctx.db, id).then(deliveryResource));
+  return {
+    id: d.id,
+    postId: d.postId,
+    unit: { id: row.unitId, name: row.unitName },
+    channel: { id: row.channelId, name: row.channelName, platform: row.platform as Platform },
+    mode: d.mode,
+    status: d.status,
+    dueAt: d.dueAt.toISOString(),
+    slotted: d.slotted !== 0,
+    attempts: d.attempts,
+    excerpt: d.renderedText.slice(0, 200),
+    remoteUrl: d.remoteUrl,
+    publishedAt: iso(d.publishedAt),
+    lastError: d.lastError,
+    lastErrorCode: d.lastErrorCode,
+    version: d.version,
+    updatedAt: d.updatedAt.toISOString(),
+    renderedText: d.renderedText,
+    leaseUntil: iso(d.leaseUntil),
+    actions:
+      controls === 'allow'
+        ? allowedDeliveryEvents(d.status).filter((event) => HUMAN_ACTIONS.includes(event))
+        : [],
+    attemptHistory: attemptRows.map((attempt) => ({
+      number: attempt.number,
+      startedAt: attempt.startedAt.toISOString(),
+      endedAt: iso(attempt.endedAt),
+      outcome: attempt.outcome,
+      httpStatus: attempt.httpStatus,
+      error: attempt.error,
+      errorCode: attempt.errorCode,
+      worker: attempt.worker,
+    })),
+    events: eventRows.map(({ event, actorName }) => ({
+      id: event.id,
+      from: event.fromStatus,
+      to: event.toStatus,
+      reason: event.reason,
+      actor: event.actorId ? { id: event.actorId, name: actorName ?? '' } : null,
+      at: event.createdAt.toISOString(),
+    })),
+  };
+}
+
+/**
+ * A person's step on a delivery: the state machine must allow it from the current status, and the
+ * row must still be at the version the caller saw (when the caller says which).
+ */
+async function act(
+  ctx: AppContext,
+  actor: Actor,
+  facts: DeliveryFacts,
+  event: DeliveryEvent,
+  change: Omit<DeliveryTransition, 'deliveryId' | 'from' | 'event' | 'now' | 'actorId' | 'version'>,
+  options: { version?: number; notify?: 'published' },
+) {
+  if (options.version !== undefined && options.version !== facts.version) throw staleVersion(facts.version);
+  const step = transitionDelivery(facts.status, event);
+  if (!step.ok) throw conflict(step.code, step.message, { status: facts.status });
+  const transition: DeliveryTransition = {
+    ...change,
+    deliveryId: facts.id,
+    from: facts.status,
+    event,
+    version: facts.version,
+    now: ctx.now(),
+    actorId: actor.userId,
+  };
+  const { row, announce } = await ctx.db.transaction(async (tx) => {
+    const row = await transitionDeliveryRow(tx, transition);
+    if (!row) return { row, announce: null };
+    return {
+      row,
+      announce: options.notify ? await notifyPublishOutcome(ctx, tx, facts.id, options.notify) : null,
+    };
+  });
+  if (!row) {
+    // Changed meanwhile (by the engine or another person): the caller reloads and decides again.
+    const current = await deliveryFacts(ctx.db, facts.id);
+    throw staleVersion(current.version);
+  }
+  await announce?.().catch((error: unknown) =>
+    ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not queue the notification'),
+  );
+  return row;
+}
+
+/** failed / needs_attention → scheduled now, with a fresh attempt budget. */
+export async function retryDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
+  const row = await act(
+    ctx,
+    actor,
+    facts,
+    'retry',
+    { reason: 'retried by a person', attempts: 0, dueAt: ctx.now(), lastError: null },
+    { version },
+  );
+  await enqueueDueDeliveries(ctx, [facts.id]).catch((error: unknown) =>
+    ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not queue the retry; the sweeper will'),
+  );
+  return row;
+}
+
+export async function cancelDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
+  const row = await act(ctx, actor, facts, 'cancel', { reason: 'cancelled by a person' }, { version });
+  await dropPublishJob(ctx, facts).catch(() => {});
+  return row;
+}
+
+/** A person checked the platform and saw the post: recorded as published with its URL. */
+export async function confirmDelivery(
+  ctx: AppContext,
+  actor: Actor,
+  facts: DeliveryFacts,
+  url: string,
+  version?: number,
+) {
+  return act(
+    ctx,
+    actor,
+    facts,
+    'confirm',
+    { reason: `confirmed by a person: ${url}`, remote: { remoteId: null, remoteUrl: url }, lastError: null },
+    { version, notify: 'published' },
+  );
+}
+
+/** Moves a scheduled delivery to another time (the calendar's drag and drop). */
+export async function rescheduleDelivery(
+  ctx: AppContext,
+  actor: Actor,
+  facts: DeliveryFacts,
+  dueAt: Date,
+  version: number,
+) {
+  const row = await act(
+    ctx,
+    actor,
+    facts,
+    'reschedule',
+    { reason: `moved to ${dueAt.toISOString()}`, dueAt },
+    { version },
+  );
+  // A fixed time now: the channel's slot allocation no longer owns it.
+  await ctx.db.update(deliveries).set({ slotted: 0 }).where(eq(deliveries.id, facts.id));
+  await followRescheduledDelivery(ctx, { id: row.id, attempts: row.attempts, dueAt: row.dueAt }).catch(
+    (error: unknown) =>
+      ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not move the job; the sweeper will'),
+  );
+  return row;
+}
+
+/** Times taken on a channel: what is scheduled, being published or published there. */
+async function takenTimes(db: DbOrTx, channelId: string, from: Date, to: Date): Promise<Date[]> {
+  const rows = await db
+    .select({
+      at: sql<Date>`coalesce(${deliveries.publishedAt}, ${deliveries.dueAt})`.mapWith(deliveries.dueAt),
+    })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.channelId, channelId),
+        inArray(deliveries.status, ['scheduled', 'publishing', 'unknown', 'published']),
+        gte(deliveries.dueAt, from),
+        lte(deliveries.dueAt, to),
+      ),
+    );
+  return rows.map((row) => row.at);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The channel's free posting slots in [from, to), judged against what is already booked there. */
+export async function channelFreeSlots(
+  ctx: AppContext,
+  channel: { id: string; timeZone: string; dailyCap: number | null; minSpacingMinutes: number },
+  from: Date,
+  to: Date,
+): Promise<Date[]> {
+  const crons = await ctx.db
+    .select({ cron: postingSlots.cron })
+    .from(postingSlots)
+    .where(eq(postingSlots.channelId, channel.id));
+  if (crons.length === 0) return [];
+  // A day either side: the daily cap counts whole local days and spacing reaches across the edges.
+  const taken = await takenTimes(
+    ctx.db,
+    channel.id,
+    new Date(from.getTime() - DAY_MS),
+    new Date(to.getTime() + DAY_MS),
+  );
+  return freeSlots(
+    {
+      crons: crons.map((row) => row.cron),
+      timeZone: channel.timeZone,
+      dailyCap: channel.dailyCap,
+      minSpacingMinutes: channel.minSpacingMinutes,
+    },
+    taken,
+    from,
+    to,
+  );
+}

@@ -1,0 +1,191 @@
+import type { Redis } from 'ioredis';
+import { type AppContext, redisKey } from '../context';
+import { blockId, blockIds, type RateWindow, rateWindows } from '../domain/rate-limits';
+import type { Platform } from '../domain/vocabulary';
+
+/**
+ * Publish quotas, counted atomically in Redis before a platform is called. Each quota window is a
+ * sorted set of publish times (a sliding log): at most `max` entries in any `window`. A delivery that
+ * finds its channel's quota used up *books* the first time it may go, so a hundred waiting
+ * deliveries are spread over the following windows instead of all waking at the same reset. App-wide
+ * windows hold no bookings (one busy channel must not hold up the others); they are checked when a
+ * delivery goes. A platform's own "too many" answer blocks the channel (or the whole app) until its
+ * reset.
+ *
+ * Times come from the caller (the context's clock), so tests can drive it with a fixed clock.
+ * Under Redis Cluster, give GAUNG_REDIS_PREFIX a hash tag ({gaung}) so one script's keys share a slot.
+ */
+
+const RESERVE = `
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+local nc = tonumber(ARGV[3])
+local na = tonumber(ARGV[4])
+local n = nc + na
+local granted = member .. '@' .. now
+local function limit(i) return tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i]) end
+local at = now
+for j = n + 1, #KEYS do
+  local blocked = tonumber(redis.call('GET', KEYS[j]) or '0')
+  if blocked > at then at = blocked end
+end
+for i = 1, n do
+  local _, window = limit(i)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+end
+-- The first moment the app-wide windows (which hold no bookings) have room.
+local appFree, appCause = now, 0
+for i = nc + 1, n do
+  local max, window = limit(i)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= max then
+    local edge = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
+    local free = tonumber(edge[2]) + window
+    if free > appFree then appFree = free; appCause = i end
+  end
+end
+local function grant(score)
+  for i = 1, nc do
+    local _, window = limit(i)
+    redis.call('ZREM', KEYS[i], member)
+    redis.call('ZADD', KEYS[i], score, granted)
+    redis.call('PEXPIRE', KEYS[i], math.max(score + window - now, 1))
+  end
+  for i = nc + 1, n do
+    local _, window = limit(i)
+    redis.call('ZADD', KEYS[i], now, granted)
+    redis.call('PEXPIRE', KEYS[i], window)
+  end
+  return {1, now, 0}
+end
+if nc > 0 then
+  local booked = redis.call('ZSCORE', KEYS[1], member)
+  if booked then
+    booked = tonumber(booked)
+    if booked >= at then
+      if booked > now then return {0, booked, 0} end
+      if appFree > now then return {0, appFree, appCause} end
+      return grant(booked)
+    end
+    for i = 1, nc do redis.call('ZREM', KEYS[i], member) end
+  end
+end
+-- Per-channel windows: book the first moment each allows one more (bookings queue up in order).
+local channelAt, cause = at, 0
+for i = 1, nc do
+  local max, window = limit(i)
+  local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) > channelAt then channelAt = tonumber(last[2]); cause = i end
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= max then
+    local edge = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
+    local free = tonumber(edge[2]) + window
+    if free > channelAt then channelAt = free; cause = i end
+  end
+end
+if channelAt > now then
+  for i = 1, nc do
+    local _, window = limit(i)
+    redis.call('ZADD', KEYS[i], channelAt, member)
+    redis.call('PEXPIRE', KEYS[i], channelAt + window - now)
+  end
+  return {0, channelAt, cause}
+end
+if appFree > now then return {0, appFree, appCause} end
+return grant(now)
+`;
+
+const BLOCK = `
+local till = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if till > current and till > now then
+  redis.call('SET', KEYS[1], till, 'PX', till - now)
+  return 1
+end
+return 0
+`;
+
+interface RateCommands {
+  gaungRateReserve(...args: (string | number)[]): Promise<[number, number, number]>;
+  gaungRateBlock(key: string, till: number, now: number): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+
+function commands(redis: Redis): RateCommands {
+  if (!defined.has(redis)) {
+    redis.defineCommand('gaungRateReserve', { lua: RESERVE });
+    redis.defineCommand('gaungRateBlock', { numberOfKeys: 1, lua: BLOCK });
+    defined.add(redis);
+  }
+  return redis as unknown as RateCommands;
+}
+
+export type Reservation =
+  /** Go now; `token` gives the slot back if the delivery turns out not to be publishable. */
+  | { granted: true; token: string }
+  /** Booked for `at`; ask again then with the same member. `window` is the quota that decided, if any. */
+  | { granted: false; at: Date; window: RateWindow | null };
+
+const windowKey = (ctx: Pick<AppContext, 'redisPrefix'>, window: RateWindow) =>
+  redisKey(ctx, 'rate', window.id);
+const blockKey = (ctx: Pick<AppContext, 'redisPrefix'>, id: string) => redisKey(ctx, 'rate-block', id);
+
+/**
+ * Takes a slot in every quota of the channel's platform, or books the first moment all of them allow
+ * one. `member` names this attempt (delivery id and attempt count): asking again with the same
+ * member claims the booking instead of queueing anew.
+ */
+export async function reservePublishSlot(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  target: { platform: Platform; channelId: string },
+  member: string,
+): Promise<Reservation> {
+  const all = rateWindows(target.platform, target.channelId);
+  // Channel windows first: the script books in those and only checks the app-wide ones.
+  const windows = [...all.filter((w) => w.scope === 'channel'), ...all.filter((w) => w.scope === 'app')];
+  const channelCount = windows.filter((w) => w.scope === 'channel').length;
+  const keys = [
+    ...windows.map((window) => windowKey(ctx, window)),
+    ...blockIds(target.platform, target.channelId).map((id) => blockKey(ctx, id)),
+  ];
+  const now = ctx.now().getTime();
+  const [granted, at, cause] = await commands(ctx.redis).gaungRateReserve(
+    keys.length,
+    ...keys,
+    now,
+    member,
+    channelCount,
+    windows.length - channelCount,
+    ...windows.flatMap((window) => [window.max, window.windowMs]),
+  );
+  if (granted === 1) return { granted: true, token: `${member}@${at}` };
+  return { granted: false, at: new Date(Number(at)), window: cause > 0 ? windows[cause - 1]! : null };
+}
+
+/** Gives a granted slot back (the claim that followed it did not happen). */
+export async function releasePublishSlot(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix'>,
+  target: { platform: Platform; channelId: string },
+  token: string,
+): Promise<void> {
+  const windows = rateWindows(target.platform, target.channelId);
+  if (windows.length === 0) return;
+  const pipeline = ctx.redis.pipeline();
+  for (const window of windows) pipeline.zrem(windowKey(ctx, window), token);
+  await pipeline.exec();
+}
+
+/** Stops publishing to the channel (or, for `app`, to the whole platform) until `until`. */
+export async function blockPublishing(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  target: { platform: Platform; channelId: string; scope: 'channel' | 'app' },
+  until: Date,
+): Promise<void> {
+  await commands(ctx.redis).gaungRateBlock(
+    blockKey(ctx, blockId(target.platform, target.scope, target.channelId)),
+    until.getTime(),
+    ctx.now().getTime(),
+  );
+}
