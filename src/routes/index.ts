@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { deliveryRoutes } from './deliveries';
 import { mediaPublicRoutes, mediaRoutes } from './media';
 import { notificationRoutes } from './notifications';
 import { opsRoutes } from './ops';
 import authPlugin from './plugins/auth';
 import { postRoutes } from './posts';
+import { queueDashboardRoutes } from './queue-dashboard';
+import { reportRoutes } from './reports';
 import { reviewRoutes } from './reviews';
 import { tokenRoutes } from './tokens';
 import { unitRoutes } from './units';
@@ -16,6 +19,7 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(authPlugin);
   await app.register(opsRoutes);
   await app.register(mediaPublicRoutes);
+  await app.register(queueDashboardRoutes);
   await app.register(
     async (api) => {
       await api.register(postRoutes);
@@ -27,6 +31,8 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
       await api.register(tokenRoutes);
       await api.register(auditRoutes);
       await api.register(mediaRoutes);
+      await api.register(deliveryRoutes);
+      await api.register(reportRoutes);
     },
     { prefix: '/api/v1' },
   );
