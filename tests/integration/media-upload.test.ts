@@ -124,7 +124,7 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
           mime: 'image/png',
           width: 300,
           height: 200,
-          details: { animated: false, hasAlpha: true },
+          details: { animated: false, hasAlpha: true, metadata: false },
         },
         { data: webp, filename: 'poster.webp', mime: 'image/webp', width: 200, height: 100, details: null },
         {
