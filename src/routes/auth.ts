@@ -18,7 +18,8 @@ const meSchema = z.object({
     .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
 });
 
-const cookieOptions = (request: FastifyRequest) => ({
+/** The session cookie as sign-in sets it (the web app's sign-in form sets the same). */
+export const cookieOptions = (request: FastifyRequest) => ({
   httpOnly: true,
   sameSite: 'lax' as const,
   path: '/',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { webRoutes } from '../web/index';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
 import { deliveryRoutes } from './deliveries';
@@ -20,6 +21,8 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(opsRoutes);
   await app.register(mediaPublicRoutes);
   await app.register(queueDashboardRoutes);
+  // The web app and the press room, outside /api/v1.
+  await app.register(webRoutes);
   await app.register(
     async (api) => {
       await api.register(postRoutes);

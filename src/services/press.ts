@@ -1,0 +1,88 @@
+import { and, asc, desc, eq, inArray, lt, min, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { channels, deliveries, posts, units } from '../db/schema';
+import type { Platform } from '../domain/vocabulary';
+
+/**
+ * The public press room: posts that went out on at least one channel, newest first, with the office
+ * they came from and where they can be seen. Only published deliveries are read; nothing else of a
+ * post (drafts, comments, reviewers) is ever exposed.
+ */
+
+export interface PressLink {
+  channelName: string;
+  platform: Platform;
+  url: string;
+}
+
+export interface PressItem {
+  postId: string;
+  unit: { id: string; name: string };
+  /** The text as it was published (on the channel that published it first). */
+  text: string;
+  tags: string[];
+  publishedAt: Date;
+  links: PressLink[];
+}
+
+export async function listPressItems(
+  ctx: AppContext,
+  options: { limit: number; before?: Date },
+): Promise<{ items: PressItem[]; nextBefore: Date | null }> {
+  const firstPublished = min(deliveries.publishedAt);
+  const latest = await ctx.db
+    .select({ postId: deliveries.postId, at: firstPublished })
+    .from(deliveries)
+    .where(eq(deliveries.status, 'published'))
+    .groupBy(deliveries.postId)
+    .having(options.before ? lt(firstPublished, options.before) : undefined)
+    .orderBy(desc(firstPublished), desc(deliveries.postId))
+    .limit(options.limit + 1);
+  const page = latest.slice(0, options.limit);
+  if (page.length === 0) return { items: [], nextBefore: null };
+  const ids = page.map((row) => row.postId);
+  const rows = await ctx.db
+    .select({
+      postId: deliveries.postId,
+      text: deliveries.renderedText,
+      url: deliveries.remoteUrl,
+      publishedAt: deliveries.publishedAt,
+      channelName: channels.name,
+      platform: channels.platform,
+      unitId: units.id,
+      unitName: units.name,
+      tags: posts.tags,
+    })
+    .from(deliveries)
+    .innerJoin(channels, eq(channels.id, deliveries.channelId))
+    .innerJoin(posts, eq(posts.id, deliveries.postId))
+    .innerJoin(units, eq(units.id, posts.unitId))
+    .where(and(inArray(deliveries.postId, ids), eq(deliveries.status, 'published')))
+    .orderBy(asc(deliveries.publishedAt), asc(sql`${channels.name}`));
+  const items = page.flatMap((entry) => {
+    const published = rows.filter((row) => row.postId === entry.postId);
+    const first = published[0];
+    if (!first?.publishedAt) return [];
+    return [
+      {
+        postId: entry.postId,
+        unit: { id: first.unitId, name: first.unitName },
+        text: first.text,
+        tags: first.tags,
+        publishedAt: first.publishedAt,
+        links: published
+          .filter((row) => row.url)
+          .map((row) => ({
+            channelName: row.channelName,
+            platform: row.platform as Platform,
+            url: row.url!,
+          })),
+      },
+    ];
+  });
+  const last = page.at(-1);
+  return {
+    items,
+    nextBefore: latest.length > options.limit && last?.at ? new Date(last.at) : null,
+  };
+}

@@ -1,0 +1,290 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { FieldError } from '../domain/errors';
+import { atLeast } from '../domain/permissions';
+import { LOCALES, type Locale } from '../domain/vocabulary';
+import { cookieOptions } from '../routes/auth';
+import { authorize, requireActor, SESSION_COOKIE } from '../routes/plugins/auth';
+import { newPassword } from '../routes/users';
+import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
+import { randomToken } from '../services/crypto';
+import { updateUser } from '../services/users';
+import { Alert, Csrf, Field } from './components';
+import { useEnv } from './env';
+import { localPath, parseForm, type WebOptions } from './kit';
+import { Layout } from './layout';
+import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+
+/**
+ * Sign-in, sign-out and the account page. The sign-in form is protected against login CSRF with a
+ * double-submit nonce: a cookie only this site can set, repeated in the form.
+ */
+
+const LOGIN_NONCE_COOKIE = 'gaung_login';
+
+function LoginPage(props: { nonce: string; next: string; email?: string; error?: string | null }) {
+  const { t } = useEnv();
+  return (
+    <Layout title={t.login.title}>
+      <form method="post" action="/login" class="card narrow">
+        <input type="hidden" name="_login" value={props.nonce} />
+        <input type="hidden" name="next" value={props.next} />
+        <Alert message={props.error} />
+        <Field id="email" label={t.login.email}>
+          <input
+            id="email"
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            value={props.email ?? ''}
+          />
+        </Field>
+        <Field id="password" label={t.login.password}>
+          <input id="password" name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <button type="submit" class="button primary">
+          {t.login.submit}
+        </button>
+      </form>
+    </Layout>
+  );
+}
+
+function AccountPage(props: { notice?: string | null; error?: string | null; errors?: FieldError[] }) {
+  const { t, actor, locale } = useEnv();
+  return (
+    <Layout title={t.account.title} notice={props.notice} error={props.error}>
+      <section class="card">
+        <h2>{t.account.language}</h2>
+        <form method="post" action="/account/locale" class="row">
+          <Csrf />
+          <label for="locale">{t.account.language}</label>
+          <select id="locale" name="locale">
+            {LOCALES.map((code) => (
+              <option value={code} selected={code === locale}>
+                {t.account.languages[code]}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="button">
+            {t.common.save}
+          </button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>{t.account.password}</h2>
+        <form method="post" action="/account/password">
+          <Csrf />
+          <Field id="currentPassword" label={t.account.currentPassword} errors={props.errors}>
+            <input
+              id="currentPassword"
+              name="currentPassword"
+              type="password"
+              autoComplete="current-password"
+              required
+            />
+          </Field>
+          <Field
+            id="newPassword"
+            label={t.account.newPassword}
+            hint={t.account.passwordHint}
+            errors={props.errors}
+          >
+            <input
+              id="newPassword"
+              name="newPassword"
+              type="password"
+              autoComplete="new-password"
+              minLength={12}
+              required
+            />
+          </Field>
+          <button type="submit" class="button primary">
+            {t.account.changePassword}
+          </button>
+        </form>
+      </section>
+      <p>
+        <a href="/admin/tokens">{t.account.tokens}</a>
+      </p>
+      {actor ? <p class="muted">{actor.email}</p> : null}
+    </Layout>
+  );
+}
+
+const sameNonce = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
+  const { ctx } = kit;
+
+  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+    const actor = request.actor;
+    if (!actor) return reply.redirect('/login', 303);
+    return reply.redirect(atLeast(actor, 'reviewer') ? '/inbox' : '/posts', 303);
+  });
+
+  const loginQuery = z.strictObject({
+    next: z.string().max(2000).optional(),
+    lang: z.enum(LOCALES).optional(),
+  });
+
+  app.get('/login', { schema: { hide: true, querystring: loginQuery } }, async (request, reply) => {
+    if (request.actor) return reply.redirect(localPath(request.query.next, '/'), 303);
+    const nonce = randomToken('', 16);
+    reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
+      ...cookieOptions(request),
+      sameSite: 'strict',
+      path: '/login',
+    });
+    const env = await kit.env(request, reply);
+    return kit.page(
+      request,
+      reply,
+      env,
+      <LoginPage nonce={nonce} next={localPath(request.query.next, '/')} />,
+    );
+  });
+
+  app.post(
+    '/login',
+    {
+      // The nonce below stands in for the session's CSRF token, which does not exist yet.
+      config: { csrf: false },
+      schema: {
+        hide: true,
+        body: z.strictObject({
+          _login: z.string().max(100),
+          next: z.string().max(2000).optional(),
+          email: z.string().max(254),
+          password: z.string().max(256),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { _login, next, email, password } = request.body;
+      const expected = request.cookies[LOGIN_NONCE_COOKIE];
+      const retry = async (error: string, status: number) => {
+        const nonce = randomToken('', 16);
+        reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
+          ...cookieOptions(request),
+          sameSite: 'strict',
+          path: '/login',
+        });
+        const env = await kit.env(request, reply);
+        return kit.page(
+          request,
+          reply,
+          env,
+          <LoginPage nonce={nonce} next={localPath(next, '/')} email={email} error={error} />,
+          status,
+        );
+      };
+      if (!expected || !sameNonce(expected, _login)) {
+        const env = await kit.env(request, reply);
+        return retry(env.t.login.expired, 403);
+      }
+      try {
+        const signedIn = await login(
+          ctx,
+          { email, password },
+          { ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
+        );
+        const previous = request.cookies[SESSION_COOKIE];
+        if (previous) await logout(ctx, previous, request.ip);
+        reply.setCookie(SESSION_COOKIE, signedIn.sessionSecret, {
+          ...cookieOptions(request),
+          maxAge: SESSION_MAX_MS / 1000,
+        });
+        reply.clearCookie(LOGIN_NONCE_COOKIE, { path: '/login' });
+        const home = signedIn.user.role === 'contributor' ? '/posts' : '/inbox';
+        const target = localPath(next, '/');
+        return reply.redirect(target === '/' ? home : target, 303);
+      } catch (error) {
+        if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+        if (!isUserError(error)) throw error;
+        const env = await kit.env(request, reply);
+        return retry(problemText(env.t, error), error.status);
+      }
+    },
+  );
+
+  app.post(
+    '/logout',
+    { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200).optional() }).optional() } },
+    async (request, reply) => {
+      const secret = request.cookies[SESSION_COOKIE];
+      if (secret) await logout(ctx, secret, request.ip);
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
+      return reply.redirect('/login', 303);
+    },
+  );
+
+  app.get(
+    '/account',
+    { schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) } },
+    async (request, reply) => {
+      requireActor(request);
+      const env = await kit.env(request, reply);
+      return kit.page(request, reply, env, <AccountPage notice={noticeOf(env.t, request.query.ok)} />);
+    },
+  );
+
+  app.post(
+    '/account/locale',
+    { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200), locale: z.enum(LOCALES) }) } },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(
+        actor,
+        'user.profile',
+        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
+        'User',
+      );
+      const locale: Locale = request.body.locale;
+      await updateUser(ctx, actor, actor.userId, { locale }, request.ip);
+      return reply.redirect('/account?ok=saved', 303);
+    },
+  );
+
+  app.post(
+    '/account/password',
+    {
+      schema: {
+        hide: true,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          currentPassword: z.string().max(256),
+          newPassword: z.string().max(256),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(
+        actor,
+        'user.profile',
+        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
+        'User',
+      );
+      try {
+        const input = parseForm(z.object({ currentPassword: z.string().min(1), newPassword }), request.body);
+        await changePassword(ctx, actor, input, request.ip);
+        return reply.redirect('/account?ok=passwordChanged', 303);
+      } catch (error) {
+        if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+        if (!isUserError(error)) throw error;
+        const env = await kit.env(request, reply);
+        return kit.page(
+          request,
+          reply,
+          env,
+          <AccountPage error={problemText(env.t, error)} errors={fieldErrorsOf(env.t, error)} />,
+          error.status,
+        );
+      }
+    },
+  );
+};

@@ -1,0 +1,703 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type FieldError, invalid } from '../domain/errors';
+import { type Actor, decide } from '../domain/permissions';
+import { PLATFORMS, type Platform } from '../domain/vocabulary';
+import { authorize, requireActor } from '../routes/plugins/auth';
+import {
+  archiveChannel,
+  type ChannelRow,
+  type ChannelView,
+  connectMeta,
+  createChannel,
+  listChannels,
+  loadChannel,
+  updateChannel,
+  verifyChannel,
+  viewsOf,
+} from '../services/channels';
+import { channelFreeSlots } from '../services/deliveries';
+import { listVisibleUnits, type UnitRow } from '../services/units';
+import { ActionButton, Csrf, Field, handleOf, PlatformName, Time } from './components';
+import { useEnv } from './env';
+import type { Messages } from './i18n/index';
+import { blank, type WebOptions } from './kit';
+import { AdminNav, Layout } from './layout';
+import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { formatTime, zoneLabel } from './time';
+
+/** Admin: the accounts Gaung publishes to — create, connect, posting slots and limits, verify, pause. */
+
+const ZONES = ['Asia/Jakarta', 'Asia/Pontianak', 'Asia/Makassar', 'Asia/Jayapura'];
+
+function ZoneSelect(props: { id: string; value?: string; optional?: boolean }) {
+  const { t } = useEnv();
+  return (
+    <select id={props.id} name={props.id}>
+      {props.optional ? <option value="">{t.channels.unitZone}</option> : null}
+      {ZONES.map((zone) => (
+        <option value={zone} selected={zone === props.value}>{`${zone} (${zoneLabel(zone)})`}</option>
+      ))}
+      {props.value && !ZONES.includes(props.value) ? (
+        <option value={props.value} selected>
+          {props.value}
+        </option>
+      ) : null}
+    </select>
+  );
+}
+
+function ChannelsPage(props: {
+  channels: ChannelView[];
+  units: UnitRow[];
+  managed: UnitRow[];
+  notice?: string | null;
+  error?: string | null;
+  errors?: FieldError[];
+  values?: Record<string, string>;
+}) {
+  const { t } = useEnv();
+  const unitName = new Map(props.units.map((u) => [u.id, u.name]));
+  const values = props.values ?? {};
+  return (
+    <Layout title={t.channels.title} notice={props.notice} error={props.error} subnav={<AdminNav />}>
+      {props.channels.length === 0 ? <p class="empty">{t.channels.empty}</p> : null}
+      <ul class="list">
+        {props.channels.map((c) => (
+          <li class="item" data-channel={c.id}>
+            <div class="item-head">
+              <PlatformName platform={c.platform} /> <a href={`/admin/channels/${c.id}`}>{c.name}</a>{' '}
+              <span class={`badge channel-${c.status}`}>{t.channelStatus[c.status]}</span>
+            </div>
+            <div class="meta">
+              {unitName.get(c.unitId) ?? ''} · {t.channels.slotCount(c.slots.length)}
+              {c.handle ? ` · ${handleOf(c.handle)}` : ''}
+            </div>
+          </li>
+        ))}
+      </ul>
+      {props.managed.length > 0 ? (
+        <form method="post" action="/admin/channels" class="card">
+          <Csrf />
+          <h2>{t.channels.create}</h2>
+          <Field id="unitId" label={t.channels.unit} errors={props.errors}>
+            <select id="unitId" name="unitId">
+              {props.managed.map((u) => (
+                <option value={u.id} selected={u.id === values.unitId}>
+                  {u.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="platform" label={t.channels.platform} errors={props.errors}>
+            <select id="platform" name="platform">
+              {PLATFORMS.map((p) => (
+                <option value={p} selected={p === values.platform}>
+                  {t.platform[p]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="name" label={t.channels.name} errors={props.errors}>
+            <input id="name" name="name" required maxLength={120} value={values.name ?? ''} />
+          </Field>
+          <Field id="timeZone" label={t.channels.timeZone} errors={props.errors}>
+            <ZoneSelect id="timeZone" value={values.timeZone} optional />
+          </Field>
+          <button type="submit" class="button primary">
+            {t.channels.createButton}
+          </button>
+        </form>
+      ) : null}
+    </Layout>
+  );
+}
+
+/** The credential fields of each platform's connect form: [form field, where it goes, input type]. */
+const CONNECT_FIELDS: Partial<
+  Record<Platform, [string, 'settings' | 'credentials', 'text' | 'url' | 'password'][]>
+> = {
+  telegram: [
+    ['chatId', 'settings', 'text'],
+    ['botToken', 'credentials', 'password'],
+  ],
+  mastodon: [
+    ['instanceUrl', 'settings', 'url'],
+    ['accessToken', 'credentials', 'password'],
+  ],
+  bluesky: [
+    ['pdsUrl', 'settings', 'url'],
+    ['identifier', 'credentials', 'text'],
+    ['appPassword', 'credentials', 'password'],
+  ],
+  threads: [
+    ['userId', 'settings', 'text'],
+    ['accessToken', 'credentials', 'password'],
+  ],
+  webhook: [
+    ['url', 'settings', 'url'],
+    ['secret', 'credentials', 'password'],
+  ],
+};
+
+type ConnectField = keyof Messages['channels']['fields'];
+
+/** A stored (non-secret) setting, to show in its form field again. */
+const settingOf = (channel: ChannelView, name: string) =>
+  typeof channel.settings[name] === 'string' ? (channel.settings[name] as string) : '';
+
+function ConnectSection(props: {
+  channel: ChannelView;
+  errors?: FieldError[];
+  pages?: { pageId: string; name: string; instagram: string | null }[];
+}) {
+  const { t } = useEnv();
+  const { channel } = props;
+  if (channel.platform === 'x')
+    return (
+      <p>
+        <a class="button primary" href={`/api/v1/channels/${channel.id}/connect/x`}>
+          {t.channels.connectX}
+        </a>
+      </p>
+    );
+  if (channel.platform === 'facebook' || channel.platform === 'instagram')
+    return (
+      <form method="post" action={`/admin/channels/${channel.id}/meta`}>
+        <Csrf />
+        <Field
+          id="userAccessToken"
+          label={t.channels.metaToken}
+          hint={t.channels.metaHint}
+          errors={props.errors}
+        >
+          <input id="userAccessToken" name="userAccessToken" type="password" autoComplete="off" required />
+        </Field>
+        {props.pages?.length ? (
+          <Field id="pageId" label={t.channels.metaPage} errors={props.errors}>
+            <select id="pageId" name="pageId">
+              {props.pages.map((p) => (
+                <option value={p.pageId}>{p.instagram ? `${p.name} (@${p.instagram})` : p.name}</option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
+        <button type="submit" class="button primary">
+          {t.channels.connect}
+        </button>
+      </form>
+    );
+  const fields = CONNECT_FIELDS[channel.platform];
+  if (!fields) return <p class="muted">{t.channels.noCredentials}</p>;
+  return (
+    <form method="post" action={`/admin/channels/${channel.id}/connect`}>
+      <Csrf />
+      {fields.map(([name, part, type]) => (
+        <Field
+          id={name}
+          label={t.channels.fields[name as ConnectField]}
+          errors={props.errors}
+          field={`${part}.${name}`}
+        >
+          {type === 'password' ? (
+            <input id={name} name={name} type="password" autoComplete="off" required />
+          ) : type === 'url' ? (
+            <input
+              id={name}
+              name={name}
+              type="url"
+              autoComplete="off"
+              required={name !== 'pdsUrl'}
+              value={settingOf(channel, name)}
+            />
+          ) : (
+            <input
+              id={name}
+              name={name}
+              type="text"
+              autoComplete="off"
+              required
+              value={settingOf(channel, name)}
+            />
+          )}
+        </Field>
+      ))}
+      <button type="submit" class="button primary">
+        {t.channels.connect}
+      </button>
+    </form>
+  );
+}
+
+function ChannelPage(props: {
+  channel: ChannelView;
+  unitName: string;
+  free: Date[];
+  notice?: string | null;
+  error?: string | null;
+  errors?: FieldError[];
+  pages?: { pageId: string; name: string; instagram: string | null }[];
+}) {
+  const { t, locale, zone } = useEnv();
+  const { channel } = props;
+  return (
+    <Layout title={channel.name} notice={props.notice} error={props.error} subnav={<AdminNav />}>
+      <section class="card" aria-labelledby="status-title">
+        <h2 id="status-title">{t.channels.statusTitle}</h2>
+        <p>
+          <PlatformName platform={channel.platform} /> · {props.unitName} ·{' '}
+          <span class={`badge channel-${channel.status}`} data-channel-status={channel.status}>
+            {t.channelStatus[channel.status]}
+          </span>
+          {channel.handle ? ` · ${handleOf(channel.handle)}` : ''}
+        </p>
+        {channel.statusReason ? <p class="error-text">{channel.statusReason}</p> : null}
+        {channel.credentialsExpiresAt ? (
+          <p class="muted">
+            {t.channels.expires} <Time at={channel.credentialsExpiresAt} />
+          </p>
+        ) : null}
+        <div class="actions">
+          <ActionButton action={`/admin/channels/${channel.id}/verify`} label={t.channels.verify} />
+          {channel.status === 'paused' ? (
+            <ActionButton
+              action={`/admin/channels/${channel.id}/pause`}
+              label={t.channels.resume}
+              hidden={{ paused: 'false' }}
+            />
+          ) : (
+            <ActionButton
+              action={`/admin/channels/${channel.id}/pause`}
+              label={t.channels.pause}
+              hidden={{ paused: 'true' }}
+            />
+          )}
+        </div>
+      </section>
+      <section class="card" aria-labelledby="connect-title">
+        <h2 id="connect-title">{t.channels.connectTitle}</h2>
+        <ConnectSection channel={channel} errors={props.errors} pages={props.pages} />
+      </section>
+      <form method="post" action={`/admin/channels/${channel.id}`} class="card">
+        <Csrf />
+        <h2>{t.channels.publishing}</h2>
+        <Field id="name" label={t.channels.name} errors={props.errors}>
+          <input id="name" name="name" required maxLength={120} value={channel.name} />
+        </Field>
+        <Field id="timeZone" label={t.channels.timeZone} errors={props.errors}>
+          <ZoneSelect id="timeZone" value={channel.timeZone} />
+        </Field>
+        <Field id="slots" label={t.channels.slots} hint={t.channels.slotsHint} errors={props.errors}>
+          <textarea id="slots" name="slots" rows={4}>
+            {channel.slots.join('\n')}
+          </textarea>
+        </Field>
+        <Field id="dailyCap" label={t.channels.dailyCap} hint={t.channels.dailyCapHint} errors={props.errors}>
+          <input
+            id="dailyCap"
+            name="dailyCap"
+            type="number"
+            min={1}
+            max={1000}
+            inputMode="numeric"
+            value={channel.dailyCap === null ? '' : String(channel.dailyCap)}
+          />
+        </Field>
+        <Field id="minSpacingMinutes" label={t.channels.spacing} errors={props.errors}>
+          <input
+            id="minSpacingMinutes"
+            name="minSpacingMinutes"
+            type="number"
+            min={0}
+            max={1440}
+            inputMode="numeric"
+            value={String(channel.minSpacingMinutes)}
+          />
+        </Field>
+        <Field
+          id="creditTemplate"
+          label={t.channels.credit}
+          hint={t.channels.creditHint}
+          errors={props.errors}
+        >
+          <textarea id="creditTemplate" name="creditTemplate" rows={3} maxLength={1000}>
+            {channel.creditTemplate}
+          </textarea>
+        </Field>
+        <button type="submit" class="button primary">
+          {t.common.save}
+        </button>
+      </form>
+      <section class="card" aria-labelledby="free-title">
+        <h2 id="free-title">{t.channels.nextFree}</h2>
+        {props.free.length === 0 ? <p class="muted">{t.channels.noFree}</p> : null}
+        <ul class="bare">
+          {props.free.slice(0, 10).map((slot) => (
+            <li>
+              <Time at={slot} /> <span class="muted">({formatTime(slot, locale, channel.timeZone)})</span>
+            </li>
+          ))}
+        </ul>
+        <p>
+          <a href={`/calendar?channel=${channel.id}`}>{t.channels.onCalendar}</a>
+        </p>
+      </section>
+      <details class="card danger-zone">
+        <summary>{t.channels.archive}</summary>
+        <p>{t.channels.archiveHint}</p>
+        <ActionButton
+          action={`/admin/channels/${channel.id}/archive`}
+          label={t.channels.archive}
+          kind="danger"
+          confirm={t.channels.archiveConfirm}
+        />
+      </details>
+      {zone !== channel.timeZone ? (
+        <p class="muted">{t.channels.zoneNote(zoneLabel(channel.timeZone))}</p>
+      ) : null}
+    </Layout>
+  );
+}
+
+const idParams = z.strictObject({ id: z.uuid() });
+const csrfOnly = z.strictObject({ _csrf: z.string().max(200) });
+
+export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
+  const { ctx } = kit;
+
+  const managedUnits = async (actor: Actor) => {
+    const units = await listVisibleUnits(ctx, actor);
+    return {
+      units,
+      managed: units.filter(
+        (u) => decide(actor, 'channel.manage', { type: 'channel', unitPath: u.path }) === 'allow',
+      ),
+    };
+  };
+
+  const showList = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: {
+      notice?: string | null;
+      error?: string | null;
+      errors?: FieldError[];
+      values?: Record<string, string>;
+      status?: number;
+    } = {},
+  ) => {
+    const actor = requireActor(request);
+    authorize(actor, 'unit.read', { type: 'unit', unitPath: actor.unitPath }, 'Unit');
+    const [channels, { units, managed }] = await Promise.all([
+      listChannels(ctx, actor, {}),
+      managedUnits(actor),
+    ]);
+    const env = await kit.env(request, reply);
+    return kit.page(
+      request,
+      reply,
+      env,
+      <ChannelsPage channels={channels} units={units} managed={managed} {...extra} />,
+      extra.status ?? 200,
+    );
+  };
+
+  app.get(
+    '/admin/channels',
+    {
+      schema: {
+        hide: true,
+        querystring: z.strictObject({
+          ok: z.string().max(40).optional(),
+          connect: z.literal('denied').optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const env = await kit.env(request, reply);
+      return showList(request, reply, {
+        notice: noticeOf(env.t, request.query.ok),
+        error: request.query.connect === 'denied' ? env.t.channels.connectDenied : null,
+      });
+    },
+  );
+
+  app.post(
+    '/admin/channels',
+    {
+      schema: {
+        hide: true,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          unitId: z.uuid(),
+          platform: z.enum(PLATFORMS),
+          name: z.string().max(200),
+          timeZone: z.string().max(64).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { _csrf, ...values } = request.body;
+      try {
+        const view = await createChannel(
+          ctx,
+          { actor, ip: request.ip },
+          {
+            unitId: values.unitId,
+            platform: values.platform,
+            name: values.name.trim(),
+            timeZone: blank(values.timeZone),
+          },
+          (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit', 'unitId'),
+        );
+        return reply.redirect(`/admin/channels/${view.id}?ok=created`, 303);
+      } catch (error) {
+        if (!isUserError(error)) throw error;
+        const env = await kit.env(request, reply);
+        return showList(request, reply, {
+          error: problemText(env.t, error),
+          errors: fieldErrorsOf(env.t, error),
+          values,
+          status: error.status,
+        });
+      }
+    },
+  );
+
+  const manageable = async (
+    request: FastifyRequest,
+    id: string,
+  ): Promise<{ actor: Actor; channel: ChannelRow; unitPath: string }> => {
+    const actor = requireActor(request);
+    const { channel, unitPath } = await loadChannel(ctx.db, id);
+    authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+    return { actor, channel, unitPath };
+  };
+
+  const showChannel = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: string,
+    extra: {
+      notice?: string | null;
+      error?: string | null;
+      errors?: FieldError[];
+      pages?: { pageId: string; name: string; instagram: string | null }[];
+      status?: number;
+    } = {},
+  ) => {
+    const { channel } = await manageable(request, id);
+    const [[view], units] = await Promise.all([
+      viewsOf(ctx.db, [channel]),
+      listVisibleUnits(ctx, requireActor(request)),
+    ]);
+    const now = ctx.now();
+    const free = await channelFreeSlots(ctx, channel, now, new Date(now.getTime() + 7 * 86_400_000));
+    const env = await kit.env(request, reply);
+    return kit.page(
+      request,
+      reply,
+      env,
+      <ChannelPage
+        channel={view!}
+        unitName={units.find((u) => u.id === channel.unitId)?.name ?? ''}
+        free={free}
+        {...extra}
+      />,
+      extra.status ?? 200,
+    );
+  };
+
+  app.get(
+    '/admin/channels/:id',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        querystring: z.strictObject({
+          ok: z.string().max(40).optional(),
+          connected: z.enum(['0', '1']).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const env = await kit.env(request, reply);
+      const { connected, ok } = request.query;
+      return showChannel(request, reply, request.params.id, {
+        notice: connected === '1' ? env.t.channels.connected : noticeOf(env.t, ok),
+        error: connected === '0' ? env.t.channels.connectFailed : null,
+      });
+    },
+  );
+
+  /** A change to a channel: done → its page with a notice; refused → its page with the reasons. */
+  const change = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: string,
+    ok: keyof Messages['notices'],
+    work: (actor: Actor, channel: ChannelRow) => Promise<unknown>,
+  ) => {
+    const { actor, channel } = await manageable(request, id);
+    try {
+      await work(actor, channel);
+      return reply.redirect(`/admin/channels/${id}?ok=${ok}`, 303);
+    } catch (error) {
+      if (!isUserError(error) || error.status === 404) throw error;
+      const env = await kit.env(request, reply);
+      const pages = error.extra?.pages as
+        | { pageId: string; name: string; instagram: string | null }[]
+        | undefined;
+      return showChannel(request, reply, id, {
+        error: problemText(env.t, error),
+        errors: fieldErrorsOf(env.t, error),
+        pages,
+        status: error.status,
+      });
+    }
+  };
+
+  const numberOrNull = (value: string | undefined) => (blank(value) === undefined ? null : Number(value));
+
+  app.post(
+    '/admin/channels/:id',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          name: z.string().max(200),
+          timeZone: z.string().max(64),
+          slots: z.string().max(12_000),
+          dailyCap: z.string().max(10),
+          minSpacingMinutes: z.string().max(10),
+          creditTemplate: z.string().max(2000),
+        }),
+      },
+    },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'saved', async (actor, channel) => {
+        const body = request.body;
+        const dailyCap = numberOrNull(body.dailyCap);
+        const spacing = numberOrNull(body.minSpacingMinutes) ?? 0;
+        const errors: FieldError[] = [];
+        if (dailyCap !== null && (!Number.isInteger(dailyCap) || dailyCap < 1 || dailyCap > 1000))
+          errors.push({ field: 'dailyCap', message: '1–1000', code: 'too_small' });
+        if (!Number.isInteger(spacing) || spacing < 0 || spacing > 1440)
+          errors.push({ field: 'minSpacingMinutes', message: '0–1440', code: 'too_small' });
+        if (body.name.trim() === '') errors.push({ field: 'name', message: 'required', code: 'required' });
+        if (errors.length > 0) throw invalid(errors);
+        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+          name: body.name.trim(),
+          timeZone: body.timeZone,
+          slots: body.slots
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean),
+          dailyCap,
+          minSpacingMinutes: spacing,
+          creditTemplate: body.creditTemplate.replace(/\r\n?/g, '\n'),
+        });
+      }),
+  );
+
+  const connectForm = z.strictObject({
+    _csrf: z.string().max(200),
+    chatId: z.string().max(200).optional(),
+    botToken: z.string().max(500).optional(),
+    instanceUrl: z.string().max(2048).optional(),
+    accessToken: z.string().max(4000).optional(),
+    pdsUrl: z.string().max(2048).optional(),
+    identifier: z.string().max(300).optional(),
+    appPassword: z.string().max(300).optional(),
+    userId: z.string().max(100).optional(),
+    url: z.string().max(2048).optional(),
+    secret: z.string().max(500).optional(),
+  });
+
+  app.post(
+    '/admin/channels/:id/connect',
+    { schema: { hide: true, params: idParams, body: connectForm } },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'connected', async (actor, channel) => {
+        const fields = CONNECT_FIELDS[channel.platform as Platform] ?? [];
+        const settings: Record<string, string> = {};
+        const credentials: Record<string, string> = {};
+        const body = request.body as Record<string, string | undefined>;
+        for (const [name, part] of fields) {
+          const value = blank(body[name]);
+          if (value !== undefined) (part === 'settings' ? settings : credentials)[name] = value;
+        }
+        await updateChannel(ctx, { actor, ip: request.ip }, channel, { settings, credentials });
+      }),
+  );
+
+  app.post(
+    '/admin/channels/:id/meta',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          userAccessToken: z.string().max(1000),
+          pageId: z.string().max(40).optional(),
+        }),
+      },
+    },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'connected', (actor, channel) =>
+        connectMeta(ctx, { actor, ip: request.ip }, channel, {
+          userAccessToken: request.body.userAccessToken.trim(),
+          pageId: blank(request.body.pageId),
+        }),
+      ),
+  );
+
+  app.post(
+    '/admin/channels/:id/verify',
+    { schema: { hide: true, params: idParams, body: csrfOnly } },
+    async (request, reply) => {
+      const { actor, channel } = await manageable(request, request.params.id);
+      const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });
+      const env = await kit.env(request, reply);
+      return showChannel(request, reply, channel.id, {
+        notice: result.account ? env.t.notices.verified : null,
+        error: result.problem,
+      });
+    },
+  );
+
+  app.post(
+    '/admin/channels/:id/pause',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({ _csrf: z.string().max(200), paused: z.enum(['true', 'false']) }),
+      },
+    },
+    (request, reply) =>
+      change(
+        request,
+        reply,
+        request.params.id,
+        request.body.paused === 'true' ? 'paused' : 'resumed',
+        (actor, channel) =>
+          updateChannel(ctx, { actor, ip: request.ip }, channel, { paused: request.body.paused === 'true' }),
+      ),
+  );
+
+  app.post(
+    '/admin/channels/:id/archive',
+    { schema: { hide: true, params: idParams, body: csrfOnly } },
+    async (request, reply) => {
+      const { actor, channel } = await manageable(request, request.params.id);
+      await archiveChannel(ctx, { actorId: actor.userId, ip: request.ip }, channel);
+      return reply.redirect('/admin/channels?ok=archived', 303);
+    },
+  );
+};

@@ -1,0 +1,730 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, type FieldError } from '../domain/errors';
+import { type Actor, contains, decide } from '../domain/permissions';
+import { platformOfUrl, type ValidationIssue } from '../domain/rendering';
+import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
+import { authorize, requireActor } from '../routes/plugins/auth';
+import { listChannels } from '../services/channels';
+import { channelFreeSlots } from '../services/deliveries';
+import {
+  listPostEvents,
+  loadPostView,
+  type PostFacts,
+  type PostView,
+  postFacts,
+  postResource,
+} from '../services/posts';
+import {
+  approvePost,
+  type Inbox,
+  loadTargetChannels,
+  previewTargets,
+  rejectPost,
+  requestChanges,
+  reviewInbox,
+  type TargetAccess,
+  type TargetChannel,
+  type TargetInput,
+  type TargetReport,
+} from '../services/reviews';
+import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
+import {
+  Csrf,
+  Excerpt,
+  Field,
+  FieldErrors,
+  handleOf,
+  IssueList,
+  PlatformName,
+  PostStatusBadge,
+  Time,
+} from './components';
+import { useEnv } from './env';
+import type { Messages } from './i18n/index';
+import { blank, one, patternForm, type WebOptions } from './kit';
+import { Layout } from './layout';
+import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { PostBody, PostDeliveries } from './posts';
+import { formatTime, fromLocalInput, zoneLabel } from './time';
+
+/** Humas: the inbox of submitted posts and the review page with the three decisions. */
+
+function Age(props: { seconds: number }) {
+  const { t } = useEnv();
+  return <span class="age">{t.inbox.age(props.seconds)}</span>;
+}
+
+function Shortcuts(props: { keys: [string, string][] }) {
+  const { t } = useEnv();
+  return (
+    <details class="shortcuts">
+      <summary>{t.shortcuts.title}</summary>
+      <dl>
+        {props.keys.map(([key, label]) => (
+          <>
+            <dt>
+              <kbd>{key}</kbd>
+            </dt>
+            <dd>{label}</dd>
+          </>
+        ))}
+      </dl>
+    </details>
+  );
+}
+
+function InboxPage(props: {
+  inbox: Inbox;
+  units: UnitRow[];
+  unit?: string;
+  platform?: Platform;
+  q?: string;
+  notice?: string | null;
+}) {
+  const { t } = useEnv();
+  const { inbox } = props;
+  const items = props.platform
+    ? inbox.items.filter((item) => item.sourceUrl && platformOfUrl(item.sourceUrl) === props.platform)
+    : inbox.items;
+  const query = new URLSearchParams();
+  if (props.unit) query.set('unit', props.unit);
+  if (props.platform) query.set('platform', props.platform);
+  if (props.q) query.set('q', props.q);
+  return (
+    <Layout title={t.inbox.title} notice={props.notice}>
+      <p class="lead" data-total={inbox.total}>
+        {t.inbox.waiting(inbox.total)}
+      </p>
+      <form method="get" action="/inbox" class="filters">
+        <div class="field">
+          <label for="unit">{t.inbox.unit}</label>
+          <select id="unit" name="unit">
+            <option value="">{t.common.all}</option>
+            {props.units.map((u) => (
+              <option value={u.id} selected={u.id === props.unit}>
+                {u.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="platform">{t.inbox.platform}</label>
+          <select id="platform" name="platform" aria-describedby="platform-hint">
+            <option value="">{t.common.all}</option>
+            {PLATFORMS.map((p) => (
+              <option value={p} selected={p === props.platform}>
+                {t.platform[p]}
+              </option>
+            ))}
+          </select>
+          <small class="hint" id="platform-hint">
+            {t.inbox.platformHint}
+          </small>
+        </div>
+        <div class="field">
+          <label for="q">{t.posts.search}</label>
+          <input id="q" name="q" type="search" value={props.q ?? ''} />
+        </div>
+        <button type="submit" class="button">
+          {t.common.filter}
+        </button>
+      </form>
+      {inbox.units.length > 0 ? (
+        <details class="counts">
+          <summary>{t.inbox.perUnit}</summary>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.inbox.unit}</th>
+                <th scope="col">{t.inbox.count}</th>
+                <th scope="col">{t.inbox.oldest}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {inbox.units.map((row) => (
+                <tr>
+                  <td>
+                    <a href={`/inbox?unit=${row.unit.id}`}>{row.unit.name}</a>
+                  </td>
+                  <td>{row.count}</td>
+                  <td>
+                    <Age seconds={row.oldestAgeSeconds} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ) : null}
+      {items.length === 0 ? <p class="empty">{t.inbox.empty}</p> : null}
+      <ol class="list inbox" data-inbox>
+        {items.map((item) => (
+          <li class="item">
+            <a href={`/review/${item.id}`} class="item-title" data-item>
+              <Excerpt text={item.body || t.posts.untitled} max={200} />
+            </a>
+            <div class="meta">
+              {item.unit.name} · {item.author.name} · <Time at={item.submittedAt} /> ·{' '}
+              <Age seconds={item.ageSeconds} />
+              {item.sourceUrl && platformOfUrl(item.sourceUrl) ? (
+                <>
+                  {' · '}
+                  <PlatformName platform={platformOfUrl(item.sourceUrl)!} />
+                </>
+              ) : null}
+            </div>
+          </li>
+        ))}
+      </ol>
+      {inbox.nextCursor ? (
+        <nav class="pager" aria-label={t.common.pages}>
+          <a
+            href={`/inbox?${query.toString()}${query.size ? '&' : ''}cursor=${encodeURIComponent(inbox.nextCursor)}`}
+            rel="next"
+          >
+            {t.common.nextPage}
+          </a>
+        </nav>
+      ) : null}
+      <Shortcuts
+        keys={[
+          ['j', t.shortcuts.next],
+          ['k', t.shortcuts.previous],
+          ['Enter', t.shortcuts.open],
+        ]}
+      />
+    </Layout>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review
+
+type DecisionForm = Record<string, string | string[]>;
+
+interface TargetView {
+  target: TargetChannel;
+  report: TargetReport;
+  nextSlot: Date | null;
+}
+
+function TargetCard(props: {
+  view: TargetView;
+  form: DecisionForm;
+  issues?: ValidationIssue[];
+  post: PostView;
+}) {
+  const { t, locale, zone } = useEnv();
+  const { channel } = props.view.target;
+  const { report } = props.view;
+  const id = channel.id;
+  const value = (name: string) => one(props.form[`${name}_${id}`]);
+  const checked = props.form[`on_${id}`] !== undefined;
+  const at = value('at') ?? 'now';
+  const over = report.count !== null && report.count.used > report.count.limit;
+  const platform = channel.platform as Platform;
+  return (
+    <li class="target" data-channel={id} data-platform={platform}>
+      <div class="target-head">
+        <label class="check">
+          <input type="checkbox" name={`on_${id}`} value="1" checked={checked} data-target-toggle />{' '}
+          <PlatformName platform={platform} /> <strong>{channel.name}</strong>
+          {channel.handle ? <span class="muted"> {handleOf(channel.handle)}</span> : null}
+        </label>
+        {report.count ? (
+          <span class={`counter${over ? ' over' : ''}`}>
+            {report.count.used}/{report.count.limit}
+          </span>
+        ) : null}
+      </div>
+      <div class="as-published">
+        <pre class="rendered">{report.text}</pre>
+        {props.post.media.length > 0 ? (
+          <ul class="target-media" aria-label={t.review.mediaCount(props.post.media.length)}>
+            {props.post.media.map((m) => (
+              <li>
+                <img
+                  src={`/api/v1/media/${m.id}/thumbnail`}
+                  alt={m.altText}
+                  width={64}
+                  height={64}
+                  loading="lazy"
+                />
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+      <IssueList issues={[...report.issues, ...(props.issues ?? [])]} />
+      <div class="target-options">
+        <div class="field">
+          <label for={`mode_${id}`}>{t.review.mode}</label>
+          <select id={`mode_${id}`} name={`mode_${id}`}>
+            {DELIVERY_MODES.map((mode) => (
+              <option value={mode} selected={(value('mode') ?? 'copy') === mode}>
+                {t.deliveryMode[mode]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <fieldset class="when">
+          <legend>{t.review.when}</legend>
+          <label class="check">
+            <input type="radio" name={`at_${id}`} value="now" checked={at === 'now'} /> {t.review.now}
+          </label>
+          <label class="check">
+            <input
+              type="radio"
+              name={`at_${id}`}
+              value="slot"
+              checked={at === 'slot'}
+              disabled={!props.view.nextSlot}
+            />{' '}
+            {t.review.nextSlot}
+            {props.view.nextSlot
+              ? ` (${formatTime(props.view.nextSlot, locale, zone)})`
+              : ` (${t.review.noSlots})`}
+          </label>
+          <label class="check">
+            <input type="radio" name={`at_${id}`} value="time" checked={at === 'time'} />{' '}
+            {`${t.review.atTime} (${zoneLabel(zone)})`}
+          </label>
+          <label for={`time_${id}`} class="sr-only">
+            {t.review.atTime}
+          </label>
+          <input id={`time_${id}`} name={`time_${id}`} type="datetime-local" value={value('time') ?? ''} />
+        </fieldset>
+        <details open={Boolean(blank(value('text')))}>
+          <summary>{t.review.editText}</summary>
+          <div class="field">
+            <label for={`text_${id}`}>{t.review.textFor(channel.name)}</label>
+            <textarea id={`text_${id}`} name={`text_${id}`} rows={5} maxLength={65536}>
+              {value('text') ?? ''}
+            </textarea>
+            <small class="hint">{t.review.textHint}</small>
+          </div>
+        </details>
+      </div>
+    </li>
+  );
+}
+
+function ReviewPage(props: {
+  post: PostView;
+  events: Awaited<ReturnType<typeof listPostEvents>>;
+  targets: TargetView[];
+  form: DecisionForm;
+  targetIssues: Map<string, ValidationIssue[]>;
+  canDecide: boolean;
+  neighbours: { previous: string | null; next: string | null };
+  errors?: FieldError[];
+  error?: string | null;
+  notice?: string | null;
+}) {
+  const { t } = useEnv();
+  const { post } = props;
+  const comments = props.events.filter((e) => e.body);
+  return (
+    <Layout title={t.review.title} error={props.error} notice={props.notice} wide>
+      <nav class="neighbours" aria-label={t.review.neighbours}>
+        <a href="/inbox">{t.review.backToInbox}</a>
+        {props.neighbours.previous ? (
+          <a href={`/review/${props.neighbours.previous}`} data-shortcut="k" rel="prev">
+            {t.shortcuts.previous}
+          </a>
+        ) : null}
+        {props.neighbours.next ? (
+          <a href={`/review/${props.neighbours.next}`} data-shortcut="j" rel="next">
+            {t.shortcuts.next}
+          </a>
+        ) : null}
+      </nav>
+      <div class="review">
+        <section class="review-post" aria-labelledby="post-title">
+          <h2 id="post-title">
+            {t.review.submission} <PostStatusBadge status={post.status} />
+          </h2>
+          <PostBody post={post} />
+          {comments.length > 0 ? (
+            <>
+              <h3>{t.review.thread}</h3>
+              <ul class="thread">
+                {comments.map((c) => (
+                  <li>
+                    <div class="meta">
+                      {c.actor?.name ?? t.timeline.system} · <Time at={c.createdAt} />
+                    </div>
+                    <p class="comment">{c.body}</p>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+          <PostDeliveries post={post} />
+        </section>
+        {props.canDecide ? (
+          <section class="review-decide" aria-labelledby="decide-title">
+            <h2 id="decide-title">{t.review.decide}</h2>
+            <form method="post" action={`/review/${post.id}/approve`} class="card" id="approve">
+              <Csrf />
+              <input type="hidden" name="version" value={String(post.version)} />
+              <h3>{t.review.approve}</h3>
+              <FieldErrors errors={props.errors} field="targets" />
+              {props.targets.length === 0 ? <p class="muted">{t.review.noTargets}</p> : null}
+              <ul class="targets">
+                {props.targets.map((view) => (
+                  <TargetCard
+                    view={view}
+                    form={props.form}
+                    issues={props.targetIssues.get(view.target.channel.id)}
+                    post={post}
+                  />
+                ))}
+              </ul>
+              <Field id="approve-comment" label={t.review.approveComment}>
+                <textarea id="approve-comment" name="comment" rows={2} maxLength={5000}>
+                  {one(props.form.comment) ?? ''}
+                </textarea>
+              </Field>
+              <button type="submit" class="button primary" data-shortcut="a">
+                {t.review.approveButton} <kbd>a</kbd>
+              </button>
+            </form>
+            <form
+              method="post"
+              action={`/review/${post.id}/request-changes`}
+              class="card"
+              id="request-changes"
+            >
+              <Csrf />
+              <input type="hidden" name="version" value={String(post.version)} />
+              <h3>{t.review.requestChanges}</h3>
+              <Field
+                id="changes-comment"
+                label={t.review.changesComment}
+                field="comment"
+                errors={props.errors}
+              >
+                <textarea
+                  id="changes-comment"
+                  name="comment"
+                  rows={3}
+                  maxLength={5000}
+                  required
+                  data-shortcut="c"
+                />
+              </Field>
+              <button type="submit" class="button">
+                {t.review.requestChangesButton} <kbd>c</kbd>
+              </button>
+            </form>
+            <form method="post" action={`/review/${post.id}/reject`} class="card" id="reject">
+              <Csrf />
+              <input type="hidden" name="version" value={String(post.version)} />
+              <h3>{t.review.reject}</h3>
+              <Field id="reject-reason" label={t.review.rejectReason} field="reason" errors={props.errors}>
+                <textarea
+                  id="reject-reason"
+                  name="reason"
+                  rows={3}
+                  maxLength={5000}
+                  required
+                  data-shortcut="r"
+                />
+              </Field>
+              <button type="submit" class="button danger">
+                {t.review.rejectButton} <kbd>r</kbd>
+              </button>
+            </form>
+            <Shortcuts
+              keys={[
+                ['a', t.shortcuts.approve],
+                ['c', t.shortcuts.requestChanges],
+                ['r', t.shortcuts.reject],
+                ['j', t.shortcuts.next],
+                ['k', t.shortcuts.previous],
+              ]}
+            />
+          </section>
+        ) : (
+          <p class="muted">{t.review.decided}</p>
+        )}
+      </div>
+    </Layout>
+  );
+}
+
+const DECISION_FIELDS = /^(_csrf|version|comment|reason|(on|mode|at|time|text)_[0-9a-f-]{36})$/;
+const decisionForm = patternForm(DECISION_FIELDS);
+const idParams = z.strictObject({ id: z.uuid() });
+
+/** The approval form's targets; a missing or unreadable time is a field error. */
+function readTargets(
+  form: DecisionForm,
+  zone: string,
+  t: Messages,
+): { targets: TargetInput[]; errors: FieldError[] } {
+  const targets: TargetInput[] = [];
+  const errors: FieldError[] = [];
+  for (const key of Object.keys(form)) {
+    if (!key.startsWith('on_')) continue;
+    const id = key.slice(3);
+    const mode = one(form[`mode_${id}`]) ?? 'copy';
+    const at = one(form[`at_${id}`]) ?? 'now';
+    let when: string;
+    if (at === 'slot') when = 'next-slot';
+    else if (at === 'time') {
+      const time = fromLocalInput(one(form[`time_${id}`]) ?? '', zone);
+      if (!time) {
+        errors.push({ field: `time_${id}`, message: t.fieldProblems.invalid_date, code: 'invalid_date' });
+        continue;
+      }
+      when = time.toISOString();
+    } else when = 'now';
+    targets.push({
+      channelId: id,
+      mode: (DELIVERY_MODES as readonly string[]).includes(mode) ? (mode as DeliveryMode) : 'copy',
+      at: when,
+      text: blank(one(form[`text_${id}`])) ?? null,
+    });
+  }
+  if (targets.length === 0 && errors.length === 0)
+    errors.push({ field: 'targets', message: t.fieldProblems.no_targets, code: 'no_targets' });
+  return { targets, errors };
+}
+
+/** Per-channel issues of a refused approval (`invalid_targets`). */
+function targetIssuesOf(error: AppError): Map<string, ValidationIssue[]> {
+  const reports = (error.extra?.targets ?? []) as { channelId: string; issues: ValidationIssue[] }[];
+  return new Map(reports.map((r) => [r.channelId, r.issues]));
+}
+
+export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
+  const { ctx } = kit;
+
+  /** The channels the reviewer may publish to, each with its rendering of this post and its next free slot. */
+  const targetViews = async (actor: Actor, facts: PostFacts): Promise<TargetView[]> => {
+    const visible = await listChannels(ctx, actor, {});
+    const found = await loadTargetChannels(
+      ctx.db,
+      visible.map((c) => c.id),
+    );
+    const targets = [...found.values()]
+      .filter(
+        (entry) => decide(actor, 'channel.target', { type: 'channel', unitPath: entry.unitPath }) === 'allow',
+      )
+      .sort(
+        (a, b) =>
+          a.channel.platform.localeCompare(b.channel.platform) ||
+          a.channel.name.localeCompare(b.channel.name),
+      );
+    const reports = await previewTargets(ctx, facts, targets, 'copy');
+    const now = ctx.now();
+    const week = new Date(now.getTime() + 14 * 86_400_000);
+    return Promise.all(
+      targets.map(async (target, index) => ({
+        target,
+        report: reports[index]!,
+        nextSlot: (await channelFreeSlots(ctx, target.channel, now, week))[0] ?? null,
+      })),
+    );
+  };
+
+  const showReview = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    postId: string,
+    extra: {
+      form?: DecisionForm;
+      errors?: FieldError[];
+      error?: string | null;
+      targetIssues?: Map<string, ValidationIssue[]>;
+      status?: number;
+      notice?: string | null;
+    } = {},
+  ) => {
+    const actor = requireActor(request);
+    const facts = await postFacts(ctx.db, postId);
+    authorize(actor, 'post.review', postResource(facts), 'Post');
+    const [post, events, targets, inbox] = await Promise.all([
+      loadPostView(ctx.db, facts.id),
+      listPostEvents(ctx.db, facts.id),
+      targetViews(actor, facts),
+      reviewInbox(ctx, { scopePath: actor.unitPath, limit: 200 }),
+    ]);
+    const index = inbox.items.findIndex((item) => item.id === facts.id);
+    const neighbours =
+      index >= 0
+        ? { previous: inbox.items[index - 1]?.id ?? null, next: inbox.items[index + 1]?.id ?? null }
+        : { previous: null, next: inbox.items[0]?.id ?? null };
+    const env = await kit.env(request, reply);
+    return kit.page(
+      request,
+      reply,
+      env,
+      <ReviewPage
+        post={post}
+        events={events}
+        targets={targets}
+        form={extra.form ?? {}}
+        targetIssues={extra.targetIssues ?? new Map()}
+        canDecide={post.status === 'submitted'}
+        neighbours={neighbours}
+        errors={extra.errors}
+        error={extra.error}
+        notice={extra.notice}
+      />,
+      extra.status ?? 200,
+    );
+  };
+
+  app.get(
+    '/inbox',
+    {
+      schema: {
+        hide: true,
+        querystring: z.strictObject({
+          unit: z.union([z.uuid(), z.literal('')]).optional(),
+          platform: z.union([z.enum(PLATFORMS), z.literal('')]).optional(),
+          q: z.string().trim().max(200).optional(),
+          cursor: z.string().max(200).optional(),
+          ok: z.string().max(40).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const unit = request.query.unit || undefined;
+      const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
+      authorize(
+        actor,
+        'post.review',
+        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
+        'Unit',
+      );
+      const q = blank(request.query.q);
+      const [inbox, units] = await Promise.all([
+        reviewInbox(ctx, { scopePath, q, cursor: request.query.cursor, limit: 50 }),
+        listVisibleUnits(ctx, actor),
+      ]);
+      const env = await kit.env(request, reply);
+      return kit.page(
+        request,
+        reply,
+        env,
+        <InboxPage
+          inbox={inbox}
+          units={units.filter((u) => contains(actor.unitPath, u.path))}
+          unit={unit}
+          platform={request.query.platform || undefined}
+          q={q}
+          notice={noticeOf(env.t, request.query.ok)}
+        />,
+      );
+    },
+  );
+
+  app.get(
+    '/review/:id',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        querystring: z.strictObject({ ok: z.string().max(40).optional() }),
+      },
+    },
+    async (request, reply) => {
+      const env = await kit.env(request, reply);
+      return showReview(request, reply, request.params.id, { notice: noticeOf(env.t, request.query.ok) });
+    },
+  );
+
+  /** A decision: done → back to the inbox; refused → the review page again with the form as it was. */
+  const decide_ = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    postId: string,
+    form: DecisionForm,
+    notice: keyof Messages['notices'],
+    work: (actor: Actor, facts: PostFacts) => Promise<unknown>,
+  ) => {
+    const actor = requireActor(request);
+    const facts = await postFacts(ctx.db, postId);
+    authorize(actor, 'post.review', postResource(facts), 'Post');
+    try {
+      await work(actor, facts);
+      return reply.redirect(`/inbox?ok=${notice}`, 303);
+    } catch (error) {
+      if (!isUserError(error) || error.status === 404) throw error;
+      const env = await kit.env(request, reply);
+      return showReview(request, reply, postId, {
+        form,
+        errors: fieldErrorsOf(env.t, error),
+        error: problemText(env.t, error),
+        targetIssues: error.code === 'invalid_targets' ? targetIssuesOf(error) : undefined,
+        status: error.status,
+      });
+    }
+  };
+
+  const versionOf = (form: DecisionForm) => Number(one(form.version));
+
+  app.post(
+    '/review/:id/approve',
+    { schema: { hide: true, params: idParams, body: decisionForm } },
+    async (request, reply) => {
+      const form = request.body;
+      return decide_(request, reply, request.params.id, form, 'approved', async (actor, facts) => {
+        const env = await kit.env(request, reply);
+        const { targets, errors } = readTargets(form, env.zone, env.t);
+        if (errors.length > 0)
+          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, { errors });
+        const access: TargetAccess = (unitPath) =>
+          decide(actor, 'channel.target', { type: 'channel', unitPath });
+        await approvePost(
+          ctx,
+          actor,
+          facts,
+          { version: versionOf(form), targets, comment: blank(one(form.comment)) },
+          access,
+        );
+      });
+    },
+  );
+
+  app.post(
+    '/review/:id/request-changes',
+    { schema: { hide: true, params: idParams, body: decisionForm } },
+    async (request, reply) => {
+      const form = request.body;
+      return decide_(request, reply, request.params.id, form, 'changesRequested', async (actor, facts) => {
+        const env = await kit.env(request, reply);
+        const comment = blank(one(form.comment));
+        if (!comment)
+          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
+            errors: [{ field: 'comment', message: env.t.fieldProblems.required, code: 'required' }],
+          });
+        await requestChanges(ctx, actor, facts, versionOf(form), comment);
+      });
+    },
+  );
+
+  app.post(
+    '/review/:id/reject',
+    { schema: { hide: true, params: idParams, body: decisionForm } },
+    async (request, reply) => {
+      const form = request.body;
+      return decide_(request, reply, request.params.id, form, 'rejected', async (actor, facts) => {
+        const env = await kit.env(request, reply);
+        const reason = blank(one(form.reason));
+        if (!reason)
+          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
+            errors: [{ field: 'reason', message: env.t.fieldProblems.required, code: 'required' }],
+          });
+        await rejectPost(ctx, actor, facts, versionOf(form), reason);
+      });
+    },
+  );
+};

@@ -1,0 +1,217 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveries, notifications, users } from '../../src/db/schema';
+import { CREDIT_PLACEHOLDERS } from '../../src/domain/rendering';
+import { LOCALES, type Locale } from '../../src/domain/vocabulary';
+import { en } from '../../src/web/i18n/en';
+import { id } from '../../src/web/i18n/id';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { testDrivers } from '../helpers/db';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg, type TestUser } from '../helpers/org';
+import { insertChannel, insertMedia } from '../helpers/posts';
+import { signIn } from '../helpers/session';
+
+/**
+ * Every page of the web app, rendered in Indonesian and in English: no dictionary key, unfilled
+ * placeholder or stray value (undefined, NaN, [object Object], a function's source) reaches the
+ * reader, and no text of the other language is left behind. The dictionaries' types already make a
+ * missing key a compile error; this catches what types cannot (a key printed instead of looked up).
+ */
+
+type Role = 'contributor' | 'reviewer' | 'admin' | 'visitor';
+
+/** Dotted paths of every entry of a dictionary, and its string leaves. */
+function walk(node: unknown, prefix: string, paths: string[], strings: string[]): void {
+  if (typeof node === 'string') {
+    paths.push(prefix);
+    strings.push(node);
+  } else if (typeof node === 'function') paths.push(prefix);
+  else if (node && typeof node === 'object')
+    for (const [key, value] of Object.entries(node))
+      walk(value, prefix ? `${prefix}.${key}` : key, paths, strings);
+}
+
+const idPaths: string[] = [];
+const idStrings: string[] = [];
+walk(id, '', idPaths, idStrings);
+const enStrings: string[] = [];
+walk(en, '', [], enStrings);
+/** Sentences that exist in one language only: finding one on a page of the other is an untranslated string. */
+const onlyIn: Record<Locale, string[]> = {
+  id: idStrings.filter((s) => s.length >= 12 && !enStrings.includes(s) && !/[{}]/.test(s)),
+  en: enStrings.filter((s) => s.length >= 12 && !idStrings.includes(s) && !/[{}]/.test(s)),
+};
+
+/** What a reader sees: the text between tags (attribute values excluded), entities decoded. */
+const visibleText = (html: string) =>
+  html
+    .replace(/<template[\s\S]*?<\/template>/g, ' ')
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+
+/** The page routes of the web app as registered (GET, outside the API and the static files). */
+function registeredPages(app: TestApp['app']): string[] {
+  const routes: string[] = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^([│ ]*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    stack.length = depth;
+    const path = `${stack[depth - 1] ?? ''}${match[2]}`;
+    stack[depth] = path;
+    if (match[3]?.split(', ').includes('GET')) routes.push(path);
+  }
+  const notPages =
+    /^\/(api\/|docs|admin\/queues|assets\/|media-public\/|healthz|readyz|metrics|press\/feed\.)|^\/$/;
+  return [...new Set(routes.filter((path) => !notPages.test(path)))].sort();
+}
+
+describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
+  let t: TestApp;
+  let org: TestOrg;
+  const cookies = new Map<string, string>();
+  const ids = { draft: '', changes: '', waiting: '', approved: '', channel: '' };
+
+  const people = (): Record<Exclude<Role, 'visitor'>, TestUser> => ({
+    contributor: org.user('officeA1', 'contributor'),
+    reviewer: org.user('national', 'reviewer'),
+    admin: org.user('national', 'admin'),
+  });
+
+  async function api(user: TestUser, url: string, payload: object, method: 'POST' | 'PATCH' = 'POST') {
+    const response = await t.app.inject({ method, url: `/api/v1${url}`, headers: user.headers, payload });
+    if (response.statusCode >= 300)
+      throw new Error(`${method} ${url}: ${response.statusCode} ${response.body}`);
+    return response.json() as { id: string; version: number };
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp(driver);
+    org = await seedTestOrg(t.ctx);
+    const { contributor, reviewer, admin } = people();
+    ids.channel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: 'Sandbox Nasional',
+      slots: ['0 9 * * *', '0 15 * * *'],
+    });
+    const mediumId = await insertMedia(t.ctx, org.units.officeA1);
+    const content = {
+      body: 'Layanan paspor hari Sabtu dibuka pukul 08.00 WIB. #Imigrasi',
+      tags: ['Paspor'],
+      media: [{ id: mediumId }],
+    };
+    const submitted = async () => {
+      const post = await api(contributor, '/posts', content);
+      return api(contributor, `/posts/${post.id}/submit`, { version: post.version });
+    };
+    ids.draft = (await api(contributor, '/posts', content)).id;
+    const changes = await submitted();
+    ids.changes = changes.id;
+    await api(reviewer, `/posts/${changes.id}/comments`, { body: 'Mohon tambahkan tautan.' });
+    await api(reviewer, `/posts/${changes.id}/request-changes`, {
+      version: changes.version,
+      comment: 'Perlu tautan asli.',
+    });
+    ids.waiting = (await submitted()).id;
+    const approved = await submitted();
+    ids.approved = approved.id;
+    await api(reviewer, `/posts/${approved.id}/approve`, {
+      version: approved.version,
+      targets: [{ channelId: ids.channel, mode: 'copy', at: 'next-slot' }],
+    });
+    const published = await submitted();
+    await api(reviewer, `/posts/${published.id}/approve`, {
+      version: published.version,
+      targets: [{ channelId: ids.channel, mode: 'copy', at: 'now' }],
+    });
+    await t.ctx.db
+      .update(deliveries)
+      .set({ status: 'published', publishedAt: new Date(), remoteUrl: 'https://sandbox.example/p/1' })
+      .where(eq(deliveries.postId, published.id));
+    await t.ctx.db.insert(notifications).values({
+      userId: contributor.id,
+      kind: 'delivery.published',
+      postId: published.id,
+      data: { channelName: 'Sandbox Nasional', url: 'https://sandbox.example/p/1' },
+    });
+    await api(contributor, '/tokens', { name: 'Skrip unggah kantor' });
+    await api(admin, '/tokens', { name: 'Laporan mingguan' });
+    for (const [role, user] of Object.entries(people()))
+      cookies.set(role, (await signIn(t.app, user.email, TEST_PASSWORD)).cookie.cookie);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const pages = (): [Role, string, string][] => [
+    ['contributor', '/posts', '/posts'],
+    ['contributor', '/posts/new', '/posts/new'],
+    ['contributor', '/posts/:id', `/posts/${ids.changes}`],
+    ['contributor', '/posts/:id/edit', `/posts/${ids.draft}/edit`],
+    ['contributor', '/notifications', '/notifications'],
+    ['contributor', '/account', '/account'],
+    ['reviewer', '/inbox', '/inbox'],
+    ['reviewer', '/review/:id', `/review/${ids.waiting}`],
+    ['reviewer', '/calendar', '/calendar'],
+    ['reviewer', '/calendar', '/calendar?view=month'],
+    ['reviewer', '/deliveries', '/deliveries'],
+    ['reviewer', '/posts/:id', `/posts/${ids.approved}`],
+    ['admin', '/admin/channels', '/admin/channels'],
+    ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
+    ['admin', '/admin/units', '/admin/units'],
+    ['admin', '/admin/users', '/admin/users'],
+    ['admin', '/admin/tokens', '/admin/tokens'],
+    ['admin', '/admin/audit', '/admin/audit'],
+    ['visitor', '/login', '/login'],
+    ['visitor', '/press', '/press'],
+  ];
+
+  it('covers every page the web app registers', () => {
+    const covered = [...new Set(pages().map(([, route]) => route))].sort();
+    expect(registeredPages(t.app)).toEqual(covered);
+  });
+
+  for (const locale of LOCALES)
+    it(`renders every page in ${locale} without keys, placeholders or the other language`, async () => {
+      // A signed-in person reads in the locale of their user row.
+      for (const user of Object.values(people()))
+        await t.ctx.db.update(users).set({ locale }).where(eq(users.id, user.id));
+      const problems: string[] = [];
+      const check = async (role: Role, url: string, expectStatus = 200) => {
+        const headers: Record<string, string> = role === 'visitor' ? {} : { cookie: cookies.get(role)! };
+        const response = await t.app.inject({
+          url: role === 'visitor' ? `${url}?lang=${locale}` : url,
+          headers,
+        });
+        if (response.statusCode !== expectStatus) {
+          problems.push(`${url}: status ${response.statusCode}`);
+          return;
+        }
+        const html = response.body;
+        if (!html.includes(`<html lang="${locale}">`)) problems.push(`${url}: not marked as ${locale}`);
+        const text = visibleText(html);
+        for (const path of idPaths)
+          if (new RegExp(`(^|[^\\w.])${path.replace(/\./g, '\\.')}($|[^\\w.])`).test(text))
+            problems.push(`${url}: raw key ${path}`);
+        for (const stray of ['undefined', 'NaN', '[object Object]', '=>', 'function'])
+          if (text.includes(stray)) problems.push(`${url}: "${stray}" in the text`);
+        for (const match of text.matchAll(/\{([a-z_]+)\}/g))
+          if (!(CREDIT_PLACEHOLDERS as readonly string[]).includes(match[1]!))
+            problems.push(`${url}: placeholder ${match[0]}`);
+        const other = locale === 'id' ? 'en' : 'id';
+        for (const sentence of onlyIn[other])
+          if (text.includes(sentence)) problems.push(`${url}: ${other} text "${sentence}"`);
+      };
+      for (const [role, , url] of pages()) await check(role, url);
+      // The error page too.
+      await check('contributor', '/posts/00000000-0000-4000-8000-000000000000', 404);
+      expect(problems).toEqual([]);
+    });
+});
