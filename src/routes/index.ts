@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { webRoutes } from '../web/index';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { channelRoutes } from './channels';
 import { deliveryRoutes } from './deliveries';
 import { mediaPublicRoutes, mediaRoutes } from './media';
 import { notificationRoutes } from './notifications';
@@ -33,6 +34,7 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
       await api.register(userRoutes);
       await api.register(tokenRoutes);
       await api.register(auditRoutes);
+      await api.register(channelRoutes);
       await api.register(mediaRoutes);
       await api.register(deliveryRoutes);
       await api.register(reportRoutes);
