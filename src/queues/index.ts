@@ -15,7 +15,8 @@ export interface QueuePayloads {
   metrics: { deliveryId: string; window: MetricWindow };
   ingest: { channelId: string };
   /** E-mail: one job per recipient's notification; webhook: one per post event, to the unit's URL. */
-  notify: { via: 'email'; notificationId: string } | { via: 'webhook'; postEventId: number };
+  /** One row of the notify outbox: an e-mail or a unit webhook. */
+  notify: { outboxId: number };
 }
 
 export type QueueName = keyof QueuePayloads;

@@ -2,7 +2,6 @@ import { and, eq, inArray, isNull, lte } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { channels, deliveries } from '../db/schema';
 import type { MetricWindow } from '../domain/vocabulary';
-import type { QueuePayloads } from './index';
 
 /**
  * Everything that puts jobs into Redis. Jobs carry ids; Postgres holds the truth, so a lost job is
@@ -131,20 +130,14 @@ export async function dropPublishJob(
 /** Notify jobs retry with backoff: a receiver that is down for a while still gets the message. */
 export const NOTIFY_JOB_OPTIONS = { attempts: 8, backoff: { type: 'exponential', delay: 2_000 } } as const;
 
-/** Adds `notify` jobs (webhook and e-mail), each with a job id that makes a double enqueue a no-op. */
-export async function enqueueNotify(
-  ctx: AppContext,
-  jobs: readonly QueuePayloads['notify'][],
-): Promise<void> {
-  if (jobs.length === 0) return;
+/** Adds a `notify` job per outbox row; the job id makes a double enqueue (the sweep's too) a no-op. */
+export async function enqueueNotify(ctx: AppContext, outboxIds: readonly number[]): Promise<void> {
+  if (outboxIds.length === 0) return;
   await ctx.queues.notify.addBulk(
-    jobs.map((data) => ({
+    outboxIds.map((outboxId) => ({
       name: 'notify',
-      data,
-      opts: {
-        ...NOTIFY_JOB_OPTIONS,
-        jobId: data.via === 'email' ? `email-${data.notificationId}` : `webhook-${data.postEventId}`,
-      },
+      data: { outboxId },
+      opts: { ...NOTIFY_JOB_OPTIONS, jobId: `notify-${outboxId}` },
     })),
   );
 }

@@ -17,9 +17,14 @@ import { conflict, invalid, notFound, staleVersion } from '../domain/errors';
 import { type Actor, atLeast, decide, type Resource } from '../domain/permissions';
 import { freeSlots } from '../domain/slots';
 import type { AttemptOutcome, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
-import { dropPublishJob, enqueueDueDeliveries, followRescheduledDelivery } from '../queues/producers';
+import {
+  dropPublishJob,
+  enqueueDueDeliveries,
+  enqueueNotify,
+  followRescheduledDelivery,
+} from '../queues/producers';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
-import { notifyPublishOutcome } from './notifications';
+import { publishOutcomeCtes } from './notifications';
 import { exactTime } from './posts';
 
 /**
@@ -359,21 +364,17 @@ async function act(
     now: ctx.now(),
     actorId: actor.userId,
   };
-  const { row, announce } = await ctx.db.transaction(async (tx) => {
-    const row = await transitionDeliveryRow(tx, transition);
-    if (!row) return { row, announce: null };
-    return {
-      row,
-      announce: options.notify ? await notifyPublishOutcome(ctx, tx, facts.id, options.notify) : null,
-    };
+  const row = await transitionDeliveryRow(ctx.db, {
+    ...transition,
+    announce: options.notify ? publishOutcomeCtes(ctx, options.notify, transition.now) : undefined,
   });
   if (!row) {
     // Changed meanwhile (by the engine or another person): the caller reloads and decides again.
     const current = await deliveryFacts(ctx.db, facts.id);
     throw staleVersion(current.version);
   }
-  await announce?.().catch((error: unknown) =>
-    ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not queue the notification'),
+  await enqueueNotify(ctx, row.outbox).catch((error: unknown) =>
+    ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not queue the notification; the sweeper will'),
   );
   return row;
 }

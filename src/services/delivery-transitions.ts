@@ -4,6 +4,7 @@ import { queryRows } from '../db/client';
 import { type DeliveryEvent, transitionDelivery } from '../domain/delivery-machine';
 import { conflict } from '../domain/errors';
 import type { AttemptOutcome, DeliveryStatus } from '../domain/vocabulary';
+import { publishOutcomeResult } from './notifications';
 
 /**
  * One delivery status change as one SQL statement: the row update (conditional on the status it is
@@ -38,6 +39,8 @@ export interface DeliveryTransition {
   lastError?: { message: string; code: string } | null;
   /** The attempt row this change ends (the claim's), or a new finished row (a reconciliation check). */
   attempt?: ({ close: number } | { record: { startedAt: Date; worker: string } }) & AttemptWrite;
+  /** Announce the outcome to the post's timeline and office in the same statement (`publishOutcomeCtes`). */
+  announce?: SQL;
 }
 
 export interface TransitionedDelivery {
@@ -46,6 +49,8 @@ export interface TransitionedDelivery {
   attempts: number;
   dueAt: Date;
   version: number;
+  /** Notify outbox rows the announcement wrote; queue them (`enqueueNotify`). */
+  outbox: number[];
 }
 
 const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
@@ -94,12 +99,14 @@ export function transitionStatement(change: DeliveryTransition): SQL {
   return sql`with changed as (
       update deliveries d set ${sql.join(sets, sql`, `)}
       where d.id = ${change.deliveryId}::uuid and d.status = ${change.from}${versionCheck}
-      returning d.id, d.status, d.attempts, d.version, (extract(epoch from d.due_at) * 1000)::float8 as due_ms
+      returning d.id, d.status, d.attempts, d.version, (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
+        d.post_id, d.channel_id, d.remote_url, d.last_error
     )${attemptCte}, event as (
       insert into delivery_events (delivery_id, actor_id, from_status, to_status, reason, created_at)
       select id, ${change.actorId ?? null}::uuid, ${change.from}, ${to}, ${change.reason}, ${ts(change.now)} from changed
-    )
-    select id, status, attempts, version, due_ms from changed`;
+    )${change.announce ? sql`, ${change.announce}` : sql``}
+    select id, status, attempts, version, due_ms, ${change.announce ? publishOutcomeResult : sql`'{}'::bigint[] as outbox`}
+    from changed`;
 }
 
 /** Applies the change; null when the delivery was no longer in `from` (or at `version`). */
@@ -113,6 +120,7 @@ export async function transitionDeliveryRow(
     attempts: number;
     version: number;
     due_ms: number;
+    outbox: number[];
   }>(db, transitionStatement(change));
   if (!row) return null;
   return {
@@ -121,5 +129,6 @@ export async function transitionDeliveryRow(
     attempts: Number(row.attempts),
     version: Number(row.version),
     dueAt: new Date(Number(row.due_ms)),
+    outbox: row.outbox.map(Number),
   };
 }

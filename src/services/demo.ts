@@ -128,14 +128,12 @@ export async function seedDemo(
           minSpacingMinutes: 60,
         })
         .returning({ id: channels.id });
-      await tx
-        .insert(postingSlots)
-        .values(
-          ['0 9 * * *', '0 12 * * *', '0 16 * * *', '0 19 * * *'].map((cron) => ({
-            channelId: channel!.id,
-            cron,
-          })),
-        );
+      await tx.insert(postingSlots).values(
+        ['0 9 * * *', '0 12 * * *', '0 16 * * *', '0 19 * * *'].map((cron) => ({
+          channelId: channel!.id,
+          cron,
+        })),
+      );
     }
     await tx
       .insert(auditEvents)

@@ -6,10 +6,12 @@ import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
   enqueueMetricsSnapshots,
+  enqueueNotify,
   enqueuePublishJobs,
   withoutPublishJob,
 } from '../queues/producers';
 import { loadChannel, markNeedsReauth, platformContextFor } from './channels';
+import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
 
 /**
@@ -20,6 +22,8 @@ import { expireLeases } from './publishing';
 
 /** Tokens are refreshed this long before they expire. */
 const REFRESH_MARGIN_MS = 15 * 60 * 1000;
+/** Unsent notifications older than this have lost their job (Redis was away or flushed). */
+const OUTBOX_GRACE_MS = 60_000;
 /** One sweep queues at most this many deliveries; the rest follow on the next sweep. */
 const SWEEP_BATCH = 20_000;
 
@@ -32,6 +36,8 @@ export interface SweepResult {
   queued: number;
   reconciling: number;
   refreshing: number;
+  /** Notifications queued again. */
+  notifications: number;
 }
 
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
@@ -73,12 +79,16 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     ctx,
     expiring.map((row) => ({ channelId: row.id, expiresAt: new Date(Number(row.expires_ms)) })),
   );
+  // The job id makes this a no-op for a notification whose job still waits or retries.
+  const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);
+  await enqueueNotify(ctx, unsent);
   return {
     leasesExpired: expired.length,
     due: due.length,
     queued: missing.length,
     reconciling: unsure.length,
     refreshing: expiring.length,
+    notifications: unsent.length,
   };
 }
 

@@ -1,14 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { AppContext } from '../context';
-import type { Tx } from '../db/client';
-import { channels, deliveries, notifications, postEvents, posts, units, users } from '../db/schema';
+import { queryRows, type Tx } from '../db/client';
+import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
 import type { Locale, PostStatus } from '../domain/vocabulary';
-import type { QueuePayloads } from '../queues/index';
-import { enqueueNotify } from '../queues/producers';
-import { insertPostEvent } from './posts';
 
 /**
  * The submitting office hears of every decision and every publish outcome: one in-app notification
@@ -26,14 +23,32 @@ export const NOTIFICATION_KINDS = [
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-export type NotifyJob = QueuePayloads['notify'];
-
-/** Enqueues what a committed transaction recorded; call it only after the commit. */
+/** Queues outbox rows once the transaction that wrote them has committed. */
 export type AfterCommit = () => Promise<void>;
 
+const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+
+/** The outbox rows of one announcement: an e-mail per notified user (with SMTP), the unit's webhook. */
+function outboxCtes(ctx: AppContext, at: Date, unitId: SQL): SQL {
+  const email = ctx.config.SMTP_URL ? sql`true` : sql`false`;
+  return sql`mail as (
+      insert into notify_outbox (via, notification_id, created_at)
+      select 'email', n.id, ${ts(at)} from n where ${email}
+      returning id
+    ), hook as (
+      insert into notify_outbox (via, post_event_id, created_at)
+      select 'webhook', pe.id, ${ts(at)} from pe join units u on u.id = ${unitId}
+      where u.notify_webhook_url is not null
+      returning id
+    )`;
+}
+
+/** The ids a statement built with `outboxCtes` wrote, as one array column named `outbox`. */
+const outboxIds = sql`(select coalesce(array_agg(o.id), '{}') from (select id from mail union all select id from hook) o) as outbox`;
+
 /**
- * Writes the in-app rows for an event on a post (in the caller's transaction) and returns the
- * notify jobs to enqueue once it commits.
+ * Writes the in-app rows for an event on a post, and its outbox rows, in one statement inside the
+ * caller's transaction. Queue the returned outbox ids after the commit (`enqueueNotify`).
  */
 export async function recordNotifications(
   ctx: AppContext,
@@ -47,91 +62,54 @@ export async function recordNotifications(
     data: Record<string, unknown>;
     at: Date;
   },
-): Promise<NotifyJob[]> {
-  const recipients = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.unitId, event.unitId), isNull(users.disabledAt)));
-  const jobs: NotifyJob[] = [];
-  if (recipients.length > 0) {
-    const rows = await tx
-      .insert(notifications)
-      .values(
-        recipients.map((user) => ({
-          userId: user.id,
-          kind: event.kind,
-          postId: event.postId,
-          deliveryId: event.deliveryId ?? null,
-          data: { ...event.data, postEventId: event.postEventId },
-          createdAt: event.at,
-        })),
-      )
-      .returning({ id: notifications.id });
-    if (ctx.config.SMTP_URL) for (const row of rows) jobs.push({ via: 'email', notificationId: row.id });
-  }
-  const [unit] = await tx
-    .select({ url: units.notifyWebhookUrl })
-    .from(units)
-    .where(eq(units.id, event.unitId));
-  if (unit?.url) jobs.push({ via: 'webhook', postEventId: event.postEventId });
-  return jobs;
+): Promise<number[]> {
+  const data = JSON.stringify({ ...event.data, postEventId: event.postEventId });
+  const [row] = await queryRows<{ outbox: number[] }>(
+    tx,
+    sql`with pe as (select ${event.postEventId}::bigint as id), n as (
+        insert into notifications (user_id, kind, post_id, delivery_id, data, created_at)
+        select u.id, ${event.kind}, ${event.postId}::uuid, ${event.deliveryId ?? null}::uuid, ${data}::jsonb, ${ts(event.at)}
+        from users u where u.unit_id = ${event.unitId}::uuid and u.disabled_at is null
+        returning id
+      ), ${outboxCtes(ctx, event.at, sql`${event.unitId}::uuid`)}
+      select ${outboxIds}`,
+  );
+  return (row?.outbox ?? []).map(Number);
 }
 
 export type PublishOutcome = 'published' | 'failed' | 'needs_attention';
 
 /**
- * For the publishing engine, inside the transaction that recorded the outcome: adds the outcome to
- * the post's timeline and notifies the office. Call the returned function after the commit.
+ * The CTEs that announce a publish outcome, appended to the statement that records it (see
+ * delivery-transitions): the post's timeline event, one notification per user of the post's unit,
+ * and their outbox rows — nothing more to write, and no transaction to hold open. They read the
+ * changed delivery from a CTE named `changed` (id, post_id, channel_id, remote_url, last_error).
  */
-export async function notifyPublishOutcome(
-  ctx: AppContext,
-  tx: Tx,
-  deliveryId: string,
-  outcome: PublishOutcome,
-): Promise<AfterCommit> {
-  const [delivery] = await tx
-    .select({
-      postId: deliveries.postId,
-      unitId: posts.unitId,
-      channelId: deliveries.channelId,
-      channelName: channels.name,
-      platform: channels.platform,
-      remoteUrl: deliveries.remoteUrl,
-      lastError: deliveries.lastError,
-    })
-    .from(deliveries)
-    .innerJoin(posts, eq(posts.id, deliveries.postId))
-    .innerJoin(channels, eq(channels.id, deliveries.channelId))
-    .where(eq(deliveries.id, deliveryId));
-  if (!delivery) throw notFound('Delivery');
-  const at = ctx.now();
-  const data = {
-    outcome,
-    deliveryId,
-    channelId: delivery.channelId,
-    channelName: delivery.channelName,
-    platform: delivery.platform,
-    url: delivery.remoteUrl,
-    error: outcome === 'published' ? null : delivery.lastError,
-  };
-  const postEventId = await insertPostEvent(tx, {
-    postId: delivery.postId,
-    actorId: null,
-    kind: 'delivery',
-    data,
-    at,
-  });
-  const jobs = await recordNotifications(ctx, tx, {
-    postId: delivery.postId,
-    unitId: delivery.unitId,
-    postEventId,
-    kind: `delivery.${outcome}`,
-    deliveryId,
-    data,
-    at,
-  });
-  return () => enqueueNotify(ctx, jobs);
+export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at: Date): SQL {
+  return sql`info as (
+      select ch.id as delivery_id, ch.post_id, p.unit_id, ch.channel_id, c.name as channel_name, c.platform,
+        ch.remote_url, ch.last_error
+      from changed ch join posts p on p.id = ch.post_id join channels c on c.id = ch.channel_id
+    ), pe as (
+      insert into post_events (post_id, actor_id, kind, data, created_at)
+      select post_id, null, 'delivery', jsonb_build_object(
+          'outcome', ${outcome}::text, 'deliveryId', delivery_id, 'channelId', channel_id,
+          'channelName', channel_name, 'platform', platform, 'url', remote_url,
+          'error', case when ${outcome}::text = 'published' then null else last_error end),
+        ${ts(at)}
+      from info
+      returning id, post_id, data
+    ), n as (
+      insert into notifications (user_id, kind, post_id, delivery_id, data, created_at)
+      select u.id, ${`delivery.${outcome}`}, pe.post_id, info.delivery_id,
+        pe.data || jsonb_build_object('postEventId', pe.id), ${ts(at)}
+      from pe cross join info join users u on u.unit_id = info.unit_id and u.disabled_at is null
+      returning id
+    ), ${outboxCtes(ctx, at, sql`(select unit_id from info)`)}`;
 }
+
+/** The publish-outcome statement's extra result column (see `publishOutcomeCtes`). */
+export const publishOutcomeResult = outboxIds;
 
 export interface NotificationView {
   id: string;
@@ -387,4 +365,52 @@ export async function sendNotificationEmail(ctx: AppContext, notificationId: str
   if (!email) return false;
   await transport.sendMail({ from: ctx.config.GAUNG_MAIL_FROM, ...email });
   return true;
+}
+
+/**
+ * Sends one outbox row and records how it went. A row already sent (a job queued twice) is not sent
+ * again. `lastTry`: no retry follows a failure, so the row is given up.
+ */
+export async function deliverOutboxEntry(
+  ctx: AppContext,
+  outboxId: number,
+  lastTry: boolean,
+): Promise<{ sent: boolean }> {
+  const [entry] = await ctx.db.select().from(notifyOutbox).where(eq(notifyOutbox.id, outboxId));
+  if (!entry || entry.sentAt || entry.failedAt) return { sent: false };
+  try {
+    const sent =
+      entry.via === 'email'
+        ? await sendNotificationEmail(ctx, entry.notificationId!)
+        : await sendUnitWebhook(ctx, entry.postEventId!);
+    await ctx.db
+      .update(notifyOutbox)
+      .set({ sentAt: ctx.now(), attempts: entry.attempts + 1, lastError: sent ? null : 'nothing to send' })
+      .where(eq(notifyOutbox.id, outboxId));
+    return { sent };
+  } catch (error) {
+    const givenUp = lastTry || error instanceof PermanentNotifyError;
+    await ctx.db
+      .update(notifyOutbox)
+      .set({
+        attempts: entry.attempts + 1,
+        lastError: (error as Error).message.slice(0, 1000),
+        ...(givenUp ? { failedAt: ctx.now() } : {}),
+      })
+      .where(eq(notifyOutbox.id, outboxId));
+    throw error;
+  }
+}
+
+/** Outbox rows left unsent with no job (their job was lost with Redis): at most a day old. */
+export async function pendingOutbox(ctx: AppContext, olderThanMs: number, limit = 500): Promise<number[]> {
+  const now = ctx.now().getTime();
+  const rows = await queryRows<{ id: number }>(
+    ctx.db,
+    sql`select id from notify_outbox
+      where sent_at is null and failed_at is null
+        and created_at < ${ts(new Date(now - olderThanMs))} and created_at > ${ts(new Date(now - 86_400_000))}
+      order by created_at limit ${limit}`,
+  );
+  return rows.map((row) => Number(row.id));
 }

@@ -16,10 +16,11 @@ import {
   type PublishRequest,
   type PublishResult,
 } from '../platforms/types';
+import { enqueueNotify } from '../queues/producers';
 import { type ChannelRow, markNeedsReauth, platformContextFor } from './channels';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
-import { notifyPublishOutcome, type PublishOutcome } from './notifications';
+import { type PublishOutcome, publishOutcomeCtes } from './notifications';
 import { blockPublishing, releasePublishSlot, reservePublishSlot } from './rate-limiter';
 
 /**
@@ -578,15 +579,14 @@ async function finish(
   }
 }
 
-/** A status change that the post's timeline and the submitting office hear about, in one transaction. */
+/** A status change that the post's timeline and the submitting office hear about, in one statement. */
 async function recordWithNotice(ctx: AppContext, outcome: PublishOutcome, change: DeliveryTransition) {
-  const { row, announce } = await ctx.db.transaction(async (tx) => {
-    const row = await transitionDeliveryRow(tx, change);
-    if (!row) return { row, announce: null };
-    return { row, announce: await notifyPublishOutcome(ctx, tx, change.deliveryId, outcome) };
+  const row = await transitionDeliveryRow(ctx.db, {
+    ...change,
+    announce: publishOutcomeCtes(ctx, outcome, change.now),
   });
-  if (announce)
-    await announce().catch((error: unknown) =>
+  if (row)
+    await enqueueNotify(ctx, row.outbox).catch((error: unknown) =>
       ctx.log.warn({ err: error, deliveryId: change.deliveryId }, 'could not queue the publish notification'),
     );
   return row;

@@ -26,7 +26,7 @@ import type { DeliveryMode, Platform } from '../domain/vocabulary';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import type { ChannelRow } from './channels';
 import { mediaIssuesForPlatform } from './media';
-import { type NotifyJob, recordNotifications } from './notifications';
+import { recordNotifications } from './notifications';
 import {
   bumpPost,
   decodeCursor,
@@ -205,12 +205,12 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
 // Decisions without deliveries
 
 /** After the commit: queue what the transaction recorded. Redis being away must not undo a decision. */
-async function afterCommit(ctx: AppContext, deliveryIds: string[], jobs: NotifyJob[]): Promise<void> {
+async function afterCommit(ctx: AppContext, deliveryIds: string[], outbox: number[]): Promise<void> {
   await enqueueDueDeliveries(ctx, deliveryIds).catch((error: unknown) =>
     ctx.log.warn({ err: error, deliveryIds }, 'could not enqueue deliveries; the sweeper will'),
   );
-  await enqueueNotify(ctx, jobs).catch((error: unknown) =>
-    ctx.log.warn({ err: error }, 'could not enqueue notifications'),
+  await enqueueNotify(ctx, outbox).catch((error: unknown) =>
+    ctx.log.warn({ err: error }, 'could not enqueue notifications; the sweeper will'),
   );
 }
 

@@ -2,10 +2,12 @@ import { createHmac } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveries, notifications, units, users } from '../../src/db/schema';
+import { deliveries, notifications, notifyOutbox, units, users } from '../../src/db/schema';
+import { enqueueNotify } from '../../src/queues/producers';
 import { workerConnection } from '../../src/queues/redis';
+import { transitionDeliveryRow } from '../../src/services/delivery-transitions';
 import {
-  notifyPublishOutcome,
+  publishOutcomeCtes,
   WEBHOOK_SIGNATURE_HEADER,
   webhookSecret,
 } from '../../src/services/notifications';
@@ -205,13 +207,20 @@ describe.each(testDrivers())('notifications on %s', (driver) => {
       .from(notifications)
       .where(eq(notifications.postId, post.id))
       .limit(1);
-    const jobId = `webhook-${(event!.data as { postEventId: number }).postEventId}`;
+    const [outbox] = await t.ctx.db
+      .select()
+      .from(notifyOutbox)
+      .where(eq(notifyOutbox.postEventId, (event!.data as { postEventId: number }).postEventId));
+    const jobId = `notify-${outbox!.id}`;
     const job = await eventually(
       () => t.ctx.queues.notify.getJob(jobId),
       (found) => found?.finishedOn !== undefined,
     );
     expect(await job!.getState()).toBe('failed');
     expect(job!.attemptsMade).toBe(1);
+    const [given] = await t.ctx.db.select().from(notifyOutbox).where(eq(notifyOutbox.id, outbox!.id));
+    expect(given).toMatchObject({ sentAt: null, attempts: 1 });
+    expect(given!.failedAt).not.toBeNull();
   });
 
   it('reports publish outcomes for the engine: timeline, in-app and webhook', async () => {
@@ -224,18 +233,27 @@ describe.each(testDrivers())('notifications on %s', (driver) => {
       payload: { version: post.version, targets: [{ channelId, mode: 'copy', at: 'now' }] },
     });
     const deliveryId = approved.json().deliveries[0].id as string;
-    const sendLater = await t.ctx.db.transaction(async (tx) => {
-      await tx
-        .update(deliveries)
-        .set({
-          status: 'published',
-          publishedAt: t.ctx.now(),
-          remoteUrl: 'https://mastodon.example/@humas/42',
-        })
-        .where(eq(deliveries.id, deliveryId));
-      return notifyPublishOutcome(t.ctx, tx, deliveryId, 'published');
+    // What the engine does once the platform accepted the post: record and announce in one statement.
+    const [claimed] = await t.ctx.db
+      .update(deliveries)
+      .set({ status: 'publishing', leaseUntil: new Date(Date.now() + 60_000) })
+      .where(eq(deliveries.id, deliveryId))
+      .returning();
+    const now = t.ctx.now();
+    const recorded = await transitionDeliveryRow(t.ctx.db, {
+      deliveryId,
+      from: 'publishing',
+      event: 'published',
+      version: claimed!.version,
+      now,
+      reason: 'published',
+      remote: { remoteId: '42', remoteUrl: 'https://mastodon.example/@humas/42' },
+      announce: publishOutcomeCtes(t.ctx, 'published', now),
     });
-    await sendLater();
+    expect(recorded!.status).toBe('published');
+    // An e-mail to each of the office's three users, and the unit's webhook.
+    expect(recorded!.outbox).toHaveLength(4);
+    await enqueueNotify(t.ctx, recorded!.outbox);
 
     const hook = await eventually(
       () => hooks().find((h) => JSON.parse(h.raw).type === 'delivery.published'),

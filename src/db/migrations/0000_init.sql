@@ -228,6 +228,19 @@ CREATE TABLE "notifications" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "notify_outbox" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"via" text NOT NULL,
+	"notification_id" uuid,
+	"post_event_id" bigint,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"sent_at" timestamp with time zone,
+	"failed_at" timestamp with time zone,
+	CONSTRAINT "notify_outbox_target_check" CHECK (("notify_outbox"."via" = 'email' and "notify_outbox"."notification_id" is not null) or ("notify_outbox"."via" = 'webhook' and "notify_outbox"."post_event_id" is not null))
+);
+--> statement-breakpoint
 CREATE TABLE "post_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"post_id" uuid NOT NULL,
@@ -295,6 +308,8 @@ ALTER TABLE "units" ADD CONSTRAINT "units_parent_id_units_id_fk" FOREIGN KEY ("p
 ALTER TABLE "users" ADD CONSTRAINT "users_unit_id_units_id_fk" FOREIGN KEY ("unit_id") REFERENCES "public"."units"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_post_id_posts_id_fk" FOREIGN KEY ("post_id") REFERENCES "public"."posts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "notify_outbox" ADD CONSTRAINT "notify_outbox_notification_id_notifications_id_fk" FOREIGN KEY ("notification_id") REFERENCES "public"."notifications"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "notify_outbox" ADD CONSTRAINT "notify_outbox_post_event_id_post_events_id_fk" FOREIGN KEY ("post_event_id") REFERENCES "public"."post_events"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "post_events" ADD CONSTRAINT "post_events_post_id_posts_id_fk" FOREIGN KEY ("post_id") REFERENCES "public"."posts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "post_events" ADD CONSTRAINT "post_events_actor_id_users_id_fk" FOREIGN KEY ("actor_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "post_variants" ADD CONSTRAINT "post_variants_post_id_posts_id_fk" FOREIGN KEY ("post_id") REFERENCES "public"."posts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -336,6 +351,7 @@ CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree (lower("email"));--
 CREATE INDEX "users_unit_idx" ON "users" USING btree ("unit_id");--> statement-breakpoint
 CREATE INDEX "notifications_user_idx" ON "notifications" USING btree ("user_id","created_at");--> statement-breakpoint
 CREATE INDEX "notifications_unread_idx" ON "notifications" USING btree ("user_id") WHERE "notifications"."read_at" is null;--> statement-breakpoint
+CREATE INDEX "notify_outbox_pending_idx" ON "notify_outbox" USING btree ("created_at") WHERE "notify_outbox"."sent_at" is null and "notify_outbox"."failed_at" is null;--> statement-breakpoint
 CREATE INDEX "post_events_post_idx" ON "post_events" USING btree ("post_id","id");--> statement-breakpoint
 CREATE INDEX "posts_inbox_idx" ON "posts" USING btree ("unit_id","submitted_at","id") WHERE "posts"."status" = 'submitted';--> statement-breakpoint
 CREATE INDEX "posts_unit_created_idx" ON "posts" USING btree ("unit_id","created_at","id");--> statement-breakpoint

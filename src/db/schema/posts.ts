@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   check,
   index,
@@ -123,5 +124,36 @@ export const notifications = pgTable(
   (t) => [
     index('notifications_user_idx').on(t.userId, t.createdAt),
     index('notifications_unread_idx').on(t.userId).where(sql`${t.readAt} is null`),
+  ],
+);
+
+/**
+ * E-mails and unit webhooks still to send, written in the transaction that decided them (a
+ * transactional outbox): a job lost with Redis is queued again by the maintenance sweep.
+ */
+export const notifyOutbox = pgTable(
+  'notify_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    via: text('via').$type<'email' | 'webhook'>().notNull(),
+    notificationId: uuid('notification_id').references(() => notifications.id, { onDelete: 'cascade' }),
+    postEventId: bigint('post_event_id', { mode: 'number' }).references(() => postEvents.id, {
+      onDelete: 'cascade',
+    }),
+    createdAt: createdAt(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    sentAt: tstz('sent_at'),
+    /** Given up: the receiver refused for good, or every retry failed. */
+    failedAt: tstz('failed_at'),
+  },
+  (t) => [
+    check(
+      'notify_outbox_target_check',
+      sql`(${t.via} = 'email' and ${t.notificationId} is not null) or (${t.via} = 'webhook' and ${t.postEventId} is not null)`,
+    ),
+    index('notify_outbox_pending_idx')
+      .on(t.createdAt)
+      .where(sql`${t.sentAt} is null and ${t.failedAt} is null`),
   ],
 );
