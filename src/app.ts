@@ -150,7 +150,8 @@ function handleError(
   return sendProblem(reply, status, (error.code ?? 'error').toLowerCase(), error.message);
 }
 
-export async function buildApp(ctx: AppContext): Promise<App> {
+/** The HTTP app; `opsOnly` serves /healthz, /readyz and /metrics alone (a worker process's figures). */
+export async function buildApp(ctx: AppContext, options: { opsOnly?: boolean } = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     trustProxy: ctx.config.GAUNG_TRUST_PROXY,
@@ -212,6 +213,6 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   // The UI's inline bootstrap script needs its own CSP; the spec itself is at /docs/json.
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  await registerRoutes(app);
+  await registerRoutes(app, options);
   return app;
 }

@@ -88,11 +88,10 @@ async function main() {
         console.log(`  ${user.role.padEnd(12)} ${user.email.padEnd(24)} ${user.password}`);
       console.log('');
     }
-    if (role !== 'worker') {
-      app = await buildApp(ctx);
-      const address = await app.listen({ host: config.HOST, port: config.PORT });
-      log.info({ address, role }, 'Gaung is listening');
-    }
+    // A worker process serves its own /metrics (its publish figures live in its memory) and health.
+    app = await buildApp(ctx, { opsOnly: role === 'worker' });
+    const address = await app.listen({ host: config.HOST, port: config.PORT });
+    log.info({ address, role }, 'Gaung is listening');
     if (role !== 'api') workers = await startWorkers(ctx);
   } catch (error) {
     console.error(`gaung: cannot start: ${(error as Error).message}`);

@@ -16,8 +16,18 @@ import { tokenRoutes } from './tokens';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
 
-/** Every route plugin, in one place. API resources live under /api/v1. */
-export async function registerRoutes(app: FastifyInstance): Promise<void> {
+/**
+ * Every route plugin, in one place. API resources live under /api/v1. `opsOnly`: liveness,
+ * readiness and metrics alone, for worker processes.
+ */
+export async function registerRoutes(
+  app: FastifyInstance,
+  options: { opsOnly?: boolean } = {},
+): Promise<void> {
+  if (options.opsOnly) {
+    await app.register(opsRoutes);
+    return;
+  }
   await app.register(authPlugin);
   await app.register(opsRoutes);
   await app.register(mediaPublicRoutes);

@@ -354,7 +354,7 @@ async function act(
 ) {
   if (options.version !== undefined && options.version !== facts.version) throw staleVersion(facts.version);
   const step = transitionDelivery(facts.status, event);
-  if (!step.ok) throw conflict(step.code, step.message, { status: facts.status });
+  if (!step.ok) throw conflict(step.code, step.message, { deliveryStatus: facts.status });
   const transition: DeliveryTransition = {
     ...change,
     deliveryId: facts.id,

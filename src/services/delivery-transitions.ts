@@ -57,7 +57,7 @@ const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
 export function transitionStatement(change: DeliveryTransition): SQL {
   const step = transitionDelivery(change.from, change.event);
-  if (!step.ok) throw conflict(step.code, step.message, { status: change.from });
+  if (!step.ok) throw conflict(step.code, step.message, { deliveryStatus: change.from });
   const to = step.to;
   const sets: SQL[] = [
     sql`status = ${to}`,

@@ -59,7 +59,7 @@ export function createFakeServer(options: { bodyLimit?: number } = {}): FakeServ
       if (entry.remaining === 0) armed.splice(index, 1);
       return entry.fault;
     }
-    if (chaos && chaos.match(request) && Math.random() < chaos.rate)
+    if (chaos?.match(request) && Math.random() < chaos.rate)
       return chaos.faults[Math.floor(Math.random() * chaos.faults.length)];
     return undefined;
   };

@@ -49,6 +49,28 @@ describe('the Gaung process', () => {
     expect((await again.exited()).code).toBe(0);
   });
 
+  it('runs workers alone with their own health and metrics, and no API', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-worker-'));
+    const worker = startGaung(
+      {
+        PORT: '0',
+        GAUNG_DATA_DIR: dataDir,
+        REDIS_URL: redisUrl(),
+        GAUNG_REDIS_PREFIX: `gaung-worker-${process.pid}`,
+      },
+      ['--role=worker'],
+    );
+    const address = await worker.listening();
+    expect((await fetch(`${address}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${address}/metrics`)).text();
+    expect(metrics).toContain('gaung_queue_jobs');
+    expect((await fetch(`${address}/api/v1/me`)).status).toBe(404);
+    expect((await fetch(`${address}/`)).status).toBe(404);
+    expect(worker.output()).toContain('workers started');
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited()).code).toBe(0);
+  });
+
   it('refuses a malformed DATABASE_URL with one clear line and writes nothing', async () => {
     const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'gaung-bad-')), 'data');
     const gaung = startGaung({ DATABASE_URL: 'nonsense', GAUNG_DATA_DIR: dataDir });

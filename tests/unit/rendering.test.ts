@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import twitterText from 'twitter-text';
 import { describe, expect, it } from 'vitest';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
