@@ -80,6 +80,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: z.strictObject({
           unit: z.uuid().optional().describe('Only this unit and its subtree'),
           q: z.string().trim().min(1).max(200).optional().describe('Words of the body'),
+          platform: z.enum(PLATFORMS).optional().describe('Only posts whose original is on this platform'),
           cursor: z.string().max(200).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),

@@ -16,6 +16,7 @@ import {
 import { AppError, conflict, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
 import { type Actor, atLeast, type Resource } from '../domain/permissions';
 import { type PostEvent, transitionPost } from '../domain/post-machine';
+import { platformOfUrl } from '../domain/rendering';
 import type {
   DeliveryMode,
   DeliveryStatus,
@@ -331,7 +332,12 @@ function contentColumns(content: PostContent) {
   return {
     ...(content.body !== undefined ? { body: content.body } : {}),
     ...(content.link !== undefined ? { link: content.link } : {}),
-    ...(content.sourceUrl !== undefined ? { sourceUrl: content.sourceUrl } : {}),
+    ...(content.sourceUrl !== undefined
+      ? {
+          sourceUrl: content.sourceUrl,
+          sourcePlatform: content.sourceUrl ? platformOfUrl(content.sourceUrl) : null,
+        }
+      : {}),
     ...(content.tags !== undefined ? { tags: normaliseTags(content.tags) } : {}),
     ...(content.preferredFrom !== undefined ? { preferredFrom: toDate(content.preferredFrom) } : {}),
     ...(content.preferredTo !== undefined ? { preferredTo: toDate(content.preferredTo) } : {}),

@@ -53,6 +53,8 @@ export interface InboxFilters {
   /** The subtree to look at (already authorised). */
   scopePath: string;
   q?: string;
+  /** Only posts whose original is on this platform (from the source URL). */
+  platform?: Platform;
   cursor?: string;
   limit: number;
 }
@@ -83,7 +85,15 @@ export interface Inbox {
   nextCursor: string | null;
 }
 
-const words = (q: string) => sql`p.search @@ websearch_to_tsquery('simple', ${q})`;
+/** The optional filters of the inbox, as one condition. */
+const narrowing = (filters: Pick<InboxFilters, 'q' | 'platform'>) =>
+  sql.join(
+    [
+      filters.q ? sql`p.search @@ websearch_to_tsquery('simple', ${filters.q})` : sql`true`,
+      filters.platform ? sql`p.source_platform = ${filters.platform}` : sql`true`,
+    ],
+    sql` and `,
+  );
 
 /**
  * The page query of the inbox, oldest submission first; exported so its plan can be checked.
@@ -98,11 +108,12 @@ export function inboxPageSql(filters: InboxFilters): SQL {
     ? sql`and (p.submitted_at, p.id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
     : sql``;
   const take = filters.limit + 1;
-  const top = filters.q
-    ? sql`select p.id, p.submitted_at from posts p join units s on s.id = p.unit_id
-          where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${words(filters.q)} ${after}
+  const top =
+    filters.q || filters.platform
+      ? sql`select p.id, p.submitted_at from posts p join units s on s.id = p.unit_id
+          where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${narrowing(filters)} ${after}
           order by p.submitted_at, p.id limit ${take}`
-    : sql`select w.id, w.submitted_at from units s
+      : sql`select w.id, w.submitted_at from units s
           cross join lateral (
             select p.id, p.submitted_at from posts p
             where p.unit_id = s.id and p.status = 'submitted' ${after}
@@ -121,11 +132,11 @@ export function inboxPageSql(filters: InboxFilters): SQL {
 }
 
 /** Waiting posts per unit of the scope, with the oldest submission of each; from the same index. */
-export function inboxCountsSql(filters: Pick<InboxFilters, 'scopePath' | 'q'>): SQL {
-  if (filters.q)
+export function inboxCountsSql(filters: Pick<InboxFilters, 'scopePath' | 'q' | 'platform'>): SQL {
+  if (filters.q || filters.platform)
     return sql`select s.id as unit_id, s.name as unit_name, count(*)::int as count, min(p.submitted_at) as oldest
                from posts p join units s on s.id = p.unit_id
-               where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${words(filters.q)}
+               where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${narrowing(filters)}
                group by s.id, s.name`;
   return sql`select s.id as unit_id, s.name as unit_name, c.count, c.oldest
              from units s
@@ -281,7 +292,8 @@ export async function loadTargetChannels(
 }
 
 /** What the post is made of, at one version: the input of rendering and validation. */
-interface PostContentSnapshot {
+/** What a post says, as rendering needs it (a saved post's, or a draft's in the editor). */
+export interface PostContentSnapshot {
   version: number;
   unitName: string;
   body: string;
@@ -334,11 +346,14 @@ async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<PostConten
 }
 
 /** The numeric text settings of a channel (Mastodon instances set their own limit). */
+/** A channel's own text limits (a Mastodon instance's character limit and URL length). */
 function textSettings(settings: Record<string, unknown>): { maxCharacters?: number; urlLength?: number } {
   const pick = (key: string) => (typeof settings[key] === 'number' ? (settings[key] as number) : undefined);
+  const maxCharacters = pick('maxCharacters');
+  const urlLength = pick('charactersReservedPerUrl');
   return {
-    ...(pick('maxCharacters') !== undefined ? { maxCharacters: pick('maxCharacters') } : {}),
-    ...(pick('urlLength') !== undefined ? { urlLength: pick('urlLength') } : {}),
+    ...(maxCharacters !== undefined ? { maxCharacters } : {}),
+    ...(urlLength !== undefined ? { urlLength } : {}),
   };
 }
 
@@ -355,10 +370,12 @@ export interface TargetReport {
 const blocking = (issues: readonly ValidationIssue[]) => issues.some((issue) => issue.severity === 'error');
 
 /** The text a channel would publish and everything it would object to (errors block approval). */
-async function renderTarget(
+export async function renderTarget(
   ctx: AppContext,
   content: PostContentSnapshot,
-  target: TargetChannel,
+  target: {
+    channel: Pick<ChannelRow, 'id' | 'name' | 'platform' | 'creditTemplate' | 'settings' | 'status'>;
+  },
   mode: DeliveryMode,
   textOverride: string | null,
 ): Promise<TargetReport> {

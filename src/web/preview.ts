@@ -1,17 +1,11 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { media, units } from '../db/schema';
 import type { Actor } from '../domain/permissions';
-import {
-  type MediaFacts,
-  renderText,
-  type TextCount,
-  type ValidationIssue,
-  validateForPlatform,
-} from '../domain/rendering';
+import type { TextCount, ValidationIssue } from '../domain/rendering';
 import type { Platform } from '../domain/vocabulary';
 import { listChannels } from '../services/channels';
-import { mediaIssuesForPlatform } from '../services/media';
+import { type PostContentSnapshot, renderTarget } from '../services/reviews';
 
 /**
  * What a post being written would become on each channel its office may be republished to: the
@@ -38,14 +32,6 @@ export interface ChannelPreview {
   issues: ValidationIssue[];
 }
 
-/** A channel's numeric text settings (a Mastodon instance's own limit and URL length). */
-function textSettings(settings: Record<string, unknown>): { maxCharacters?: number; urlLength?: number } {
-  const out: { maxCharacters?: number; urlLength?: number } = {};
-  if (typeof settings.maxCharacters === 'number') out.maxCharacters = settings.maxCharacters;
-  if (typeof settings.urlLength === 'number') out.urlLength = settings.urlLength;
-  return out;
-}
-
 export async function previewDraft(
   ctx: AppContext,
   actor: Actor,
@@ -59,51 +45,44 @@ export async function previewDraft(
       : ctx.db
           .select()
           .from(media)
-          .where(and(inArray(media.id, draft.mediaIds), eq(media.unitId, actor.unitId)))
-          .orderBy(asc(media.createdAt)),
+          .where(and(inArray(media.id, draft.mediaIds), eq(media.unitId, actor.unitId))),
   ]);
   const byId = new Map(mediaRows.map((row) => [row.id, row]));
-  const ownMedia = draft.mediaIds.filter((id) => byId.has(id));
-  const facts: MediaFacts[] = ownMedia.map((id) => {
-    const row = byId.get(id)!;
-    return {
-      kind: row.kind,
-      mime: row.mime,
-      bytes: row.bytes,
-      width: row.width,
-      height: row.height,
-      durationMs: row.durationMs,
-    };
-  });
+  const mediaIds = draft.mediaIds.filter((id) => byId.has(id));
+  const content: PostContentSnapshot = {
+    version: 0,
+    unitName: unit?.name ?? '',
+    body: draft.body,
+    link: draft.link,
+    sourceUrl: draft.sourceUrl,
+    tags: draft.tags,
+    preferredFrom: null,
+    variants: {},
+    mediaIds,
+    media: mediaIds.map((id) => {
+      const row = byId.get(id)!;
+      return {
+        kind: row.kind,
+        mime: row.mime,
+        bytes: row.bytes,
+        width: row.width,
+        height: row.height,
+        durationMs: row.durationMs,
+      };
+    }),
+  };
   return Promise.all(
     channels.map(async (channel) => {
-      const text = renderText({
-        body: draft.body,
-        creditTemplate: channel.creditTemplate,
-        unitName: unit?.name ?? '',
-        sourceUrl: draft.sourceUrl,
-        link: draft.link,
-        tags: draft.tags,
-      });
-      const { count, issues } = validateForPlatform({
-        platform: channel.platform,
-        text,
-        media: facts,
-        mode: 'copy',
-        sourceUrl: draft.sourceUrl,
-        link: draft.link,
-        settings: textSettings(channel.settings),
-      });
-      if (ownMedia.length > 0)
-        issues.push(...(await mediaIssuesForPlatform(ctx, ownMedia, channel.platform)));
+      const report = await renderTarget(ctx, content, { channel }, 'copy', null);
+      const count = report.count!;
       return {
         channelId: channel.id,
         channelName: channel.name,
         platform: channel.platform,
-        text,
+        text: report.text,
         count,
         over: count.used > count.limit,
-        issues,
+        issues: report.issues,
       };
     }),
   );

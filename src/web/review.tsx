@@ -85,9 +85,7 @@ function InboxPage(props: {
 }) {
   const { t } = useEnv();
   const { inbox } = props;
-  const items = props.platform
-    ? inbox.items.filter((item) => item.sourceUrl && platformOfUrl(item.sourceUrl) === props.platform)
-    : inbox.items;
+  const items = inbox.items;
   const query = new URLSearchParams();
   if (props.unit) query.set('unit', props.unit);
   if (props.platform) query.set('platform', props.platform);
@@ -605,8 +603,9 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         'Unit',
       );
       const q = blank(request.query.q);
+      const platform = request.query.platform || undefined;
       const [inbox, units] = await Promise.all([
-        reviewInbox(ctx, { scopePath, q, cursor: request.query.cursor, limit: 50 }),
+        reviewInbox(ctx, { scopePath, q, platform, cursor: request.query.cursor, limit: 50 }),
         listVisibleUnits(ctx, actor),
       ]);
       const env = await kit.env(request, reply);
@@ -618,7 +617,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           inbox={inbox}
           units={units.filter((u) => contains(actor.unitPath, u.path))}
           unit={unit}
-          platform={request.query.platform || undefined}
+          platform={platform}
           q={q}
           notice={noticeOf(env.t, request.query.ok)}
         />,

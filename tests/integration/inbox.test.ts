@@ -28,16 +28,23 @@ describe.each(testDrivers())('reviewer inbox on %s', (driver) => {
   beforeAll(async () => {
     t = await createTestApp(driver, { now: () => clock });
     org = await seedTestOrg(t.ctx);
-    const plan: [UnitKey, string][] = [
-      ['officeB1', 'Pemeriksaan dokumen perjalanan di pelabuhan'],
-      ['officeA1', 'Layanan paspor di Mal Pelayanan Publik'],
+    const plan: [UnitKey, string, string?][] = [
+      ['officeB1', 'Pemeriksaan dokumen perjalanan di pelabuhan', 'https://www.instagram.com/p/C7xYz12AbCd/'],
+      [
+        'officeA1',
+        'Layanan paspor di Mal Pelayanan Publik',
+        'https://x.com/kanim_a1/status/1790000000000000001',
+      ],
       ['officeA2', 'Pengawasan orang asing bersama kepolisian'],
-      ['officeA1', 'Sosialisasi paspor untuk pelajar'],
+      ['officeA1', 'Sosialisasi paspor untuk pelajar', 'https://www.instagram.com/p/C8aBc34DeFg/'],
       ['officeB2', 'Layanan izin tinggal di Jayapura'],
     ];
-    for (const [unit, body] of plan) {
+    for (const [unit, body, sourceUrl] of plan) {
       clock = new Date(clock.getTime() + 60_000);
-      const post = await createPostVia(t.app, org.user(unit, 'contributor'), { body });
+      const post = await createPostVia(t.app, org.user(unit, 'contributor'), {
+        body,
+        ...(sourceUrl ? { sourceUrl } : {}),
+      });
       submitted.push({ id: post.id, unit, at: clock.toISOString() });
     }
     // Neither a draft nor a decided post is waiting.
@@ -95,6 +102,20 @@ describe.each(testDrivers())('reviewer inbox on %s', (driver) => {
     expect(words.body.total).toBe(2);
     const both = await inbox(org.user('regionA', 'reviewer'), `?unit=${org.units.officeA2.id}&q=orang`);
     expect(both.body.items.map((item: InboxItem) => item.id)).toEqual([submitted[2]!.id]);
+  });
+
+  it('filters by the platform of the office’s original post, counts included', async () => {
+    const national = org.user('national', 'reviewer');
+    const instagram = await inbox(national, '?platform=instagram');
+    expect(instagram.body.items.map((item: InboxItem) => item.id)).toEqual([
+      submitted[0]!.id,
+      submitted[3]!.id,
+    ]);
+    expect(instagram.body.total).toBe(2);
+    expect(instagram.body.units.map((u: { count: number }) => u.count)).toEqual([1, 1]);
+    const x = await inbox(org.user('regionA', 'reviewer'), '?platform=x&q=paspor');
+    expect(x.body.items.map((item: InboxItem) => item.id)).toEqual([submitted[1]!.id]);
+    expect((await inbox(national, '?platform=myspace')).status).toBe(400);
   });
 
   it('refuses contributors and units outside the reviewer’s subtree', async () => {

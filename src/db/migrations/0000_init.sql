@@ -271,6 +271,7 @@ CREATE TABLE "posts" (
 	"body" text DEFAULT '' NOT NULL,
 	"link" text,
 	"source_url" text,
+	"source_platform" text,
 	"tags" text[] DEFAULT '{}'::text[] NOT NULL,
 	"preferred_from" timestamp with time zone,
 	"preferred_to" timestamp with time zone,
@@ -282,6 +283,7 @@ CREATE TABLE "posts" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "posts_status_check" CHECK ("posts"."status" in ('draft', 'submitted', 'changes_requested', 'approved', 'rejected', 'withdrawn')),
 	CONSTRAINT "posts_version_check" CHECK ("posts"."version" >= 1),
+	CONSTRAINT "posts_source_platform_check" CHECK ("posts"."source_platform" is null or "posts"."source_platform" in ('x', 'facebook', 'instagram', 'threads', 'telegram', 'mastodon', 'bluesky', 'webhook', 'sandbox')),
 	CONSTRAINT "posts_window_check" CHECK ("posts"."preferred_from" is null or "posts"."preferred_to" is null or "posts"."preferred_from" <= "posts"."preferred_to")
 );
 --> statement-breakpoint

@@ -40,6 +40,8 @@ export const posts = pgTable(
     link: text('link'),
     /** The original post on the office's own account (needed for repost and quote). */
     sourceUrl: text('source_url'),
+    /** The platform the source URL points to (derived from it), for the reviewers' inbox filter. */
+    sourcePlatform: text('source_platform').$type<Platform>(),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
@@ -53,6 +55,10 @@ export const posts = pgTable(
   (t) => [
     oneOf('posts_status_check', t.status, POST_STATUSES),
     check('posts_version_check', sql`${t.version} >= 1`),
+    check(
+      'posts_source_platform_check',
+      sql`${t.sourcePlatform} is null or ${t.sourcePlatform} in (${sql.raw(PLATFORMS.map((p) => `'${p}'`).join(', '))})`,
+    ),
     check(
       'posts_window_check',
       sql`${t.preferredFrom} is null or ${t.preferredTo} is null or ${t.preferredFrom} <= ${t.preferredTo}`,
