@@ -10,7 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Job, Worker } from 'bullmq';
-import { eq, sql } from 'drizzle-orm';
+import { eq, type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { queryRows } from '../src/db/client';
 import { channels } from '../src/db/schema';
 import { enqueueDueDeliveries, PUBLISH_JOB_OPTIONS } from '../src/queues/producers';
@@ -130,7 +131,27 @@ async function breakdown(count: number) {
       sql`update deliveries set status = 'published', published_at = now() where id = ${id}::uuid`,
     );
   });
+  // The engine's statements, timed as they run: the claim and the record.
+  const dialect = new PgDialect();
+  const statements = { claim: 0, record: 0 };
+  const execute = ctx.db.execute.bind(ctx.db);
+  const timed = async (query: Parameters<typeof execute>[0]) => {
+    const text = dialect.sqlToQuery(query as SQL).sql.trimStart();
+    const started = performance.now();
+    try {
+      return await execute(query);
+    } finally {
+      const kind = text.startsWith('with d as')
+        ? 'claim'
+        : text.startsWith('with changed as')
+          ? 'record'
+          : null;
+      if (kind) statements[kind] += performance.now() - started;
+    }
+  };
+  Object.assign(ctx.db, { execute: timed });
   const engineMs = await time(engineIds, (id) => advanceDelivery(ctx, id));
+  Object.assign(ctx.db, { execute });
   const adapter = ctx.platforms.get('sandbox')!;
   const [channelRow] = await ctx.db.select().from(channels).where(eq(channels.id, engineChannel));
   const platformContext = await platformContextFor(ctx, channelRow!);
@@ -145,7 +166,13 @@ async function breakdown(count: number) {
       firstAttemptAt: new Date(),
     }),
   );
-  return { bareMs, engineMs, httpMs };
+  return {
+    bareMs,
+    engineMs,
+    httpMs,
+    claimMs: statements.claim / engineIds.length,
+    recordMs: statements.record / engineIds.length,
+  };
 }
 
 const workers = await startWorkers(ctx);
@@ -219,7 +246,7 @@ ${engine.map((rate, i) => `| round ${i + 1} | ${fmt(rate)} | ${fmt(bare[i]!)} |`
 
 Ratio engine ÷ baseline: **${ratio.toFixed(2)}** (target ≥ 0.7).
 
-Where the time goes, one delivery at a time (500 each, no concurrency): the bare job takes ${parts.bareMs.toFixed(2)} ms, the engine's step ${parts.engineMs.toFixed(2)} ms. Of that, the adapter's HTTP call to the fake, measured on its own, takes ${parts.httpMs.toFixed(2)} ms; the rest is the claim (one statement), the quota check (one Redis call) and the record (one statement that also writes the post's timeline event, the office's notifications and their outbox rows). The engine makes two PostgreSQL round trips per delivery, as the baseline does, but each writes several rows (and the office's users each get a notification), next to the HTTP call and the Redis quota check, on the same two cores as PostgreSQL itself.
+Where the time goes, one delivery at a time (500 each, no concurrency): the bare job takes ${parts.bareMs.toFixed(2)} ms, the engine's step ${parts.engineMs.toFixed(2)} ms. Of that, the claim statement (the delivery, its attempt row and audit event) takes ${parts.claimMs.toFixed(2)} ms, the record statement (the delivery, its attempt, the audit event, the post's timeline event, the office's notifications and their outbox rows) ${parts.recordMs.toFixed(2)} ms, and the adapter's HTTP call to the fake, measured on its own, ${parts.httpMs.toFixed(2)} ms; the rest is the quota check (one Redis call) and the worker's own code. The two statements alone take ${((parts.claimMs + parts.recordMs) / parts.bareMs).toFixed(1)}× the bare job: they write what DESIGN.md requires of every attempt (the attempt row, an audit event per status change, the post's timeline event, a notification per user of the office), where the bare job updates one row twice. That write volume, not queueing, keeps the ratio under the 0.7 target on this machine, where PostgreSQL shares the two cores with the workers. The engine makes two PostgreSQL round trips per delivery, as the baseline does, but each writes several rows (and the office's users each get a notification), next to the HTTP call and the Redis quota check, on the same two cores as PostgreSQL itself.
 
 Burst: ${fmt(BURST)} deliveries due at the same instant, 20 s ahead (the sweep queued ${fmt(swept.queued)} delayed jobs). The last one was recorded published **${(allPublishedAfterMs / 1000).toFixed(2)} s** after the due time; budget ${fmt(BURST)} / ${fmt(engineRate)} per s + 1 s = ${(budgetMs / 1000).toFixed(2)} s — ${allPublishedAfterMs <= budgetMs ? 'within' : 'over'} budget. Start of publish − due time over the burst: p50 ${(Number(burstRow!.p50) / 1000).toFixed(2)} s, p99 ${(Number(burstRow!.p99) / 1000).toFixed(2)} s.
 `,

@@ -20,10 +20,9 @@ type Processor<N extends QueueName> = (
 ) => Promise<unknown>;
 
 /**
- * Starts a Worker per queue that has work (the `ingest` queue has no processor yet), each on its own
- * Redis connection, and the recurring housekeeping. A watchdog re-creates the job schedulers when
- * Redis lost them (flush, failover to an empty replica) and sweeps at once, so the queue is rebuilt
- * from Postgres within one sweep interval.
+ * Starts a Worker per queue, each on its own Redis connection, and the recurring housekeeping. A
+ * watchdog re-creates the job schedulers when Redis lost them (flush, failover to an empty replica)
+ * and sweeps at once, so the queue is rebuilt from Postgres within one sweep interval.
  */
 export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
   const connections = new Set<ReturnType<typeof workerConnection>>();

@@ -39,6 +39,12 @@ interface FormProblem {
   values?: Record<string, string>;
 }
 
+/** A form the rules refused, shown again with its values and reasons. */
+interface FailedForm {
+  problem: FormProblem;
+  status: number;
+}
+
 const depthOf = (unit: UnitRow) => unit.path.split('/').filter(Boolean).length - 1;
 
 function ZoneOptions(props: { value?: string; optional?: boolean }) {
@@ -496,27 +502,36 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
   });
   const slugSchema = z.string().min(2).max(60).regex(SLUG_PATTERN);
 
-  /** A unit form: done → the list with a notice; refused → the list with the form open and its reasons. */
-  const unitChange = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    form: string,
-    values: Record<string, string>,
-    work: (actor: Actor) => Promise<unknown>,
-  ) => {
-    const actor = requireActor(request);
-    try {
-      await work(actor);
-      return reply.redirect('/admin/units?ok=saved', 303);
-    } catch (error) {
-      if (!isUserError(error) || (error.status === 404 && !error.errors)) throw error;
-      const env = await kit.env(request, reply);
-      return showUnits(request, reply, {
-        problem: { form, error: problemText(env.t, error), errors: fieldErrorsOf(env.t, error), values },
-        status: error.status,
-      });
-    }
-  };
+  /**
+   * An admin form: done → `done` with a notice; refused by the rules → `show` again with the form
+   * open, its values and the reasons.
+   */
+  const formChange =
+    (
+      done: string,
+      show: (request: FastifyRequest, reply: FastifyReply, failed: FailedForm) => Promise<unknown>,
+    ) =>
+    async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      form: string,
+      values: Record<string, string>,
+      work: (actor: Actor) => Promise<unknown>,
+    ) => {
+      const actor = requireActor(request);
+      try {
+        await work(actor);
+        return reply.redirect(`${done}?ok=saved`, 303);
+      } catch (error) {
+        if (!isUserError(error) || (error.status === 404 && !error.errors)) throw error;
+        const env = await kit.env(request, reply);
+        return show(request, reply, {
+          problem: { form, error: problemText(env.t, error), errors: fieldErrorsOf(env.t, error), values },
+          status: error.status,
+        });
+      }
+    };
+  const unitChange = formChange('/admin/units', showUnits);
 
   app.post('/admin/units', { schema: { hide: true, body: unitForm } }, async (request, reply) => {
     const { _csrf, ...values } = request.body;
@@ -612,31 +627,9 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
   );
 
-  const userChange = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    form: string,
-    values: Record<string, string>,
-    work: (actor: Actor) => Promise<unknown>,
-  ) => {
-    const actor = requireActor(request);
-    try {
-      await work(actor);
-      return reply.redirect('/admin/users?ok=saved', 303);
-    } catch (error) {
-      if (!isUserError(error) || (error.status === 404 && !error.errors)) throw error;
-      const env = await kit.env(request, reply);
-      return showUsers(
-        request,
-        reply,
-        {},
-        {
-          problem: { form, error: problemText(env.t, error), errors: fieldErrorsOf(env.t, error), values },
-          status: error.status,
-        },
-      );
-    }
-  };
+  const userChange = formChange('/admin/users', (request, reply, failed) =>
+    showUsers(request, reply, {}, failed),
+  );
 
   app.post(
     '/admin/users',
