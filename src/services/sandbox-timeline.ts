@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { sandboxPosts } from '../db/schema';
 import type { SandboxTimeline } from '../platforms/sandbox';
@@ -29,4 +29,16 @@ export function createSandboxTimeline(db: DbOrTx): SandboxTimeline {
       return { id: existing.id, created: false };
     },
   };
+}
+
+export type SandboxPost = typeof sandboxPosts.$inferSelect;
+
+/** A sandbox channel's timeline, newest first: what its demo "account" published. */
+export async function listSandboxPosts(db: DbOrTx, channelId: string, limit = 50): Promise<SandboxPost[]> {
+  return db
+    .select()
+    .from(sandboxPosts)
+    .where(eq(sandboxPosts.channelId, channelId))
+    .orderBy(desc(sandboxPosts.createdAt), desc(sandboxPosts.id))
+    .limit(limit);
 }

@@ -17,6 +17,7 @@ import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
 import { reviewPages } from './review';
+import { sandboxRoutes } from './sandbox';
 
 /**
  * The web app at `/`: server-rendered pages for offices (phones) and humas (desks), the admin pages
@@ -129,4 +130,5 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
   await app.register(pressRoutes, { kit });
+  await app.register(sandboxRoutes, { kit });
 };

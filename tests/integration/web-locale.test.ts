@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveries, notifications, users } from '../../src/db/schema';
+import { deliveries, notifications, sandboxPosts, users } from '../../src/db/schema';
 import { CREDIT_PLACEHOLDERS } from '../../src/domain/rendering';
 import { LOCALES, type Locale } from '../../src/domain/vocabulary';
 import { en } from '../../src/web/i18n/en';
@@ -101,6 +101,17 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       slots: ['0 9 * * *', '0 15 * * *'],
     });
     const mediumId = await insertMedia(t.ctx, org.units.officeA1);
+    await t.ctx.db.insert(sandboxPosts).values([
+      { channelId: ids.channel, idempotencyKey: 'a', kind: 'post', text: 'Layanan paspor', media: [] },
+      {
+        channelId: ids.channel,
+        idempotencyKey: 'b',
+        kind: 'repost',
+        text: '',
+        refersTo: 'https://x.com/kanim/status/1',
+        media: [{ mediaId: mediumId, kind: 'video', mime: 'video/mp4', altText: 'Antrean' }],
+      },
+    ]);
     const content = {
       body: 'Layanan paspor hari Sabtu dibuka pukul 08.00 WIB. #Imigrasi',
       tags: ['Paspor'],
@@ -165,6 +176,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['reviewer', '/posts/:id', `/posts/${ids.approved}`],
     ['admin', '/admin/channels', '/admin/channels'],
     ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
+    ['reviewer', '/sandbox/:channelId', `/sandbox/${ids.channel}`],
     ['admin', '/admin/units', '/admin/units'],
     ['admin', '/admin/users', '/admin/users'],
     ['admin', '/admin/tokens', '/admin/tokens'],

@@ -385,6 +385,14 @@ export const en: Messages = {
       'channel.verify_failed': 'Channel check failed',
     },
   },
+  sandbox: {
+    title: (channel: string) => `Sandbox timeline: ${channel}`,
+    intro: 'What this account would publish, without touching real social media (for demos and dry runs).',
+    empty: 'Nothing has been published on this channel yet.',
+    kinds: { post: 'Post', repost: 'Repost', quote: 'Quote' },
+    original: 'Original post',
+    video: 'Video',
+  },
   press: {
     title: 'Press room',
     intro: 'News from offices across Indonesia, as published on the national accounts.',

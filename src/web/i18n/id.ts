@@ -425,6 +425,15 @@ export const id = {
       'channel.verify_failed': 'Pemeriksaan kanal gagal',
     },
   },
+  sandbox: {
+    title: (channel: string) => `Linimasa sandbox: ${channel}`,
+    intro:
+      'Yang akan diterbitkan akun ini, tanpa menyentuh media sosial yang sebenarnya (untuk demo dan uji coba).',
+    empty: 'Belum ada yang terbit di kanal ini.',
+    kinds: { post: 'Unggahan', repost: 'Bagikan ulang', quote: 'Kutipan' },
+    original: 'Unggahan asli',
+    video: 'Video',
+  },
   press: {
     title: 'Ruang pers',
     intro: 'Kabar dari kantor-kantor di seluruh Indonesia yang telah diterbitkan di akun nasional.',
