@@ -3,7 +3,7 @@ import { type RunningWorkers, startWorkers } from '../workers/index';
 import { buildApp } from './app';
 import { type AppContext, closeContext, createContext } from './context';
 import { createLogger } from './logger';
-import { bootstrapAdmin } from './services/bootstrap';
+import { bootstrapAdmin, hasOrganisation } from './services/bootstrap';
 import { seedDemo } from './services/demo';
 
 /**
@@ -88,6 +88,10 @@ async function main() {
         console.log(`  ${user.role.padEnd(12)} ${user.email.padEnd(24)} ${user.password}`);
       console.log('');
     }
+    if (!(await hasOrganisation(ctx)))
+      log.warn(
+        'no organisation yet, so nobody can sign in: start once with GAUNG_BOOTSTRAP_ADMIN_EMAIL and GAUNG_BOOTSTRAP_ADMIN_PASSWORD, or with GAUNG_DEMO=1 for a demo',
+      );
     // A worker process serves its own /metrics (its publish figures live in its memory) and health.
     app = await buildApp(ctx, { opsOnly: role === 'worker' });
     const address = await app.listen({ host: config.HOST, port: config.PORT });

@@ -5,6 +5,12 @@ import { hashPassword } from './crypto';
 
 const BOOTSTRAP_LOCK_KEY = 7_302_418_002;
 
+/** Whether any unit exists yet (a fresh installation has none, and so nobody can sign in). */
+export async function hasOrganisation(ctx: AppContext): Promise<boolean> {
+  const [unit] = await ctx.db.select({ id: units.id }).from(units).limit(1);
+  return unit !== undefined;
+}
+
 /**
  * First start with GAUNG_BOOTSTRAP_ADMIN_EMAIL/PASSWORD: creates the national unit and its admin.
  * Runs once: when any unit exists, it changes nothing.
