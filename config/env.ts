@@ -32,6 +32,7 @@ const schema = z.object({
   PORT: int(0, 65535).default(3000),
   GAUNG_PUBLIC_URL: httpUrl.optional(),
   GAUNG_TRUST_PROXY: bool.default(false),
+  GAUNG_ALLOW_PRIVATE_URLS: bool.default(false),
   GAUNG_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),

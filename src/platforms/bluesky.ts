@@ -129,7 +129,7 @@ const fresh = (token: string | undefined): token is string => {
 };
 
 function client(ctx: PlatformContext): AxiosInstance {
-  const http = createHttpClient(settings(ctx).pdsUrl, { signal: ctx.signal });
+  const http = createHttpClient(settings(ctx).pdsUrl, { signal: ctx.signal, reach: ctx.reach });
   const report = (response: AxiosResponse | undefined) => {
     const remaining = Number(header(response, 'ratelimit-remaining'));
     const reset = Number(header(response, 'ratelimit-reset'));

@@ -1,5 +1,7 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import type { ErrorClass } from './types';
 
@@ -9,21 +11,100 @@ import type { ErrorClass } from './types';
  * platform's own error shapes, then falls back to `classifyHttpError`.
  */
 
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+/**
+ * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
+ * instances, Bluesky PDSes) are `public`: a host resolving to a loopback, private, link-local or
+ * otherwise internal address is refused, so a channel cannot be aimed at Gaung's own network. The
+ * check runs on every connection, after DNS, so a name cannot be re-pointed afterwards.
+ */
+export type NetworkReach = 'public' | 'any';
+
+const internal = new net.BlockList();
+for (const [address, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 3],
+] as const)
+  internal.addSubnet(address, prefix, 'ipv4');
+for (const [address, prefix] of [
+  ['::', 127],
+  ['64:ff9b::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  internal.addSubnet(address, prefix, 'ipv6');
+
+export const isInternalAddress = (address: string) =>
+  internal.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
+
+export class InternalAddressError extends Error {
+  readonly code = 'EINTERNAL';
+  constructor(host: string, why: string) {
+    super(`${host} ${why}; Gaung connects only to public addresses here`);
+    this.name = this.constructor.name;
+  }
+}
+
+/** dns.lookup, refusing internal addresses. */
+const publicLookup = ((
+  hostname: string,
+  options: dns.LookupOptions,
+  callback: (...args: unknown[]) => void,
+) => {
+  dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error);
+    const refused = addresses.find((entry) => isInternalAddress(entry.address));
+    if (refused)
+      return callback(
+        new InternalAddressError(hostname, `resolves to ${refused.address}, an internal address`),
+      );
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+}) as unknown as net.LookupFunction;
+
+const AGENTS: Record<NetworkReach, { httpAgent: http.Agent; httpsAgent: https.Agent }> = {
+  any: {
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+  },
+  public: {
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64, lookup: publicLookup }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 64, lookup: publicLookup }),
+  },
+};
+
+/** Why a URL may not be reached from a `public` client, judged from its host alone; null if it may. */
+export function internalUrlProblem(url: string): string | null {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'is this machine';
+  return net.isIP(host) && isInternalAddress(host) ? 'is an internal network address' : null;
+}
 
 /** Long enough for a slow upload chunk; a request that takes longer is treated as an unknown outcome. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
 export function createHttpClient(
   baseURL: string,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal; reach?: NetworkReach } = {},
 ): AxiosInstance {
+  const reach = options.reach ?? 'any';
+  if (reach === 'public') {
+    const problem = internalUrlProblem(baseURL);
+    if (problem) throw new InternalAddressError(new URL(baseURL).hostname, problem);
+  }
   return axios.create({
     baseURL,
     timeout: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
-    httpAgent,
-    httpsAgent,
+    ...AGENTS[reach],
     signal: options.signal,
     maxRedirects: 0,
     maxBodyLength: Number.POSITIVE_INFINITY,
@@ -64,6 +145,8 @@ export function classifyHttpError(
   error: unknown,
   describe: (response: AxiosResponse) => string = defaultMessage,
 ): ErrorClass {
+  const refused = error instanceof InternalAddressError ? error : isAxiosError(error) ? error.cause : null;
+  if (refused instanceof InternalAddressError) return { kind: 'invalid', message: refused.message };
   if (!isAxiosError(error)) return { kind: 'retry', message: (error as Error)?.message ?? String(error) };
   const response = error.response;
   if (!response) {

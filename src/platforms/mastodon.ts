@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
-import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
+import { classifyHttpError, createHttpClient, header, type NetworkReach, retryAfter } from './http';
 import { decodeEntities, RECONCILE_SKEW_MS, sleep, textFingerprint, withLink } from './shared';
 import {
   type AccountInfo,
@@ -76,10 +76,10 @@ interface InstanceV2 {
 /** Reads the limits and API version of an instance from GET /api/v2/instance (no token needed). */
 export async function readMastodonInstance(
   instanceUrl: string,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; reach?: NetworkReach } = {},
 ): Promise<MastodonInstanceSettings> {
   try {
-    const { data } = await createHttpClient(instanceUrl, { signal }).get<InstanceV2>('/api/v2/instance');
+    const { data } = await createHttpClient(instanceUrl, options).get<InstanceV2>('/api/v2/instance');
     const statuses = data.configuration.statuses;
     return {
       maxCharacters: statuses.max_characters,
@@ -116,7 +116,7 @@ function settings(ctx: PlatformContext): MastodonSettings {
 
 function client(ctx: PlatformContext): AxiosInstance {
   const { accessToken } = credentialsSchema.parse(ctx.credentials);
-  const http = createHttpClient(settings(ctx).instanceUrl, { signal: ctx.signal });
+  const http = createHttpClient(settings(ctx).instanceUrl, { signal: ctx.signal, reach: ctx.reach });
   http.defaults.headers.common.Authorization = `Bearer ${accessToken}`;
   const report = (response: AxiosResponse | undefined) => {
     const remaining = Number(header(response, 'x-ratelimit-remaining'));
@@ -313,7 +313,8 @@ async function findPublished(
 async function quote(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult> {
   const stored = settings(ctx);
   const apiVersion =
-    stored.apiVersion ?? (await readMastodonInstance(stored.instanceUrl, ctx.signal)).apiVersion;
+    stored.apiVersion ??
+    (await readMastodonInstance(stored.instanceUrl, { signal: ctx.signal, reach: ctx.reach })).apiVersion;
   // Older instances ignore quoted_status_id and would publish a plain status instead.
   if (apiVersion < QUOTES_API_VERSION)
     throw new PlatformError({
@@ -399,7 +400,7 @@ export const mastodonAdapter: PlatformAdapter = {
   verifyCredentials,
   async describeChannel(ctx) {
     const [instance, account] = await Promise.all([
-      readMastodonInstance(settings(ctx).instanceUrl, ctx.signal),
+      readMastodonInstance(settings(ctx).instanceUrl, { signal: ctx.signal, reach: ctx.reach }),
       client(ctx).get<{ id: string; acct: string }>('/api/v1/accounts/verify_credentials'),
     ]);
     return { ...instance, accountId: account.data.id, username: account.data.acct };

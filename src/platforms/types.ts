@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { DeliveryMode, MediaKind, Platform } from '../domain/vocabulary';
+import type { NetworkReach } from './http';
 
 /**
  * The one interface every platform adapter implements. Adapters never import the database:
@@ -40,6 +41,8 @@ export interface PlatformContext {
   reloadCredentials(): Promise<Record<string, unknown>>;
   endpoints: PlatformEndpoints;
   apps: PlatformApps;
+  /** How far URLs from channel settings (webhook, instance, PDS) may reach: see `NetworkReach`. */
+  reach: NetworkReach;
   /** Observed rate-limit state from response headers, so the engine can wait before the next call. */
   onRateLimit?(state: { remaining: number; resetAt: Date; scope: 'channel' | 'app' }): void;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };

@@ -74,7 +74,11 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
     const { url } = settingsSchema.parse(ctx.channel.settings);
     const body = JSON.stringify(payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const http = createHttpClient(url, { timeoutMs: options.timeoutMs, signal: ctx.signal });
+    const http = createHttpClient(url, {
+      timeoutMs: options.timeoutMs,
+      signal: ctx.signal,
+      reach: ctx.reach,
+    });
     try {
       const response = await http.post<unknown>('', body, {
         headers: {

@@ -18,6 +18,7 @@ import type { Actor } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
 import { connectMetaPages } from '../platforms/facebook';
+import type { NetworkReach } from '../platforms/http';
 import type {
   AccountInfo,
   PlatformAdapter,
@@ -92,6 +93,8 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   telegram: config.GAUNG_TELEGRAM_API_URL,
 });
 
+export const reachOf = (config: Config): NetworkReach => (config.GAUNG_ALLOW_PRIVATE_URLS ? 'any' : 'public');
+
 export const appsOf = (config: Config): PlatformApps => ({
   x: config.GAUNG_X_CLIENT_ID
     ? { clientId: config.GAUNG_X_CLIENT_ID, clientSecret: config.GAUNG_X_CLIENT_SECRET }
@@ -150,6 +153,7 @@ export async function platformContextFor(
     },
     endpoints: endpointsOf(ctx.config),
     apps: appsOf(ctx.config),
+    reach: reachOf(ctx.config),
     onRateLimit: options.onRateLimit,
     log: ctx.log.child({ channelId: channel.id, platform: channel.platform }),
     signal: options.signal,

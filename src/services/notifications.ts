@@ -6,6 +6,8 @@ import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
 import type { Locale, PostStatus } from '../domain/vocabulary';
+import { createHttpClient, InternalAddressError } from '../platforms/http';
+import { reachOf } from './channels';
 
 /**
  * The submitting office hears of every decision and every publish outcome: one in-app notification
@@ -251,18 +253,25 @@ export async function sendUnitWebhook(ctx: AppContext, postEventId: number): Pro
     comment: event.body,
     ...(event.kind === 'delivery' ? { delivery: event.data } : {}),
   });
-  const response = await fetch(row.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'Gaung-Webhook/1',
-      [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret(ctx, row.unitId), body, ctx.now()),
-    },
-    body,
-    signal: AbortSignal.timeout(10_000),
+  // The URL is a unit administrator's: it may not reach Gaung's own network (see NetworkReach).
+  const post = async () =>
+    createHttpClient(row.url!, { timeoutMs: 10_000, reach: reachOf(ctx.config) }).post('', body, {
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Gaung-Webhook/1',
+        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret(ctx, row.unitId), body, ctx.now()),
+      },
+      responseType: 'stream',
+      validateStatus: () => true,
+    });
+  const response = await post().catch((error: unknown) => {
+    const refused = error instanceof InternalAddressError ? error : (error as { cause?: unknown }).cause;
+    // An internal address stays internal: retrying cannot help.
+    if (refused instanceof InternalAddressError) throw new PermanentNotifyError(refused.message);
+    throw error;
   });
-  await response.body?.cancel();
-  if (response.ok) return true;
+  response.data.destroy();
+  if (response.status >= 200 && response.status < 300) return true;
   const message = `webhook ${row.url} answered ${response.status}`;
   if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429)
     throw new PermanentNotifyError(message);

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Platform } from '../../src/domain/vocabulary';
+import type { NetworkReach } from '../../src/platforms/http';
 import type {
   PlatformApps,
   PlatformContext,
@@ -44,6 +45,8 @@ export function createPlatformContext(options: {
   settings?: Record<string, unknown>;
   endpoints?: Partial<PlatformEndpoints>;
   apps?: PlatformApps;
+  /** The fakes listen on loopback, so by default settings URLs may reach it. */
+  reach?: NetworkReach;
 }): TestPlatformContext {
   let loadedVersion = options.store.version;
   let credentials = structuredClone(options.store.current);
@@ -62,6 +65,7 @@ export function createPlatformContext(options: {
       ...options.endpoints,
     },
     apps: options.apps ?? {},
+    reach: options.reach ?? 'any',
     rateLimits: [],
     warnings: [],
     async saveCredentials(next, expiresAt) {

@@ -62,6 +62,8 @@ export async function createTestContext(
     GAUNG_REDIS_PREFIX: prefix,
     GAUNG_SECRET_KEY: randomBytes(32).toString('base64'),
     GAUNG_PUBLIC_URL: 'http://127.0.0.1:3000',
+    // The fake platforms and receivers listen on loopback.
+    GAUNG_ALLOW_PRIVATE_URLS: '1',
     ...options.env,
   });
   const logs = new LogCapture();

@@ -96,6 +96,7 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
       GAUNG_SECRET_KEY: t.config.GAUNG_SECRET_KEY!,
       GAUNG_DATA_DIR: t.config.GAUNG_DATA_DIR,
       GAUNG_PUBLIC_URL: t.config.publicUrl,
+      GAUNG_ALLOW_PRIVATE_URLS: '1',
       GAUNG_TEST_REDIS: JSON.stringify(testRedisTarget().options),
       GAUNG_TEST_LEDGERS: JSON.stringify(ledgers),
     };
