@@ -70,7 +70,7 @@ interface DeliveryWork {
   firstAttemptAt: Date | null;
 }
 
-interface Claim extends DeliveryWork {
+export interface Claim extends DeliveryWork {
   attemptNumber: number;
 }
 
@@ -142,7 +142,11 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
  * active. Opens the attempt row and writes the audit event. Null: not claimable (someone else has
  * it, it is not due, or its channel is paused).
  */
-async function claimDelivery(ctx: AppContext, deliveryId: string, worker: string): Promise<Claim | null> {
+export async function claimDelivery(
+  ctx: AppContext,
+  deliveryId: string,
+  worker: string,
+): Promise<Claim | null> {
   const now = ctx.now();
   const leaseUntil = new Date(now.getTime() + ctx.config.GAUNG_LEASE_SECONDS * 1000);
   const [row] = await queryRows<RawWork & { number: number }>(
