@@ -14,7 +14,6 @@ import {
   rejectPost,
   requestChanges,
   reviewInbox,
-  type TargetAccess,
 } from '../services/reviews';
 import { loadUnit } from '../services/units';
 import { authorize, requireActor } from './plugins/auth';
@@ -203,9 +202,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.review', postResource(facts), 'Post');
-      const access: TargetAccess = (unitPath) =>
-        decide(actor, 'channel.target', { type: 'channel', unitPath });
-      return approvePost(ctx, actor, facts, request.body, access);
+      return approvePost(ctx, actor, facts, request.body);
     },
   );
 
@@ -223,9 +220,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.review', postResource(facts), 'Post');
-      const access: TargetAccess = (unitPath) =>
-        decide(actor, 'channel.target', { type: 'channel', unitPath });
-      return addTargets(ctx, actor, facts, request.body, access);
+      return addTargets(ctx, actor, facts, request.body);
     },
   );
 

@@ -12,7 +12,7 @@ import {
   units,
 } from '../db/schema';
 import { AppError, conflict, notFound, staleVersion } from '../domain/errors';
-import type { Actor, Decision } from '../domain/permissions';
+import { type Actor, type Decision, decide } from '../domain/permissions';
 import {
   type MediaFacts,
   type RenderInput,
@@ -438,9 +438,6 @@ export interface TargetInput {
   text?: string | null;
 }
 
-/** Whether the actor may target a channel of the unit at `unitPath` (the route asks `decide`). */
-export type TargetAccess = (unitPath: string) => Decision;
-
 interface PlannedTarget {
   channel: ChannelRow;
   mode: DeliveryMode;
@@ -463,7 +460,7 @@ async function planTargets(
   facts: PostFacts,
   version: number,
   targets: readonly TargetInput[],
-  access: TargetAccess,
+  actor: Actor,
   existing: ReadonlySet<string>,
 ): Promise<{ planned: PlannedTarget[]; content: PostContentSnapshot }> {
   const content = await contentSnapshot(ctx.db, facts);
@@ -489,7 +486,9 @@ async function planTargets(
   const planned: PlannedTarget[] = [];
   for (const target of targets) {
     const entry = found.get(target.channelId);
-    const decision: Decision = entry ? access(entry.unitPath) : 'not_found';
+    const decision: Decision = entry
+      ? decide(actor, 'channel.target', { type: 'channel', unitPath: entry.unitPath })
+      : 'not_found';
     if (!entry || decision !== 'allow') {
       reports.push({
         channelId: target.channelId,
@@ -703,11 +702,10 @@ export async function approvePost(
   actor: Actor,
   facts: PostFacts,
   input: ApprovalInput,
-  access: TargetAccess,
 ): Promise<PostView> {
   expectedVersion(facts, input.version);
   nextStatus(facts.status, 'approve');
-  const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, access, new Set());
+  const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, actor, new Set());
   const { ids, jobs } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     const result = await transitionInTx(tx, actor, facts, 'approve', input.version, now, {
@@ -735,7 +733,6 @@ export async function addTargets(
   actor: Actor,
   facts: PostFacts,
   input: { version: number; targets: TargetInput[] },
-  access: TargetAccess,
 ): Promise<PostView> {
   expectedVersion(facts, input.version);
   if (facts.status !== 'approved')
@@ -751,7 +748,7 @@ export async function addTargets(
     facts,
     input.version,
     input.targets,
-    access,
+    actor,
     new Set(existing.map((e) => e.channelId)),
   );
   const ids = await ctx.db.transaction(async (tx) => {

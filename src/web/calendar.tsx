@@ -13,7 +13,7 @@ import {
   listDeliveries,
   rescheduleDelivery,
 } from '../services/deliveries';
-import { Csrf, DeliveryStatusBadge, Excerpt, PlatformName } from './components';
+import { ChannelFilter, Csrf, DeliveryStatusBadge, Excerpt, PlatformName } from './components';
 import { deliveryActions, deliveryContext } from './deliveries';
 import { useEnv } from './env';
 import { blank, type WebOptions } from './kit';
@@ -177,17 +177,7 @@ function CalendarPage(props: { data: CalendarData; notice?: string | null; error
             </option>
           </select>
         </div>
-        <div class="field">
-          <label for="channel">{t.deliveries.channel}</label>
-          <select id="channel" name="channel">
-            <option value="">{t.common.all}</option>
-            {data.channels.map((c) => (
-              <option value={c.id} selected={c.id === data.channel}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ChannelFilter channels={data.channels} selected={data.channel} />
         <div class="field">
           <label for="status">{t.deliveries.status}</label>
           <select id="status" name="status">

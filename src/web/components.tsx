@@ -176,3 +176,21 @@ export function Pager(props: {
     </nav>
   );
 }
+
+/** The channel filter of the calendar and the deliveries list. */
+export function ChannelFilter(props: { channels: { id: string; name: string }[]; selected?: string }) {
+  const { t } = useEnv();
+  return (
+    <div class="field">
+      <label for="channel">{t.deliveries.channel}</label>
+      <select id="channel" name="channel">
+        <option value="">{t.common.all}</option>
+        {props.channels.map((c) => (
+          <option value={c.id} selected={c.id === props.selected}>
+            {c.name}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}

@@ -19,6 +19,7 @@ import {
 import { listVisibleUnits } from '../services/units';
 import {
   ActionButton,
+  ChannelFilter,
   Csrf,
   DeliveryStatusBadge,
   Excerpt,
@@ -163,17 +164,7 @@ function DeliveriesPage(props: {
             ))}
           </select>
         </div>
-        <div class="field">
-          <label for="channel">{t.deliveries.channel}</label>
-          <select id="channel" name="channel">
-            <option value="">{t.common.all}</option>
-            {props.channels.map((c) => (
-              <option value={c.id} selected={c.id === props.channel}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ChannelFilter channels={props.channels} selected={props.channel} />
         <button type="submit" class="button">
           {t.common.filter}
         </button>

@@ -24,7 +24,6 @@ import {
   rejectPost,
   requestChanges,
   reviewInbox,
-  type TargetAccess,
   type TargetChannel,
   type TargetInput,
   type TargetReport,
@@ -680,15 +679,11 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         const { targets, errors } = readTargets(form, env.zone, env.t);
         if (errors.length > 0)
           throw new AppError('validation_failed', 400, env.t.problems.validation_failed, { errors });
-        const access: TargetAccess = (unitPath) =>
-          decide(actor, 'channel.target', { type: 'channel', unitPath });
-        await approvePost(
-          ctx,
-          actor,
-          facts,
-          { version: versionOf(form), targets, comment: blank(one(form.comment)) },
-          access,
-        );
+        await approvePost(ctx, actor, facts, {
+          version: versionOf(form),
+          targets,
+          comment: blank(one(form.comment)),
+        });
       });
     },
   );
