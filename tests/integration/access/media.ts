@@ -1,13 +1,24 @@
 import type { InjectOptions } from 'fastify';
-import { multipart, solidImage } from '../../helpers/media';
+import sharp from 'sharp';
+import { multipart } from '../../helpers/media';
 import { accessTable, everyone, statuses } from './table';
 
 /** A medium of office A1: its office and the reviewers and admins above see it; only the office changes it. */
 
-/** A small PNG of a colour no other upload has, so every upload creates a medium. */
+/** A small PNG of a colour no other upload of this run has, so every upload creates a medium. */
+let uploads = 0;
 async function uploadRequest(altText: string): Promise<InjectOptions> {
-  const colour = () => Math.floor(Math.random() * 256);
-  const png = await solidImage(16, 16).tint({ r: colour(), g: colour(), b: colour() }).png().toBuffer();
+  uploads += 1;
+  const png = await sharp({
+    create: {
+      width: 16,
+      height: 16,
+      channels: 3,
+      background: { r: uploads & 255, g: (uploads >> 8) & 255, b: (uploads >> 16) & 255 },
+    },
+  })
+    .png()
+    .toBuffer();
   const form = multipart([
     { name: 'altText', value: altText },
     { name: 'file', filename: 'foto.png', contentType: 'image/png', data: png },
