@@ -4,6 +4,7 @@ import type { QueueName, QueuePayloads } from '../src/queues/index';
 import { upsertMaintenanceSchedulers } from '../src/queues/producers';
 import { workerConnection } from '../src/queues/redis';
 import { sweep } from '../src/services/maintenance';
+import { processIngest } from './ingest';
 import { processMaintenance } from './maintenance';
 import { processMetrics } from './metrics';
 import { processNotify } from './notify';
@@ -59,6 +60,7 @@ export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
   start('maintenance', (job) => processMaintenance(ctx, job), { concurrency: 2 });
   start('metrics', (job, token) => processMetrics(ctx, job, token), { concurrency: 4 });
   start('notify', (job) => processNotify(ctx, job), { concurrency: 4 });
+  start('ingest', (job) => processIngest(ctx, job), { concurrency: 2 });
 
   await upsertMaintenanceSchedulers(ctx);
   let checking = false;

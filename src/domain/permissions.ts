@@ -25,6 +25,8 @@ export type Resource =
   | { type: 'post'; unitPath: string; authorId: string; status: PostStatus }
   | { type: 'channel'; unitPath: string }
   | { type: 'media'; unitPath: string }
+  /** An office's own account read for ingest. */
+  | { type: 'feed'; unitPath: string }
   | { type: 'delivery'; channelUnitPath: string; postUnitPath: string }
   | { type: 'token'; ownerId: string }
   | { type: 'notification'; userId: string }
@@ -58,6 +60,9 @@ export type Action =
   | 'media.read'
   | 'media.create'
   | 'media.update'
+  | 'feed.read'
+  /** Add, change, poll or remove a feed: its posts are the unit's own, so only the unit's people may. */
+  | 'feed.manage'
   | 'delivery.read'
   | 'delivery.manage'
   | 'token.manage'
@@ -176,6 +181,12 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
         case 'media.update':
           return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
       }
+      break;
+    }
+    case 'feed': {
+      const visible = seesUnit(actor, resource.unitPath);
+      if (action === 'feed.read') return showIf(visible);
+      if (action === 'feed.manage') return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
       break;
     }
     case 'delivery': {

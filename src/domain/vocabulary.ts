@@ -71,3 +71,7 @@ export type MediaKind = (typeof MEDIA_KINDS)[number];
 
 export const METRIC_WINDOWS = ['1h', '24h', '7d'] as const;
 export type MetricWindow = (typeof METRIC_WINDOWS)[number];
+
+/** The offices' own accounts Gaung reads for ingest: an RSS or Atom feed, or a public Mastodon account. */
+export const FEED_KINDS = ['rss', 'mastodon'] as const;
+export type FeedKind = (typeof FEED_KINDS)[number];

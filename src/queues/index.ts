@@ -13,7 +13,8 @@ export interface QueuePayloads {
     | { task: 'media-gc' }
     | { task: 'refresh-credentials'; channelId: string };
   metrics: { deliveryId: string; window: MetricWindow };
-  /** E-mail: one job per recipient's notification; webhook: one per post event, to the unit's URL. */
+  /** One poll of an office feed. */
+  ingest: { feedId: string };
   /** One row of the notify outbox: an e-mail or a unit webhook. */
   notify: { outboxId: number };
 }
@@ -24,6 +25,7 @@ export const QUEUE_NAMES = [
   'publish',
   'maintenance',
   'metrics',
+  'ingest',
   'notify',
 ] as const satisfies readonly QueueName[];
 
@@ -42,6 +44,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     publish: new Queue('publish', options),
     maintenance: new Queue('maintenance', options),
     metrics: new Queue('metrics', options),
+    ingest: new Queue('ingest', options),
     notify: new Queue('notify', options),
   };
 }

@@ -149,6 +149,30 @@ const HOUSEKEEPING_JOB_OPTIONS = {
   removeOnFail: { age: 24 * 60 * 60, count: 500 },
 } as const;
 
+/**
+ * One poll job per feed and due time: the sweep may offer the same poll many times, it runs once.
+ * The poll itself claims the feed in Postgres, so a job that survived a flush finds nothing to do.
+ */
+export async function enqueueFeedPolls(
+  ctx: AppContext,
+  due: readonly { feedId: string; dueAt: Date }[],
+): Promise<void> {
+  if (due.length === 0) return;
+  await ctx.queues.ingest.addBulk(
+    due.map(({ feedId, dueAt }) => ({
+      name: 'poll',
+      data: { feedId },
+      // Finished jobs leave at once, failed ones too (the error is logged): the sweep offers the poll again.
+      opts: {
+        ...HOUSEKEEPING_JOB_OPTIONS,
+        removeOnComplete: true,
+        removeOnFail: true,
+        jobId: `feed-${feedId}-${dueAt.getTime()}`,
+      },
+    })),
+  );
+}
+
 /** One metrics snapshot job per (delivery, window): a second request for the same snapshot is a no-op. */
 export async function enqueueMetricsSnapshots(
   ctx: AppContext,

@@ -45,7 +45,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     '/auth/login',
     {
       // JSON only: a cross-site form cannot send it, so nobody can be signed in to someone else's account.
-      config: { csrf: false },
+      config: { csrf: false, beforePasswordChange: true },
       schema: {
         tags: ['auth'],
         summary: 'Signs in and sets the session cookie; answers the user and the CSRF token',
@@ -78,6 +78,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/auth/logout',
     {
+      config: { beforePasswordChange: true },
       schema: {
         tags: ['auth'],
         summary: 'Ends the session of the cookie (a no-op for Bearer tokens) and clears the cookie',
@@ -95,6 +96,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/me',
     {
+      config: { beforePasswordChange: true },
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user and their unit (with its time zone)',
@@ -122,6 +124,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/auth/password',
     {
+      config: { beforePasswordChange: true },
       schema: {
         tags: ['auth'],
         summary: "Changes the caller's password and ends their other sessions",

@@ -4,6 +4,7 @@ import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
 import { channelRoutes } from './channels';
 import { deliveryRoutes } from './deliveries';
+import { feedRoutes } from './feeds';
 import { mediaPublicRoutes, mediaRoutes } from './media';
 import { notificationRoutes } from './notifications';
 import { opsRoutes } from './ops';
@@ -46,6 +47,7 @@ export async function registerRoutes(
       await api.register(auditRoutes);
       await api.register(channelRoutes);
       await api.register(mediaRoutes);
+      await api.register(feedRoutes);
       await api.register(deliveryRoutes);
       await api.register(reportRoutes);
     },

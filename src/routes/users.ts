@@ -4,7 +4,7 @@ import { notFoundAt } from '../domain/errors';
 import { NAME_PATTERN } from '../domain/org';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { findUnit } from '../services/units';
-import { createUser, listUsers, loadUser, updateUser, userView } from '../services/users';
+import { createUser, listUsers, loadUser, resetPassword, updateUser, userView } from '../services/users';
 import { authorize, requireActor } from './plugins/auth';
 
 export const personName = z
@@ -28,6 +28,7 @@ export const userViewSchema = z.object({
   locale: z.enum(LOCALES),
   disabled: z.boolean(),
   disabledAt: z.string().nullable(),
+  passwordMustChange: z.boolean().describe('Set by an admin; the person must choose their own password'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -154,6 +155,32 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
         );
       }
       return userView(await updateUser(ctx, actor, user.id, request.body, request.ip));
+    },
+  );
+
+  app.post(
+    '/users/:id/password',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Sets a temporary password for someone else (an admin over them)',
+        description:
+          'Ends their sessions and clears the failed sign-ins counted against them; they must choose their own password after signing in. Your own password changes at POST /auth/password.',
+        params: idParams,
+        body: z.strictObject({ password: newPassword }),
+        response: { 200: userViewSchema },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const user = await loadUser(ctx, request.params.id);
+      authorize(
+        actor,
+        'user.update',
+        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
+        'User',
+      );
+      return userView(await resetPassword(ctx, actor, user.id, request.body.password, request.ip));
     },
   );
 };

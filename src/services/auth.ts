@@ -40,6 +40,11 @@ export class LoginThrottled extends AppError {
 
 const accountKey = (ctx: AppContext, email: string) =>
   redisKey(ctx, 'login-failures', 'account', sha256Hex(email.toLowerCase()));
+/** Clears the failed sign-ins counted against an account (after an admin reset its password). */
+export async function forgetFailedLogins(ctx: AppContext, email: string): Promise<void> {
+  await ctx.redis.del(accountKey(ctx, email));
+}
+
 const addressKey = (ctx: AppContext, ip: string) => redisKey(ctx, 'login-failures', 'ip', ip);
 
 // One key per call, so the counters also work on Redis Cluster; INCR and EXPIRE land together.
@@ -185,7 +190,7 @@ export async function changePassword(
     const now = ctx.now();
     await tx
       .update(users)
-      .set({ passwordHash, passwordChangedAt: now, updatedAt: now })
+      .set({ passwordHash, passwordChangedAt: now, passwordMustChange: false, updatedAt: now })
       .where(eq(users.id, user.id));
     const others = actor.sessionId
       ? and(eq(sessions.userId, user.id), ne(sessions.id, actor.sessionId))

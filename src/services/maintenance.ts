@@ -11,6 +11,7 @@ import {
   withoutPublishJob,
 } from '../queues/producers';
 import { loadChannel, markNeedsReauth, platformContextFor } from './channels';
+import { enqueueDueFeeds } from './feeds';
 import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
 
@@ -38,6 +39,8 @@ export interface SweepResult {
   refreshing: number;
   /** Notifications queued again. */
   notifications: number;
+  /** Office feeds due for a poll. */
+  feeds: number;
 }
 
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
@@ -82,6 +85,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   // The job id makes this a no-op for a notification whose job still waits or retries.
   const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);
   await enqueueNotify(ctx, unsent);
+  const feeds = await enqueueDueFeeds(ctx);
   return {
     leasesExpired: expired.length,
     due: due.length,
@@ -89,6 +93,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     reconciling: unsure.length,
     refreshing: expiring.length,
     notifications: unsent.length,
+    feeds,
   };
 }
 

@@ -373,34 +373,56 @@ export async function insertPostEvent(
   return row!.id;
 }
 
+/** Where a post came from when an office feed brought it in; one post per feed item. */
+export interface PostOrigin {
+  feedId: string;
+  feedItemKey: string;
+  /** Kept on the creation event (the item's address, media that could not be taken). */
+  details: Record<string, unknown>;
+}
+
+/**
+ * Inserts a new draft of the actor's unit with its content rows and creation event, in the caller's
+ * transaction. With an origin, a second insert of the same feed item inserts nothing and returns null.
+ */
+export async function insertDraftInTx(
+  tx: Tx,
+  actor: Pick<Actor, 'userId' | 'unitId'>,
+  content: PostContent,
+  at: Date,
+  origin?: PostOrigin,
+): Promise<string | null> {
+  const [row] = await tx
+    .insert(posts)
+    .values({
+      unitId: actor.unitId,
+      authorId: actor.userId,
+      ...contentColumns(content),
+      ...(origin ? { feedId: origin.feedId, feedItemKey: origin.feedItemKey } : {}),
+      // created_at stays the database's (microsecond) time: it orders lists and their cursors.
+      updatedAt: at,
+    })
+    .onConflictDoNothing({ target: [posts.feedId, posts.feedItemKey] })
+    .returning({ id: posts.id });
+  if (!row) return null;
+  await writeContentRows(tx, row.id, actor.unitId, content);
+  await insertPostEvent(tx, {
+    postId: row.id,
+    actorId: actor.userId,
+    kind: 'edit',
+    toStatus: 'draft',
+    data: { version: 1, created: true, ...(origin ? { feed: origin.details } : {}) },
+    at,
+  });
+  return row.id;
+}
+
 /** A new draft in the actor's own unit. */
 export async function createPost(ctx: AppContext, actor: Actor, content: PostContent): Promise<PostView> {
   const preferredFrom = toDate(content.preferredFrom);
   const preferredTo = toDate(content.preferredTo);
   checkWindow(preferredFrom, preferredTo);
-  const id = await ctx.db.transaction(async (tx) => {
-    const now = ctx.now();
-    const [row] = await tx
-      .insert(posts)
-      .values({
-        unitId: actor.unitId,
-        authorId: actor.userId,
-        ...contentColumns(content),
-        // created_at stays the database's (microsecond) time: it orders lists and their cursors.
-        updatedAt: now,
-      })
-      .returning({ id: posts.id });
-    await writeContentRows(tx, row!.id, actor.unitId, content);
-    await insertPostEvent(tx, {
-      postId: row!.id,
-      actorId: actor.userId,
-      kind: 'edit',
-      toStatus: 'draft',
-      data: { version: 1, created: true },
-      at: now,
-    });
-    return row!.id;
-  });
+  const id = await ctx.db.transaction(async (tx) => (await insertDraftInTx(tx, actor, content, ctx.now()))!);
   return loadPostView(ctx.db, id);
 }
 

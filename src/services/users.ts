@@ -6,6 +6,7 @@ import { AppError, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import type { Locale, Role } from '../domain/vocabulary';
 import { changesOf, recordAudit } from './audit';
+import { forgetFailedLogins } from './auth';
 import { hashPassword } from './crypto';
 
 /** The people of the organisation: a unit, a role, a locale, and whether they may still sign in. */
@@ -21,6 +22,8 @@ export interface UserView {
   locale: Locale;
   disabled: boolean;
   disabledAt: string | null;
+  /** The password was set by an admin; the person chooses their own at the next sign-in. */
+  passwordMustChange: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +37,7 @@ export const userView = (row: UserRow): UserView => ({
   locale: row.locale,
   disabled: row.disabledAt !== null,
   disabledAt: row.disabledAt?.toISOString() ?? null,
+  passwordMustChange: row.passwordMustChange,
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),
 });
@@ -135,6 +139,7 @@ export async function createUser(
           locale: input.locale ?? 'id',
           passwordHash,
           passwordChangedAt: now,
+          passwordMustChange: true,
           createdAt: now,
           updatedAt: now,
         })
@@ -201,4 +206,41 @@ export async function updateUser(
     });
     return row!;
   });
+}
+
+/**
+ * An admin sets a temporary password for someone who forgot theirs. Their sessions end at once, the
+ * failed sign-ins counted against the account are forgotten, and they must choose a password of
+ * their own when they next sign in. API tokens stay: they are separate credentials, revoked apart.
+ */
+export async function resetPassword(
+  ctx: AppContext,
+  actor: Actor,
+  userId: string,
+  password: string,
+  ip: string | null,
+): Promise<UserRow> {
+  const passwordHash = await hashPassword(password);
+  const row = await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
+    const [updated] = await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now, passwordMustChange: true, updatedAt: now })
+      .where(eq(users.id, userId))
+      .returning();
+    if (!updated) throw notFound('User');
+    const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+    await recordAudit(ctx, tx, {
+      actorId: actor.userId,
+      unitId: updated.unitId,
+      action: 'user.password_reset',
+      targetType: 'user',
+      targetId: userId,
+      ip,
+      details: { sessionsEnded: ended.length },
+    });
+    return updated;
+  });
+  await forgetFailedLogins(ctx, row.email);
+  return row;
 }

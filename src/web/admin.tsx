@@ -18,7 +18,7 @@ import {
   type UnitRow,
   updateUnit,
 } from '../services/units';
-import { createUser, listUsers, loadUser, type UserRow, updateUser } from '../services/users';
+import { createUser, listUsers, loadUser, resetPassword, type UserRow, updateUser } from '../services/users';
 import { ActionButton, Csrf, Field, Pager, Time } from './components';
 import { useEnv } from './env';
 import type { Messages } from './i18n/index';
@@ -201,7 +201,7 @@ function UsersPage(props: {
               {t.role[user.role]} · {unitName.get(user.unitId) ?? ''} · {t.account.languages[user.locale]}
             </div>
             {user.id !== actor?.userId ? (
-              <details open={problem.form === user.id}>
+              <details open={problem.form === user.id || problem.form === `password-${user.id}`}>
                 <summary>{t.common.edit}</summary>
                 <form method="post" action={`/admin/users/${user.id}`}>
                   <Csrf />
@@ -251,6 +251,28 @@ function UsersPage(props: {
                   </label>
                   <button type="submit" class="button">
                     {t.common.save}
+                  </button>
+                </form>
+                <form method="post" action={`/admin/users/${user.id}/password`}>
+                  <Csrf />
+                  <Field
+                    id={`password-${user.id}`}
+                    label={t.account.resetPassword}
+                    hint={t.account.resetHint}
+                    field="password"
+                    errors={errorsFor(`password-${user.id}`)}
+                  >
+                    <input
+                      id={`password-${user.id}`}
+                      name="password"
+                      type="password"
+                      autoComplete="new-password"
+                      minLength={12}
+                      required
+                    />
+                  </Field>
+                  <button type="submit" class="button">
+                    {t.account.resetPassword}
                   </button>
                 </form>
               </details>
@@ -715,6 +737,27 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           { name, role: values.role, unitId: unit.id, locale: values.locale, disabled: disabled === '1' },
           request.ip,
         );
+      });
+    },
+  );
+
+  app.post(
+    '/admin/users/:id/password',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({ _csrf: z.string().max(200), password: z.string().max(300) }),
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      return userChange(request, reply, `password-${id}`, {}, async (actor) => {
+        const user = await loadUser(ctx, id);
+        const current = { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role } as const;
+        authorize(actor, 'user.update', current, 'User');
+        const { password } = parseForm(z.object({ password: newPassword }), request.body);
+        await resetPassword(ctx, actor, user.id, password, request.ip);
       });
     },
   );

@@ -56,6 +56,7 @@ function AccountPage(props: { notice?: string | null; error?: string | null; err
   const { t, actor, locale } = useEnv();
   return (
     <Layout title={t.account.title} notice={props.notice} error={props.error}>
+      {actor?.passwordMustChange ? <Alert message={t.account.mustChange} /> : null}
       <section class="card">
         <h2>{t.account.language}</h2>
         <form method="post" action="/account/locale" class="row">
@@ -120,7 +121,9 @@ const sameNonce = (a: string, b: string) =>
 export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  const beforePasswordChange = { beforePasswordChange: true };
+
+  app.get('/', { config: beforePasswordChange, schema: { hide: true } }, async (request, reply) => {
     const actor = request.actor;
     if (!actor) return reply.redirect('/login', 303);
     return reply.redirect(atLeast(actor, 'reviewer') ? '/inbox' : '/posts', 303);
@@ -131,28 +134,32 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     lang: z.enum(LOCALES).optional(),
   });
 
-  app.get('/login', { schema: { hide: true, querystring: loginQuery } }, async (request, reply) => {
-    if (request.actor) return reply.redirect(localPath(request.query.next, '/'), 303);
-    const nonce = randomToken('', 16);
-    reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
-      ...cookieOptions(request),
-      sameSite: 'strict',
-      path: '/login',
-    });
-    const env = await kit.env(request, reply);
-    return kit.page(
-      request,
-      reply,
-      env,
-      <LoginPage nonce={nonce} next={localPath(request.query.next, '/')} />,
-    );
-  });
+  app.get(
+    '/login',
+    { config: beforePasswordChange, schema: { hide: true, querystring: loginQuery } },
+    async (request, reply) => {
+      if (request.actor) return reply.redirect(localPath(request.query.next, '/'), 303);
+      const nonce = randomToken('', 16);
+      reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
+        ...cookieOptions(request),
+        sameSite: 'strict',
+        path: '/login',
+      });
+      const env = await kit.env(request, reply);
+      return kit.page(
+        request,
+        reply,
+        env,
+        <LoginPage nonce={nonce} next={localPath(request.query.next, '/')} />,
+      );
+    },
+  );
 
   app.post(
     '/login',
     {
       // The nonce below stands in for the session's CSRF token, which does not exist yet.
-      config: { csrf: false },
+      config: { csrf: false, ...beforePasswordChange },
       schema: {
         hide: true,
         body: z.strictObject({
@@ -213,7 +220,10 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
 
   app.post(
     '/logout',
-    { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200).optional() }).optional() } },
+    {
+      config: beforePasswordChange,
+      schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200).optional() }).optional() },
+    },
     async (request, reply) => {
       const secret = request.cookies[SESSION_COOKIE];
       if (secret) await logout(ctx, secret, request.ip);
@@ -224,7 +234,10 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
 
   app.get(
     '/account',
-    { schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) } },
+    {
+      config: beforePasswordChange,
+      schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) },
+    },
     async (request, reply) => {
       requireActor(request);
       const env = await kit.env(request, reply);
@@ -234,7 +247,10 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
 
   app.post(
     '/account/locale',
-    { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200), locale: z.enum(LOCALES) }) } },
+    {
+      config: beforePasswordChange,
+      schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200), locale: z.enum(LOCALES) }) },
+    },
     async (request, reply) => {
       const actor = requireActor(request);
       authorize(
@@ -252,6 +268,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
   app.post(
     '/account/password',
     {
+      config: beforePasswordChange,
       schema: {
         hide: true,
         body: z.strictObject({

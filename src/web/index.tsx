@@ -13,6 +13,7 @@ import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
 import { ErrorPage } from './error-page';
+import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
@@ -96,6 +97,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/assets/:name',
     {
+      config: { beforePasswordChange: true },
       schema: {
         hide: true,
         params: z.strictObject({ name: z.enum(ASSET_NAMES) }),
@@ -124,6 +126,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
 
   await app.register(authPages, { kit });
   await app.register(officeRoutes, { kit });
+  await app.register(feedPages, { kit });
   await app.register(reviewPages, { kit });
   await app.register(calendarRoutes, { kit });
   await app.register(deliveryPages, { kit });

@@ -15,7 +15,11 @@ function navItems(): NavItem[] {
   if (!actor) return [{ href: '/press', label: t.nav.press }];
   const items: NavItem[] = [];
   if (atLeast(actor, 'reviewer')) items.push({ href: '/inbox', label: t.nav.inbox });
-  items.push({ href: '/posts', label: t.nav.posts }, { href: '/posts/new', label: t.nav.newPost });
+  items.push(
+    { href: '/posts', label: t.nav.posts },
+    { href: '/posts/new', label: t.nav.newPost },
+    { href: '/feeds', label: t.nav.feeds },
+  );
   if (atLeast(actor, 'reviewer'))
     items.push(
       { href: '/calendar', label: t.nav.calendar },

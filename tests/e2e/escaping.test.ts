@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { channels, deliveries, media, notifications, units, users } from '../../src/db/schema';
+import { channels, deliveries, feeds, media, notifications, units, users } from '../../src/db/schema';
 import type { TestUser } from '../helpers/org';
 import { insertChannel, insertMedia } from '../helpers/posts';
 import {
@@ -18,8 +18,9 @@ import {
 /**
  * Hostile text in every field people (and platforms) fill in: post text, comments, reasons, alt text,
  * tags, names of units, users, channels and tokens, a channel's credit line, platform errors and
- * URLs. The browser runs with the Content-Security-Policy bypassed, so only escaping stands between
- * the payload and execution; the payload must show as text and never run.
+ * URLs, a feed's title, address and last error. The browser runs with the Content-Security-Policy
+ * bypassed, so only escaping stands between the payload and execution; the payload must show as
+ * text and never run.
  */
 
 const PAYLOAD = '<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2"><svg onload=alert(3)>';
@@ -138,6 +139,30 @@ describeInBrowser('hostile text is shown, never run', () => {
     });
     for (const user of [office, org.user('national', 'admin')])
       await api(user, 'POST', '/tokens', { name: PAYLOAD });
+    // A feed's title and last error come from the feed's site; its address from the office.
+    const now = new Date();
+    await ctx.db.insert(feeds).values([
+      {
+        unitId: org.units.officeA1.id,
+        createdBy: office.id,
+        kind: 'rss',
+        url: `https://example.com/feed?"><img src=x onerror="window.__xss='feed'">`,
+        title: PAYLOAD,
+        tags: ['<b>tebal</b>"><img src=x onerror=alert(1)>'],
+        since: now,
+        nextPollAt: now,
+        failures: 1,
+        lastError: PAYLOAD,
+      },
+      {
+        unitId: org.units.officeA1.id,
+        createdBy: office.id,
+        kind: 'mastodon',
+        url: HOSTILE_URL,
+        since: now,
+        nextPollAt: now,
+      },
+    ]);
     // Names the API refuses (markup is not a name) may still come from older data: they are shown escaped.
     await ctx.db
       .update(units)
@@ -217,6 +242,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       ['/notifications', true],
       ['/admin/tokens', true],
       ['/account', true],
+      ['/feeds', true],
     ];
     for (const [path, shows] of pages) await assertInert(page, path, shows);
     // The editor's live preview puts the server's rendering into the page with the same care.
@@ -239,6 +265,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       ['/deliveries', true],
       ['/calendar', true],
       ['/calendar?view=month', true],
+      ['/feeds', true],
       ['/notifications', false],
     ];
     for (const [path, shows] of pages) await assertInert(page, path, shows);

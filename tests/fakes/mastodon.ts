@@ -8,11 +8,14 @@ import { specPath } from './specs';
 import { looksLike } from './x';
 
 /**
- * A fake Mastodon instance: instance info, account, media (asynchronous processing: 202, then 206
- * until done), statuses with Idempotency-Key, reblogs, quotes (only when the instance's API version
- * is 7 or later; older instances ignore quoted_status_id as real ones do), search with resolve, and
- * account timelines. Requests are validated against the Mastodon OpenAPI document; content is
- * rendered to HTML the way Mastodon does, so reconciliation must read it back.
+ * A fake Mastodon instance: instance info, account and account lookup, media (asynchronous
+ * processing: 202, then 206 until done; the files themselves are served), statuses with
+ * Idempotency-Key, visibility, content warnings and replies, reblogs, quotes (only when the
+ * instance's API version is 7 or later; older instances ignore quoted_status_id as real ones do),
+ * search with resolve, and account timelines. Requests are validated against the Mastodon OpenAPI
+ * document; content is rendered to HTML the way Mastodon does, so reconciliation must read it back.
+ * Account lookup and account timelines answer anonymous callers too, with public and unlisted
+ * statuses only, as real instances do.
  */
 
 export const MASTODON_SPEC = specPath('mastodon-openapi-schema.json');
@@ -24,11 +27,17 @@ export interface FakeMastodonAccount {
   remoteDomain: string | null;
 }
 
+export type FakeMastodonVisibility = 'public' | 'unlisted' | 'private' | 'direct';
+
 export interface FakeMastodonStatus {
   id: string;
   accountId: string;
   text: string;
   createdAt: Date;
+  visibility: FakeMastodonVisibility;
+  /** The content warning shown before the text ('' when there is none). */
+  spoilerText: string;
+  inReplyTo: string | null;
   mediaIds: string[];
   reblogOf: string | null;
   quoteOf: string | null;
@@ -43,7 +52,8 @@ export interface FakeMastodonStatus {
 export interface FakeMastodonMedia {
   id: string;
   accountId: string;
-  kind: 'image' | 'video';
+  /** gifv: an animated GIF, which Mastodon converts to a silent looping MP4. */
+  kind: 'image' | 'video' | 'gifv';
   bytes: Buffer;
   description: string | null;
   pollsLeft: number;
@@ -63,7 +73,16 @@ export interface FakeMastodon {
   addStatus(
     accountId: string,
     text: string,
-    options?: { createdAt?: Date; quotePolicy?: 'public' | 'nobody' },
+    options?: {
+      createdAt?: Date;
+      quotePolicy?: 'public' | 'nobody';
+      visibility?: FakeMastodonVisibility;
+      spoilerText?: string;
+      /** The id of the status this one replies to. */
+      inReplyTo?: string;
+      /** Attachments, already processed; their bytes are served at the attachment's url. */
+      media?: { bytes: Buffer; kind: 'image' | 'video' | 'gifv'; description?: string }[];
+    },
   ): FakeMastodonStatus;
   /** The public URL of a status, as its home server shows it. */
   statusUrl(status: FakeMastodonStatus): string;
@@ -99,10 +118,16 @@ export function createFakeMastodon(
 
   const fail = (reply: FastifyReply, status: number, error: string) => reply.code(status).send({ error });
 
+  /**
+   * Registers an operation of the document. `anonymous` routes take requests without a token (the
+   * document lists OAuth2 for them, but instances answer the public part to anyone); a token that
+   * is sent must still be valid. Anonymous callers are metered by address, with account id ''.
+   */
   const route = (
     method: 'GET' | 'POST',
     path: string,
     handle: (request: FastifyRequest, reply: FastifyReply, accountId: string) => unknown,
+    options: { anonymous?: boolean } = {},
   ) => {
     if (!spec.has(method, path)) throw new Error(`${method} ${path} is not in the Mastodon document`);
     const required = spec.scopes(method, path, 'OAuth2');
@@ -111,7 +136,9 @@ export function createFakeMastodon(
       url: fastifyPath(path),
       handler: async (request, reply) => {
         let accountId = '';
-        if (required) {
+        if (options.anonymous && !request.headers.authorization) {
+          if (!meter(reply, `ip ${request.ip}`)) return reply;
+        } else if (required) {
           const header = request.headers.authorization ?? '';
           const token = header.startsWith('Bearer ') ? tokens.get(header.slice(7)) : undefined;
           if (!token) return fail(reply, 401, 'The access token is invalid');
@@ -188,7 +215,7 @@ export function createFakeMastodon(
     const ready = m.pollsLeft <= 0;
     return {
       id: m.id,
-      type: m.kind === 'image' ? 'image' : 'video',
+      type: m.kind,
       url: ready ? `${base()}/system/media_attachments/${m.id}/original` : null,
       preview_url: `${base()}/system/media_attachments/${m.id}/small`,
       remote_url: null,
@@ -205,14 +232,16 @@ export function createFakeMastodon(
       quoted && !status.text.includes(statusUrl(quoted))
         ? `<p class="quote-inline">RE: <a href="${statusUrl(quoted)}">${statusUrl(quoted)}</a></p>`
         : '';
+    const repliedTo = statuses.find((s) => s.id === status.inReplyTo) ?? null;
     return {
       id: status.id,
       created_at: status.createdAt.toISOString(),
-      in_reply_to_id: null,
-      in_reply_to_account_id: null,
-      sensitive: false,
-      spoiler_text: '',
-      visibility: 'public',
+      in_reply_to_id: repliedTo?.id ?? null,
+      in_reply_to_account_id: repliedTo?.accountId ?? null,
+      // A content warning makes the status sensitive.
+      sensitive: status.spoilerText !== '',
+      spoiler_text: status.spoilerText,
+      visibility: status.visibility,
       language: status.language,
       uri: `${base()}/users/${accounts.get(status.accountId)!.username}/statuses/${status.id}${reblog ? '/activity' : ''}`,
       url: reblog ? null : statusUrl(status),
@@ -240,6 +269,9 @@ export function createFakeMastodon(
       accountId,
       text,
       createdAt: new Date(),
+      visibility: 'public',
+      spoilerText: '',
+      inReplyTo: null,
       mediaIds: [],
       reblogOf: null,
       quoteOf: null,
@@ -304,6 +336,39 @@ export function createFakeMastodon(
     source: { privacy: 'public', sensitive: false, language: null, note: '', fields: [] },
   }));
 
+  /** Private and direct statuses are shown to their author only (the fake has no followers or mentions). */
+  const visibleTo = (status: FakeMastodonStatus, viewerId: string) =>
+    status.visibility === 'public' || status.visibility === 'unlisted' || status.accountId === viewerId;
+
+  route(
+    'GET',
+    '/api/v1/accounts/lookup',
+    (request, reply) => {
+      // A local account is found by its username, also written with this instance's domain; a known
+      // remote one by username@domain (lookup does not ask other servers).
+      const acct = (request.query as { acct: string }).acct.replace(/^@/, '').toLowerCase();
+      const host = new URL(base()).host.toLowerCase();
+      const account = [...accounts.values()].find((a) => {
+        const name = a.username.toLowerCase();
+        return a.remoteDomain
+          ? acct === `${name}@${a.remoteDomain.toLowerCase()}`
+          : acct === name || acct === `${name}@${host}`;
+      });
+      return account ? accountJson(account) : fail(reply, 404, 'Record not found');
+    },
+    { anonymous: true },
+  );
+
+  app.get<{ Params: { id: string } }>('/system/media_attachments/:id/original', async (request, reply) => {
+    const attachment = media.get(request.params.id);
+    if (!attachment || attachment.pollsLeft > 0) return reply.code(404).type('text/plain').send('Not Found');
+    const type =
+      ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'video/mp4'].find((t) =>
+        looksLike(t, attachment.bytes),
+      ) ?? 'application/octet-stream';
+    return reply.type(type).send(attachment.bytes);
+  });
+
   route('POST', '/api/v2/media', (request, reply, accountId) => {
     const body = request.body as { file?: Buffer; description?: string };
     if (!Buffer.isBuffer(body.file)) return fail(reply, 422, 'Validation failed: File must be a file');
@@ -345,6 +410,8 @@ export function createFakeMastodon(
       media_ids?: unknown;
       quoted_status_id?: string;
       language?: string;
+      visibility?: FakeMastodonVisibility;
+      spoiler_text?: string;
     };
     const key = request.headers['idempotency-key'];
     const keyId = typeof key === 'string' ? `${accountId} ${key}` : null;
@@ -388,7 +455,13 @@ export function createFakeMastodon(
       quoted.quotes += 1;
       quoteOf = quoted.id;
     }
-    const status = store(accountId, text, { mediaIds, quoteOf, language: body.language ?? null });
+    const status = store(accountId, text, {
+      mediaIds,
+      quoteOf,
+      language: body.language ?? null,
+      visibility: body.visibility ?? 'public',
+      spoilerText: body.spoiler_text ?? '',
+    });
     if (keyId) idempotency.set(keyId, { statusId: status.id, at: Date.now() });
     return statusJson(status, accountId);
   });
@@ -405,7 +478,7 @@ export function createFakeMastodon(
   route('GET', '/api/v2/search', (request, _reply, accountId) => {
     const query = request.query as { q: string; resolve?: string; type?: string };
     const found = statuses.filter((s) => {
-      if (s.reblogOf || statusUrl(s) !== query.q) return false;
+      if (s.reblogOf || statusUrl(s) !== query.q || !visibleTo(s, accountId)) return false;
       // Remote statuses are fetched from their home server only with resolve=true.
       return !accounts.get(s.accountId)!.remoteDomain || query.resolve === 'true';
     });
@@ -417,30 +490,42 @@ export function createFakeMastodon(
     };
   });
 
-  route('GET', '/api/v1/accounts/{id}/statuses', (request, reply, viewerId) => {
-    const { id } = request.params as { id: string };
-    if (!accounts.has(id)) return fail(reply, 404, 'Record not found');
-    const query = request.query as Record<string, string | undefined>;
-    const limit = Math.min(Number(query.limit ?? 20), 40);
-    const selected = timeline(id)
-      .filter(
-        (s) =>
-          !(query.exclude_reblogs === 'true' && s.reblogOf) &&
-          (!query.max_id || BigInt(s.id) < BigInt(query.max_id)) &&
-          (!query.since_id || BigInt(s.id) > BigInt(query.since_id)),
-      )
-      .slice(0, limit);
-    if (selected.length > 0)
-      reply.header(
-        'Link',
-        `<${base()}/api/v1/accounts/${id}/statuses?max_id=${selected.at(-1)!.id}>; rel="next", <${base()}/api/v1/accounts/${id}/statuses?min_id=${selected[0]!.id}>; rel="prev"`,
-      );
-    return selected.map((s) => statusJson(s, viewerId));
-  });
+  route(
+    'GET',
+    '/api/v1/accounts/{id}/statuses',
+    (request, reply, viewerId) => {
+      const { id } = request.params as { id: string };
+      if (!accounts.has(id)) return fail(reply, 404, 'Record not found');
+      const query = request.query as Record<string, string | undefined>;
+      const limit = Math.min(Number(query.limit ?? 20), 40);
+      // exclude_replies keeps replies to the account's own statuses (threads), as Mastodon does.
+      const repliesToOthers = (s: FakeMastodonStatus) =>
+        s.inReplyTo !== null && statuses.find((r) => r.id === s.inReplyTo)?.accountId !== id;
+      const selected = timeline(id)
+        .filter(
+          (s) =>
+            visibleTo(s, viewerId) &&
+            !(query.exclude_reblogs === 'true' && s.reblogOf) &&
+            !(query.exclude_replies === 'true' && repliesToOthers(s)) &&
+            (!query.max_id || BigInt(s.id) < BigInt(query.max_id)) &&
+            (!query.since_id || BigInt(s.id) > BigInt(query.since_id)),
+        )
+        .slice(0, limit);
+      if (selected.length > 0)
+        reply.header(
+          'Link',
+          `<${base()}/api/v1/accounts/${id}/statuses?max_id=${selected.at(-1)!.id}>; rel="next", <${base()}/api/v1/accounts/${id}/statuses?min_id=${selected[0]!.id}>; rel="prev"`,
+        );
+      return selected.map((s) => statusJson(s, viewerId));
+    },
+    { anonymous: true },
+  );
 
   route('GET', '/api/v1/statuses/{id}', (request, reply, viewerId) => {
     const status = statuses.find((s) => s.id === (request.params as { id: string }).id);
-    return status ? statusJson(status, viewerId) : fail(reply, 404, 'Record not found');
+    return status && visibleTo(status, viewerId)
+      ? statusJson(status, viewerId)
+      : fail(reply, 404, 'Record not found');
   });
 
   function timeline(accountId: string): FakeMastodonStatus[] {
@@ -478,10 +563,23 @@ export function createFakeMastodon(
       const stored = tokens.get(token);
       if (stored) stored.revoked = true;
     },
-    addStatus(accountId, text, { createdAt, quotePolicy } = {}) {
+    addStatus(
+      accountId,
+      text,
+      { createdAt, quotePolicy, visibility, spoilerText, inReplyTo, media: files = [] } = {},
+    ) {
+      const mediaIds = files.map(({ bytes, kind, description }) => {
+        const id = newId();
+        media.set(id, { id, accountId, kind, bytes, description: description ?? null, pollsLeft: 0 });
+        return id;
+      });
       return store(accountId, text, {
         createdAt: createdAt ?? new Date(),
         quotePolicy: quotePolicy ?? 'public',
+        visibility: visibility ?? 'public',
+        spoilerText: spoilerText ?? '',
+        inReplyTo: inReplyTo ?? null,
+        mediaIds,
       });
     },
     statusUrl,

@@ -209,6 +209,82 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
     expect(event!.details).toEqual({ sessionsEnded: 1 });
   });
 
+  it('lets an admin set a temporary password that must be replaced before the session reaches anything else', async () => {
+    const user = await createTestUser(t.ctx, { unit: org.units.officeA1, role: 'contributor' });
+    const before = remember(await signIn(t.app, user.email, TEST_PASSWORD));
+    for (let i = 0; i < 3; i += 1) await login(user.email, 'salah-sandi-lagi-000', { ip: '10.3.0.1' });
+    const temporary = 'sementara-dari-admin-42';
+    const reset = (headers: Record<string, string>, id = user.id) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/users/${id}/password`,
+        headers,
+        payload: { password: temporary },
+      });
+    secrets.add(temporary);
+
+    const admin = org.user('regionA', 'admin');
+    expect((await reset(user.headers)).statusCode).toBe(403);
+    const done = await reset(admin.headers);
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json()).toMatchObject({ id: user.id, passwordMustChange: true });
+    expect((await t.app.inject({ url: '/api/v1/me', headers: before.cookie })).statusCode).toBe(401);
+    expect((await login(user.email, TEST_PASSWORD, { ip: '10.3.0.2' })).statusCode).toBe(401);
+
+    const session = remember(await signIn(t.app, user.email, temporary));
+    const me = await t.app.inject({ url: '/api/v1/me', headers: session.cookie });
+    expect(me.json()).toMatchObject({ user: { passwordMustChange: true } });
+    const blocked = await t.app.inject({ url: '/api/v1/posts', headers: session.cookie });
+    expect(blocked.statusCode).toBe(403);
+    expect(blocked.json()).toMatchObject({ code: 'password_change_required' });
+    const page = await t.app.inject({ url: '/posts', headers: session.cookie });
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/account?ok=passwordMustChange');
+    expect((await t.app.inject({ url: '/account', headers: session.cookie })).statusCode).toBe(200);
+    // The person's API token is their own credential and keeps working.
+    expect((await t.app.inject({ url: '/api/v1/posts', headers: user.headers })).statusCode).toBe(200);
+
+    const own = 'pilihan-saya-sendiri-77';
+    secrets.add(own);
+    const change = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: session.headers,
+      payload: { currentPassword: temporary, newPassword: own },
+    });
+    expect(change.statusCode, change.body).toBe(204);
+    expect((await t.app.inject({ url: '/api/v1/posts', headers: session.cookie })).statusCode).toBe(200);
+    const [row] = await t.ctx.db.select().from(users).where(eq(users.id, user.id));
+    expect(row!.passwordMustChange).toBe(false);
+    const [event] = await t.ctx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'user.password_reset'), eq(auditEvents.targetId, user.id)));
+    expect(event).toMatchObject({ actorId: admin.id, details: { sessionsEnded: 1 } });
+  });
+
+  it('asks a person created by an admin to choose their own password first', async () => {
+    const admin = org.user('officeA1', 'admin');
+    const first = 'pertama-dari-admin-99';
+    secrets.add(first);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: admin.headers,
+      payload: {
+        email: `baru.${Date.now()}@gaung.test`,
+        name: 'Petugas Baru',
+        role: 'contributor',
+        unitId: org.units.officeA1.id,
+        password: first,
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ passwordMustChange: true });
+    const session = remember(await signIn(t.app, (created.json() as { email: string }).email, first));
+    expect((await t.app.inject({ url: '/api/v1/reviews', headers: session.cookie })).statusCode).toBe(403);
+  });
+
   it('keeps a session 12 hours past its last use, and never beyond 30 days', async () => {
     const user = org.user('national', 'contributor');
     const session = remember(await signIn(t.app, user.email, TEST_PASSWORD));

@@ -361,7 +361,7 @@ describe.each(testDrivers())('deliveries API on %s', (driver) => {
     expect(api.statusCode).toBe(200);
     expect(
       (api.json() as { queues: { name: string; readOnlyMode: boolean }[] }).queues.map((q) => q.name).sort(),
-    ).toEqual(['maintenance', 'metrics', 'notify', 'publish']);
+    ).toEqual(['ingest', 'maintenance', 'metrics', 'notify', 'publish']);
   });
 
   it('exposes the engine’s figures to Prometheus', async () => {

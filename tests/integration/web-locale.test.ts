@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveries, notifications, sandboxPosts, users } from '../../src/db/schema';
+import { deliveries, feeds, notifications, sandboxPosts, users } from '../../src/db/schema';
 import { CREDIT_PLACEHOLDERS } from '../../src/domain/rendering';
 import { LOCALES, type Locale } from '../../src/domain/vocabulary';
 import { en } from '../../src/web/i18n/en';
@@ -152,6 +152,34 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       data: { channelName: 'Sandbox Nasional', url: 'https://sandbox.example/p/1' },
     });
     await api(contributor, '/tokens', { name: 'Skrip unggah kantor' });
+    // Feeds as the poller leaves them: one failing (its last error shown), one paused.
+    const now = new Date();
+    await t.ctx.db.insert(feeds).values([
+      {
+        unitId: org.units.officeA1.id,
+        createdBy: contributor.id,
+        kind: 'rss',
+        url: 'https://kantor-a1.example/feed/',
+        title: 'Berita Kantor A1',
+        autoSubmit: true,
+        tags: ['Paspor'],
+        since: now,
+        nextPollAt: new Date(now.getTime() + 3_600_000),
+        lastPolledAt: now,
+        failures: 2,
+        lastError: 'https://kantor-a1.example/feed/ answered HTTP 503',
+        itemsImported: 4,
+      },
+      {
+        unitId: org.units.officeA1.id,
+        createdBy: contributor.id,
+        kind: 'mastodon',
+        url: 'https://mastodon.example/@kantora1',
+        since: now,
+        nextPollAt: now,
+        pausedAt: now,
+      },
+    ]);
     await api(admin, '/tokens', { name: 'Laporan mingguan' });
     for (const [role, user] of Object.entries(people()))
       cookies.set(role, (await signIn(t.app, user.email, TEST_PASSWORD)).cookie.cookie);
@@ -168,6 +196,8 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['contributor', '/posts/:id/edit', `/posts/${ids.draft}/edit`],
     ['contributor', '/notifications', '/notifications'],
     ['contributor', '/account', '/account'],
+    ['contributor', '/feeds', '/feeds'],
+    ['reviewer', '/feeds', '/feeds'],
     ['reviewer', '/inbox', '/inbox'],
     ['reviewer', '/review/:id', `/review/${ids.waiting}`],
     ['reviewer', '/calendar', '/calendar'],

@@ -220,6 +220,11 @@ describe('decide: existence never leaks', () => {
       at: (p) => ({ type: 'media', unitPath: p }),
     },
     {
+      read: 'feed.read',
+      writes: ['feed.manage'],
+      at: (p) => ({ type: 'feed', unitPath: p }),
+    },
+    {
       read: 'delivery.read',
       writes: ['delivery.manage'],
       at: (p) => ({ type: 'delivery', channelUnitPath: p, postUnitPath: p }),

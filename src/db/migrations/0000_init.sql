@@ -110,6 +110,30 @@ CREATE TABLE "sandbox_posts" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "feeds" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"unit_id" uuid NOT NULL,
+	"created_by" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"url" text NOT NULL,
+	"account_id" text,
+	"title" text,
+	"auto_submit" boolean DEFAULT false NOT NULL,
+	"tags" text[] DEFAULT '{}'::text[] NOT NULL,
+	"since" timestamp with time zone NOT NULL,
+	"paused_at" timestamp with time zone,
+	"next_poll_at" timestamp with time zone NOT NULL,
+	"polling_until" timestamp with time zone,
+	"last_polled_at" timestamp with time zone,
+	"failures" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"items_imported" integer DEFAULT 0 NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "feeds_kind_check" CHECK ("feeds"."kind" in ('rss', 'mastodon')),
+	CONSTRAINT "feeds_failures_check" CHECK ("feeds"."failures" >= 0)
+);
+--> statement-breakpoint
 CREATE TABLE "media" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"unit_id" uuid NOT NULL,
@@ -210,6 +234,7 @@ CREATE TABLE "users" (
 	"locale" text DEFAULT 'id' NOT NULL,
 	"password_hash" text NOT NULL,
 	"password_changed_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"password_must_change" boolean DEFAULT false NOT NULL,
 	"disabled_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -273,6 +298,8 @@ CREATE TABLE "posts" (
 	"source_url" text,
 	"source_platform" text,
 	"tags" text[] DEFAULT '{}'::text[] NOT NULL,
+	"feed_id" uuid,
+	"feed_item_key" text,
 	"preferred_from" timestamp with time zone,
 	"preferred_to" timestamp with time zone,
 	"submitted_at" timestamp with time zone,
@@ -297,6 +324,8 @@ ALTER TABLE "delivery_events" ADD CONSTRAINT "delivery_events_delivery_id_delive
 ALTER TABLE "delivery_events" ADD CONSTRAINT "delivery_events_actor_id_users_id_fk" FOREIGN KEY ("actor_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "metrics_snapshots" ADD CONSTRAINT "metrics_snapshots_delivery_id_deliveries_id_fk" FOREIGN KEY ("delivery_id") REFERENCES "public"."deliveries"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "sandbox_posts" ADD CONSTRAINT "sandbox_posts_channel_id_channels_id_fk" FOREIGN KEY ("channel_id") REFERENCES "public"."channels"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feeds" ADD CONSTRAINT "feeds_unit_id_units_id_fk" FOREIGN KEY ("unit_id") REFERENCES "public"."units"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feeds" ADD CONSTRAINT "feeds_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media" ADD CONSTRAINT "media_unit_id_units_id_fk" FOREIGN KEY ("unit_id") REFERENCES "public"."units"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media" ADD CONSTRAINT "media_uploaded_by_users_id_fk" FOREIGN KEY ("uploaded_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media_renditions" ADD CONSTRAINT "media_renditions_media_id_media_id_fk" FOREIGN KEY ("media_id") REFERENCES "public"."media"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -317,6 +346,7 @@ ALTER TABLE "post_events" ADD CONSTRAINT "post_events_actor_id_users_id_fk" FORE
 ALTER TABLE "post_variants" ADD CONSTRAINT "post_variants_post_id_posts_id_fk" FOREIGN KEY ("post_id") REFERENCES "public"."posts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_unit_id_units_id_fk" FOREIGN KEY ("unit_id") REFERENCES "public"."units"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_users_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "posts" ADD CONSTRAINT "posts_feed_id_feeds_id_fk" FOREIGN KEY ("feed_id") REFERENCES "public"."feeds"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_decided_by_users_id_fk" FOREIGN KEY ("decided_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "channels_unit_idx" ON "channels" USING btree ("unit_id");--> statement-breakpoint
 CREATE INDEX "channels_credentials_expiry_idx" ON "channels" USING btree ("credentials_expires_at") WHERE "channels"."archived_at" is null;--> statement-breakpoint
@@ -332,6 +362,8 @@ CREATE INDEX "delivery_events_delivery_idx" ON "delivery_events" USING btree ("d
 CREATE UNIQUE INDEX "metrics_snapshots_delivery_window_key" ON "metrics_snapshots" USING btree ("delivery_id","window");--> statement-breakpoint
 CREATE UNIQUE INDEX "sandbox_posts_key" ON "sandbox_posts" USING btree ("channel_id","idempotency_key");--> statement-breakpoint
 CREATE INDEX "sandbox_posts_channel_idx" ON "sandbox_posts" USING btree ("channel_id","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "feeds_unit_url_idx" ON "feeds" USING btree ("unit_id","url");--> statement-breakpoint
+CREATE INDEX "feeds_due_idx" ON "feeds" USING btree ("next_poll_at") WHERE "feeds"."paused_at" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "media_unit_sha_key" ON "media" USING btree ("unit_id","sha256");--> statement-breakpoint
 CREATE INDEX "media_sha_idx" ON "media" USING btree ("sha256");--> statement-breakpoint
 CREATE INDEX "media_thumbnail_sha_idx" ON "media" USING btree ("thumbnail_sha256");--> statement-breakpoint
@@ -359,5 +391,6 @@ CREATE INDEX "posts_inbox_idx" ON "posts" USING btree ("unit_id","submitted_at",
 CREATE INDEX "posts_unit_created_idx" ON "posts" USING btree ("unit_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "posts_status_created_idx" ON "posts" USING btree ("status","created_at","id");--> statement-breakpoint
 CREATE INDEX "posts_author_idx" ON "posts" USING btree ("author_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "posts_feed_item_idx" ON "posts" USING btree ("feed_id","feed_item_key");--> statement-breakpoint
 CREATE INDEX "posts_search_idx" ON "posts" USING gin ("search");--> statement-breakpoint
 CREATE INDEX "posts_tags_idx" ON "posts" USING gin ("tags");

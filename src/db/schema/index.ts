@@ -1,5 +1,6 @@
 export * from './channels';
 export * from './deliveries';
+export * from './feeds';
 export * from './media';
 export * from './org';
 export * from './posts';

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
   bigserial,
+  boolean,
   check,
   index,
   jsonb,
@@ -55,6 +56,8 @@ export const users = pgTable(
     locale: text('locale').$type<Locale>().notNull().default('id'),
     passwordHash: text('password_hash').notNull(),
     passwordChangedAt: tstz('password_changed_at').notNull().defaultNow(),
+    /** The password was set by an admin (a new account or a reset): the person must choose their own first. */
+    passwordMustChange: boolean('password_must_change').notNull().default(false),
     disabledAt: tstz('disabled_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

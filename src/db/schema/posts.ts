@@ -9,6 +9,7 @@ import {
   pgTable,
   primaryKey,
   text,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
@@ -20,6 +21,7 @@ import {
   type PostStatus,
 } from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
+import { feeds } from './feeds';
 import { units, users } from './org';
 
 /** A submission from a unit, reviewed by humas. */
@@ -43,6 +45,9 @@ export const posts = pgTable(
     /** The platform the source URL points to (derived from it), for the reviewers' inbox filter. */
     sourcePlatform: text('source_platform').$type<Platform>(),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** The office feed the post was brought in from, and the item's key in it (one post per item). */
+    feedId: uuid('feed_id').references(() => feeds.id, { onDelete: 'set null' }),
+    feedItemKey: text('feed_item_key'),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
     submittedAt: tstz('submitted_at'),
@@ -68,6 +73,7 @@ export const posts = pgTable(
     index('posts_unit_created_idx').on(t.unitId, t.createdAt, t.id),
     index('posts_status_created_idx').on(t.status, t.createdAt, t.id),
     index('posts_author_idx').on(t.authorId),
+    uniqueIndex('posts_feed_item_idx').on(t.feedId, t.feedItemKey),
     index('posts_search_idx').using('gin', t.search),
     index('posts_tags_idx').using('gin', t.tags),
   ],

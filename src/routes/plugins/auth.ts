@@ -23,6 +23,8 @@ export interface RequestActor extends Actor {
   locale: Locale;
   timeZone: string;
   via: 'session' | 'token';
+  /** An admin set the password (new account, reset): until the person chooses their own, a session reaches only the account page. */
+  passwordMustChange: boolean;
   /** sha256 of the session secret (the sessions row id), for session-authenticated requests. */
   sessionId?: string;
   tokenId?: string;
@@ -35,6 +37,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** `false` for routes a cross-site page cannot call anyway (sign-in takes JSON only). */
     csrf?: boolean;
+    /** `true` for what a session still reaches before its person replaced an admin-set password. */
+    beforePasswordChange?: boolean;
   }
 }
 
@@ -52,6 +56,7 @@ const actorColumns = {
   email: users.email,
   locale: users.locale,
   timeZone: units.timeZone,
+  passwordMustChange: users.passwordMustChange,
 };
 
 async function actorFromToken(ctx: AppContext, secret: string): Promise<RequestActor | null> {
@@ -118,6 +123,21 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     const secret = request.cookies[SESSION_COOKIE];
     if (!secret) return;
     request.actor = await actorFromSession(ctx, secret);
+  });
+
+  // A password set by an admin is known to two people: the session may only go and replace it.
+  // Tokens are unaffected: the person made them with a password of their own.
+  app.addHook('preHandler', async (request, reply) => {
+    const actor = request.actor;
+    if (actor?.via !== 'session' || !actor.passwordMustChange) return;
+    if (request.routeOptions.config.beforePasswordChange) return;
+    const page = !request.url.startsWith('/api/') && !request.url.startsWith('/ui/');
+    if (page && request.method === 'GET') return reply.redirect('/account?ok=passwordMustChange', 303);
+    throw new AppError(
+      'password_change_required',
+      403,
+      'Choose your own password first: the current one was set by an administrator (POST /api/v1/auth/password)',
+    );
   });
 
   // Cookie-authenticated writes need the session's CSRF token (header, or `_csrf` in a form).

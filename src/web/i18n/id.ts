@@ -2,6 +2,7 @@ import type {
   ChannelStatus,
   DeliveryMode,
   DeliveryStatus,
+  FeedKind,
   Locale,
   Platform,
   PostStatus,
@@ -67,6 +68,8 @@ const unitKind: Record<UnitKind, string> = {
   office: 'Kantor',
 };
 
+const feedKinds: Record<FeedKind, string> = { rss: 'RSS / Atom', mastodon: 'Mastodon' };
+
 const languages: Record<Locale, string> = { id: 'Bahasa Indonesia', en: 'English' };
 
 const notificationKinds: Record<NotificationKind, (channel: string) => string> = {
@@ -99,6 +102,7 @@ export const id = {
     inbox: 'Kotak masuk',
     posts: 'Kiriman',
     newPost: 'Kiriman baru',
+    feeds: 'Sumber otomatis',
     calendar: 'Kalender',
     deliveries: 'Penerbitan',
     notifications: 'Notifikasi',
@@ -136,6 +140,11 @@ export const id = {
     newPassword: 'Kata sandi baru',
     passwordHint: 'Minimal 12 karakter.',
     changePassword: 'Ganti kata sandi',
+    mustChange:
+      'Kata sandi Anda dibuat oleh administrator. Buat kata sandi Anda sendiri untuk melanjutkan; isi kata sandi yang diberikan kepada Anda sebagai kata sandi saat ini.',
+    resetPassword: 'Buat kata sandi sementara',
+    resetHint:
+      'Minimal 12 karakter. Mengakhiri sesinya; ia wajib membuat kata sandinya sendiri saat masuk. Sampaikan langsung atau lewat telepon, jangan lewat surel.',
     tokens: 'Token API saya',
   },
   posts: {
@@ -205,6 +214,37 @@ export const id = {
     empty: 'Tidak ada notifikasi.',
     markAllRead: 'Tandai semua sudah dibaca',
     kinds: notificationKinds,
+  },
+  feeds: {
+    title: 'Sumber otomatis (RSS & Mastodon)',
+    intro:
+      'Gaung membaca akun kantor Anda sendiri (feed RSS/Atom situs web atau profil Mastodon publik) dan menjadikan setiap unggahan barunya kiriman kantor. Unggahan yang terbit sebelum sumber ditambahkan tidak diambil.',
+    empty: 'Belum ada sumber.',
+    kinds: feedKinds,
+    toReview: 'Langsung ke tinjauan',
+    toDrafts: 'Menjadi draf',
+    paused: 'Dijeda',
+    imported: (n: number) => `${n} kiriman diambil`,
+    lastPolled: 'Terakhir dibaca',
+    never: 'belum pernah',
+    nextPoll: 'berikutnya',
+    failing: (n: number) => `Gagal dibaca ${n} kali berturut-turut:`,
+    pollNow: 'Baca sekarang',
+    pause: 'Jeda',
+    resume: 'Lanjutkan',
+    sendToReview: 'Kirim langsung ke tinjauan',
+    makeDrafts: 'Jadikan draf saja',
+    delete: 'Hapus sumber',
+    deleteConfirm: 'Berhenti membaca sumber ini? Kiriman yang sudah diambil tetap ada.',
+    create: 'Tambah sumber',
+    kind: 'Jenis',
+    kindHint:
+      'RSS / Atom: alamat feed situs web kantor, mis. https://kantor.go.id/feed/. Mastodon: alamat profil publik, mis. https://mastodon.social/@kantor.',
+    url: 'Alamat',
+    autoSubmit: 'Kirim unggahan baru langsung ke humas untuk ditinjau',
+    autoSubmitHint: 'Tanpa centang, unggahan baru menjadi draf yang Anda periksa dulu.',
+    tags: 'Tagar untuk setiap kiriman dari sumber ini',
+    createButton: 'Periksa dan tambahkan',
   },
   inbox: {
     title: 'Kotak masuk',
@@ -423,6 +463,9 @@ export const id = {
       'channel.archived': 'Kanal diarsipkan',
       'channel.verified': 'Kanal diperiksa',
       'channel.verify_failed': 'Pemeriksaan kanal gagal',
+      'feed.created': 'Sumber ditambahkan',
+      'feed.updated': 'Sumber diubah',
+      'feed.deleted': 'Sumber dihapus',
     },
   },
   sandbox: {
@@ -468,8 +511,17 @@ export const id = {
     revoked: 'Token dicabut.',
     tokenCreated: 'Token dibuat.',
     passwordChanged: 'Kata sandi diganti. Sesi lain telah diakhiri.',
+    passwordMustChange: 'Buat kata sandi Anda sendiri terlebih dahulu.',
+    feedCreated: 'Sumber ditambahkan. Gaung segera membacanya.',
+    feedPaused: 'Sumber dijeda.',
+    feedResumed: 'Sumber dilanjutkan. Gaung segera membacanya.',
+    feedPolled: 'Gaung segera membaca sumber ini.',
+    feedToReview: 'Unggahan baru dari sumber ini langsung dikirim untuk ditinjau.',
+    feedToDrafts: 'Unggahan baru dari sumber ini menjadi draf.',
+    feedDeleted: 'Sumber dihapus. Kiriman yang sudah diambil tetap ada.',
   },
   problems: {
+    password_change_required: 'Buat kata sandi Anda sendiri terlebih dahulu, di halaman akun Anda.',
     validation_failed: 'Ada isian yang perlu diperbaiki.',
     stale_version: 'Kiriman ini baru saja diubah orang lain. Muat ulang dan coba lagi.',
     csrf_failed: 'Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.',
@@ -488,6 +540,9 @@ export const id = {
     wrong_password: 'Kata sandi saat ini salah.',
     x_app_missing: 'Aplikasi X belum dikonfigurasi di server (GAUNG_X_CLIENT_ID).',
     unauthenticated: 'Silakan masuk terlebih dahulu.',
+    feed_unreadable: 'Alamat ini tidak dapat dibaca sebagai sumber. Periksa jenis dan alamatnya.',
+    feed_exists: 'Unit Anda sudah membaca sumber ini.',
+    feed_paused: 'Sumber ini dijeda; lanjutkan dulu.',
   },
   fieldProblems: {
     required: 'wajib diisi',
@@ -504,6 +559,7 @@ export const id = {
     unknown_placeholder: 'placeholder tidak dikenal',
     missing_text_placeholder: 'harus memuat {text}',
     not_found: 'tidak ditemukan',
+    feed_exists: 'sudah dibaca unit Anda',
   },
   issues: {
     text_too_long: 'Teks terlalu panjang untuk platform ini.',

@@ -1,5 +1,6 @@
 import { channelsTable } from './channels';
 import { deliveriesTable } from './deliveries';
+import { feedsTable } from './feeds';
 import { mediaTable } from './media';
 import { notificationsTable } from './notifications';
 import { orgTable } from './org';
@@ -18,4 +19,5 @@ export const ACCESS_TABLES: AnyAccessTable[] = [
   reportsTable,
   mediaTable,
   notificationsTable,
+  feedsTable,
 ];

@@ -203,6 +203,32 @@ export const orgTable = accessTable({
       }),
     },
     {
+      route: 'POST /api/v1/users/:id/password',
+      case: 'a temporary password for a contributor of office A1',
+      request: async (_actor, _f, env) =>
+        call('POST', `/api/v1/users/${(await freshOfficeA1User(env)).id}/password`, {
+          password: 'sementara-untuk-matriks',
+        }),
+      expect: statuses({
+        national: [404, 404, 200],
+        regionA: [404, 404, 200],
+        regionB: [404, 404, 404],
+        officeA1: [404, 404, 200],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
+      route: 'POST /api/v1/users/:id/password',
+      case: 'own (that is POST /auth/password)',
+      request: (actor) =>
+        call('POST', `/api/v1/users/${actor.user?.id ?? crypto.randomUUID()}/password`, {
+          password: 'sementara-untuk-matriks',
+        }),
+      expect: everyone(403),
+    },
+    {
       route: 'PATCH /api/v1/users/:id',
       case: 'own name',
       request: (actor) =>

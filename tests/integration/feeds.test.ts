@@ -1,0 +1,340 @@
+import { Worker } from 'bullmq';
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feeds, media, postEvents, postMedia, posts, users } from '../../src/db/schema';
+import { workerConnection } from '../../src/queues/redis';
+import { pollFeed } from '../../src/services/feeds';
+import { sweep } from '../../src/services/maintenance';
+import { processIngest } from '../../workers/ingest';
+import { createFeedSite, type FeedSite } from '../fakes/feed-site';
+import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { testDrivers } from '../helpers/db';
+import { solidImage } from '../helpers/media';
+import { seedTestOrg, type TestOrg } from '../helpers/org';
+
+/**
+ * Ingest end to end: an office adds its own feed through the API, polls bring new items in as its
+ * posts (text, media with alt text, the item as source URL), once each, and failures are kept on the
+ * feed with a growing wait. Fakes: an office website (RSS, Atom) and a Mastodon instance.
+ */
+describe.each(testDrivers())('office feeds on %s', (driver) => {
+  let t: TestApp;
+  let org: TestOrg;
+  let site: FeedSite;
+  let mastodon: FakeMastodon;
+  const hour = 3_600_000;
+
+  beforeAll(async () => {
+    site = createFeedSite();
+    mastodon = createFakeMastodon();
+    await Promise.all([site.start(), mastodon.start()]);
+    t = await createTestApp(driver, { env: { GAUNG_FEED_POLL_SECONDS: '300' } });
+    org = await seedTestOrg(t.ctx);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await site?.stop();
+    await mastodon?.stop();
+  });
+
+  const office = () => org.user('officeA1', 'contributor');
+
+  async function addFeed(body: Record<string, unknown>, who = office()) {
+    return t.app.inject({ method: 'POST', url: '/api/v1/feeds', headers: who.headers, payload: body });
+  }
+
+  /** Makes the feed due and polls it, as the worker would. */
+  async function pollNow(feedId: string) {
+    await t.ctx.db
+      .update(feeds)
+      .set({ nextPollAt: new Date(Date.now() - 1_000) })
+      .where(eq(feeds.id, feedId));
+    return pollFeed(t.ctx, feedId);
+  }
+
+  const postsOf = (feedId: string) =>
+    t.ctx.db.select().from(posts).where(eq(posts.feedId, feedId)).orderBy(asc(posts.createdAt));
+
+  it('brings new items of an RSS feed in as drafts of the office, each once, with their pictures', async () => {
+    const feed = site.feed('/berita/feed', { format: 'rss', title: 'Kantor Imigrasi Kelas I Medan' });
+    feed.add({
+      title: 'Arsip lama',
+      summary: '<p>Sebelum feed ditambahkan</p>',
+      published: new Date(Date.now() - 48 * hour),
+    });
+    const created = await addFeed({
+      kind: 'rss',
+      url: feed.url,
+      tags: ['#Imigrasi', 'Medan'],
+      since: new Date(Date.now() - 24 * hour).toISOString(),
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const view = created.json() as { id: string; title: string; autoSubmit: boolean; tags: string[] };
+    expect(view).toMatchObject({
+      title: 'Kantor Imigrasi Kelas I Medan',
+      autoSubmit: false,
+      tags: ['Imigrasi', 'Medan'],
+    });
+
+    const picture = await solidImage(640, 480).jpeg().toBuffer();
+    const first = feed.add({
+      title: 'Layanan paspor di akhir pekan',
+      summary: '<p>Kantor kami membuka layanan <b>paspor</b> pada hari Sabtu &amp; Minggu.</p>',
+      published: new Date(Date.now() - 2 * hour),
+      media: [{ bytes: picture, description: 'Petugas melayani pemohon paspor', as: 'media:content' }],
+    });
+    feed.add({
+      title: 'Sosialisasi keimigrasian',
+      summary: 'Di SMA Negeri 1',
+      published: new Date(Date.now() - hour),
+    });
+
+    expect(await pollNow(view.id)).toMatchObject({ outcome: 'polled', imported: 2 });
+    const brought = await postsOf(view.id);
+    expect(brought.map((p) => p.body)).toEqual([
+      'Layanan paspor di akhir pekan\n\nKantor kami membuka layanan paspor pada hari Sabtu & Minggu.',
+      'Sosialisasi keimigrasian\n\nDi SMA Negeri 1',
+    ]);
+    const [withPicture] = brought;
+    expect(withPicture).toMatchObject({
+      status: 'draft',
+      unitId: org.units.officeA1.id,
+      authorId: office().id,
+      sourceUrl: first.link,
+      tags: ['Imigrasi', 'Medan'],
+    });
+    const attached = await t.ctx.db
+      .select({ altText: media.altText, mime: media.mime, width: media.width })
+      .from(postMedia)
+      .innerJoin(media, eq(media.id, postMedia.mediaId))
+      .where(eq(postMedia.postId, withPicture!.id));
+    expect(attached).toEqual([
+      { altText: 'Petugas melayani pemohon paspor', mime: 'image/jpeg', width: 640 },
+    ]);
+    const [event] = await t.ctx.db.select().from(postEvents).where(eq(postEvents.postId, withPicture!.id));
+    expect(event).toMatchObject({ kind: 'edit', toStatus: 'draft', actorId: office().id });
+    expect(event!.data).toMatchObject({
+      created: true,
+      feed: { id: view.id, kind: 'rss', item: first.link },
+    });
+
+    // Read again: nothing new, nothing twice.
+    expect(await pollNow(view.id)).toMatchObject({ outcome: 'polled', imported: 0 });
+    expect(await postsOf(view.id)).toHaveLength(2);
+
+    // The office sees the drafts in its list of posts, through the API.
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/posts?status=draft',
+      headers: office().headers,
+    });
+    const ids = (listed.json() as { items: { id: string }[] }).items.map((p) => p.id);
+    expect(ids).toEqual(expect.arrayContaining(brought.map((p) => p.id)));
+
+    const [stored] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, view.id));
+    expect(stored).toMatchObject({ failures: 0, lastError: null, itemsImported: 2 });
+    expect(stored!.nextPollAt.getTime() - stored!.lastPolledAt!.getTime()).toBe(300_000);
+  });
+
+  it('sends items straight to review when the feed submits automatically', async () => {
+    const feed = site.feed('/otomatis.atom', { format: 'atom', title: 'Kanim Bandung' });
+    const created = (await addFeed({ kind: 'rss', url: feed.url, autoSubmit: true })).json() as {
+      id: string;
+    };
+    feed.add({ title: 'Pelayanan ramah disabilitas', summary: 'Kursi roda tersedia', published: new Date() });
+    expect(await pollNow(created.id)).toMatchObject({ imported: 1 });
+    const [post] = await postsOf(created.id);
+    expect(post).toMatchObject({ status: 'submitted' });
+    expect(post!.submittedAt).not.toBeNull();
+    const inbox = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/reviews',
+      headers: org.user('regionA', 'reviewer').headers,
+    });
+    expect(JSON.stringify(inbox.json())).toContain(post!.id);
+  });
+
+  it('reads a public Mastodon account: public statuses only, content warning first, media with alt text', async () => {
+    const account = mastodon.addAccount({ username: 'kanim_medan', displayName: 'Kanim Medan' });
+    const created = await addFeed({
+      kind: 'mastodon',
+      url: `${mastodon.url}/@kanim_medan`,
+      autoSubmit: false,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const feed = created.json() as { id: string; title: string };
+    expect(feed.title).toBe('Kanim Medan');
+
+    const picture = await solidImage(800, 600).png().toBuffer();
+    const shown = mastodon.addStatus(
+      account.id,
+      'Antrean online dibuka #paspor https://imigrasi.go.id/antrean',
+      {
+        spoilerText: 'Pengumuman',
+        media: [{ bytes: picture, kind: 'image', description: 'Tangkapan layar aplikasi' }],
+      },
+    );
+    const reply = mastodon.addStatus(account.id, 'Terima kasih!', { inReplyTo: shown.id });
+    mastodon.addStatus(account.id, 'Hanya pengikut', { visibility: 'private' });
+    expect(reply.inReplyTo).toBe(shown.id);
+
+    expect(await pollNow(feed.id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    const [post] = await postsOf(feed.id);
+    expect(post!.body).toBe('Pengumuman\n\nAntrean online dibuka #paspor https://imigrasi.go.id/antrean');
+    expect(post!.sourceUrl).toBe(mastodon.statusUrl(shown));
+    const [attached] = await t.ctx.db
+      .select({ altText: media.altText, mime: media.mime })
+      .from(postMedia)
+      .innerJoin(media, eq(media.id, postMedia.mediaId))
+      .where(eq(postMedia.postId, post!.id));
+    expect(attached).toEqual({ altText: 'Tangkapan layar aplikasi', mime: 'image/png' });
+  });
+
+  it('keeps a failure on the feed, waits twice as long each time, and recovers', async () => {
+    const feed = site.feed('/gangguan.xml', { format: 'rss', title: 'Kanim Surabaya' });
+    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+    site.server.inject({ kind: 'respond', status: 503, body: 'Service Unavailable' }, { times: 2 });
+
+    expect(await pollNow(created.id)).toMatchObject({ outcome: 'failed' });
+    let [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    expect(row).toMatchObject({ failures: 1 });
+    expect(row!.lastError).toContain('HTTP 503');
+    expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBe(600_000);
+
+    await pollNow(created.id);
+    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    expect(row!.failures).toBe(2);
+    expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBe(1_200_000);
+
+    const api = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/feeds/${created.id}`,
+      headers: office().headers,
+    });
+    expect(api.json()).toMatchObject({ failures: 2, lastError: expect.stringContaining('503') });
+
+    // A site that asks for time with Retry-After gets it, even beyond the doubled wait.
+    site.server.inject(site.tooManyRequests(7_200), { times: 1 });
+    await pollNow(created.id);
+    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    expect(row!.failures).toBe(3);
+    expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBeGreaterThan(7_000_000);
+
+    feed.add({ title: 'Kembali normal', published: new Date() });
+    expect(await pollNow(created.id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    expect(row).toMatchObject({ failures: 0, lastError: null });
+  });
+
+  it('still brings an item in when one of its media is not a picture, and says which', async () => {
+    const feed = site.feed('/rusak.xml', { format: 'rss', title: 'Kanim Makassar' });
+    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+    const item = feed.add({
+      title: 'Foto kegiatan',
+      published: new Date(),
+      media: [{ bytes: Buffer.from('<html>not a picture</html>'), type: 'image/jpeg', as: 'media:content' }],
+    });
+    expect(await pollNow(created.id)).toMatchObject({ imported: 1 });
+    const [post] = await postsOf(created.id);
+    expect(await t.ctx.db.select().from(postMedia).where(eq(postMedia.postId, post!.id))).toEqual([]);
+    const [event] = await t.ctx.db.select().from(postEvents).where(eq(postEvents.postId, post!.id));
+    expect(event!.data).toMatchObject({
+      feed: { mediaSkipped: [{ url: item.media[0], reason: expect.stringContaining('not a') }] },
+    });
+  });
+
+  it('refuses an address that is not a feed, and the same feed twice, naming the field', async () => {
+    site.serve('/beranda', '<!DOCTYPE html><title>Beranda</title><p>Selamat datang</p>', 'text/html');
+    const notFeed = await addFeed({ kind: 'rss', url: `${site.url}/beranda` });
+    expect(notFeed.statusCode).toBe(422);
+    expect(notFeed.json()).toMatchObject({
+      code: 'feed_unreadable',
+      errors: [{ field: 'url', code: 'feed_unreadable' }],
+    });
+    const feed = site.feed('/dua-kali.xml', { format: 'rss', title: 'Kanim Batam' });
+    expect((await addFeed({ kind: 'rss', url: feed.url })).statusCode).toBe(201);
+    const again = await addFeed({ kind: 'rss', url: feed.url });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'feed_exists' });
+    const mastodonTypo = await addFeed({ kind: 'mastodon', url: `${mastodon.url}/@tidak_ada` });
+    expect(mastodonTypo.json()).toMatchObject({ code: 'feed_unreadable', errors: [{ field: 'url' }] });
+  });
+
+  it('stops bringing items in when the person who added the feed has left', async () => {
+    const feed = site.feed('/pindah.xml', { format: 'rss', title: 'Kanim Denpasar' });
+    const author = org.user('officeA1', 'reviewer');
+    const created = (await addFeed({ kind: 'rss', url: feed.url }, author)).json() as { id: string };
+    feed.add({ title: 'Berita', published: new Date() });
+    await t.ctx.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, author.id));
+    try {
+      expect(await pollNow(created.id)).toMatchObject({ outcome: 'failed', imported: 0 });
+      expect(await postsOf(created.id)).toEqual([]);
+    } finally {
+      await t.ctx.db.update(users).set({ disabledAt: null }).where(eq(users.id, author.id));
+    }
+  });
+
+  it('reads a feed now when asked, but never twice at once', async () => {
+    const feed = site.feed('/sekarang.xml', { format: 'rss', title: 'Kanim Ambon' });
+    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+    const later = new Date(Date.now() + 3 * hour);
+    await t.ctx.db.update(feeds).set({ nextPollAt: later }).where(eq(feeds.id, created.id));
+    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
+
+    const asked = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/feeds/${created.id}/poll`,
+      headers: office().headers,
+    });
+    expect(asked.statusCode).toBe(202);
+    expect(new Date((asked.json() as { nextPollAt: string }).nextPollAt).getTime()).toBeLessThanOrEqual(
+      Date.now(),
+    );
+
+    // A poll that is running holds the feed: a second one finds nothing to do until its lease passes.
+    await t.ctx.db
+      .update(feeds)
+      .set({ pollingUntil: new Date(Date.now() + 60_000) })
+      .where(eq(feeds.id, created.id));
+    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
+    await t.ctx.db
+      .update(feeds)
+      .set({ pollingUntil: new Date(Date.now() - 1_000) })
+      .where(eq(feeds.id, created.id));
+    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'polled' });
+    const [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    expect(row!.pollingUntil).toBeNull();
+  });
+
+  it('polls due feeds from the maintenance sweep through the ingest queue, and skips paused ones', async () => {
+    const feed = site.feed('/antrian.xml', { format: 'rss', title: 'Kanim Jayapura' });
+    const paused = site.feed('/jeda.xml', { format: 'rss', title: 'Kanim Sorong' });
+    const live = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+    const stopped = (await addFeed({ kind: 'rss', url: paused.url })).json() as { id: string };
+    const pause = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/feeds/${stopped.id}`,
+      headers: office().headers,
+      payload: { paused: true },
+    });
+    expect(pause.json()).toMatchObject({ paused: true, nextPollAt: null });
+    feed.add({ title: 'Lewat antrean', published: new Date() });
+    paused.add({ title: 'Tidak dibaca', published: new Date() });
+    // Both feeds are due (they were just added); only the live one may be read.
+    await t.ctx.db.update(feeds).set({ nextPollAt: new Date(Date.now() - 1_000) });
+
+    const worker = new Worker('ingest', (job) => processIngest(t.ctx, job), {
+      connection: workerConnection(t.ctx.redisTarget),
+      prefix: t.ctx.redisPrefix,
+    });
+    try {
+      expect((await sweep(t.ctx)).feeds).toBeGreaterThanOrEqual(1);
+      await expect.poll(async () => (await postsOf(live.id)).length, { timeout: 15_000 }).toBe(1);
+    } finally {
+      await worker.close();
+    }
+    expect(await postsOf(stopped.id)).toEqual([]);
+  });
+});

@@ -1,0 +1,226 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feeds } from '../../src/db/schema';
+import { id as msg } from '../../src/web/i18n/id';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { testDrivers } from '../helpers/db';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
+import { signIn, type TestSession } from '../helpers/session';
+
+/**
+ * The feeds page: an office lists its feeds, adds one (read once first), sees why an address was
+ * refused next to the field, pauses, resumes, reads now, switches auto-submit and removes it. People
+ * of other units cannot touch the feed: another office does not even see it.
+ */
+
+const RSS = `<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel>
+<title>Kantor Imigrasi Pontianak</title>
+<link>https://kanim-pontianak.example/</link>
+<description>Berita</description>
+<item><title>Layanan paspor</title><link>https://kanim-pontianak.example/berita/1</link>
+<pubDate>Sat, 05 Oct 2024 08:30:00 +0700</pubDate><description>Layanan paspor hari Sabtu.</description></item>
+</channel></rss>`;
+
+/** An office website: its feed at /feed.xml, a plain HTML page everywhere else. */
+function startSite(): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((request, response) => {
+    if (request.url === '/feed.xml') {
+      response.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' });
+      response.end(RSS);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!DOCTYPE html><title>Beranda</title><p>Selamat datang</p>');
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    ),
+  );
+}
+
+/** The text of the element with this id (its first text run is enough for field errors). */
+const textOf = (html: string, elementId: string) =>
+  new RegExp(`id="${elementId}"[^>]*>([^<]*)<`).exec(html)?.[1] ?? null;
+
+describe.each(testDrivers())('the feeds page on %s', (driver) => {
+  let t: TestApp;
+  let org: TestOrg;
+  let site: { url: string; server: http.Server };
+  let office: TestSession;
+  let feedId = '';
+
+  const page = (session: TestSession, url = '/feeds') => t.app.inject({ url, headers: session.cookie });
+
+  const form = (
+    session: TestSession,
+    url: string,
+    fields: Record<string, string>,
+    csrf = session.csrfToken,
+  ) =>
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: session.cookie.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+    });
+
+  const row = async () => (await t.ctx.db.select().from(feeds).where(eq(feeds.id, feedId)))[0];
+
+  beforeAll(async () => {
+    t = await createTestApp(driver);
+    org = await seedTestOrg(t.ctx);
+    site = await startSite();
+    office = await signIn(t.app, org.user('officeA1', 'contributor').email, TEST_PASSWORD);
+  });
+
+  afterAll(async () => {
+    site?.server.close();
+    await t?.close();
+  });
+
+  it('lists no feeds at first and offers the form to add one', async () => {
+    const response = await page(office);
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain(msg.feeds.empty);
+    expect(response.body).toContain('action="/feeds"');
+    expect(response.body).toContain('name="_csrf"');
+    expect(response.body).toContain('<a href="/feeds" aria-current="page">');
+  });
+
+  it('adds a feed after reading it, and shows it with a notice', async () => {
+    const added = await form(office, '/feeds', {
+      kind: 'rss',
+      url: `${site.url}/feed.xml`,
+      autoSubmit: '1',
+      tags: 'Paspor, #Imigrasi',
+    });
+    expect(added.statusCode).toBe(303);
+    expect(added.headers.location).toBe('/feeds?ok=feedCreated');
+
+    const [created] = await t.ctx.db.select().from(feeds).where(eq(feeds.unitId, org.units.officeA1.id));
+    feedId = created!.id;
+    expect(created).toMatchObject({
+      kind: 'rss',
+      url: `${site.url}/feed.xml`,
+      title: 'Kantor Imigrasi Pontianak',
+      autoSubmit: true,
+      tags: ['Paspor', 'Imigrasi'],
+      createdBy: org.user('officeA1', 'contributor').id,
+      pausedAt: null,
+    });
+
+    const shown = await page(office, '/feeds?ok=feedCreated');
+    expect(shown.body).toContain(msg.notices.feedCreated);
+    expect(shown.body).toContain(`data-feed="${feedId}"`);
+    expect(shown.body).toContain('Kantor Imigrasi Pontianak');
+    expect(shown.body).toContain('#Paspor #Imigrasi');
+    expect(shown.body).toContain(msg.feeds.toReview);
+    expect(shown.body).toContain(msg.feeds.imported(0));
+    for (const action of ['poll', 'pause', 'auto-submit', 'delete'])
+      expect(shown.body).toContain(`action="/feeds/${feedId}/${action}"`);
+  });
+
+  it('shows why an address was refused next to the field, keeping what was typed', async () => {
+    const notAFeed = await form(office, '/feeds', { kind: 'rss', url: `${site.url}/beranda`, tags: 'Kabar' });
+    expect(notAFeed.statusCode).toBe(422);
+    expect(notAFeed.body).toContain(msg.problems.feed_unreadable);
+    expect(textOf(notAFeed.body, 'url-error')).toContain('is not an RSS or Atom feed');
+    expect(notAFeed.body).toMatch(/<input[^>]*id="url"[^>]*aria-invalid="true"/);
+    expect(notAFeed.body).toContain(`value="${site.url}/beranda"`);
+    expect(notAFeed.body).toContain('value="Kabar"');
+
+    const again = await form(office, '/feeds', { kind: 'rss', url: `${site.url}/feed.xml` });
+    expect(again.statusCode).toBe(409);
+    expect(again.body).toContain(msg.problems.feed_exists);
+    expect(textOf(again.body, 'url-error')).toBe(msg.fieldProblems.feed_exists);
+
+    const notHttp = await form(office, '/feeds', { kind: 'mastodon', url: 'ftp://mastodon.example/@kantor' });
+    expect(notHttp.statusCode).toBe(400);
+    expect(textOf(notHttp.body, 'url-error')).toBe(msg.fieldProblems.invalid_format);
+    expect(notHttp.body).toMatch(/<option value="mastodon" selected/);
+
+    expect(await t.ctx.db.select().from(feeds)).toHaveLength(1);
+  });
+
+  it("refuses a form that does not carry the session's CSRF token", async () => {
+    const other = await signIn(t.app, org.user('officeA1', 'reviewer').email, TEST_PASSWORD);
+    const response = await form(office, `/feeds/${feedId}/pause`, { paused: 'true' }, other.csrfToken);
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain(msg.problems.csrf_failed);
+    expect((await row())!.pausedAt).toBeNull();
+  });
+
+  it('pauses and resumes the feed, reads it now and switches auto-submit', async () => {
+    const paused = await form(office, `/feeds/${feedId}/pause`, { paused: 'true' });
+    expect(paused.headers.location).toBe('/feeds?ok=feedPaused');
+    expect((await row())!.pausedAt).not.toBeNull();
+    const pausedPage = (await page(office, '/feeds?ok=feedPaused')).body;
+    expect(pausedPage).toContain(msg.notices.feedPaused);
+    expect(pausedPage).toContain(msg.feeds.resume);
+    expect(pausedPage).not.toContain(`action="/feeds/${feedId}/poll"`);
+
+    // A paused feed is read only after it is resumed.
+    const pollPaused = await form(office, `/feeds/${feedId}/poll`, {});
+    expect(pollPaused.statusCode).toBe(409);
+    expect(pollPaused.body).toContain(msg.problems.feed_paused);
+
+    const resumed = await form(office, `/feeds/${feedId}/pause`, { paused: 'false' });
+    expect(resumed.headers.location).toBe('/feeds?ok=feedResumed');
+    expect((await row())!.pausedAt).toBeNull();
+
+    const polled = await form(office, `/feeds/${feedId}/poll`, {});
+    expect(polled.statusCode).toBe(303);
+    expect(polled.headers.location).toBe('/feeds?ok=feedPolled');
+
+    const drafts = await form(office, `/feeds/${feedId}/auto-submit`, { autoSubmit: 'false' });
+    expect(drafts.headers.location).toBe('/feeds?ok=feedToDrafts');
+    expect((await row())!.autoSubmit).toBe(false);
+    expect((await page(office)).body).toContain(msg.feeds.toDrafts);
+  });
+
+  it('shows the last error of a failing feed', async () => {
+    await t.ctx.db
+      .update(feeds)
+      .set({ failures: 3, lastError: 'The feed answered HTTP 503', lastPolledAt: new Date() })
+      .where(eq(feeds.id, feedId));
+    const body = (await page(office)).body;
+    expect(body).toContain(msg.feeds.failing(3));
+    expect(body).toContain('The feed answered HTTP 503');
+  });
+
+  it('lets no one outside the office change the feed: another office gets 404, the region 403', async () => {
+    const other = await signIn(t.app, org.user('officeA2', 'contributor').email, TEST_PASSWORD);
+    expect((await page(other)).body).not.toContain(`data-feed="${feedId}"`);
+    const region = await signIn(t.app, org.user('regionA', 'reviewer').email, TEST_PASSWORD);
+    const regionPage = (await page(region)).body;
+    expect(regionPage).toContain(`data-feed="${feedId}"`);
+    expect(regionPage).not.toContain(`action="/feeds/${feedId}/`);
+
+    const actions: [string, Record<string, string>][] = [
+      ['pause', { paused: 'true' }],
+      ['auto-submit', { autoSubmit: 'true' }],
+      ['poll', {}],
+      ['delete', {}],
+    ];
+    for (const [action, fields] of actions) {
+      expect((await form(other, `/feeds/${feedId}/${action}`, fields)).statusCode, action).toBe(404);
+      expect((await form(region, `/feeds/${feedId}/${action}`, fields)).statusCode, action).toBe(403);
+    }
+    expect(await row()).toMatchObject({ pausedAt: null, autoSubmit: false });
+  });
+
+  it('removes the feed', async () => {
+    const removed = await form(office, `/feeds/${feedId}/delete`, {});
+    expect(removed.statusCode).toBe(303);
+    expect(removed.headers.location).toBe('/feeds?ok=feedDeleted');
+    expect(await row()).toBeUndefined();
+    const body = (await page(office, '/feeds?ok=feedDeleted')).body;
+    expect(body).toContain(msg.notices.feedDeleted);
+    expect(body).toContain(msg.feeds.empty);
+    expect((await form(office, `/feeds/${feedId}/delete`, {})).statusCode).toBe(404);
+  });
+});
