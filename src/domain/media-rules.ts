@@ -281,10 +281,26 @@ export interface ImagePlan {
   maxBytes: number | null;
 }
 
+/**
+ * How to re-encode a video whose codec the platform does not take: H.264 (libx264) with AAC audio
+ * in MP4, at the displayed size rounded down to even numbers (4:2:0 chroma needs them).
+ */
+export interface VideoPlan {
+  preset: string;
+  /** libx264 constant quality: lower is better and larger. */
+  crf: number;
+  audioBitRate: number;
+  width: number | null;
+  height: number | null;
+  /** The platform's byte cap; a result above it is refused. */
+  maxBytes: number | null;
+}
+
 export type MediaPlan =
   | { outcome: 'keep'; warnings: MediaIssue[] }
   | { outcome: 'image'; image: ImagePlan; changes: string[]; warnings: MediaIssue[] }
   | { outcome: 'rewrap'; changes: string[]; warnings: MediaIssue[] }
+  | { outcome: 'transcode'; video: VideoPlan; changes: string[]; warnings: MediaIssue[] }
   | { outcome: 'refuse'; issues: MediaIssue[] };
 
 export const formatOfMime = (mime: string): ImageFormat | null =>
@@ -418,6 +434,11 @@ function planImage(facts: MediumFacts, platform: Platform): MediaPlan {
 
 const seconds = (value: number) => `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
 
+const CODEC_LABELS: Record<string, string> = { h264: 'H.264', hevc: 'HEVC' };
+/** "H.264" for ffprobe's `h264`; other codec names in capitals. */
+const codecLabel = (codec: string) => CODEC_LABELS[codec] ?? codec.toUpperCase();
+const even = (value: number | null) => (value === null ? null : Math.max(2, value - (value % 2)));
+
 function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
   const rules = MEDIA_RULES[platform].video;
   const caps = mediaCaps(platform);
@@ -464,12 +485,15 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
         ),
       );
   }
-  if (rules.codecs && facts.videoCodec && !rules.codecs.includes(facts.videoCodec))
+  const codec = facts.videoCodec;
+  const transcode = rules.codecs !== null && codec !== null && !rules.codecs.includes(codec);
+  const accepted = rules.codecs?.map(codecLabel).join(' or ');
+  if (transcode && !tools.ffmpeg)
     issues.push(
       issue(
         'video_codec_unsupported',
         'error',
-        `This video is encoded as ${facts.videoCodec.toUpperCase()}; ${label} takes ${rules.codecs.map((c) => c.toUpperCase()).join(' or ')}. Export it as H.264.`,
+        `This video is encoded as ${codecLabel(codec)}; ${label} takes ${accepted}. Export it as H.264.`,
       ),
     );
   const container = acceptedType(facts.mime);
@@ -483,6 +507,28 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
       ),
     );
   if (issues.length > 0) return { outcome: 'refuse', issues };
+  if (transcode) {
+    warnings.push(
+      issue(
+        'video_will_be_transcoded',
+        'warning',
+        `This ${codecLabel(codec)} video will be re-encoded as H.264 for ${label}.`,
+      ),
+    );
+    return {
+      outcome: 'transcode',
+      video: {
+        preset: 'veryfast',
+        crf: 23,
+        audioBitRate: 128_000,
+        width: even(facts.width),
+        height: even(facts.height),
+        maxBytes: caps.videoMaxBytes,
+      },
+      changes: [`re-encoded ${codecLabel(codec)} as H.264 in MP4 (${label} takes ${accepted})`],
+      warnings,
+    };
+  }
   if (rewrap) {
     warnings.push(
       issue(
@@ -502,7 +548,8 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
 
 /**
  * What must happen to a medium before `platform` takes it: keep it, re-encode the image, rewrap the
- * video as MP4, or refuse it with the reasons. `tools.ffmpeg`: whether the server can rewrap videos.
+ * video as MP4, re-encode the video as H.264, or refuse it with the reasons. `tools.ffmpeg`: whether
+ * the server can rewrap and re-encode videos.
  */
 export function planMedia(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
   return facts.kind === 'image' ? planImage(facts, platform) : planVideo(facts, platform, tools);

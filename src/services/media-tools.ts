@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import type { EncodingAttempt, ImageFormat, ImagePlan } from '../domain/media-rules';
+import type { EncodingAttempt, ImageFormat, ImagePlan, VideoPlan } from '../domain/media-rules';
 
 /**
  * The I/O under media handling: sniffing bytes, reading image headers, decoding with sharp, and
@@ -337,5 +337,57 @@ export async function rewrapAsMp4(ffmpeg: string, input: string, output: string)
       output,
     ],
     { timeoutMs: 10 * 60_000, maxStdout: 1024 * 1024 },
+  );
+}
+
+/** Two minutes, plus ten times the video's length (an unknown length counts as ten minutes). */
+const transcodeTimeoutMs = (durationMs: number | null) => 2 * 60_000 + 10 * (durationMs ?? 10 * 60_000);
+
+/**
+ * Re-encodes the first video and audio streams as H.264 and AAC in MP4, as planned. The picture is
+ * turned upright by the rotation tag, and container metadata (the place a phone recorded) is dropped.
+ */
+export async function transcodeToH264(
+  ffmpeg: string,
+  input: string,
+  output: string,
+  plan: VideoPlan,
+  durationMs: number | null,
+): Promise<void> {
+  await run(
+    ffmpeg,
+    [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-map_metadata',
+      '-1',
+      '-vf',
+      'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      plan.preset,
+      '-crf',
+      String(plan.crf),
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      String(plan.audioBitRate),
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      output,
+    ],
+    { timeoutMs: transcodeTimeoutMs(durationMs), maxStdout: 1024 * 1024 },
   );
 }

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows } from '../db/client';
 import { media, mediaRenditions, postMedia, units } from '../db/schema';
@@ -16,6 +18,7 @@ import {
   fileNameProblem,
   MEDIA_RULES,
   type MediaIssue,
+  type MediaPlan,
   type MediumFacts,
   megabytesLabel,
   nextAttempt,
@@ -33,6 +36,7 @@ import {
   sniff,
   thumbnailOf,
   toolAvailable,
+  transcodeToH264,
   type VideoFacts,
   videoFrame,
 } from './media-tools';
@@ -98,6 +102,19 @@ async function lockBlobs(tx: DbOrTx, hashes: (string | null)[]): Promise<void> {
     const key = BigInt.asIntN(64, BigInt(`0x${hash.slice(0, 16)}`)).toString();
     await tx.execute(sql`select pg_advisory_xact_lock(${key}::bigint)`);
   }
+}
+
+/** Deletes a blob that no row refers to any more; true when it did. Call under `lockBlobs`. */
+async function deleteIfUnused(ctx: AppContext, tx: DbOrTx, hash: string): Promise<boolean> {
+  const [use] = await queryRows(
+    tx,
+    sql`select 1 from ${media} where ${media.sha256} = ${hash} or ${media.thumbnailSha256} = ${hash}
+        union all select 1 from ${mediaRenditions} where ${mediaRenditions.sha256} = ${hash}
+        limit 1`,
+  );
+  if (use) return false;
+  await ctx.storage.delete(hash);
+  return true;
 }
 
 /** Commits a staged blob unless the store already has those bytes. Call under `lockBlobs`. */
@@ -399,7 +416,7 @@ async function renderImage(
   ctx: AppContext,
   row: MediaRow,
   platform: Platform,
-  plan: Extract<ReturnType<typeof planMedia>, { outcome: 'image' }>,
+  plan: Extract<MediaPlan, { outcome: 'image' }>,
 ): Promise<Rendition> {
   const { image } = plan;
   const source = await ctx.storage.localFile(row.sha256);
@@ -448,94 +465,158 @@ async function renderImage(
   }
 }
 
-async function rewrapVideo(ctx: AppContext, row: MediaRow, changes: string[]): Promise<Rendition> {
+/**
+ * Runs `encode` from the original into a staging file and stages the result; the file is removed
+ * however the encoding ends (killed at its time limit included).
+ */
+async function encodeVideo(
+  ctx: AppContext,
+  row: MediaRow,
+  encode: (input: string, output: string) => Promise<void>,
+): Promise<StagedBlob> {
   const source = await ctx.storage.localFile(row.sha256);
   const output = path.join(ctx.storage.stagingDir, `${crypto.randomUUID()}.mp4`);
   try {
-    await rewrapAsMp4(ctx.config.GAUNG_FFMPEG_PATH, source.path, output);
-    const staged = await ctx.storage.stage(createReadStream(output));
-    return {
-      staged,
-      sha256: staged.sha256,
-      mime: 'video/mp4',
-      bytes: staged.bytes,
-      width: row.width,
-      height: row.height,
-      changes,
-    };
+    await encode(source.path, output);
+    return await ctx.storage.stage(createReadStream(output));
   } finally {
     await rm(output, { force: true });
     await source.release();
   }
 }
 
+async function rewrapVideo(ctx: AppContext, row: MediaRow, changes: string[]): Promise<Rendition> {
+  const staged = await encodeVideo(ctx, row, (input, output) =>
+    rewrapAsMp4(ctx.config.GAUNG_FFMPEG_PATH, input, output),
+  );
+  return {
+    staged,
+    sha256: staged.sha256,
+    mime: 'video/mp4',
+    bytes: staged.bytes,
+    width: row.width,
+    height: row.height,
+    changes,
+  };
+}
+
+async function transcodeVideo(
+  ctx: AppContext,
+  row: MediaRow,
+  platform: Platform,
+  plan: Extract<MediaPlan, { outcome: 'transcode' }>,
+): Promise<Rendition> {
+  const { video } = plan;
+  const staged = await encodeVideo(ctx, row, (input, output) =>
+    transcodeToH264(ctx.config.GAUNG_FFMPEG_PATH, input, output, video, row.durationMs),
+  );
+  if (video.maxBytes !== null && staged.bytes > video.maxBytes) {
+    await staged.discard();
+    const issue: MediaIssue = {
+      code: 'video_too_large',
+      severity: 'error',
+      message: `Re-encoded as H.264, this video is ${megabytesLabel(staged.bytes)}; ${PLATFORM_LIMITS[platform].label} takes videos of up to ${megabytesLabel(video.maxBytes)}. Shorten it or export it as H.264.`,
+    };
+    throw new AppError('media_unacceptable', 422, issue.message, {
+      extra: { mediaId: row.id, platform, issues: [issue] },
+    });
+  }
+  return {
+    staged,
+    sha256: staged.sha256,
+    mime: 'video/mp4',
+    bytes: staged.bytes,
+    width: video.width,
+    height: video.height,
+    changes: plan.changes,
+  };
+}
+
+/** A short hash of a plan: a rendition made by another plan (the rules have changed) is made again. */
+const planHash = (plan: MediaPlan) =>
+  createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
+
+const renditionOf = (db: DbOrTx, mediaId: string, platform: Platform) =>
+  db
+    .select()
+    .from(mediaRenditions)
+    .where(and(eq(mediaRenditions.mediaId, mediaId), eq(mediaRenditions.platform, platform)));
+
 /**
- * The medium as `platform` will receive it, made once and cached per (medium, platform): kept as
- * is, re-encoded with sharp, or rewrapped as MP4. Throws `media_unacceptable` (422, with `issues`)
- * when it cannot be made acceptable.
+ * The medium as `platform` will receive it, made once per (medium, platform) and plan: kept as is,
+ * re-encoded with sharp, rewrapped as MP4 or re-encoded as H.264. A cached rendition made by another
+ * plan is replaced, and its bytes deleted when nothing else uses them. Throws `media_unacceptable`
+ * (422, with `issues`) when the medium cannot be made acceptable.
  */
 export async function prepareMediaForPlatform(
   ctx: AppContext,
   mediaId: string,
   platform: Platform,
 ): Promise<PreparedMedia> {
-  const [cached] = await ctx.db
-    .select()
-    .from(mediaRenditions)
-    .where(and(eq(mediaRenditions.mediaId, mediaId), eq(mediaRenditions.platform, platform)));
-  if (cached) return preparedOf(cached);
   const [row] = await ctx.db.select().from(media).where(eq(media.id, mediaId));
   if (!row) throw notFound('Media');
-
   const ffmpeg = await toolAvailable(ctx.config.GAUNG_FFMPEG_PATH);
   const plan = planMedia(factsOf(row), platform, { ffmpeg });
   if (plan.outcome === 'refuse')
     throw new AppError('media_unacceptable', 422, plan.issues.map((issue) => issue.message).join(' '), {
       extra: { mediaId, platform, issues: plan.issues },
     });
+  const hash = planHash(plan);
+  const [cached] = await renditionOf(ctx.db, mediaId, platform);
+  if (cached?.planHash === hash) return preparedOf(cached);
+
   const rendition: Rendition =
     plan.outcome === 'image'
       ? await renderImage(ctx, row, platform, plan)
       : plan.outcome === 'rewrap'
         ? await rewrapVideo(ctx, row, plan.changes)
-        : {
-            staged: null,
-            sha256: row.sha256,
-            mime: row.mime,
-            bytes: row.bytes,
-            width: row.width,
-            height: row.height,
-            changes: [],
-          };
+        : plan.outcome === 'transcode'
+          ? await transcodeVideo(ctx, row, platform, plan)
+          : {
+              staged: null,
+              sha256: row.sha256,
+              mime: row.mime,
+              bytes: row.bytes,
+              width: row.width,
+              height: row.height,
+              changes: [],
+            };
 
   try {
     return await ctx.db.transaction(async (tx) => {
-      await lockBlobs(tx, [rendition.sha256]);
-      const [inserted] = await tx
+      const [previous] = await renditionOf(tx, mediaId, platform).for('update');
+      // Another process prepared it first; theirs stands.
+      if (previous?.planHash === hash) return preparedOf(previous);
+      await lockBlobs(tx, [rendition.sha256, previous?.sha256 ?? null]);
+      const values = {
+        mediaId,
+        platform,
+        sha256: rendition.sha256,
+        mime: rendition.mime,
+        bytes: rendition.bytes,
+        width: rendition.width,
+        height: rendition.height,
+        changes: rendition.changes,
+        planHash: hash,
+        createdAt: ctx.now(),
+      };
+      const [stored] = await tx
         .insert(mediaRenditions)
-        .values({
-          mediaId,
-          platform,
-          sha256: rendition.sha256,
-          mime: rendition.mime,
-          bytes: rendition.bytes,
-          width: rendition.width,
-          height: rendition.height,
-          changes: rendition.changes,
-          createdAt: ctx.now(),
+        .values(values)
+        .onConflictDoUpdate({
+          target: [mediaRenditions.mediaId, mediaRenditions.platform],
+          set: values,
+          setWhere: sql`${mediaRenditions.planHash} <> excluded.plan_hash`,
         })
-        .onConflictDoNothing()
         .returning();
-      if (!inserted) {
-        // Another process prepared it first; theirs stands.
-        const [theirs] = await tx
-          .select()
-          .from(mediaRenditions)
-          .where(and(eq(mediaRenditions.mediaId, mediaId), eq(mediaRenditions.platform, platform)));
+      if (!stored) {
+        // Inserted by another process meanwhile, by the same plan.
+        const [theirs] = await renditionOf(tx, mediaId, platform);
         return preparedOf(theirs!);
       }
       if (rendition.staged) await storeOnce(ctx, rendition.staged);
-      return preparedOf(inserted);
+      if (previous && previous.sha256 !== stored.sha256) await deleteIfUnused(ctx, tx, previous.sha256);
+      return preparedOf(stored);
     });
   } finally {
     await rendition.staged?.discard();
@@ -687,15 +768,7 @@ export async function collectGarbageMedia(ctx: AppContext): Promise<MediaGarbage
   for (const hash of candidates) {
     const removed = await ctx.db.transaction(async (tx) => {
       await lockBlobs(tx, [hash]);
-      const [use] = await queryRows(
-        tx,
-        sql`select 1 from ${media} where ${media.sha256} = ${hash} or ${media.thumbnailSha256} = ${hash}
-            union all select 1 from ${mediaRenditions} where ${mediaRenditions.sha256} = ${hash}
-            limit 1`,
-      );
-      if (use) return false;
-      await ctx.storage.delete(hash);
-      return true;
+      return deleteIfUnused(ctx, tx, hash);
     });
     if (removed) blobs += 1;
   }

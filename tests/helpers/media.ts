@@ -80,7 +80,10 @@ export function decompressionBomb(width = 20_000, height = 20_000): Buffer {
   ]);
 }
 
-/** A short test-pattern video made by ffmpeg (H.264, with AAC audio unless `silent`). */
+/**
+ * A short test-pattern video made by ffmpeg (H.264 unless `codec`, with AAC audio unless `silent`).
+ * `rotation` tags the picture the way a phone held upright does: stored sideways, shown turned.
+ */
 export async function makeVideo(options: {
   format: 'mp4' | 'mov';
   seconds: number;
@@ -88,9 +91,12 @@ export async function makeVideo(options: {
   height?: number;
   fps?: number;
   silent?: boolean;
+  codec?: 'h264' | 'hevc';
+  rotation?: 90 | 270;
 }): Promise<Buffer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gaung-video-'));
   const file = path.join(dir, `clip.${options.format}`);
+  const encoded = options.rotation ? path.join(dir, `sideways.${options.format}`) : file;
   const size = `${options.width ?? 320}x${options.height ?? 240}`;
   const audio = options.silent ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${options.seconds}`];
   try {
@@ -104,7 +110,8 @@ export async function makeVideo(options: {
       `testsrc=size=${size}:rate=${options.fps ?? 25}:duration=${options.seconds}`,
       ...audio,
       '-c:v',
-      'libx264',
+      options.codec === 'hevc' ? 'libx265' : 'libx264',
+      ...(options.codec === 'hevc' ? ['-x265-params', 'log-level=error', '-tag:v', 'hvc1'] : []),
       '-preset',
       'ultrafast',
       '-pix_fmt',
@@ -112,8 +119,22 @@ export async function makeVideo(options: {
       ...(options.silent ? [] : ['-c:a', 'aac', '-shortest']),
       '-f',
       options.format,
-      file,
+      encoded,
     ]);
+    if (options.rotation)
+      await run('ffmpeg', [
+        '-v',
+        'error',
+        '-i',
+        encoded,
+        '-c',
+        'copy',
+        '-metadata:s:v:0',
+        `rotate=${options.rotation}`,
+        '-f',
+        options.format,
+        file,
+      ]);
     return await readFile(file);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -123,7 +144,13 @@ export async function makeVideo(options: {
 /** What ffprobe says about a video held in memory. */
 export async function probe(bytes: Buffer): Promise<{
   format: { duration: string; format_name: string };
-  streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    width?: number;
+    height?: number;
+    side_data_list?: { rotation?: number }[];
+  }[];
 }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gaung-probe-'));
   const file = path.join(dir, 'clip');

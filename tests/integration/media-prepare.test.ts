@@ -1,9 +1,11 @@
-import { rm } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mediaRenditions, postMedia, posts } from '../../src/db/schema';
+import { media, mediaRenditions, postMedia, posts } from '../../src/db/schema';
 import { AppError } from '../../src/domain/errors';
 import type { Platform } from '../../src/domain/vocabulary';
 import {
@@ -17,6 +19,7 @@ import { testDrivers } from '../helpers/db';
 import {
   animatedGif,
   ffmpegInstalled,
+  filesUnder,
   makeVideo,
   noiseImage,
   probe,
@@ -312,6 +315,126 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
       ]);
       const x = await mediaIssuesForPlatform(t.ctx, [tall, mov], 'x');
       expect(x.map((i) => [i.field, i.code])).toEqual([['media[1]', 'video_will_be_rewrapped']]);
+    });
+
+    describe('an iPhone video (HEVC in MOV, held upright)', () => {
+      let hevc: string;
+      let original: Awaited<ReturnType<typeof probe>>;
+      beforeAll(async () => {
+        const mov = await makeVideo({ format: 'mov', seconds: 3, codec: 'hevc', rotation: 90 });
+        original = await probe(mov);
+        hevc = await upload(mov, 'IMG_0001.MOV');
+      });
+
+      it('is re-encoded as H.264 MP4 for X and Telegram, upright, at its size and length', async () => {
+        for (const [platform, label] of [
+          ['x', 'X'],
+          ['telegram', 'Telegram'],
+        ] as const) {
+          const prepared = await prepareMediaForPlatform(t.ctx, hevc, platform);
+          expect(prepared.changes).toEqual([`re-encoded HEVC as H.264 in MP4 (${label} takes H.264)`]);
+          expect([prepared.width, prepared.height]).toEqual([240, 320]);
+          const { data, mime } = await bytesOf(prepared);
+          expect(mime).toBe('video/mp4');
+          const info = await probe(data);
+          const video = info.streams.find((s) => s.codec_type === 'video')!;
+          expect(info.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+          expect([video.width, video.height]).toEqual([240, 320]);
+          expect(video.side_data_list).toBeUndefined();
+          expect(
+            Math.abs(Number(info.format.duration) - Number(original.format.duration)),
+          ).toBeLessThanOrEqual(0.2);
+        }
+      });
+
+      it('is kept as it is for Instagram and Threads, which take HEVC', async () => {
+        const [row] = await t.ctx.db.select().from(media).where(eq(media.id, hevc));
+        for (const platform of ['instagram', 'threads'] as const) {
+          const prepared = await prepareMediaForPlatform(t.ctx, hevc, platform);
+          expect(prepared.changes, platform).toEqual([]);
+          expect([prepared.mime, prepared.sha256], platform).toEqual(['video/quicktime', row!.sha256]);
+        }
+      });
+
+      it('shows the re-encoding in the preview', async () => {
+        const issues = await mediaIssuesForPlatform(t.ctx, [hevc], 'x');
+        expect(issues).toEqual([
+          {
+            code: 'video_will_be_transcoded',
+            severity: 'warning',
+            message: 'This HEVC video will be re-encoded as H.264 for X.',
+            field: 'media[0]',
+            mediaId: hevc,
+          },
+        ]);
+        expect(await mediaIssuesForPlatform(t.ctx, [hevc], 'instagram')).toEqual([]);
+      });
+
+      it('makes a rendition again when it was made under other rules, and deletes the old bytes', async () => {
+        const current = await prepareMediaForPlatform(t.ctx, hevc, 'x');
+        const stale = await t.ctx.storage.put(Readable.from([Buffer.from('made under older rules')]));
+        const where = and(eq(mediaRenditions.mediaId, hevc), eq(mediaRenditions.platform, 'x'));
+        await t.ctx.db
+          .update(mediaRenditions)
+          .set({
+            sha256: stale.sha256,
+            bytes: stale.bytes,
+            changes: ['older change'],
+            planHash: 'older-rules',
+          })
+          .where(where);
+
+        clock = new Date(clock.getTime() + 1000);
+        const remade = await prepareMediaForPlatform(t.ctx, hevc, 'x');
+        expect(remade).toEqual(current);
+        expect(await t.ctx.storage.exists(stale.sha256)).toBe(false);
+        const [row] = await t.ctx.db.select().from(mediaRenditions).where(where);
+        expect(row!.createdAt).toEqual(clock);
+        expect(row!.planHash).not.toBe('older-rules');
+
+        // Made under the same rules, it is used as it is.
+        clock = new Date(clock.getTime() + 1000);
+        expect(await prepareMediaForPlatform(t.ctx, hevc, 'x')).toEqual(current);
+        const [kept] = await t.ctx.db.select().from(mediaRenditions).where(where);
+        expect(kept!.createdAt).toEqual(row!.createdAt);
+      });
+    });
+
+    describe('when re-encoding fails', () => {
+      let broken: TestApp;
+      beforeAll(async () => {
+        // ffmpeg, except that an H.264 encoding dies halfway, leaving part of its output behind.
+        const script = path.join(t.config.dataDir, 'failing-ffmpeg');
+        await writeFile(
+          script,
+          [
+            '#!/bin/sh',
+            'case " $* " in *" libx264 "*)',
+            '  for last in "$@"; do :; done',
+            '  printf partial > "$last"; echo "encoder crashed" >&2; exit 1 ;;',
+            'esac',
+            'exec ffmpeg "$@"',
+            '',
+          ].join('\n'),
+        );
+        await chmod(script, 0o755);
+        broken = await createTestApp(driver, { env: { GAUNG_FFMPEG_PATH: script } });
+      });
+      afterAll(async () => {
+        await broken.close();
+        await rm(broken.config.dataDir, { recursive: true, force: true });
+      });
+
+      it('leaves no temporary file and no rendition behind', async () => {
+        const user = (await seedTestOrg(broken.ctx)).user('officeA1', 'contributor');
+        const mov = await makeVideo({ format: 'mov', seconds: 1, codec: 'hevc' });
+        const response = await uploadMedia(broken.app, user, { filename: 'IMG_0002.MOV', data: mov });
+        expect(response.statusCode, response.body).toBe(201);
+        const id = response.json().id;
+        await expect(prepareMediaForPlatform(broken.ctx, id, 'x')).rejects.toThrow('encoder crashed');
+        expect(await filesUnder(broken.ctx.storage.stagingDir)).toEqual([]);
+        expect(await broken.ctx.db.select().from(mediaRenditions)).toEqual([]);
+      });
     });
   });
 

@@ -168,8 +168,6 @@ describe('video preparation per platform', () => {
     expect(refusal(video({ durationMs: 2_000 }), 'instagram')).toEqual(['video_too_short']);
     expect(refusal(video({ durationMs: 181_000 }), 'bluesky')).toEqual(['video_too_long']);
     expect(refusal(video({ bytes: 51 * MB }), 'telegram')).toEqual(['video_too_large']);
-    expect(refusal(video({ videoCodec: 'hevc' }), 'x')).toEqual(['video_codec_unsupported']);
-    expect(refusal(video({ videoCodec: 'hevc' }), 'instagram')).toEqual([]);
     expect(refusal(video({ durationMs: 3_600_000, bytes: 900 * MB }), 'webhook')).toEqual([]);
   });
 
@@ -178,6 +176,60 @@ describe('video preparation per platform', () => {
     expect(planMedia(mov, 'x', withFfmpeg)).toMatchObject({ outcome: 'rewrap' });
     expect(planMedia(mov, 'instagram', withFfmpeg).outcome).toBe('keep');
     expect(refusal(mov, 'telegram', { ffmpeg: false })).toEqual(['video_rewrap_unavailable']);
+  });
+
+  it('re-encodes HEVC as H.264 in MP4 where only H.264 is taken, keeping an even size', () => {
+    const iphone = video({ mime: 'video/quicktime', videoCodec: 'hevc', width: 1081, height: 1921 });
+    expect(planMedia(iphone, 'x', withFfmpeg)).toEqual({
+      outcome: 'transcode',
+      video: {
+        preset: 'veryfast',
+        crf: 23,
+        audioBitRate: 128_000,
+        width: 1080,
+        height: 1920,
+        maxBytes: 512 * MB,
+      },
+      changes: ['re-encoded HEVC as H.264 in MP4 (X takes H.264)'],
+      warnings: [
+        {
+          code: 'video_will_be_transcoded',
+          severity: 'warning',
+          message: 'This HEVC video will be re-encoded as H.264 for X.',
+        },
+      ],
+    });
+    expect(planMedia(video({ videoCodec: 'hevc' }), 'telegram', withFfmpeg)).toMatchObject({
+      outcome: 'transcode',
+      video: { width: 1080, height: 1920, maxBytes: 50 * MB },
+      changes: ['re-encoded HEVC as H.264 in MP4 (Telegram takes H.264)'],
+    });
+  });
+
+  it('keeps HEVC where the platform takes it', () => {
+    const iphone = video({ mime: 'video/quicktime', videoCodec: 'hevc' });
+    for (const platform of ['instagram', 'threads', 'mastodon', 'facebook'] as const)
+      expect(planMedia(iphone, platform, withFfmpeg).outcome, platform).toBe('keep');
+    expect(planMedia(video({ videoCodec: 'hevc' }), 'bluesky', withFfmpeg).outcome).toBe('keep');
+  });
+
+  it('refuses HEVC where only H.264 is taken when ffmpeg is not there, saying how to export it', () => {
+    const plan = planMedia(video({ videoCodec: 'hevc' }), 'x', { ffmpeg: false });
+    expect(plan).toEqual({
+      outcome: 'refuse',
+      issues: [
+        {
+          code: 'video_codec_unsupported',
+          severity: 'error',
+          message: 'This video is encoded as HEVC; X takes H.264. Export it as H.264.',
+        },
+      ],
+    });
+    const mov = video({ mime: 'video/quicktime', videoCodec: 'hevc' });
+    expect(refusal(mov, 'telegram', { ffmpeg: false })).toEqual([
+      'video_codec_unsupported',
+      'video_rewrap_unavailable',
+    ]);
   });
 
   it('warns when the length could not be checked', () => {

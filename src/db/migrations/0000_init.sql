@@ -163,6 +163,7 @@ CREATE TABLE "media_renditions" (
 	"width" integer,
 	"height" integer,
 	"changes" text[] DEFAULT '{}'::text[] NOT NULL,
+	"plan_hash" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "media_renditions_media_id_platform_pk" PRIMARY KEY("media_id","platform"),
 	CONSTRAINT "media_renditions_platform_check" CHECK ("media_renditions"."platform" in ('x', 'facebook', 'instagram', 'threads', 'telegram', 'mastodon', 'bluesky', 'webhook', 'sandbox'))

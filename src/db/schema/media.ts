@@ -71,7 +71,7 @@ export const postMedia = pgTable(
   ],
 );
 
-/** A medium prepared for one platform (re-encoded or resized), cached. */
+/** A medium prepared for one platform (re-encoded or resized), cached while the plan stays the same. */
 export const mediaRenditions = pgTable(
   'media_renditions',
   {
@@ -86,6 +86,8 @@ export const mediaRenditions = pgTable(
     height: integer('height'),
     /** What was done to the original, in words shown in the preview. */
     changes: text('changes').array().notNull().default(sql`'{}'::text[]`),
+    /** A hash of the plan it was made by: when the rules give another plan, it is made again. */
+    planHash: text('plan_hash').notNull(),
     createdAt: createdAt(),
   },
   (t) => [
