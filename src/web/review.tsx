@@ -1,13 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { allowedDeliveryEvents } from '../domain/delivery-machine';
 import { AppError, type FieldError } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import { platformOfUrl, type ValidationIssue } from '../domain/rendering';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../routes/plugins/auth';
 import { listChannels } from '../services/channels';
-import { channelFreeSlots } from '../services/deliveries';
+import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
 import {
   listPostEvents,
   loadPostView,
@@ -17,7 +18,9 @@ import {
   postResource,
 } from '../services/posts';
 import {
+  addTargets,
   approvePost,
+  deliveryIdFor,
   type Inbox,
   loadTargetChannels,
   previewTargets,
@@ -30,8 +33,11 @@ import {
 } from '../services/reviews';
 import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {
+  ActionButton,
   Csrf,
+  DeliveryStatusBadge,
   Excerpt,
+  ExternalLink,
   Field,
   FieldErrors,
   handleOf,
@@ -211,6 +217,7 @@ function TargetCard(props: {
   view: TargetView;
   form: DecisionForm;
   issues?: ValidationIssue[];
+  errors?: FieldError[];
   post: PostView;
 }) {
   const { t, locale, zone } = useEnv();
@@ -292,6 +299,7 @@ function TargetCard(props: {
             {t.review.atTime}
           </label>
           <input id={`time_${id}`} name={`time_${id}`} type="datetime-local" value={value('time') ?? ''} />
+          <FieldErrors errors={props.errors} field={`time_${id}`} />
         </fieldset>
         <details open={Boolean(blank(value('text')))}>
           <summary>{t.review.editText}</summary>
@@ -308,13 +316,107 @@ function TargetCard(props: {
   );
 }
 
+/** The channels of the approve and add-channels forms, each with its rendering, issues and options. */
+function TargetList(props: {
+  targets: TargetView[];
+  form: DecisionForm;
+  targetIssues: Map<string, ValidationIssue[]>;
+  errors?: FieldError[];
+  post: PostView;
+}) {
+  return (
+    <>
+      <FieldErrors errors={props.errors} field="targets" />
+      <ul class="targets">
+        {props.targets.map((view) => (
+          <TargetCard
+            view={view}
+            form={props.form}
+            issues={props.targetIssues.get(view.target.channel.id)}
+            errors={props.errors}
+            post={props.post}
+          />
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** An approved post: its deliveries (cancellable ones with a button) and the form adding channels. */
+function PostTargets(props: {
+  post: PostView;
+  targets: TargetView[];
+  cancellable: ReadonlySet<string>;
+  form: DecisionForm;
+  targetIssues: Map<string, ValidationIssue[]>;
+  errors?: FieldError[];
+}) {
+  const { t } = useEnv();
+  const { post } = props;
+  return (
+    <section class="review-decide" aria-labelledby="targets-title">
+      <h2 id="targets-title">{t.post.deliveries}</h2>
+      <ul class="list">
+        {post.deliveries.map((d) => (
+          <li class="item" data-delivery={d.id} data-platform={d.platform} data-status={d.status}>
+            <div class="item-head">
+              <DeliveryStatusBadge status={d.status} /> <PlatformName platform={d.platform} />{' '}
+              <strong>{d.channelName}</strong>
+            </div>
+            <div class="meta">
+              {d.status === 'published' ? <Time at={d.publishedAt} /> : <Time at={d.dueAt} />}
+              {d.remoteUrl ? (
+                <>
+                  {' · '}
+                  <ExternalLink href={d.remoteUrl}>{t.post.viewOnPlatform}</ExternalLink>
+                </>
+              ) : null}
+            </div>
+            {d.lastError && d.status !== 'published' ? <p class="error-text">{d.lastError}</p> : null}
+            {props.cancellable.has(d.id) ? (
+              <ActionButton
+                action={`/review/${post.id}/targets/${d.channelId}/cancel`}
+                label={t.deliveries.cancel}
+                kind="danger"
+                hidden={{ version: d.version }}
+                confirm={t.deliveries.cancelConfirm}
+              />
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <h3>{t.review.addTargets}</h3>
+      {props.targets.length === 0 ? (
+        <p class="muted">{t.review.noMoreTargets}</p>
+      ) : (
+        <form method="post" action={`/review/${post.id}/targets`} class="card" id="add-targets">
+          <Csrf />
+          <input type="hidden" name="version" value={String(post.version)} />
+          <p class="hint">{t.review.addTargetsHint}</p>
+          <TargetList
+            targets={props.targets}
+            form={props.form}
+            targetIssues={props.targetIssues}
+            errors={props.errors}
+            post={post}
+          />
+          <button type="submit" class="button primary">
+            {t.review.addTargetsButton}
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
 function ReviewPage(props: {
   post: PostView;
   events: Awaited<ReturnType<typeof listPostEvents>>;
   targets: TargetView[];
+  /** Deliveries of an approved post the reviewer may cancel. */
+  cancellable: ReadonlySet<string>;
   form: DecisionForm;
   targetIssues: Map<string, ValidationIssue[]>;
-  canDecide: boolean;
   neighbours: { previous: string | null; next: string | null };
   errors?: FieldError[];
   error?: string | null;
@@ -359,27 +461,23 @@ function ReviewPage(props: {
               </ul>
             </>
           ) : null}
-          <PostDeliveries post={post} />
+          {post.status === 'approved' ? null : <PostDeliveries post={post} />}
         </section>
-        {props.canDecide ? (
+        {post.status === 'submitted' ? (
           <section class="review-decide" aria-labelledby="decide-title">
             <h2 id="decide-title">{t.review.decide}</h2>
             <form method="post" action={`/review/${post.id}/approve`} class="card" id="approve">
               <Csrf />
               <input type="hidden" name="version" value={String(post.version)} />
               <h3>{t.review.approve}</h3>
-              <FieldErrors errors={props.errors} field="targets" />
               {props.targets.length === 0 ? <p class="muted">{t.review.noTargets}</p> : null}
-              <ul class="targets">
-                {props.targets.map((view) => (
-                  <TargetCard
-                    view={view}
-                    form={props.form}
-                    issues={props.targetIssues.get(view.target.channel.id)}
-                    post={post}
-                  />
-                ))}
-              </ul>
+              <TargetList
+                targets={props.targets}
+                form={props.form}
+                targetIssues={props.targetIssues}
+                errors={props.errors}
+                post={post}
+              />
               <Field id="approve-comment" label={t.review.approveComment}>
                 <textarea id="approve-comment" name="comment" rows={2} maxLength={5000}>
                   {one(props.form.comment) ?? ''}
@@ -445,6 +543,15 @@ function ReviewPage(props: {
               ]}
             />
           </section>
+        ) : post.status === 'approved' ? (
+          <PostTargets
+            post={post}
+            targets={props.targets}
+            cancellable={props.cancellable}
+            form={props.form}
+            targetIssues={props.targetIssues}
+            errors={props.errors}
+          />
         ) : (
           <p class="muted">{t.review.decided}</p>
         )}
@@ -457,12 +564,11 @@ const DECISION_FIELDS = /^(_csrf|version|comment|reason|(on|mode|at|time|text)_[
 const decisionForm = patternForm(DECISION_FIELDS);
 const idParams = z.strictObject({ id: z.uuid() });
 
-/** The approval form's targets; a missing or unreadable time is a field error. */
-function readTargets(
-  form: DecisionForm,
-  zone: string,
-  t: Messages,
-): { targets: TargetInput[]; errors: FieldError[] } {
+/** Where a done action goes: a page with its `?ok=` notice. */
+const okAt = (path: string, notice: keyof Messages['notices']) => `${path}?ok=${notice}`;
+
+/** The targets of the approve or add-channels form; a missing or unreadable time refuses it (400). */
+function readTargets(form: DecisionForm, zone: string, t: Messages): TargetInput[] {
   const targets: TargetInput[] = [];
   const errors: FieldError[] = [];
   for (const key of Object.keys(form)) {
@@ -489,7 +595,9 @@ function readTargets(
   }
   if (targets.length === 0 && errors.length === 0)
     errors.push({ field: 'targets', message: t.fieldProblems.no_targets, code: 'no_targets' });
-  return { targets, errors };
+  if (errors.length > 0)
+    throw new AppError('validation_failed', 400, t.problems.validation_failed, { errors });
+  return targets;
 }
 
 /** Per-channel issues of a refused approval (`invalid_targets`). */
@@ -529,6 +637,30 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     );
   };
 
+  /** The deliveries of the post the reviewer may cancel: those of channels they control, if not out yet. */
+  const cancellableDeliveries = async (actor: Actor, facts: PostFacts, post: PostView) => {
+    const channels = await loadTargetChannels(
+      ctx.db,
+      post.deliveries.map((d) => d.channelId),
+    );
+    return new Set(
+      post.deliveries
+        .filter((d) => {
+          const channel = channels.get(d.channelId);
+          return (
+            channel !== undefined &&
+            allowedDeliveryEvents(d.status).includes('cancel') &&
+            decide(
+              actor,
+              'delivery.manage',
+              deliveryResource({ channelUnitPath: channel.unitPath, postUnitPath: facts.unitPath }),
+            ) === 'allow'
+          );
+        })
+        .map((d) => d.id),
+    );
+  };
+
   const showReview = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -551,6 +683,9 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       targetViews(actor, facts),
       reviewInbox(ctx, { scopePath: actor.unitPath, limit: 200 }),
     ]);
+    // Channels the post already has a delivery on cannot be added again.
+    const taken = new Set(post.deliveries.map((d) => d.channelId));
+    const cancellable = await cancellableDeliveries(actor, facts, post);
     const index = inbox.items.findIndex((item) => item.id === facts.id);
     const neighbours =
       index >= 0
@@ -564,10 +699,10 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       <ReviewPage
         post={post}
         events={events}
-        targets={targets}
+        targets={targets.filter((view) => !taken.has(view.target.channel.id))}
+        cancellable={cancellable}
         form={extra.form ?? {}}
         targetIssues={extra.targetIssues ?? new Map()}
-        canDecide={post.status === 'submitted'}
         neighbours={neighbours}
         errors={extra.errors}
         error={extra.error}
@@ -639,21 +774,18 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
   );
 
-  /** A decision: done → back to the inbox; refused → the review page again with the form as it was. */
-  const decide_ = async (
+  /** An action of the review page, already authorised: done → `done`; refused → the page again as it was. */
+  const respond = async (
     request: FastifyRequest,
     reply: FastifyReply,
     postId: string,
     form: DecisionForm,
-    notice: keyof Messages['notices'],
-    work: (actor: Actor, facts: PostFacts) => Promise<unknown>,
+    done: string,
+    work: () => Promise<unknown>,
   ) => {
-    const actor = requireActor(request);
-    const facts = await postFacts(ctx.db, postId);
-    authorize(actor, 'post.review', postResource(facts), 'Post');
     try {
-      await work(actor, facts);
-      return reply.redirect(`/inbox?ok=${notice}`, 303);
+      await work();
+      return reply.redirect(done, 303);
     } catch (error) {
       if (!isUserError(error) || error.status === 404) throw error;
       const env = await kit.env(request, reply);
@@ -667,6 +799,21 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     }
   };
 
+  /** A reviewer's step on the post (a decision, or more channels), authorised as the API does. */
+  const decide_ = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    postId: string,
+    form: DecisionForm,
+    done: string,
+    work: (actor: Actor, facts: PostFacts) => Promise<unknown>,
+  ) => {
+    const actor = requireActor(request);
+    const facts = await postFacts(ctx.db, postId);
+    authorize(actor, 'post.review', postResource(facts), 'Post');
+    return respond(request, reply, facts.id, form, done, () => work(actor, facts));
+  };
+
   const versionOf = (form: DecisionForm) => Number(one(form.version));
 
   app.post(
@@ -674,17 +821,68 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     { schema: { hide: true, params: idParams, body: decisionForm } },
     async (request, reply) => {
       const form = request.body;
-      return decide_(request, reply, request.params.id, form, 'approved', async (actor, facts) => {
-        const env = await kit.env(request, reply);
-        const { targets, errors } = readTargets(form, env.zone, env.t);
-        if (errors.length > 0)
-          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, { errors });
-        await approvePost(ctx, actor, facts, {
-          version: versionOf(form),
-          targets,
-          comment: blank(one(form.comment)),
-        });
-      });
+      return decide_(
+        request,
+        reply,
+        request.params.id,
+        form,
+        okAt('/inbox', 'approved'),
+        async (actor, facts) => {
+          const env = await kit.env(request, reply);
+          await approvePost(ctx, actor, facts, {
+            version: versionOf(form),
+            targets: readTargets(form, env.zone, env.t),
+            comment: blank(one(form.comment)),
+          });
+        },
+      );
+    },
+  );
+
+  app.post(
+    '/review/:id/targets',
+    { schema: { hide: true, params: idParams, body: decisionForm } },
+    async (request, reply) => {
+      const form = request.body;
+      const { id } = request.params;
+      return decide_(
+        request,
+        reply,
+        id,
+        form,
+        okAt(`/review/${id}`, 'targetsAdded'),
+        async (actor, facts) => {
+          const env = await kit.env(request, reply);
+          await addTargets(ctx, actor, facts, {
+            version: versionOf(form),
+            targets: readTargets(form, env.zone, env.t),
+          });
+        },
+      );
+    },
+  );
+
+  app.post(
+    '/review/:id/targets/:channelId/cancel',
+    {
+      schema: {
+        hide: true,
+        params: z.strictObject({ id: z.uuid(), channelId: z.uuid() }),
+        body: z.strictObject({ _csrf: z.string().max(200), version: z.coerce.number().int().min(1) }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.read', postResource(facts), 'Post');
+      const delivery = await deliveryFacts(
+        ctx.db,
+        await deliveryIdFor(ctx.db, facts.id, request.params.channelId),
+      );
+      authorize(actor, 'delivery.manage', deliveryResource(delivery), 'Delivery');
+      return respond(request, reply, facts.id, {}, okAt(`/review/${facts.id}`, 'cancelled'), () =>
+        cancelDelivery(ctx, actor, delivery, request.body.version),
+      );
     },
   );
 
@@ -693,15 +891,22 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     { schema: { hide: true, params: idParams, body: decisionForm } },
     async (request, reply) => {
       const form = request.body;
-      return decide_(request, reply, request.params.id, form, 'changesRequested', async (actor, facts) => {
-        const env = await kit.env(request, reply);
-        const comment = blank(one(form.comment));
-        if (!comment)
-          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
-            errors: [{ field: 'comment', message: env.t.fieldProblems.required, code: 'required' }],
-          });
-        await requestChanges(ctx, actor, facts, versionOf(form), comment);
-      });
+      return decide_(
+        request,
+        reply,
+        request.params.id,
+        form,
+        okAt('/inbox', 'changesRequested'),
+        async (actor, facts) => {
+          const env = await kit.env(request, reply);
+          const comment = blank(one(form.comment));
+          if (!comment)
+            throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
+              errors: [{ field: 'comment', message: env.t.fieldProblems.required, code: 'required' }],
+            });
+          await requestChanges(ctx, actor, facts, versionOf(form), comment);
+        },
+      );
     },
   );
 
@@ -710,15 +915,22 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     { schema: { hide: true, params: idParams, body: decisionForm } },
     async (request, reply) => {
       const form = request.body;
-      return decide_(request, reply, request.params.id, form, 'rejected', async (actor, facts) => {
-        const env = await kit.env(request, reply);
-        const reason = blank(one(form.reason));
-        if (!reason)
-          throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
-            errors: [{ field: 'reason', message: env.t.fieldProblems.required, code: 'required' }],
-          });
-        await rejectPost(ctx, actor, facts, versionOf(form), reason);
-      });
+      return decide_(
+        request,
+        reply,
+        request.params.id,
+        form,
+        okAt('/inbox', 'rejected'),
+        async (actor, facts) => {
+          const env = await kit.env(request, reply);
+          const reason = blank(one(form.reason));
+          if (!reason)
+            throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
+              errors: [{ field: 'reason', message: env.t.fieldProblems.required, code: 'required' }],
+            });
+          await rejectPost(ctx, actor, facts, versionOf(form), reason);
+        },
+      );
     },
   );
 };

@@ -287,6 +287,31 @@ describeInBrowser('hostile text is shown, never run', () => {
     await screenshot(page, 'escaping-review');
   });
 
+  it('the review page of an approved post, with a channel to add', async () => {
+    await insertChannel(gaung.t.ctx, gaung.org.units.national, 'sandbox', {
+      name: `Kanal kedua ${PAYLOAD}`,
+      creditTemplate: `{text}\n\n📍 {unit} ${PAYLOAD}`,
+    });
+    const page = await visitor(gaung.org.user('national', 'reviewer').email);
+    await assertInert(page, `/review/${ids.approved}`, true);
+    // A refused addition shows the form again with the reviewer's text in it.
+    const card = page.locator('#add-targets li.target');
+    await card.locator('input[data-target-toggle]').check();
+    await card.locator('details summary').click();
+    await card.locator('textarea').fill(PAYLOAD);
+    await card.locator('input[type="radio"][value="time"]').check();
+    await card.locator('input[type="datetime-local"]').fill('2001-01-01T09:00');
+    await Promise.all([
+      page.waitForURL(/\/review\/.*\/targets$/),
+      page.getByRole('button', { name: /^Tambahkan/ }).click(),
+    ]);
+    expect(await card.locator('textarea').inputValue()).toBe(PAYLOAD);
+    expect(await card.locator('.issue-error').count()).toBeGreaterThan(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null)).toBeNull();
+    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    await screenshot(page, 'escaping-review-add-targets');
+  });
+
   it('admin pages', async () => {
     const page = await visitor(gaung.org.user('national', 'admin').email);
     const pages: [string, boolean][] = [

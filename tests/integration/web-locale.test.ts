@@ -100,6 +100,8 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       name: 'Sandbox Nasional',
       slots: ['0 9 * * *', '0 15 * * *'],
     });
+    // A second channel, so the review page of the approved post offers one to add.
+    await insertChannel(t.ctx, org.units.national, 'mastodon', { name: 'Mastodon Nasional' });
     const mediumId = await insertMedia(t.ctx, org.units.officeA1);
     await t.ctx.db.insert(sandboxPosts).values([
       { channelId: ids.channel, idempotencyKey: 'a', kind: 'post', text: 'Layanan paspor', media: [] },
@@ -200,6 +202,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['reviewer', '/feeds', '/feeds'],
     ['reviewer', '/inbox', '/inbox'],
     ['reviewer', '/review/:id', `/review/${ids.waiting}`],
+    ['reviewer', '/review/:id', `/review/${ids.approved}`],
     ['reviewer', '/calendar', '/calendar'],
     ['reviewer', '/calendar', '/calendar?view=month'],
     ['reviewer', '/deliveries', '/deliveries'],
