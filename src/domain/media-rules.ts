@@ -40,6 +40,11 @@ export const MIME_OF_FORMAT: Record<ImageFormat, string> = {
   gif: 'image/gif',
 };
 
+export const MIME_OF_CONTAINER: Record<VideoContainer, string> = {
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+};
+
 const LABEL_OF_FORMAT: Record<ImageFormat, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF' };
 
 const IMAGE_EXTENSIONS = new Set([
@@ -300,6 +305,7 @@ export type MediaPlan =
   | { outcome: 'keep'; warnings: MediaIssue[] }
   | { outcome: 'image'; image: ImagePlan; changes: string[]; warnings: MediaIssue[] }
   | { outcome: 'rewrap'; changes: string[]; warnings: MediaIssue[] }
+  | { outcome: 'strip'; container: VideoContainer; changes: string[]; warnings: MediaIssue[] }
   | { outcome: 'transcode'; video: VideoPlan; changes: string[]; warnings: MediaIssue[] }
   | { outcome: 'refuse'; issues: MediaIssue[] };
 
@@ -438,6 +444,11 @@ const CODEC_LABELS: Record<string, string> = { h264: 'H.264', hevc: 'HEVC' };
 /** "H.264" for ffprobe's `h264`; other codec names in capitals. */
 const codecLabel = (codec: string) => CODEC_LABELS[codec] ?? codec.toUpperCase();
 const even = (value: number | null) => (value === null ? null : Math.max(2, value - (value % 2)));
+/**
+ * Phones write where a video was recorded, and on what, into its container (QuickTime and MP4
+ * metadata). Every step that writes a video with ffmpeg (rewrap, re-encode, strip) leaves it out.
+ */
+const VIDEO_METADATA_REMOVED = 'removed camera and location data (video metadata)';
 
 function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
   const rules = MEDIA_RULES[platform].video;
@@ -525,7 +536,10 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
         height: even(facts.height),
         maxBytes: caps.videoMaxBytes,
       },
-      changes: [`re-encoded ${codecLabel(codec)} as H.264 in MP4 (${label} takes ${accepted})`],
+      changes: [
+        `re-encoded ${codecLabel(codec)} as H.264 in MP4 (${label} takes ${accepted})`,
+        VIDEO_METADATA_REMOVED,
+      ],
       warnings,
     };
   }
@@ -539,17 +553,29 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
     );
     return {
       outcome: 'rewrap',
-      changes: [`rewrapped MOV as MP4 without re-encoding (${label} takes MP4)`],
+      changes: [`rewrapped MOV as MP4 without re-encoding (${label} takes MP4)`, VIDEO_METADATA_REMOVED],
       warnings,
     };
   }
+  // Whether a video carries a location is not recorded at upload, so every video is copied without
+  // its metadata (a stream copy: quick, and the picture and sound stay as they were).
+  if (tools.ffmpeg && container?.kind === 'video')
+    return { outcome: 'strip', container: container.container, changes: [VIDEO_METADATA_REMOVED], warnings };
+  warnings.push(
+    issue(
+      'video_metadata_kept',
+      'warning',
+      `Any recording location or camera data in this video will reach ${label}: removing it needs ffmpeg on the server.`,
+    ),
+  );
   return { outcome: 'keep', warnings };
 }
 
 /**
  * What must happen to a medium before `platform` takes it: keep it, re-encode the image, rewrap the
- * video as MP4, re-encode the video as H.264, or refuse it with the reasons. `tools.ffmpeg`: whether
- * the server can rewrap and re-encode videos.
+ * video as MP4, re-encode the video as H.264, copy the video without its metadata, or refuse it with
+ * the reasons. `tools.ffmpeg`: whether the server can rewrap, re-encode and strip videos; without it
+ * videos go as they are, metadata included.
  */
 export function planMedia(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
   return facts.kind === 'image' ? planImage(facts, platform) : planVideo(facts, platform, tools);

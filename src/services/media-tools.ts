@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import type { EncodingAttempt, ImageFormat, ImagePlan, VideoPlan } from '../domain/media-rules';
+import type {
+  EncodingAttempt,
+  ImageFormat,
+  ImagePlan,
+  VideoContainer,
+  VideoPlan,
+} from '../domain/media-rules';
 
 /**
  * The I/O under media handling: sniffing bytes, reading image headers, decoding with sharp, and
@@ -314,8 +320,18 @@ export async function videoFrame(ffmpeg: string, file: string, durationMs: numbe
   );
 }
 
-/** Copies the first video and audio streams into an MP4 container, without re-encoding. */
-export async function rewrapAsMp4(ffmpeg: string, input: string, output: string): Promise<void> {
+/**
+ * Copies the first video and audio streams, without re-encoding, into a new MP4 or MOV container
+ * without the original's metadata: no recording place, device or dates, no chapters, no data tracks
+ * (timed metadata, timecode). The rotation matrix is part of the video track and stays, so a video
+ * filmed upright still plays upright.
+ */
+export async function copyWithoutMetadata(
+  ffmpeg: string,
+  input: string,
+  output: string,
+  container: VideoContainer,
+): Promise<void> {
   await run(
     ffmpeg,
     [
@@ -330,10 +346,14 @@ export async function rewrapAsMp4(ffmpeg: string, input: string, output: string)
       '0:a:0?',
       '-c',
       'copy',
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
       '-movflags',
       '+faststart',
       '-f',
-      'mp4',
+      container,
       output,
     ],
     { timeoutMs: 10 * 60_000, maxStdout: 1024 * 1024 },
@@ -367,6 +387,8 @@ export async function transcodeToH264(
       '-map',
       '0:a:0?',
       '-map_metadata',
+      '-1',
+      '-map_chapters',
       '-1',
       '-vf',
       'scale=trunc(iw/2)*2:trunc(ih/2)*2',

@@ -20,19 +20,21 @@ import {
   type MediaIssue,
   type MediaPlan,
   type MediumFacts,
+  MIME_OF_CONTAINER,
   megabytesLabel,
   nextAttempt,
   planMedia,
+  type VideoContainer,
 } from '../domain/media-rules';
 import type { MediaKind, Platform } from '../domain/vocabulary';
 import type { PublishMedia } from '../platforms/types';
 import {
+  copyWithoutMetadata,
   encodeImage,
   inspectImage,
   NoVideoStreamError,
   PixelLimitError,
   probeVideo,
-  rewrapAsMp4,
   sniff,
   thumbnailOf,
   toolAvailable,
@@ -485,14 +487,20 @@ async function encodeVideo(
   }
 }
 
-async function rewrapVideo(ctx: AppContext, row: MediaRow, changes: string[]): Promise<Rendition> {
+/** The video's streams copied into `container` without its metadata (rewrap or strip). */
+async function copyVideo(
+  ctx: AppContext,
+  row: MediaRow,
+  container: VideoContainer,
+  changes: string[],
+): Promise<Rendition> {
   const staged = await encodeVideo(ctx, row, (input, output) =>
-    rewrapAsMp4(ctx.config.GAUNG_FFMPEG_PATH, input, output),
+    copyWithoutMetadata(ctx.config.GAUNG_FFMPEG_PATH, input, output, container),
   );
   return {
     staged,
     sha256: staged.sha256,
-    mime: 'video/mp4',
+    mime: MIME_OF_CONTAINER[container],
     bytes: staged.bytes,
     width: row.width,
     height: row.height,
@@ -532,6 +540,35 @@ async function transcodeVideo(
   };
 }
 
+/** Makes what the plan says; a medium kept as it is needs no new bytes. */
+async function render(
+  ctx: AppContext,
+  row: MediaRow,
+  platform: Platform,
+  plan: Exclude<MediaPlan, { outcome: 'refuse' }>,
+): Promise<Rendition> {
+  switch (plan.outcome) {
+    case 'image':
+      return renderImage(ctx, row, platform, plan);
+    case 'rewrap':
+      return copyVideo(ctx, row, 'mp4', plan.changes);
+    case 'strip':
+      return copyVideo(ctx, row, plan.container, plan.changes);
+    case 'transcode':
+      return transcodeVideo(ctx, row, platform, plan);
+    case 'keep':
+      return {
+        staged: null,
+        sha256: row.sha256,
+        mime: row.mime,
+        bytes: row.bytes,
+        width: row.width,
+        height: row.height,
+        changes: [],
+      };
+  }
+}
+
 /** A short hash of a plan: a rendition made by another plan (the rules have changed) is made again. */
 const planHash = (plan: MediaPlan) =>
   createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
@@ -544,9 +581,9 @@ const renditionOf = (db: DbOrTx, mediaId: string, platform: Platform) =>
 
 /**
  * The medium as `platform` will receive it, made once per (medium, platform) and plan: kept as is,
- * re-encoded with sharp, rewrapped as MP4 or re-encoded as H.264. A cached rendition made by another
- * plan is replaced, and its bytes deleted when nothing else uses them. Throws `media_unacceptable`
- * (422, with `issues`) when the medium cannot be made acceptable.
+ * re-encoded with sharp, rewrapped as MP4, re-encoded as H.264 or copied without its metadata. A
+ * cached rendition made by another plan is replaced, and its bytes deleted when nothing else uses
+ * them. Throws `media_unacceptable` (422, with `issues`) when the medium cannot be made acceptable.
  */
 export async function prepareMediaForPlatform(
   ctx: AppContext,
@@ -565,22 +602,7 @@ export async function prepareMediaForPlatform(
   const [cached] = await renditionOf(ctx.db, mediaId, platform);
   if (cached?.planHash === hash) return preparedOf(cached);
 
-  const rendition: Rendition =
-    plan.outcome === 'image'
-      ? await renderImage(ctx, row, platform, plan)
-      : plan.outcome === 'rewrap'
-        ? await rewrapVideo(ctx, row, plan.changes)
-        : plan.outcome === 'transcode'
-          ? await transcodeVideo(ctx, row, platform, plan)
-          : {
-              staged: null,
-              sha256: row.sha256,
-              mime: row.mime,
-              bytes: row.bytes,
-              width: row.width,
-              height: row.height,
-              changes: [],
-            };
+  const rendition = await render(ctx, row, platform, plan);
 
   try {
     return await ctx.db.transaction(async (tx) => {

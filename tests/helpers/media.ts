@@ -83,6 +83,9 @@ export function decompressionBomb(width = 20_000, height = 20_000): Buffer {
 /**
  * A short test-pattern video made by ffmpeg (H.264 unless `codec`, with AAC audio unless `silent`).
  * `rotation` tags the picture the way a phone held upright does: stored sideways, shown turned.
+ * `location` (ISO 6709, e.g. `+06.1750+106.8283/`) is written into the container's user data (a
+ * `loci` atom), and in a MOV also as Apple's `com.apple.quicktime.location.ISO6709` key, the way
+ * iPhones write it.
  */
 export async function makeVideo(options: {
   format: 'mp4' | 'mov';
@@ -93,12 +96,25 @@ export async function makeVideo(options: {
   silent?: boolean;
   codec?: 'h264' | 'hevc';
   rotation?: 90 | 270;
+  location?: string;
 }): Promise<Buffer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gaung-video-'));
   const file = path.join(dir, `clip.${options.format}`);
   const encoded = options.rotation ? path.join(dir, `sideways.${options.format}`) : file;
   const size = `${options.width ?? 320}x${options.height ?? 240}`;
   const audio = options.silent ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${options.seconds}`];
+  const location = !options.location
+    ? []
+    : options.format === 'mov'
+      ? [
+          '-metadata',
+          `location=${options.location}`,
+          '-metadata',
+          `com.apple.quicktime.location.ISO6709=${options.location}`,
+          '-movflags',
+          'use_metadata_tags',
+        ]
+      : ['-metadata', `location=${options.location}`];
   try {
     await run('ffmpeg', [
       '-v',
@@ -117,6 +133,7 @@ export async function makeVideo(options: {
       '-pix_fmt',
       'yuv420p',
       ...(options.silent ? [] : ['-c:a', 'aac', '-shortest']),
+      ...location,
       '-f',
       options.format,
       encoded,
@@ -131,6 +148,7 @@ export async function makeVideo(options: {
         'copy',
         '-metadata:s:v:0',
         `rotate=${options.rotation}`,
+        ...location,
         '-f',
         options.format,
         file,
@@ -141,21 +159,31 @@ export async function makeVideo(options: {
   }
 }
 
-/** What ffprobe says about a video held in memory. */
-export async function probe(bytes: Buffer): Promise<{
-  format: { duration: string; format_name: string };
+/** Runs `use` on a temporary file holding `bytes`. */
+async function withFile<T>(bytes: Buffer, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gaung-probe-'));
+  const file = path.join(dir, 'clip');
+  try {
+    await writeFile(file, bytes);
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** What ffprobe says about a video held in memory, container and stream metadata (`tags`) included. */
+export function probe(bytes: Buffer): Promise<{
+  format: { duration: string; format_name: string; tags?: Record<string, string> };
   streams: {
     codec_type: string;
     codec_name: string;
     width?: number;
     height?: number;
     side_data_list?: { rotation?: number }[];
+    tags?: Record<string, string>;
   }[];
 }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gaung-probe-'));
-  const file = path.join(dir, 'clip');
-  try {
-    await writeFile(file, bytes);
+  return withFile(bytes, async (file) => {
     const { stdout } = await run('ffprobe', [
       '-v',
       'error',
@@ -166,9 +194,34 @@ export async function probe(bytes: Buffer): Promise<{
       file,
     ]);
     return JSON.parse(stdout);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * A hash of the packets of the first video and audio streams: equal for two files when one holds
+ * the other's streams copied as they are, not re-encoded.
+ */
+export function packetHashes(bytes: Buffer): Promise<string> {
+  return withFile(bytes, async (file) => {
+    const { stdout } = await run('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-c',
+      'copy',
+      '-f',
+      'streamhash',
+      '-hash',
+      'sha256',
+      '-',
+    ]);
+    return stdout;
+  });
 }
 
 export type FormPart =

@@ -22,6 +22,7 @@ import {
   filesUnder,
   makeVideo,
   noiseImage,
+  packetHashes,
   probe,
   solidImage,
   uploadMedia,
@@ -29,6 +30,7 @@ import {
 import { seedTestOrg, type TestOrg, type TestUser } from '../helpers/org';
 
 const MB = 1024 * 1024;
+const VIDEO_METADATA_REMOVED = 'removed camera and location data (video metadata)';
 
 describe.each(testDrivers())('media preparation per platform on %s', (driver) => {
   let t: TestApp;
@@ -271,9 +273,12 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
       const info = await probe(data);
       expect(info.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
       expect(Number(info.format.duration)).toBeCloseTo(3, 0);
-      expect(prepared.changes).toEqual(['rewrapped MOV as MP4 without re-encoding (X takes MP4)']);
+      expect(prepared.changes).toEqual([
+        'rewrapped MOV as MP4 without re-encoding (X takes MP4)',
+        VIDEO_METADATA_REMOVED,
+      ]);
       const instagram = await prepareMediaForPlatform(t.ctx, id, 'instagram');
-      expect(instagram.changes).toEqual([]);
+      expect(instagram.changes).toEqual([VIDEO_METADATA_REMOVED]);
       expect(instagram.mime).toBe('video/quicktime');
     });
 
@@ -294,7 +299,9 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
       const longIssues = await refusal(long, 'x');
       expect(longIssues.map((i) => i.code)).toEqual(['video_too_long']);
       expect(longIssues[0]!.message).toBe('This video lasts 150 s; X takes videos of up to 140 s.');
-      expect((await prepareMediaForPlatform(t.ctx, long, 'mastodon')).changes).toEqual([]);
+      expect((await prepareMediaForPlatform(t.ctx, long, 'mastodon')).changes).toEqual([
+        VIDEO_METADATA_REMOVED,
+      ]);
       const stored = await t.ctx.db.select().from(mediaRenditions).where(eq(mediaRenditions.mediaId, long));
       expect(stored.map((r) => r.platform)).toEqual(['mastodon']);
     });
@@ -320,9 +327,11 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
     describe('an iPhone video (HEVC in MOV, held upright)', () => {
       let hevc: string;
       let original: Awaited<ReturnType<typeof probe>>;
+      let originalPackets: string;
       beforeAll(async () => {
         const mov = await makeVideo({ format: 'mov', seconds: 3, codec: 'hevc', rotation: 90 });
         original = await probe(mov);
+        originalPackets = await packetHashes(mov);
         hevc = await upload(mov, 'IMG_0001.MOV');
       });
 
@@ -332,7 +341,10 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
           ['telegram', 'Telegram'],
         ] as const) {
           const prepared = await prepareMediaForPlatform(t.ctx, hevc, platform);
-          expect(prepared.changes).toEqual([`re-encoded HEVC as H.264 in MP4 (${label} takes H.264)`]);
+          expect(prepared.changes).toEqual([
+            `re-encoded HEVC as H.264 in MP4 (${label} takes H.264)`,
+            VIDEO_METADATA_REMOVED,
+          ]);
           expect([prepared.width, prepared.height]).toEqual([240, 320]);
           const { data, mime } = await bytesOf(prepared);
           expect(mime).toBe('video/mp4');
@@ -347,12 +359,21 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
         }
       });
 
-      it('is kept as it is for Instagram and Threads, which take HEVC', async () => {
+      it('stays HEVC in MOV for Instagram and Threads, which take it: streams copied, still upright', async () => {
         const [row] = await t.ctx.db.select().from(media).where(eq(media.id, hevc));
+        const rotation = original.streams[0]!.side_data_list?.[0]?.rotation;
+        expect(Math.abs(rotation!)).toBe(90);
         for (const platform of ['instagram', 'threads'] as const) {
           const prepared = await prepareMediaForPlatform(t.ctx, hevc, platform);
-          expect(prepared.changes, platform).toEqual([]);
-          expect([prepared.mime, prepared.sha256], platform).toEqual(['video/quicktime', row!.sha256]);
+          expect(prepared.changes, platform).toEqual([VIDEO_METADATA_REMOVED]);
+          expect(prepared.mime, platform).toBe('video/quicktime');
+          expect(prepared.sha256, platform).not.toBe(row!.sha256);
+          expect([prepared.width, prepared.height]).toEqual([240, 320]);
+          const { data } = await bytesOf(prepared);
+          expect(await packetHashes(data), platform).toBe(originalPackets);
+          const video = (await probe(data)).streams.find((s) => s.codec_type === 'video')!;
+          expect(video.codec_name).toBe('hevc');
+          expect(video.side_data_list?.[0]?.rotation, platform).toBe(rotation);
         }
       });
 
@@ -397,6 +418,86 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
         expect(await prepareMediaForPlatform(t.ctx, hevc, 'x')).toEqual(current);
         const [kept] = await t.ctx.db.select().from(mediaRenditions).where(where);
         expect(kept!.createdAt).toEqual(row!.createdAt);
+      });
+    });
+
+    describe('recording location', () => {
+      const LOCATION = '+06.1750+106.8283/';
+      /** What would give the place away: the coordinates as text, and the atoms that hold them. */
+      const MARKERS = ['106.8283', 'ISO6709', '\u00a9xyz', 'loci'];
+      const markersIn = (data: Buffer) =>
+        MARKERS.filter((marker) => data.includes(Buffer.from(marker, 'latin1')));
+      const locationTags = (info: Awaited<ReturnType<typeof probe>>) =>
+        [info.format.tags, ...info.streams.map((stream) => stream.tags)]
+          .flatMap((tags) => Object.entries(tags ?? {}))
+          .filter(([key, value]) => /location|xyz/i.test(key) || value.includes('106.8283'));
+
+      /** Prepares the upload for each platform and checks the rendition against the original. */
+      const expectNoLocation = async (
+        clip: Buffer,
+        id: string,
+        platforms: { platform: Platform; mime: string; changes: string[] }[],
+      ) => {
+        const before = await probe(clip);
+        const packets = await packetHashes(clip);
+        for (const { platform, mime, changes } of platforms) {
+          const prepared = await prepareMediaForPlatform(t.ctx, id, platform);
+          expect(prepared.changes, platform).toEqual(changes);
+          const { data } = await bytesOf(prepared);
+          expect(prepared.mime, platform).toBe(mime);
+          const after = await probe(data);
+          expect(locationTags(after), platform).toEqual([]);
+          expect(markersIn(data), platform).toEqual([]);
+          expect(after.format.duration, platform).toBe(before.format.duration);
+          expect(after.streams.map((s) => s.codec_name)).toEqual(before.streams.map((s) => s.codec_name));
+          expect(await packetHashes(data), platform).toBe(packets);
+        }
+      };
+
+      it('is removed from a phone MOV, rewrapped as MP4 or not, without re-encoding', async () => {
+        const mov = await makeVideo({ format: 'mov', seconds: 1, width: 64, height: 64, location: LOCATION });
+        expect(markersIn(mov)).toEqual(expect.arrayContaining(['106.8283', 'ISO6709']));
+        expect(locationTags(await probe(mov)).map(([key]) => key)).toEqual(
+          expect.arrayContaining(['location', 'com.apple.quicktime.location.ISO6709']),
+        );
+        const id = await upload(mov, 'IMG_0100.MOV');
+        const kept = { mime: 'video/quicktime', changes: [VIDEO_METADATA_REMOVED] };
+        await expectNoLocation(mov, id, [
+          {
+            platform: 'x',
+            mime: 'video/mp4',
+            changes: ['rewrapped MOV as MP4 without re-encoding (X takes MP4)', VIDEO_METADATA_REMOVED],
+          },
+          { platform: 'facebook', ...kept },
+          { platform: 'webhook', ...kept },
+        ]);
+      });
+
+      it('is removed from an MP4, which keeps its container', async () => {
+        const mp4 = await makeVideo({ format: 'mp4', seconds: 1, width: 64, height: 64, location: LOCATION });
+        expect(markersIn(mp4)).toContain('loci');
+        const id = await upload(mp4, 'rekaman.mp4');
+        const stripped = { mime: 'video/mp4', changes: [VIDEO_METADATA_REMOVED] };
+        await expectNoLocation(mp4, id, [
+          { platform: 'x', ...stripped },
+          { platform: 'sandbox', ...stripped },
+        ]);
+        expect(await mediaIssuesForPlatform(t.ctx, [id], 'x')).toEqual([]);
+      });
+
+      it('is removed from a video filmed upright, which stays upright', async () => {
+        const mp4 = await makeVideo({ format: 'mp4', seconds: 1, rotation: 90, location: LOCATION });
+        const rotation = (await probe(mp4)).streams[0]!.side_data_list?.[0]?.rotation;
+        expect(Math.abs(rotation!)).toBe(90);
+        const id = await upload(mp4, 'tegak.mp4');
+        await expectNoLocation(mp4, id, [
+          { platform: 'telegram', mime: 'video/mp4', changes: [VIDEO_METADATA_REMOVED] },
+        ]);
+        const prepared = await prepareMediaForPlatform(t.ctx, id, 'telegram');
+        expect([prepared.width, prepared.height]).toEqual([240, 320]);
+        const video = (await probe((await bytesOf(prepared)).data)).streams[0]!;
+        expect([video.width, video.height]).toEqual([320, 240]);
+        expect(video.side_data_list?.[0]?.rotation).toBe(rotation);
       });
     });
 

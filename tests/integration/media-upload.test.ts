@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { media } from '../../src/db/schema';
-import { mediaIssuesForPlatform } from '../../src/services/media';
+import { mediaIssuesForPlatform, prepareMediaForPlatform } from '../../src/services/media';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import {
@@ -439,7 +439,7 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
     });
 
     it.runIf(ffmpegInstalled)(
-      'accepts a video unchecked, without a thumbnail, and says so in the preview',
+      'accepts a video unchecked, without a thumbnail, sends it as it is, and says so in the preview',
       async () => {
         const office = await seedTestOrg(bare.ctx);
         const user = office.user('officeB2', 'contributor');
@@ -463,7 +463,16 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
         const issues = await mediaIssuesForPlatform(bare.ctx, [id], 'x');
         expect(issues.map((i) => [i.code, i.severity])).toEqual([['video_rewrap_unavailable', 'error']]);
         const mastodon = await mediaIssuesForPlatform(bare.ctx, [id], 'mastodon');
-        expect(mastodon.map((i) => [i.code, i.severity])).toEqual([['video_unchecked', 'warning']]);
+        expect(mastodon.map((i) => [i.code, i.severity])).toEqual([
+          ['video_unchecked', 'warning'],
+          ['video_metadata_kept', 'warning'],
+        ]);
+        expect(mastodon[1]!.message).toBe(
+          'Any recording location or camera data in this video will reach Mastodon: removing it needs ffmpeg on the server.',
+        );
+        // It goes as it is.
+        const prepared = await prepareMediaForPlatform(bare.ctx, id, 'mastodon');
+        expect([prepared.sha256, prepared.changes]).toEqual([response.json().sha256, []]);
         expect(bare.logs.text).toContain('ffprobe is not installed');
       },
     );

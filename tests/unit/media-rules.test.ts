@@ -44,6 +44,7 @@ const video = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
 });
 
 const withFfmpeg = { ffmpeg: true };
+const VIDEO_METADATA_REMOVED = 'removed camera and location data (video metadata)';
 
 describe('what Gaung accepts', () => {
   it('takes JPEG, PNG, WebP, GIF, MP4 and MOV by their sniffed type only', () => {
@@ -171,11 +172,63 @@ describe('video preparation per platform', () => {
     expect(refusal(video({ durationMs: 3_600_000, bytes: 900 * MB }), 'webhook')).toEqual([]);
   });
 
-  it('rewraps MOV as MP4 where only MP4 is taken, if ffmpeg is there', () => {
+  it('rewraps MOV as MP4 where only MP4 is taken, if ffmpeg is there, without its metadata', () => {
     const mov = video({ mime: 'video/quicktime' });
-    expect(planMedia(mov, 'x', withFfmpeg)).toMatchObject({ outcome: 'rewrap' });
-    expect(planMedia(mov, 'instagram', withFfmpeg).outcome).toBe('keep');
+    expect(planMedia(mov, 'x', withFfmpeg)).toEqual({
+      outcome: 'rewrap',
+      changes: ['rewrapped MOV as MP4 without re-encoding (X takes MP4)', VIDEO_METADATA_REMOVED],
+      warnings: [
+        {
+          code: 'video_will_be_rewrapped',
+          severity: 'warning',
+          message: 'This MOV video will be rewrapped as MP4 for X (not re-encoded).',
+        },
+      ],
+    });
+    expect(planMedia(mov, 'instagram', withFfmpeg).outcome).toBe('strip');
     expect(refusal(mov, 'telegram', { ffmpeg: false })).toEqual(['video_rewrap_unavailable']);
+  });
+
+  it('copies every other video without its metadata, in its own container, on every platform', () => {
+    const platforms = [
+      'x',
+      'bluesky',
+      'mastodon',
+      'threads',
+      'instagram',
+      'facebook',
+      'telegram',
+      'webhook',
+      'sandbox',
+    ] as const;
+    for (const platform of platforms)
+      expect(planMedia(video(), platform, withFfmpeg), platform).toEqual({
+        outcome: 'strip',
+        container: 'mp4',
+        changes: [VIDEO_METADATA_REMOVED],
+        warnings: [],
+      });
+    const mov = video({ mime: 'video/quicktime', videoCodec: 'hevc' });
+    expect(planMedia(mov, 'threads', withFfmpeg)).toMatchObject({ outcome: 'strip', container: 'mov' });
+  });
+
+  it('sends videos as they are without ffmpeg, warning on each channel that the location stays', () => {
+    expect(planMedia(video(), 'facebook', { ffmpeg: false })).toEqual({
+      outcome: 'keep',
+      warnings: [
+        {
+          code: 'video_metadata_kept',
+          severity: 'warning',
+          message:
+            'Any recording location or camera data in this video will reach Facebook: removing it needs ffmpeg on the server.',
+        },
+      ],
+    });
+    const mov = video({ mime: 'video/quicktime', videoCodec: 'hevc' });
+    expect(planMedia(mov, 'instagram', { ffmpeg: false })).toMatchObject({
+      outcome: 'keep',
+      warnings: [{ code: 'video_metadata_kept' }],
+    });
   });
 
   it('re-encodes HEVC as H.264 in MP4 where only H.264 is taken, keeping an even size', () => {
@@ -190,7 +243,7 @@ describe('video preparation per platform', () => {
         height: 1920,
         maxBytes: 512 * MB,
       },
-      changes: ['re-encoded HEVC as H.264 in MP4 (X takes H.264)'],
+      changes: ['re-encoded HEVC as H.264 in MP4 (X takes H.264)', VIDEO_METADATA_REMOVED],
       warnings: [
         {
           code: 'video_will_be_transcoded',
@@ -202,15 +255,15 @@ describe('video preparation per platform', () => {
     expect(planMedia(video({ videoCodec: 'hevc' }), 'telegram', withFfmpeg)).toMatchObject({
       outcome: 'transcode',
       video: { width: 1080, height: 1920, maxBytes: 50 * MB },
-      changes: ['re-encoded HEVC as H.264 in MP4 (Telegram takes H.264)'],
+      changes: ['re-encoded HEVC as H.264 in MP4 (Telegram takes H.264)', VIDEO_METADATA_REMOVED],
     });
   });
 
-  it('keeps HEVC where the platform takes it', () => {
+  it('keeps HEVC where the platform takes it (copied, not re-encoded)', () => {
     const iphone = video({ mime: 'video/quicktime', videoCodec: 'hevc' });
     for (const platform of ['instagram', 'threads', 'mastodon', 'facebook'] as const)
-      expect(planMedia(iphone, platform, withFfmpeg).outcome, platform).toBe('keep');
-    expect(planMedia(video({ videoCodec: 'hevc' }), 'bluesky', withFfmpeg).outcome).toBe('keep');
+      expect(planMedia(iphone, platform, withFfmpeg).outcome, platform).toBe('strip');
+    expect(planMedia(video({ videoCodec: 'hevc' }), 'bluesky', withFfmpeg).outcome).toBe('strip');
   });
 
   it('refuses HEVC where only H.264 is taken when ffmpeg is not there, saying how to export it', () => {
@@ -235,7 +288,7 @@ describe('video preparation per platform', () => {
   it('warns when the length could not be checked', () => {
     const plan = planMedia(video({ durationMs: null, videoCodec: null }), 'x', withFfmpeg);
     expect(plan).toMatchObject({
-      outcome: 'keep',
+      outcome: 'strip',
       warnings: [{ code: 'video_unchecked', severity: 'warning' }],
     });
   });

@@ -549,6 +549,8 @@ export const en: Messages = {
     image_will_be_padded: 'The photo will be padded to an accepted aspect ratio.',
     video_will_be_rewrapped: 'The video will be repackaged for this platform.',
     video_will_be_transcoded: 'The video will be re-encoded as H.264 for this platform.',
+    video_metadata_kept:
+      'Any recording location in this video will be published: removing it needs ffmpeg on the server.',
     media_missing: 'This medium no longer exists.',
     media_unreadable: 'This medium is damaged or incomplete.',
     channel_paused: 'This channel is paused; the post waits until it is resumed.',

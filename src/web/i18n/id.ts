@@ -593,6 +593,8 @@ export const id = {
     image_will_be_padded: 'Foto akan diberi bingkai agar rasionya diterima.',
     video_will_be_rewrapped: 'Video akan dikemas ulang untuk platform ini.',
     video_will_be_transcoded: 'Video akan dienkode ulang ke H.264 untuk platform ini.',
+    video_metadata_kept:
+      'Lokasi perekaman dalam video ini akan ikut diterbitkan: menghapusnya memerlukan ffmpeg di server.',
     media_missing: 'Media ini sudah tidak ada.',
     media_unreadable: 'Media ini rusak atau tidak lengkap.',
     channel_paused: 'Kanal ini dijeda; kiriman menunggu sampai dilanjutkan.',
