@@ -94,6 +94,16 @@ function FeedItem(props: { feed: FeedView; unitName: string; manages: boolean })
           />
         </div>
       ) : null}
+      {props.manages ? (
+        <form method="post" action={`/feeds/${feed.id}/tags`} class="row">
+          <Csrf />
+          <label for={`tags-${feed.id}`}>{t.feeds.tags}</label>
+          <input id={`tags-${feed.id}`} name="tags" maxLength={3000} value={feed.tags.join(', ')} />
+          <button type="submit" class="button">
+            {t.common.save}
+          </button>
+        </form>
+      ) : null}
     </li>
   );
 }
@@ -188,6 +198,9 @@ const idParams = z.strictObject({ id: z.uuid() });
 const csrfOnly = z.strictObject({ _csrf: z.string().max(200) });
 const okQuery = z.strictObject({ ok: z.string().max(40).optional() });
 
+/** Hashtags as typed: separated by commas or spaces. */
+const splitTags = (value: string) => value.split(/[,\s]+/).filter(Boolean);
+
 /** The feed fields as the API takes them. */
 const feedInput = z.object({
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
@@ -247,7 +260,7 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
       try {
         const input = parseForm(feedInput, {
           url: blank(url) ?? '',
-          tags: (tags ?? '').split(/[,\s]+/).filter(Boolean),
+          tags: splitTags(tags ?? ''),
         });
         await createFeed(ctx, { actor, ip: request.ip }, { kind, ...input, autoSubmit: autoSubmit === '1' });
         return reply.redirect('/feeds?ok=feedCreated', 303);
@@ -326,6 +339,22 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
         (who, feed) => updateFeed(ctx, who, feed, { autoSubmit }),
       );
     },
+  );
+
+  app.post(
+    '/feeds/:id/tags',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({ _csrf: z.string().max(200), tags: z.string().max(3000) }),
+      },
+    },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'saved', (who, feed) => {
+        const { tags } = parseForm(feedInput.pick({ tags: true }), { tags: splitTags(request.body.tags) });
+        return updateFeed(ctx, who, feed, { tags });
+      }),
   );
 
   app.post(

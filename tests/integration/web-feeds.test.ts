@@ -176,6 +176,13 @@ describe.each(testDrivers())('the feeds page on %s', (driver) => {
     expect(polled.statusCode).toBe(303);
     expect(polled.headers.location).toBe('/feeds?ok=feedPolled');
 
+    const tagged = await form(office, `/feeds/${feedId}/tags`, { tags: '#Imigrasi, Paspor Medan' });
+    expect(tagged.headers.location).toBe('/feeds?ok=saved');
+    expect((await row())!.tags).toEqual(['Imigrasi', 'Paspor', 'Medan']);
+    const tooLong = await form(office, `/feeds/${feedId}/tags`, { tags: 'x'.repeat(101) });
+    expect(tooLong.statusCode).toBe(400);
+    expect((await row())!.tags).toEqual(['Imigrasi', 'Paspor', 'Medan']);
+
     const drafts = await form(office, `/feeds/${feedId}/auto-submit`, { autoSubmit: 'false' });
     expect(drafts.headers.location).toBe('/feeds?ok=feedToDrafts');
     expect((await row())!.autoSubmit).toBe(false);
@@ -204,6 +211,7 @@ describe.each(testDrivers())('the feeds page on %s', (driver) => {
       ['pause', { paused: 'true' }],
       ['auto-submit', { autoSubmit: 'true' }],
       ['poll', {}],
+      ['tags', { tags: 'bukan' }],
       ['delete', {}],
     ];
     for (const [action, fields] of actions) {
