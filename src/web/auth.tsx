@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
@@ -123,6 +124,23 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
 
   const beforePasswordChange = { beforePasswordChange: true };
 
+  /** The sign-in form with a fresh nonce, set as a cookie only this site's pages can send back. */
+  const showLogin = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    props: { next: string; email?: string; error?: string },
+    status = 200,
+  ) => {
+    const nonce = randomToken('', 16);
+    reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
+      ...cookieOptions(request),
+      sameSite: 'strict',
+      path: '/login',
+    });
+    const env = await kit.env(request, reply);
+    return kit.page(request, reply, env, <LoginPage nonce={nonce} {...props} />, status);
+  };
+
   app.get('/', { config: beforePasswordChange, schema: { hide: true } }, async (request, reply) => {
     const actor = request.actor;
     if (!actor) return reply.redirect('/login', 303);
@@ -139,19 +157,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     { config: beforePasswordChange, schema: { hide: true, querystring: loginQuery } },
     async (request, reply) => {
       if (request.actor) return reply.redirect(localPath(request.query.next, '/'), 303);
-      const nonce = randomToken('', 16);
-      reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
-        ...cookieOptions(request),
-        sameSite: 'strict',
-        path: '/login',
-      });
-      const env = await kit.env(request, reply);
-      return kit.page(
-        request,
-        reply,
-        env,
-        <LoginPage nonce={nonce} next={localPath(request.query.next, '/')} />,
-      );
+      return showLogin(request, reply, { next: localPath(request.query.next, '/') });
     },
   );
 
@@ -173,22 +179,8 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     async (request, reply) => {
       const { _login, next, email, password } = request.body;
       const expected = request.cookies[LOGIN_NONCE_COOKIE];
-      const retry = async (error: string, status: number) => {
-        const nonce = randomToken('', 16);
-        reply.setCookie(LOGIN_NONCE_COOKIE, nonce, {
-          ...cookieOptions(request),
-          sameSite: 'strict',
-          path: '/login',
-        });
-        const env = await kit.env(request, reply);
-        return kit.page(
-          request,
-          reply,
-          env,
-          <LoginPage nonce={nonce} next={localPath(next, '/')} email={email} error={error} />,
-          status,
-        );
-      };
+      const retry = (error: string, status: number) =>
+        showLogin(request, reply, { next: localPath(next, '/'), email, error }, status);
       if (!expected || !sameNonce(expected, _login)) {
         const env = await kit.env(request, reply);
         return retry(env.t.login.expired, 403);
