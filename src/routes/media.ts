@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Config } from '../../config/env';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
@@ -44,8 +45,12 @@ const bytesResponse = { 200: z.any().describe('The bytes') };
 
 const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });
 
+/** The largest file any upload may be: a hard stop; the stricter per-type limit cuts images off earlier (see stageUpload). */
+export const uploadFileLimit = (config: Config) =>
+  Math.max(config.GAUNG_MEDIA_MAX_IMAGE_BYTES, config.GAUNG_MEDIA_MAX_VIDEO_BYTES) + 1;
+
 /** Multipart's own errors, as Gaung's problem codes with the field they concern. */
-function multipartProblem(error: unknown): AppError | null {
+export function multipartProblem(error: unknown): AppError | null {
   const code = (error as { code?: string }).code;
   const problem = (status: number, problemCode: string, field: string, message: string) =>
     new AppError(problemCode, status, message, { errors: [{ field, message, code: problemCode }] });
@@ -133,8 +138,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
       fieldNameSize: 100,
       fieldSize: 16 * 1024,
       headerPairs: 50,
-      // A hard stop; the stricter per-type limit cuts images off earlier (see stageUpload).
-      fileSize: Math.max(config.GAUNG_MEDIA_MAX_IMAGE_BYTES, config.GAUNG_MEDIA_MAX_VIDEO_BYTES) + 1,
+      fileSize: uploadFileLimit(config),
     },
     throwFileSizeLimit: true,
     // Keep the name as sent, so a name with a path is refused rather than silently trimmed.

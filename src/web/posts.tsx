@@ -11,6 +11,7 @@ import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../routes/plugins/auth';
 import { postContent } from '../routes/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
+import { commitUpload } from '../services/media';
 import { listNotifications, markRead, type NotificationView } from '../services/notifications';
 import {
   addComment,
@@ -43,6 +44,7 @@ import {
   Time,
 } from './components';
 import { type PageEnv, useEnv } from './env';
+import { readFieldsBeforeFile, readFormWithUpload, registerFormUploads } from './form-upload';
 import type { Messages } from './i18n/index';
 import { blank, many, one, parseForm, patternForm, type WebOptions } from './kit';
 import { Layout } from './layout';
@@ -218,7 +220,7 @@ function EditorPage(props: {
   const action = post ? `/posts/${post.id}` : '/posts';
   return (
     <Layout title={post ? t.editor.editTitle : t.editor.newTitle} error={props.error}>
-      <form method="post" action={action} class="editor" data-editor>
+      <form method="post" action={action} enctype="multipart/form-data" class="editor" data-editor>
         <Csrf />
         {post ? <input type="hidden" name="version" value={String(post.version)} /> : null}
         <Field id="body" label={t.editor.body} errors={errors} hint={t.editor.bodyHint}>
@@ -238,17 +240,15 @@ function EditorPage(props: {
             ))}
           </ul>
           <FieldErrors errors={errors} field="media" />
-          <div class="field" data-needs-js>
-            <label for="upload">{t.editor.upload}</label>
-            <input
-              id="upload"
-              type="file"
-              accept="image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime"
-              multiple
-              data-upload
-            />
-            <small class="hint">{t.editor.uploadHint}</small>
-          </div>
+          <Field id="upload" label={t.editor.upload} hint={t.editor.uploadHint} errors={errors} field="file">
+            <input id="upload" name="file" type="file" accept="image/*,video/*" data-upload />
+          </Field>
+          {/* Without JavaScript the chosen file goes with the form; this saves it and comes back here for its alt text. */}
+          <p>
+            <button type="submit" name="intent" value="attach" class="button" data-attach>
+              {t.editor.attach}
+            </button>
+          </p>
           <template id="medium-template" data-failed={t.editor.uploadFailed}>
             <li class="medium">
               <input type="hidden" name="media" />
@@ -264,9 +264,6 @@ function EditorPage(props: {
               </button>
             </li>
           </template>
-          <noscript>
-            <p class="muted">{t.editor.uploadNeedsJs}</p>
-          </noscript>
         </section>
         <Field id="sourceUrl" label={t.editor.sourceUrl} hint={t.editor.sourceUrlHint} errors={errors}>
           <input
@@ -705,6 +702,7 @@ function NotificationsPage(props: { items: NotificationView[]; unread: number; n
 
 export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
+  await registerFormUploads(app, ctx);
 
   const showEditor = async (
     request: FastifyRequest,
@@ -818,13 +816,11 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     },
   );
 
-  /** Saves the editor's content (a new draft or an edit), then submits when asked to. */
-  const saveEditor = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    form: EditorForm,
-    postId: string | null,
-  ) => {
+  /**
+   * Saves the editor's content (a new draft or an edit) with the file sent along, if any; then
+   * submits, or comes back to the editor after attaching, when asked to.
+   */
+  const saveEditor = async (request: FastifyRequest, reply: FastifyReply, postId: string | null) => {
     const actor = requireActor(request);
     const env = await kit.env(request, reply);
     let current: PostView | null = null;
@@ -839,7 +835,16 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         authorId: actor.userId,
         status: 'draft',
       });
-    const { values, content, errors } = readEditor(form, env.zone, env.t);
+    if (request.isMultipart())
+      authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
+    const { form, staged, refusal } = await readFormWithUpload(ctx, request, editorForm);
+    // The file is kept even when other fields need fixing, so it need not be chosen again.
+    const attached = staged ? (await commitUpload(ctx, actor, staged, '')).media.id : null;
+    const { values, content, errors } = readEditor(
+      attached ? { ...form, media: [...many(form.media), attached] } : form,
+      env.zone,
+      env.t,
+    );
     const again = async (problem: { errors: FieldError[]; error: string | null; status: number }) =>
       showEditor(
         request,
@@ -850,7 +855,9 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         { ...values, media: await editorMedia(ctx, actor, values.media) },
         problem,
       );
-    if (errors.length > 0) return again({ errors, error: env.t.problems.validation_failed, status: 400 });
+    if (refusal) errors.push(...fieldErrorsOf(env.t, refusal));
+    if (errors.length > 0)
+      return again({ errors, error: env.t.problems.validation_failed, status: refusal?.status ?? 400 });
     try {
       let saved: PostView;
       if (postId) {
@@ -861,6 +868,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         await submitPost(ctx, actor, await postFacts(ctx.db, saved.id), saved.version);
         return reply.redirect(`/posts/${saved.id}?ok=submitted`, 303);
       }
+      if (one(form.intent) === 'attach') return reply.redirect(`/posts/${saved.id}/edit#media-title`, 303);
       return reply.redirect(`/posts/${saved.id}?ok=saved`, 303);
     } catch (error) {
       if (!isUserError(error)) throw error;
@@ -873,12 +881,17 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     }
   };
 
-  app.post('/posts', { schema: { hide: true, body: editorForm } }, (request, reply) =>
-    saveEditor(request, reply, request.body, null),
+  // The editor is multipart (it carries a file); its fields before the file are checked as a body.
+  app.post(
+    '/posts',
+    { preValidation: readFieldsBeforeFile, schema: { hide: true, body: editorForm } },
+    (request, reply) => saveEditor(request, reply, null),
   );
 
-  app.post('/posts/:id', { schema: { hide: true, params: idParams, body: editorForm } }, (request, reply) =>
-    saveEditor(request, reply, request.body, request.params.id),
+  app.post(
+    '/posts/:id',
+    { preValidation: readFieldsBeforeFile, schema: { hide: true, params: idParams, body: editorForm } },
+    (request, reply) => saveEditor(request, reply, request.params.id),
   );
 
   app.get(

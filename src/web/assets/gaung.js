@@ -135,6 +135,9 @@
   const list = editor.querySelector('#media-list');
   const template = editor.querySelector('#medium-template');
   const picker = editor.querySelector('[data-upload]');
+  // Without this script the form carries one file and an "attach" button; here files upload as chosen.
+  editor.querySelector('[data-attach]')?.remove();
+  if (picker) picker.multiple = true;
   const pending = new Set();
   const submitButtons = () => editor.querySelectorAll('button[type="submit"]');
   const settle = () => {
