@@ -223,6 +223,10 @@ function EditorPage(props: {
       <form method="post" action={action} enctype="multipart/form-data" class="editor" data-editor>
         <Csrf />
         {post ? <input type="hidden" name="version" value={String(post.version)} /> : null}
+        {/* Enter in a field submits the form's first button: let that be Save, not the attach button below. */}
+        <button type="submit" name="intent" value="save" class="sr-only" tabIndex={-1} aria-hidden="true">
+          {t.editor.save}
+        </button>
         <Field id="body" label={t.editor.body} errors={errors} hint={t.editor.bodyHint}>
           <textarea id="body" name="body" rows={8} maxLength={65536}>
             {values.body}
