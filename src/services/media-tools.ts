@@ -320,6 +320,9 @@ export async function videoFrame(ffmpeg: string, file: string, durationMs: numbe
   );
 }
 
+/** The first video and audio streams only, without the container's metadata and chapters. */
+const WITHOUT_METADATA = ['-map', '0:v:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1'];
+
 /**
  * Copies the first video and audio streams, without re-encoding, into a new MP4 or MOV container
  * without the original's metadata: no recording place, device or dates, no chapters, no data tracks
@@ -340,16 +343,9 @@ export async function copyWithoutMetadata(
       '-y',
       '-i',
       input,
-      '-map',
-      '0:v:0',
-      '-map',
-      '0:a:0?',
+      ...WITHOUT_METADATA,
       '-c',
       'copy',
-      '-map_metadata',
-      '-1',
-      '-map_chapters',
-      '-1',
       '-movflags',
       '+faststart',
       '-f',
@@ -382,14 +378,7 @@ export async function transcodeToH264(
       '-y',
       '-i',
       input,
-      '-map',
-      '0:v:0',
-      '-map',
-      '0:a:0?',
-      '-map_metadata',
-      '-1',
-      '-map_chapters',
-      '-1',
+      ...WITHOUT_METADATA,
       '-vf',
       'scale=trunc(iw/2)*2:trunc(ih/2)*2',
       '-c:v',

@@ -886,6 +886,21 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
   );
 
+  /** The text of a required field of a decision form, or a 400 naming the field. */
+  const requiredText = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Record<string, string | string[] | undefined>,
+    field: 'comment' | 'reason',
+  ): Promise<string> => {
+    const text = blank(one(form[field]));
+    if (text) return text;
+    const { t } = await kit.env(request, reply);
+    throw new AppError('validation_failed', 400, t.problems.validation_failed, {
+      errors: [{ field, message: t.fieldProblems.required, code: 'required' }],
+    });
+  };
+
   app.post(
     '/review/:id/request-changes',
     { schema: { hide: true, params: idParams, body: decisionForm } },
@@ -898,12 +913,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         form,
         okAt('/inbox', 'changesRequested'),
         async (actor, facts) => {
-          const env = await kit.env(request, reply);
-          const comment = blank(one(form.comment));
-          if (!comment)
-            throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
-              errors: [{ field: 'comment', message: env.t.fieldProblems.required, code: 'required' }],
-            });
+          const comment = await requiredText(request, reply, form, 'comment');
           await requestChanges(ctx, actor, facts, versionOf(form), comment);
         },
       );
@@ -922,12 +932,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         form,
         okAt('/inbox', 'rejected'),
         async (actor, facts) => {
-          const env = await kit.env(request, reply);
-          const reason = blank(one(form.reason));
-          if (!reason)
-            throw new AppError('validation_failed', 400, env.t.problems.validation_failed, {
-              errors: [{ field: 'reason', message: env.t.fieldProblems.required, code: 'required' }],
-            });
+          const reason = await requiredText(request, reply, form, 'reason');
           await rejectPost(ctx, actor, facts, versionOf(form), reason);
         },
       );

@@ -81,6 +81,26 @@ describe.each(testDrivers())('adding channels to an approved post on the review 
     await t?.close();
   });
 
+  it('asks for the comment of a change request and the reason of a rejection, changing nothing without them', async () => {
+    for (const [action, field, control] of [
+      ['request-changes', 'comment', 'changes-comment'],
+      ['reject', 'reason', 'reject-reason'],
+    ] as const) {
+      const refused = await form(reviewer, `/review/${postId}/${action}`, {
+        version: await postVersion(),
+        [field]: '  ',
+      });
+      expect(refused.statusCode, action).toBe(400);
+      expect(refused.body).toContain(msg.fieldProblems.required);
+      expect(refused.body).toContain(`id="${control}-error"`);
+    }
+    const post = await t.app.inject({
+      url: `/api/v1/posts/${postId}`,
+      headers: org.user('regionA', 'reviewer').headers,
+    });
+    expect(post.json()).toMatchObject({ status: 'submitted' });
+  });
+
   it('approves the post to one channel, then offers the others in the add form', async () => {
     const approved = await form(reviewer, `/review/${postId}/approve`, {
       version: await postVersion(),
