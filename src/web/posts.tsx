@@ -1,6 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ComponentChildren } from 'preact';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { media as mediaTable } from '../db/schema';
@@ -540,6 +541,34 @@ export function PostBody(props: { post: PostView }) {
   );
 }
 
+/** One delivery of a post: status, platform, channel, its time, the link once out, the last error; `children` add actions. */
+export function DeliveryItem(props: {
+  delivery: PostView['deliveries'][number];
+  children?: ComponentChildren;
+}) {
+  const { t } = useEnv();
+  const d = props.delivery;
+  return (
+    <li class="item" data-delivery={d.id} data-platform={d.platform} data-status={d.status}>
+      <div class="item-head">
+        <DeliveryStatusBadge status={d.status} /> <PlatformName platform={d.platform} />{' '}
+        <strong>{d.channelName}</strong>
+      </div>
+      <div class="meta">
+        {d.status === 'published' ? <Time at={d.publishedAt} /> : <Time at={d.dueAt} />}
+        {d.remoteUrl ? (
+          <>
+            {' · '}
+            <ExternalLink href={d.remoteUrl}>{t.post.viewOnPlatform}</ExternalLink>
+          </>
+        ) : null}
+      </div>
+      {d.lastError && d.status !== 'published' ? <p class="error-text">{d.lastError}</p> : null}
+      {props.children}
+    </li>
+  );
+}
+
 export function PostDeliveries(props: { post: PostView }) {
   const { t } = useEnv();
   if (props.post.deliveries.length === 0) return null;
@@ -548,21 +577,7 @@ export function PostDeliveries(props: { post: PostView }) {
       <h2 id="deliveries-title">{t.post.deliveries}</h2>
       <ul class="list">
         {props.post.deliveries.map((d) => (
-          <li class="item" data-delivery={d.id} data-platform={d.platform}>
-            <div class="item-head">
-              <DeliveryStatusBadge status={d.status} /> <PlatformName platform={d.platform} /> {d.channelName}
-            </div>
-            <div class="meta">
-              {d.status === 'published' ? <Time at={d.publishedAt} /> : <Time at={d.dueAt} />}
-              {d.remoteUrl ? (
-                <>
-                  {' · '}
-                  <ExternalLink href={d.remoteUrl}>{t.post.viewOnPlatform}</ExternalLink>
-                </>
-              ) : null}
-            </div>
-            {d.lastError && d.status !== 'published' ? <p class="error-text">{d.lastError}</p> : null}
-          </li>
+          <DeliveryItem delivery={d} />
         ))}
       </ul>
     </section>

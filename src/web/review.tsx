@@ -35,9 +35,7 @@ import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {
   ActionButton,
   Csrf,
-  DeliveryStatusBadge,
   Excerpt,
-  ExternalLink,
   Field,
   FieldErrors,
   handleOf,
@@ -51,7 +49,7 @@ import type { Messages } from './i18n/index';
 import { blank, one, patternForm, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
-import { PostBody, PostDeliveries } from './posts';
+import { DeliveryItem, PostBody, PostDeliveries } from './posts';
 import { formatTime, fromLocalInput, zoneLabel } from './time';
 
 /** Humas: the inbox of submitted posts and the review page with the three decisions. */
@@ -358,21 +356,7 @@ function PostTargets(props: {
       <h2 id="targets-title">{t.post.deliveries}</h2>
       <ul class="list">
         {post.deliveries.map((d) => (
-          <li class="item" data-delivery={d.id} data-platform={d.platform} data-status={d.status}>
-            <div class="item-head">
-              <DeliveryStatusBadge status={d.status} /> <PlatformName platform={d.platform} />{' '}
-              <strong>{d.channelName}</strong>
-            </div>
-            <div class="meta">
-              {d.status === 'published' ? <Time at={d.publishedAt} /> : <Time at={d.dueAt} />}
-              {d.remoteUrl ? (
-                <>
-                  {' · '}
-                  <ExternalLink href={d.remoteUrl}>{t.post.viewOnPlatform}</ExternalLink>
-                </>
-              ) : null}
-            </div>
-            {d.lastError && d.status !== 'published' ? <p class="error-text">{d.lastError}</p> : null}
+          <DeliveryItem delivery={d}>
             {props.cancellable.has(d.id) ? (
               <ActionButton
                 action={`/review/${post.id}/targets/${d.channelId}/cancel`}
@@ -382,7 +366,7 @@ function PostTargets(props: {
                 confirm={t.deliveries.cancelConfirm}
               />
             ) : null}
-          </li>
+          </DeliveryItem>
         ))}
       </ul>
       <h3>{t.review.addTargets}</h3>
