@@ -30,3 +30,19 @@ export async function signIn(app: App, email: string, password: string): Promise
     headers: { cookie: header, 'x-csrf-token': csrfToken },
   };
 }
+
+/** Submits a page form as a browser would: urlencoded, with the session's cookie and its CSRF token (or `csrf`). */
+export function submitForm(
+  app: App,
+  session: TestSession,
+  url: string,
+  fields: Record<string, string>,
+  csrf = session.csrfToken,
+) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: session.cookie.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+  });
+}

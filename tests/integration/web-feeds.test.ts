@@ -7,7 +7,7 @@ import { id as msg } from '../../src/web/i18n/id';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
-import { signIn, type TestSession } from '../helpers/session';
+import { signIn, submitForm, type TestSession } from '../helpers/session';
 
 /**
  * The feeds page: an office lists its feeds, adds one (read once first), sees why an address was
@@ -55,18 +55,8 @@ describe.each(testDrivers())('the feeds page on %s', (driver) => {
 
   const page = (session: TestSession, url = '/feeds') => t.app.inject({ url, headers: session.cookie });
 
-  const form = (
-    session: TestSession,
-    url: string,
-    fields: Record<string, string>,
-    csrf = session.csrfToken,
-  ) =>
-    t.app.inject({
-      method: 'POST',
-      url,
-      headers: { cookie: session.cookie.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
-    });
+  const form = (session: TestSession, url: string, fields: Record<string, string>, csrf?: string) =>
+    submitForm(t.app, session, url, fields, csrf);
 
   const row = async () => (await t.ctx.db.select().from(feeds).where(eq(feeds.id, feedId)))[0];
 

@@ -7,7 +7,7 @@ import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
 import { createPostVia, insertChannel } from '../helpers/posts';
-import { signIn, type TestSession } from '../helpers/session';
+import { signIn, submitForm, type TestSession } from '../helpers/session';
 
 /**
  * The review page of an approved post: the reviewer sees its deliveries, adds channels of their own
@@ -27,18 +27,8 @@ describe.each(testDrivers())('adding channels to an approved post on the review 
   const page = (session: TestSession, url = `/review/${postId}`) =>
     t.app.inject({ url, headers: session.cookie });
 
-  const form = (
-    session: TestSession,
-    url: string,
-    fields: Record<string, string>,
-    csrf = session.csrfToken,
-  ) =>
-    t.app.inject({
-      method: 'POST',
-      url,
-      headers: { cookie: session.cookie.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
-    });
+  const form = (session: TestSession, url: string, fields: Record<string, string>, csrf?: string) =>
+    submitForm(t.app, session, url, fields, csrf);
 
   const postVersion = async () => {
     const response = await t.app.inject({
