@@ -92,6 +92,27 @@ const schema = z.object({
   GAUNG_META_APP_ID: z.string().min(1).optional(),
   GAUNG_META_APP_SECRET: z.string().min(1).optional(),
   GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+  /** Both the Data API (/youtube/v3) and its upload endpoint (/upload/youtube/v3) live under this host. */
+  GAUNG_YOUTUBE_API_URL: httpUrl.default('https://www.googleapis.com'),
+  GAUNG_GOOGLE_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
+  GAUNG_GOOGLE_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
+  GAUNG_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GAUNG_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  /** The Cloud project's daily YouTube quotas (shared by every YouTube channel); Google's defaults. */
+  GAUNG_YOUTUBE_DAILY_UPLOADS: int(1, 1_000_000).default(100),
+  GAUNG_YOUTUBE_DAILY_UNITS: int(1, 100_000_000).default(10_000),
+  /** Where the project's quota day ends: Google resets it at midnight Pacific Time. */
+  GAUNG_YOUTUBE_QUOTA_TIME_ZONE: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone')
+    .default('America/Los_Angeles'),
   /** Uploads: originals above these are cut off while streaming. Images are re-encoded per platform, so they may exceed every platform's own limit. */
   GAUNG_MEDIA_MAX_IMAGE_BYTES: int(1024, 2 ** 31).default(30_000_000),
   /** Threads and Facebook take videos of up to 1 GB by URL, the largest of the platforms. */

@@ -23,6 +23,10 @@ export interface RateLimit {
   scope: 'channel' | 'app';
   max: number;
   windowSeconds: number;
+  /** A quota day ending at midnight in this zone (Google's project quotas), instead of a sliding window. */
+  calendarDay?: { timeZone: string };
+  /** Names the quota where the operator may set its figure (GAUNG_YOUTUBE_DAILY_UPLOADS, …). */
+  quota?: string;
 }
 
 export interface PlatformLimits {
@@ -64,6 +68,20 @@ const MB = 1024 * 1024;
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+
+/**
+ * YouTube quota units one publish may spend besides the upload itself, which has a bucket of its own:
+ * thumbnails.set 50 and playlistItems.insert 50, plus reads (channels.list, playlistItems.list for
+ * reconciliation, videos.list for three metrics snapshots) at 1 each, rounded up.
+ */
+export const YOUTUBE_UNITS_PER_PUBLISH = 110;
+/** https://developers.google.com/youtube/v3/determine_quota_cost: 100 uploads and 10,000 units a day, reset at midnight PT. */
+export const YOUTUBE_DEFAULT_DAILY_UPLOADS = 100;
+export const YOUTUBE_DEFAULT_DAILY_UNITS = 10_000;
+/** YouTube treats square and vertical videos of up to 3 minutes as Shorts (since October 2024). */
+export const YOUTUBE_SHORTS_MAX_SECONDS = 180;
+/** Unverified channels upload up to 15 minutes; verified ones up to 12 hours (a channel setting). */
+export const YOUTUBE_UNVERIFIED_MAX_SECONDS = 15 * 60;
 
 /** Mastodon's defaults; an instance may configure other values (channel settings override them). */
 export const MASTODON_DEFAULT_MAX_CHARACTERS = 500;
@@ -238,6 +256,44 @@ export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
     rateLimits: [
       { scope: 'channel', max: 20, windowSeconds: MINUTE },
       { scope: 'app', max: 30, windowSeconds: 1 },
+    ],
+    quotaReadAtRunTime: false,
+  },
+  youtube: {
+    label: 'YouTube',
+    // https://developers.google.com/youtube/v3/docs/videos#properties: description at most 5,000 bytes, no < or >.
+    text: { limit: 5000, unit: 'characters', counting: 'utf16', maxBytes: 5000 },
+    captionLimit: null,
+    // One video; an image beside it becomes the video's custom thumbnail (thumbnails.set).
+    maxImages: 1,
+    maxVideos: 1,
+    maxMedia: 2,
+    mixedMedia: true,
+    mediaRequired: true,
+    maxHashtags: null,
+    maxLinks: null,
+    // https://developers.google.com/youtube/v3/docs/thumbnails/set: thumbnails up to 2 MB; videos.insert maxSize 256 GB.
+    maxImageBytes: 2 * MB,
+    maxVideoBytes: 256 * 1024 * MB,
+    // https://support.google.com/youtube/answer/71673: 12 hours for verified channels (unverified: 15 minutes).
+    maxVideoSeconds: 12 * HOUR,
+    repost: false,
+    quote: false,
+    rateLimits: [
+      {
+        scope: 'app',
+        max: YOUTUBE_DEFAULT_DAILY_UPLOADS,
+        windowSeconds: DAY,
+        calendarDay: { timeZone: 'America/Los_Angeles' },
+        quota: 'uploads',
+      },
+      {
+        scope: 'app',
+        max: Math.floor(YOUTUBE_DEFAULT_DAILY_UNITS / YOUTUBE_UNITS_PER_PUBLISH),
+        windowSeconds: DAY,
+        calendarDay: { timeZone: 'America/Los_Angeles' },
+        quota: 'units',
+      },
     ],
     quotaReadAtRunTime: false,
   },

@@ -235,6 +235,16 @@ export const MEDIA_RULES: Readonly<Record<Platform, MediaRules>> = {
       bytes: 'Telegram takes photos of up to 10 MB',
     },
   },
+  // https://developers.google.com/youtube/v3/docs/thumbnails/set: thumbnails image/jpeg or image/png; videos.insert takes video/* (MP4 and MOV here).
+  youtube: {
+    imageFormats: ['jpeg', 'png'],
+    animation: false,
+    animatedMaxBytes: null,
+    aspect: null,
+    maxSideSum: null,
+    video: { containers: ['mp4', 'mov'], codecs: null, minSeconds: null },
+    why: { formats: 'YouTube thumbnails are JPEG or PNG', bytes: 'YouTube takes thumbnails of up to 2 MB' },
+  },
   webhook: {
     imageFormats: ANY_IMAGE,
     animation: true,

@@ -1,4 +1,5 @@
-import { PLATFORM_LIMITS } from '../../config/platform-limits';
+import { CronExpressionParser } from 'cron-parser';
+import { PLATFORM_LIMITS, type RateLimit } from '../../config/platform-limits';
 import type { Platform } from './vocabulary';
 
 /**
@@ -13,19 +14,71 @@ export interface RateWindow {
   scope: 'channel' | 'app';
   max: number;
   windowMs: number;
+  /** A quota day's end (the window is then fixed, not sliding): nothing frees up before it. */
+  resetAt?: Date;
+  /** The quota's name where a platform has several (YouTube: `uploads`, `units`). */
+  quota?: string;
+}
+
+/** The operator's figures for quotas the platform lets a project change (YouTube's daily quotas). */
+export type QuotaOverrides = Partial<Record<Platform, { max?: Record<string, number>; timeZone?: string }>>;
+
+/** A quota day lasts at most 25 hours (the day the clocks go back). */
+const QUOTA_DAY_MS = 25 * 60 * 60 * 1000;
+
+/** The next midnight in `timeZone` after `now`. */
+export function nextMidnight(timeZone: string, now: Date): Date {
+  return CronExpressionParser.parse('0 0 * * *', { tz: timeZone, currentDate: now }).next().toDate();
+}
+
+/** The calendar date in `timeZone`, naming one quota day's counter. */
+const dayIn = (timeZone: string, at: Date) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    at,
+  );
+
+function window(
+  platform: Platform,
+  channelId: string,
+  limit: RateLimit,
+  now: Date,
+  overrides: QuotaOverrides,
+): RateWindow {
+  const own = overrides[platform];
+  const max = (limit.quota && own?.max?.[limit.quota]) || limit.max;
+  const base = `${blockId(platform, limit.scope, channelId)}:${limit.quota ? `${limit.quota}:` : ''}`;
+  if (!limit.calendarDay)
+    return {
+      id: `${base}${max}/${limit.windowSeconds}s`,
+      scope: limit.scope,
+      max,
+      windowMs: limit.windowSeconds * 1000,
+      ...(limit.quota ? { quota: limit.quota } : {}),
+    };
+  const zone = own?.timeZone ?? limit.calendarDay.timeZone;
+  return {
+    id: `${base}${max}/day:${dayIn(zone, now)}@${zone}`,
+    scope: limit.scope,
+    max,
+    windowMs: QUOTA_DAY_MS,
+    resetAt: nextMidnight(zone, now),
+    ...(limit.quota ? { quota: limit.quota } : {}),
+  };
 }
 
 /** Where a platform's "stop until" answer applies: this channel, or every channel of the platform. */
 export const blockId = (platform: Platform, scope: 'channel' | 'app', channelId: string) =>
   scope === 'app' ? `${platform}:app` : `${platform}:channel:${channelId}`;
 
-export function rateWindows(platform: Platform, channelId: string): RateWindow[] {
-  return PLATFORM_LIMITS[platform].rateLimits.map((limit) => ({
-    id: `${blockId(platform, limit.scope, channelId)}:${limit.max}/${limit.windowSeconds}s`,
-    scope: limit.scope,
-    max: limit.max,
-    windowMs: limit.windowSeconds * 1000,
-  }));
+export function rateWindows(
+  platform: Platform,
+  channelId: string,
+  now: Date,
+  overrides: QuotaOverrides = {},
+): RateWindow[] {
+  return PLATFORM_LIMITS[platform].rateLimits.map((limit) =>
+    window(platform, channelId, limit, now, overrides),
+  );
 }
 
 /** The two blocks a publish to this channel must respect. */
@@ -59,5 +112,8 @@ function duration(ms: number): string {
 /** "X allows 100 posts per 15 minutes per account", for the attempt history. */
 export function describeRateWindow(platform: Platform, window: RateWindow): string {
   const who = window.scope === 'app' ? 'for all of Gaung’s accounts' : 'per account';
-  return `${PLATFORM_LIMITS[platform].label} allows ${window.max} posts per ${duration(window.windowMs)} ${who}`;
+  const label = PLATFORM_LIMITS[platform].label;
+  if (window.resetAt)
+    return `${label}'s daily ${window.quota ?? 'publish'} quota ${who} is used up until ${window.resetAt.toISOString()}`;
+  return `${label} allows ${window.max} posts per ${duration(window.windowMs)} ${who}`;
 }

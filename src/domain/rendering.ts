@@ -394,6 +394,7 @@ export function parseSourceUrl(platform: Platform, raw: string): SourcePost | nu
       return { platform, url: url.href };
     case 'facebook':
     case 'instagram':
+    case 'youtube':
       return null;
   }
 }
@@ -431,6 +432,11 @@ export const VALIDATION_CODES = [
   'source_url_missing',
   'source_url_invalid',
   'source_url_wrong_platform',
+  'video_required',
+  'angle_brackets',
+  'title_shortened',
+  'tags_shortened',
+  'made_for_kids_unset',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
@@ -458,7 +464,9 @@ export interface PlatformRulesInput {
   mode: DeliveryMode;
   sourceUrl: string | null;
   link: string | null;
-  settings?: { maxCharacters?: number; urlLength?: number };
+  settings?: { maxCharacters?: number; urlLength?: number; maxVideoSeconds?: number; madeForKids?: boolean };
+  /** The post's tags, for platforms that keep them apart from the text (YouTube). */
+  tags?: string[];
 }
 
 const SOURCE_EXAMPLES: Partial<Record<Platform, string>> = {
@@ -709,5 +717,107 @@ export function validateForPlatform(input: PlatformRulesInput): {
     });
   }
   issues.push(...mediaIssues(input, limits));
+  if (input.platform === 'youtube') issues.push(...youtubeIssues(input));
   return { count, issues };
+}
+
+// ---------------------------------------------------------------------------------------------
+// YouTube: a title from the first line, tags apart from the text
+
+/** https://developers.google.com/youtube/v3/docs/videos#snippet.title: at most 100 characters. */
+export const YOUTUBE_TITLE_MAX = 100;
+/** snippet.tags: at most 500 characters, counting the commas between tags and quotes around tags with spaces. */
+export const YOUTUBE_TAGS_MAX = 500;
+/** News & Politics, where a public body's videos belong; a channel setting may choose another. */
+export const YOUTUBE_CATEGORY_DEFAULT = '25';
+
+/** The video's title: the text's first non-empty line, shortened at a word to 100 characters. */
+export function youtubeTitle(text: string): string {
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
+  const chars = Array.from(line);
+  if (chars.length <= YOUTUBE_TITLE_MAX) return line || 'Video';
+  const cut = chars.slice(0, YOUTUBE_TITLE_MAX - 1).join('');
+  const atWord = cut.replace(/\s+\S*$/, '');
+  return `${(atWord.length >= 40 ? atWord : cut).trimEnd()}…`;
+}
+
+const tagCost = (tag: string) => tag.length + (/\s/.test(tag) ? 2 : 0);
+
+/** The tags that fit YouTube's 500 characters, in order (a '#' is not part of a tag). */
+export function youtubeTags(tags: string[]): string[] {
+  const out: string[] = [];
+  let used = 0;
+  for (const raw of tags) {
+    const tag = raw.replace(/^#/, '').trim();
+    if (tag === '' || /[<>]/.test(tag)) continue;
+    const cost = tagCost(tag) + (out.length > 0 ? 1 : 0);
+    if (used + cost > YOUTUBE_TAGS_MAX) break;
+    out.push(tag);
+    used += cost;
+  }
+  return out;
+}
+
+function youtubeIssues(input: PlatformRulesInput): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const videos = input.media.filter((medium) => medium.kind === 'video');
+  if (videos.length === 0)
+    issues.push({
+      code: 'video_required',
+      severity: 'error',
+      field: 'media',
+      message:
+        'YouTube publishes videos: add one video (a photo beside it becomes its thumbnail), or leave YouTube out.',
+    });
+  if (/[<>]/.test(input.text))
+    issues.push({
+      code: 'angle_brackets',
+      severity: 'error',
+      field: 'text',
+      message: 'YouTube refuses "<" and ">" in titles and descriptions. Remove them from the text.',
+    });
+  const firstLine =
+    input.text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
+  if (Array.from(firstLine).length > YOUTUBE_TITLE_MAX)
+    issues.push({
+      code: 'title_shortened',
+      severity: 'warning',
+      field: 'text',
+      message: `The first line becomes the video's title, and YouTube titles hold ${YOUTUBE_TITLE_MAX} characters; it will be shortened to "${youtubeTitle(input.text)}".`,
+    });
+  const tags = (input.tags ?? []).filter((tag) => tag.replace(/^#/, '').trim() !== '');
+  const kept = youtubeTags(tags);
+  if (kept.length < tags.length)
+    issues.push({
+      code: 'tags_shortened',
+      severity: 'warning',
+      field: 'tags',
+      message: `YouTube keeps ${YOUTUBE_TAGS_MAX} characters of tags; ${plural(tags.length - kept.length, 'tag', 'tags')} will be left out.`,
+    });
+  if (input.settings?.madeForKids === undefined)
+    issues.push({
+      code: 'made_for_kids_unset',
+      severity: 'error',
+      field: 'channel',
+      message:
+        'The channel must say whether its videos are made for kids (YouTube requires it): set it on the channel page.',
+    });
+  const maxSeconds = input.settings?.maxVideoSeconds;
+  videos.forEach((video) => {
+    if (maxSeconds !== undefined && video.durationMs !== null && video.durationMs > maxSeconds * 1000)
+      issues.push({
+        code: 'video_too_long',
+        severity: 'error',
+        field: `media[${input.media.indexOf(video)}]`,
+        message: `This channel uploads videos of up to ${plural(maxSeconds / 60, 'minute', 'minutes')} (YouTube allows longer ones once the channel is verified); this one lasts ${plural(Math.ceil(video.durationMs / 1000), 'second', 'seconds')}.`,
+      });
+  });
+  return issues;
 }

@@ -17,6 +17,7 @@ export const PLATFORMS = [
   'telegram',
   'mastodon',
   'bluesky',
+  'youtube',
   'webhook',
   'sandbox',
 ] as const;

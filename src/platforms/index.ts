@@ -9,6 +9,7 @@ import { threadsAdapter } from './threads';
 import type { PlatformAdapter } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
+import { youtubeAdapter } from './youtube';
 
 /** The adapters this process can publish with, one per platform. */
 export interface PlatformRegistry {
@@ -34,6 +35,7 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     telegramAdapter,
     mastodonAdapter,
     blueskyAdapter,
+    youtubeAdapter,
     webhookAdapter,
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];

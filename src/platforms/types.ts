@@ -16,12 +16,17 @@ export interface PlatformEndpoints {
   graph: string;
   threads: string;
   telegram: string;
+  /** Google's API host: the Data API under /youtube/v3, uploads under /upload/youtube/v3. */
+  youtube: string;
+  googleAuth: string;
+  googleToken: string;
 }
 
 /** OAuth apps registered by the operator, where a platform needs one. */
 export interface PlatformApps {
   x?: { clientId: string; clientSecret?: string };
   meta?: { appId: string; appSecret: string };
+  google?: { clientId: string; clientSecret: string };
 }
 
 export interface PlatformContext {
@@ -77,6 +82,8 @@ export interface PublishRequest {
   link: string | null;
   /** The office's original post; repost and quote act on it. */
   sourceUrl: string | null;
+  /** The post's tags (YouTube keeps them as the video's tags). */
+  tags?: string[];
   /** When the first attempt started: reconciliation only considers posts created after it (minus skew). */
   firstAttemptAt: Date;
 }

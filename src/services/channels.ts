@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../../config/env';
+import { YOUTUBE_UNITS_PER_PUBLISH } from '../../config/platform-limits';
 import { type AppContext, redisKey } from '../context';
 import type { DbOrTx } from '../db/client';
 import {
@@ -15,6 +16,7 @@ import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
 import type { Actor } from '../domain/permissions';
+import type { QuotaOverrides } from '../domain/rate-limits';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
 import { connectMetaPages } from '../platforms/facebook';
@@ -91,6 +93,20 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   graph: config.GAUNG_GRAPH_API_URL,
   threads: config.GAUNG_THREADS_API_URL,
   telegram: config.GAUNG_TELEGRAM_API_URL,
+  youtube: config.GAUNG_YOUTUBE_API_URL,
+  googleAuth: config.GAUNG_GOOGLE_AUTH_URL,
+  googleToken: config.GAUNG_GOOGLE_TOKEN_URL,
+});
+
+/** The operator's figures for the quotas of Gaung's platform projects. */
+export const quotaOverridesOf = (config: Config): QuotaOverrides => ({
+  youtube: {
+    timeZone: config.GAUNG_YOUTUBE_QUOTA_TIME_ZONE,
+    max: {
+      uploads: config.GAUNG_YOUTUBE_DAILY_UPLOADS,
+      units: Math.max(1, Math.floor(config.GAUNG_YOUTUBE_DAILY_UNITS / YOUTUBE_UNITS_PER_PUBLISH)),
+    },
+  },
 });
 
 export const reachOf = (config: Config): NetworkReach => (config.GAUNG_ALLOW_PRIVATE_URLS ? 'any' : 'public');
@@ -102,6 +118,10 @@ export const appsOf = (config: Config): PlatformApps => ({
   meta:
     config.GAUNG_META_APP_ID && config.GAUNG_META_APP_SECRET
       ? { appId: config.GAUNG_META_APP_ID, appSecret: config.GAUNG_META_APP_SECRET }
+      : undefined,
+  google:
+    config.GAUNG_GOOGLE_CLIENT_ID && config.GAUNG_GOOGLE_CLIENT_SECRET
+      ? { clientId: config.GAUNG_GOOGLE_CLIENT_ID, clientSecret: config.GAUNG_GOOGLE_CLIENT_SECRET }
       : undefined,
 });
 

@@ -17,7 +17,7 @@ import {
   type PublishResult,
 } from '../platforms/types';
 import { enqueueNotify } from '../queues/producers';
-import { type ChannelRow, markNeedsReauth, platformContextFor } from './channels';
+import { type ChannelRow, markNeedsReauth, platformContextFor, quotaOverridesOf } from './channels';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
 import { type PublishOutcome, publishOutcomeCtes } from './notifications';
@@ -66,6 +66,7 @@ interface DeliveryWork {
   lastError: string | null;
   link: string | null;
   sourceUrl: string | null;
+  tags: string[];
   mediaCount: number;
   firstAttemptAt: Date | null;
 }
@@ -88,6 +89,7 @@ type RawWork = {
   last_error: string | null;
   link: string | null;
   source_url: string | null;
+  tags: string[] | null;
   media_count: number;
   first_ms: number | null;
 };
@@ -121,6 +123,7 @@ function workFromRaw(raw: RawWork): DeliveryWork {
     lastError: raw.last_error,
     link: raw.link,
     sourceUrl: raw.source_url,
+    tags: raw.tags ?? [],
     mediaCount: Number(raw.media_count),
     firstAttemptAt: msDate(raw.first_ms),
   };
@@ -133,7 +136,7 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
   (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
   (extract(epoch from d.lease_until) * 1000)::float8 as lease_ms,
   (extract(epoch from d.updated_at) * 1000)::float8 as updated_ms,
-  d.last_error, p.link, p.source_url,
+  d.last_error, p.link, p.source_url, p.tags,
   (select count(*)::int from post_media pm where pm.post_id = d.post_id) as media_count,
   (select (extract(epoch from min(a.started_at)) * 1000)::float8 from delivery_attempts a where a.delivery_id = d.id) as first_ms`;
 
@@ -391,6 +394,7 @@ async function publishRequest(
     media,
     link: work.link,
     sourceUrl: work.sourceUrl,
+    tags: work.tags,
     firstAttemptAt,
   };
 }
@@ -422,7 +426,8 @@ async function publishClaimed(ctx: AppContext, claim: Claim): Promise<PublishSte
     );
 
   const target = { platform, channelId: claim.channel.id };
-  const reservation = await reservePublishSlot(ctx, target, `${claim.id}#${claim.attempts}`);
+  const quotas = quotaOverridesOf(ctx.config);
+  const reservation = await reservePublishSlot(ctx, target, `${claim.id}#${claim.attempts}`, quotas);
   if (!reservation.granted) {
     const why = reservation.window
       ? describeRateWindow(platform, reservation.window)
@@ -439,7 +444,7 @@ async function publishClaimed(ctx: AppContext, claim: Claim): Promise<PublishSte
   try {
     request = await publishRequest(ctx, claim, claim.firstAttemptAt ?? now);
   } catch (error) {
-    await releasePublishSlot(ctx, target, reservation.token).catch(() => {});
+    await releasePublishSlot(ctx, target, reservation.token, quotas).catch(() => {});
     const refused = error instanceof AppError && error.status < 500;
     return finish(
       ctx,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type AppContext, redisKey } from '../context';
-import { blockId, blockIds, type RateWindow, rateWindows } from '../domain/rate-limits';
+import { blockId, blockIds, type QuotaOverrides, type RateWindow, rateWindows } from '../domain/rate-limits';
 import type { Platform } from '../domain/vocabulary';
 
 /**
@@ -23,7 +23,13 @@ local nc = tonumber(ARGV[3])
 local na = tonumber(ARGV[4])
 local n = nc + na
 local granted = member .. '@' .. now
-local function limit(i) return tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i]) end
+-- Each window: max, length, and (for a quota day) when it resets; 0 for a sliding window.
+local function limit(i) return tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i]) end
+local function freeAt(i, edge)
+  local _, window, reset = limit(i)
+  if reset > 0 then return reset end
+  return tonumber(edge[2]) + window
+end
 local at = now
 for j = n + 1, #KEYS do
   local blocked = tonumber(redis.call('GET', KEYS[j]) or '0')
@@ -36,11 +42,11 @@ end
 -- The first moment the app-wide windows (which hold no bookings) have room.
 local appFree, appCause = now, 0
 for i = nc + 1, n do
-  local max, window = limit(i)
+  local max = limit(i)
   local count = redis.call('ZCARD', KEYS[i])
   if count >= max then
     local edge = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
-    local free = tonumber(edge[2]) + window
+    local free = freeAt(i, edge)
     if free > appFree then appFree = free; appCause = i end
   end
 end
@@ -73,13 +79,13 @@ end
 -- Per-channel windows: book the first moment each allows one more (bookings queue up in order).
 local channelAt, cause = at, 0
 for i = 1, nc do
-  local max, window = limit(i)
+  local max = limit(i)
   local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
   if last[2] and tonumber(last[2]) > channelAt then channelAt = tonumber(last[2]); cause = i end
   local count = redis.call('ZCARD', KEYS[i])
   if count >= max then
     local edge = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
-    local free = tonumber(edge[2]) + window
+    local free = freeAt(i, edge)
     if free > channelAt then channelAt = free; cause = i end
   end
 end
@@ -106,9 +112,25 @@ end
 return 0
 `;
 
+const CALL_SLOT = `
+local now = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= max then
+  local edge = redis.call('ZRANGE', KEYS[1], count - max, count - max, 'WITHSCORES')
+  return math.max(tonumber(edge[2]) + window - now, 1)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+`;
+
 interface RateCommands {
   gaungRateReserve(...args: (string | number)[]): Promise<[number, number, number]>;
   gaungRateBlock(key: string, till: number, now: number): Promise<number>;
+  gaungCallSlot(key: string, now: number, max: number, windowMs: number, member: string): Promise<number>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -117,6 +139,7 @@ function commands(redis: Redis): RateCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('gaungRateReserve', { lua: RESERVE });
     redis.defineCommand('gaungRateBlock', { numberOfKeys: 1, lua: BLOCK });
+    redis.defineCommand('gaungCallSlot', { numberOfKeys: 1, lua: CALL_SLOT });
     defined.add(redis);
   }
   return redis as unknown as RateCommands;
@@ -141,8 +164,9 @@ export async function reservePublishSlot(
   ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
   target: { platform: Platform; channelId: string },
   member: string,
+  overrides: QuotaOverrides = {},
 ): Promise<Reservation> {
-  const all = rateWindows(target.platform, target.channelId);
+  const all = rateWindows(target.platform, target.channelId, ctx.now(), overrides);
   // Channel windows first: the script books in those and only checks the app-wide ones.
   const windows = [...all.filter((w) => w.scope === 'channel'), ...all.filter((w) => w.scope === 'app')];
   const channelCount = windows.filter((w) => w.scope === 'channel').length;
@@ -158,7 +182,7 @@ export async function reservePublishSlot(
     member,
     channelCount,
     windows.length - channelCount,
-    ...windows.flatMap((window) => [window.max, window.windowMs]),
+    ...windows.flatMap((window) => [window.max, window.windowMs, window.resetAt?.getTime() ?? 0]),
   );
   if (granted === 1) return { granted: true, token: `${member}@${at}` };
   return { granted: false, at: new Date(Number(at)), window: cause > 0 ? windows[cause - 1]! : null };
@@ -166,11 +190,12 @@ export async function reservePublishSlot(
 
 /** Gives a granted slot back (the claim that followed it did not happen). */
 export async function releasePublishSlot(
-  ctx: Pick<AppContext, 'redis' | 'redisPrefix'>,
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
   target: { platform: Platform; channelId: string },
   token: string,
+  overrides: QuotaOverrides = {},
 ): Promise<void> {
-  const windows = rateWindows(target.platform, target.channelId);
+  const windows = rateWindows(target.platform, target.channelId, ctx.now(), overrides);
   if (windows.length === 0) return;
   const pipeline = ctx.redis.pipeline();
   for (const window of windows) pipeline.zrem(windowKey(ctx, window), token);
@@ -188,4 +213,48 @@ export async function blockPublishing(
     until.getTime(),
     ctx.now().getTime(),
   );
+}
+
+/**
+ * The app-wide quota days of a platform that are used up now (YouTube's uploads, say), for the
+ * approve screen; empty when every quota has room.
+ */
+export async function exhaustedQuotas(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  target: { platform: Platform; channelId: string },
+  overrides: QuotaOverrides = {},
+): Promise<RateWindow[]> {
+  const now = ctx.now().getTime();
+  const days = rateWindows(target.platform, target.channelId, ctx.now(), overrides).filter(
+    (window) => window.resetAt && window.scope === 'app',
+  );
+  const exhausted: RateWindow[] = [];
+  for (const window of days)
+    if ((await ctx.redis.zcount(windowKey(ctx, window), now - window.windowMs, '+inf')) >= window.max)
+      exhausted.push(window);
+  return exhausted;
+}
+
+/**
+ * Waits until a call fits in a per-token budget the platform documents for one endpoint (TikTok's
+ * 30 status fetches a minute), counting in Redis across every worker. Resolves once the call is booked.
+ */
+export async function takeCallSlot(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  budget: { id: string; max: number; windowMs: number },
+  sleep: (ms: number) => Promise<void>,
+): Promise<void> {
+  const key = redisKey(ctx, 'call-rate', budget.id);
+  for (;;) {
+    const now = ctx.now().getTime();
+    const waitMs = await commands(ctx.redis).gaungCallSlot(
+      key,
+      now,
+      budget.max,
+      budget.windowMs,
+      crypto.randomUUID(),
+    );
+    if (waitMs <= 0) return;
+    await sleep(waitMs);
+  }
 }

@@ -1,4 +1,5 @@
 import { and, asc, eq, gte, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { YOUTUBE_UNVERIFIED_MAX_SECONDS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
 import {
@@ -15,6 +16,7 @@ import { AppError, conflict, notFound, staleVersion } from '../domain/errors';
 import { type Actor, type Decision, decide } from '../domain/permissions';
 import {
   type MediaFacts,
+  type PlatformRulesInput,
   type RenderInput,
   renderText,
   type TextCount,
@@ -345,15 +347,26 @@ async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<PostConten
   };
 }
 
-/** The numeric text settings of a channel (Mastodon instances set their own limit). */
-/** A channel's own text limits (a Mastodon instance's character limit and URL length). */
-function textSettings(settings: Record<string, unknown>): { maxCharacters?: number; urlLength?: number } {
+/**
+ * A channel's own rules: a Mastodon instance's character limit and URL length; a YouTube channel's
+ * longest upload (15 minutes until it is verified) and its made-for-kids answer.
+ */
+function channelRules(
+  platform: Platform,
+  settings: Record<string, unknown>,
+): NonNullable<PlatformRulesInput['settings']> {
   const pick = (key: string) => (typeof settings[key] === 'number' ? (settings[key] as number) : undefined);
   const maxCharacters = pick('maxCharacters');
   const urlLength = pick('charactersReservedPerUrl');
   return {
     ...(maxCharacters !== undefined ? { maxCharacters } : {}),
     ...(urlLength !== undefined ? { urlLength } : {}),
+    ...(platform === 'youtube'
+      ? {
+          ...(settings.longUploads === true ? {} : { maxVideoSeconds: YOUTUBE_UNVERIFIED_MAX_SECONDS }),
+          ...(typeof settings.madeForKids === 'boolean' ? { madeForKids: settings.madeForKids } : {}),
+        }
+      : {}),
   };
 }
 
@@ -399,7 +412,8 @@ export async function renderTarget(
     mode,
     sourceUrl: content.sourceUrl,
     link: content.link,
-    settings: textSettings(channel.settings),
+    settings: channelRules(platform, channel.settings),
+    tags: content.tags,
   });
   // A repost publishes the original as it is: our media never goes out.
   if (mode !== 'repost' && content.mediaIds.length > 0)

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context';
-import { blockPublishing, releasePublishSlot, reservePublishSlot } from '../../src/services/rate-limiter';
+import {
+  blockPublishing,
+  exhaustedQuotas,
+  releasePublishSlot,
+  reservePublishSlot,
+  takeCallSlot,
+} from '../../src/services/rate-limiter';
 import { deleteKeys, testRedisTarget } from '../helpers/context';
 
 /**
@@ -112,6 +118,42 @@ describe('publish quotas in Redis', () => {
     });
     clock += 90_000;
     expect((await reservePublishSlot(ctx, x('acct-1'), 'b1#0')).granted).toBe(true);
+  });
+
+  it("counts YouTube's project quota per Pacific day, with the operator's figures, and frees it at midnight", async () => {
+    // 23:30 in Los Angeles (PST, UTC-8) on 1 March 2031.
+    clock = Date.parse('2031-03-02T07:30:00Z');
+    const midnight = Date.parse('2031-03-02T08:00:00Z');
+    const overrides = { youtube: { max: { uploads: 3, units: 1000 } } };
+    const youtube = (channelId: string) => ({ platform: 'youtube' as const, channelId });
+    for (let i = 0; i < 3; i++)
+      expect((await reservePublishSlot(ctx, youtube(`yt-${i}`), `y${i}#0`, overrides)).granted).toBe(true);
+    expect(await exhaustedQuotas(ctx, youtube('yt-9'), overrides)).toMatchObject([
+      { quota: 'uploads', resetAt: new Date(midnight) },
+    ]);
+    const refused = await reservePublishSlot(ctx, youtube('yt-3'), 'y3#0', overrides);
+    expect(refused).toMatchObject({ granted: false, at: new Date(midnight) });
+    expect(refused.granted === false && refused.window).toMatchObject({ quota: 'uploads', scope: 'app' });
+    // Another day, another counter: the uploads of the evening before do not count.
+    clock = midnight + 1;
+    expect(await exhaustedQuotas(ctx, youtube('yt-9'), overrides)).toEqual([]);
+    expect((await reservePublishSlot(ctx, youtube('yt-3'), 'y3#0', overrides)).granted).toBe(true);
+    // Google's defaults without overrides: 100 uploads.
+    clock = Date.parse('2031-03-05T12:00:00Z');
+    for (let i = 0; i < 90; i++)
+      expect((await reservePublishSlot(ctx, youtube('yt-d'), `d${i}#0`)).granted).toBe(true);
+  });
+
+  it('spaces calls to an endpoint with a per-token budget across workers', async () => {
+    clock = Date.parse('2031-04-01T00:00:00Z');
+    const waits: number[] = [];
+    const budget = { id: `tiktok-status:${randomUUID()}`, max: 3, windowMs: 60_000 };
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      clock += ms;
+    };
+    for (let i = 0; i < 4; i++) await takeCallSlot(ctx, budget, sleep);
+    expect(waits).toEqual([60_000]);
   });
 
   it('lets its keys expire once nothing in them matters', async () => {

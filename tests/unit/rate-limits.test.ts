@@ -11,24 +11,24 @@ const now = new Date('2031-03-01T08:00:00Z');
 
 describe('publish quotas', () => {
   it('counts X per account and per app, from the platform limits table', () => {
-    expect(rateWindows('x', 'chan-1')).toEqual([
+    expect(rateWindows('x', 'chan-1', now)).toEqual([
       { id: 'x:channel:chan-1:100/900s', scope: 'channel', max: 100, windowMs: 900_000 },
       { id: 'x:app:10000/86400s', scope: 'app', max: 10_000, windowMs: 86_400_000 },
     ]);
   });
 
   it('gives every channel its own counter and every platform one app counter', () => {
-    const [a] = rateWindows('telegram', 'chat-a');
-    const [b, appB] = rateWindows('telegram', 'chat-b');
+    const [a] = rateWindows('telegram', 'chat-a', now);
+    const [b, appB] = rateWindows('telegram', 'chat-b', now);
     expect(a!.id).not.toBe(b!.id);
-    expect(appB!.id).toBe(rateWindows('telegram', 'chat-a')[1]!.id);
+    expect(appB!.id).toBe(rateWindows('telegram', 'chat-a', now)[1]!.id);
     expect(a).toMatchObject({ max: 20, windowMs: 60_000 });
     expect(appB).toMatchObject({ scope: 'app', max: 30, windowMs: 1_000 });
   });
 
   it('has no counters where the platform documents no fixed quota', () => {
-    expect(rateWindows('facebook', 'page')).toEqual([]);
-    expect(rateWindows('webhook', 'hook')).toEqual([]);
+    expect(rateWindows('facebook', 'page', now)).toEqual([]);
+    expect(rateWindows('webhook', 'hook', now)).toEqual([]);
   });
 
   it('blocks a channel, or the whole platform for an app-wide limit', () => {
@@ -38,12 +38,12 @@ describe('publish quotas', () => {
   });
 
   it('describes the quota that made a delivery wait', () => {
-    const [perAccount, perApp] = rateWindows('x', 'c');
+    const [perAccount, perApp] = rateWindows('x', 'c', now);
     expect(describeRateWindow('x', perAccount!)).toBe('X allows 100 posts per 15 minutes per account');
     expect(describeRateWindow('x', perApp!)).toBe(
       'X allows 10000 posts per 24 hours for all of Gaung’s accounts',
     );
-    expect(describeRateWindow('telegram', rateWindows('telegram', 'c')[0]!)).toBe(
+    expect(describeRateWindow('telegram', rateWindows('telegram', 'c', now)[0]!)).toBe(
       'Telegram allows 20 posts per minute per account',
     );
   });

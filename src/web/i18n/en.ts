@@ -69,6 +69,7 @@ export const en: Messages = {
     telegram: 'Telegram',
     mastodon: 'Mastodon',
     bluesky: 'Bluesky',
+    youtube: 'YouTube',
     webhook: 'Webhook',
     sandbox: 'Sandbox',
   },

@@ -52,6 +52,7 @@ const platform: Record<Platform, string> = {
   telegram: 'Telegram',
   mastodon: 'Mastodon',
   bluesky: 'Bluesky',
+  youtube: 'YouTube',
   webhook: 'Webhook',
   sandbox: 'Sandbox',
 };

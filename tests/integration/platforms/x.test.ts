@@ -340,7 +340,16 @@ describe('X adapter against the fake X API', () => {
   });
 
   it('connects a channel with OAuth 2.0 PKCE and a confidential client', async () => {
-    const endpoints = { xApi: fake.url, xUpload: fake.url, graph: '', threads: '', telegram: '' };
+    const endpoints = {
+      xApi: fake.url,
+      xUpload: fake.url,
+      graph: '',
+      threads: '',
+      telegram: '',
+      youtube: '',
+      googleAuth: '',
+      googleToken: '',
+    };
     const apps = { x: { clientId: 'gaung-confidential', clientSecret: 'client-secret' } };
     const redirectUri = 'https://gaung.example/api/v1/channels/x/callback';
     const { url, state, codeVerifier } = buildXAuthorizeUrl(endpoints, apps, redirectUri);
