@@ -730,6 +730,8 @@ export const YOUTUBE_TITLE_MAX = 100;
 export const YOUTUBE_TAGS_MAX = 500;
 /** News & Politics, where a public body's videos belong; a channel setting may choose another. */
 export const YOUTUBE_CATEGORY_DEFAULT = '25';
+/** status.privacyStatus of new videos, a channel setting. */
+export const YOUTUBE_PRIVACY = ['public', 'unlisted', 'private'] as const;
 
 /** The video's title: the text's first non-empty line, shortened at a word to 100 characters. */
 export function youtubeTitle(text: string): string {

@@ -4,7 +4,7 @@ import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
 import { YOUTUBE_SHORTS_MAX_SECONDS } from '../../config/platform-limits';
 import { nextMidnight } from '../domain/rate-limits';
-import { YOUTUBE_CATEGORY_DEFAULT, youtubeTags, youtubeTitle } from '../domain/rendering';
+import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY, youtubeTags, youtubeTitle } from '../domain/rendering';
 import { classifyHttpError, createHttpClient, header } from './http';
 import { RECONCILE_SKEW_MS, readChunks, sleep, textFingerprint, withLink } from './shared';
 import {
@@ -44,8 +44,6 @@ const credentialsSchema = z.strictObject({
   scope: z.string().optional(),
 });
 type YoutubeCredentials = z.infer<typeof credentialsSchema>;
-
-export const YOUTUBE_PRIVACY = ['public', 'unlisted', 'private'] as const;
 
 const settingsSchema = z.strictObject({
   channelId: z

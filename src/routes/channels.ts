@@ -6,11 +6,12 @@ import {
   checkSlots,
   connectMeta,
   createChannel,
-  finishXConnect,
+  finishOAuthConnect,
   listChannels,
   loadChannel,
+  OAUTH_PROVIDERS,
   replaceSlots,
-  startXConnect,
+  startOAuthConnect,
   toView,
   updateChannel,
   verifyChannel,
@@ -189,12 +190,13 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
-    '/channels/:id/connect/x',
+    '/channels/:id/connect/:provider',
     {
       schema: {
         tags: ['channels'],
-        description: 'Starts connecting an X account: redirects a browser to X, or answers the URL.',
-        params: idParams,
+        description:
+          "Starts connecting an X or YouTube account: redirects a browser to the platform's consent page, or answers the URL.",
+        params: z.strictObject({ id: z.uuid(), provider: z.enum(OAUTH_PROVIDERS) }),
         response: { 200: z.object({ authorizeUrl: z.string() }) },
       },
     },
@@ -202,18 +204,24 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      const authorizeUrl = await startXConnect(ctx, { actor, ip: request.ip }, channel);
+      const authorizeUrl = await startOAuthConnect(
+        ctx,
+        { actor, ip: request.ip },
+        channel,
+        request.params.provider,
+      );
       if (request.headers.accept?.includes('text/html')) return reply.redirect(authorizeUrl, 302);
       return { authorizeUrl };
     },
   );
 
   app.get(
-    '/oauth/x/callback',
+    '/oauth/:provider/callback',
     {
       schema: {
         tags: ['channels'],
-        description: "X's redirect back after consent; ends on the channel's page in the web app.",
+        description: "The platform's redirect back after consent; ends on the channel's page in the web app.",
+        params: z.strictObject({ provider: z.enum(OAUTH_PROVIDERS) }),
         querystring: z.object({
           code: z.string().max(2000).optional(),
           state: z.string().max(200),
@@ -225,9 +233,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       if (request.query.error || !request.query.code)
         return reply.redirect('/admin/channels?connect=denied', 302);
-      const view = await finishXConnect(
+      const view = await finishOAuthConnect(
         ctx,
         { actor, ip: request.ip },
+        request.params.provider,
         { code: request.query.code, state: request.query.state },
         (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
       );

@@ -30,6 +30,7 @@ import type {
 } from '../platforms/types';
 import { PlatformError } from '../platforms/types';
 import { buildXAuthorizeUrl, exchangeXCode } from '../platforms/x';
+import { buildGoogleAuthorizeUrl, exchangeGoogleCode } from '../platforms/youtube';
 import { recordAudit } from './audit';
 
 /**
@@ -606,7 +607,49 @@ export async function updateChannel(
 
 const OAUTH_STATE_TTL_SECONDS = 600;
 
-export const xCallbackUrl = (ctx: AppContext) => `${ctx.config.publicUrl}/api/v1/oauth/x/callback`;
+/** The platforms connected through an OAuth 2.0 consent page with PKCE. */
+export const OAUTH_PROVIDERS = ['x', 'youtube'] as const;
+export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
+
+interface OAuthFlow {
+  label: string;
+  /** Why the operator's app is missing, or null when it is configured. */
+  appMissing(apps: PlatformApps): string | null;
+  authorize(
+    endpoints: PlatformEndpoints,
+    apps: PlatformApps,
+    redirectUri: string,
+  ): { url: string; state: string; codeVerifier: string };
+  exchange(
+    endpoints: PlatformEndpoints,
+    apps: PlatformApps,
+    callback: { code: string; codeVerifier: string; redirectUri: string },
+  ): Promise<{
+    credentials: Record<string, unknown> & { expiresAt: string };
+    settings: Record<string, unknown>;
+  }>;
+}
+
+const OAUTH_FLOWS: Record<OAuthProvider, OAuthFlow> = {
+  x: {
+    label: 'X',
+    appMissing: (apps) => (apps.x ? null : 'No X app is configured (GAUNG_X_CLIENT_ID)'),
+    authorize: buildXAuthorizeUrl,
+    exchange: exchangeXCode,
+  },
+  youtube: {
+    label: 'YouTube',
+    appMissing: (apps) =>
+      apps.google
+        ? null
+        : 'No Google OAuth client is configured (GAUNG_GOOGLE_CLIENT_ID, GAUNG_GOOGLE_CLIENT_SECRET)',
+    authorize: buildGoogleAuthorizeUrl,
+    exchange: exchangeGoogleCode,
+  },
+};
+
+export const oauthCallbackUrl = (ctx: AppContext, provider: OAuthProvider) =>
+  `${ctx.config.publicUrl}/api/v1/oauth/${provider}/callback`;
 
 /** Fails a connect flow with the platform's own words, without touching the channel. */
 function connectFailed(error: unknown, adapter: PlatformAdapter): never {
@@ -615,16 +658,24 @@ function connectFailed(error: unknown, adapter: PlatformAdapter): never {
 }
 
 /**
- * Step 1 of connecting an X account (OAuth 2.0 with PKCE): the consent URL. The verifier stays in
- * Redis for ten minutes under the random `state`, bound to the user who started the flow.
+ * Step 1 of connecting an account by OAuth 2.0 with PKCE (X, YouTube): the consent URL. The verifier
+ * stays in Redis for ten minutes under the random `state`, bound to the user who started the flow.
  */
-export async function startXConnect(ctx: AppContext, who: ActingUser, channel: ChannelRow): Promise<string> {
-  if (channel.platform !== 'x') throw unprocessable('wrong_platform', 'This channel is not an X account');
+export async function startOAuthConnect(
+  ctx: AppContext,
+  who: ActingUser,
+  channel: ChannelRow,
+  provider: OAuthProvider,
+): Promise<string> {
+  const flow = OAUTH_FLOWS[provider];
+  if (channel.platform !== provider)
+    throw unprocessable('wrong_platform', `This channel is not a ${flow.label} account`);
   const apps = appsOf(ctx.config);
-  if (!apps.x) throw unprocessable('x_app_missing', 'No X app is configured (GAUNG_X_CLIENT_ID)');
-  const link = buildXAuthorizeUrl(endpointsOf(ctx.config), apps, xCallbackUrl(ctx));
+  const missing = flow.appMissing(apps);
+  if (missing) throw unprocessable(`${provider}_app_missing`, missing);
+  const link = flow.authorize(endpointsOf(ctx.config), apps, oauthCallbackUrl(ctx, provider));
   await ctx.redis.set(
-    redisKey(ctx, 'oauth', 'x', link.state),
+    redisKey(ctx, 'oauth', provider, link.state),
     JSON.stringify({ channelId: channel.id, userId: who.actor.userId, codeVerifier: link.codeVerifier }),
     'EX',
     OAUTH_STATE_TTL_SECONDS,
@@ -633,13 +684,14 @@ export async function startXConnect(ctx: AppContext, who: ActingUser, channel: C
 }
 
 /** Step 2: the callback. The state is single-use and must come back to the user who started. */
-export async function finishXConnect(
+export async function finishOAuthConnect(
   ctx: AppContext,
   who: ActingUser,
+  provider: OAuthProvider,
   callback: { code: string; state: string },
   authorizeChannel: (unitPath: string) => void,
 ): Promise<ChannelView> {
-  const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', 'x', callback.state));
+  const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', provider, callback.state));
   const saved = raw ? (JSON.parse(raw) as { channelId: string; userId: string; codeVerifier: string }) : null;
   if (!saved || saved.userId !== who.actor.userId)
     throw invalid([
@@ -647,12 +699,14 @@ export async function finishXConnect(
     ]);
   const { channel, unitPath } = await loadChannel(ctx.db, saved.channelId);
   authorizeChannel(unitPath);
-  const adapter = adapterFor(ctx, 'x');
-  const result = await exchangeXCode(endpointsOf(ctx.config), appsOf(ctx.config), {
-    code: callback.code,
-    codeVerifier: saved.codeVerifier,
-    redirectUri: xCallbackUrl(ctx),
-  }).catch((error: unknown) => connectFailed(error, adapter));
+  const adapter = adapterFor(ctx, provider);
+  const result = await OAUTH_FLOWS[provider]
+    .exchange(endpointsOf(ctx.config), appsOf(ctx.config), {
+      code: callback.code,
+      codeVerifier: saved.codeVerifier,
+      redirectUri: oauthCallbackUrl(ctx, provider),
+    })
+    .catch((error: unknown) => connectFailed(error, adapter));
   return updateChannel(ctx, who, channel, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },

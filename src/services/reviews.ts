@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, inArray, isNull, type SQL, sql } from 'drizzle-orm';
-import { YOUTUBE_UNVERIFIED_MAX_SECONDS } from '../../config/platform-limits';
+import { PLATFORM_LIMITS, YOUTUBE_UNVERIFIED_MAX_SECONDS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
 import {
@@ -26,7 +26,7 @@ import {
 import { nextFreeSlot } from '../domain/slots';
 import type { DeliveryMode, Platform } from '../domain/vocabulary';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
-import type { ChannelRow } from './channels';
+import { type ChannelRow, quotaOverridesOf } from './channels';
 import { mediaIssuesForPlatform } from './media';
 import { recordNotifications } from './notifications';
 import {
@@ -42,6 +42,7 @@ import {
   postVariantMap,
   transitionInTx,
 } from './posts';
+import { exhaustedQuotas } from './rate-limiter';
 
 /**
  * Review: the inbox of submitted posts, decisions (request changes, reject, approve), preview of
@@ -418,6 +419,16 @@ export async function renderTarget(
   // A repost publishes the original as it is: our media never goes out.
   if (mode !== 'repost' && content.mediaIds.length > 0)
     issues.push(...(await mediaIssuesForPlatform(ctx, content.mediaIds, platform)));
+  for (const quota of await exhaustedQuotas(
+    ctx,
+    { platform, channelId: channel.id },
+    quotaOverridesOf(ctx.config),
+  ))
+    issues.push({
+      code: 'quota_exhausted',
+      severity: 'warning',
+      message: `${PLATFORM_LIMITS[platform].label}'s ${quota.quota ?? 'publish'} quota for today is used up; the post waits until ${quota.resetAt!.toISOString()} (midnight in ${ctx.config.GAUNG_YOUTUBE_QUOTA_TIME_ZONE}).`,
+    });
   if (channel.status !== 'active')
     issues.push({
       code: `channel_${channel.status}`,

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type FieldError, invalid } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
+import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY } from '../domain/rendering';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../routes/plugins/auth';
 import {
@@ -154,14 +155,8 @@ function ConnectSection(props: {
 }) {
   const { t } = useEnv();
   const { channel } = props;
-  if (channel.platform === 'x')
-    return (
-      <p>
-        <a class="button primary" href={`/api/v1/channels/${channel.id}/connect/x`}>
-          {t.channels.connectX}
-        </a>
-      </p>
-    );
+  if (channel.platform === 'x') return <ConsentButton channel={channel} label={t.channels.connectX} />;
+  if (channel.platform === 'youtube') return <YoutubeSection channel={channel} errors={props.errors} />;
   if (channel.platform === 'facebook' || channel.platform === 'instagram')
     return (
       <form method="post" action={`/admin/channels/${channel.id}/meta`}>
@@ -227,6 +222,94 @@ function ConnectSection(props: {
         {t.channels.connect}
       </button>
     </form>
+  );
+}
+
+/** Starts the platform's OAuth consent flow (the API route redirects a browser there). */
+function ConsentButton(props: { channel: ChannelView; label: string }) {
+  return (
+    <p>
+      <a
+        class="button primary"
+        href={`/api/v1/channels/${props.channel.id}/connect/${props.channel.platform}`}
+      >
+        {props.label}
+      </a>
+    </p>
+  );
+}
+
+/** YouTube: Google's consent page, then the choices YouTube asks of every upload. */
+function YoutubeSection(props: { channel: ChannelView; errors?: FieldError[] }) {
+  const { t } = useEnv();
+  const { channel } = props;
+  const settings = channel.settings;
+  const kids = typeof settings.madeForKids === 'boolean' ? settings.madeForKids : null;
+  return (
+    <>
+      <ConsentButton channel={channel} label={t.channels.connectYoutube} />
+      <p class="muted">{t.channels.youtubeApiNote}</p>
+      <form method="post" action={`/admin/channels/${channel.id}/youtube`}>
+        <Csrf />
+        <h3>{t.channels.youtubeTitle}</h3>
+        <fieldset>
+          <legend>{t.channels.madeForKids}</legend>
+          <p class="muted">{t.channels.madeForKidsHint}</p>
+          <label>
+            <input type="radio" name="madeForKids" value="false" required checked={kids === false} />{' '}
+            {t.channels.madeForKidsNo}
+          </label>
+          <label>
+            <input type="radio" name="madeForKids" value="true" checked={kids === true} />{' '}
+            {t.channels.madeForKidsYes}
+          </label>
+        </fieldset>
+        <Field
+          id="privacyStatus"
+          label={t.channels.privacyStatus}
+          errors={props.errors}
+          field="settings.privacyStatus"
+        >
+          <select id="privacyStatus" name="privacyStatus">
+            {YOUTUBE_PRIVACY.map((value) => (
+              <option value={value} selected={(settings.privacyStatus ?? 'public') === value}>
+                {t.channels.privacy[value] ?? value}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field
+          id="categoryId"
+          label={t.channels.categoryId}
+          hint={t.channels.categoryHint}
+          errors={props.errors}
+          field="settings.categoryId"
+        >
+          <input
+            id="categoryId"
+            name="categoryId"
+            inputMode="numeric"
+            maxLength={3}
+            value={settingOf(channel, 'categoryId') || YOUTUBE_CATEGORY_DEFAULT}
+          />
+        </Field>
+        <Field
+          id="playlistId"
+          label={t.channels.playlistId}
+          errors={props.errors}
+          field="settings.playlistId"
+        >
+          <input id="playlistId" name="playlistId" maxLength={64} value={settingOf(channel, 'playlistId')} />
+        </Field>
+        <label>
+          <input type="checkbox" name="longUploads" value="true" checked={settings.longUploads === true} />{' '}
+          {t.channels.longUploads}
+        </label>
+        <button type="submit" class="button primary">
+          {t.common.save}
+        </button>
+      </form>
+    </>
   );
 }
 
@@ -632,6 +715,43 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
           if (value !== undefined) (part === 'settings' ? settings : credentials)[name] = value;
         }
         await updateChannel(ctx, { actor, ip: request.ip }, channel, { settings, credentials });
+      }),
+  );
+
+  app.post(
+    '/admin/channels/:id/youtube',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          madeForKids: z.enum(['true', 'false']).optional(),
+          privacyStatus: z.string().max(20).optional(),
+          categoryId: z.string().max(10).optional(),
+          playlistId: z.string().max(100).optional(),
+          longUploads: z.literal('true').optional(),
+        }),
+      },
+    },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'saved', async (actor, channel) => {
+        const body = request.body;
+        if (channel.platform !== 'youtube')
+          throw invalid([{ field: 'platform', message: 'not a YouTube channel', code: 'wrong_platform' }]);
+        if (!body.madeForKids)
+          throw invalid([{ field: 'settings.madeForKids', message: 'required', code: 'required' }]);
+        const { playlistId: _, categoryId: __, privacyStatus: ___, ...kept } = channel.settings;
+        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+          settings: {
+            ...kept,
+            madeForKids: body.madeForKids === 'true',
+            longUploads: body.longUploads === 'true',
+            ...(blank(body.privacyStatus) ? { privacyStatus: body.privacyStatus } : {}),
+            ...(blank(body.categoryId) ? { categoryId: blank(body.categoryId) } : {}),
+            ...(blank(body.playlistId) ? { playlistId: blank(body.playlistId) } : {}),
+          },
+        });
       }),
   );
 

@@ -87,18 +87,18 @@ export const channelsTable = accessTable<{ channel: string; x: string; facebook:
       expect: read,
     },
     {
-      route: 'GET /api/v1/channels/:id/connect/x',
+      route: 'GET /api/v1/channels/:id/connect/:provider',
       request: (_actor, f) => call('GET', `/api/v1/channels/${f.x}/connect/x`),
       expect: manage(200),
     },
     {
-      route: 'GET /api/v1/oauth/x/callback',
+      route: 'GET /api/v1/oauth/:provider/callback',
       case: 'consent refused at X',
       request: () => call('GET', '/api/v1/oauth/x/callback?state=abc&error=access_denied'),
       expect: everyone(302),
     },
     {
-      route: 'GET /api/v1/oauth/x/callback',
+      route: 'GET /api/v1/oauth/:provider/callback',
       case: 'a flow the national admin started',
       request: async (_actor, f, env) =>
         call('GET', `/api/v1/oauth/x/callback?code=kode&state=${await startXConnect(env, f.x)}`),
