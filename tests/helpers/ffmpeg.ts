@@ -1,5 +1,5 @@
 import { describe, it, type TestFunction } from 'vitest';
-import { toolAvailable } from '../../src/services/media-tools';
+import { toolAvailable } from '../../src/infra/media-tools';
 
 /**
  * Tests and benchmarks that make or read videos need ffmpeg and ffprobe on PATH (what Gaung itself
