@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../config/env';
 import { openDatabase } from '../src/db/client';
 import { apiTokens, units, users } from '../src/db/schema';
-import { randomToken, sha256Hex } from '../src/services/crypto';
+import { randomToken, sha256Hex } from '../src/infra/crypto';
 
 const SIZE = Number(process.env.BENCH_MEDIA_BYTES ?? 200 * 1024 * 1024);
 const TARGET_ABOVE_IDLE = 150 * 1024 * 1024;

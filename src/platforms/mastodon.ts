@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
-import { classifyHttpError, createHttpClient, header, type NetworkReach, retryAfter } from './http';
+import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { decodeEntities, RECONCILE_SKEW_MS, sleep, textFingerprint, withLink } from './shared';
+import type { NetworkReach } from './types';
 import {
   type AccountInfo,
   type Capabilities,

@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { DeliveryMode, MediaKind, Platform } from '../domain/vocabulary';
-import type { NetworkReach } from './http';
+
+/**
+ * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
+ * instances, Bluesky PDSes) are `public`: a host resolving to a loopback, private, link-local or
+ * otherwise internal address is refused, so a channel cannot be aimed at Gaung's own network. The
+ * check runs on every connection, after DNS, so a name cannot be re-pointed afterwards.
+ */
+export type NetworkReach = 'public' | 'any';
 
 /**
  * The one interface every platform adapter implements. Adapters never import the database:

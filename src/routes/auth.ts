@@ -2,10 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
+import { authorize, csrfTokenFor, requireActor, SESSION_COOKIE } from '../http/auth';
 import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadUnit, unitView } from '../services/units';
 import { loadUser, userView } from '../services/users';
-import { authorize, csrfTokenFor, requireActor, SESSION_COOKIE } from './plugins/auth';
 import { unitViewSchema } from './units';
 import { email, newPassword, userViewSchema } from './users';
 

@@ -6,6 +6,7 @@ import type { Config } from '../../config/env';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import {
   ALT_TEXT_MAX,
   checkMediaUrl,
@@ -17,7 +18,6 @@ import {
   stageUpload,
   updateAltText,
 } from '../services/media';
-import { authorize, requireActor } from './plugins/auth';
 
 const mediaViewSchema = z.object({
   id: z.uuid(),

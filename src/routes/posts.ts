@@ -8,6 +8,7 @@ import {
   POST_EVENT_KINDS,
   POST_STATUSES,
 } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import {
   addComment,
   createPost,
@@ -21,7 +22,6 @@ import {
   withdrawPost,
 } from '../services/posts';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
 const isoTime = z.iso.datetime({ offset: true });

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { invalid } from '../domain/errors';
 import { atLeast } from '../domain/permissions';
 import { PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { reportCsv, reportXlsx } from '../services/report-exports';
 import { buildReport, REPORT_GROUPS } from '../services/reports';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const isoTime = z.iso.datetime({ offset: true });
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
 import { isTimeZone, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 export const unitName = z
   .string()

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
 import { NAME_PATTERN } from '../domain/org';
 import { LOCALES, ROLES } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { findUnit } from '../services/units';
 import { createUser, listUsers, loadUser, resetPassword, updateUser, userView } from '../services/users';
-import { authorize, requireActor } from './plugins/auth';
 
 export const personName = z
   .string()

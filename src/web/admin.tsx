@@ -5,7 +5,7 @@ import { type FieldError, notFoundAt } from '../domain/errors';
 import { SLUG_PATTERN } from '../domain/org';
 import { type Actor, decide } from '../domain/permissions';
 import { LOCALES, ROLES, type Role } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import { unitName } from '../routes/units';
 import { email, newPassword, personName } from '../routes/users';
 import { type AuditView, listAudit } from '../services/audit';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type FieldError, invalid } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import {
   archiveChannel,
   type ChannelRow,

@@ -9,7 +9,7 @@ import type { FieldError } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import { postContent } from '../routes/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
 import { commitUpload } from '../services/media';

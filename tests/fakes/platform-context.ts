@@ -7,8 +7,8 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Platform } from '../../src/domain/vocabulary';
-import type { NetworkReach } from '../../src/platforms/http';
 import type {
+  NetworkReach,
   PlatformApps,
   PlatformContext,
   PlatformEndpoints,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { invalid } from '../../domain/errors';
 import { atLeast } from '../../domain/permissions';
 import { PLATFORMS, type Platform } from '../../domain/vocabulary';
-import { authorize, requireActor } from '../../routes/plugins/auth';
+import { authorize, requireActor } from '../../http/auth';
 import { listChannels } from '../../services/channels';
 import {
   buildReport,

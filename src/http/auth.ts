@@ -1,13 +1,13 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AppContext } from '../../context';
-import { apiTokens, sessions, units, users } from '../../db/schema';
-import { AppError, notFound, notFoundAt, unauthenticated } from '../../domain/errors';
-import { type Action, type Actor, decide, type Resource } from '../../domain/permissions';
-import type { Locale } from '../../domain/vocabulary';
-import { sessionExpiry } from '../../services/auth';
-import { sha256Hex } from '../../services/crypto';
+import type { AppContext } from '../context';
+import { apiTokens, sessions, units, users } from '../db/schema';
+import { AppError, notFound, notFoundAt, unauthenticated } from '../domain/errors';
+import { type Action, type Actor, decide, type Resource } from '../domain/permissions';
+import type { Locale } from '../domain/vocabulary';
+import { sha256Hex } from '../infra/crypto';
+import { sessionExpiry } from '../services/auth';
 
 /**
  * Who is calling: a session cookie (browser) or a Bearer token (automation). Routes call
