@@ -14,6 +14,8 @@ import type {
   PlatformEndpoints,
   PublishMedia,
   PublishRequest,
+  PublishResult,
+  RetractRequest,
 } from '../../src/platforms/types';
 
 /**
@@ -170,6 +172,25 @@ export function publishRequest(overrides: Partial<PublishRequest> & { deliveryId
     link: null,
     sourceUrl: null,
     firstAttemptAt: new Date(),
+    ...overrides,
+  };
+}
+
+/** The retraction of what `published` made for `request`, as the engine builds it. */
+export function retractRequest(
+  request: Pick<PublishRequest, 'deliveryId' | 'mode' | 'sourceUrl'>,
+  published: PublishResult,
+  overrides: Partial<RetractRequest> = {},
+): RetractRequest {
+  return {
+    deliveryId: request.deliveryId,
+    mode: request.mode,
+    remoteId: published.remoteId,
+    remoteIds: published.remoteIds ?? [],
+    remoteUrl: published.url,
+    publishedAt: new Date(),
+    sourceUrl: request.sourceUrl,
+    reason: 'Salah tanggal layanan',
     ...overrides,
   };
 }

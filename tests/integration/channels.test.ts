@@ -27,6 +27,8 @@ const fakeMastodon: PlatformAdapter = {
     metrics: false,
     reconcile: 'none',
     mediaByUrl: false,
+    retract: 'api',
+    replies: false,
   },
   credentialsSchema: z.strictObject({ accessToken: z.string().min(8) }),
   settingsSchema: z.strictObject({ instanceUrl: z.url() }),
@@ -36,6 +38,9 @@ const fakeMastodon: PlatformAdapter = {
     return { remoteId: '42', handle: '@humas@mastodon.test' };
   },
   async publish() {
+    throw new PlatformError({ kind: 'invalid', message: 'not used here' });
+  },
+  async retract() {
     throw new PlatformError({ kind: 'invalid', message: 'not used here' });
   },
   async findPublished() {

@@ -10,6 +10,7 @@ import {
   createPlatformContext,
   mediaFromBuffer,
   publishRequest,
+  retractRequest,
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
@@ -130,11 +131,49 @@ describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
     expect(await adapter.findPublished(context(), publishRequest({ deliveryId: randomUUID() }))).toBeNull();
   });
 
+  it('retracts a copy, a repost, a quote and a reply from the timeline, and again without an error', async () => {
+    const copy = publishRequest({ deliveryId: randomUUID() });
+    const repost = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'repost',
+      sourceUrl: 'https://t.me/kanim/7',
+    });
+    const quote = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'quote',
+      sourceUrl: 'https://t.me/kanim/8',
+    });
+    const published = [
+      [copy, await adapter.publish(context(), copy)],
+      [repost, await adapter.repost!(context(), repost)],
+      [quote, await adapter.quote!(context(), quote)],
+    ] as const;
+    const reply = publishRequest({
+      deliveryId: randomUUID(),
+      text: 'Ralat: layanan Sabtu mulai bulan depan.',
+      replyTo: { remoteId: published[0][1].remoteId, url: published[0][1].url },
+    });
+    await adapter.publish(context(), reply);
+    expect((await rows(reply.deliveryId))[0]).toMatchObject({ kind: 'reply', refersTo: published[0][1].url });
+    for (const [request, result] of published) {
+      expect(await adapter.retract(context(), retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+      expect(await rows(request.deliveryId)).toHaveLength(0);
+      // Already gone: still done.
+      expect(await adapter.retract(context(), retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+    }
+    expect(await rows(reply.deliveryId)).toHaveLength(1);
+  });
+
   it('classifies a database failure as worth another attempt', async () => {
     const broken = createSandboxAdapter(
       {
         insert: () => Promise.reject(new Error('connection terminated')),
         find: () => Promise.resolve(null),
+        remove: () => Promise.resolve(),
       },
       'http://127.0.0.1:3000',
     );
