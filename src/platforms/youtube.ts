@@ -20,6 +20,8 @@ import {
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
+  type RetractRequest,
+  type RetractResult,
 } from './types';
 
 /**
@@ -80,6 +82,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'search',
   mediaByUrl: false,
+  retract: 'api',
+  replies: false,
 };
 
 /** Google's access tokens live an hour; refresh this long before. */
@@ -641,6 +645,25 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions = {}): Platf
     };
   }
 
+  /** videos.delete; a video that is already gone counts as withdrawn. */
+  async function retract(ctx: PlatformContext, request: RetractRequest): Promise<RetractResult> {
+    const videoId = request.remoteId ?? (request.remoteUrl ? youtubeVideoId(request.remoteUrl) : null);
+    if (!videoId)
+      return {
+        outcome: 'needs_person',
+        message: `Gaung does not know which video it is; delete ${request.remoteUrl ?? 'the video'} in YouTube Studio, then confirm here`,
+      };
+    try {
+      await authorized(ctx, (headers) =>
+        api(ctx).delete('/youtube/v3/videos', { params: { id: videoId }, headers }),
+      );
+    } catch (error) {
+      if (isAxiosError(error) && error.response?.status === 404) return { outcome: 'retracted' };
+      throw new PlatformError(classifyError(error), { cause: error });
+    }
+    return { outcome: 'retracted' };
+  }
+
   return {
     platform: 'youtube',
     capabilities,
@@ -648,6 +671,7 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions = {}): Platf
     settingsSchema,
     publish,
     findPublished,
+    retract,
     fetchMetrics,
     async verifyCredentials(ctx): Promise<AccountInfo> {
       const channel = await myChannel(ctx, api(ctx));
@@ -677,6 +701,24 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions = {}): Platf
 }
 
 export const youtubeAdapter = createYoutubeAdapter();
+
+/** The video id in a watch, Shorts or youtu.be address. */
+export function youtubeVideoId(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = parsed.hostname.replace(/^(www|m)\./, '');
+  const id =
+    host === 'youtu.be'
+      ? parsed.pathname.slice(1)
+      : host === 'youtube.com'
+        ? (parsed.searchParams.get('v') ?? /^\/(?:shorts|live)\/([^/]+)/.exec(parsed.pathname)?.[1] ?? '')
+        : '';
+  return /^[A-Za-z0-9_-]{11}$/.test(id) ? id : null;
+}
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -25,6 +25,7 @@ import {
 } from '../domain/rendering';
 import { nextFreeSlot } from '../domain/slots';
 import type { DeliveryMode, Platform } from '../domain/vocabulary';
+import { exhaustedQuotas } from '../infra/rate-limiter';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import { type ChannelRow, quotaOverridesOf } from './channels';
 import { mediaIssuesForPlatform } from './media';
@@ -42,7 +43,6 @@ import {
   postVariantMap,
   transitionInTx,
 } from './posts';
-import { exhaustedQuotas } from './rate-limiter';
 
 /**
  * Review: the inbox of submitted posts, decisions (request changes, reject, approve), preview of

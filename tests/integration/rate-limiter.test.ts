@@ -8,7 +8,7 @@ import {
   releasePublishSlot,
   reservePublishSlot,
   takeCallSlot,
-} from '../../src/services/rate-limiter';
+} from '../../src/infra/rate-limiter';
 import { deleteKeys, testRedisTarget } from '../helpers/context';
 
 /**

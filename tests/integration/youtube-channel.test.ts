@@ -2,13 +2,14 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, deliveries } from '../../src/db/schema';
 import { nextMidnight } from '../../src/domain/rate-limits';
+import { reservePublishSlot } from '../../src/infra/rate-limiter';
 import { createYoutubeAdapter } from '../../src/platforms/youtube';
 import { quotaOverridesOf } from '../../src/services/channels';
 import { advanceDelivery } from '../../src/services/publishing';
-import { reservePublishSlot } from '../../src/services/rate-limiter';
 import { createFakeYoutube, type FakeYoutube } from '../fakes/youtube';
 import { createTestApp, type TestApp } from '../helpers/context';
-import { ffmpegInstalled, makeVideo, solidImage, uploadMedia } from '../helpers/media';
+import { describeWithFfmpeg } from '../helpers/ffmpeg';
+import { makeVideo, solidImage, uploadMedia } from '../helpers/media';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 import { createPostVia } from '../helpers/posts';
 
@@ -19,7 +20,7 @@ const CLIENT = { clientId: 'gaung-google', clientSecret: 'rahasia-google' };
  * to the API, set up on its page, checked in the preview, and published by the engine once, also
  * when an answer is lost on the way and the delivery has to be reconciled.
  */
-describe.runIf(ffmpegInstalled || process.env.CI === 'true')('a YouTube channel in Gaung', () => {
+describeWithFfmpeg('a YouTube channel in Gaung', () => {
   let t: TestApp;
   let org: TestOrg;
   let fake: FakeYoutube;

@@ -295,6 +295,32 @@ describe('YouTube adapter against the fake YouTube Data API', () => {
     });
   });
 
+  it('retracts with videos.delete; a video already gone counts as withdrawn', async () => {
+    const { ctx } = channel();
+    const published = await adapter.publish(
+      ctx,
+      publishRequest({ deliveryId: randomUUID(), text: text(), media: [video(100)] }),
+    );
+    const request = {
+      deliveryId: randomUUID(),
+      mode: 'copy' as const,
+      remoteId: null,
+      remoteIds: [],
+      remoteUrl: published.url,
+      publishedAt: new Date(),
+      sourceUrl: null,
+      reason: 'Informasi keliru',
+    };
+    expect(await adapter.retract(ctx, request)).toEqual({ outcome: 'retracted' });
+    expect(fake.videos(channelId).some((v) => v.id === published.remoteId)).toBe(false);
+    expect(await adapter.retract(ctx, { ...request, remoteId: published.remoteId })).toEqual({
+      outcome: 'retracted',
+    });
+    expect(await adapter.retract(ctx, { ...request, remoteUrl: 'https://example.com/x' })).toMatchObject({
+      outcome: 'needs_person',
+    });
+  });
+
   it('refuses what YouTube refuses before uploading anything', async () => {
     const { ctx } = channel();
     const refused = (request: Parameters<typeof adapter.publish>[1], settings?: Record<string, unknown>) =>
