@@ -10,7 +10,7 @@ import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { postContent } from '../routes/posts';
+import { postContent } from '../schemas/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
 import { commitUpload } from '../services/media';
 import { listNotifications, markRead, type NotificationView } from '../services/notifications';
