@@ -181,13 +181,11 @@ describe.each(testDrivers())('upgrading a v0.1.0 database on %s', (driver) => {
       expect((await get(`/api/v1/deliveries/${id}`, humas)).status).toBe(status);
     }
 
-    const report = await get('/api/v1/reports/units', humas);
-    const reach = (report.units as { reach: { impressions: number } }[]).reduce(
-      (sum, unit) => sum + unit.reach.impressions,
-      0,
-    );
-    // Two published deliveries, each with its latest (7-day) snapshot.
-    expect(reach).toBe(2 * 15_230);
+    const { totals } = await get('/api/v1/reports/units', humas);
+    // Two published deliveries (X and Mastodon), each with its 1 h, 24 h and 7 d snapshots.
+    expect(totals.deliveries.published).toBe(2);
+    expect(totals.reach['1h'].impressions).toBe(2 * 1_200);
+    expect(totals.reach.latest.impressions).toBe(2 * 15_230);
 
     const office = org.users.pontianak.token;
     const image = await get(`/api/v1/media/${org.media.image}`, office);
