@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
 import { createMetrics, type Metrics } from './metrics';
+import { onInternalAddressRefused } from './platforms/http';
 import { builtInAdapters, createPlatformRegistry, type PlatformRegistry } from './platforms/index';
 import type { PlatformAdapter } from './platforms/types';
 import { closeQueues, createQueues, type Queues } from './queues/index';
@@ -87,6 +88,7 @@ async function ready(redis: Redis): Promise<void> {
 export async function assembleContext(parts: ContextParts): Promise<AppContext> {
   const redis = producerConnection(parts.redisTarget);
   redis.on('error', (error) => parts.log.warn({ err: error }, 'redis connection error'));
+  onInternalAddressRefused((detail) => parts.log.warn(detail, 'refused a connection to an internal address'));
   // enableOfflineQueue is off: nothing may be sent before the first connection is up.
   await ready(redis);
   return {

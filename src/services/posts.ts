@@ -458,6 +458,14 @@ export async function bumpPost(
   return row.version;
 }
 
+/** Gives each medium of the post that uses the medium's own alt text that text, so later edits of the medium pass it by. */
+async function freezeAltText(tx: Tx, postId: string): Promise<void> {
+  await tx
+    .update(postMedia)
+    .set({ altText: sql`(select ${media.altText} from ${media} where ${media.id} = ${postMedia.mediaId})` })
+    .where(and(eq(postMedia.postId, postId), sql`${postMedia.altText} is null`));
+}
+
 /** Asks the state machine; a refused transition is a 409 that changes nothing. */
 export function nextStatus(from: PostStatus, event: PostEvent): PostStatus {
   const result = transitionPost(from, event);
@@ -480,6 +488,8 @@ export async function transitionInTx(
 ): Promise<{ version: number; eventId: number; to: PostStatus }> {
   const to = nextStatus(facts.status, event);
   const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
+  // What was approved is what is published: the media's alt text is copied onto the post with the approval.
+  if (to === 'approved') await freezeAltText(tx, facts.id);
   const eventId = await insertPostEvent(tx, {
     postId: facts.id,
     actorId: actor.userId,

@@ -445,7 +445,11 @@ function Timeline(props: { events: PostEventView[] }) {
         let line: string;
         if (event.kind === 'comment') line = t.timeline.comment(who);
         else if (event.kind === 'edit')
-          line = data.created ? t.timeline.created(who) : t.timeline.edited(who);
+          line = data.created
+            ? t.timeline.created(who)
+            : data.mediaId
+              ? t.timeline.altTextEdited(who)
+              : t.timeline.edited(who);
         else if (event.kind === 'transition')
           line = t.timeline.transition(who, event.toStatus ? t.postStatus[event.toStatus] : '');
         else if (data.change === 'scheduled') line = t.timeline.scheduled(channel);

@@ -437,7 +437,10 @@ function ReviewPage(props: {
                 {comments.map((c) => (
                   <li>
                     <div class="meta">
-                      {c.actor?.name ?? t.timeline.system} · <Time at={c.createdAt} />
+                      {c.kind === 'edit' && c.data.mediaId
+                        ? t.timeline.altTextEdited(c.actor?.name ?? t.timeline.system)
+                        : (c.actor?.name ?? t.timeline.system)}{' '}
+                      · <Time at={c.createdAt} />
                     </div>
                     <p class="comment">{c.body}</p>
                   </li>

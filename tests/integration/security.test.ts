@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema';
+import { postMediaList } from '../../src/services/posts';
 import { advanceDelivery } from '../../src/services/publishing';
 import { createWebhookReceiver, type WebhookReceiver } from '../fakes/webhook';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { insertDeliveries, setChannelCredentials } from '../helpers/engine';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
-import { insertChannel } from '../helpers/posts';
+import { createPostVia, insertChannel, insertMedia } from '../helpers/posts';
 
 /**
  * Holes found by reading Gaung as an attacker would, each closed where the mechanism lives; every
@@ -78,6 +79,57 @@ describe('security hardening', () => {
       expect(await seen('reviewer', 'national')).toEqual([{}, {}]);
       const url = `${receiver.url}?token=${token}`;
       expect(await seen('admin', 'national')).toEqual([{ url }, { url }]);
+    });
+  });
+
+  describe('alt text of a medium on a post in review', () => {
+    it('is what was approved that gets published, and a change before approval shows and stales the decision', async () => {
+      const office = org.user('officeA1', 'contributor');
+      const reviewer = org.user('national', 'reviewer');
+      const channelId = await insertChannel(t.ctx, org.units.national, 'sandbox');
+      const mediumId = await insertMedia(t.ctx, org.units.officeA1);
+      const post = await createPostVia(t.app, office, {
+        body: 'Pelayanan paspor',
+        media: [{ id: mediumId }],
+      });
+      const editAlt = (altText: string) =>
+        t.app.inject({
+          method: 'PATCH',
+          url: `/api/v1/media/${mediumId}`,
+          headers: office.headers,
+          payload: { altText },
+        });
+      const approve = (version: number) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/api/v1/posts/${post.id}/approve`,
+          headers: reviewer.headers,
+          payload: {
+            version,
+            targets: [{ channelId, mode: 'copy', at: new Date(Date.now() + 86_400_000).toISOString() }],
+          },
+        });
+
+      expect((await editAlt('Antrean loket paspor')).statusCode).toBe(200);
+      // The reviewer looked at the post before the change: that decision is stale.
+      expect((await approve(post.version)).statusCode).toBe(409);
+      const events = await t.app.inject({
+        url: `/api/v1/posts/${post.id}/events`,
+        headers: reviewer.headers,
+      });
+      expect(JSON.stringify(events.json())).toContain('Antrean loket paspor');
+      const review = await t.app.inject({ url: `/review/${post.id}`, headers: reviewer.headers });
+      expect(review.body).toContain('Antrean loket paspor');
+
+      const current = (
+        await t.app.inject({ url: `/api/v1/posts/${post.id}`, headers: reviewer.headers })
+      ).json() as {
+        version: number;
+      };
+      expect((await approve(current.version)).statusCode).toBe(200);
+      expect((await editAlt('Teks lain sesudah persetujuan')).statusCode).toBe(200);
+      const [published] = await postMediaList(t.ctx.db, post.id);
+      expect(published?.altText).toBe('Antrean loket paspor');
     });
   });
 
