@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, like, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, like, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { AppContext } from '../context';
 import type { DbOrTx, Tx } from '../db/client';
@@ -40,6 +40,8 @@ export interface PostFacts {
   authorId: string;
   status: PostStatus;
   version: number;
+  /** Submitted at least once. */
+  submitted: boolean;
 }
 
 export const postResource = (facts: PostFacts): Resource => ({
@@ -47,6 +49,7 @@ export const postResource = (facts: PostFacts): Resource => ({
   unitPath: facts.unitPath,
   authorId: facts.authorId,
   status: facts.status,
+  submitted: facts.submitted,
 });
 
 export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> {
@@ -59,12 +62,14 @@ export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> 
       authorId: posts.authorId,
       status: posts.status,
       version: posts.version,
+      submittedAt: posts.submittedAt,
     })
     .from(posts)
     .innerJoin(units, eq(units.id, posts.unitId))
     .where(eq(posts.id, postId));
   if (!row) throw notFound('Post');
-  return { ...row, status: row.status as PostStatus };
+  const { submittedAt, ...facts } = row;
+  return { ...facts, status: row.status as PostStatus, submitted: submittedAt !== null };
 }
 
 export interface PostMediaInput {
@@ -703,12 +708,13 @@ export const exactTime = (column: SQL | AnyPgColumn) =>
 
 /**
  * The posts an actor may read, as SQL: the same rule as `decide(actor, 'post.read', …)` — the own
- * unit's posts, and for reviewers and admins the subtree's posts once submitted.
+ * unit's posts, and for reviewers and admins the subtree's posts once submitted (ever: a withdrawn
+ * draft that never was stays inside its office).
  */
 export function visiblePosts(actor: Actor): SQL {
   const ownUnit = eq(posts.unitId, actor.unitId);
   if (!atLeast(actor, 'reviewer')) return ownUnit;
-  return or(ownUnit, and(like(units.path, `${actor.unitPath}%`), ne(posts.status, 'draft')))!;
+  return or(ownUnit, and(like(units.path, `${actor.unitPath}%`), isNotNull(posts.submittedAt)))!;
 }
 
 /** Newest first; the cursor is (created_at, id), so rows inserted meanwhile never shift a page. */

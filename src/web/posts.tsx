@@ -604,6 +604,7 @@ function PostPage(props: {
     unitPath: props.unitPath,
     authorId: post.author.id,
     status: post.status,
+    submitted: post.submittedAt !== null,
   };
   const may = (action: 'post.update' | 'post.submit' | 'post.withdraw' | 'post.review' | 'post.comment') =>
     actor !== null && decide(actor, action, resource) === 'allow';
@@ -776,7 +777,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       authorize(
         actor,
         'post.read',
-        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft' },
+        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft', submitted: false },
         'Post',
       );
       const status = request.query.status || undefined;
@@ -824,6 +825,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const empty: EditorValues = {
@@ -857,6 +859,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
     if (request.isMultipart())
       authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
@@ -1064,6 +1067,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const input = request.body;

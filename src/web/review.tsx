@@ -720,7 +720,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       authorize(
         actor,
         'post.review',
-        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
+        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
         'Unit',
       );
       const q = blank(request.query.q);

@@ -133,6 +133,29 @@ describe('security hardening', () => {
     });
   });
 
+  describe('a draft withdrawn before it was ever submitted', () => {
+    it('stays inside its office', async () => {
+      const office = org.user('officeA1', 'contributor');
+      const draft = await createPostVia(t.app, office, { body: 'Draf yang dibuang' }, { submit: false });
+      const withdrawn = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/posts/${draft.id}/withdraw`,
+        headers: office.headers,
+        payload: { version: draft.version },
+      });
+      expect(withdrawn.json()).toMatchObject({ status: 'withdrawn' });
+      for (const reader of [org.user('regionA', 'reviewer'), org.user('national', 'admin')]) {
+        const one = await t.app.inject({ url: `/api/v1/posts/${draft.id}`, headers: reader.headers });
+        expect(one.statusCode).toBe(404);
+        const list = await t.app.inject({ url: '/api/v1/posts?status=withdrawn', headers: reader.headers });
+        expect(JSON.stringify(list.json())).not.toContain(draft.id);
+      }
+      expect(
+        (await t.app.inject({ url: `/api/v1/posts/${draft.id}`, headers: office.headers })).statusCode,
+      ).toBe(200);
+    });
+  });
+
   describe('going back after signing in', () => {
     it.each(['/\t/evil.example/', '/\\evil.example/', '//evil.example/', '/%09/evil.example/'])(
       'never leaves the site for next=%j',
