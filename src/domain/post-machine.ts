@@ -5,7 +5,15 @@ import type { PostStatus } from './vocabulary';
  * that updates the row, so a refused transition changes nothing.
  */
 
-export const POST_EVENTS = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit'] as const;
+export const POST_EVENTS = [
+  'submit',
+  'withdraw',
+  'request_changes',
+  'reject',
+  'approve',
+  'edit',
+  'retract',
+] as const;
 export type PostEvent = (typeof POST_EVENTS)[number];
 
 export type TransitionResult<S> = { ok: true; to: S } | { ok: false; code: string; message: string };
@@ -20,9 +28,11 @@ const TRANSITIONS: Readonly<Record<PostStatus, Partial<Record<PostEvent, PostSta
     edit: 'submitted',
   },
   changes_requested: { submit: 'submitted', withdraw: 'withdrawn', edit: 'changes_requested' },
-  approved: {},
+  // Retracted once every delivery is retracted or cancelled (services/retraction decides when).
+  approved: { retract: 'retracted' },
   rejected: {},
   withdrawn: {},
+  retracted: {},
 };
 
 const STATUS_PHRASE: Record<PostStatus, string> = {
@@ -32,6 +42,7 @@ const STATUS_PHRASE: Record<PostStatus, string> = {
   approved: 'already approved',
   rejected: 'already rejected',
   withdrawn: 'withdrawn',
+  retracted: 'retracted',
 };
 
 const EVENT_PHRASE: Record<PostEvent, string> = {
@@ -41,6 +52,7 @@ const EVENT_PHRASE: Record<PostEvent, string> = {
   reject: 'rejected',
   approve: 'approved',
   edit: 'edited',
+  retract: 'retracted',
 };
 
 /** What the person can do instead, where there is something useful to say. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { notFound } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { DELIVERY_MODES, PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
 import {
@@ -16,7 +17,6 @@ import {
   reviewInbox,
 } from '../services/reviews';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 import { idParams, postView, versionField } from './posts';
 
 const issue = z.object({

@@ -11,6 +11,7 @@ import {
   units,
   users,
 } from '../db/schema';
+import { type ChannelEvent, transitionChannel } from '../domain/channel-machine';
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
@@ -18,9 +19,9 @@ import { type Actor, decide } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
 import { connectMetaPages } from '../platforms/facebook';
-import type { NetworkReach } from '../platforms/http';
 import type {
   AccountInfo,
+  NetworkReach,
   PlatformAdapter,
   PlatformApps,
   PlatformContext,
@@ -334,11 +335,17 @@ export async function verifyChannel(
     }
   }
   const now = ctx.now();
+  // A transient failure (network, 5xx) changes no status; it is only reported.
+  const event: ChannelEvent | null = account ? 'verified' : authFailure ? 'credentials_refused' : null;
+  const status = event ? channelStep(channel.status, event) : channel.status;
   const next = account
-    ? { status: 'active' as const, statusReason: null, handle: account.handle, settings }
-    : authFailure
-      ? { status: 'needs_reauth' as const, statusReason: problem }
-      : { status: channel.status, statusReason: problem };
+    ? {
+        status,
+        statusReason: status === 'paused' ? channel.statusReason : null,
+        handle: account.handle,
+        settings,
+      }
+    : { status, statusReason: status === 'paused' ? channel.statusReason : problem };
   const [updated] = await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .update(channels)
@@ -351,7 +358,7 @@ export async function verifyChannel(
       action: account ? 'channel.verified' : 'channel.verify_failed',
       targetType: 'channel',
       targetId: channel.id,
-      details: { status: next.status, ...(problem ? { problem } : {}) },
+      details: { from: channel.status, status: next.status, ...(problem ? { problem } : {}) },
     });
     return rows;
   });
@@ -361,14 +368,37 @@ export async function verifyChannel(
   return { channel: updated!, account, problem };
 }
 
+/** The status a channel event leads to; a refused step is a conflict, never a silent write. */
+function channelStep(from: ChannelRow['status'], event: ChannelEvent): ChannelRow['status'] {
+  const step = transitionChannel(from, event);
+  if (!step.ok) throw new AppError(step.code, 409, step.message);
+  return step.to;
+}
+
 /** Marks a channel `needs_reauth` after the platform refused its credentials while publishing. */
 export async function markNeedsReauth(ctx: AppContext, channelId: string, reason: string): Promise<void> {
-  const updated = await ctx.db
-    .update(channels)
-    .set({ status: 'needs_reauth', statusReason: reason, updatedAt: ctx.now() })
-    .where(and(eq(channels.id, channelId), eq(channels.status, 'active')))
-    .returning();
-  if (updated[0]) await notifyNeedsReauth(ctx, updated[0]);
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(channels).where(eq(channels.id, channelId)).for('update');
+    if (!current) return null;
+    const to = channelStep(current.status, 'credentials_refused');
+    if (to === current.status) return null;
+    const [row] = await tx
+      .update(channels)
+      .set({ status: to, statusReason: reason, updatedAt: ctx.now() })
+      .where(eq(channels.id, channelId))
+      .returning();
+    await recordAudit(ctx, tx, {
+      actorId: null,
+      ip: null,
+      unitId: current.unitId,
+      action: 'channel.needs_reauth',
+      targetType: 'channel',
+      targetId: channelId,
+      details: { from: current.status, status: to, problem: reason },
+    });
+    return row ?? null;
+  });
+  if (updated) await notifyNeedsReauth(ctx, updated);
 }
 
 /** Tells the channel's owners (admins and reviewers of its unit) in the app. */
@@ -575,7 +605,10 @@ export async function updateChannel(
         ...(patch.minSpacingMinutes !== undefined ? { minSpacingMinutes: patch.minSpacingMinutes } : {}),
         ...(patch.creditTemplate !== undefined ? { creditTemplate: patch.creditTemplate } : {}),
         ...(patch.paused === true
-          ? { status: 'paused' as const, statusReason: 'Paused by an administrator' }
+          ? { status: channelStep(channel.status, 'pause'), statusReason: 'Paused by an administrator' }
+          : {}),
+        ...(patch.paused === false && channel.status === 'paused'
+          ? { status: channelStep(channel.status, 'resume'), statusReason: null }
           : {}),
         updatedAt: now,
       })

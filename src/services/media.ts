@@ -28,7 +28,6 @@ import {
 } from '../domain/media-rules';
 import type { Actor } from '../domain/permissions';
 import type { MediaKind, Platform, PostStatus } from '../domain/vocabulary';
-import type { PublishMedia } from '../platforms/types';
 import {
   copyWithoutMetadata,
   encodeImage,
@@ -42,9 +41,10 @@ import {
   transcodeToH264,
   type VideoFacts,
   videoFrame,
-} from './media-tools';
+} from '../infra/media-tools';
+import { BlobTooLargeError, type StagedBlob } from '../infra/storage';
+import type { PublishMedia } from '../platforms/types';
 import { bumpPost, insertPostEvent, nextStatus, postMediaList } from './posts';
-import { BlobTooLargeError, type StagedBlob } from './storage';
 
 /**
  * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,

@@ -5,8 +5,8 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { sendProblem } from '../app';
 import { AppError } from '../domain/errors';
+import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
 import { authPages } from './auth';
 import { calendarRoutes } from './calendar';
@@ -17,6 +17,7 @@ import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
+import { reportPages } from './reports/index';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
 
@@ -59,18 +60,10 @@ function loadAssets(): Record<AssetName, Asset> {
 const isJsonRoute = (request: FastifyRequest) => request.url.startsWith('/ui/');
 
 async function handleError(kit: WebKit, error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const status =
-    error instanceof AppError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
+  const problem = toProblem(error);
+  const { status } = problem;
   if (status >= 500) request.log.error({ err: error }, 'page failed');
-  if (isJsonRoute(request)) {
-    const code = error instanceof AppError ? error.code : error.validation ? 'validation_failed' : 'internal';
-    return sendProblem(
-      reply,
-      status,
-      code,
-      status >= 500 ? 'Something went wrong on our side' : error.message,
-    );
-  }
+  if (isJsonRoute(request)) return sendProblemOf(reply, problem);
   if (status === 401) {
     const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
     return reply.redirect(`/login${next}`, 303);
@@ -132,6 +125,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
   await app.register(sandboxRoutes, { kit });
 };

@@ -6,7 +6,7 @@ import { AppError, type FieldError } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import { platformOfUrl, type ValidationIssue } from '../domain/rendering';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import { listChannels } from '../services/channels';
 import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
 import {

@@ -8,7 +8,7 @@ import {
 import { POST_STATUSES, type PostStatus } from '../../src/domain/vocabulary';
 
 // The expected table, written out from DESIGN.md: every pair not listed here must be refused.
-const EVENTS: PostEvent[] = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit'];
+const EVENTS: PostEvent[] = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit', 'retract'];
 const ALLOWED: Record<string, PostStatus> = {
   'draft submit': 'submitted',
   'draft withdraw': 'withdrawn',
@@ -21,17 +21,18 @@ const ALLOWED: Record<string, PostStatus> = {
   'changes_requested submit': 'submitted',
   'changes_requested withdraw': 'withdrawn',
   'changes_requested edit': 'changes_requested',
+  'approved retract': 'retracted',
 };
 
 const pairs = POST_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('post state machine', () => {
-  it('knows exactly the six events of the design', () => {
+  it('knows exactly the seven events of the design', () => {
     expect([...POST_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 36 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(36);
+  it('is tested on all 49 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(49);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -72,7 +73,8 @@ describe('post state machine', () => {
       'edit',
     ]);
     expect(allowedPostEvents('changes_requested')).toEqual(['submit', 'withdraw', 'edit']);
-    expect(allowedPostEvents('approved')).toEqual([]);
+    expect(allowedPostEvents('approved')).toEqual(['retract']);
+    expect(allowedPostEvents('retracted')).toEqual([]);
     expect(allowedPostEvents('rejected')).toEqual([]);
     expect(allowedPostEvents('withdrawn')).toEqual([]);
   });

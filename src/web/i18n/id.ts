@@ -19,7 +19,8 @@ const postStatus: Record<PostStatus, string> = {
   changes_requested: 'Perlu perbaikan',
   approved: 'Disetujui',
   rejected: 'Ditolak',
-  withdrawn: 'Ditarik',
+  withdrawn: 'Dibatalkan pengirim',
+  retracted: 'Ditarik',
 };
 
 const deliveryStatus: Record<DeliveryStatus, string> = {
@@ -30,6 +31,9 @@ const deliveryStatus: Record<DeliveryStatus, string> = {
   unknown: 'Sedang diperiksa',
   needs_attention: 'Perlu dicek',
   cancelled: 'Dibatalkan',
+  retracting: 'Sedang ditarik',
+  retracted: 'Ditarik',
+  retraction_needs_attention: 'Perlu dihapus manual',
 };
 
 const deliveryMode: Record<DeliveryMode, string> = {
@@ -105,6 +109,7 @@ export const id = {
     feeds: 'Sumber otomatis',
     calendar: 'Kalender',
     deliveries: 'Penerbitan',
+    reports: 'Laporan',
     notifications: 'Notifikasi',
     admin: 'Admin',
     press: 'Ruang pers',
@@ -335,6 +340,71 @@ export const id = {
     confirm: 'Sudah terbit? Konfirmasi dengan tautan',
     confirmUrl: 'Tautan unggahan',
     confirmButton: 'Konfirmasi terbit',
+  },
+  reports: {
+    title: 'Laporan',
+    intro:
+      'Siapa yang kontennya menjangkau siapa: per kantor, wilayah, kanal atau platform, dalam zona waktu Anda.',
+    period: 'Periode',
+    periods: {
+      'this-week': 'Minggu ini',
+      'last-week': 'Minggu lalu',
+      'this-month': 'Bulan ini',
+      'last-3-months': '3 bulan terakhir',
+      custom: 'Rentang sendiri',
+    },
+    from: 'Dari',
+    to: 'Sampai',
+    group: 'Kelompokkan per',
+    groups: { office: 'Kantor', region: 'Wilayah', channel: 'Kanal', platform: 'Platform' },
+    unit: 'Unit',
+    platform: 'Platform',
+    show: 'Tampilkan',
+    exportCsv: 'Unduh CSV',
+    exportXlsx: 'Unduh Excel (XLSX)',
+    print: 'Cetak',
+    demo: 'Data contoh (demo): angka-angka ini bukan hasil nyata.',
+    periodLabel: (from: string, to: string, zone: string) => `${from} – ${to} (${zone})`,
+    summary: 'Ringkasan',
+    posts: 'Unggahan',
+    submitted: 'Diajukan',
+    approved: 'Disetujui',
+    rejected: 'Ditolak',
+    changesRequested: 'Diminta perbaikan',
+    decision: 'Waktu sampai keputusan pertama',
+    median: 'Median',
+    p90: 'P90',
+    published: 'Terbit',
+    failed: 'Gagal',
+    reach: 'Jangkauan (tayangan)',
+    engagements: 'Interaksi',
+    windows: { '1h': '1 jam', '24h': '24 jam', '7d': '7 hari', latest: 'Terakhir' },
+    share: 'Bagian dari akun nasional',
+    shareOutput: 'Terbitan',
+    shareReach: 'Jangkauan',
+    total: 'Jumlah',
+    notAvailable: (platforms: string) => `tidak tersedia dari ${platforms}`,
+    partly: (platforms: string) => `tanpa ${platforms}`,
+    none: '—',
+    minutes: (n: number) =>
+      n < 60
+        ? `${Math.round(n)} mnt`
+        : n < 2880
+          ? `${(n / 60).toFixed(1)} jam`
+          : `${(n / 1440).toFixed(1)} hari`,
+    trendTitle: 'Per minggu',
+    reachChart: 'Jangkauan per minggu',
+    engagementChart: 'Interaksi per minggu',
+    publishedChart: 'Terbit per minggu',
+    rankingChart: (what: string) => `Peringkat: ${what}`,
+    mixChart: 'Sebaran platform (terbit)',
+    week: 'Minggu mulai',
+    topPosts: 'Unggahan teratas',
+    noTopPosts: 'Belum ada unggahan yang terbit dalam periode ini.',
+    filterNote:
+      'Filter platform dan kanal berlaku untuk penerbitan dan jangkauan; unggahan dan waktu keputusan dihitung per unit.',
+    nothing: 'Belum ada apa pun dalam periode ini.',
+    chartTable: 'Angka grafik',
   },
   admin: {
     nav: {
