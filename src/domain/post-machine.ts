@@ -5,7 +5,16 @@ import type { PostStatus } from './vocabulary';
  * that updates the row, so a refused transition changes nothing.
  */
 
-export const POST_EVENTS = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit'] as const;
+export const POST_EVENTS = [
+  'submit',
+  'withdraw',
+  'request_changes',
+  'reject',
+  'approve',
+  'pass',
+  'forward',
+  'edit',
+] as const;
 export type PostEvent = (typeof POST_EVENTS)[number];
 
 export type TransitionResult<S> = { ok: true; to: S } | { ok: false; code: string; message: string };
@@ -15,12 +24,15 @@ const TRANSITIONS: Readonly<Record<PostStatus, Partial<Record<PostEvent, PostSta
   submitted: {
     request_changes: 'changes_requested',
     approve: 'approved',
+    pass: 'submitted',
+    forward: 'submitted',
     reject: 'rejected',
     withdraw: 'withdrawn',
     edit: 'submitted',
   },
   changes_requested: { submit: 'submitted', withdraw: 'withdrawn', edit: 'changes_requested' },
-  approved: {},
+  // Approved once any level approved; the other levels still decide for their own channels.
+  approved: { approve: 'approved', pass: 'approved', forward: 'approved' },
   rejected: {},
   withdrawn: {},
 };
@@ -40,6 +52,8 @@ const EVENT_PHRASE: Record<PostEvent, string> = {
   request_changes: 'sent back for changes',
   reject: 'rejected',
   approve: 'approved',
+  pass: 'passed on',
+  forward: 'forwarded',
   edit: 'edited',
 };
 
@@ -53,6 +67,9 @@ function hint(from: PostStatus, event: PostEvent): string {
   }
   if (from === 'approved' && (event === 'edit' || event === 'withdraw')) {
     return ' Cancel its scheduled deliveries instead.';
+  }
+  if (from === 'approved' && (event === 'request_changes' || event === 'reject')) {
+    return ' A level has approved it and its deliveries exist; cancel those instead.';
   }
   return '';
 }

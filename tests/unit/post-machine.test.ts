@@ -8,7 +8,16 @@ import {
 import { POST_STATUSES, type PostStatus } from '../../src/domain/vocabulary';
 
 // The expected table, written out from DESIGN.md: every pair not listed here must be refused.
-const EVENTS: PostEvent[] = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit'];
+const EVENTS: PostEvent[] = [
+  'submit',
+  'withdraw',
+  'request_changes',
+  'reject',
+  'approve',
+  'pass',
+  'forward',
+  'edit',
+];
 const ALLOWED: Record<string, PostStatus> = {
   'draft submit': 'submitted',
   'draft withdraw': 'withdrawn',
@@ -17,6 +26,12 @@ const ALLOWED: Record<string, PostStatus> = {
   'submitted approve': 'approved',
   'submitted reject': 'rejected',
   'submitted withdraw': 'withdrawn',
+  'submitted pass': 'submitted',
+  'submitted forward': 'submitted',
+  // Once any level approved, the other levels still approve, pass or forward for their own channels.
+  'approved approve': 'approved',
+  'approved pass': 'approved',
+  'approved forward': 'approved',
   'submitted edit': 'submitted',
   'changes_requested submit': 'submitted',
   'changes_requested withdraw': 'withdrawn',
@@ -26,12 +41,12 @@ const ALLOWED: Record<string, PostStatus> = {
 const pairs = POST_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('post state machine', () => {
-  it('knows exactly the six events of the design', () => {
+  it('knows exactly the eight events of the design', () => {
     expect([...POST_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 36 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(36);
+  it('is tested on all 48 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(48);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -62,6 +77,12 @@ describe('post state machine', () => {
     if (!result.ok) expect(result.message).toContain('Cancel its scheduled deliveries instead');
   });
 
+  it('refuses sending an approved post back, and says to cancel its deliveries', () => {
+    const result = transitionPost('approved', 'request_changes');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toContain('cancel those instead');
+  });
+
   it('lists the buttons for each state', () => {
     expect(allowedPostEvents('draft')).toEqual(['submit', 'withdraw', 'edit']);
     expect(allowedPostEvents('submitted')).toEqual([
@@ -69,10 +90,12 @@ describe('post state machine', () => {
       'request_changes',
       'reject',
       'approve',
+      'pass',
+      'forward',
       'edit',
     ]);
     expect(allowedPostEvents('changes_requested')).toEqual(['submit', 'withdraw', 'edit']);
-    expect(allowedPostEvents('approved')).toEqual([]);
+    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward']);
     expect(allowedPostEvents('rejected')).toEqual([]);
     expect(allowedPostEvents('withdrawn')).toEqual([]);
   });
