@@ -12,9 +12,9 @@ import { type AppContext, assembleContext, closeContext } from '../src/context';
 import { type Database, openPostgres, queryRows } from '../src/db/client';
 import { channels, units, users } from '../src/db/schema';
 import type { Platform } from '../src/domain/vocabulary';
+import { KeyRing } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { type RedisTarget, resolveRedis } from '../src/queues/redis';
-import { KeyRing } from '../src/services/crypto';
 import { createLedgerAdapter } from '../tests/helpers/ledger-platform';
 
 /**

@@ -21,9 +21,9 @@ import { type AppContext, assembleContext } from '../src/context';
 import { type Database, openPglite, openPostgres, queryRows } from '../src/db/client';
 import { apiTokens, posts, units, users } from '../src/db/schema';
 import type { PostStatus } from '../src/domain/vocabulary';
+import { KeyRing, randomToken, sha256Hex } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
-import { KeyRing, randomToken, sha256Hex } from '../src/services/crypto';
 import { inboxCountsSql, inboxPageSql } from '../src/services/reviews';
 
 const POSTS = 100_000;

@@ -5,14 +5,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
+import { KeyRing } from './infra/crypto';
+import { type BlobStorage, createStorage } from './infra/storage';
 import { createMetrics, type Metrics } from './metrics';
 import { builtInAdapters, createPlatformRegistry, type PlatformRegistry } from './platforms/index';
 import type { PlatformAdapter } from './platforms/types';
 import { closeQueues, createQueues, type Queues } from './queues/index';
 import { producerConnection, type RedisTarget, resolveRedis } from './queues/redis';
-import { KeyRing } from './services/crypto';
 import { createSandboxTimeline } from './services/sandbox-timeline';
-import { type BlobStorage, createStorage } from './services/storage';
 
 /**
  * Everything a request handler or a job processor needs, built once per process (and once per

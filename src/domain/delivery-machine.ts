@@ -4,7 +4,9 @@ import type { DeliveryStatus } from './vocabulary';
 /**
  * The life of a delivery (one post on one channel), as one pure function. The engine and the
  * operations routes call `transitionDelivery` inside the transaction that updates the row.
- * Beyond DESIGN.md's diagram, a human may also cancel a `failed` or `needs_attention` delivery.
+ * Beyond DESIGN.md's diagram, a human may also cancel a `failed` or `needs_attention` delivery, and
+ * a blackout that ends with `hold` hands what fell due inside to a person (`scheduled → needs_attention`).
+ * A retraction never goes back to `scheduled`: a publish retry would put the post back.
  */
 
 export const DELIVERY_EVENTS = [
@@ -23,14 +25,30 @@ export const DELIVERY_EVENTS = [
   'retry',
   'confirm',
   'reschedule',
+  'hold',
+  'retract',
+  'claim_retraction',
+  'retract_later',
+  'retracted',
+  'retraction_failed',
+  'retry_retraction',
+  'confirm_retracted',
 ] as const;
 export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
 
 /** Events a person triggers (through the API); the rest come from the publishing engine. */
-export const HUMAN_DELIVERY_EVENTS: readonly DeliveryEvent[] = ['cancel', 'retry', 'confirm', 'reschedule'];
+export const HUMAN_DELIVERY_EVENTS: readonly DeliveryEvent[] = [
+  'cancel',
+  'retry',
+  'confirm',
+  'reschedule',
+  'retract',
+  'retry_retraction',
+  'confirm_retracted',
+];
 
 const TRANSITIONS: Readonly<Record<DeliveryStatus, Partial<Record<DeliveryEvent, DeliveryStatus>>>> = {
-  scheduled: { claim: 'publishing', cancel: 'cancelled', reschedule: 'scheduled' },
+  scheduled: { claim: 'publishing', cancel: 'cancelled', reschedule: 'scheduled', hold: 'needs_attention' },
   publishing: {
     published: 'published',
     // Transient error, rate limit, or rejected credentials (the channel is paused elsewhere): try later.
@@ -49,8 +67,17 @@ const TRANSITIONS: Readonly<Record<DeliveryStatus, Partial<Record<DeliveryEvent,
   },
   failed: { retry: 'scheduled', confirm: 'published', cancel: 'cancelled' },
   needs_attention: { retry: 'scheduled', confirm: 'published', cancel: 'cancelled' },
-  published: {},
+  published: { retract: 'retracting' },
   cancelled: {},
+  retracting: {
+    // A retraction attempt keeps the status; the claim (a lease) and each outcome are recorded.
+    claim_retraction: 'retracting',
+    retract_later: 'retracting',
+    retracted: 'retracted',
+    retraction_failed: 'retraction_needs_attention',
+  },
+  retracted: {},
+  retraction_needs_attention: { retry_retraction: 'retracting', confirm_retracted: 'retracted' },
 };
 
 const STATUS_PHRASE: Record<DeliveryStatus, string> = {
@@ -61,6 +88,9 @@ const STATUS_PHRASE: Record<DeliveryStatus, string> = {
   unknown: 'being checked with the platform',
   needs_attention: 'waiting for someone to check it',
   cancelled: 'cancelled',
+  retracting: 'being retracted',
+  retracted: 'already retracted',
+  retraction_needs_attention: 'waiting for someone to remove it from the platform',
 };
 
 const EVENT_PHRASE: Record<DeliveryEvent, string> = {
@@ -79,6 +109,14 @@ const EVENT_PHRASE: Record<DeliveryEvent, string> = {
   retry: 'be retried',
   confirm: 'be confirmed as published',
   reschedule: 'be moved to another time',
+  hold: 'be held for a person',
+  retract: 'be retracted',
+  claim_retraction: 'start a retraction attempt',
+  retract_later: 'try the retraction again later',
+  retracted: 'be recorded as retracted',
+  retraction_failed: 'be handed to a person for removal',
+  retry_retraction: 'retry its retraction',
+  confirm_retracted: 'be confirmed as removed',
 };
 
 export function transitionDelivery(

@@ -14,6 +14,7 @@ export const POST_EVENTS = [
   'pass',
   'forward',
   'edit',
+  'retract',
 ] as const;
 export type PostEvent = (typeof POST_EVENTS)[number];
 
@@ -32,9 +33,11 @@ const TRANSITIONS: Readonly<Record<PostStatus, Partial<Record<PostEvent, PostSta
   },
   changes_requested: { submit: 'submitted', withdraw: 'withdrawn', edit: 'changes_requested' },
   // Approved once any level approved; the other levels still decide for their own channels.
-  approved: { approve: 'approved', pass: 'approved', forward: 'approved' },
+  // Retracted once every delivery is retracted or cancelled (services/retraction decides when).
+  approved: { approve: 'approved', pass: 'approved', forward: 'approved', retract: 'retracted' },
   rejected: {},
   withdrawn: {},
+  retracted: {},
 };
 
 const STATUS_PHRASE: Record<PostStatus, string> = {
@@ -44,6 +47,7 @@ const STATUS_PHRASE: Record<PostStatus, string> = {
   approved: 'already approved',
   rejected: 'already rejected',
   withdrawn: 'withdrawn',
+  retracted: 'retracted',
 };
 
 const EVENT_PHRASE: Record<PostEvent, string> = {
@@ -55,6 +59,7 @@ const EVENT_PHRASE: Record<PostEvent, string> = {
   pass: 'passed on',
   forward: 'forwarded',
   edit: 'edited',
+  retract: 'retracted',
 };
 
 /** What the person can do instead, where there is something useful to say. */

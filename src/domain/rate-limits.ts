@@ -3,7 +3,7 @@ import type { Platform } from './vocabulary';
 
 /**
  * Which publish quotas apply to a channel, and how long to wait when a platform answers "too
- * many". The counting itself is atomic in Redis (src/services/rate-limiter.ts): at most `max`
+ * many". The counting itself is atomic in Redis (src/infra/rate-limiter.ts): at most `max`
  * posts in any window of `windowMs`, per account or per Gaung's app on the platform.
  */
 

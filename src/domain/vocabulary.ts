@@ -32,6 +32,7 @@ export const POST_STATUSES = [
   'approved',
   'rejected',
   'withdrawn',
+  'retracted',
 ] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
@@ -54,10 +55,13 @@ export const DELIVERY_STATUSES = [
   'unknown',
   'needs_attention',
   'cancelled',
+  'retracting',
+  'retracted',
+  'retraction_needs_attention',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** How one publish attempt ended; `null` on the row while it is running. */
+/** How one publish or retraction attempt ended; `null` on the row while it is running. */
 export const ATTEMPT_OUTCOMES = [
   'published',
   'retry',
@@ -68,6 +72,8 @@ export const ATTEMPT_OUTCOMES = [
   'reconciled_found',
   'reconciled_missing',
   'reconcile_impossible',
+  'retracted',
+  'needs_person',
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
@@ -83,3 +89,11 @@ export type MetricWindow = (typeof METRIC_WINDOWS)[number];
 /** The offices' own accounts Gaung reads for ingest: an RSS or Atom feed, or a public Mastodon account. */
 export const FEED_KINDS = ['rss', 'mastodon'] as const;
 export type FeedKind = (typeof FEED_KINDS)[number];
+
+/** What happens to deliveries that fell due inside a blackout once it ends. */
+export const BLACKOUT_ON_END = ['reschedule', 'hold'] as const;
+export type BlackoutOnEnd = (typeof BLACKOUT_ON_END)[number];
+
+/** How a correction of a retracted post goes out: as a reply to the original (before it is deleted) or as a new post. */
+export const CORRECTION_KINDS = ['reply', 'new'] as const;
+export type CorrectionKind = (typeof CORRECTION_KINDS)[number];

@@ -16,6 +16,8 @@ import {
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
+  type RetractRequest,
+  type RetractResult,
 } from './types';
 
 /**
@@ -56,6 +58,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'idempotent',
   mediaByUrl: false,
+  retract: 'api',
+  replies: true,
 };
 
 const POST = 'app.bsky.feed.post';
@@ -364,7 +368,13 @@ function externalEmbed(link: string): Embed {
   };
 }
 
-async function postRecord(ctx: PlatformContext, http: AxiosInstance, text: string, embed: Embed | null) {
+async function postRecord(
+  ctx: PlatformContext,
+  http: AxiosInstance,
+  text: string,
+  embed: Embed | null,
+  reply: { root: StrongRef; parent: StrongRef } | null = null,
+) {
   const language = settings(ctx).language;
   const detected = await facets(http, text);
   return {
@@ -372,6 +382,7 @@ async function postRecord(ctx: PlatformContext, http: AxiosInstance, text: strin
     text,
     ...(detected.length > 0 ? { facets: detected } : {}),
     ...(embed ? { embed } : {}),
+    ...(reply ? { reply } : {}),
     ...(language ? { langs: [language] } : {}),
     createdAt: new Date().toISOString(),
   };
@@ -421,9 +432,42 @@ async function publish(ctx: PlatformContext, request: PublishRequest): Promise<P
   // Without media the link becomes a card; with media it has to travel in the text.
   const embed = media ?? (request.link ? externalEmbed(request.link) : null);
   const text = media ? withLink(request.text, request.link) : request.text;
-  return createRecord(ctx, http, request, POST, await postRecord(ctx, http, text, embed), (s, rkey) =>
+  const reply = request.replyTo ? await replyRefs(http, request.replyTo.remoteId) : null;
+  return createRecord(ctx, http, request, POST, await postRecord(ctx, http, text, embed, reply), (s, rkey) =>
     webUrl(s.handle, rkey),
   );
+}
+
+/** The `reply` of a post answering `uri`: its parent, and the root of the thread it belongs to. */
+async function replyRefs(http: AxiosInstance, uri: string): Promise<{ root: StrongRef; parent: StrongRef }> {
+  const [, , repo, collection, rkey] = uri.split('/');
+  const parent = repo && collection && rkey ? await getRecord(http, repo, collection, rkey) : null;
+  if (!parent) throw new PlatformError({ kind: 'invalid', message: `the post to answer is gone: ${uri}` });
+  const ref = { uri: parent.uri, cid: parent.cid };
+  const root = (parent.value.reply as { root?: StrongRef } | undefined)?.root ?? ref;
+  return { root, parent: ref };
+}
+
+/**
+ * deleteRecord of the delivery's record (post, quote or repost) by its record key. Deleting a
+ * record that is not there succeeds, so a repeated retraction is done.
+ */
+async function retract(ctx: PlatformContext, request: RetractRequest): Promise<RetractResult> {
+  const http = client(ctx);
+  const collection = request.mode === 'repost' ? REPOST : POST;
+  const fromUri = request.remoteId?.startsWith('at://') ? request.remoteId.split('/') : null;
+  await authed(ctx, http, (s) =>
+    http.post(
+      '/xrpc/com.atproto.repo.deleteRecord',
+      {
+        repo: s.did,
+        collection: fromUri?.[3] ?? collection,
+        rkey: fromUri?.[4] ?? deliveryRecordKey(request.deliveryId),
+      },
+      { headers: bearer(s) },
+    ),
+  );
+  return { outcome: 'retracted' };
 }
 
 async function quote(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult> {
@@ -529,6 +573,7 @@ export const blueskyAdapter: PlatformAdapter = {
   quote,
   repost,
   findPublished,
+  retract,
   fetchMetrics,
   async verifyCredentials(ctx): Promise<AccountInfo> {
     const s = await createSession(ctx, client(ctx));

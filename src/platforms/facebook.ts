@@ -22,6 +22,7 @@ import type {
   PlatformContext,
   PublishRequest,
   PublishResult,
+  RetractResult,
 } from './types';
 
 /**
@@ -43,6 +44,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'search',
   mediaByUrl: true,
+  retract: 'api',
+  replies: false,
 };
 
 function client(ctx: PlatformContext, timeoutMs?: number): { api: GraphApi; pageId: string } {
@@ -120,6 +123,17 @@ export function createFacebookAdapter(options: { timeoutMs?: number } = {}): Pla
       const expected = message(request);
       const found = posts.find((post) => sameText(post.message, expected));
       return found ? { remoteId: found.id, url: found.permalink_url ?? postUrl(found.id) } : null;
+    },
+
+    /** DELETE /{post-id} (a video is its own node); a post already gone counts as done. */
+    async retract(ctx, request): Promise<RetractResult> {
+      if (!request.remoteId)
+        return {
+          outcome: 'needs_person',
+          message: `Gaung does not know the post id (it was confirmed by hand); delete ${request.remoteUrl ?? 'the post'} on the Page, then confirm here`,
+        };
+      await client(ctx, options.timeoutMs).api.delete(`/${request.remoteId}`);
+      return { outcome: 'retracted' };
     },
 
     async fetchMetrics(ctx, remoteId): Promise<DeliveryMetrics> {

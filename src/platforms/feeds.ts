@@ -3,14 +3,9 @@ import type { Readable } from 'node:stream';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
 import type { FeedKind } from '../domain/vocabulary';
-import {
-  createHttpClient,
-  InternalAddressError,
-  internalUrlProblem,
-  type NetworkReach,
-  retryAfter,
-} from './http';
+import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
+import type { NetworkReach } from './types';
 
 /**
  * Reading the offices' own accounts for ingest: an RSS or Atom feed (the office's website, blog or

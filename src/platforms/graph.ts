@@ -23,6 +23,8 @@ interface GraphErrorBody {
 export interface GraphApi {
   get<T>(path: string, params?: Record<string, string | number>): Promise<T>;
   post<T>(path: string, body?: Record<string, unknown>): Promise<T>;
+  /** DELETE of a node; false when the node does not exist (any more): a repeated delete is done. */
+  delete(path: string): Promise<boolean>;
 }
 
 export function graphApi(
@@ -36,7 +38,24 @@ export function graphApi(
       graphCall(() => client.get<T>(path, { params: { ...params, access_token: accessToken } })),
     post: <T>(path: string, body: Record<string, unknown> = {}) =>
       graphCall(() => client.post<T>(path, body, { params: { access_token: accessToken } })),
+    async delete(path: string) {
+      try {
+        await client.delete(path, { params: { access_token: accessToken } });
+        return true;
+      } catch (error) {
+        if (isMissingNode(error)) return false;
+        throw new PlatformError(classifyGraphError(error));
+      }
+    },
   };
+}
+
+/** Graph's answer for a node that is gone: 404, or code 100 with subcode 33 ("does not exist"). */
+function isMissingNode(error: unknown): boolean {
+  if (!isAxiosError(error) || !error.response) return false;
+  if (error.response.status === 404) return true;
+  const body = graphErrorOf(error.response.data);
+  return body?.code === 100 && body.error_subcode === 33;
 }
 
 /**

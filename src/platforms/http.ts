@@ -3,21 +3,13 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
-import type { ErrorClass } from './types';
+import type { ErrorClass, NetworkReach } from './types';
 
 /**
  * What every axios-based adapter shares: clients with timeouts and keep-alive, and the generic part
  * of error classification (the network layer and plain HTTP statuses). Each adapter first reads its
  * platform's own error shapes, then falls back to `classifyHttpError`.
  */
-
-/**
- * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
- * instances, Bluesky PDSes) are `public`: a host resolving to a loopback, private, link-local or
- * otherwise internal address is refused, so a channel cannot be aimed at Gaung's own network. The
- * check runs on every connection, after DNS, so a name cannot be re-pointed afterwards.
- */
-export type NetworkReach = 'public' | 'any';
 
 const internal = new net.BlockList();
 for (const [address, prefix] of [

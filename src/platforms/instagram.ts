@@ -24,6 +24,7 @@ import type {
   PlatformContext,
   PublishMedia,
   PublishResult,
+  RetractResult,
 } from './types';
 
 /**
@@ -48,6 +49,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'search',
   mediaByUrl: true,
+  retract: 'person',
+  replies: false,
 };
 
 export const INSTAGRAM_CAROUSEL_MAX = 10;
@@ -138,6 +141,15 @@ export function createInstagramAdapter(options: ContainerOptions = {}): Platform
       });
       const found = recent.find((m) => sameText(m.caption, withLink(request.text, request.link)));
       return found ? { remoteId: found.id, url: found.permalink ?? 'https://www.instagram.com/' } : null;
+    },
+
+    /** The Instagram Graph API has no delete for published media: a person removes it in the app. */
+    async retract(_ctx, request): Promise<RetractResult> {
+      const where = request.remoteUrl ?? 'the post on the account';
+      return {
+        outcome: 'needs_person',
+        message: `Instagram does not let Gaung delete posts. Open ${where} in the Instagram app while signed in as the account, tap ⋯ (top right of the post), choose Delete and confirm; then mark it removed here.`,
+      };
     },
 
     async fetchMetrics(ctx, remoteId): Promise<DeliveryMetrics> {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
-import { classifyHttpError, createHttpClient, header, type NetworkReach, retryAfter } from './http';
+import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { decodeEntities, RECONCILE_SKEW_MS, sleep, textFingerprint, withLink } from './shared';
+import type { NetworkReach } from './types';
 import {
   type AccountInfo,
   type Capabilities,
@@ -15,6 +16,8 @@ import {
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
+  type RetractRequest,
+  type RetractResult,
 } from './types';
 
 /**
@@ -51,6 +54,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'idempotent',
   mediaByUrl: false,
+  retract: 'api',
+  replies: true,
 };
 
 /** Quote posts arrived with Mastodon 4.5, which reports API version 7. */
@@ -200,7 +205,7 @@ function checkMedia(ctx: PlatformContext, media: PublishMedia[]): void {
 }
 
 /** Finds the source post on this instance (fetching it from its home server if needed) by its URL. */
-async function resolveSource(http: AxiosInstance, request: PublishRequest): Promise<Status> {
+async function resolveSource(http: AxiosInstance, request: { sourceUrl: string | null }): Promise<Status> {
   if (!request.sourceUrl || !URL.canParse(request.sourceUrl))
     throw new PlatformError({ kind: 'invalid', message: `not a post URL: ${request.sourceUrl ?? '(none)'}` });
   const { data } = await http.get<{ statuses: Status[] }>('/api/v2/search', {
@@ -218,7 +223,7 @@ async function resolveSource(http: AxiosInstance, request: PublishRequest): Prom
 async function postStatus(
   ctx: PlatformContext,
   request: PublishRequest,
-  extra: { quoted_status_id?: string },
+  extra: { quoted_status_id?: string; in_reply_to_id?: string },
   http = client(ctx),
 ): Promise<PublishResult> {
   checkMedia(ctx, request.media);
@@ -326,6 +331,33 @@ async function quote(ctx: PlatformContext, request: PublishRequest): Promise<Pub
   return postStatus(ctx, request, { quoted_status_id: source.id }, http);
 }
 
+const notFound = (error: unknown) => isAxiosError(error) && error.response?.status === 404;
+
+/** Deletes the status (copy, quote) or undoes the reblog (repost); a status already gone counts as done. */
+async function retract(ctx: PlatformContext, request: RetractRequest): Promise<RetractResult> {
+  const http = client(ctx);
+  try {
+    if (request.mode === 'repost') {
+      const source = await resolveSource(http, request).catch((error: unknown) => {
+        // The original is gone, and the reblog with it.
+        if (error instanceof PlatformError && error.classification.kind === 'invalid') return null;
+        throw error;
+      });
+      if (source) await http.post(`/api/v1/statuses/${source.id}/unreblog`, {});
+    } else if (request.remoteId) {
+      await http.delete(`/api/v1/statuses/${request.remoteId}`);
+    } else {
+      return { outcome: 'needs_person', message: noRemoteId(request) };
+    }
+  } catch (error) {
+    if (!notFound(error)) throw error;
+  }
+  return { outcome: 'retracted' };
+}
+
+const noRemoteId = (request: RetractRequest) =>
+  `Gaung does not know the status id of this delivery (it was confirmed by hand); delete ${request.remoteUrl ?? 'the status'} on the instance, then confirm here`;
+
 async function fetchMetrics(ctx: PlatformContext, remoteId: string): Promise<DeliveryMetrics> {
   const { data } = await client(ctx).get<Status>(`/api/v1/statuses/${remoteId}`);
   return {
@@ -384,7 +416,8 @@ export const mastodonAdapter: PlatformAdapter = {
   capabilities,
   credentialsSchema,
   settingsSchema,
-  publish: (ctx, request) => postStatus(ctx, request, {}),
+  publish: (ctx, request) =>
+    postStatus(ctx, request, request.replyTo ? { in_reply_to_id: request.replyTo.remoteId } : {}),
   quote,
   async repost(ctx, request) {
     const http = client(ctx);
@@ -396,6 +429,7 @@ export const mastodonAdapter: PlatformAdapter = {
     return { remoteId: data.id, url: data.reblog?.url ?? source.url ?? data.uri };
   },
   findPublished,
+  retract,
   fetchMetrics,
   verifyCredentials,
   async describeChannel(ctx) {

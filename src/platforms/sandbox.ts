@@ -25,7 +25,7 @@ export interface SandboxMedium {
   altText: string;
 }
 
-export type SandboxPostKind = 'post' | 'repost' | 'quote';
+export type SandboxPostKind = 'post' | 'repost' | 'quote' | 'reply';
 
 export interface SandboxPostInput {
   channelId: string;
@@ -34,7 +34,7 @@ export interface SandboxPostInput {
   kind: SandboxPostKind;
   text: string;
   media: SandboxMedium[];
-  /** The office's original post, for reposts and quotes. */
+  /** The office's original post, for reposts and quotes; the post answered, for a reply. */
   refersTo: string | null;
 }
 
@@ -42,6 +42,8 @@ export interface SandboxTimeline {
   /** Writes the post unless one with the same channel and key exists; then answers that one. */
   insert(post: SandboxPostInput): Promise<{ id: string; created: boolean }>;
   find(channelId: string, idempotencyKey: string): Promise<{ id: string } | null>;
+  /** Takes a post off the timeline; removing one that is gone already is not an error. */
+  remove(channelId: string, id: string): Promise<void>;
 }
 
 const credentialsSchema = z.strictObject({});
@@ -56,6 +58,8 @@ const capabilities: Capabilities = {
   metrics: false,
   reconcile: 'idempotent',
   mediaByUrl: false,
+  retract: 'api',
+  replies: true,
 };
 
 const invalid = (message: string) => new PlatformError({ kind: 'invalid', message });
@@ -73,17 +77,22 @@ export function createSandboxAdapter(timeline: SandboxTimeline, publicUrl: strin
       throw invalid(`a sandbox ${kind} needs the original post's address`);
     if (kind === 'copy' && request.text.trim() === '' && request.media.length === 0)
       throw invalid('a sandbox post needs text or media');
+    const reply = kind === 'copy' ? request.replyTo : null;
     const { id } = await timeline.insert({
       channelId: ctx.channel.id,
       idempotencyKey: request.deliveryId,
-      kind: kind === 'copy' ? 'post' : kind,
+      kind: reply ? 'reply' : kind === 'copy' ? 'post' : kind,
       // A repost republishes the original as it is: none of our text goes out.
       text: kind === 'repost' ? '' : request.text,
       media:
         kind === 'repost'
           ? []
           : request.media.map((m) => ({ mediaId: m.id, kind: m.kind, mime: m.mime, altText: m.altText })),
-      refersTo: kind === 'copy' ? null : request.sourceUrl,
+      refersTo: reply
+        ? (reply.url ?? postUrl(ctx.channel.id, reply.remoteId))
+        : kind === 'copy'
+          ? null
+          : request.sourceUrl,
     });
     return { remoteId: id, url: postUrl(ctx.channel.id, id) };
   }
@@ -100,6 +109,11 @@ export function createSandboxAdapter(timeline: SandboxTimeline, publicUrl: strin
     async findPublished(ctx, request) {
       const found = await timeline.find(ctx.channel.id, request.deliveryId);
       return found ? { remoteId: found.id, url: postUrl(ctx.channel.id, found.id) } : null;
+    },
+
+    async retract(ctx, request) {
+      if (request.remoteId) await timeline.remove(ctx.channel.id, request.remoteId);
+      return { outcome: 'retracted' };
     },
 
     async verifyCredentials(ctx): Promise<AccountInfo> {

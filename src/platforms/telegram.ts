@@ -13,6 +13,7 @@ import {
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
+  type RetractResult,
 } from './types';
 
 /**
@@ -43,7 +44,12 @@ const capabilities: Capabilities = {
   metrics: false,
   reconcile: 'none',
   mediaByUrl: false,
+  retract: 'api',
+  replies: true,
 };
+
+/** Bots may delete a message only within 48 hours of sending it; older ones a person deletes. */
+export const TELEGRAM_DELETE_WINDOW_MS = 48 * 60 * 60 * 1000;
 
 /** https://core.telegram.org/bots/api: 4096 characters per message, 1024 per caption, 2-10 media per album, 50 MB per upload. */
 export const TELEGRAM_TEXT_MAX = 4096;
@@ -155,7 +161,13 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
     return { http, chatId };
   };
 
-  async function sendMedia(http: AxiosInstance, chatId: string, request: PublishRequest, caption: string) {
+  async function sendMedia(
+    http: AxiosInstance,
+    chatId: string,
+    request: PublishRequest,
+    caption: string,
+    reply: Record<string, unknown>,
+  ) {
     const media = request.media;
     if (caption.length > TELEGRAM_CAPTION_MAX)
       throw invalid(
@@ -172,6 +184,7 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
       const field = medium.kind === 'image' ? 'photo' : 'video';
       form.append(field, await bytesOf(medium), `${field}.${extension(medium.mime)}`);
       if (caption) form.append('caption', caption);
+      for (const [name, value] of Object.entries(reply)) form.append(name, JSON.stringify(value));
       if (medium.kind === 'video') form.append('supports_streaming', 'true');
       return result(
         await call<TelegramMessage>(http, medium.kind === 'image' ? 'sendPhoto' : 'sendVideo', form),
@@ -188,8 +201,10 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
       });
     }
     form.append('media', JSON.stringify(album));
+    for (const [name, value] of Object.entries(reply)) form.append(name, JSON.stringify(value));
     const sent = await call<TelegramMessage[]>(http, 'sendMediaGroup', form);
-    return result(sent[0]!);
+    // Every message of the album is kept: a retraction deletes them all.
+    return { ...result(sent[0]!), remoteIds: sent.map((message) => String(message.message_id)) };
   }
 
   return {
@@ -201,13 +216,21 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
     async publish(ctx, request) {
       const { http, chatId } = setup(ctx);
       const text = withLink(request.text, request.link);
-      if (request.media.length > 0) return sendMedia(http, chatId, request, text);
+      const reply = request.replyTo
+        ? {
+            reply_parameters: {
+              message_id: Number(request.replyTo.remoteId),
+              allow_sending_without_reply: true,
+            },
+          }
+        : {};
+      if (request.media.length > 0) return sendMedia(http, chatId, request, text, reply);
       if (text.length === 0) throw invalid('a Telegram message needs text or media');
       if (text.length > TELEGRAM_TEXT_MAX)
         throw invalid(
           `a Telegram message holds at most ${TELEGRAM_TEXT_MAX} characters; this one has ${text.length}`,
         );
-      return result(await call<TelegramMessage>(http, 'sendMessage', { chat_id: chatId, text }));
+      return result(await call<TelegramMessage>(http, 'sendMessage', { chat_id: chatId, text, ...reply }));
     },
 
     /** Forwards the office's post (t.me/<channel>/<id>); the bot must be able to read the source chat. */
@@ -225,6 +248,36 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
           message_id: source.messageId,
         }),
       );
+    },
+
+    /**
+     * deleteMessages with every message of the delivery (an album is several); messages already
+     * gone are skipped by Telegram. Past 48 hours, or where Telegram refuses, a person deletes them.
+     */
+    async retract(ctx, request): Promise<RetractResult> {
+      const ids = (request.remoteIds.length > 0 ? request.remoteIds : [request.remoteId])
+        .filter((id): id is string => id !== null && /^\d+$/.test(id))
+        .map(Number);
+      const where = request.remoteUrl ?? 'the message in the channel';
+      const byHand = (why: string): RetractResult => ({
+        outcome: 'needs_person',
+        message: `${why}. Open ${where} in Telegram as a channel administrator, long-press each message of the post, choose Delete and confirm; then mark it removed here.`,
+      });
+      if (ids.length === 0)
+        return byHand('Gaung does not know the message ids (the delivery was confirmed by hand)');
+      if (Date.now() - request.publishedAt.getTime() >= TELEGRAM_DELETE_WINDOW_MS)
+        return byHand('Telegram lets bots delete messages only within 48 hours of sending them');
+      const { http, chatId } = setup(ctx);
+      try {
+        await call<boolean>(http, 'deleteMessages', { chat_id: chatId, message_ids: ids });
+      } catch (error) {
+        const failure = classifyTelegramError(error);
+        if (failure.kind === 'invalid' && /not found/i.test(failure.message)) return { outcome: 'retracted' };
+        if (failure.kind === 'invalid' && /can't be deleted|cannot be deleted/i.test(failure.message))
+          return byHand(`Telegram refused to delete it (${failure.message})`);
+        throw error;
+      }
+      return { outcome: 'retracted' };
     },
 
     /** The Bot API offers no way to read a channel's history: a human checks (needs_attention). */

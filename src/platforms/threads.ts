@@ -28,6 +28,7 @@ import type {
   PublishMedia,
   PublishRequest,
   PublishResult,
+  RetractResult,
 } from './types';
 
 /**
@@ -56,6 +57,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'search',
   mediaByUrl: true,
+  retract: 'api',
+  replies: true,
 };
 
 export const THREADS_CAROUSEL_MAX = 20;
@@ -110,15 +113,21 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
         label: 'Threads',
       });
       let body: Record<string, unknown>;
+      const reply = request.replyTo ? { reply_to_id: request.replyTo.remoteId } : {};
       if (media.length === 0)
-        body = { media_type: 'TEXT', text, ...(request.link ? { link_attachment: request.link } : {}) };
-      else if (media.length === 1) body = { ...container(media[0]!, false), text };
+        body = {
+          media_type: 'TEXT',
+          text,
+          ...(request.link ? { link_attachment: request.link } : {}),
+          ...reply,
+        };
+      else if (media.length === 1) body = { ...container(media[0]!, false), text, ...reply };
       else {
         const children: string[] = [];
         for (const medium of media)
           children.push((await api.post<{ id: string }>(`/${userId}/threads`, container(medium, true))).id);
         for (const id of children) await waitForContainer(api, id, poll);
-        body = { media_type: 'CAROUSEL', children: children.join(','), text };
+        body = { media_type: 'CAROUSEL', children: children.join(','), text, ...reply };
       }
       const containerId = (await api.post<{ id: string }>(`/${userId}/threads`, body)).id;
       await waitForContainer(api, containerId, poll);
@@ -144,6 +153,20 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
       const expected = threadText(request);
       const found = recent.find((thread) => sameText(thread.text, expected));
       return found ? { remoteId: found.id, url: found.permalink ?? 'https://www.threads.net/' } : null;
+    },
+
+    /**
+     * DELETE /{threads-media-id}: needs the threads_delete permission (channels connected before it
+     * was asked for must reconnect, which the refusal says) and allows 100 deletes a day per account.
+     */
+    async retract(ctx, request): Promise<RetractResult> {
+      if (!request.remoteId)
+        return {
+          outcome: 'needs_person',
+          message: `Gaung does not know the thread id (it was confirmed by hand); delete ${request.remoteUrl ?? 'the thread'} in Threads, then confirm here`,
+        };
+      await setup(ctx).api.delete(`/${request.remoteId}`);
+      return { outcome: 'retracted' };
     },
 
     async fetchMetrics(ctx, remoteId): Promise<DeliveryMetrics> {

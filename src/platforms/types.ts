@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { DeliveryMode, MediaKind, Platform } from '../domain/vocabulary';
-import type { NetworkReach } from './http';
+
+/**
+ * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
+ * instances, Bluesky PDSes) are `public`: a host resolving to a loopback, private, link-local or
+ * otherwise internal address is refused, so a channel cannot be aimed at Gaung's own network. The
+ * check runs on every connection, after DNS, so a name cannot be re-pointed afterwards.
+ */
+export type NetworkReach = 'public' | 'any';
 
 /**
  * The one interface every platform adapter implements. Adapters never import the database:
@@ -79,12 +86,38 @@ export interface PublishRequest {
   sourceUrl: string | null;
   /** When the first attempt started: reconciliation only considers posts created after it (minus skew). */
   firstAttemptAt: Date;
+  /** A correction published as a reply to the original delivery's post (adapters with `replies` only). */
+  replyTo?: { remoteId: string; url: string | null } | null;
 }
 
 export interface PublishResult {
   remoteId: string;
   url: string;
+  /** Every id the publication made, where it made several (a Telegram album); a retraction removes each. */
+  remoteIds?: string[];
 }
+
+/** What a retraction needs to know about a published delivery. */
+export interface RetractRequest {
+  deliveryId: string;
+  mode: DeliveryMode;
+  /** The platform's id of what the delivery made (post, repost record, message); null if a person confirmed it by URL. */
+  remoteId: string | null;
+  /** Every id the delivery made (an album's messages); empty when it made one. */
+  remoteIds: string[];
+  remoteUrl: string | null;
+  publishedAt: Date;
+  /** The office's original post, which a repost points at. */
+  sourceUrl: string | null;
+  /** Why it is withdrawn (sent where the platform can carry it, such as a webhook). */
+  reason: string;
+}
+
+export type RetractResult =
+  /** Gone from the platform: deleted now, or already gone (a delete that finds nothing is done). */
+  | { outcome: 'retracted' }
+  /** The platform cannot delete it (no API, too old): a person removes it by hand, following `message`. */
+  | { outcome: 'needs_person'; message: string };
 
 export interface AccountInfo {
   /** The platform's id of the account (user id, page id, chat id, DID). */
@@ -141,6 +174,10 @@ export interface Capabilities {
   reconcile: 'idempotent' | 'search' | 'none';
   /** Whether the platform fetches media by URL (needs GAUNG_PUBLIC_URL reachable from the platform). */
   mediaByUrl: boolean;
+  /** How a published delivery is withdrawn: `api` (Gaung deletes it) or `person` (the API has no delete). */
+  retract: 'api' | 'person';
+  /** Whether a correction can be published as a reply to the original (`PublishRequest.replyTo`). */
+  replies: boolean;
 }
 
 export interface PlatformAdapter {
@@ -159,6 +196,11 @@ export interface PlatformAdapter {
    * `'cannot_tell'`: the platform offers no way to know.
    */
   findPublished(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult | null | 'cannot_tell'>;
+  /**
+   * Withdraws a published delivery. Idempotent: a delete of something already gone answers
+   * `retracted`, so an unsure attempt is simply sent again.
+   */
+  retract(ctx: PlatformContext, request: RetractRequest): Promise<RetractResult>;
   fetchMetrics?(ctx: PlatformContext, remoteId: string): Promise<DeliveryMetrics>;
   verifyCredentials(ctx: PlatformContext): Promise<AccountInfo>;
   /**

@@ -11,6 +11,7 @@ import {
   PlatformError,
   type PublishRequest,
   type PublishResult,
+  type RetractResult,
 } from './types';
 
 /**
@@ -22,6 +23,9 @@ import {
  *   X-Gaung-Timestamp: Unix seconds when this attempt was signed
  *   X-Gaung-Signature: sha256=<hex HMAC-SHA256 over `${timestamp}.${raw body}` with the channel's secret>
  *   body: { type: 'delivery', deliveryId, mode, text, link, sourceUrl, media: [{ url, kind, mime, altText, sha256 }], sentAt }
+ *         (with `replyTo: { id, url }` when it is a correction answering an earlier delivery),
+ *         or { type: 'retraction', deliveryId, remoteId, reason, sentAt } when a published delivery is withdrawn
+ *         (X-Gaung-Delivery is then `retraction-<delivery id>`; a 404 answer means it is gone already),
  *         or { type: 'ping', sentAt } when the channel is verified.
  *
  * The receiver answers 2xx, optionally with `{ id, url }`, rejects a stale timestamp (replay), and
@@ -46,6 +50,8 @@ const capabilities: Capabilities = {
   metrics: false,
   reconcile: 'idempotent',
   mediaByUrl: true,
+  retract: 'api',
+  replies: true,
 };
 
 export const SIGNATURE_HEADER = 'x-gaung-signature';
@@ -104,6 +110,7 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
       text: request.text,
       link: request.link,
       sourceUrl: request.sourceUrl,
+      ...(request.replyTo ? { replyTo: { id: request.replyTo.remoteId, url: request.replyTo.url } } : {}),
       media: request.media.map((medium) => ({
         url: medium.publicUrl(),
         kind: medium.kind,
@@ -128,6 +135,21 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
     /** The receiver dedupes by delivery id: "not found" lets the engine send again without risk. */
     async findPublished() {
       return null;
+    },
+
+    async retract(ctx, request): Promise<RetractResult> {
+      try {
+        await send(ctx, `retraction-${request.deliveryId}`, {
+          type: 'retraction',
+          deliveryId: request.deliveryId,
+          remoteId: request.remoteId,
+          reason: request.reason,
+          sentAt: new Date().toISOString(),
+        });
+      } catch (error) {
+        if (!(error instanceof PlatformError && error.classification.httpStatus === 404)) throw error;
+      }
+      return { outcome: 'retracted' };
     },
 
     async verifyCredentials(ctx): Promise<AccountInfo> {

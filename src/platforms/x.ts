@@ -25,6 +25,8 @@ import {
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
+  type RetractRequest,
+  type RetractResult,
 } from './types';
 
 /**
@@ -60,6 +62,8 @@ const capabilities: Capabilities = {
   metrics: true,
   reconcile: 'search',
   mediaByUrl: false,
+  retract: 'api',
+  replies: true,
 };
 
 /** Access tokens live 2 hours; refresh this long before they expire. */
@@ -213,7 +217,7 @@ function xPostIdFromUrl(url: string): string | null {
   return match?.[1] ?? null;
 }
 
-function sourcePostId(request: PublishRequest): string {
+function sourcePostId(request: { sourceUrl: string | null }): string {
   const id = request.sourceUrl ? xPostIdFromUrl(request.sourceUrl) : null;
   if (!id)
     throw new PlatformError({
@@ -298,7 +302,7 @@ async function upload(ctx: PlatformContext, media: PublishMedia): Promise<string
 async function createPost(
   ctx: PlatformContext,
   request: PublishRequest,
-  extra: { quote_tweet_id?: string },
+  extra: { quote_tweet_id?: string; reply?: { in_reply_to_tweet_id: string } },
 ): Promise<PublishResult> {
   checkMedia(request.media);
   const mediaIds: string[] = [];
@@ -412,6 +416,34 @@ async function verifyCredentials(ctx: PlatformContext): Promise<AccountInfo> {
   return { remoteId: response.data.id, handle: response.data.username, name: response.data.name };
 }
 
+/**
+ * Deletes the post (copy, quote) or undoes the repost. X answers a post that is gone with 404 (or
+ * `deleted: false`), and a repost that is undone already with `retweeted: false`: both are done.
+ */
+async function retract(ctx: PlatformContext, request: RetractRequest): Promise<RetractResult> {
+  try {
+    if (request.mode === 'repost') {
+      const account = await me(ctx);
+      await withClient(ctx, (client) =>
+        client.v2.delete<{ data: { retweeted: boolean } }>(
+          `users/${account.id}/retweets/${sourcePostId(request)}`,
+        ),
+      );
+    } else if (request.remoteId) {
+      const id = request.remoteId;
+      await withClient(ctx, (client) => client.v2.delete<{ data: { deleted: boolean } }>(`tweets/${id}`));
+    } else {
+      return {
+        outcome: 'needs_person',
+        message: `Gaung does not know the post id (it was confirmed by hand); delete ${request.remoteUrl ?? 'the post'} on X, then confirm here`,
+      };
+    }
+  } catch (error) {
+    if (!(error instanceof ApiResponseError && error.code === 404)) throw error;
+  }
+  return { outcome: 'retracted' };
+}
+
 function describeXError(error: ApiResponseError): string {
   const data = error.data as { detail?: string; title?: string; errors?: { message?: string }[] } | undefined;
   const messages = (data?.errors ?? []).map((e) => e.message).filter(Boolean);
@@ -462,7 +494,12 @@ export const xAdapter: PlatformAdapter = {
   capabilities,
   credentialsSchema,
   settingsSchema,
-  publish: (ctx, request) => createPost(ctx, request, {}),
+  publish: (ctx, request) =>
+    createPost(
+      ctx,
+      request,
+      request.replyTo ? { reply: { in_reply_to_tweet_id: request.replyTo.remoteId } } : {},
+    ),
   quote: (ctx, request) => createPost(ctx, request, { quote_tweet_id: sourcePostId(request) }),
   async repost(ctx, request) {
     const source = sourcePostId(request);
@@ -475,6 +512,7 @@ export const xAdapter: PlatformAdapter = {
     return { remoteId: response.data.rest_id, url: postUrl(account.username, response.data.rest_id) };
   },
   findPublished,
+  retract,
   fetchMetrics,
   verifyCredentials,
   async refreshCredentials(ctx) {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
+import { authorize, requireActor } from '../http/auth';
 import { listAudit } from '../services/audit';
 import { findUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const auditEventSchema = z.object({
   id: z.string(),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import {
   archiveChannel,
   checkSlots,
@@ -16,7 +17,6 @@ import {
   verifyChannel,
   viewsOf,
 } from '../services/channels';
-import { authorize, requireActor } from './plugins/auth';
 
 const secretBag = z.record(z.string().max(100), z.unknown());
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DELIVERY_EVENTS } from '../domain/delivery-machine';
 import { invalid } from '../domain/errors';
 import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { loadChannel } from '../services/channels';
 import {
   cancelDelivery,
@@ -16,7 +17,6 @@ import {
   retryDelivery,
 } from '../services/deliveries';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const isoTime = z.iso.datetime({ offset: true });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FEED_KINDS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import {
   createFeed,
   deleteFeed,
@@ -10,7 +11,6 @@ import {
   feedView as toFeedView,
   updateFeed,
 } from '../services/feeds';
-import { authorize, requireActor } from './plugins/auth';
 
 const feedView = z.object({
   id: z.uuid(),

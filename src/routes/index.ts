@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import { webRoutes } from '../web/index';
+import type { FastifyPluginAsync } from 'fastify';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
 import { channelRoutes } from './channels';
@@ -8,7 +7,6 @@ import { feedRoutes } from './feeds';
 import { mediaPublicRoutes, mediaRoutes } from './media';
 import { notificationRoutes } from './notifications';
 import { opsRoutes } from './ops';
-import authPlugin from './plugins/auth';
 import { postRoutes } from './posts';
 import { queueDashboardRoutes } from './queue-dashboard';
 import { reportRoutes } from './reports';
@@ -18,23 +16,12 @@ import { unitRoutes } from './units';
 import { userRoutes } from './users';
 
 /**
- * Every route plugin, in one place. API resources live under /api/v1. `opsOnly`: liveness,
- * readiness and metrics alone, for worker processes.
+ * The JSON API and the routes beside it (media for platforms, the queue dashboard); `buildApp`
+ * registers these and the web app as siblings.
  */
-export async function registerRoutes(
-  app: FastifyInstance,
-  options: { opsOnly?: boolean } = {},
-): Promise<void> {
-  if (options.opsOnly) {
-    await app.register(opsRoutes);
-    return;
-  }
-  await app.register(authPlugin);
-  await app.register(opsRoutes);
+export const apiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(mediaPublicRoutes);
   await app.register(queueDashboardRoutes);
-  // The web app and the press room, outside /api/v1.
-  await app.register(webRoutes);
   await app.register(
     async (api) => {
       await api.register(postRoutes);
@@ -53,4 +40,6 @@ export async function registerRoutes(
     },
     { prefix: '/api/v1' },
   );
-}
+};
+
+export { opsRoutes };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { authorize, requireActor } from '../http/auth';
 import {
   listNotifications,
   markRead,
@@ -8,7 +9,6 @@ import {
   webhookSecret,
 } from '../services/notifications';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const notificationView = z.object({
   id: z.uuid(),

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { sendProblem } from '../app';
+import { sendProblem } from '../http/problem';
 import { QUEUE_NAMES } from '../queues/index';
 import { refreshDeliveryGauges } from '../services/maintenance';
 

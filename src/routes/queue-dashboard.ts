@@ -2,10 +2,10 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync } from 'fastify';
-import { sendProblem } from '../app';
 import { AppError } from '../domain/errors';
+import { authorize, requireActor } from '../http/auth';
+import { sendProblem } from '../http/problem';
 import { QUEUE_NAMES } from '../queues/index';
-import { authorize, requireActor } from './plugins/auth';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 

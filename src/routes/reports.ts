@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalid } from '../domain/errors';
 import { PLATFORMS } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { unitsReport, unitsReportCsv } from '../services/reports';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 
 const isoTime = z.iso.datetime({ offset: true });
 const perPlatform = z.partialRecord(z.enum(PLATFORMS), z.number().int());

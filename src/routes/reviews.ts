@@ -9,6 +9,7 @@ import {
   PLATFORMS,
   POST_STATUSES,
 } from '../domain/vocabulary';
+import { authorize, requireActor } from '../http/auth';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
 import {
@@ -24,7 +25,6 @@ import {
   reviewInbox,
 } from '../services/reviews';
 import { loadUnit } from '../services/units';
-import { authorize, requireActor } from './plugins/auth';
 import { idParams, postView, versionField } from './posts';
 
 const issue = z.object({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { authorize, requireActor } from '../http/auth';
 import { createToken, listTokens, loadToken, revokeToken, tokenView } from '../services/tokens';
-import { authorize, requireActor } from './plugins/auth';
 
 const tokenViewSchema = z.object({
   id: z.uuid(),

@@ -3,9 +3,10 @@ import { type AppContext, redisKey } from '../context';
 import { sessions, users } from '../db/schema';
 import { AppError } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
+import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../infra/crypto';
 import { recordAudit } from './audit';
-import { hashPassword, randomToken, sha256Hex, verifyPassword } from './crypto';
-import type { UserRow } from './users';
+
+type UserRow = typeof users.$inferSelect;
 
 /**
  * Sign-in with e-mail and password into a server-side session, sign-out, and password change.

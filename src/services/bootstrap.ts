@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { auditEvents, units, users } from '../db/schema';
-import { hashPassword } from './crypto';
+import { hashPassword } from '../infra/crypto';
 
 const BOOTSTRAP_LOCK_KEY = 7_302_418_002;
 

@@ -18,9 +18,9 @@ import type { Actor } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
 import { connectMetaPages } from '../platforms/facebook';
-import type { NetworkReach } from '../platforms/http';
 import type {
   AccountInfo,
+  NetworkReach,
   PlatformAdapter,
   PlatformApps,
   PlatformContext,

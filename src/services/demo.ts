@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { auditEvents, channels, postingSlots, units, users } from '../db/schema';
 import type { Role, UnitKind } from '../domain/vocabulary';
-import { hashPassword, randomToken } from './crypto';
+import { hashPassword, randomToken } from '../infra/crypto';
 
 const DEMO_LOCK_KEY = 7_302_418_003;
 

@@ -27,7 +27,6 @@ import {
   type VideoContainer,
 } from '../domain/media-rules';
 import type { MediaKind, Platform } from '../domain/vocabulary';
-import type { PublishMedia } from '../platforms/types';
 import {
   copyWithoutMetadata,
   encodeImage,
@@ -41,9 +40,10 @@ import {
   transcodeToH264,
   type VideoFacts,
   videoFrame,
-} from './media-tools';
+} from '../infra/media-tools';
+import { BlobTooLargeError, type StagedBlob } from '../infra/storage';
+import type { PublishMedia } from '../platforms/types';
 import { postMediaList } from './posts';
-import { BlobTooLargeError, type StagedBlob } from './storage';
 
 /**
  * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,

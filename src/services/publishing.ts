@@ -8,6 +8,7 @@ import { AppError } from '../domain/errors';
 import { describeRateWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
 import type { DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
+import { blockPublishing, releasePublishSlot, reservePublishSlot } from '../infra/rate-limiter';
 import {
   type ErrorClass,
   type PlatformAdapter,
@@ -21,7 +22,6 @@ import { type ChannelRow, markNeedsReauth, platformContextFor } from './channels
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
 import { type PublishOutcome, publishOutcomeCtes } from './notifications';
-import { blockPublishing, releasePublishSlot, reservePublishSlot } from './rate-limiter';
 
 /**
  * The publishing engine's use case: take one delivery one step further. Claim it with a conditional

@@ -17,6 +17,13 @@ export function createSandboxTimeline(db: DbOrTx): SandboxTimeline {
   };
   return {
     find,
+    async remove(channelId, id) {
+      // A confirmed-by-URL delivery may carry something other than a row id: nothing to remove then.
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return;
+      await db
+        .delete(sandboxPosts)
+        .where(and(eq(sandboxPosts.channelId, channelId), eq(sandboxPosts.id, id)));
+    },
     async insert(post) {
       const [row] = await db
         .insert(sandboxPosts)

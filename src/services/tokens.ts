@@ -3,8 +3,8 @@ import type { AppContext } from '../context';
 import { apiTokens } from '../db/schema';
 import { invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
+import { randomToken, sha256Hex } from '../infra/crypto';
 import { recordAudit } from './audit';
-import { randomToken, sha256Hex } from './crypto';
 
 /** API tokens for automation: shown once, stored as sha256, named, expiring, revocable. */
 

@@ -5,9 +5,9 @@ import { sessions, units, users } from '../db/schema';
 import { AppError, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import type { Locale, Role } from '../domain/vocabulary';
+import { hashPassword } from '../infra/crypto';
 import { changesOf, recordAudit } from './audit';
 import { forgetFailedLogins } from './auth';
-import { hashPassword } from './crypto';
 
 /** The people of the organisation: a unit, a role, a locale, and whether they may still sign in. */
 

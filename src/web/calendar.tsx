@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { z } from 'zod';
 import type { DeliveryEvent } from '../domain/delivery-machine';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import type { ChannelView } from '../services/channels';
 import {
   channelFreeSlots,

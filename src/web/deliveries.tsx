@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import { allowedDeliveryEvents, type DeliveryEvent } from '../domain/delivery-machine';
 import { type Actor, decide } from '../domain/permissions';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import { type ChannelView, listChannels } from '../services/channels';
 import {
   cancelDelivery,

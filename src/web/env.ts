@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import type { Locale } from '../domain/vocabulary';
-import type { RequestActor } from '../routes/plugins/auth';
+import type { RequestActor } from '../http/auth';
 import type { Messages } from './i18n/index';
 
 /** What every component of a page may read: the viewer, their language, time zone and the CSRF token. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { FEED_KINDS, type FeedKind } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import type { ActingUser } from '../services/channels';
 import {
   createFeed,

@@ -5,8 +5,8 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { sendProblem } from '../app';
 import { AppError } from '../domain/errors';
+import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
 import { authPages } from './auth';
 import { calendarRoutes } from './calendar';
@@ -59,18 +59,10 @@ function loadAssets(): Record<AssetName, Asset> {
 const isJsonRoute = (request: FastifyRequest) => request.url.startsWith('/ui/');
 
 async function handleError(kit: WebKit, error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const status =
-    error instanceof AppError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
+  const problem = toProblem(error);
+  const { status } = problem;
   if (status >= 500) request.log.error({ err: error }, 'page failed');
-  if (isJsonRoute(request)) {
-    const code = error instanceof AppError ? error.code : error.validation ? 'validation_failed' : 'internal';
-    return sendProblem(
-      reply,
-      status,
-      code,
-      status >= 500 ? 'Something went wrong on our side' : error.message,
-    );
-  }
+  if (isJsonRoute(request)) return sendProblemOf(reply, problem);
   if (status === 401) {
     const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
     return reply.redirect(`/login${next}`, 303);

@@ -5,7 +5,7 @@ import { render } from 'preact-render-to-string';
 import type { AppContext } from '../context';
 import { AppError, type FieldError } from '../domain/errors';
 import { LOCALES, type Locale } from '../domain/vocabulary';
-import { csrfTokenFor } from '../routes/plugins/auth';
+import { csrfTokenFor } from '../http/auth';
 import { listNotifications } from '../services/notifications';
 import { Env, type PageEnv } from './env';
 import { type Messages, messagesFor } from './i18n/index';

@@ -7,7 +7,7 @@ import { type Actor, contains, decide } from '../domain/permissions';
 import type { ValidationIssue } from '../domain/rendering';
 import { type LevelState, levelAbove } from '../domain/review-levels';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../routes/plugins/auth';
+import { authorize, requireActor } from '../http/auth';
 import { listChannels } from '../services/channels';
 import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
 import {

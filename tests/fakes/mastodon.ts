@@ -63,6 +63,8 @@ export interface FakeMastodon {
   server: FakeServer;
   url: string;
   statuses: FakeMastodonStatus[];
+  /** Ids of the statuses deleted (and of those whose reblog was undone), one entry per removal. */
+  deleted: string[];
   media: Map<string, FakeMastodonMedia>;
   instance: { maxCharacters: number; apiVersion: number; version: string };
   start(): Promise<string>;
@@ -103,6 +105,7 @@ export function createFakeMastodon(
   const accounts = new Map<string, FakeMastodonAccount>();
   const tokens = new Map<string, { accountId: string; scopes: string[]; revoked: boolean }>();
   const statuses: FakeMastodonStatus[] = [];
+  const deleted: string[] = [];
   const media = new Map<string, FakeMastodonMedia>();
   const idempotency = new Map<string, { statusId: string; at: number }>();
   const windows = new Map<string, { used: number; resetAt: number }>();
@@ -124,7 +127,7 @@ export function createFakeMastodon(
    * is sent must still be valid. Anonymous callers are metered by address, with account id ''.
    */
   const route = (
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     handle: (request: FastifyRequest, reply: FastifyReply, accountId: string) => unknown,
     options: { anonymous?: boolean } = {},
@@ -409,6 +412,7 @@ export function createFakeMastodon(
       status?: string;
       media_ids?: unknown;
       quoted_status_id?: string;
+      in_reply_to_id?: string;
       language?: string;
       visibility?: FakeMastodonVisibility;
       spoiler_text?: string;
@@ -455,8 +459,16 @@ export function createFakeMastodon(
       quoted.quotes += 1;
       quoteOf = quoted.id;
     }
+    let inReplyTo: string | null = null;
+    if (body.in_reply_to_id) {
+      const parent = statuses.find((s) => s.id === body.in_reply_to_id && !s.reblogOf);
+      if (!parent || !visibleTo(parent, accountId)) return fail(reply, 404, 'Record not found');
+      parent.replies += 1;
+      inReplyTo = parent.id;
+    }
     const status = store(accountId, text, {
       mediaIds,
+      inReplyTo,
       quoteOf,
       language: body.language ?? null,
       visibility: body.visibility ?? 'public',
@@ -473,6 +485,31 @@ export function createFakeMastodon(
     if (existing) return statusJson(existing, accountId);
     source.reblogs += 1;
     return statusJson(store(accountId, '', { reblogOf: source.id }), accountId);
+  });
+
+  /** Undoes the account's reblog of a status; a status it never reblogged answers as it is. */
+  route('POST', '/api/v1/statuses/{id}/unreblog', (request, reply, accountId) => {
+    const source = statuses.find((s) => s.id === (request.params as { id: string }).id && !s.reblogOf);
+    if (!source || !visibleTo(source, accountId)) return fail(reply, 404, 'Record not found');
+    const index = statuses.findIndex((s) => s.reblogOf === source.id && s.accountId === accountId);
+    if (index >= 0) {
+      statuses.splice(index, 1);
+      source.reblogs -= 1;
+      deleted.push(source.id);
+    }
+    return statusJson(source, accountId);
+  });
+
+  /** Only the author may delete; anyone else's status, or one already gone, is "Record not found". */
+  route('DELETE', '/api/v1/statuses/{id}', (request, reply, accountId) => {
+    const index = statuses.findIndex(
+      (s) => s.id === (request.params as { id: string }).id && s.accountId === accountId,
+    );
+    if (index < 0) return fail(reply, 404, 'Record not found');
+    const [status] = statuses.splice(index, 1);
+    deleted.push(status!.id);
+    // Mastodon answers the deleted status with its source text, for "delete and redraft".
+    return { ...statusJson(status!, accountId), text: status!.text };
   });
 
   route('GET', '/api/v2/search', (request, _reply, accountId) => {
@@ -540,6 +577,7 @@ export function createFakeMastodon(
       return server.url;
     },
     statuses,
+    deleted,
     media,
     instance,
     start: () => server.start(),

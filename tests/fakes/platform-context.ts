@@ -7,13 +7,15 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Platform } from '../../src/domain/vocabulary';
-import type { NetworkReach } from '../../src/platforms/http';
 import type {
+  NetworkReach,
   PlatformApps,
   PlatformContext,
   PlatformEndpoints,
   PublishMedia,
   PublishRequest,
+  PublishResult,
+  RetractRequest,
 } from '../../src/platforms/types';
 
 /**
@@ -170,6 +172,25 @@ export function publishRequest(overrides: Partial<PublishRequest> & { deliveryId
     link: null,
     sourceUrl: null,
     firstAttemptAt: new Date(),
+    ...overrides,
+  };
+}
+
+/** The retraction of what `published` made for `request`, as the engine builds it. */
+export function retractRequest(
+  request: Pick<PublishRequest, 'deliveryId' | 'mode' | 'sourceUrl'>,
+  published: PublishResult,
+  overrides: Partial<RetractRequest> = {},
+): RetractRequest {
+  return {
+    deliveryId: request.deliveryId,
+    mode: request.mode,
+    remoteId: published.remoteId,
+    remoteIds: published.remoteIds ?? [],
+    remoteUrl: published.url,
+    publishedAt: new Date(),
+    sourceUrl: request.sourceUrl,
+    reason: 'Salah tanggal layanan',
     ...overrides,
   };
 }

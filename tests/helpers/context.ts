@@ -6,10 +6,10 @@ import { type Config, loadConfig } from '../../config/env';
 import { type App, buildApp } from '../../src/app';
 import { type AppContext, assembleContext } from '../../src/context';
 import type { Driver } from '../../src/db/client';
+import { KeyRing } from '../../src/infra/crypto';
 import { createLogger } from '../../src/logger';
 import type { PlatformAdapter } from '../../src/platforms/types';
 import type { RedisTarget } from '../../src/queues/redis';
-import { KeyRing } from '../../src/services/crypto';
 import { createTestDatabase, type TestDatabase } from './db';
 
 export function testRedisTarget(): RedisTarget {

@@ -1,10 +1,10 @@
 import { loadConfig } from '../../config/env';
 import { assembleContext, closeContext } from '../../src/context';
 import { openPostgres } from '../../src/db/client';
+import { KeyRing } from '../../src/infra/crypto';
 import { createLogger } from '../../src/logger';
 import { builtInAdapters } from '../../src/platforms/index';
 import type { RedisTarget } from '../../src/queues/redis';
-import { KeyRing } from '../../src/services/crypto';
 import { createSandboxTimeline } from '../../src/services/sandbox-timeline';
 import { startWorkers } from '../../workers/index';
 import { createLedgerAdapter, type LedgerAdapterOptions } from './ledger-platform';

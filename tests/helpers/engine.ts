@@ -3,7 +3,7 @@ import type { AppContext } from '../../src/context';
 import type { DbOrTx } from '../../src/db/client';
 import { channels, deliveries, posts } from '../../src/db/schema';
 import type { DeliveryMode, DeliveryStatus } from '../../src/domain/vocabulary';
-import type { KeyRing } from '../../src/services/crypto';
+import type { KeyRing } from '../../src/infra/crypto';
 
 /** Approved posts with one delivery each, written straight to the database (the review flow is tested elsewhere). */
 export async function insertDeliveries(

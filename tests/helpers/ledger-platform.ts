@@ -31,6 +31,8 @@ export interface LedgerPost {
 export interface LedgerServer {
   fake: FakeServer;
   posts: LedgerPost[];
+  /** Posts removed by a DELETE, in order; a DELETE of a post already gone answers 404 and adds nothing. */
+  deleted: LedgerPost[];
   /** Posts per delivery id. */
   countsByRef(): Map<string, number>;
   /** The token the server accepts; anything else is 401. */
@@ -57,6 +59,20 @@ export async function startLedgerServer(options: { dedupe: boolean; token?: stri
       return { id: post.id };
     },
   );
+  const deleted: LedgerPost[] = [];
+  fake.app.delete<{ Params: { channel: string; id: string } }>(
+    '/channels/:channel/posts/:id',
+    async (request, reply) => {
+      if (request.headers.authorization !== `Bearer ${token}`)
+        return reply.code(401).send({ error: 'invalid token' });
+      const index = posts.findIndex(
+        (post) => post.channel === request.params.channel && post.id === request.params.id,
+      );
+      if (index < 0) return reply.code(404).send({ error: 'not found' });
+      deleted.push(...posts.splice(index, 1));
+      return { deleted: true };
+    },
+  );
   fake.app.get<{ Params: { channel: string }; Querystring: { ref: string } }>(
     '/channels/:channel/posts',
     async (request) =>
@@ -68,6 +84,7 @@ export async function startLedgerServer(options: { dedupe: boolean; token?: stri
   return {
     fake,
     posts,
+    deleted,
     token,
     countsByRef() {
       const counts = new Map<string, number>();
@@ -112,6 +129,8 @@ export function createLedgerAdapter(options: LedgerAdapterOptions): PlatformAdap
       metrics: Boolean(options.metrics),
       reconcile: options.reconcile,
       mediaByUrl: false,
+      retract: 'api',
+      replies: false,
     },
     credentialsSchema: z.object({ token: z.string() }),
     settingsSchema: z.object({}),
@@ -126,6 +145,17 @@ export function createLedgerAdapter(options: LedgerAdapterOptions): PlatformAdap
       });
       const [found] = response.data as { id: string }[];
       return found ? { remoteId: found.id, url: url(found.id, ctx.channel.id) } : null;
+    },
+    async retract(ctx, request) {
+      if (!request.remoteId) return { outcome: 'needs_person', message: 'no post id to delete' };
+      try {
+        await client(ctx.signal).delete(`/channels/${ctx.channel.id}/posts/${request.remoteId}`, {
+          headers: { authorization: `Bearer ${String(ctx.credentials.token ?? '')}` },
+        });
+      } catch (error) {
+        if ((error as { response?: { status?: number } }).response?.status !== 404) throw error;
+      }
+      return { outcome: 'retracted' };
     },
     async verifyCredentials(ctx) {
       return { remoteId: ctx.channel.id, handle: 'ledger' };

@@ -1,7 +1,7 @@
 import type { AppContext } from '../../src/context';
 import { apiTokens, units, users } from '../../src/db/schema';
 import type { Role, UnitKind } from '../../src/domain/vocabulary';
-import { hashPassword, randomToken, sha256Hex } from '../../src/services/crypto';
+import { hashPassword, randomToken, sha256Hex } from '../../src/infra/crypto';
 
 /**
  * A test organisation written straight to the database: national; regions A and B; offices A1, A2

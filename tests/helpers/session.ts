@@ -1,5 +1,5 @@
 import type { App } from '../../src/app';
-import { SESSION_COOKIE } from '../../src/routes/plugins/auth';
+import { SESSION_COOKIE } from '../../src/http/auth';
 
 export interface TestSession {
   /** The raw cookie secret. */

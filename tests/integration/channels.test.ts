@@ -3,11 +3,11 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { channels, deliveries, notifications, posts } from '../../src/db/schema';
+import { KeyRing } from '../../src/infra/crypto';
 import { createSandboxAdapter } from '../../src/platforms/sandbox';
 import type { PlatformAdapter } from '../../src/platforms/types';
 import { PlatformError } from '../../src/platforms/types';
 import { platformContextFor } from '../../src/services/channels';
-import { KeyRing } from '../../src/services/crypto';
 import { createSandboxTimeline } from '../../src/services/sandbox-timeline';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
@@ -27,6 +27,8 @@ const fakeMastodon: PlatformAdapter = {
     metrics: false,
     reconcile: 'none',
     mediaByUrl: false,
+    retract: 'api',
+    replies: false,
   },
   credentialsSchema: z.strictObject({ accessToken: z.string().min(8) }),
   settingsSchema: z.strictObject({ instanceUrl: z.url() }),
@@ -36,6 +38,9 @@ const fakeMastodon: PlatformAdapter = {
     return { remoteId: '42', handle: '@humas@mastodon.test' };
   },
   async publish() {
+    throw new PlatformError({ kind: 'invalid', message: 'not used here' });
+  },
+  async retract() {
     throw new PlatformError({ kind: 'invalid', message: 'not used here' });
   },
   async findPublished() {

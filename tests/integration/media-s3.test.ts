@@ -6,13 +6,13 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postMedia, posts } from '../../src/db/schema';
-import { collectGarbageMedia, prepareMediaForPlatform } from '../../src/services/media';
 import {
   BlobMissingError,
   type BlobStorage,
   BlobTooLargeError,
   createS3Storage,
-} from '../../src/services/storage';
+} from '../../src/infra/storage';
+import { collectGarbageMedia, prepareMediaForPlatform } from '../../src/services/media';
 import { createFakeS3, type FakeS3 } from '../fakes/s3';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';

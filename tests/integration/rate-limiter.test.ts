@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context';
-import { blockPublishing, releasePublishSlot, reservePublishSlot } from '../../src/services/rate-limiter';
+import { blockPublishing, releasePublishSlot, reservePublishSlot } from '../../src/infra/rate-limiter';
 import { deleteKeys, testRedisTarget } from '../helpers/context';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, KeyRing, verifyPassword } from '../../src/services/crypto';
+import { hashPassword, KeyRing, verifyPassword } from '../../src/infra/crypto';
 
 const key = () => randomBytes(32).toString('base64');
 

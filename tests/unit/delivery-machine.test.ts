@@ -8,7 +8,8 @@ import {
 } from '../../src/domain/delivery-machine';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../src/domain/vocabulary';
 
-// The expected table, written out from DESIGN.md (plus: a human may cancel failed / needs_attention).
+// The expected table, written out from DESIGN.md (plus: a human may cancel failed / needs_attention,
+// and a blackout ending with `hold` hands a scheduled delivery to a person).
 const EVENTS: DeliveryEvent[] = [
   'claim',
   'published',
@@ -25,6 +26,14 @@ const EVENTS: DeliveryEvent[] = [
   'retry',
   'confirm',
   'reschedule',
+  'hold',
+  'retract',
+  'claim_retraction',
+  'retract_later',
+  'retracted',
+  'retraction_failed',
+  'retry_retraction',
+  'confirm_retracted',
 ];
 const ALLOWED: Record<string, DeliveryStatus> = {
   'scheduled claim': 'publishing',
@@ -47,17 +56,25 @@ const ALLOWED: Record<string, DeliveryStatus> = {
   'needs_attention cancel': 'cancelled',
   'needs_attention retry': 'scheduled',
   'needs_attention confirm': 'published',
+  'scheduled hold': 'needs_attention',
+  'published retract': 'retracting',
+  'retracting claim_retraction': 'retracting',
+  'retracting retract_later': 'retracting',
+  'retracting retracted': 'retracted',
+  'retracting retraction_failed': 'retraction_needs_attention',
+  'retraction_needs_attention retry_retraction': 'retracting',
+  'retraction_needs_attention confirm_retracted': 'retracted',
 };
 
 const pairs = DELIVERY_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('delivery state machine', () => {
-  it('knows exactly the fifteen events of the design', () => {
+  it('knows exactly the twenty-three events of the design', () => {
     expect([...DELIVERY_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 105 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(105);
+  it('is tested on all 230 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(230);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -73,9 +90,18 @@ describe('delivery state machine', () => {
     }
   });
 
-  it('never leaves published or cancelled', () => {
-    expect(allowedDeliveryEvents('published')).toEqual([]);
+  it('leaves published only by a retraction, and never leaves cancelled or retracted', () => {
+    expect(allowedDeliveryEvents('published')).toEqual(['retract']);
     expect(allowedDeliveryEvents('cancelled')).toEqual([]);
+    expect(allowedDeliveryEvents('retracted')).toEqual([]);
+  });
+
+  it('never publishes a retraction again: a publish retry is refused while the post is being removed', () => {
+    for (const from of ['retracting', 'retraction_needs_attention', 'retracted'] as const) {
+      expect(transitionDelivery(from, 'retry').ok).toBe(false);
+      expect(transitionDelivery(from, 'claim').ok).toBe(false);
+      expect(transitionDelivery(from, 'confirm').ok).toBe(false);
+    }
   });
 
   it('refuses a second publication of a published delivery with a clear message', () => {
@@ -94,5 +120,8 @@ describe('delivery state machine', () => {
     expect(human('unknown')).toEqual(['confirm']);
     expect(human('failed')).toEqual(['cancel', 'retry', 'confirm']);
     expect(human('needs_attention')).toEqual(['cancel', 'retry', 'confirm']);
+    expect(human('published')).toEqual(['retract']);
+    expect(human('retracting')).toEqual([]);
+    expect(human('retraction_needs_attention')).toEqual(['retry_retraction', 'confirm_retracted']);
   });
 });

@@ -4,7 +4,7 @@ import { PLATFORMS } from '../../src/domain/vocabulary';
 import { builtInAdapters } from '../../src/platforms/index';
 
 const adapters = builtInAdapters(
-  { insert: async () => ({ id: 'x', created: true }), find: async () => null },
+  { insert: async () => ({ id: 'x', created: true }), find: async () => null, remove: async () => {} },
   'http://127.0.0.1:3000',
 );
 

@@ -17,6 +17,7 @@ const EVENTS: PostEvent[] = [
   'pass',
   'forward',
   'edit',
+  'retract',
 ];
 const ALLOWED: Record<string, PostStatus> = {
   'draft submit': 'submitted',
@@ -36,17 +37,18 @@ const ALLOWED: Record<string, PostStatus> = {
   'changes_requested submit': 'submitted',
   'changes_requested withdraw': 'withdrawn',
   'changes_requested edit': 'changes_requested',
+  'approved retract': 'retracted',
 };
 
 const pairs = POST_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('post state machine', () => {
-  it('knows exactly the eight events of the design', () => {
+  it('knows exactly the nine events of the design', () => {
     expect([...POST_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 48 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(48);
+  it('is tested on all 63 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(63);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -95,7 +97,8 @@ describe('post state machine', () => {
       'edit',
     ]);
     expect(allowedPostEvents('changes_requested')).toEqual(['submit', 'withdraw', 'edit']);
-    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward']);
+    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward', 'retract']);
+    expect(allowedPostEvents('retracted')).toEqual([]);
     expect(allowedPostEvents('rejected')).toEqual([]);
     expect(allowedPostEvents('withdrawn')).toEqual([]);
   });

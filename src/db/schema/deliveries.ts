@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   check,
@@ -52,7 +53,15 @@ export const deliveries = pgTable(
     leaseUntil: tstz('lease_until'),
     remoteId: text('remote_id'),
     remoteUrl: text('remote_url'),
+    /** Every platform id the delivery made (a Telegram album is several messages); a retraction removes them all. */
+    remoteIds: jsonb('remote_ids').$type<string[]>().notNull().default([]),
     publishedAt: tstz('published_at'),
+    /** Set when someone retracted the post: a delivery still in flight is retracted once it resolves to published. */
+    retractionRequestedAt: tstz('retraction_requested_at'),
+    retractionReason: text('retraction_reason'),
+    retractedAt: tstz('retracted_at'),
+    /** A correction published as a reply: the original delivery it answers (deleted only after the reply is out). */
+    repliesTo: uuid('replies_to').references((): AnyPgColumn => deliveries.id, { onDelete: 'set null' }),
     lastErrorCode: text('last_error_code'),
     lastError: text('last_error'),
     version: integer('version').notNull().default(1),
@@ -70,13 +79,19 @@ export const deliveries = pgTable(
     index('deliveries_due_idx').on(t.dueAt).where(sql`${t.status} = 'scheduled'`),
     // Lease expiry.
     index('deliveries_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'publishing'`),
+    // The sweeper: retractions to (re)start.
+    index('deliveries_retracting_idx').on(t.dueAt).where(sql`${t.status} = 'retracting'`),
+    // Deliveries in flight when their post was retracted: retracted once they resolve.
+    index('deliveries_retraction_requested_idx')
+      .on(t.postId)
+      .where(sql`${t.retractionRequestedAt} is not null and ${t.status} = 'published'`),
     // The calendar: a channel's deliveries over time.
     index('deliveries_channel_due_idx').on(t.channelId, t.dueAt),
     // Metrics snapshots and reports: published deliveries by publish time.
     index('deliveries_published_idx').on(t.publishedAt).where(sql`${t.status} = 'published'`),
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
-      .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown')`),
+      .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown', 'retraction_needs_attention')`),
   ],
 );
 

@@ -1,3 +1,4 @@
+export * from './blackouts';
 export * from './channels';
 export * from './deliveries';
 export * from './feeds';

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   check,
@@ -57,6 +58,11 @@ export const posts = pgTable(
     submittedAt: tstz('submitted_at'),
     decidedAt: tstz('decided_at'),
     decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+    /** Why the post was withdrawn from the platforms after publication (press room and audit). */
+    retractionReason: text('retraction_reason'),
+    retractedAt: tstz('retracted_at'),
+    /** A correction is a post of its own, published in place of the retracted one. */
+    correctionOf: uuid('correction_of').references((): AnyPgColumn => posts.id, { onDelete: 'set null' }),
     search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('simple', body)`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

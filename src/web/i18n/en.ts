@@ -45,6 +45,7 @@ export const en: Messages = {
     approved: 'Approved',
     rejected: 'Rejected',
     withdrawn: 'Withdrawn',
+    retracted: 'Retracted',
   },
   deliveryStatus: {
     scheduled: 'Scheduled',
@@ -54,6 +55,9 @@ export const en: Messages = {
     unknown: 'Being checked',
     needs_attention: 'Needs attention',
     cancelled: 'Cancelled',
+    retracting: 'Retracting',
+    retracted: 'Retracted',
+    retraction_needs_attention: 'Needs removal by hand',
   },
   deliveryMode: {
     copy: 'Copy (re-upload with credit)',

@@ -19,7 +19,8 @@ const postStatus: Record<PostStatus, string> = {
   changes_requested: 'Perlu perbaikan',
   approved: 'Disetujui',
   rejected: 'Ditolak',
-  withdrawn: 'Ditarik',
+  withdrawn: 'Dibatalkan pengirim',
+  retracted: 'Ditarik',
 };
 
 const deliveryStatus: Record<DeliveryStatus, string> = {
@@ -30,6 +31,9 @@ const deliveryStatus: Record<DeliveryStatus, string> = {
   unknown: 'Sedang diperiksa',
   needs_attention: 'Perlu dicek',
   cancelled: 'Dibatalkan',
+  retracting: 'Sedang ditarik',
+  retracted: 'Ditarik',
+  retraction_needs_attention: 'Perlu dihapus manual',
 };
 
 const deliveryMode: Record<DeliveryMode, string> = {

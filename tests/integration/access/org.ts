@@ -1,5 +1,5 @@
 import { apiTokens } from '../../../src/db/schema';
-import { randomToken, sha256Hex } from '../../../src/services/crypto';
+import { randomToken, sha256Hex } from '../../../src/infra/crypto';
 import { createTestUser, TEST_PASSWORD } from '../../helpers/org';
 import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 

@@ -7,9 +7,11 @@ import {
   createPlatformContext,
   mediaFromBuffer,
   publishRequest,
+  retractRequest,
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 describe('Mastodon adapter against a fake instance', () => {
   let fake: FakeMastodon;
@@ -88,7 +90,7 @@ describe('Mastodon adapter against a fake instance', () => {
     expect(second!.description).toBeNull();
   });
 
-  it('uploads a video and polls until the instance has processed it', async () => {
+  itWithFfmpeg('uploads a video and polls until the instance has processed it', async () => {
     const { ctx } = channel();
     const video = await testVideo();
     const result = await mastodonAdapter.publish(
@@ -211,6 +213,98 @@ describe('Mastodon adapter against a fake instance', () => {
       }),
     ).catch((e: unknown) => e);
     expect(mastodonAdapter.classifyError(error)).toMatchObject({ kind: 'invalid', httpStatus: 422 });
+  });
+
+  describe('retraction', () => {
+    const deletes = {
+      match: (r: { method: string; url: string }) =>
+        r.method === 'DELETE' && r.url.startsWith('/api/v1/statuses/'),
+    };
+    const published = async (ctx: ReturnType<typeof channel>['ctx']) => {
+      const request = publishRequest({ deliveryId: randomUUID(), text: `Salah jadwal ${randomUUID()}` });
+      return { request, result: await mastodonAdapter.publish(ctx, request) };
+    };
+
+    it('deletes a copy and a quote, undoes a reblog, and leaves a correction reply standing', async () => {
+      const { ctx } = channel();
+      const copy = await published(ctx);
+      const reply = publishRequest({
+        deliveryId: randomUUID(),
+        text: `Ralat: Sabtu mulai bulan depan ${randomUUID()}`,
+        replyTo: { remoteId: copy.result.remoteId, url: copy.result.url },
+      });
+      const correction = await mastodonAdapter.publish(ctx, reply);
+      expect(fake.statuses.find((s) => s.id === correction.remoteId)!.inReplyTo).toBe(copy.result.remoteId);
+      const source = fake.addStatus(office.id, `Sumber ${randomUUID()}`);
+      const repost = publishRequest({
+        deliveryId: randomUUID(),
+        mode: 'repost',
+        sourceUrl: fake.statusUrl(source),
+      });
+      const reblog = await mastodonAdapter.repost!(ctx, repost);
+      const quote = publishRequest({
+        deliveryId: randomUUID(),
+        mode: 'quote',
+        text: `Kutip ${randomUUID()}`,
+        sourceUrl: fake.statusUrl(source),
+      });
+      const quoted = await mastodonAdapter.quote!(ctx, quote);
+      for (const [request, result] of [
+        [copy.request, copy.result],
+        [repost, reblog],
+        [quote, quoted],
+      ] as const)
+        expect(await mastodonAdapter.retract(ctx, retractRequest(request, result))).toEqual({
+          outcome: 'retracted',
+        });
+      const remaining = new Set(fake.statuses.map((s) => s.id));
+      expect(remaining.has(copy.result.remoteId)).toBe(false);
+      expect(remaining.has(reblog.remoteId)).toBe(false);
+      expect(remaining.has(quoted.remoteId)).toBe(false);
+      expect(remaining.has(correction.remoteId)).toBe(true);
+      expect(remaining.has(source.id)).toBe(true);
+      expect(source.reblogs).toBe(0);
+    });
+
+    it('counts a status that is already gone (404) as retracted', async () => {
+      const { ctx } = channel();
+      const { request, result } = await published(ctx);
+      await mastodonAdapter.retract(ctx, retractRequest(request, result));
+      expect(await mastodonAdapter.retract(ctx, retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+      expect(fake.deleted.filter((id) => id === result.remoteId)).toHaveLength(1);
+    });
+
+    it('maps a 429 to rate_limited and a 500 to retry, deleting nothing', async () => {
+      const { ctx } = channel();
+      const { request, result } = await published(ctx);
+      fake.server.inject(fake.rateLimitFault(new Date(Date.now() + 60_000)), deletes);
+      const limited = await mastodonAdapter
+        .retract(ctx, retractRequest(request, result))
+        .catch((e: unknown) => e);
+      expect(mastodonAdapter.classifyError(limited)).toMatchObject({ kind: 'rate_limited', httpStatus: 429 });
+      fake.server.inject({ kind: 'respond', status: 500, body: { error: 'Internal Server Error' } }, deletes);
+      const broken = await mastodonAdapter
+        .retract(ctx, retractRequest(request, result))
+        .catch((e: unknown) => e);
+      expect(mastodonAdapter.classifyError(broken)).toMatchObject({ kind: 'retry', httpStatus: 500 });
+      expect(fake.statuses.some((s) => s.id === result.remoteId)).toBe(true);
+    });
+
+    it('sends a delete again after the connection dropped once it happened: not found, so retracted', async () => {
+      const { ctx } = channel();
+      const { request, result } = await published(ctx);
+      fake.server.inject({ kind: 'drop-after' }, deletes);
+      const dropped = await mastodonAdapter
+        .retract(ctx, retractRequest(request, result))
+        .catch((e: unknown) => e);
+      expect(mastodonAdapter.classifyError(dropped).kind).toBe('unknown');
+      expect(await mastodonAdapter.retract(ctx, retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+      expect(fake.deleted.filter((id) => id === result.remoteId)).toHaveLength(1);
+    });
   });
 
   it('maps a 429 to rate_limited until X-RateLimit-Reset', async () => {

@@ -10,11 +10,13 @@ import {
   createPlatformContext,
   mediaFromBuffer,
   publishRequest,
+  retractRequest,
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
 import { createTestContext, type TestContext } from '../../helpers/context';
 import { testDrivers } from '../../helpers/db';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 import { createTestUnit } from '../../helpers/org';
 
 describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
@@ -41,7 +43,7 @@ describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
   const rows = (deliveryId: string) =>
     t.ctx.db.select().from(sandboxPosts).where(eq(sandboxPosts.idempotencyKey, deliveryId));
 
-  it('publishes text with images and a video into the timeline, media kept by id', async () => {
+  itWithFfmpeg('publishes text with images and a video into the timeline, media kept by id', async () => {
     const image = mediaFromBuffer(await testImage(), { kind: 'image', mime: 'image/png', altText: 'Loket' });
     const video = mediaFromBuffer(await testVideo(), { kind: 'video', mime: 'video/mp4' });
     const request = publishRequest({ deliveryId: randomUUID(), media: [image, video] });
@@ -130,11 +132,49 @@ describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
     expect(await adapter.findPublished(context(), publishRequest({ deliveryId: randomUUID() }))).toBeNull();
   });
 
+  it('retracts a copy, a repost, a quote and a reply from the timeline, and again without an error', async () => {
+    const copy = publishRequest({ deliveryId: randomUUID() });
+    const repost = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'repost',
+      sourceUrl: 'https://t.me/kanim/7',
+    });
+    const quote = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'quote',
+      sourceUrl: 'https://t.me/kanim/8',
+    });
+    const published = [
+      [copy, await adapter.publish(context(), copy)],
+      [repost, await adapter.repost!(context(), repost)],
+      [quote, await adapter.quote!(context(), quote)],
+    ] as const;
+    const reply = publishRequest({
+      deliveryId: randomUUID(),
+      text: 'Ralat: layanan Sabtu mulai bulan depan.',
+      replyTo: { remoteId: published[0][1].remoteId, url: published[0][1].url },
+    });
+    await adapter.publish(context(), reply);
+    expect((await rows(reply.deliveryId))[0]).toMatchObject({ kind: 'reply', refersTo: published[0][1].url });
+    for (const [request, result] of published) {
+      expect(await adapter.retract(context(), retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+      expect(await rows(request.deliveryId)).toHaveLength(0);
+      // Already gone: still done.
+      expect(await adapter.retract(context(), retractRequest(request, result))).toEqual({
+        outcome: 'retracted',
+      });
+    }
+    expect(await rows(reply.deliveryId)).toHaveLength(1);
+  });
+
   it('classifies a database failure as worth another attempt', async () => {
     const broken = createSandboxAdapter(
       {
         insert: () => Promise.reject(new Error('connection terminated')),
         find: () => Promise.resolve(null),
+        remove: () => Promise.resolve(),
       },
       'http://127.0.0.1:3000',
     );

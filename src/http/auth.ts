@@ -1,13 +1,13 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AppContext } from '../../context';
-import { apiTokens, sessions, units, users } from '../../db/schema';
-import { AppError, notFound, notFoundAt, unauthenticated } from '../../domain/errors';
-import { type Action, type Actor, decide, type Resource } from '../../domain/permissions';
-import type { Locale } from '../../domain/vocabulary';
-import { sessionExpiry } from '../../services/auth';
-import { sha256Hex } from '../../services/crypto';
+import type { AppContext } from '../context';
+import { apiTokens, sessions, units, users } from '../db/schema';
+import { AppError, notFound, notFoundAt, unauthenticated } from '../domain/errors';
+import { type Action, type Actor, decide, type Resource } from '../domain/permissions';
+import type { Locale } from '../domain/vocabulary';
+import { sha256Hex } from '../infra/crypto';
+import { sessionExpiry } from '../services/auth';
 
 /**
  * Who is calling: a session cookie (browser) or a Bearer token (automation). Routes call
@@ -16,6 +16,15 @@ import { sha256Hex } from '../../services/crypto';
 
 export const SESSION_COOKIE = 'gaung_session';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** The session cookie as sign-in sets it (the web app's sign-in form sets the same). */
+export const cookieOptions = (request: FastifyRequest) => ({
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  path: '/',
+  // request.protocol follows X-Forwarded-Proto when GAUNG_TRUST_PROXY is on.
+  secure: request.protocol === 'https',
+});
 
 export interface RequestActor extends Actor {
   name: string;
