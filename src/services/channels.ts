@@ -72,8 +72,8 @@ export interface ChannelView {
   updatedAt: string;
 }
 
-export function adapterFor(ctx: AppContext, platform: string): PlatformAdapter {
-  const adapter = ctx.platforms.get(platform as Platform);
+export function adapterFor(ctx: AppContext, platform: Platform): PlatformAdapter {
+  const adapter = ctx.platforms.get(platform);
   if (!adapter) throw new AppError('platform_unavailable', 422, `Gaung has no adapter for ${platform}`);
   return adapter;
 }
@@ -140,7 +140,7 @@ export async function platformContextFor(
     await save(credentials, channel.credentialsExpiresAt);
 
   return {
-    channel: { id: channel.id, platform: channel.platform as Platform, settings: channel.settings },
+    channel: { id: channel.id, platform: channel.platform, settings: channel.settings },
     get credentials() {
       return credentials;
     },
@@ -177,7 +177,7 @@ export function toView(channel: ChannelRow, slots: string[]): ChannelView {
   return {
     id: channel.id,
     unitId: channel.unitId,
-    platform: channel.platform as Platform,
+    platform: channel.platform,
     name: channel.name,
     handle: channel.handle,
     status: channel.status,
@@ -429,7 +429,7 @@ export async function archiveChannel(ctx: AppContext, by: Initiator, channel: Ch
       )
       .for('update');
     for (const delivery of pending) {
-      const step = transitionDelivery(delivery.status as never, 'cancel');
+      const step = transitionDelivery(delivery.status, 'cancel');
       if (!step.ok) continue;
       await tx
         .update(deliveries)

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow } from '../domain/vocabulary';
 import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
@@ -144,7 +144,7 @@ const classification = (error: unknown, fallback: (error: unknown) => ErrorClass
 export async function refreshChannelCredentials(ctx: AppContext, channelId: string): Promise<string> {
   const { channel } = await loadChannel(ctx.db, channelId);
   if (channel.status !== 'active') return 'channel not active';
-  const adapter = ctx.platforms.get(channel.platform as Platform);
+  const adapter = ctx.platforms.get(channel.platform);
   if (!adapter?.refreshCredentials) return 'nothing to refresh';
   try {
     const { expiresAt } = await adapter.refreshCredentials(await platformContextFor(ctx, channel));
@@ -213,7 +213,7 @@ export async function takeMetricsSnapshot(
   );
   if (!row?.remote_id) return 'not published';
   const { channel } = await loadChannel(ctx.db, row.channel_id);
-  const adapter = ctx.platforms.get(channel.platform as Platform);
+  const adapter = ctx.platforms.get(channel.platform);
   if (!adapter?.fetchMetrics || channel.status !== 'active') return 'no metrics for this channel';
   let metrics: Awaited<ReturnType<NonNullable<typeof adapter.fetchMetrics>>>;
   try {
