@@ -445,10 +445,19 @@ function Timeline(props: { events: PostEventView[] }) {
         let line: string;
         if (event.kind === 'comment') line = t.timeline.comment(who);
         else if (event.kind === 'edit')
-          line = data.created ? t.timeline.created(who) : t.timeline.edited(who);
-        else if (event.kind === 'transition')
-          line = t.timeline.transition(who, event.toStatus ? t.postStatus[event.toStatus] : '');
-        else if (data.change === 'scheduled') line = t.timeline.scheduled(channel);
+          line = data.created
+            ? t.timeline.created(who)
+            : data.mediaId
+              ? t.timeline.altTextEdited(who)
+              : t.timeline.edited(who);
+        else if (event.kind === 'transition') {
+          const level = (data.level as { name?: string } | undefined)?.name;
+          const status = event.toStatus ? t.postStatus[event.toStatus] : '';
+          if (level && data.event === 'pass') line = t.timeline.passed(who, level);
+          else if (level && data.event === 'forward')
+            line = t.timeline.forwarded(who, level, (data.to as { name?: string } | undefined)?.name ?? '');
+          else line = level ? t.timeline.decidedAt(who, level, status) : t.timeline.transition(who, status);
+        } else if (data.change === 'scheduled') line = t.timeline.scheduled(channel);
         else if (data.outcome === 'published') line = t.timeline.published(channel);
         else if (data.outcome === 'failed') line = t.timeline.failed(channel);
         else line = t.timeline.attention(channel);
@@ -600,6 +609,7 @@ function PostPage(props: {
     unitPath: props.unitPath,
     authorId: post.author.id,
     status: post.status,
+    submitted: post.submittedAt !== null,
   };
   const may = (action: 'post.update' | 'post.submit' | 'post.withdraw' | 'post.review' | 'post.comment') =>
     actor !== null && decide(actor, action, resource) === 'allow';
@@ -623,7 +633,7 @@ function PostPage(props: {
             hidden={{ version: post.version }}
           />
         ) : null}
-        {may('post.review') && post.status === 'submitted' ? (
+        {may('post.review') && (post.status === 'submitted' || post.status === 'approved') ? (
           <a class="button primary" href={`/review/${post.id}`}>
             {t.post.review}
           </a>
@@ -772,7 +782,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       authorize(
         actor,
         'post.read',
-        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft' },
+        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft', submitted: false },
         'Post',
       );
       const status = request.query.status || undefined;
@@ -820,6 +830,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const empty: EditorValues = {
@@ -853,6 +864,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
     if (request.isMultipart())
       authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
@@ -1060,6 +1072,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const input = request.body;

@@ -1,11 +1,7 @@
-ALTER TABLE "post_levels" DISABLE ROW LEVEL SECURITY;--> statement-breakpoint
-DROP TABLE "post_levels" CASCADE;--> statement-breakpoint
 ALTER TABLE "channels" DROP CONSTRAINT "channels_platform_check";--> statement-breakpoint
 ALTER TABLE "media_renditions" DROP CONSTRAINT "media_renditions_platform_check";--> statement-breakpoint
 ALTER TABLE "post_variants" DROP CONSTRAINT "post_variants_platform_check";--> statement-breakpoint
 ALTER TABLE "posts" DROP CONSTRAINT "posts_source_platform_check";--> statement-breakpoint
-CREATE INDEX "posts_inbox_idx" ON "posts" USING btree ("unit_id","submitted_at","id") WHERE "posts"."status" = 'submitted';--> statement-breakpoint
-ALTER TABLE "units" DROP COLUMN "review_national_direct";--> statement-breakpoint
 ALTER TABLE "channels" ADD CONSTRAINT "channels_platform_check" CHECK ("channels"."platform" in ('x', 'facebook', 'instagram', 'threads', 'telegram', 'mastodon', 'bluesky', 'youtube', 'webhook', 'sandbox'));--> statement-breakpoint
 ALTER TABLE "media_renditions" ADD CONSTRAINT "media_renditions_platform_check" CHECK ("media_renditions"."platform" in ('x', 'facebook', 'instagram', 'threads', 'telegram', 'mastodon', 'bluesky', 'youtube', 'webhook', 'sandbox'));--> statement-breakpoint
 ALTER TABLE "post_variants" ADD CONSTRAINT "post_variants_platform_check" CHECK ("post_variants"."platform" in ('x', 'facebook', 'instagram', 'threads', 'telegram', 'mastodon', 'bluesky', 'youtube', 'webhook', 'sandbox'));--> statement-breakpoint
