@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow, type Platform, type SnapshotWindow } from '../domain/vocabulary';
 import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
@@ -169,7 +169,7 @@ export async function scheduleMetricsSnapshots(ctx: AppContext): Promise<number>
 export async function takeMetricsSnapshot(
   ctx: AppContext,
   deliveryId: string,
-  window: MetricWindow,
+  window: SnapshotWindow,
 ): Promise<string> {
   const [row] = await queryRows<{ remote_id: string | null; channel_id: string }>(
     ctx.db,
@@ -197,7 +197,14 @@ export async function takeMetricsSnapshot(
       values (${deliveryId}::uuid, ${window}, ${ts(ctx.now())}, ${metrics.impressions}::bigint, ${metrics.likes}::bigint,
         ${metrics.reposts}::bigint, ${metrics.replies}::bigint, ${metrics.quotes}::bigint, ${metrics.clicks}::bigint,
         ${JSON.stringify(metrics.raw)}::jsonb)
-      on conflict (delivery_id, "window") do nothing`,
+      on conflict (delivery_id, "window") ${
+        // The on-demand snapshot is the latest reading; the scheduled ones are taken once.
+        window === 'now'
+          ? sql`do update set taken_at = excluded.taken_at, impressions = excluded.impressions, likes = excluded.likes,
+              reposts = excluded.reposts, replies = excluded.replies, quotes = excluded.quotes, clicks = excluded.clicks,
+              raw = excluded.raw`
+          : sql`do nothing`
+      }`,
   );
   return 'stored';
 }

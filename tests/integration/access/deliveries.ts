@@ -70,6 +70,20 @@ export const deliveriesTable = accessTable<{ channel: string; scheduled: string 
       }),
     },
     {
+      route: 'POST /api/v1/deliveries/:id/metrics/refresh',
+      case: 'scheduled, so nothing to measure yet',
+      request: (_actor, f) => call('POST', `/api/v1/deliveries/${f.scheduled}/metrics/refresh`),
+      expect: statuses({
+        national: [404, 409, 409],
+        regionA: [404, 409, 409],
+        regionB: [404, 404, 404],
+        officeA1: [409, 409, 409],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
       route: 'PATCH /api/v1/deliveries/:id',
       case: 'reschedule',
       request: async (_actor, f, env) => {
