@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { AppContext } from '../src/context';
 import type { QueuePayloads } from '../src/queues/index';
 import { enqueuePublishJobs } from '../src/queues/producers';
-import { advanceDelivery } from '../src/services/publishing';
+import { advanceDelivery, type PublishWorker } from '../src/services/publishing';
 
 /**
  * The `publish` queue: one job per delivery attempt. The service does the work against Postgres and
@@ -15,9 +15,10 @@ export async function processPublish(
   ctx: AppContext,
   job: Job<QueuePayloads['publish']>,
   token: string | undefined,
+  worker: PublishWorker,
 ): Promise<string> {
   const { deliveryId } = job.data;
-  const step = await advanceDelivery(ctx, deliveryId);
+  const step = await advanceDelivery(ctx, deliveryId, worker);
   if (step.next === 'done') return step.outcome;
   const delay = step.until.getTime() - ctx.now().getTime();
   if (delay > ctx.config.GAUNG_HORIZON_SECONDS * 1000)

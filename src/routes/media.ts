@@ -2,7 +2,6 @@ import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Config } from '../../config/env';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { isTimeZone, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
+import { isTimeZone, SLUG_PATTERN } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { unitName } from '../schemas/org';

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { NAME_PATTERN } from '../domain/org';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { email, newPassword, personName } from '../schemas/org';

@@ -241,7 +241,7 @@ interface SummaryPlace {
   unitName: string;
   channelId: string;
   channelName: string;
-  platform: string;
+  platform: Platform;
 }
 
 function summaryOf(d: SummaryColumns, place: SummaryPlace, excerpt: string): DeliverySummary {
@@ -249,7 +249,7 @@ function summaryOf(d: SummaryColumns, place: SummaryPlace, excerpt: string): Del
     id: d.id,
     postId: d.postId,
     unit: { id: place.unitId, name: place.unitName },
-    channel: { id: place.channelId, name: place.channelName, platform: place.platform as Platform },
+    channel: { id: place.channelId, name: place.channelName, platform: place.platform },
     mode: d.mode,
     status: d.status,
     dueAt: d.dueAt.toISOString(),

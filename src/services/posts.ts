@@ -64,7 +64,7 @@ export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> 
     .innerJoin(units, eq(units.id, posts.unitId))
     .where(eq(posts.id, postId));
   if (!row) throw notFound('Post');
-  return { ...row, status: row.status as PostStatus };
+  return { ...row, status: row.status };
 }
 
 export interface PostMediaInput {
@@ -238,7 +238,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     id: row.id,
     unit: { id: row.unitId, name: row.unitName },
     author: { id: row.authorId, name: row.authorName },
-    status: row.status as PostStatus,
+    status: row.status,
     version: row.version,
     body: row.body,
     variants,
@@ -254,9 +254,9 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     updatedAt: row.updatedAt.toISOString(),
     deliveries: deliveryRows.map((d) => ({
       ...d,
-      platform: d.platform as Platform,
+      platform: d.platform,
       mode: d.mode as DeliveryMode,
-      status: d.status as DeliveryStatus,
+      status: d.status,
       dueAt: d.dueAt.toISOString(),
       slotted: d.slotted === 1,
       publishedAt: iso(d.publishedAt),
@@ -609,8 +609,8 @@ export async function listPostEvents(
     id: row.id,
     kind: row.kind as PostEventKind,
     actor: row.actorId && row.actorName ? { id: row.actorId, name: row.actorName } : null,
-    fromStatus: row.fromStatus as PostStatus | null,
-    toStatus: row.toStatus as PostStatus | null,
+    fromStatus: row.fromStatus,
+    toStatus: row.toStatus,
     body: row.body,
     data: row.data,
     createdAt: row.createdAt.toISOString(),
@@ -751,7 +751,7 @@ export async function listPosts(
       id: row.id,
       unit: { id: row.unitId, name: row.unitName },
       author: { id: row.authorId, name: row.authorName },
-      status: row.status as PostStatus,
+      status: row.status,
       version: row.version,
       body: row.body,
       tags: row.tags,

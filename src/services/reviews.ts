@@ -380,7 +380,7 @@ export async function renderTarget(
   textOverride: string | null,
 ): Promise<TargetReport> {
   const { channel } = target;
-  const platform = channel.platform as Platform;
+  const platform = channel.platform;
   const input: RenderInput = {
     body: content.body,
     variant: content.variants[platform] ?? null,
@@ -493,7 +493,7 @@ async function planTargets(
       reports.push({
         channelId: target.channelId,
         channelName: decision === 'not_found' ? null : (entry?.channel.name ?? null),
-        platform: decision === 'not_found' ? null : ((entry?.channel.platform as Platform) ?? null),
+        platform: decision === 'not_found' ? null : (entry?.channel.platform ?? null),
         mode: target.mode,
         text: '',
         count: null,

@@ -604,7 +604,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, params: idParams, body: connectForm } },
     (request, reply) =>
       change(request, reply, request.params.id, 'connected', async (actor, channel) => {
-        const fields = CONNECT_FIELDS[channel.platform as Platform] ?? [];
+        const fields = CONNECT_FIELDS[channel.platform] ?? [];
         const settings: Record<string, string> = {};
         const credentials: Record<string, string> = {};
         const body = request.body as Record<string, string | undefined>;

@@ -226,7 +226,7 @@ function TargetCard(props: {
   const checked = props.form[`on_${id}`] !== undefined;
   const at = value('at') ?? 'now';
   const over = report.count !== null && report.count.used > report.count.limit;
-  const platform = channel.platform as Platform;
+  const platform = channel.platform;
   return (
     <li class="target" data-channel={id} data-platform={platform}>
       <div class="target-head">

@@ -53,8 +53,8 @@ export async function insertReportedPost(
     {
       postId,
       kind: 'transition',
-      fromStatus: 'draft',
-      toStatus: 'submitted',
+      fromStatus: 'draft' as const,
+      toStatus: 'submitted' as const,
       createdAt: input.submittedAt,
     },
     ...(input.decision && decidedAt
@@ -62,7 +62,7 @@ export async function insertReportedPost(
           {
             postId,
             kind: 'transition' as const,
-            fromStatus: 'submitted',
+            fromStatus: 'submitted' as const,
             toStatus: input.decision.to,
             createdAt: decidedAt,
           },

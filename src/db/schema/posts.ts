@@ -111,8 +111,8 @@ export const postEvents = pgTable(
       .references(() => posts.id, { onDelete: 'cascade' }),
     actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
     kind: text('kind').$type<PostEventKind>().notNull(),
-    fromStatus: text('from_status'),
-    toStatus: text('to_status'),
+    fromStatus: text('from_status').$type<PostStatus>(),
+    toStatus: text('to_status').$type<PostStatus>(),
     /** Comment text, or the reason of a decision. */
     body: text('body'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
