@@ -25,6 +25,7 @@ import type {
   PostEventKind,
   PostStatus,
 } from '../domain/vocabulary';
+import { enterInboxes, leaveInboxes } from './review-levels';
 
 /**
  * Posts: what an office submits. Every change bumps `version` with a conditional UPDATE, so of two
@@ -476,10 +477,19 @@ export async function transitionInTx(
   event: PostEvent,
   version: number,
   at: Date,
-  options: { comment?: string | null; columns?: Partial<typeof posts.$inferInsert> } = {},
+  options: {
+    comment?: string | null;
+    columns?: Partial<typeof posts.$inferInsert>;
+    /** More facts for the timeline event (the review level a decision was taken at). */
+    data?: Record<string, unknown>;
+  } = {},
 ): Promise<{ version: number; eventId: number; to: PostStatus }> {
   const to = nextStatus(facts.status, event);
   const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
+  // The inboxes follow the status: a submission enters them, a post sent back or withdrawn leaves them.
+  if (event === 'submit') await enterInboxes(tx, facts, at);
+  else if (event === 'request_changes' || event === 'reject' || event === 'withdraw')
+    await leaveInboxes(tx, facts.id, at);
   const eventId = await insertPostEvent(tx, {
     postId: facts.id,
     actorId: actor.userId,
@@ -487,7 +497,7 @@ export async function transitionInTx(
     fromStatus: facts.status,
     toStatus: to,
     body: options.comment ?? null,
-    data: { event, version: newVersion },
+    data: { ...options.data, event, version: newVersion },
     at,
   });
   return { version: newVersion, eventId, to };
