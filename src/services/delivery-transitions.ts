@@ -34,7 +34,7 @@ export interface DeliveryTransition {
   /** Replaces the counted attempts (a person's retry starts a fresh budget). */
   attempts?: number;
   dueAt?: Date;
-  remote?: { remoteId: string | null; remoteUrl: string };
+  remote?: { remoteId: string | null; remoteUrl: string | null };
   /** Sets last_error / last_error_code (null clears them). */
   lastError?: { message: string; code: string } | null;
   /** The attempt row this change ends (the claim's), or a new finished row (a reconciliation check). */

@@ -447,7 +447,11 @@ function Timeline(props: { events: PostEventView[] }) {
         let line: string;
         if (event.kind === 'comment') line = t.timeline.comment(who);
         else if (event.kind === 'edit')
-          line = data.created ? t.timeline.created(who) : t.timeline.edited(who);
+          line = data.created
+            ? t.timeline.created(who)
+            : data.mediaId
+              ? t.timeline.altTextEdited(who)
+              : t.timeline.edited(who);
         else if (event.kind === 'transition') {
           const level = (data.level as { name?: string } | undefined)?.name;
           const status = event.toStatus ? t.postStatus[event.toStatus] : '';
@@ -613,6 +617,7 @@ function PostPage(props: {
     unitPath: props.unitPath,
     authorId: post.author.id,
     status: post.status,
+    submitted: post.submittedAt !== null,
   };
   const may = (action: 'post.update' | 'post.submit' | 'post.withdraw' | 'post.review' | 'post.comment') =>
     actor !== null && decide(actor, action, resource) === 'allow';
@@ -785,7 +790,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       authorize(
         actor,
         'post.read',
-        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft' },
+        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft', submitted: false },
         'Post',
       );
       const status = request.query.status || undefined;
@@ -833,6 +838,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const empty: EditorValues = {
@@ -866,6 +872,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
     if (request.isMultipart())
       authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
@@ -1089,6 +1096,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const input = request.body;
