@@ -487,7 +487,7 @@ export const reportPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     async (request, reply) => {
       const actor = requireActor(request);
       await refreshDeliveryMetrics(ctx, actor, request.params.id);
-      const back = localPath(request.body.back, '/posts');
+      const back = localPath(request.body.back, '/posts', ctx.config.publicUrl);
       return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}ok=metricsRefreshed`, 303);
     },
   );
