@@ -112,7 +112,7 @@ async function bareWorkerRound(
 /** The baseline of the target: the engine's own two statements (claim, record), with no Gaung logic around them. */
 const sameStatementsRound = (count: number) =>
   bareWorkerRound(count, 'active', async (deliveryId) => {
-    const claim = await claimDelivery(ctx, deliveryId, 'bare');
+    const claim = await claimDelivery(ctx, deliveryId, { name: 'bare' });
     if (!claim) throw new Error(`could not claim ${deliveryId}`);
     const now = new Date();
     await transitionDeliveryRow(ctx.db, {

@@ -63,9 +63,10 @@ function rng(seed: number) {
 }
 
 interface Seeded {
-  national: { path: string; token: string };
-  regional: { path: string; token: string; offices: number };
+  national: { levelId: string; token: string };
+  regional: { levelId: string; token: string; offices: number };
   waiting: { national: number; regional: number };
+  levels: { forwarded: number; decided: number };
 }
 
 async function seed(database: Database): Promise<Seeded> {
@@ -169,8 +170,6 @@ async function seed(database: Database): Promise<Seeded> {
     }
     return 'approved';
   };
-  let waitingNational = 0;
-  let waitingRegional = 0;
   const CHUNK = 2_000;
   for (let start = 0; start < POSTS; start += CHUNK) {
     const rows: (typeof posts.$inferInsert)[] = [];
@@ -183,10 +182,6 @@ async function seed(database: Database): Promise<Seeded> {
         { length: 12 + Math.floor(random() * 30) },
         () => WORDS[Math.floor(random() * WORDS.length)],
       ).join(' ');
-      if (status === 'submitted') {
-        waitingNational += 1;
-        if (unit.path.startsWith(region.path)) waitingRegional += 1;
-      }
       rows.push({
         unitId: unit.id,
         authorId: authors.get(unit.id)!,
@@ -204,16 +199,65 @@ async function seed(database: Database): Promise<Seeded> {
     }
     await db.insert(posts).values(rows);
   }
+  await seedLevels(database);
+  const [counts] = await queryRows<{
+    national: number;
+    regional: number;
+    forwarded: number;
+    decided: number;
+  }>(
+    db,
+    sql`select count(*) filter (where unit_id = ${nationalId}::uuid and decision is null and closed_at is null)::int as national,
+          count(*) filter (where unit_id = ${region.id}::uuid and decision is null and closed_at is null)::int as regional,
+          count(*) filter (where arrival = 'forwarded')::int as forwarded,
+          count(*) filter (where decision is not null)::int as decided
+        from post_levels`,
+  );
   await db.execute(sql`vacuum analyze`);
   return {
-    national: { path: `/${nationalId}/`, token: nationalToken },
+    national: { levelId: nationalId, token: nationalToken },
     regional: {
-      path: region.path,
+      levelId: region.id,
       token: regionalToken,
       offices: offices.filter((o) => o.parentId === region.id).length,
     },
-    waiting: { national: waitingNational, regional: waitingRegional },
+    waiting: { national: counts!.national, regional: counts!.regional },
+    levels: { forwarded: counts!.forwarded, decided: counts!.decided },
   };
+}
+
+/**
+ * The level rows a lived-in database has: every post that reached review waits at (or was decided
+ * by) the level above its unit and at the national unit directly; the regional level approved most
+ * approved posts (the rest the national level), passed on some waiting ones and forwarded a third of
+ * what it saw, so the national inbox holds direct and forwarded posts and carries decisions below it.
+ */
+async function seedLevels(database: Database): Promise<void> {
+  const db = database.db;
+  // Stable pseudo-random shares from the post id.
+  const share = sql.raw(`(('x' || substr(p.id::text, 1, 8))::bit(32)::int & 1023)`);
+  await db.execute(sql`insert into post_levels
+      (post_id, unit_id, origin_unit_id, arrival, arrived_at, decision, decided_at, forwarded_at, forward_note, closed_at)
+    select p.id, o.parent_id, p.unit_id, 'nearest', p.submitted_at,
+      case when p.status = 'approved' and ${share} < 800 then 'approved'
+           when p.status = 'submitted' and ${share} < 100 then 'passed' end,
+      case when (p.status = 'approved' and ${share} < 800) or (p.status = 'submitted' and ${share} < 100)
+           then p.submitted_at + interval '2 hours' end,
+      case when ${share} % 3 = 0 then p.submitted_at + interval '3 hours' end,
+      case when ${share} % 3 = 0 then 'bagus untuk nasional' end,
+      case when p.status in ('rejected', 'changes_requested', 'withdrawn') then p.decided_at end
+    from posts p join units o on o.id = p.unit_id
+    where p.status <> 'draft' and o.parent_id is not null and o.kind = 'office'`);
+  await db.execute(sql`insert into post_levels
+      (post_id, unit_id, origin_unit_id, arrival, arrived_at, decision, decided_at, closed_at)
+    select p.id, r.id, p.unit_id,
+      case when ${share} % 3 = 0 and o.kind = 'office' then 'forwarded' when o.kind = 'office' then 'direct' else 'nearest' end,
+      p.submitted_at,
+      case when p.status = 'approved' and (${share} >= 800 or ${share} % 3 = 0) then 'approved' end,
+      case when p.status = 'approved' and (${share} >= 800 or ${share} % 3 = 0) then p.submitted_at + interval '5 hours' end,
+      case when p.status in ('rejected', 'changes_requested', 'withdrawn') then p.decided_at end
+    from posts p join units o on o.id = p.unit_id cross join units r
+    where p.status <> 'draft' and r.parent_id is null`);
 }
 
 interface Stats {
@@ -290,7 +334,7 @@ async function benchDriver(
         if (response.statusCode !== 200)
           throw new Error(`inbox answered ${response.statusCode}: ${response.body}`);
       });
-      const filters = { scopePath: who.path, limit: 50 };
+      const filters = { levelId: who.levelId, limit: 50 };
       const baseline = await measure(async () => {
         await Promise.all([
           queryRows(database.db, inboxPageSql(filters)),
@@ -306,7 +350,7 @@ async function benchDriver(
     const plan = (
       await queryRows<{ 'QUERY PLAN': string }>(
         database.db,
-        sql`explain ${inboxPageSql({ scopePath: seeded.national.path, limit: 50 })}`,
+        sql`explain ${inboxPageSql({ levelId: seeded.national.levelId, limit: 50 })}`,
       )
     )
       .map((row) => row['QUERY PLAN'])

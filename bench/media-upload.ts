@@ -25,6 +25,7 @@ import { loadConfig } from '../config/env';
 import { openDatabase } from '../src/db/client';
 import { apiTokens, units, users } from '../src/db/schema';
 import { randomToken, sha256Hex } from '../src/infra/crypto';
+import { FFMPEG_MISSING, ffmpegInstalled } from '../tests/helpers/ffmpeg';
 
 const SIZE = Number(process.env.BENCH_MEDIA_BYTES ?? 200 * 1024 * 1024);
 const TARGET_ABOVE_IDLE = 150 * 1024 * 1024;
@@ -312,6 +313,10 @@ function writeSection(section: string): void {
 }
 
 async function main() {
+  if (!ffmpegInstalled) {
+    console.error(`bench:media makes its video with ffmpeg and probes it with ffprobe: ${FFMPEG_MISSING}`);
+    process.exit(1);
+  }
   const work = await mkdtemp(path.join(os.tmpdir(), 'gaung-bench-media-'));
   try {
     const load = os.loadavg();

@@ -3,7 +3,9 @@ import type { AppContext } from '../src/context';
 import type { QueueName, QueuePayloads } from '../src/queues/index';
 import { upsertMaintenanceSchedulers } from '../src/queues/producers';
 import { workerConnection } from '../src/queues/redis';
-import { sweep } from '../src/services/maintenance';
+import { expireClaimsOfGoneWorkers, sweep } from '../src/services/maintenance';
+import { type PublishWorker, WORKER_NAME } from '../src/services/publishing';
+import { HEARTBEAT_MS, startLiveness } from '../src/services/worker-liveness';
 import { processIngest } from './ingest';
 import { processMaintenance } from './maintenance';
 import { processMetrics } from './metrics';
@@ -23,9 +25,12 @@ type Processor<N extends QueueName> = (
 /**
  * Starts a Worker per queue, each on its own Redis connection, and the recurring housekeeping. A
  * watchdog re-creates the job schedulers when Redis lost them (flush, failover to an empty replica)
- * and sweeps at once, so the queue is rebuilt from Postgres within one sweep interval.
+ * and sweeps at once, so the queue is rebuilt from Postgres within one sweep interval. The process
+ * heartbeats in Redis and, twice a beat, hands the claims of workers that are gone to reconciliation.
  */
 export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
+  const liveness = await startLiveness(ctx, WORKER_NAME);
+  const publisher: PublishWorker = { name: WORKER_NAME, liveness };
   const connections = new Set<ReturnType<typeof workerConnection>>();
   const workers: Worker[] = [];
 
@@ -48,9 +53,9 @@ export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
     workers.push(worker as unknown as Worker);
   }
 
-  // A job whose worker died comes back about when its delivery's lease would expire.
-  const lockMs = Math.min(30_000, ctx.config.GAUNG_LEASE_SECONDS * 500);
-  start('publish', (job, token) => processPublish(ctx, job, token), {
+  // A job whose worker died comes back within seconds, as its claims do (the claim decides what runs).
+  const lockMs = Math.min(5_000, ctx.config.GAUNG_LEASE_SECONDS * 500);
+  start('publish', (job, token) => processPublish(ctx, job, token, publisher), {
     concurrency: ctx.config.GAUNG_WORKER_CONCURRENCY,
     lockDuration: lockMs,
     stalledInterval: lockMs,
@@ -81,11 +86,27 @@ export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
   }, ctx.config.GAUNG_SWEEP_EVERY_MS);
   watchdog.unref();
 
+  let watching = false;
+  const claimWatch = setInterval(async () => {
+    if (watching) return;
+    watching = true;
+    try {
+      await expireClaimsOfGoneWorkers(ctx, WORKER_NAME);
+    } catch (error) {
+      ctx.log.warn({ err: error }, 'could not check for claims of workers that are gone');
+    } finally {
+      watching = false;
+    }
+  }, HEARTBEAT_MS / 2);
+  claimWatch.unref();
+
   ctx.log.info({ concurrency: ctx.config.GAUNG_WORKER_CONCURRENCY }, 'workers started');
   return {
     async close() {
       clearInterval(watchdog);
+      clearInterval(claimWatch);
       await Promise.all(workers.map((worker) => worker.close()));
+      await liveness.stop();
       for (const connection of connections) connection.disconnect();
     },
   };

@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { AppContext } from '../src/context';
 import type { QueuePayloads } from '../src/queues/index';
 import { enqueuePublishJobs, enqueueRetractionJobs } from '../src/queues/producers';
-import { advanceDelivery } from '../src/services/publishing';
+import { advanceDelivery, type PublishWorker } from '../src/services/publishing';
 import { advanceRetraction } from '../src/services/retraction';
 
 /**
@@ -16,9 +16,12 @@ export async function processPublish(
   ctx: AppContext,
   job: Job<QueuePayloads['publish']>,
   token: string | undefined,
+  worker: PublishWorker,
 ): Promise<string> {
   const { deliveryId, retraction } = job.data;
-  const step = retraction ? await advanceRetraction(ctx, deliveryId) : await advanceDelivery(ctx, deliveryId);
+  const step = retraction
+    ? await advanceRetraction(ctx, deliveryId)
+    : await advanceDelivery(ctx, deliveryId, worker);
   if (step.next === 'done') return step.outcome;
   const delay = step.until.getTime() - ctx.now().getTime();
   if (delay > ctx.config.GAUNG_HORIZON_SECONDS * 1000)

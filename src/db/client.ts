@@ -23,7 +23,8 @@ export type Driver = 'pglite' | 'postgres';
 export interface Database {
   db: Db;
   driver: Driver;
-  migrate(): Promise<void>;
+  /** Applies the migrations in `folder` (default: the committed ones) that are not applied yet. */
+  migrate(folder?: string): Promise<void>;
   /** True when every migration in the committed folder is applied. */
   migrationsApplied(): Promise<boolean>;
   ping(): Promise<void>;
@@ -91,12 +92,12 @@ export async function openPostgres(url: string, options: { poolMax?: number } = 
   return {
     db,
     driver: 'postgres',
-    async migrate() {
+    async migrate(folder = migrationsFolder) {
       // Several processes may start at once: one migrates, the others wait for it.
       const client = await pool.connect();
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-        await migrateNodePg(drizzleNodePg(client, { casing: 'snake_case' }), { migrationsFolder });
+        await migrateNodePg(drizzleNodePg(client, { casing: 'snake_case' }), { migrationsFolder: folder });
       } finally {
         await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
         client.release();
@@ -139,8 +140,8 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   return {
     db,
     driver: 'pglite',
-    async migrate() {
-      await migratePglite(drizzlePglite(client, { casing: 'snake_case' }), { migrationsFolder });
+    async migrate(folder = migrationsFolder) {
+      await migratePglite(drizzlePglite(client, { casing: 'snake_case' }), { migrationsFolder: folder });
     },
     async migrationsApplied() {
       return (await appliedMigrationCount(db)) >= committedMigrationCount();

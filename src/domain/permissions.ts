@@ -219,8 +219,9 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       break;
     case 'report':
       if (action === 'report.read')
+        // Contributors read their own unit's report (its subtree is not theirs), reviewers and admins their subtree's.
         return hide(seesUnitItself(actor, resource.unitPath), () =>
-          allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath)),
+          allowIf(seesUnit(actor, resource.unitPath)),
         );
       break;
     case 'blackout':

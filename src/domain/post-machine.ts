@@ -11,6 +11,8 @@ export const POST_EVENTS = [
   'request_changes',
   'reject',
   'approve',
+  'pass',
+  'forward',
   'edit',
   'retract',
 ] as const;
@@ -23,13 +25,16 @@ const TRANSITIONS: Readonly<Record<PostStatus, Partial<Record<PostEvent, PostSta
   submitted: {
     request_changes: 'changes_requested',
     approve: 'approved',
+    pass: 'submitted',
+    forward: 'submitted',
     reject: 'rejected',
     withdraw: 'withdrawn',
     edit: 'submitted',
   },
   changes_requested: { submit: 'submitted', withdraw: 'withdrawn', edit: 'changes_requested' },
+  // Approved once any level approved; the other levels still decide for their own channels.
   // Retracted once every delivery is retracted or cancelled (services/retraction decides when).
-  approved: { retract: 'retracted' },
+  approved: { approve: 'approved', pass: 'approved', forward: 'approved', retract: 'retracted' },
   rejected: {},
   withdrawn: {},
   retracted: {},
@@ -51,6 +56,8 @@ const EVENT_PHRASE: Record<PostEvent, string> = {
   request_changes: 'sent back for changes',
   reject: 'rejected',
   approve: 'approved',
+  pass: 'passed on',
+  forward: 'forwarded',
   edit: 'edited',
   retract: 'retracted',
 };
@@ -65,6 +72,9 @@ function hint(from: PostStatus, event: PostEvent): string {
   }
   if (from === 'approved' && (event === 'edit' || event === 'withdraw')) {
     return ' Cancel its scheduled deliveries instead.';
+  }
+  if (from === 'approved' && (event === 'request_changes' || event === 'reject')) {
+    return ' A level has approved it and its deliveries exist; cancel those instead.';
   }
   return '';
 }

@@ -36,6 +36,14 @@ export const POST_STATUSES = [
 ] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
+/** How a post reached a review level: the nearest level above its office, the national unit directly (an organisation setting), forwarded from below, or the office's own reviewers deciding. */
+export const LEVEL_ARRIVALS = ['nearest', 'direct', 'forwarded', 'own'] as const;
+export type LevelArrival = (typeof LEVEL_ARRIVALS)[number];
+
+/** What a level decided for its own channels. */
+export const LEVEL_DECISIONS = ['approved', 'passed'] as const;
+export type LevelDecision = (typeof LEVEL_DECISIONS)[number];
+
 export const DELIVERY_MODES = ['copy', 'repost', 'quote'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 

@@ -17,6 +17,15 @@ import { sessionExpiry } from '../services/auth';
 export const SESSION_COOKIE = 'gaung_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
+/** The session cookie as sign-in sets it (the web app's sign-in form sets the same). */
+export const cookieOptions = (request: FastifyRequest) => ({
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  path: '/',
+  // request.protocol follows X-Forwarded-Proto when GAUNG_TRUST_PROXY is on.
+  secure: request.protocol === 'https',
+});
+
 export interface RequestActor extends Actor {
   name: string;
   email: string;

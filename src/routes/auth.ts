@@ -1,13 +1,14 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
-import { authorize, csrfTokenFor, requireActor, SESSION_COOKIE } from '../http/auth';
+import { authorize, cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE } from '../http/auth';
+import { email, newPassword } from '../schemas/org';
 import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadUnit, unitView } from '../services/units';
 import { loadUser, userView } from '../services/users';
 import { unitViewSchema } from './units';
-import { email, newPassword, userViewSchema } from './users';
+import { userViewSchema } from './users';
 
 const meSchema = z.object({
   user: userViewSchema,
@@ -16,15 +17,6 @@ const meSchema = z.object({
     .string()
     .optional()
     .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
-});
-
-/** The session cookie as sign-in sets it (the web app's sign-in form sets the same). */
-export const cookieOptions = (request: FastifyRequest) => ({
-  httpOnly: true,
-  sameSite: 'lax' as const,
-  path: '/',
-  // request.protocol follows X-Forwarded-Proto when GAUNG_TRUST_PROXY is on.
-  secure: request.protocol === 'https',
 });
 
 /** Adds Retry-After to a throttled answer before the error handler renders it. */

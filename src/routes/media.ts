@@ -2,11 +2,11 @@ import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Config } from '../../config/env';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import {
   ALT_TEXT_MAX,
   checkMediaUrl,
@@ -44,38 +44,6 @@ const idParams = z.strictObject({ id: z.uuid() });
 const bytesResponse = { 200: z.any().describe('The bytes') };
 
 const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });
-
-/** The largest file any upload may be: a hard stop; the stricter per-type limit cuts images off earlier (see stageUpload). */
-export const uploadFileLimit = (config: Config) =>
-  Math.max(config.GAUNG_MEDIA_MAX_IMAGE_BYTES, config.GAUNG_MEDIA_MAX_VIDEO_BYTES) + 1;
-
-/** Multipart's own errors, as Gaung's problem codes with the field they concern. */
-export function multipartProblem(error: unknown): AppError | null {
-  const code = (error as { code?: string }).code;
-  const problem = (status: number, problemCode: string, field: string, message: string) =>
-    new AppError(problemCode, status, message, { errors: [{ field, message, code: problemCode }] });
-  switch (code) {
-    case 'FST_FILES_LIMIT':
-      return problem(400, 'too_many_files', 'file', 'Send one file per upload.');
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return problem(
-        400,
-        'too_many_fields',
-        'body',
-        'The form has more fields than an upload needs (file, altText).',
-      );
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return problem(413, 'media_too_large', 'file', 'The file is larger than any upload Gaung accepts.');
-    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return problem(415, 'not_multipart', 'body', 'Upload the file as multipart/form-data.');
-    case 'FST_PROTO_VIOLATION':
-      return problem(400, 'validation_failed', 'body', 'Field name not allowed.');
-    case 'FST_MP_PREMATURE_CLOSE':
-      return problem(400, 'upload_incomplete', 'file', 'The upload ended before the whole file arrived.');
-  }
-  return null;
-}
 
 function parseRange(
   header: string | undefined,

@@ -10,6 +10,7 @@ import {
   POST_STATUSES,
 } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { isoTime, postContent } from '../schemas/posts';
 import {
   addComment,
   createPost,
@@ -24,26 +25,6 @@ import {
 } from '../services/posts';
 import { requestRetraction } from '../services/retraction';
 import { loadUnit } from '../services/units';
-
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
-const isoTime = z.iso.datetime({ offset: true });
-
-/** The editable content of a post, shared by create and PATCH. */
-export const postContent = {
-  body: z.string().max(65_536),
-  variants: z
-    .partialRecord(z.enum(PLATFORMS), z.string().max(65_536))
-    .describe('Per-platform text replacing the body there; an empty string removes the variant'),
-  media: z
-    .array(z.strictObject({ id: z.uuid(), altText: z.string().max(1_500).nullable().optional() }))
-    .max(20)
-    .describe('Media of the post unit, in publishing order, with alt text for this post'),
-  link: httpUrl.nullable(),
-  sourceUrl: httpUrl.nullable().describe("The original post on the office's own account"),
-  tags: z.array(z.string().trim().min(1).max(100)).max(30),
-  preferredFrom: isoTime.nullable(),
-  preferredTo: isoTime.nullable(),
-};
 
 const unitRef = z.object({ id: z.uuid(), name: z.string() });
 

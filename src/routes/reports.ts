@@ -1,34 +1,83 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalid } from '../domain/errors';
+import { atLeast } from '../domain/permissions';
 import { PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { unitsReport, unitsReportCsv } from '../services/reports';
+import { reportCsv, reportXlsx } from '../services/report-exports';
+import { buildReport, REPORT_GROUPS } from '../services/reports';
 import { loadUnit } from '../services/units';
 
 const isoTime = z.iso.datetime({ offset: true });
-const perPlatform = z.partialRecord(z.enum(PLATFORMS), z.number().int());
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** A quarter and a little: longer periods are exported in pieces. */
+const MAX_DAYS = 400;
 
-const unitsReportView = z.object({
-  from: z.string(),
-  to: z.string(),
-  units: z.array(
-    z.object({
-      unit: z.object({ id: z.uuid(), name: z.string(), kind: z.string() }),
-      posts: z.object({
-        submitted: z.number().int(),
-        approved: z.number().int(),
-        rejected: z.number().int(),
-      }),
-      published: perPlatform,
-      failed: perPlatform,
-      reach: z.object({ impressions: z.number(), likes: z.number(), reposts: z.number() }),
-    }),
+const count = z.number().int();
+const figure = z.number().nullable().describe('null: no platform of the group gives this figure');
+const figures = z.object({
+  impressions: figure,
+  likes: figure,
+  reposts: figure,
+  replies: figure,
+  quotes: figure,
+  clicks: figure,
+  engagements: figure,
+});
+const groupView = z.object({
+  key: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  posts: z
+    .object({ submitted: count, approved: count, rejected: count, changesRequested: count })
+    .nullable()
+    .describe('null when grouping by channel or platform'),
+  firstDecisionMinutes: z.object({ median: z.number().nullable(), p90: z.number().nullable() }).nullable(),
+  deliveries: z.object({ published: count, failed: count }),
+  publishedByPlatform: z.partialRecord(z.enum(PLATFORMS), count),
+  reach: z.object({ '1h': figures, '24h': figures, '7d': figures, latest: figures }),
+  share: z.object({ output: z.number().nullable(), reach: z.number().nullable() }),
+  weekly: z.array(
+    z.object({ published: count, impressions: z.number().nullable(), engagements: z.number().nullable() }),
+  ),
+  notAvailableFrom: z.partialRecord(
+    z.enum(['impressions', 'likes', 'reposts', 'replies', 'quotes', 'clicks', 'engagements']),
+    z.array(z.enum(PLATFORMS)),
   ),
 });
+export const reportView = z.object({
+  from: z.string(),
+  to: z.string(),
+  timeZone: z.string(),
+  group: z.enum(REPORT_GROUPS),
+  organisation: z.string(),
+  scope: z.object({ id: z.string(), name: z.string() }),
+  filters: z.object({ platforms: z.array(z.enum(PLATFORMS)), channelIds: z.array(z.string()) }),
+  weeks: z.array(z.string()),
+  totals: groupView,
+  groups: z.array(groupView),
+  topPosts: z.array(
+    z.object({
+      postId: z.string(),
+      unit: z.object({ id: z.string(), name: z.string() }),
+      text: z.string(),
+      thumbnailMediaId: z.string().nullable(),
+      publishedAt: z.string(),
+      platforms: z.array(z.enum(PLATFORMS)),
+      reach: figures,
+    }),
+  ),
+  demo: z.boolean(),
+});
 
-/** Reports for reviewers and admins over their subtree. */
+const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .max(2000)
+    .transform((value) => value.split(',').map((s) => s.trim()))
+    .pipe(z.array(item).min(1).max(50));
+
+/** Reports for a unit: its subtree for reviewers and admins, the unit itself for contributors. */
 export const reportRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
 
@@ -38,33 +87,53 @@ export const reportRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['reports'],
         description:
-          'Per originating unit: posts submitted, approved and rejected; deliveries published and failed per platform; reach from the latest engagement snapshots. JSON, or CSV with `Accept: text/csv` or `format=csv`.',
+          'Per office, region, channel or platform: posts submitted and decided, time to a first decision, deliveries published and failed, reach and engagements at 1 h, 24 h, 7 d and as last measured, the share of the national accounts, week by week in the caller’s time zone, and the top posts. JSON, CSV (`Accept: text/csv` or `format=csv`) or XLSX (`format=xlsx`).',
         querystring: z.strictObject({
           from: isoTime.optional().describe('Default: 30 days before `to`'),
           to: isoTime.optional().describe('Default: now'),
           unit: z.uuid().optional().describe("A unit of the caller's subtree (default: the caller's unit)"),
-          format: z.enum(['json', 'csv']).optional(),
+          group: z.enum(REPORT_GROUPS).default('office'),
+          platform: commaList(z.enum(PLATFORMS)).optional().describe('Only these platforms, comma-separated'),
+          channel: commaList(z.uuid()).optional().describe('Only these channels, comma-separated'),
+          format: z.enum(['json', 'csv', 'xlsx']).optional(),
         }),
-        response: { 200: z.union([unitsReportView, z.string().describe('text/csv')]) },
+        response: {
+          200: z.union([reportView, z.string().describe('text/csv'), z.instanceof(Buffer).describe('XLSX')]),
+        },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const unitPath = request.query.unit ? (await loadUnit(ctx, request.query.unit)).path : actor.unitPath;
+      const { query } = request;
+      const unitPath = query.unit ? (await loadUnit(ctx, query.unit)).path : actor.unitPath;
       authorize(actor, 'report.read', { type: 'report', unitPath }, 'Unit');
-      const to = request.query.to ? new Date(request.query.to) : ctx.now();
-      const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 30 * DAY_MS);
+      const to = query.to ? new Date(query.to) : ctx.now();
+      const from = query.from ? new Date(query.from) : new Date(to.getTime() - 30 * DAY_MS);
       if (to <= from) throw invalid([{ field: 'to', message: 'must be after from', code: 'empty_range' }]);
-      const report = await unitsReport(ctx, unitPath, from, to);
-      const wantsCsv =
-        request.query.format === 'csv' ||
-        (request.query.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
-      if (!wantsCsv) return report;
-      const name = `gaung-units-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.csv`;
+      if (to.getTime() - from.getTime() > MAX_DAYS * DAY_MS)
+        throw invalid([{ field: 'from', message: `at most ${MAX_DAYS} days`, code: 'range_too_long' }]);
+      const report = await buildReport(ctx, {
+        scopePath: unitPath,
+        subtree: atLeast(actor, 'reviewer'),
+        from,
+        to,
+        group: query.group,
+        timeZone: actor.timeZone,
+        platforms: query.platform,
+        channelIds: query.channel,
+      });
+      const format = query.format ?? (/\btext\/csv\b/.test(request.headers.accept ?? '') ? 'csv' : 'json');
+      if (format === 'json') return report;
+      const name = `gaung-${query.group}-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}`;
+      if (format === 'csv')
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.csv"`)
+          .send(reportCsv(report));
       return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${name}"`)
-        .send(unitsReportCsv(report));
+        .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+        .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+        .send(await reportXlsx(report, `${report.from} – ${report.to} (${report.timeZone})`));
     },
   );
 };

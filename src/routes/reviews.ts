@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../domain/errors';
 import { decide } from '../domain/permissions';
-import { DELIVERY_MODES, PLATFORMS } from '../domain/vocabulary';
+import {
+  DELIVERY_MODES,
+  LEVEL_ARRIVALS,
+  LEVEL_DECISIONS,
+  PLATFORMS,
+  POST_STATUSES,
+} from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
@@ -10,7 +16,9 @@ import {
   addTargets,
   approvePost,
   deliveryIdFor,
+  forwardPost,
   loadTargetChannels,
+  passPost,
   previewTargets,
   rejectPost,
   requestChanges,
@@ -55,17 +63,40 @@ const targets = z
 
 const comment = z.string().trim().min(1).max(5_000);
 
+const unitRef = z.object({ id: z.uuid(), name: z.string() });
+
 const inboxItem = z.object({
   id: z.uuid(),
-  unit: z.object({ id: z.uuid(), name: z.string() }),
-  author: z.object({ id: z.uuid(), name: z.string() }),
+  unit: unitRef,
+  author: unitRef,
+  status: z.enum(POST_STATUSES),
   version: z.number().int(),
   body: z.string(),
   tags: z.array(z.string()),
   sourceUrl: z.string().nullable(),
+  sourcePlatform: z.enum(PLATFORMS).nullable().describe('Where the original was posted'),
+  thumbnailMediaId: z.uuid().nullable().describe('The first photo or video; GET /media/:id/thumbnail'),
+  arrival: z
+    .enum(LEVEL_ARRIVALS)
+    .describe('How the post reached this level: "forwarded" from the level below'),
   submittedAt: z.string(),
+  arrivedAt: z.string().describe('When it reached this level; the waiting time counts from here'),
   ageSeconds: z.number().int(),
+  decisions: z
+    .array(
+      z.object({
+        unit: unitRef,
+        decision: z.enum(LEVEL_DECISIONS).nullable(),
+        channels: z.array(z.string()),
+        note: z.string().nullable(),
+        forwarded: z.boolean(),
+        forwardNote: z.string().nullable(),
+      }),
+    )
+    .describe('What the levels have done with the post so far'),
 });
+
+const levelNote = z.string().trim().min(1).max(5_000).optional();
 
 /** Review: the inbox, preview, decisions, and the deliveries approval creates. */
 export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -77,7 +108,12 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['reviews'],
         querystring: z.strictObject({
-          unit: z.uuid().optional().describe('Only this unit and its subtree'),
+          unit: z.uuid().optional().describe('Only posts of this unit and its subtree'),
+          forwarded: z
+            .enum(['true', 'false'])
+            .optional()
+            .transform((v) => v === 'true')
+            .describe('Only posts the level below forwarded'),
           q: z.string().trim().min(1).max(200).optional().describe('Words of the body'),
           platform: z.enum(PLATFORMS).optional().describe('Only posts whose original is on this platform'),
           cursor: z.string().max(200).optional(),
@@ -88,9 +124,9 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
             items: z.array(inboxItem),
             units: z.array(
               z.object({
-                unit: z.object({ id: z.uuid(), name: z.string() }),
+                unit: unitRef,
                 count: z.number().int(),
-                oldestSubmittedAt: z.string(),
+                oldestArrivedAt: z.string(),
                 oldestAgeSeconds: z.number().int(),
               }),
             ),
@@ -111,7 +147,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
         { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
         'Unit',
       );
-      return reviewInbox(ctx, { ...filters, scopePath });
+      return reviewInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });
     },
   );
 
@@ -187,6 +223,29 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       return rejectPost(ctx, actor, facts, request.body.version, request.body.reason);
     },
   );
+
+  for (const [step, run, description] of [
+    ['pass', passPost, 'Not for this level: the level decides not to publish it on its own channels'],
+    ['forward', forwardPost, 'Sends the post on to the level directly above, with a note'],
+  ] as const)
+    app.post(
+      `/posts/:id/${step}`,
+      {
+        schema: {
+          tags: ['reviews'],
+          description,
+          params: idParams,
+          body: z.strictObject({ version: versionField, note: levelNote }),
+          response: { 200: postView },
+        },
+      },
+      async (request) => {
+        const actor = requireActor(request);
+        const facts = await postFacts(ctx.db, request.params.id);
+        authorize(actor, 'post.review', postResource(facts), 'Post');
+        return run(ctx, actor, facts, request.body.version, request.body.note ?? null);
+      },
+    );
 
   app.post(
     '/posts/:id/approve',

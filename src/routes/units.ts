@@ -1,17 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { isTimeZone, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
+import { isTimeZone, SLUG_PATTERN } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { unitName } from '../schemas/org';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
-
-export const unitName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(120)
-  .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
 
 const slug = z
   .string()

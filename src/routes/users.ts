@@ -1,23 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { NAME_PATTERN } from '../domain/org';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { email, newPassword, personName } from '../schemas/org';
 import { findUnit } from '../services/units';
 import { createUser, listUsers, loadUser, resetPassword, updateUser, userView } from '../services/users';
-
-export const personName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(120)
-  .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
-
-export const email = z.email().max(254);
-
-/** New passwords; the upper bound keeps scrypt's work per request bounded. */
-export const newPassword = z.string().min(12, 'at least 12 characters').max(256);
 
 export const userViewSchema = z.object({
   id: z.uuid(),

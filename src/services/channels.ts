@@ -11,6 +11,7 @@ import {
   units,
   users,
 } from '../db/schema';
+import { type ChannelEvent, transitionChannel } from '../domain/channel-machine';
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
@@ -71,8 +72,8 @@ export interface ChannelView {
   updatedAt: string;
 }
 
-export function adapterFor(ctx: AppContext, platform: string): PlatformAdapter {
-  const adapter = ctx.platforms.get(platform as Platform);
+export function adapterFor(ctx: AppContext, platform: Platform): PlatformAdapter {
+  const adapter = ctx.platforms.get(platform);
   if (!adapter) throw new AppError('platform_unavailable', 422, `Gaung has no adapter for ${platform}`);
   return adapter;
 }
@@ -139,7 +140,7 @@ export async function platformContextFor(
     await save(credentials, channel.credentialsExpiresAt);
 
   return {
-    channel: { id: channel.id, platform: channel.platform as Platform, settings: channel.settings },
+    channel: { id: channel.id, platform: channel.platform, settings: channel.settings },
     get credentials() {
       return credentials;
     },
@@ -176,7 +177,7 @@ export function toView(channel: ChannelRow, slots: string[]): ChannelView {
   return {
     id: channel.id,
     unitId: channel.unitId,
-    platform: channel.platform as Platform,
+    platform: channel.platform,
     name: channel.name,
     handle: channel.handle,
     status: channel.status,
@@ -317,11 +318,17 @@ export async function verifyChannel(
     }
   }
   const now = ctx.now();
+  // A transient failure (network, 5xx) changes no status; it is only reported.
+  const event: ChannelEvent | null = account ? 'verified' : authFailure ? 'credentials_refused' : null;
+  const status = event ? channelStep(channel.status, event) : channel.status;
   const next = account
-    ? { status: 'active' as const, statusReason: null, handle: account.handle, settings }
-    : authFailure
-      ? { status: 'needs_reauth' as const, statusReason: problem }
-      : { status: channel.status, statusReason: problem };
+    ? {
+        status,
+        statusReason: status === 'paused' ? channel.statusReason : null,
+        handle: account.handle,
+        settings,
+      }
+    : { status, statusReason: status === 'paused' ? channel.statusReason : problem };
   const [updated] = await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .update(channels)
@@ -334,7 +341,7 @@ export async function verifyChannel(
       action: account ? 'channel.verified' : 'channel.verify_failed',
       targetType: 'channel',
       targetId: channel.id,
-      details: { status: next.status, ...(problem ? { problem } : {}) },
+      details: { from: channel.status, status: next.status, ...(problem ? { problem } : {}) },
     });
     return rows;
   });
@@ -344,14 +351,37 @@ export async function verifyChannel(
   return { channel: updated!, account, problem };
 }
 
+/** The status a channel event leads to; a refused step is a conflict, never a silent write. */
+function channelStep(from: ChannelRow['status'], event: ChannelEvent): ChannelRow['status'] {
+  const step = transitionChannel(from, event);
+  if (!step.ok) throw new AppError(step.code, 409, step.message);
+  return step.to;
+}
+
 /** Marks a channel `needs_reauth` after the platform refused its credentials while publishing. */
 export async function markNeedsReauth(ctx: AppContext, channelId: string, reason: string): Promise<void> {
-  const updated = await ctx.db
-    .update(channels)
-    .set({ status: 'needs_reauth', statusReason: reason, updatedAt: ctx.now() })
-    .where(and(eq(channels.id, channelId), eq(channels.status, 'active')))
-    .returning();
-  if (updated[0]) await notifyNeedsReauth(ctx, updated[0]);
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(channels).where(eq(channels.id, channelId)).for('update');
+    if (!current) return null;
+    const to = channelStep(current.status, 'credentials_refused');
+    if (to === current.status) return null;
+    const [row] = await tx
+      .update(channels)
+      .set({ status: to, statusReason: reason, updatedAt: ctx.now() })
+      .where(eq(channels.id, channelId))
+      .returning();
+    await recordAudit(ctx, tx, {
+      actorId: null,
+      ip: null,
+      unitId: current.unitId,
+      action: 'channel.needs_reauth',
+      targetType: 'channel',
+      targetId: channelId,
+      details: { from: current.status, status: to, problem: reason },
+    });
+    return row ?? null;
+  });
+  if (updated) await notifyNeedsReauth(ctx, updated);
 }
 
 /** Tells the channel's owners (admins and reviewers of its unit) in the app. */
@@ -399,7 +429,7 @@ export async function archiveChannel(ctx: AppContext, by: Initiator, channel: Ch
       )
       .for('update');
     for (const delivery of pending) {
-      const step = transitionDelivery(delivery.status as never, 'cancel');
+      const step = transitionDelivery(delivery.status, 'cancel');
       if (!step.ok) continue;
       await tx
         .update(deliveries)
@@ -558,7 +588,10 @@ export async function updateChannel(
         ...(patch.minSpacingMinutes !== undefined ? { minSpacingMinutes: patch.minSpacingMinutes } : {}),
         ...(patch.creditTemplate !== undefined ? { creditTemplate: patch.creditTemplate } : {}),
         ...(patch.paused === true
-          ? { status: 'paused' as const, statusReason: 'Paused by an administrator' }
+          ? { status: channelStep(channel.status, 'pause'), statusReason: 'Paused by an administrator' }
+          : {}),
+        ...(patch.paused === false && channel.status === 'paused'
+          ? { status: channelStep(channel.status, 'resume'), statusReason: null }
           : {}),
         updatedAt: now,
       })

@@ -213,28 +213,57 @@ export async function listDeliveries(
     // The SQL above mirrors `decide`; `decide` stays the authority.
     items: page
       .filter((row) => decide(actor, 'delivery.read', deliveryResource(row)) === 'allow')
-      .map((row) => ({
-        id: row.id,
-        postId: row.postId,
-        unit: { id: row.unitId, name: row.unitName },
-        channel: { id: row.channelId, name: row.channelName, platform: row.platform as Platform },
-        mode: row.mode,
-        status: row.status,
-        dueAt: row.dueAt.toISOString(),
-        slotted: row.slotted !== 0,
-        attempts: row.attempts,
-        excerpt: row.excerpt,
-        remoteUrl: row.remoteUrl,
-        publishedAt: iso(row.publishedAt),
-        lastError: row.lastError,
-        lastErrorCode: row.lastErrorCode,
-        version: row.version,
-        updatedAt: row.updatedAt.toISOString(),
-      })),
+      .map((row) => summaryOf(row, row, row.excerpt)),
     nextCursor:
       rows.length > filters.limit && last
         ? encodeCursor({ rank: Number(last.rank), at: last.exactDueAt, id: last.id })
         : null,
+  };
+}
+
+/** The columns of a delivery a summary shows, and where its post and channel are. */
+type SummaryColumns = Pick<
+  typeof deliveries.$inferSelect,
+  | 'id'
+  | 'postId'
+  | 'mode'
+  | 'status'
+  | 'dueAt'
+  | 'slotted'
+  | 'attempts'
+  | 'remoteUrl'
+  | 'publishedAt'
+  | 'lastError'
+  | 'lastErrorCode'
+  | 'version'
+  | 'updatedAt'
+>;
+interface SummaryPlace {
+  unitId: string;
+  unitName: string;
+  channelId: string;
+  channelName: string;
+  platform: Platform;
+}
+
+function summaryOf(d: SummaryColumns, place: SummaryPlace, excerpt: string): DeliverySummary {
+  return {
+    id: d.id,
+    postId: d.postId,
+    unit: { id: place.unitId, name: place.unitName },
+    channel: { id: place.channelId, name: place.channelName, platform: place.platform },
+    mode: d.mode,
+    status: d.status,
+    dueAt: d.dueAt.toISOString(),
+    slotted: d.slotted !== 0,
+    attempts: d.attempts,
+    excerpt,
+    remoteUrl: d.remoteUrl,
+    publishedAt: iso(d.publishedAt),
+    lastError: d.lastError,
+    lastErrorCode: d.lastErrorCode,
+    version: d.version,
+    updatedAt: d.updatedAt.toISOString(),
   };
 }
 
@@ -306,22 +335,7 @@ export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: stri
   const d = row.delivery;
   const controls = decide(actor, 'delivery.manage', await deliveryFacts(ctx.db, id).then(deliveryResource));
   return {
-    id: d.id,
-    postId: d.postId,
-    unit: { id: row.unitId, name: row.unitName },
-    channel: { id: row.channelId, name: row.channelName, platform: row.platform as Platform },
-    mode: d.mode,
-    status: d.status,
-    dueAt: d.dueAt.toISOString(),
-    slotted: d.slotted !== 0,
-    attempts: d.attempts,
-    excerpt: d.renderedText.slice(0, 200),
-    remoteUrl: d.remoteUrl,
-    publishedAt: iso(d.publishedAt),
-    lastError: d.lastError,
-    lastErrorCode: d.lastErrorCode,
-    version: d.version,
-    updatedAt: d.updatedAt.toISOString(),
+    ...summaryOf(d, row, d.renderedText.slice(0, 200)),
     renderedText: d.renderedText,
     leaseUntil: iso(d.leaseUntil),
     actions:

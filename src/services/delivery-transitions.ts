@@ -68,6 +68,7 @@ export function transitionStatement(change: DeliveryTransition): SQL {
     sql`version = d.version + 1`,
     sql`updated_at = ${ts(change.now)}`,
     sql`lease_until = null`,
+    sql`lease_holder = null`,
   ];
   if (change.attempts !== undefined) sets.push(sql`attempts = ${change.attempts}::int`);
   else if (change.attemptsDelta) sets.push(sql`attempts = d.attempts + ${change.attemptsDelta}::int`);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow } from '../domain/vocabulary';
 import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
@@ -16,6 +16,7 @@ import { enqueueDueFeeds } from './feeds';
 import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
 import { sweepRetractions } from './retraction';
+import { goneWorkers } from './worker-liveness';
 
 /**
  * The engine's housekeeping. The sweep rebuilds the Redis side of the engine from Postgres every few
@@ -27,6 +28,8 @@ import { sweepRetractions } from './retraction';
 const REFRESH_MARGIN_MS = 15 * 60 * 1000;
 /** Unsent notifications older than this have lost their job (Redis was away or flushed). */
 const OUTBOX_GRACE_MS = 60_000;
+/** Claims younger than this stay with a holder seen gone (it may be back; clocks differ a little). */
+const CLAIM_CLOCK_MARGIN_MS = 1_000;
 /** One sweep queues at most this many deliveries; the rest follow on the next sweep. */
 const SWEEP_BATCH = 20_000;
 
@@ -47,6 +50,39 @@ export interface SweepResult {
   retractions: number;
   /** Deliveries moved into free slots after a blackout ended. */
   blackoutsSettled: number;
+}
+
+/**
+ * Hands the claims of worker processes that are gone to reconciliation at once, instead of after
+ * their lease: publishing → unknown, with a job that reconciles them after the reconcile delay.
+ * Claims made after the holders were seen gone stay theirs. Returns how many were handed over.
+ */
+export async function expireClaimsOfGoneWorkers(ctx: AppContext, self: string): Promise<number> {
+  const holders = await queryRows<{ holder: string }>(
+    ctx.db,
+    sql`select distinct lease_holder as holder from deliveries
+      where status = 'publishing' and lease_holder is not null and lease_holder <> ${self}`,
+  );
+  if (holders.length === 0) return 0;
+  // A holder seen gone may come back and claim again; the margin covers clocks a little apart.
+  const claimedBefore = new Date(ctx.now().getTime() - CLAIM_CLOCK_MARGIN_MS);
+  const gone = await goneWorkers(
+    ctx,
+    holders.map((row) => row.holder),
+  );
+  let handedOver = 0;
+  for (const holder of gone) {
+    const expired = await expireLeases(ctx, { gone: { holder, claimedBefore } });
+    if (expired.length === 0) continue;
+    ctx.log.warn({ worker: holder, deliveries: expired.length }, 'a worker is gone; reconciling its claims');
+    const reconcileAt = new Date(ctx.now().getTime() + ctx.config.GAUNG_RECONCILE_DELAY_MS);
+    await enqueuePublishJobs(
+      ctx,
+      expired.map((row) => ({ ...row, dueAt: reconcileAt })),
+    );
+    handedOver += expired.length;
+  }
+  return handedOver;
 }
 
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
@@ -119,7 +155,7 @@ const classification = (error: unknown, fallback: (error: unknown) => ErrorClass
 export async function refreshChannelCredentials(ctx: AppContext, channelId: string): Promise<string> {
   const { channel } = await loadChannel(ctx.db, channelId);
   if (channel.status !== 'active') return 'channel not active';
-  const adapter = ctx.platforms.get(channel.platform as Platform);
+  const adapter = ctx.platforms.get(channel.platform);
   if (!adapter?.refreshCredentials) return 'nothing to refresh';
   try {
     const { expiresAt } = await adapter.refreshCredentials(await platformContextFor(ctx, channel));
@@ -188,7 +224,7 @@ export async function takeMetricsSnapshot(
   );
   if (!row?.remote_id) return 'not published';
   const { channel } = await loadChannel(ctx.db, row.channel_id);
-  const adapter = ctx.platforms.get(channel.platform as Platform);
+  const adapter = ctx.platforms.get(channel.platform);
   if (!adapter?.fetchMetrics || channel.status !== 'active') return 'no metrics for this channel';
   let metrics: Awaited<ReturnType<NonNullable<typeof adapter.fetchMetrics>>>;
   try {

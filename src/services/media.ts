@@ -395,7 +395,7 @@ export function factsOf(row: MediaRow): MediumFacts {
 
 const preparedOf = (row: typeof mediaRenditions.$inferSelect): PreparedMedia => ({
   mediaId: row.mediaId,
-  platform: row.platform as Platform,
+  platform: row.platform,
   sha256: row.sha256,
   mime: row.mime,
   bytes: row.bytes,

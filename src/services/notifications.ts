@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
-import type { Locale, PostStatus } from '../domain/vocabulary';
+import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
 
@@ -245,7 +245,7 @@ export async function sendUnitWebhook(ctx: AppContext, postEventId: number): Pro
     unit: { id: row.unitId, name: row.unitName },
     post: {
       id: event.postId,
-      status: row.postStatus as PostStatus,
+      status: row.postStatus,
       version: row.postVersion,
       excerpt: excerpt(row.postBody),
       url: postUrl(ctx, event.postId),

@@ -25,6 +25,7 @@ import type {
   PostEventKind,
   PostStatus,
 } from '../domain/vocabulary';
+import { enterInboxes, leaveInboxes } from './review-levels';
 
 /**
  * Posts: what an office submits. Every change bumps `version` with a conditional UPDATE, so of two
@@ -64,7 +65,7 @@ export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> 
     .innerJoin(units, eq(units.id, posts.unitId))
     .where(eq(posts.id, postId));
   if (!row) throw notFound('Post');
-  return { ...row, status: row.status as PostStatus };
+  return { ...row, status: row.status };
 }
 
 export interface PostMediaInput {
@@ -243,7 +244,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     id: row.id,
     unit: { id: row.unitId, name: row.unitName },
     author: { id: row.authorId, name: row.authorName },
-    status: row.status as PostStatus,
+    status: row.status,
     version: row.version,
     body: row.body,
     variants,
@@ -261,9 +262,9 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     updatedAt: row.updatedAt.toISOString(),
     deliveries: deliveryRows.map((d) => ({
       ...d,
-      platform: d.platform as Platform,
+      platform: d.platform,
       mode: d.mode as DeliveryMode,
-      status: d.status as DeliveryStatus,
+      status: d.status,
       dueAt: d.dueAt.toISOString(),
       slotted: d.slotted === 1,
       publishedAt: iso(d.publishedAt),
@@ -483,10 +484,19 @@ export async function transitionInTx(
   event: PostEvent,
   version: number,
   at: Date,
-  options: { comment?: string | null; columns?: Partial<typeof posts.$inferInsert> } = {},
+  options: {
+    comment?: string | null;
+    columns?: Partial<typeof posts.$inferInsert>;
+    /** More facts for the timeline event (the review level a decision was taken at). */
+    data?: Record<string, unknown>;
+  } = {},
 ): Promise<{ version: number; eventId: number; to: PostStatus }> {
   const to = nextStatus(facts.status, event);
   const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
+  // The inboxes follow the status: a submission enters them, a post sent back or withdrawn leaves them.
+  if (event === 'submit') await enterInboxes(tx, facts, at);
+  else if (event === 'request_changes' || event === 'reject' || event === 'withdraw')
+    await leaveInboxes(tx, facts.id, at);
   const eventId = await insertPostEvent(tx, {
     postId: facts.id,
     actorId: actor.userId,
@@ -494,7 +504,7 @@ export async function transitionInTx(
     fromStatus: facts.status,
     toStatus: to,
     body: options.comment ?? null,
-    data: { event, version: newVersion },
+    data: { ...options.data, event, version: newVersion },
     at,
   });
   return { version: newVersion, eventId, to };
@@ -616,8 +626,8 @@ export async function listPostEvents(
     id: row.id,
     kind: row.kind as PostEventKind,
     actor: row.actorId && row.actorName ? { id: row.actorId, name: row.actorName } : null,
-    fromStatus: row.fromStatus as PostStatus | null,
-    toStatus: row.toStatus as PostStatus | null,
+    fromStatus: row.fromStatus,
+    toStatus: row.toStatus,
     body: row.body,
     data: row.data,
     createdAt: row.createdAt.toISOString(),
@@ -758,7 +768,7 @@ export async function listPosts(
       id: row.id,
       unit: { id: row.unitId, name: row.unitName },
       author: { id: row.authorId, name: row.authorName },
-      status: row.status as PostStatus,
+      status: row.status,
       version: row.version,
       body: row.body,
       tags: row.tags,

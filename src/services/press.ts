@@ -74,7 +74,7 @@ export async function listPressItems(
           .filter((row) => row.url)
           .map((row) => ({
             channelName: row.channelName,
-            platform: row.platform as Platform,
+            platform: row.platform,
             url: row.url!,
           })),
       },

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { getTableColumns, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import { channels } from '../db/schema';
+import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError } from '../domain/errors';
 import { describeRateWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
@@ -23,6 +25,7 @@ import { type ChannelRow, markNeedsReauth, platformContextFor } from './channels
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
 import { type PublishOutcome, publishOutcomeCtes } from './notifications';
+import type { WorkerLiveness } from './worker-liveness';
 
 /**
  * The publishing engine's use case: take one delivery one step further. Claim it with a conditional
@@ -41,8 +44,21 @@ export type PublishStep =
    */
   | { next: 'wait'; until: Date; attempts: number; reason: string };
 
-/** Identifies this process in the attempt history. */
-export const WORKER_NAME = `${hostname()}/${process.pid}`;
+/** Identifies this process in the attempt history and as a lease holder (unique across restarts: a container's pid is always 1). */
+export const WORKER_NAME = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+
+/** Who claims: a worker with a heartbeat (`liveness`) is named as the holder, so its claims end as soon as it is gone. */
+export interface PublishWorker {
+  name: string;
+  liveness?: WorkerLiveness;
+}
+
+/** The next status an engine event leads to, from the delivery state machine. */
+function nextStatus(from: DeliveryStatus, event: 'claim' | 'lease_expired'): DeliveryStatus {
+  const step = transitionDelivery(from, event);
+  if (!step.ok) throw new Error(step.message);
+  return step.to;
+}
 
 const done = (outcome: string): PublishStep => ({ next: 'done', outcome });
 const wait = (until: Date, attempts: number, reason: string): PublishStep => ({
@@ -75,6 +91,8 @@ interface DeliveryWork {
 
 export interface Claim extends DeliveryWork {
   attemptNumber: number;
+  /** The worker named as the lease's holder; null when its heartbeat was not healthy (the lease alone then applies). */
+  holder: string | null;
 }
 
 type RawWork = {
@@ -151,15 +169,16 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
 export async function claimDelivery(
   ctx: AppContext,
   deliveryId: string,
-  worker: string,
+  worker: PublishWorker,
 ): Promise<Claim | null> {
   const now = ctx.now();
   const leaseUntil = new Date(now.getTime() + ctx.config.GAUNG_LEASE_SECONDS * 1000);
+  const holder = worker.liveness?.healthy() ? worker.name : null;
   const [row] = await queryRows<RawWork & { number: number }>(
     ctx.db,
     sql`with d as (
-        update deliveries set status = 'publishing', lease_until = ${ts(leaseUntil)},
-          version = deliveries.version + 1, updated_at = ${ts(now)}
+        update deliveries set status = ${nextStatus('scheduled', 'claim')}, lease_until = ${ts(leaseUntil)},
+          lease_holder = ${holder}, version = deliveries.version + 1, updated_at = ${ts(now)}
         from channels c
         where deliveries.id = ${deliveryId}::uuid and deliveries.status = 'scheduled'
           and deliveries.due_at <= ${ts(now)}
@@ -169,7 +188,7 @@ export async function claimDelivery(
       ), attempt as (
         insert into delivery_attempts (delivery_id, number, started_at, worker)
         select id, coalesce((select max(number) from delivery_attempts where delivery_id = ${deliveryId}::uuid), 0) + 1,
-          ${ts(now)}, ${worker}
+          ${ts(now)}, ${worker.name}
         from d
         returning number
       ), event as (
@@ -181,7 +200,7 @@ export async function claimDelivery(
   );
   if (!row) return null;
   const work = workFromRaw(row);
-  return { ...work, attemptNumber: Number(row.number), firstAttemptAt: work.firstAttemptAt ?? now };
+  return { ...work, attemptNumber: Number(row.number), firstAttemptAt: work.firstAttemptAt ?? now, holder };
 }
 
 interface DeliveryState extends DeliveryWork {
@@ -221,12 +240,12 @@ const backoff = (ctx: AppContext, attempts: number) =>
 export async function advanceDelivery(
   ctx: AppContext,
   deliveryId: string,
-  worker: string = WORKER_NAME,
+  worker: PublishWorker = { name: WORKER_NAME },
 ): Promise<PublishStep> {
   // A few rounds: a reconciliation that finds nothing makes the delivery claimable at once.
   for (let round = 0; round < 3; round++) {
     const claim = await claimDelivery(ctx, deliveryId, worker);
-    if (claim) return publishClaimed(ctx, claim);
+    if (claim) return publishClaimed(ctx, claim, worker);
     const state = await loadDeliveryState(ctx, deliveryId);
     if (!state) return done('missing');
     const now = ctx.now();
@@ -244,11 +263,11 @@ export async function advanceDelivery(
             state.attempts,
             'another worker holds it',
           );
-        await expireLeases(ctx, deliveryId);
+        await expireLeases(ctx, { deliveryId });
         continue;
       case 'unknown': {
         if (!state.channelActive) return done('channel not active');
-        const step = await reconcile(ctx, state, worker);
+        const step = await reconcile(ctx, state, worker.name);
         if (step) return step;
         continue;
       }
@@ -261,32 +280,41 @@ export async function advanceDelivery(
 }
 
 /**
- * publishing → unknown for claims whose lease ran out (the worker died or lost the database): the
- * attempt may have reached the platform, so it counts, and reconciliation decides what happened.
- * All of them, or one delivery. Returns the deliveries changed.
+ * publishing → unknown for claims whose worker is gone: their lease ran out, or (`gone`) their holder's
+ * heartbeat stopped, for claims made before it was seen gone. The attempt may have reached the
+ * platform, so it counts, and reconciliation decides what happened. All of them, one delivery, or one
+ * holder's. Returns the deliveries changed.
  */
-export async function expireLeases(ctx: AppContext, deliveryId?: string): Promise<string[]> {
+export async function expireLeases(
+  ctx: AppContext,
+  scope: { deliveryId?: string; gone?: { holder: string; claimedBefore: Date } } = {},
+): Promise<{ id: string; attempts: number }[]> {
   const now = ctx.now();
-  const rows = await queryRows<{ id: string }>(
+  const { deliveryId, gone } = scope;
+  const which = gone
+    ? sql`lease_holder = ${gone.holder} and updated_at < ${ts(gone.claimedBefore)}`
+    : sql`lease_until < ${ts(now)}`;
+  const rows = await queryRows<{ id: string; attempts: number }>(
     ctx.db,
     sql`with expired as (
-        update deliveries set status = 'unknown', attempts = deliveries.attempts + 1, lease_until = null,
-          version = deliveries.version + 1, updated_at = ${ts(now)},
+        update deliveries set status = ${nextStatus('publishing', 'lease_expired')}, attempts = deliveries.attempts + 1,
+          lease_until = null, lease_holder = null, version = deliveries.version + 1, updated_at = ${ts(now)},
           last_error = 'The worker stopped before it recorded the outcome', last_error_code = 'lease_expired'
-        where status = 'publishing' and lease_until < ${ts(now)}
+        where status = 'publishing' and ${which}
           ${deliveryId ? sql`and id = ${deliveryId}::uuid` : sql``}
-        returning id
+        returning id, attempts
       ), attempt as (
         update delivery_attempts set ended_at = ${ts(now)}, outcome = 'unknown',
           error = 'lease expired: the worker stopped before it recorded the outcome', error_code = 'lease_expired'
         where delivery_id in (select id from expired) and ended_at is null
       ), event as (
         insert into delivery_events (delivery_id, from_status, to_status, reason, created_at)
-        select id, 'publishing', 'unknown', 'lease expired', ${ts(now)} from expired
+        select id, 'publishing', ${nextStatus('publishing', 'lease_expired')}, ${gone ? 'the worker holding it is gone' : 'lease expired'}, ${ts(now)}
+        from expired
       )
-      select id from expired`,
+      select id, attempts from expired`,
   );
-  return rows.map((row) => row.id);
+  return rows.map((row) => ({ id: row.id, attempts: Number(row.attempts) }));
 }
 
 function classify(adapter: PlatformAdapter, error: unknown): ErrorClass {
@@ -307,11 +335,13 @@ class LeaseLostError extends Error {
 
 /**
  * Keeps the claim while the platform call runs: extends the lease every third of its length and
- * aborts the call before the lease would run out unextended (another worker may then reconcile).
+ * aborts the call before the lease would run out unextended, or as soon as the worker's heartbeat
+ * stops reaching Redis (either way another worker may then reconcile).
  */
 function holdLease(
   ctx: AppContext,
   claim: Claim,
+  worker: PublishWorker,
 ): { signal: AbortSignal; lost: Promise<never>; release(): void } {
   const leaseMs = ctx.config.GAUNG_LEASE_SECONDS * 1000;
   const controller = new AbortController();
@@ -342,7 +372,16 @@ function holdLease(
       .catch(() => {});
   }, leaseMs / 3);
   timer.unref();
-  return { signal: controller.signal, lost, release: () => clearInterval(timer) };
+  // Only a named holder can be taken for dead early, so only its calls stop with the heartbeat.
+  const unwatch = (claim.holder && worker.liveness?.onLost(abort)) || (() => {});
+  return {
+    signal: controller.signal,
+    lost,
+    release: () => {
+      clearInterval(timer);
+      unwatch();
+    },
+  };
 }
 
 type Result = { ok: true; result: PublishResult } | { ok: false; error: ErrorClass };
@@ -352,8 +391,9 @@ async function callPlatform(
   adapter: PlatformAdapter,
   claim: Claim,
   request: PublishRequest,
+  worker: PublishWorker,
 ): Promise<Result> {
-  const lease = holdLease(ctx, claim);
+  const lease = holdLease(ctx, claim, worker);
   const platform = claim.channel.platform;
   try {
     const platformContext = await platformContextFor(ctx, claim.channel, {
@@ -414,7 +454,7 @@ async function publishRequest(
   };
 }
 
-async function publishClaimed(ctx: AppContext, claim: Claim): Promise<PublishStep> {
+async function publishClaimed(ctx: AppContext, claim: Claim, worker: PublishWorker): Promise<PublishStep> {
   const platform = claim.channel.platform;
   const now = ctx.now();
   ctx.metrics.publishLateness.observe(
@@ -467,7 +507,7 @@ async function publishClaimed(ctx: AppContext, claim: Claim): Promise<PublishSte
       false,
     );
   }
-  const outcome = await callPlatform(ctx, adapter, claim, request);
+  const outcome = await callPlatform(ctx, adapter, claim, request, worker);
   return outcome.ok ? finish(ctx, claim, outcome.result) : finish(ctx, claim, outcome.error);
 }
 

@@ -1,167 +1,485 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { PLATFORMS, type Platform } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
 
 /**
- * Who contributes reach: per originating unit of a subtree, over [from, to) — posts submitted,
- * approved and rejected; deliveries published and failed per platform; and the reach of what was
- * published (the latest engagement snapshot of each delivery, summed).
+ * Whose content reached whom: per office, region, channel or platform of a subtree over [from, to) —
+ * posts submitted and decided, the time to a first decision, deliveries published and failed, the
+ * reach and engagements at 1 h, 24 h and 7 d and as last measured, the share of the national
+ * accounts' output and reach, week by week in the viewer's time zone, and the period's top posts.
+ * A figure a platform does not give is null, never 0, and the platforms that gave none are named.
  */
 
-export interface UnitReport {
-  unit: { id: string; name: string; kind: string };
-  posts: { submitted: number; approved: number; rejected: number };
-  published: Partial<Record<Platform, number>>;
-  failed: Partial<Record<Platform, number>>;
-  reach: { impressions: number; likes: number; reposts: number };
+export const REPORT_GROUPS = ['office', 'region', 'channel', 'platform'] as const;
+export type ReportGroup = (typeof REPORT_GROUPS)[number];
+
+export const METRIC_FIELDS = ['impressions', 'likes', 'reposts', 'replies', 'quotes', 'clicks'] as const;
+export type MetricField = (typeof METRIC_FIELDS)[number];
+/** A reach figure: each platform metric summed, and engagements (every interaction) in one number. */
+export type Figures = Record<MetricField | 'engagements', number | null>;
+export type ReachWindow = MetricWindow | 'latest';
+export const REACH_WINDOWS: readonly ReachWindow[] = [...METRIC_WINDOWS, 'latest'];
+
+export interface ReportQuery {
+  scopePath: string;
+  /** The scope's whole subtree (reviewers, admins), or its own unit only (contributors). */
+  subtree: boolean;
+  from: Date;
+  to: Date;
+  group: ReportGroup;
+  /** Weeks and their labels follow this zone. */
+  timeZone: string;
+  platforms?: Platform[];
+  channelIds?: string[];
 }
 
-export interface UnitsReport {
+export interface WeekFigures {
+  published: number;
+  impressions: number | null;
+  engagements: number | null;
+}
+
+export interface GroupReport {
+  key: string;
+  name: string;
+  /** What the group is: a unit kind, a channel or a platform. */
+  kind: string;
+  /** Posts and review speed belong to units: null when grouping by channel or platform. */
+  posts: { submitted: number; approved: number; rejected: number; changesRequested: number } | null;
+  firstDecisionMinutes: { median: number | null; p90: number | null } | null;
+  deliveries: { published: number; failed: number };
+  publishedByPlatform: Partial<Record<Platform, number>>;
+  reach: Record<ReachWindow, Figures>;
+  /** Fractions (0…1) of the national accounts' published deliveries and their reach in the period. */
+  share: { output: number | null; reach: number | null };
+  /** Aligned with the report's `weeks`. */
+  weekly: WeekFigures[];
+  /** Per figure, the platforms of the group's deliveries that do not report it. */
+  notAvailableFrom: Partial<Record<MetricField | 'engagements', Platform[]>>;
+}
+
+export interface TopPost {
+  postId: string;
+  unit: { id: string; name: string };
+  text: string;
+  thumbnailMediaId: string | null;
+  publishedAt: string;
+  platforms: Platform[];
+  reach: Figures;
+}
+
+export interface Report {
   from: string;
   to: string;
-  units: UnitReport[];
+  timeZone: string;
+  group: ReportGroup;
+  organisation: string;
+  scope: { id: string; name: string };
+  filters: { platforms: Platform[]; channelIds: string[] };
+  /** Mondays (start of the week in the viewer's zone), as instants. */
+  weeks: string[];
+  totals: GroupReport;
+  groups: GroupReport[];
+  topPosts: TopPost[];
+  /** Demo figures (GAUNG_DEMO) are among the snapshots read. */
+  demo: boolean;
 }
 
 const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+const TOP_POSTS = 10;
 const KIND_ORDER: Record<string, number> = { national: 0, regional: 1, office: 2 };
 
-export async function unitsReport(
-  ctx: AppContext,
-  scopePath: string,
-  from: Date,
-  to: Date,
-): Promise<UnitsReport> {
-  const scope = sql`(select id from units where path like ${`${scopePath}%`})`;
-  const [unitRows, postRows, deliveryRows, reachRows] = await Promise.all([
-    queryRows<{ id: string; name: string; kind: string }>(
-      ctx.db,
-      sql`select id, name, kind from units where path like ${`${scopePath}%`}`,
-    ),
-    queryRows<{ unit_id: string; submitted: number; approved: number; rejected: number }>(
-      ctx.db,
-      sql`select p.unit_id,
-          count(distinct e.post_id) filter (where e.to_status = 'submitted')::int as submitted,
-          count(distinct e.post_id) filter (where e.to_status = 'approved')::int as approved,
-          count(distinct e.post_id) filter (where e.to_status = 'rejected')::int as rejected
-        from post_events e join posts p on p.id = e.post_id
-        where e.kind = 'transition' and e.created_at >= ${ts(from)} and e.created_at < ${ts(to)}
-          and p.unit_id in ${scope}
-        group by p.unit_id`,
-    ),
-    queryRows<{ unit_id: string; platform: Platform; published: number; failed: number }>(
-      ctx.db,
-      sql`select p.unit_id, c.platform,
-          count(*) filter (where d.status = 'published')::int as published,
-          count(*) filter (where d.status = 'failed')::int as failed
-        from deliveries d join posts p on p.id = d.post_id join channels c on c.id = d.channel_id
-        where p.unit_id in ${scope}
-          and ((d.status = 'published' and d.published_at >= ${ts(from)} and d.published_at < ${ts(to)})
-            or (d.status = 'failed' and d.updated_at >= ${ts(from)} and d.updated_at < ${ts(to)}))
-        group by p.unit_id, c.platform`,
-    ),
-    queryRows<{ unit_id: string; impressions: number; likes: number; reposts: number }>(
-      ctx.db,
-      sql`select p.unit_id,
-          coalesce(sum(s.impressions), 0)::float8 as impressions,
-          coalesce(sum(s.likes), 0)::float8 as likes,
-          coalesce(sum(s.reposts), 0)::float8 as reposts
-        from deliveries d join posts p on p.id = d.post_id
-        join lateral (
-          select impressions, likes, reposts from metrics_snapshots m
-          where m.delivery_id = d.id order by m.taken_at desc limit 1
-        ) s on true
-        where d.status = 'published' and d.published_at >= ${ts(from)} and d.published_at < ${ts(to)}
-          and p.unit_id in ${scope}
-        group by p.unit_id`,
-    ),
-  ]);
-  const reports = new Map<string, UnitReport>(
-    unitRows.map((unit) => [
-      unit.id,
-      {
-        unit,
-        posts: { submitted: 0, approved: 0, rejected: 0 },
-        published: {},
-        failed: {},
-        reach: { impressions: 0, likes: 0, reposts: 0 },
-      },
-    ]),
+const emptyFigures = (): Figures => ({
+  impressions: null,
+  likes: null,
+  reposts: null,
+  replies: null,
+  quotes: null,
+  clicks: null,
+  engagements: null,
+});
+
+/** Null-preserving sum: a figure no platform gave stays null. */
+const plus = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
+
+function groupKey(group: ReportGroup): SQL {
+  switch (group) {
+    case 'office':
+      return sql`u.id::text`;
+    case 'region':
+      // `/root/region/office/`: the second segment, or the root itself for national posts.
+      return sql`coalesce(nullif(split_part(u.path, '/', 3), ''), split_part(u.path, '/', 2))`;
+    case 'channel':
+      return sql`c.id::text`;
+    case 'platform':
+      return sql`c.platform`;
+  }
+}
+
+/** Engagements of one snapshot: every interaction it counted, or null when it counted none. */
+const engagementsOf = (m: string) =>
+  sql.raw(`case when coalesce(${m}.likes, ${m}.reposts, ${m}.replies, ${m}.quotes, ${m}.clicks) is null then null
+  else coalesce(${m}.likes, 0) + coalesce(${m}.reposts, 0) + coalesce(${m}.replies, 0) + coalesce(${m}.quotes, 0) + coalesce(${m}.clicks, 0) end`);
+
+const FIGURES = [...METRIC_FIELDS, 'engagements'] as const;
+const figureSums = (alias: string) =>
+  sql.raw(FIGURES.map((field) => `sum(${alias}.${field})::float8 as ${field}`).join(', '));
+
+type FigureRow = Record<MetricField | 'engagements', number | string | null>;
+const figuresOf = (row: FigureRow): Figures => {
+  const out = emptyFigures();
+  for (const field of FIGURES) out[field] = row[field] === null ? null : Number(row[field]);
+  return out;
+};
+
+const addInto = (target: Figures, figures: Figures) => {
+  for (const field of FIGURES) target[field] = plus(target[field], figures[field]);
+};
+
+function deliveryFilter(query: ReportQuery): SQL {
+  const parts: SQL[] = [];
+  if (query.platforms?.length)
+    parts.push(
+      sql`c.platform in (${sql.join(
+        query.platforms.map((p) => sql`${p}`),
+        sql`, `,
+      )})`,
+    );
+  if (query.channelIds?.length)
+    parts.push(
+      sql`c.id in (${sql.join(
+        query.channelIds.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
+    );
+  return parts.length ? sql`and ${sql.join(parts, sql` and `)}` : sql``;
+}
+
+/** The instants of the Mondays (in `zone`) of every week that overlaps [from, to). */
+async function weekStarts(ctx: AppContext, query: ReportQuery): Promise<string[]> {
+  const rows = await queryRows<{ week: string }>(
+    ctx.db,
+    sql`select to_char(w at time zone ${query.timeZone}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as week
+      from generate_series(
+        date_trunc('week', ${ts(query.from)} at time zone ${query.timeZone}),
+        date_trunc('week', (${ts(query.to)} - interval '1 microsecond') at time zone ${query.timeZone}),
+        interval '1 week') as w`,
   );
-  for (const row of postRows) {
-    const report = reports.get(row.unit_id);
-    if (report)
-      report.posts = {
-        submitted: Number(row.submitted),
-        approved: Number(row.approved),
-        rejected: Number(row.rejected),
-      };
-  }
-  for (const row of deliveryRows) {
-    const report = reports.get(row.unit_id);
-    if (!report) continue;
-    if (Number(row.published) > 0) report.published[row.platform] = Number(row.published);
-    if (Number(row.failed) > 0) report.failed[row.platform] = Number(row.failed);
-  }
-  for (const row of reachRows) {
-    const report = reports.get(row.unit_id);
-    if (report)
-      report.reach = {
-        impressions: Number(row.impressions),
-        likes: Number(row.likes),
-        reposts: Number(row.reposts),
-      };
-  }
-  return {
-    from: from.toISOString(),
-    to: to.toISOString(),
-    units: [...reports.values()].sort(
-      (a, b) =>
-        (KIND_ORDER[a.unit.kind] ?? 9) - (KIND_ORDER[b.unit.kind] ?? 9) ||
-        a.unit.name.localeCompare(b.unit.name),
-    ),
+  return rows.map((row) => row.week);
+}
+
+const numberOrNull = (value: number | string | null | undefined) =>
+  value === null || value === undefined ? null : Number(value);
+
+export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<Report> {
+  const inScope = query.subtree
+    ? sql`u.path like ${`${query.scopePath}%`}`
+    : sql`u.path = ${query.scopePath}`;
+  const segments = query.scopePath.split('/').filter(Boolean);
+  const rootId = segments[0]!;
+  const scopeId = segments.at(-1)!;
+  const key = groupKey(query.group);
+  const filter = deliveryFilter(query);
+  const inPeriod = (column: SQL) => sql`${column} >= ${ts(query.from)} and ${column} < ${ts(query.to)}`;
+  const byUnit = query.group === 'office' || query.group === 'region';
+  // Each published delivery of the period with its latest snapshot: what it had reached when last measured.
+  const latest = (where: SQL) => sql`
+    select d.post_id, d.published_at, c.platform, c.unit_id as channel_unit_id, ${key} as k,
+      to_char(date_trunc('week', d.published_at at time zone ${query.timeZone}) at time zone ${query.timeZone}
+        at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as week,
+      s.impressions, s.likes, s.reposts, s.replies, s.quotes, s.clicks, s.engagements,
+      coalesce(s.demo, false) as demo, (s.taken_at is not null) as measured
+    from deliveries d
+    join channels c on c.id = d.channel_id
+    join posts p on p.id = d.post_id
+    join units u on u.id = p.unit_id
+    left join lateral (
+      select m.taken_at, m.impressions, m.likes, m.reposts, m.replies, m.quotes, m.clicks,
+        ${engagementsOf('m')} as engagements, (m.raw ->> 'demo') = 'true' as demo
+      from metrics_snapshots m where m.delivery_id = d.id order by m.taken_at desc limit 1
+    ) s on true
+    where d.status = 'published' and ${inPeriod(sql`d.published_at`)} ${where} ${filter}`;
+
+  const [units, channelRows, weeks, postRows, publishedRows, failedRows, windowRows, nationalRows, topRows] =
+    await Promise.all([
+      queryRows<{ id: string; name: string; kind: string; path: string }>(
+        ctx.db,
+        sql`select id, name, kind, path from units u where ${inScope} or id = ${rootId}::uuid`,
+      ),
+      query.group === 'channel'
+        ? queryRows<{ id: string; name: string; platform: Platform }>(
+            ctx.db,
+            sql`select id, name, platform from channels`,
+          )
+        : Promise.resolve([]),
+      weekStarts(ctx, query),
+      byUnit
+        ? queryRows<{
+            k: string | null;
+            submitted: number;
+            approved: number;
+            rejected: number;
+            changes: number;
+            median: number | null;
+            p90: number | null;
+          }>(
+            ctx.db,
+            sql`with ev as (
+                select e.post_id, ${key} as k,
+                  bool_or(e.to_status = 'submitted') as submitted,
+                  bool_or(e.to_status = 'approved') as approved,
+                  bool_or(e.to_status = 'rejected') as rejected,
+                  bool_or(e.to_status = 'changes_requested') as changes,
+                  min(e.created_at) filter (where e.to_status = 'submitted') as submitted_at
+                from post_events e join posts p on p.id = e.post_id join units u on u.id = p.unit_id
+                where e.kind = 'transition' and e.to_status in ('submitted', 'approved', 'rejected', 'changes_requested')
+                  and ${inPeriod(sql`e.created_at`)} and ${inScope}
+                group by e.post_id, 2
+              )
+              select ev.k,
+                count(*) filter (where ev.submitted)::int as submitted,
+                count(*) filter (where ev.approved)::int as approved,
+                count(*) filter (where ev.rejected)::int as rejected,
+                count(*) filter (where ev.changes)::int as changes,
+                percentile_cont(0.5) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as median,
+                percentile_cont(0.9) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as p90
+              from ev left join lateral (
+                select min(x.created_at) as at from post_events x
+                where x.post_id = ev.post_id and x.kind = 'transition'
+                  and x.to_status in ('approved', 'rejected', 'changes_requested') and x.created_at >= ev.submitted_at
+              ) d on ev.submitted_at is not null
+              group by grouping sets ((ev.k), ())`,
+          )
+        : Promise.resolve([]),
+      queryRows<
+        FigureRow & {
+          k: string;
+          week: string;
+          platform: Platform;
+          published: number;
+          measured: number;
+          national_published: number;
+          national_impressions: number | null;
+          demo: boolean;
+        }
+      >(
+        ctx.db,
+        sql`with l as (${latest(sql`and ${inScope}`)})
+          select l.k, l.week, l.platform,
+            count(*)::int as published, count(*) filter (where l.measured)::int as measured,
+            count(*) filter (where l.channel_unit_id = ${rootId}::uuid)::int as national_published,
+            sum(l.impressions) filter (where l.channel_unit_id = ${rootId}::uuid)::float8 as national_impressions,
+            bool_or(l.demo) as demo, ${figureSums('l')}
+          from l group by 1, 2, 3`,
+      ),
+      queryRows<{ k: string; failed: number }>(
+        ctx.db,
+        sql`select ${key} as k, count(*)::int as failed
+          from deliveries d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
+          join units u on u.id = p.unit_id
+          where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)} and ${inScope} ${filter}
+          group by 1`,
+      ),
+      queryRows<FigureRow & { k: string; window: MetricWindow }>(
+        ctx.db,
+        sql`with w as (
+            select ${key} as k, m.window, m.impressions, m.likes, m.reposts, m.replies, m.quotes, m.clicks,
+              ${engagementsOf('m')} as engagements
+            from deliveries d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
+            join units u on u.id = p.unit_id
+            join metrics_snapshots m on m.delivery_id = d.id and m.window in ('1h', '24h', '7d')
+            where d.status = 'published' and ${inPeriod(sql`d.published_at`)} and ${inScope} ${filter}
+          )
+          select w.k, w.window, ${figureSums('w')} from w group by 1, 2`,
+      ),
+      queryRows<{ published: number; impressions: number | null }>(
+        ctx.db,
+        sql`with l as (${latest(sql`and c.unit_id = ${rootId}::uuid`)})
+          select count(*)::int as published, sum(l.impressions)::float8 as impressions from l`,
+      ),
+      queryRows<
+        FigureRow & {
+          post_id: string;
+          unit_id: string;
+          unit_name: string;
+          body: string;
+          published_at: string;
+          platforms: Platform[];
+          media_id: string | null;
+        }
+      >(
+        ctx.db,
+        sql`with l as (${latest(sql`and ${inScope}`)}),
+          ranked as (
+            select l.post_id, min(l.published_at) as first_published, array_to_json(array_agg(distinct l.platform)) as platforms,
+              ${figureSums('l')}
+            from l group by l.post_id
+            order by sum(l.impressions) desc nulls last, sum(l.engagements) desc nulls last, min(l.published_at) desc
+            limit ${TOP_POSTS}
+          )
+          select r.*, p.unit_id, u.name as unit_name, p.body,
+            to_char(r.first_published at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as published_at,
+            (select pm.media_id from post_media pm where pm.post_id = r.post_id order by pm.position limit 1) as media_id
+          from ranked r join posts p on p.id = r.post_id join units u on u.id = p.unit_id
+          order by r.impressions desc nulls last, r.engagements desc nulls last, r.first_published desc`,
+      ),
+    ]);
+
+  const unitById = new Map(units.map((unit) => [unit.id, unit]));
+  const channelById = new Map(channelRows.map((channel) => [channel.id, channel]));
+  const weekIndex = new Map(weeks.map((week, i) => [week, i]));
+  const blank = (k: string, name: string, kind: string): GroupReport => ({
+    key: k,
+    name,
+    kind,
+    posts: byUnit ? { submitted: 0, approved: 0, rejected: 0, changesRequested: 0 } : null,
+    firstDecisionMinutes: byUnit ? { median: null, p90: null } : null,
+    deliveries: { published: 0, failed: 0 },
+    publishedByPlatform: {},
+    reach: { '1h': emptyFigures(), '24h': emptyFigures(), '7d': emptyFigures(), latest: emptyFigures() },
+    share: { output: null, reach: null },
+    weekly: weeks.map(() => ({ published: 0, impressions: null, engagements: null })),
+    notAvailableFrom: {},
+  });
+  const groups = new Map<string, GroupReport>();
+  const groupFor = (k: string): GroupReport => {
+    let found = groups.get(k);
+    if (!found) {
+      const unit = unitById.get(k);
+      const channel = channelById.get(k);
+      found = unit
+        ? blank(k, unit.name, unit.kind)
+        : channel
+          ? blank(k, channel.name, channel.platform)
+          : blank(k, k, query.group);
+      groups.set(k, found);
+    }
+    return found;
   };
-}
+  const totals = blank('total', unitById.get(scopeId)?.name ?? '', 'total');
+  // The scope's units appear even with nothing to show: an office that sent nothing is news too.
+  for (const unit of units)
+    if (
+      (query.subtree ? unit.path.startsWith(query.scopePath) : unit.path === query.scopePath) &&
+      (query.group === 'office' || (query.group === 'region' && unit.kind !== 'office'))
+    )
+      groupFor(unit.id);
 
-/** A spreadsheet cell: quoted when needed, and never read as a formula by a spreadsheet program. */
-function cell(value: string | number): string {
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+  for (const row of postRows) {
+    const target = row.k === null ? totals : groupFor(row.k);
+    target.posts = {
+      submitted: Number(row.submitted),
+      approved: Number(row.approved),
+      rejected: Number(row.rejected),
+      changesRequested: Number(row.changes),
+    };
+    target.firstDecisionMinutes = { median: numberOrNull(row.median), p90: numberOrNull(row.p90) };
+  }
 
-/** The report as CSV: one row per unit, a column per platform for published and failed deliveries. */
-export function unitsReportCsv(report: UnitsReport): string {
-  const platforms = PLATFORMS.filter((platform) => platform !== 'sandbox');
-  const header = [
-    'unit_id',
-    'unit',
-    'kind',
-    'posts_submitted',
-    'posts_approved',
-    'posts_rejected',
-    ...platforms.map((platform) => `published_${platform}`),
-    ...platforms.map((platform) => `failed_${platform}`),
-    'impressions',
-    'likes',
-    'reposts',
-  ];
-  const lines = report.units.map((row) =>
-    [
-      row.unit.id,
-      row.unit.name,
-      row.unit.kind,
-      row.posts.submitted,
-      row.posts.approved,
-      row.posts.rejected,
-      ...platforms.map((platform) => row.published[platform] ?? 0),
-      ...platforms.map((platform) => row.failed[platform] ?? 0),
-      row.reach.impressions,
-      row.reach.likes,
-      row.reach.reposts,
-    ]
-      .map(cell)
-      .join(','),
-  );
-  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
+  let demo = false;
+  const nationalOfGroup = new Map<string, { published: number; impressions: number | null }>();
+  const platformsOfGroup = new Map<string, Map<Platform, { measured: number; sums: Figures }>>();
+  const platformsOfTotal = new Map<Platform, { measured: number; sums: Figures }>();
+  for (const row of publishedRows) {
+    const figures = figuresOf(row);
+    const published = Number(row.published);
+    for (const target of [groupFor(row.k), totals]) {
+      target.deliveries.published += published;
+      target.publishedByPlatform[row.platform] = (target.publishedByPlatform[row.platform] ?? 0) + published;
+      addInto(target.reach.latest, figures);
+      const week = target.weekly[weekIndex.get(row.week) ?? -1];
+      if (week) {
+        week.published += published;
+        week.impressions = plus(week.impressions, figures.impressions);
+        week.engagements = plus(week.engagements, figures.engagements);
+      }
+    }
+    for (const [perPlatform, k] of [
+      [platformsOfGroup.get(row.k) ?? new Map(), row.k],
+      [platformsOfTotal, null],
+    ] as const) {
+      if (k !== null) platformsOfGroup.set(k, perPlatform);
+      const entry = perPlatform.get(row.platform) ?? { measured: 0, sums: emptyFigures() };
+      entry.measured += Number(row.measured);
+      addInto(entry.sums, figures);
+      perPlatform.set(row.platform, entry);
+    }
+    const national = nationalOfGroup.get(row.k) ?? { published: 0, impressions: null };
+    national.published += Number(row.national_published);
+    national.impressions = plus(national.impressions, numberOrNull(row.national_impressions));
+    nationalOfGroup.set(row.k, national);
+    demo ||= row.demo === true;
+  }
+  for (const row of failedRows) {
+    groupFor(row.k).deliveries.failed += Number(row.failed);
+    totals.deliveries.failed += Number(row.failed);
+  }
+  for (const row of windowRows) {
+    const figures = figuresOf(row);
+    addInto(groupFor(row.k).reach[row.window], figures);
+    addInto(totals.reach[row.window], figures);
+  }
+
+  const nationalPublished = Number(nationalRows[0]?.published ?? 0);
+  const nationalImpressions = numberOrNull(nationalRows[0]?.impressions);
+  const shareOf = (part: { published: number; impressions: number | null }) => ({
+    output: nationalPublished > 0 ? part.published / nationalPublished : null,
+    reach: nationalImpressions && part.impressions !== null ? part.impressions / nationalImpressions : null,
+  });
+  const ofScope = { published: 0, impressions: null as number | null };
+  for (const [k, part] of nationalOfGroup) {
+    groupFor(k).share = shareOf(part);
+    ofScope.published += part.published;
+    ofScope.impressions = plus(ofScope.impressions, part.impressions);
+  }
+  totals.share = shareOf(ofScope);
+
+  // A platform that measured a delivery but left a figure out, or cannot measure at all, is named.
+  const missingFrom = (perPlatform: Map<Platform, { measured: number; sums: Figures }>) => {
+    const out: GroupReport['notAvailableFrom'] = {};
+    for (const field of FIGURES) {
+      const missing = [...perPlatform]
+        .filter(([platform, entry]) =>
+          entry.measured > 0
+            ? entry.sums[field] === null
+            : !ctx.platforms.get(platform)?.capabilities.metrics,
+        )
+        .map(([platform]) => platform)
+        .sort();
+      if (missing.length) out[field] = missing;
+    }
+    return out;
+  };
+  for (const [k, perPlatform] of platformsOfGroup) groupFor(k).notAvailableFrom = missingFrom(perPlatform);
+  totals.notAvailableFrom = missingFrom(platformsOfTotal);
+
+  return {
+    from: query.from.toISOString(),
+    to: query.to.toISOString(),
+    timeZone: query.timeZone,
+    group: query.group,
+    organisation: unitById.get(rootId)?.name ?? '',
+    scope: { id: scopeId, name: unitById.get(scopeId)?.name ?? '' },
+    filters: { platforms: query.platforms ?? [], channelIds: query.channelIds ?? [] },
+    weeks,
+    totals,
+    groups: [...groups.values()].sort(
+      (a, b) =>
+        (KIND_ORDER[a.kind] ?? 9) - (KIND_ORDER[b.kind] ?? 9) ||
+        (b.reach.latest.impressions ?? -1) - (a.reach.latest.impressions ?? -1) ||
+        b.deliveries.published - a.deliveries.published ||
+        a.name.localeCompare(b.name),
+    ),
+    topPosts: topRows.map((row) => ({
+      postId: row.post_id,
+      unit: { id: row.unit_id, name: row.unit_name },
+      text: row.body,
+      thumbnailMediaId: row.media_id,
+      publishedAt: row.published_at,
+      platforms: [...row.platforms].sort(),
+      reach: figuresOf(row),
+    })),
+    demo,
+  };
 }

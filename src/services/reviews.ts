@@ -21,8 +21,9 @@ import {
   type ValidationIssue,
   validateForPlatform,
 } from '../domain/rendering';
+import { levelAbove } from '../domain/review-levels';
 import { nextFreeSlot } from '../domain/slots';
-import type { DeliveryMode, Platform } from '../domain/vocabulary';
+import type { DeliveryMode, LevelArrival, LevelDecision, Platform, PostStatus } from '../domain/vocabulary';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import type { ChannelRow } from './channels';
 import { mediaIssuesForPlatform } from './media';
@@ -40,6 +41,7 @@ import {
   postVariantMap,
   transitionInTx,
 } from './posts';
+import { type LevelUnit, loadLevelUnit, recordLevelAction, requireApprovedLevel } from './review-levels';
 
 /**
  * Review: the inbox of submitted posts, decisions (request changes, reject, approve), preview of
@@ -50,31 +52,54 @@ import {
 // Inbox
 
 export interface InboxFilters {
-  /** The subtree to look at (already authorised). */
-  scopePath: string;
+  /** The level whose inbox this is: the reviewer's own unit. */
+  levelId: string;
+  /** Only posts of offices in this subtree (already authorised). */
+  scopePath?: string;
   q?: string;
   /** Only posts whose original is on this platform (from the source URL). */
   platform?: Platform;
+  /** Only posts the level below forwarded. */
+  forwarded?: boolean;
   cursor?: string;
   limit: number;
+}
+
+/** What one level did with a post, as the inbox lists it for the levels above and beside. */
+export interface LevelDecisionView {
+  unit: { id: string; name: string };
+  decision: LevelDecision | null;
+  /** Its own channels the level approved the post for. */
+  channels: string[];
+  note: string | null;
+  forwarded: boolean;
+  forwardNote: string | null;
 }
 
 export interface InboxItem {
   id: string;
   unit: { id: string; name: string };
   author: { id: string; name: string };
+  status: PostStatus;
   version: number;
   body: string;
   tags: string[];
   sourceUrl: string | null;
+  sourcePlatform: Platform | null;
+  /** The first photo or video of the post (its thumbnail), if any. */
+  thumbnailMediaId: string | null;
+  arrival: LevelArrival;
   submittedAt: string;
+  /** When the post reached this level's inbox; the waiting time counts from here. */
+  arrivedAt: string;
   ageSeconds: number;
+  decisions: LevelDecisionView[];
 }
 
 export interface InboxUnitCount {
   unit: { id: string; name: string };
   count: number;
-  oldestSubmittedAt: string;
+  oldestArrivedAt: string;
   oldestAgeSeconds: number;
 }
 
@@ -85,66 +110,69 @@ export interface Inbox {
   nextCursor: string | null;
 }
 
-/** The optional filters of the inbox, as one condition. */
-const narrowing = (filters: Pick<InboxFilters, 'q' | 'platform'>) =>
-  sql.join(
+/** The posts waiting at a level, with the optional filters, as one condition on `l` (post_levels) and `p`. */
+function waitingAt(filters: Omit<InboxFilters, 'cursor' | 'limit'>, needsPost: boolean): SQL {
+  return sql.join(
     [
-      filters.q ? sql`p.search @@ websearch_to_tsquery('simple', ${filters.q})` : sql`true`,
-      filters.platform ? sql`p.source_platform = ${filters.platform}` : sql`true`,
+      sql`l.unit_id = ${filters.levelId}::uuid and l.decision is null and l.closed_at is null`,
+      filters.scopePath
+        ? sql`l.origin_unit_id in (select id from units where path like ${`${filters.scopePath}%`})`
+        : sql`true`,
+      filters.forwarded ? sql`l.arrival = 'forwarded'` : sql`true`,
+      needsPost && filters.q ? sql`p.search @@ websearch_to_tsquery('simple', ${filters.q})` : sql`true`,
+      needsPost && filters.platform ? sql`p.source_platform = ${filters.platform}` : sql`true`,
     ],
     sql` and `,
   );
+}
 
 /**
- * The page query of the inbox, oldest submission first; exported so its plan can be checked.
- * Without words it takes the first page of each unit of the scope from the partial index
- * posts_inbox_idx (unit_id, submitted_at, id) WHERE status = 'submitted' and merges them, so its
- * cost grows with the number of units, never with the backlog. With words, the GIN index on
- * `search` narrows first.
+ * The page query of a level's inbox, oldest arrival first; exported so its plan can be checked.
+ * Without words it walks the partial index post_levels_inbox_idx (unit_id, arrived_at, post_id) of
+ * the waiting rows, so its cost grows with the page, never with the backlog.
  */
 export function inboxPageSql(filters: InboxFilters): SQL {
   const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
   const after = cursor
-    ? sql`and (p.submitted_at, p.id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
+    ? sql`and (l.arrived_at, l.post_id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
     : sql``;
-  const take = filters.limit + 1;
-  const top =
-    filters.q || filters.platform
-      ? sql`select p.id, p.submitted_at from posts p join units s on s.id = p.unit_id
-          where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${narrowing(filters)} ${after}
-          order by p.submitted_at, p.id limit ${take}`
-      : sql`select w.id, w.submitted_at from units s
-          cross join lateral (
-            select p.id, p.submitted_at from posts p
-            where p.unit_id = s.id and p.status = 'submitted' ${after}
-            order by p.submitted_at, p.id limit ${take}
-          ) w
-          where s.path like ${`${filters.scopePath}%`}
-          order by w.submitted_at, w.id limit ${take}`;
-  return sql`select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.version, p.body,
-                    p.tags, p.source_url, p.submitted_at,
-                    to_char(p.submitted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_submitted_at
-             from (${top}) top
-             join posts p on p.id = top.id
+  return sql`select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.status, p.version,
+                    p.body, p.tags, p.source_url, p.source_platform, p.submitted_at, l.arrival, l.arrived_at,
+                    (select pm.media_id from post_media pm where pm.post_id = p.id order by pm.position limit 1)
+                      as thumbnail_media_id,
+                    to_char(l.arrived_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_arrived_at
+             from post_levels l
+             join posts p on p.id = l.post_id
              join units u on u.id = p.unit_id
              join users a on a.id = p.author_id
-             order by p.submitted_at, p.id`;
+             where ${waitingAt(filters, true)} ${after}
+             order by l.arrived_at, l.post_id
+             limit ${filters.limit + 1}`;
 }
 
-/** Waiting posts per unit of the scope, with the oldest submission of each; from the same index. */
-export function inboxCountsSql(filters: Pick<InboxFilters, 'scopePath' | 'q' | 'platform'>): SQL {
-  if (filters.q || filters.platform)
-    return sql`select s.id as unit_id, s.name as unit_name, count(*)::int as count, min(p.submitted_at) as oldest
-               from posts p join units s on s.id = p.unit_id
-               where p.status = 'submitted' and s.path like ${`${filters.scopePath}%`} and ${narrowing(filters)}
-               group by s.id, s.name`;
-  return sql`select s.id as unit_id, s.name as unit_name, c.count, c.oldest
-             from units s
-             cross join lateral (
-               select count(*)::int as count, min(p.submitted_at) as oldest
-               from posts p where p.unit_id = s.id and p.status = 'submitted'
-             ) c
-             where s.path like ${`${filters.scopePath}%`} and c.count > 0`;
+/** Waiting posts per office, with the oldest arrival of each; from post_levels_inbox_origin_idx alone without words. */
+export function inboxCountsSql(filters: Omit<InboxFilters, 'cursor' | 'limit'>): SQL {
+  const needsPost = Boolean(filters.q || filters.platform);
+  return sql`select c.origin_unit_id as unit_id, s.name as unit_name, c.count, c.oldest
+             from (
+               select l.origin_unit_id, count(*)::int as count, min(l.arrived_at) as oldest
+               from post_levels l ${needsPost ? sql`join posts p on p.id = l.post_id` : sql``}
+               where ${waitingAt(filters, needsPost)}
+               group by l.origin_unit_id
+             ) c join units s on s.id = c.origin_unit_id`;
+}
+
+/** What every level did with these posts so far (the levels that have done something). */
+export function levelDecisionsSql(postIds: readonly string[]): SQL {
+  return sql`select l.post_id, l.unit_id, s.name as unit_name, l.decision, l.note, l.forwarded_at, l.forward_note,
+               coalesce((select array_agg(c.name order by c.name) from deliveries d join channels c on c.id = d.channel_id
+                         where d.post_id = l.post_id and c.unit_id = l.unit_id), '{}') as channels
+             from post_levels l join units s on s.id = l.unit_id
+             where l.post_id in (${sql.join(
+               postIds.map((id) => sql`${id}::uuid`),
+               sql`, `,
+             )}) and (l.decision is not null or l.forwarded_at is not null)
+             order by l.post_id, length(s.path) desc`;
 }
 
 interface InboxRow extends Record<string, unknown> {
@@ -153,12 +181,17 @@ interface InboxRow extends Record<string, unknown> {
   unit_name: string;
   author_id: string;
   author_name: string;
+  status: PostStatus;
   version: number;
   body: string;
   tags: string[];
   source_url: string | null;
+  source_platform: Platform | null;
   submitted_at: Date | string;
-  exact_submitted_at: string;
+  arrival: LevelArrival;
+  arrived_at: Date | string;
+  thumbnail_media_id: string | null;
+  exact_arrived_at: string;
 }
 
 interface InboxCountRow extends Record<string, unknown> {
@@ -168,8 +201,38 @@ interface InboxCountRow extends Record<string, unknown> {
   oldest: Date | string;
 }
 
+interface LevelDecisionRow extends Record<string, unknown> {
+  post_id: string;
+  unit_id: string;
+  unit_name: string;
+  decision: LevelDecision | null;
+  note: string | null;
+  forwarded_at: Date | string | null;
+  forward_note: string | null;
+  channels: string[];
+}
+
 /** Raw queries answer timestamps as the driver gives them: text through drizzle, a Date elsewhere. */
 const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+
+/** What the levels did with each of these posts, by post id. */
+export async function levelDecisions(db: DbOrTx, postIds: readonly string[]) {
+  const byPost = new Map<string, LevelDecisionView[]>();
+  if (postIds.length === 0) return byPost;
+  for (const row of await queryRows<LevelDecisionRow>(db, levelDecisionsSql(postIds))) {
+    const list = byPost.get(row.post_id) ?? [];
+    list.push({
+      unit: { id: row.unit_id, name: row.unit_name },
+      decision: row.decision,
+      channels: row.channels,
+      note: row.note,
+      forwarded: row.forwarded_at !== null,
+      forwardNote: row.forward_note,
+    });
+    byPost.set(row.post_id, list);
+  }
+  return byPost;
+}
 
 export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
   const now = ctx.now().getTime();
@@ -180,19 +243,29 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
   ]);
   const page = rows.slice(0, filters.limit);
   const last = page.at(-1);
+  const decisions = await levelDecisions(
+    ctx.db,
+    page.map((row) => row.id),
+  );
   return {
     items: page.map((row) => {
-      const submittedAt = asDate(row.submitted_at);
+      const arrivedAt = asDate(row.arrived_at);
       return {
         id: row.id,
         unit: { id: row.unit_id, name: row.unit_name },
         author: { id: row.author_id, name: row.author_name },
+        status: row.status,
         version: Number(row.version),
         body: row.body,
         tags: row.tags,
         sourceUrl: row.source_url,
-        submittedAt: submittedAt.toISOString(),
-        ageSeconds: age(submittedAt),
+        sourcePlatform: row.source_platform,
+        thumbnailMediaId: row.thumbnail_media_id,
+        arrival: row.arrival,
+        submittedAt: asDate(row.submitted_at).toISOString(),
+        arrivedAt: arrivedAt.toISOString(),
+        ageSeconds: age(arrivedAt),
+        decisions: decisions.get(row.id) ?? [],
       };
     }),
     units: counts
@@ -201,14 +274,14 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
         return {
           unit: { id: c.unit_id, name: c.unit_name },
           count: Number(c.count),
-          oldestSubmittedAt: oldest.toISOString(),
+          oldestArrivedAt: oldest.toISOString(),
           oldestAgeSeconds: age(oldest),
         };
       })
-      .sort((a, b) => a.oldestSubmittedAt.localeCompare(b.oldestSubmittedAt)),
+      .sort((a, b) => a.oldestArrivedAt.localeCompare(b.oldestArrivedAt)),
     total: counts.reduce((sum, c) => sum + Number(c.count), 0),
     nextCursor:
-      rows.length > filters.limit && last ? encodeCursor({ at: last.exact_submitted_at, id: last.id }) : null,
+      rows.length > filters.limit && last ? encodeCursor({ at: last.exact_arrived_at, id: last.id }) : null,
   };
 }
 
@@ -225,6 +298,11 @@ async function afterCommit(ctx: AppContext, deliveryIds: string[], outbox: numbe
   );
 }
 
+/** The actor's level: the unit they review at, as the timeline names it. */
+async function actorLevel(tx: Tx, actor: Actor): Promise<LevelUnit> {
+  return loadLevelUnit(tx, actor.unitId);
+}
+
 async function recordDecision(
   ctx: AppContext,
   actor: Actor,
@@ -236,22 +314,82 @@ async function recordDecision(
   expectedVersion(facts, version);
   const jobs = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
+    const level = await actorLevel(tx, actor);
     const result = await transitionInTx(tx, actor, facts, event, version, now, {
       comment,
       columns: { decidedAt: now, decidedBy: actor.userId },
+      data: { level: { id: level.id, name: level.name } },
     });
+    // Post-wide decisions send the post back; once a level has fanned it out they would strand its deliveries.
+    const [delivery] = await tx
+      .select({ id: deliveries.id })
+      .from(deliveries)
+      .where(eq(deliveries.postId, facts.id))
+      .limit(1);
+    if (delivery)
+      throw conflict(
+        'has_deliveries',
+        'A level has already approved this post; cancel its deliveries instead',
+      );
     return recordNotifications(ctx, tx, {
       postId: facts.id,
       unitId: facts.unitId,
       postEventId: result.eventId,
       kind: event === 'reject' ? 'post.rejected' : 'post.changes_requested',
-      data: { comment, reviewer: actor.userId },
+      data: { comment, reviewer: actor.userId, level: level.name },
       at: now,
     });
   });
   await afterCommit(ctx, [], jobs);
   return loadPostView(ctx.db, facts.id);
 }
+
+/**
+ * Pass (not for this level's channels) or forward (to the level above): the level's row and the
+ * post's timeline event in one transaction conditional on the version.
+ */
+async function levelStep(
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  action: 'pass' | 'forward',
+  version: number,
+  note: string | null,
+): Promise<PostView> {
+  expectedVersion(facts, version);
+  nextStatus(facts.status, action);
+  await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
+    const level = await actorLevel(tx, actor);
+    const above = action === 'forward' ? levelAbove(level.path) : null;
+    const to = above ? await loadLevelUnit(tx, above) : null;
+    await transitionInTx(tx, actor, facts, action, version, now, {
+      comment: note,
+      data: {
+        level: { id: level.id, name: level.name },
+        ...(to ? { to: { id: to.id, name: to.name } } : {}),
+      },
+    });
+    await recordLevelAction(tx, facts, level, action, { userId: actor.userId, note, at: now });
+  });
+  return loadPostView(ctx.db, facts.id);
+}
+
+export const passPost = (
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  version: number,
+  note: string | null,
+) => levelStep(ctx, actor, facts, 'pass', version, note);
+
+export const forwardPost = (
+  ctx: AppContext,
+  actor: Actor,
+  facts: PostFacts,
+  version: number,
+  note: string | null,
+) => levelStep(ctx, actor, facts, 'forward', version, note);
 
 export const requestChanges = (
   ctx: AppContext,
@@ -380,7 +518,7 @@ export async function renderTarget(
   textOverride: string | null,
 ): Promise<TargetReport> {
   const { channel } = target;
-  const platform = channel.platform as Platform;
+  const platform = channel.platform;
   const input: RenderInput = {
     body: content.body,
     variant: content.variants[platform] ?? null,
@@ -493,7 +631,7 @@ async function planTargets(
       reports.push({
         channelId: target.channelId,
         channelName: decision === 'not_found' ? null : (entry?.channel.name ?? null),
-        platform: decision === 'not_found' ? null : ((entry?.channel.platform as Platform) ?? null),
+        platform: decision === 'not_found' ? null : (entry?.channel.platform ?? null),
         mode: target.mode,
         text: '',
         count: null,
@@ -708,9 +846,16 @@ export async function approvePost(
   const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, actor, new Set());
   const { ids, jobs } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
+    const level = await actorLevel(tx, actor);
     const result = await transitionInTx(tx, actor, facts, 'approve', input.version, now, {
       comment: input.comment ?? null,
       columns: { decidedAt: now, decidedBy: actor.userId },
+      data: { level: { id: level.id, name: level.name } },
+    });
+    await recordLevelAction(tx, facts, level, 'approve', {
+      userId: actor.userId,
+      note: input.comment ?? null,
+      at: now,
     });
     const ids = await createDeliveries(tx, actor, facts, content, planned, now);
     const jobs = await recordNotifications(ctx, tx, {
@@ -718,7 +863,12 @@ export async function approvePost(
       unitId: facts.unitId,
       postEventId: result.eventId,
       kind: 'post.approved',
-      data: { comment: input.comment ?? null, reviewer: actor.userId, deliveries: ids.length },
+      data: {
+        comment: input.comment ?? null,
+        reviewer: actor.userId,
+        level: level.name,
+        deliveries: ids.length,
+      },
       at: now,
     });
     return { ids, jobs };
@@ -754,6 +904,7 @@ export async function addTargets(
   const ids = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     await bumpPost(tx, facts.id, input.version, {}, now);
+    await requireApprovedLevel(tx, facts.id, actor.unitId);
     return createDeliveries(tx, actor, facts, content, planned, now);
   });
   await afterCommit(ctx, ids, []);

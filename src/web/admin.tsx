@@ -6,8 +6,7 @@ import { SLUG_PATTERN } from '../domain/org';
 import { type Actor, decide } from '../domain/permissions';
 import { LOCALES, ROLES, type Role } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { unitName } from '../routes/units';
-import { email, newPassword, personName } from '../routes/users';
+import { email, newPassword, personName, unitName } from '../schemas/org';
 import { type AuditView, listAudit } from '../services/audit';
 import { createToken, listTokens, loadToken, revokeToken, type TokenRow } from '../services/tokens';
 import {
@@ -19,7 +18,7 @@ import {
   updateUnit,
 } from '../services/units';
 import { createUser, listUsers, loadUser, resetPassword, type UserRow, updateUser } from '../services/users';
-import { ActionButton, Csrf, Field, Pager, Time } from './components';
+import { ActionButton, Csrf, Field, Pager, Time, ZoneSelect } from './components';
 import { useEnv } from './env';
 import type { Messages } from './i18n/index';
 import { blank, parseForm, type WebOptions } from './kit';
@@ -28,8 +27,6 @@ import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { addDays, parseDayKey, startOfDay, zoneLabel } from './time';
 
 /** Admin pages: the unit tree, people, API tokens and the audit trail. */
-
-const ZONES = ['Asia/Jakarta', 'Asia/Pontianak', 'Asia/Makassar', 'Asia/Jayapura'];
 
 interface FormProblem {
   error?: string | null;
@@ -46,23 +43,6 @@ interface FailedForm {
 }
 
 const depthOf = (unit: UnitRow) => unit.path.split('/').filter(Boolean).length - 1;
-
-function ZoneOptions(props: { value?: string; optional?: boolean }) {
-  const { t } = useEnv();
-  return (
-    <>
-      {props.optional ? <option value="">{t.units.parentZone}</option> : null}
-      {ZONES.map((zone) => (
-        <option value={zone} selected={zone === props.value}>{`${zone} (${zoneLabel(zone)})`}</option>
-      ))}
-      {props.value && !ZONES.includes(props.value) ? (
-        <option value={props.value} selected>
-          {props.value}
-        </option>
-      ) : null}
-    </>
-  );
-}
 
 // ---------------------------------------------------------------------------------------------
 // Units
@@ -104,9 +84,7 @@ function UnitsPage(props: {
                     field="timeZone"
                     errors={errorsFor(unit.id)}
                   >
-                    <select id={`zone-${unit.id}`} name="timeZone">
-                      <ZoneOptions value={unit.timeZone} />
-                    </select>
+                    <ZoneSelect id={`zone-${unit.id}`} name="timeZone" value={unit.timeZone} />
                   </Field>
                   <button type="submit" class="button">
                     {t.common.save}
@@ -147,9 +125,7 @@ function UnitsPage(props: {
             <input id="slug" name="slug" required maxLength={60} value={values.slug ?? ''} />
           </Field>
           <Field id="timeZone" label={t.units.timeZone} errors={errorsFor('new')}>
-            <select id="timeZone" name="timeZone">
-              <ZoneOptions value={values.timeZone} optional />
-            </select>
+            <ZoneSelect id="timeZone" value={values.timeZone} emptyLabel={t.units.parentZone} />
           </Field>
           <button type="submit" class="button primary">
             {t.units.createButton}

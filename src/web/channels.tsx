@@ -19,7 +19,7 @@ import {
 } from '../services/channels';
 import { channelFreeSlots } from '../services/deliveries';
 import { listVisibleUnits, type UnitRow } from '../services/units';
-import { ActionButton, Csrf, Field, handleOf, PlatformName, Time } from './components';
+import { ActionButton, Csrf, Field, handleOf, PlatformName, Time, ZoneSelect } from './components';
 import { useEnv } from './env';
 import type { Messages } from './i18n/index';
 import { blank, type WebOptions } from './kit';
@@ -28,25 +28,6 @@ import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { formatTime, zoneLabel } from './time';
 
 /** Admin: the accounts Gaung publishes to — create, connect, posting slots and limits, verify, pause. */
-
-const ZONES = ['Asia/Jakarta', 'Asia/Pontianak', 'Asia/Makassar', 'Asia/Jayapura'];
-
-function ZoneSelect(props: { id: string; value?: string; optional?: boolean }) {
-  const { t } = useEnv();
-  return (
-    <select id={props.id} name={props.id}>
-      {props.optional ? <option value="">{t.channels.unitZone}</option> : null}
-      {ZONES.map((zone) => (
-        <option value={zone} selected={zone === props.value}>{`${zone} (${zoneLabel(zone)})`}</option>
-      ))}
-      {props.value && !ZONES.includes(props.value) ? (
-        <option value={props.value} selected>
-          {props.value}
-        </option>
-      ) : null}
-    </select>
-  );
-}
 
 function ChannelsPage(props: {
   channels: ChannelView[];
@@ -103,7 +84,7 @@ function ChannelsPage(props: {
             <input id="name" name="name" required maxLength={120} value={values.name ?? ''} />
           </Field>
           <Field id="timeZone" label={t.channels.timeZone} errors={props.errors}>
-            <ZoneSelect id="timeZone" value={values.timeZone} optional />
+            <ZoneSelect id="timeZone" value={values.timeZone} emptyLabel={t.channels.unitZone} />
           </Field>
           <button type="submit" class="button primary">
             {t.channels.createButton}
@@ -623,7 +604,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, params: idParams, body: connectForm } },
     (request, reply) =>
       change(request, reply, request.params.id, 'connected', async (actor, channel) => {
-        const fields = CONNECT_FIELDS[channel.platform as Platform] ?? [];
+        const fields = CONNECT_FIELDS[channel.platform] ?? [];
         const settings: Record<string, string> = {};
         const credentials: Record<string, string> = {};
         const body = request.body as Record<string, string | undefined>;

@@ -3,7 +3,7 @@ import type { FieldError } from '../domain/errors';
 import type { ValidationIssue } from '../domain/rendering';
 import type { DeliveryStatus, Platform, PostStatus } from '../domain/vocabulary';
 import { useEnv } from './env';
-import { formatDateTime } from './time';
+import { formatDateTime, zoneLabel } from './time';
 
 /** Building blocks shared by the pages. Everything here renders through Preact, which escapes. */
 
@@ -192,5 +192,25 @@ export function ChannelFilter(props: { channels: { id: string; name: string }[];
         ))}
       </select>
     </div>
+  );
+}
+
+/** The organisation's time zones (WIB, WITA, WIT), offered wherever a unit or a channel picks one. */
+const ZONES = ['Asia/Jakarta', 'Asia/Pontianak', 'Asia/Makassar', 'Asia/Jayapura'];
+
+/** A time-zone picker; `emptyLabel` offers "inherit" as an empty choice, and an unlisted current zone stays selectable. */
+export function ZoneSelect(props: { id: string; name?: string; value?: string; emptyLabel?: string }) {
+  return (
+    <select id={props.id} name={props.name ?? props.id}>
+      {props.emptyLabel ? <option value="">{props.emptyLabel}</option> : null}
+      {ZONES.map((zone) => (
+        <option value={zone} selected={zone === props.value}>{`${zone} (${zoneLabel(zone)})`}</option>
+      ))}
+      {props.value && !ZONES.includes(props.value) ? (
+        <option value={props.value} selected>
+          {props.value}
+        </option>
+      ) : null}
+    </select>
   );
 }

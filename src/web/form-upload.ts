@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
-import { multipartProblem, uploadFileLimit } from '../routes/media';
+import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import { type StagedUpload, stageUpload } from '../services/media';
 import { parseForm } from './kit';
 

@@ -17,6 +17,7 @@ import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
+import { reportPages } from './reports/index';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
 
@@ -124,6 +125,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
   await app.register(sandboxRoutes, { kit });
 };

@@ -25,6 +25,7 @@ function navItems(): NavItem[] {
       { href: '/calendar', label: t.nav.calendar },
       { href: '/deliveries', label: t.nav.deliveries },
     );
+  items.push({ href: '/reports', label: t.nav.reports });
   items.push({ href: '/notifications', label: t.nav.notifications, badge: unread });
   if (atLeast(actor, 'admin')) items.push({ href: '/admin/channels', label: t.nav.admin });
   return items;

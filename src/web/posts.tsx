@@ -10,7 +10,7 @@ import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { postContent } from '../routes/posts';
+import { postContent } from '../schemas/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
 import { commitUpload } from '../services/media';
 import { listNotifications, markRead, type NotificationView } from '../services/notifications';
@@ -446,9 +446,14 @@ function Timeline(props: { events: PostEventView[] }) {
         if (event.kind === 'comment') line = t.timeline.comment(who);
         else if (event.kind === 'edit')
           line = data.created ? t.timeline.created(who) : t.timeline.edited(who);
-        else if (event.kind === 'transition')
-          line = t.timeline.transition(who, event.toStatus ? t.postStatus[event.toStatus] : '');
-        else if (data.change === 'scheduled') line = t.timeline.scheduled(channel);
+        else if (event.kind === 'transition') {
+          const level = (data.level as { name?: string } | undefined)?.name;
+          const status = event.toStatus ? t.postStatus[event.toStatus] : '';
+          if (level && data.event === 'pass') line = t.timeline.passed(who, level);
+          else if (level && data.event === 'forward')
+            line = t.timeline.forwarded(who, level, (data.to as { name?: string } | undefined)?.name ?? '');
+          else line = level ? t.timeline.decidedAt(who, level, status) : t.timeline.transition(who, status);
+        } else if (data.change === 'scheduled') line = t.timeline.scheduled(channel);
         else if (data.outcome === 'published') line = t.timeline.published(channel);
         else if (data.outcome === 'failed') line = t.timeline.failed(channel);
         else line = t.timeline.attention(channel);
@@ -623,7 +628,7 @@ function PostPage(props: {
             hidden={{ version: post.version }}
           />
         ) : null}
-        {may('post.review') && post.status === 'submitted' ? (
+        {may('post.review') && (post.status === 'submitted' || post.status === 'approved') ? (
           <a class="button primary" href={`/review/${post.id}`}>
             {t.post.review}
           </a>

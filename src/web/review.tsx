@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { allowedDeliveryEvents } from '../domain/delivery-machine';
 import { AppError, type FieldError } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
-import { platformOfUrl, type ValidationIssue } from '../domain/rendering';
+import type { ValidationIssue } from '../domain/rendering';
+import { type LevelState, levelAbove } from '../domain/review-levels';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { listChannels } from '../services/channels';
@@ -17,12 +18,17 @@ import {
   postFacts,
   postResource,
 } from '../services/posts';
+import { type LevelUnit, levelState, loadLevelUnit } from '../services/review-levels';
 import {
   addTargets,
   approvePost,
   deliveryIdFor,
+  forwardPost,
   type Inbox,
+  type LevelDecisionView,
+  levelDecisions,
   loadTargetChannels,
+  passPost,
   previewTargets,
   rejectPost,
   requestChanges,
@@ -78,12 +84,35 @@ function Shortcuts(props: { keys: [string, string][] }) {
   );
 }
 
+/** What the levels did so far: "Kanwil Kalbar: approved for @kanwilkalbar, forwarded: 'bagus'". */
+function LevelDecisions(props: { decisions: LevelDecisionView[] }) {
+  const { t } = useEnv();
+  if (props.decisions.length === 0) return null;
+  return (
+    <ul class="level-decisions" data-decisions>
+      {props.decisions.map((d) => {
+        const parts: string[] = [];
+        if (d.decision === 'approved') parts.push(t.inbox.approvedFor(d.channels.join(', ')));
+        if (d.decision === 'passed') parts.push(t.inbox.passed);
+        if (d.forwarded)
+          parts.push(d.forwardNote ? t.inbox.forwardedNote(d.forwardNote) : t.inbox.forwardedPlain);
+        return (
+          <li data-level={d.unit.id}>
+            <strong>{d.unit.name}</strong>: {parts.join(', ')}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 function InboxPage(props: {
   inbox: Inbox;
   units: UnitRow[];
   unit?: string;
   platform?: Platform;
   q?: string;
+  forwarded: boolean;
   notice?: string | null;
 }) {
   const { t } = useEnv();
@@ -93,6 +122,7 @@ function InboxPage(props: {
   if (props.unit) query.set('unit', props.unit);
   if (props.platform) query.set('platform', props.platform);
   if (props.q) query.set('q', props.q);
+  if (props.forwarded) query.set('forwarded', '1');
   return (
     <Layout title={t.inbox.title} notice={props.notice}>
       <p class="lead" data-total={inbox.total}>
@@ -128,6 +158,10 @@ function InboxPage(props: {
           <label for="q">{t.posts.search}</label>
           <input id="q" name="q" type="search" value={props.q ?? ''} />
         </div>
+        <label class="check">
+          <input type="checkbox" name="forwarded" value="1" checked={props.forwarded} />{' '}
+          {t.inbox.onlyForwarded}
+        </label>
         <button type="submit" class="button">
           {t.common.filter}
         </button>
@@ -162,20 +196,38 @@ function InboxPage(props: {
       {items.length === 0 ? <p class="empty">{t.inbox.empty}</p> : null}
       <ol class="list inbox" data-inbox>
         {items.map((item) => (
-          <li class="item">
+          <li class="item" data-post={item.id}>
+            {item.thumbnailMediaId ? (
+              <img
+                class="thumb"
+                src={`/api/v1/media/${item.thumbnailMediaId}/thumbnail`}
+                alt=""
+                width={64}
+                height={64}
+                loading="lazy"
+              />
+            ) : null}
             <a href={`/review/${item.id}`} class="item-title" data-item>
               <Excerpt text={item.body || t.posts.untitled} max={200} />
             </a>
             <div class="meta">
+              {item.arrival === 'forwarded' ? (
+                <>
+                  <span class="badge" data-forwarded>
+                    {t.inbox.forwarded}
+                  </span>{' '}
+                </>
+              ) : null}
               {item.unit.name} · {item.author.name} · <Time at={item.submittedAt} /> ·{' '}
               <Age seconds={item.ageSeconds} />
-              {item.sourceUrl && platformOfUrl(item.sourceUrl) ? (
+              {item.sourcePlatform ? (
                 <>
                   {' · '}
-                  <PlatformName platform={platformOfUrl(item.sourceUrl)!} />
+                  <PlatformName platform={item.sourcePlatform} />
                 </>
               ) : null}
             </div>
+            <LevelDecisions decisions={item.decisions} />
           </li>
         ))}
       </ol>
@@ -226,7 +278,7 @@ function TargetCard(props: {
   const checked = props.form[`on_${id}`] !== undefined;
   const at = value('at') ?? 'now';
   const over = report.count !== null && report.count.used > report.count.limit;
-  const platform = channel.platform as Platform;
+  const platform = channel.platform;
   return (
     <li class="target" data-channel={id} data-platform={platform}>
       <div class="target-head">
@@ -393,7 +445,67 @@ function PostTargets(props: {
   );
 }
 
+/** The reviewer's level on this post: what it did so far, and the level a forward would reach. */
+interface LevelContext {
+  unit: LevelUnit;
+  state: LevelState | null;
+  above: LevelUnit | null;
+}
+
+function LevelStepForm(props: { post: PostView; step: 'pass' | 'forward'; above: LevelUnit | null }) {
+  const { t } = useEnv();
+  const { post, step } = props;
+  return (
+    <form method="post" action={`/review/${post.id}/${step}`} class="card" id={step}>
+      <Csrf />
+      <input type="hidden" name="version" value={String(post.version)} />
+      <h3>{step === 'pass' ? t.review.pass : t.review.forward(props.above?.name ?? '')}</h3>
+      <Field id={`${step}-note`} label={step === 'pass' ? t.review.passNote : t.review.forwardNote}>
+        <textarea id={`${step}-note`} name="note" rows={2} maxLength={5000} />
+      </Field>
+      <button type="submit" class="button">
+        {step === 'pass' ? t.review.passButton : t.review.forwardButton}
+      </button>
+    </form>
+  );
+}
+
+/** Request changes or reject: post-wide, with the required text the office reads. */
+function SendBackForm(props: { post: PostView; step: 'request-changes' | 'reject'; errors?: FieldError[] }) {
+  const { t } = useEnv();
+  const changes = props.step === 'request-changes';
+  const field = changes ? 'comment' : 'reason';
+  const id = changes ? 'changes-comment' : 'reject-reason';
+  return (
+    <form method="post" action={`/review/${props.post.id}/${props.step}`} class="card" id={props.step}>
+      <Csrf />
+      <input type="hidden" name="version" value={String(props.post.version)} />
+      <h3>{changes ? t.review.requestChanges : t.review.reject}</h3>
+      <Field
+        id={id}
+        label={changes ? t.review.changesComment : t.review.rejectReason}
+        field={field}
+        errors={props.errors}
+      >
+        <textarea
+          id={id}
+          name={field}
+          rows={3}
+          maxLength={5000}
+          required
+          data-shortcut={changes ? 'c' : 'r'}
+        />
+      </Field>
+      <button type="submit" class={changes ? 'button' : 'button danger'}>
+        {changes ? t.review.requestChangesButton : t.review.rejectButton} <kbd>{changes ? 'c' : 'r'}</kbd>
+      </button>
+    </form>
+  );
+}
+
 function ReviewPage(props: {
+  level: LevelContext;
+  decisions: LevelDecisionView[];
   post: PostView;
   events: Awaited<ReturnType<typeof listPostEvents>>;
   targets: TargetView[];
@@ -407,8 +519,16 @@ function ReviewPage(props: {
   notice?: string | null;
 }) {
   const { t } = useEnv();
-  const { post } = props;
+  const { post, level } = props;
   const comments = props.events.filter((e) => e.body);
+  const open = post.status === 'submitted' || post.status === 'approved';
+  const decision = level.state?.decision ?? null;
+  const forward =
+    open && level.above && !level.state?.forwardedAt ? (
+      <LevelStepForm post={post} step="forward" above={level.above} />
+    ) : null;
+  // Request changes and reject send the post back: only while no level has fanned it out.
+  const postWide = post.status === 'submitted' && post.deliveries.length === 0;
   return (
     <Layout title={t.review.title} error={props.error} notice={props.notice} wide>
       <nav class="neighbours" aria-label={t.review.neighbours}>
@@ -445,11 +565,17 @@ function ReviewPage(props: {
               </ul>
             </>
           ) : null}
-          {post.status === 'approved' ? null : <PostDeliveries post={post} />}
+          {props.decisions.length > 0 ? (
+            <>
+              <h3>{t.review.levels}</h3>
+              <LevelDecisions decisions={props.decisions} />
+            </>
+          ) : null}
+          {decision === 'approved' ? null : <PostDeliveries post={post} />}
         </section>
-        {post.status === 'submitted' ? (
+        {open && decision === null ? (
           <section class="review-decide" aria-labelledby="decide-title">
-            <h2 id="decide-title">{t.review.decide}</h2>
+            <h2 id="decide-title">{t.review.levelTitle(level.unit.name)}</h2>
             <form method="post" action={`/review/${post.id}/approve`} class="card" id="approve">
               <Csrf />
               <input type="hidden" name="version" value={String(post.version)} />
@@ -471,52 +597,14 @@ function ReviewPage(props: {
                 {t.review.approveButton} <kbd>a</kbd>
               </button>
             </form>
-            <form
-              method="post"
-              action={`/review/${post.id}/request-changes`}
-              class="card"
-              id="request-changes"
-            >
-              <Csrf />
-              <input type="hidden" name="version" value={String(post.version)} />
-              <h3>{t.review.requestChanges}</h3>
-              <Field
-                id="changes-comment"
-                label={t.review.changesComment}
-                field="comment"
-                errors={props.errors}
-              >
-                <textarea
-                  id="changes-comment"
-                  name="comment"
-                  rows={3}
-                  maxLength={5000}
-                  required
-                  data-shortcut="c"
-                />
-              </Field>
-              <button type="submit" class="button">
-                {t.review.requestChangesButton} <kbd>c</kbd>
-              </button>
-            </form>
-            <form method="post" action={`/review/${post.id}/reject`} class="card" id="reject">
-              <Csrf />
-              <input type="hidden" name="version" value={String(post.version)} />
-              <h3>{t.review.reject}</h3>
-              <Field id="reject-reason" label={t.review.rejectReason} field="reason" errors={props.errors}>
-                <textarea
-                  id="reject-reason"
-                  name="reason"
-                  rows={3}
-                  maxLength={5000}
-                  required
-                  data-shortcut="r"
-                />
-              </Field>
-              <button type="submit" class="button danger">
-                {t.review.rejectButton} <kbd>r</kbd>
-              </button>
-            </form>
+            <LevelStepForm post={post} step="pass" above={null} />
+            {forward}
+            {postWide ? (
+              <>
+                <SendBackForm post={post} step="request-changes" errors={props.errors} />
+                <SendBackForm post={post} step="reject" errors={props.errors} />
+              </>
+            ) : null}
             <Shortcuts
               keys={[
                 ['a', t.shortcuts.approve],
@@ -527,15 +615,24 @@ function ReviewPage(props: {
               ]}
             />
           </section>
-        ) : post.status === 'approved' ? (
-          <PostTargets
-            post={post}
-            targets={props.targets}
-            cancellable={props.cancellable}
-            form={props.form}
-            targetIssues={props.targetIssues}
-            errors={props.errors}
-          />
+        ) : decision === 'approved' ? (
+          <div>
+            <p class="muted">{t.review.levelApproved}</p>
+            <PostTargets
+              post={post}
+              targets={props.targets}
+              cancellable={props.cancellable}
+              form={props.form}
+              targetIssues={props.targetIssues}
+              errors={props.errors}
+            />
+            {forward ?? (level.state?.forwardedAt ? <p class="muted">{t.review.levelForwarded}</p> : null)}
+          </div>
+        ) : decision === 'passed' ? (
+          <div>
+            <p class="muted">{t.review.levelPassed}</p>
+            {forward}
+          </div>
         ) : (
           <p class="muted">{t.review.decided}</p>
         )}
@@ -544,7 +641,7 @@ function ReviewPage(props: {
   );
 }
 
-const DECISION_FIELDS = /^(_csrf|version|comment|reason|(on|mode|at|time|text)_[0-9a-f-]{36})$/;
+const DECISION_FIELDS = /^(_csrf|version|comment|reason|note|(on|mode|at|time|text)_[0-9a-f-]{36})$/;
 const decisionForm = patternForm(DECISION_FIELDS);
 const idParams = z.strictObject({ id: z.uuid() });
 
@@ -661,11 +758,16 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     const actor = requireActor(request);
     const facts = await postFacts(ctx.db, postId);
     authorize(actor, 'post.review', postResource(facts), 'Post');
-    const [post, events, targets, inbox] = await Promise.all([
+    const above = levelAbove(actor.unitPath);
+    const [post, events, targets, inbox, unit, state, aboveUnit, decisions] = await Promise.all([
       loadPostView(ctx.db, facts.id),
       listPostEvents(ctx.db, facts.id),
       targetViews(actor, facts),
-      reviewInbox(ctx, { scopePath: actor.unitPath, limit: 200 }),
+      reviewInbox(ctx, { levelId: actor.unitId, limit: 200 }),
+      loadLevelUnit(ctx.db, actor.unitId),
+      levelState(ctx.db, facts.id, actor.unitId),
+      above ? loadLevelUnit(ctx.db, above) : null,
+      levelDecisions(ctx.db, [facts.id]),
     ]);
     // Channels the post already has a delivery on cannot be added again.
     const taken = new Set(post.deliveries.map((d) => d.channelId));
@@ -681,6 +783,8 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       reply,
       env,
       <ReviewPage
+        level={{ unit, state, above: aboveUnit }}
+        decisions={(decisions.get(facts.id) ?? []).filter((d) => d.unit.id !== actor.unitId)}
         post={post}
         events={events}
         targets={targets.filter((view) => !taken.has(view.target.channel.id))}
@@ -705,6 +809,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           unit: z.union([z.uuid(), z.literal('')]).optional(),
           platform: z.union([z.enum(PLATFORMS), z.literal('')]).optional(),
           q: z.string().trim().max(200).optional(),
+          forwarded: z.literal('1').optional(),
           cursor: z.string().max(200).optional(),
           ok: z.string().max(40).optional(),
         }),
@@ -713,6 +818,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     async (request, reply) => {
       const actor = requireActor(request);
       const unit = request.query.unit || undefined;
+      const forwarded = request.query.forwarded === '1';
       const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
       authorize(
         actor,
@@ -723,7 +829,15 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       const q = blank(request.query.q);
       const platform = request.query.platform || undefined;
       const [inbox, units] = await Promise.all([
-        reviewInbox(ctx, { scopePath, q, platform, cursor: request.query.cursor, limit: 50 }),
+        reviewInbox(ctx, {
+          levelId: actor.unitId,
+          scopePath: unit ? scopePath : undefined,
+          q,
+          platform,
+          forwarded,
+          cursor: request.query.cursor,
+          limit: 50,
+        }),
         listVisibleUnits(ctx, actor),
       ]);
       const env = await kit.env(request, reply);
@@ -737,6 +851,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           unit={unit}
           platform={platform}
           q={q}
+          forwarded={forwarded}
           notice={noticeOf(env.t, request.query.ok)}
         />,
       );
@@ -884,6 +999,21 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       errors: [{ field, message: t.fieldProblems.required, code: 'required' }],
     });
   };
+
+  for (const [step, run, notice] of [
+    ['pass', passPost, 'passed'],
+    ['forward', forwardPost, 'forwarded'],
+  ] as const)
+    app.post(
+      `/review/:id/${step}`,
+      { schema: { hide: true, params: idParams, body: decisionForm } },
+      async (request, reply) => {
+        const form = request.body;
+        return decide_(request, reply, request.params.id, form, okAt('/inbox', notice), (actor, facts) =>
+          run(ctx, actor, facts, versionOf(form), blank(one(form.note)) ?? null),
+        );
+      },
+    );
 
   app.post(
     '/review/:id/request-changes',

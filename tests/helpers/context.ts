@@ -44,6 +44,8 @@ export interface TestContextOptions {
   adapters?: (parts: { db: AppContext['db']; publicUrl: string }) => PlatformAdapter[];
   /** A Redis of the test's own (e.g. a private redis-server it may flush); default the shared test Redis. */
   redis?: RedisTarget;
+  /** A database the test prepared itself (closed with the context); default a fresh, migrated one. */
+  database?: TestDatabase;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function createTestContext(
   });
   const logs = new LogCapture();
   const log = createLogger(config.LOG_LEVEL, logs);
-  const database = await createTestDatabase(driver);
+  const database = options.database ?? (await createTestDatabase(driver));
   const ctx = await assembleContext({
     config,
     log,

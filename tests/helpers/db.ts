@@ -13,11 +13,18 @@ export interface TestDatabase extends Database {
   url: string | null;
 }
 
-/** A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close. */
-export async function createTestDatabase(driver: Driver): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close.
+ * `migrate: false` leaves it empty (the upgrade test applies an earlier release's migrations).
+ */
+export async function createTestDatabase(
+  driver: Driver,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  const migrate = options.migrate ?? true;
   if (driver === 'pglite') {
     const database = await openPglite();
-    await database.migrate();
+    if (migrate) await database.migrate();
     return { ...database, url: null };
   }
   const adminUrl = inject('postgresUrl');
@@ -30,7 +37,7 @@ export async function createTestDatabase(driver: Driver): Promise<TestDatabase> 
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const database = await openPostgres(url.toString(), { poolMax: 10 });
-  await database.migrate();
+  if (migrate) await database.migrate();
   return {
     ...database,
     url: url.toString(),

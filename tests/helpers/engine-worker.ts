@@ -5,6 +5,7 @@ import { KeyRing } from '../../src/infra/crypto';
 import { createLogger } from '../../src/logger';
 import { builtInAdapters } from '../../src/platforms/index';
 import type { RedisTarget } from '../../src/queues/redis';
+import { WORKER_NAME } from '../../src/services/publishing';
 import { createSandboxTimeline } from '../../src/services/sandbox-timeline';
 import { startWorkers } from '../../workers/index';
 import { createLedgerAdapter, type LedgerAdapterOptions } from './ledger-platform';
@@ -40,7 +41,8 @@ const ctx = await assembleContext({
   ],
 });
 const workers = await startWorkers(ctx);
-console.log('engine worker ready');
+// The name its claims carry, for tests that check what happened to a killed worker's claims.
+console.log(`engine worker ready as ${WORKER_NAME}`);
 
 process.once('SIGTERM', async () => {
   await workers.close();

@@ -9,14 +9,9 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import type { App } from '../../src/app';
 
-/** Real media files made in the test: images with sharp, videos with ffmpeg (where installed). */
+/** Real media files made in the test: images with sharp, videos with ffmpeg (see ./ffmpeg.ts). */
 
 const run = promisify(execFile);
-
-export const ffmpegInstalled = await run('ffmpeg', ['-version']).then(
-  () => true,
-  () => false,
-);
 
 export function solidImage(width: number, height: number, options: { alpha?: boolean } = {}) {
   return sharp({

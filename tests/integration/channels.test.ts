@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { channels, deliveries, notifications, posts } from '../../src/db/schema';
+import { auditEvents, channels, deliveries, notifications, posts } from '../../src/db/schema';
 import { KeyRing } from '../../src/infra/crypto';
 import { createSandboxAdapter } from '../../src/platforms/sandbox';
 import type { PlatformAdapter } from '../../src/platforms/types';
 import { PlatformError } from '../../src/platforms/types';
-import { platformContextFor } from '../../src/services/channels';
+import { markNeedsReauth, platformContextFor } from '../../src/services/channels';
 import { createSandboxTimeline } from '../../src/services/sandbox-timeline';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
@@ -234,8 +234,40 @@ describe.each(testDrivers())('channels on %s', (driver) => {
     expect((await api('GET', `/channels/${id}`, admin)).json().slots).toEqual(['0 8 * * *', '0 20 * * *']);
 
     expect((await api('PATCH', `/channels/${id}`, admin, { paused: true })).json().status).toBe('paused');
+    // A check of a paused channel's credentials leaves it paused: only a person resumes it.
+    const verified = await api('POST', `/channels/${id}/verify`, admin);
+    expect(verified.statusCode).toBe(200);
+    expect((await api('GET', `/channels/${id}`, admin)).json().status).toBe('paused');
     const resumed = await api('PATCH', `/channels/${id}`, admin, { paused: false });
     expect(resumed.json().status).toBe('active');
+  });
+
+  it('records every status change of a channel in the audit, a refusal while publishing too', async () => {
+    const admin = org.user('national', 'admin');
+    const id = (
+      await api('POST', '/channels', admin, {
+        unitId: org.units.national.id,
+        platform: 'sandbox',
+        name: 'Audited',
+      })
+    ).json().id;
+    expect((await api('GET', `/channels/${id}`, admin)).json().status).toBe('active');
+    await markNeedsReauth(t.ctx, id, 'The token was revoked');
+    const [row] = await t.ctx.db.select().from(channels).where(eq(channels.id, id));
+    expect(row).toMatchObject({ status: 'needs_reauth', statusReason: 'The token was revoked' });
+    const events = await t.ctx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.targetId, id), eq(auditEvents.action, 'channel.needs_reauth')));
+    expect(events).toHaveLength(1);
+    expect(events[0]!.details).toMatchObject({ from: 'active', status: 'needs_reauth' });
+    // Told once: a second refusal of the same channel changes nothing and records nothing.
+    await markNeedsReauth(t.ctx, id, 'The token was revoked');
+    const again = await t.ctx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.targetId, id), eq(auditEvents.action, 'channel.needs_reauth')));
+    expect(again).toHaveLength(1);
   });
 
   it('archives a removed channel and cancels what it had scheduled', async () => {

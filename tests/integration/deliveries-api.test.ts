@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveries, deliveryAttempts, metricsSnapshots, postEvents } from '../../src/db/schema';
 import type { DeliveryStatus } from '../../src/domain/vocabulary';
 import { enqueuePublishJobs, publishJobId } from '../../src/queues/producers';
+import type { Report } from '../../src/services/reports';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { insertDeliveries } from '../helpers/engine';
@@ -309,30 +310,40 @@ describe.each(testDrivers())('deliveries API on %s', (driver) => {
     const reviewer = org.user('regionA', 'reviewer');
     const response = await get(`/api/v1/reports/units?from=${from}&to=${to}`, reviewer);
     expect(response.statusCode).toBe(200);
-    const report = response.json() as {
-      units: { unit: { id: string }; posts: object; published: object; reach: object }[];
-    };
-    expect(report.units.map((u) => u.unit.id).sort()).toEqual(
+    const report = response.json() as Report;
+    expect(report.groups.map((g) => g.key).sort()).toEqual(
       [org.units.regionA.id, org.units.officeA1.id, org.units.officeA2.id].sort(),
     );
-    const a1 = report.units.find((u) => u.unit.id === org.units.officeA1.id)!;
-    expect(a1.posts).toEqual({ submitted: 1, approved: 1, rejected: 0 });
-    expect(a1.published).toEqual({ sandbox: 1 });
-    // The latest snapshot counts, not the sum of all of them.
-    expect(a1.reach).toEqual({ impressions: 900, likes: 40, reposts: 7 });
+    const a1 = report.groups.find((g) => g.key === org.units.officeA1.id)!;
+    expect(a1.posts).toEqual({ submitted: 1, approved: 1, rejected: 0, changesRequested: 0 });
+    expect(a1.firstDecisionMinutes).toEqual({ median: 60, p90: 60 });
+    expect(a1.publishedByPlatform).toEqual({ sandbox: 1 });
+    // The latest snapshot counts, not the sum of all of them; each window has its own.
+    expect(a1.reach.latest).toMatchObject({ impressions: 900, likes: 40, reposts: 7, replies: null });
+    expect(a1.reach.latest.engagements).toBe(47);
+    expect(a1.reach['1h'].impressions).toBe(100);
+    expect(a1.reach['7d'].impressions).toBeNull();
 
     const csv = await get(`/api/v1/reports/units?from=${from}&to=${to}`, reviewer, { accept: 'text/csv' });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
     const lines = csv.body.trim().split('\r\n');
-    expect(lines[0]).toMatch(/^unit_id,unit,kind,posts_submitted,posts_approved,posts_rejected,published_x,/);
-    expect(lines).toHaveLength(4);
-    expect(lines.find((line) => line.startsWith(org.units.officeA1.id))).toMatch(/,900,40,7$/);
+    expect(lines[0]).toMatch(/^group_key,group,kind,posts_submitted,posts_approved,posts_rejected,/);
+    // Three units and the total.
+    expect(lines).toHaveLength(5);
+    const header = lines[0]!.split(',');
+    const a1Line = lines.find((line) => line.startsWith(org.units.officeA1.id))!.split(',');
+    expect(a1Line[header.indexOf('impressions_latest')]).toBe('900');
+    expect(a1Line[header.indexOf('impressions_7d')]).toBe('');
     expect((await get(`/api/v1/reports/units?format=csv`, reviewer)).headers['content-type']).toContain(
       'text/csv',
     );
 
-    expect((await get('/api/v1/reports/units', org.user('officeA1', 'contributor'))).statusCode).toBe(403);
+    expect((await get('/api/v1/reports/units', org.user('officeA1', 'contributor'))).statusCode).toBe(200);
+    expect(
+      (await get(`/api/v1/reports/units?unit=${org.units.regionA.id}`, org.user('officeA1', 'contributor')))
+        .statusCode,
+    ).toBe(403);
     const outside = await get(`/api/v1/reports/units?unit=${org.units.regionB.id}`, reviewer);
     expect(outside.statusCode).toBe(404);
   });

@@ -20,19 +20,25 @@ import { REPO_ROOT } from '../helpers/process';
  * connection after storing the post, while the test SIGKILLs a worker at random 20 times. Every
  * delivery ends published exactly once on its fake, except on platforms that cannot reconcile
  * (Telegram), where the unsure ones wait for a person, and even there nothing is sent twice.
- * PostgreSQL only: the workers are separate processes.
+ * The lease is the default one (60 s): a killed worker's claims are handed over because its
+ * heartbeat is gone, long before the lease ends. PostgreSQL only: the workers are separate processes.
  */
 
 const DELIVERIES = 2_000;
 const CHANNELS_PER_PLATFORM = 16;
 const WORKERS = 3;
 const KILLS = 20;
+/** Generous ceiling for handing a killed worker's claims over (the target is 5 s; the lease is 60 s). */
+const HANDOVER_CEILING_MS = 30_000;
 
 describe.runIf(testDrivers().includes('postgres'))('publishing engine under worker crashes', () => {
   let t: TestContext;
   let platforms: CrashPlatform[] = [];
   const channelsById = new Map<string, CrashChannel>();
   const children = new Set<ChildProcess>();
+  const names = new Map<ChildProcess, string>();
+  /** When each killed worker (by name) was killed. */
+  const killedAt = new Map<string, number>();
   let workerEnv: Record<string, string>;
   const output: string[] = [];
 
@@ -51,7 +57,10 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
     child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     return new Promise((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('engine worker ready')) resolve(child);
+        const ready = /engine worker ready as (\S+)/.exec(chunk.toString());
+        if (!ready) return;
+        names.set(child, ready[1]!);
+        resolve(child);
       });
       child.once('exit', (code) =>
         reject(new Error(`worker exited (${code}) before it was ready: ${output.join('')}`)),
@@ -69,7 +78,6 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
       );
     const env = {
       LOG_LEVEL: 'warn',
-      GAUNG_LEASE_SECONDS: '6',
       GAUNG_SWEEP_EVERY_MS: '1000',
       GAUNG_HORIZON_SECONDS: '10',
       GAUNG_RECONCILE_DELAY_MS: '500',
@@ -149,6 +157,7 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
       const victim = alive[Math.floor(Math.random() * alive.length)];
       if (!victim) continue;
       victim.kill('SIGKILL');
+      killedAt.set(names.get(victim)!, Date.now());
       kills += 1;
       // Keep the pool at strength; the replacement starts while the victim's claims are still leased.
       void spawnWorker().catch(() => {});
@@ -193,14 +202,28 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
     }
     expect(problems).toEqual([]);
 
-    // The crashes did interrupt claims, and reconciliation resolved them.
-    const [interrupted] = await queryRows<{ n: number }>(
+    // The crashes did interrupt claims, and each was handed over soon after its worker was killed,
+    // not when its lease ran out.
+    const interrupted = await queryRows<{ worker: string; ended_ms: number }>(
       t.ctx.db,
-      sql`select count(*)::int as n from delivery_attempts where error_code = 'lease_expired'`,
+      sql`select worker, (extract(epoch from ended_at) * 1000)::float8 as ended_ms
+        from delivery_attempts where error_code = 'lease_expired'`,
     );
-    expect(Number(interrupted!.n)).toBeGreaterThan(0);
+    expect(interrupted.length).toBeGreaterThan(0);
+    const handover = interrupted.map((attempt) => {
+      const killed = killedAt.get(attempt.worker);
+      expect(killed, `${attempt.worker} was not killed, yet its claim was interrupted`).toBeDefined();
+      return Number(attempt.ended_ms) - killed!;
+    });
+    expect(Math.max(...handover)).toBeLessThan(HANDOVER_CEILING_MS);
+    const [handedOver] = await queryRows<{ n: number }>(
+      t.ctx.db,
+      sql`select count(*)::int as n from delivery_events where reason = 'the worker holding it is gone'`,
+    );
+    expect(Number(handedOver!.n)).toBe(interrupted.length);
+    handover.sort((a, b) => a - b);
     console.info(
-      `crash test: ${kills} kills, ${Number(interrupted!.n)} interrupted claims, statuses ${JSON.stringify(counts)}`,
+      `crash test: ${kills} kills, ${interrupted.length} interrupted claims handed over after ${handover[Math.floor(handover.length / 2)]} ms (median), ${handover.at(-1)} ms (max); statuses ${JSON.stringify(counts)}`,
     );
   }, 300_000);
 });

@@ -82,7 +82,7 @@ describe.each(testDrivers())('reviewer inbox on %s', (driver) => {
       ['Kantor B2', 1],
     ]);
     expect(body.units[1]).toMatchObject({
-      oldestSubmittedAt: submitted[1]!.at,
+      oldestArrivedAt: submitted[1]!.at,
       oldestAgeSeconds: 3_600 + 3 * 60,
     });
   });
@@ -140,15 +140,18 @@ describe.each(testDrivers())('reviewer inbox on %s', (driver) => {
     expect(seen).toEqual(submitted.map((s) => s.id));
   });
 
-  it('answers the page and the counts from the partial index posts_inbox_idx', async () => {
-    const scope = { scopePath: org.units.national.path, limit: 50 };
-    for (const query of [inboxPageSql(scope), inboxCountsSql(scope)]) {
+  it('answers the page and the counts from the partial indexes of the waiting level rows', async () => {
+    const scope = { levelId: org.units.national.id, limit: 50 };
+    for (const [query, index] of [
+      [inboxPageSql(scope), 'post_levels_inbox_idx'],
+      [inboxCountsSql(scope), 'post_levels_inbox_origin_idx'],
+    ] as const) {
       const plan = await t.ctx.db.transaction(async (tx) => {
         // A test database is tiny, so the planner would rightly scan the table; take that choice away.
         await tx.execute(sql`set local enable_seqscan = off`);
         return queryRows<{ 'QUERY PLAN': string }>(tx, sql`explain ${query}`);
       });
-      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('posts_inbox_idx');
+      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain(index);
     }
   });
 });

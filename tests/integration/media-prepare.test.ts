@@ -16,9 +16,9 @@ import {
 } from '../../src/services/media';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
+import { describeWithFfmpeg } from '../helpers/ffmpeg';
 import {
   animatedGif,
-  ffmpegInstalled,
   filesUnder,
   makeVideo,
   noiseImage,
@@ -264,7 +264,7 @@ describe.each(testDrivers())('media preparation per platform on %s', (driver) =>
     });
   });
 
-  describe.runIf(ffmpegInstalled)('videos', () => {
+  describeWithFfmpeg('videos', () => {
     it('rewraps a MOV as MP4 for X without re-encoding', async () => {
       const id = await upload(await makeVideo({ format: 'mov', seconds: 3 }), 'clip.mov');
       const prepared = await prepareMediaForPlatform(t.ctx, id, 'x');

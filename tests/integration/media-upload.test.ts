@@ -11,10 +11,10 @@ import { media } from '../../src/db/schema';
 import { mediaIssuesForPlatform, prepareMediaForPlatform } from '../../src/services/media';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
+import { itWithFfmpeg } from '../helpers/ffmpeg';
 import {
   animatedGif,
   decompressionBomb,
-  ffmpegInstalled,
   filesUnder,
   makeVideo,
   multipart,
@@ -149,43 +149,40 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
       }
     });
 
-    it.runIf(ffmpegInstalled)(
-      'takes MP4 and MOV with duration, codecs and a thumbnail from ffprobe/ffmpeg',
-      async () => {
-        const mp4 = await makeVideo({ format: 'mp4', seconds: 2, width: 320, height: 240 });
-        const response = await upload(contributor, {
-          filename: 'video.mp4',
-          data: mp4,
-          contentType: 'video/mp4',
-        });
-        expect(response.statusCode).toBe(201);
-        const body = response.json();
-        expect(body).toMatchObject({
-          kind: 'video',
-          mime: 'video/mp4',
-          width: 320,
-          height: 240,
-          bytes: mp4.length,
-        });
-        expect(body.durationMs).toBeGreaterThanOrEqual(1900);
-        expect(body.durationMs).toBeLessThanOrEqual(2200);
-        expect(body.details).toMatchObject({ videoCodec: 'h264', audioCodec: 'aac', frameRate: 25 });
-        const thumbnail = await t.app.inject({ url: body.thumbnailUrl, headers: contributor.headers });
-        expect(thumbnail.statusCode).toBe(200);
-        expect((await fileTypeFromBuffer(thumbnail.rawPayload))?.mime).toBe('image/webp');
+    itWithFfmpeg('takes MP4 and MOV with duration, codecs and a thumbnail from ffprobe/ffmpeg', async () => {
+      const mp4 = await makeVideo({ format: 'mp4', seconds: 2, width: 320, height: 240 });
+      const response = await upload(contributor, {
+        filename: 'video.mp4',
+        data: mp4,
+        contentType: 'video/mp4',
+      });
+      expect(response.statusCode).toBe(201);
+      const body = response.json();
+      expect(body).toMatchObject({
+        kind: 'video',
+        mime: 'video/mp4',
+        width: 320,
+        height: 240,
+        bytes: mp4.length,
+      });
+      expect(body.durationMs).toBeGreaterThanOrEqual(1900);
+      expect(body.durationMs).toBeLessThanOrEqual(2200);
+      expect(body.details).toMatchObject({ videoCodec: 'h264', audioCodec: 'aac', frameRate: 25 });
+      const thumbnail = await t.app.inject({ url: body.thumbnailUrl, headers: contributor.headers });
+      expect(thumbnail.statusCode).toBe(200);
+      expect((await fileTypeFromBuffer(thumbnail.rawPayload))?.mime).toBe('image/webp');
 
-        const mov = await makeVideo({ format: 'mov', seconds: 1, width: 160, height: 120, silent: true });
-        const movResponse = await upload(contributor, { filename: 'IMG_0001.MOV', data: mov });
-        expect(movResponse.statusCode).toBe(201);
-        expect(movResponse.json()).toMatchObject({
-          kind: 'video',
-          mime: 'video/quicktime',
-          width: 160,
-          height: 120,
-        });
-        expect(movResponse.json().details).toMatchObject({ videoCodec: 'h264', audioCodec: null });
-      },
-    );
+      const mov = await makeVideo({ format: 'mov', seconds: 1, width: 160, height: 120, silent: true });
+      const movResponse = await upload(contributor, { filename: 'IMG_0001.MOV', data: mov });
+      expect(movResponse.statusCode).toBe(201);
+      expect(movResponse.json()).toMatchObject({
+        kind: 'video',
+        mime: 'video/quicktime',
+        width: 160,
+        height: 120,
+      });
+      expect(movResponse.json().details).toMatchObject({ videoCodec: 'h264', audioCodec: null });
+    });
   });
 
   describe('deduplication', () => {
@@ -336,7 +333,7 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
       expect(existsSync(target)).toBe(false);
     });
 
-    it.runIf(ffmpegInstalled)('an MP4 header over junk (ffprobe cannot read it)', async () => {
+    itWithFfmpeg('an MP4 header over junk (ffprobe cannot read it)', async () => {
       const mp4 = await makeVideo({ format: 'mp4', seconds: 1, silent: true });
       const junk = Buffer.concat([mp4.subarray(0, 32), Buffer.alloc(4096, 7)]);
       await refused({ filename: 'rusak.mp4', data: junk }, { status: 422, code: 'media_unreadable' });
@@ -438,7 +435,7 @@ describe.each(testDrivers())('media uploads on %s', (driver) => {
       await rm(bare.config.dataDir, { recursive: true, force: true });
     });
 
-    it.runIf(ffmpegInstalled)(
+    itWithFfmpeg(
       'accepts a video unchecked, without a thumbnail, sends it as it is, and says so in the preview',
       async () => {
         const office = await seedTestOrg(bare.ctx);

@@ -2,14 +2,15 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { startGaung } from '../helpers/process';
+import { PROCESS_CEILING_MS, startGaung } from '../helpers/process';
 
 const redisUrl = () => {
   const options = inject('redisOptions');
   return options.path ? undefined : `redis://${options.host}:${options.port}`;
 };
 
-describe('the Gaung process', () => {
+// Each test starts Gaung at most twice; the ceiling is for a loaded machine, not a budget.
+describe('the Gaung process', { timeout: 2 * PROCESS_CEILING_MS }, () => {
   it('starts on the embedded database with no DATABASE_URL, is ready, and shuts down cleanly', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gaung-server-'));
     const gaung = startGaung({
@@ -27,11 +28,9 @@ describe('the Gaung process', () => {
     expect(existsSync(path.join(dataDir, 'pglite'))).toBe(true);
     expect(gaung.output()).toContain('created the national unit and its first admin');
 
-    const started = Date.now();
     gaung.child.kill('SIGTERM');
     const exit = await gaung.exited();
     expect(exit.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(gaung.output()).toContain('"msg":"stopped"');
     expect(existsSync(path.join(dataDir, 'pglite.lock'))).toBe(false);
 

@@ -136,9 +136,12 @@ describe('decide: tokens, audit, reports, queues', () => {
     );
   });
 
-  it('shows reports of a subtree to its reviewers and admins', () => {
+  it('shows reports of a subtree to its reviewers and admins, and of their own unit to contributors', () => {
     expect(grid('report.read', { type: 'report', unitPath: PATHS.A })).toEqual(
-      expected({ N: 'NYY', A: 'FYY', B: 'NNN', A1: 'FFF', A2: 'FFF', B1: 'NNN' }),
+      expected({ N: 'NYY', A: 'YYY', B: 'NNN', A1: 'FFF', A2: 'FFF', B1: 'NNN' }),
+    );
+    expect(grid('report.read', { type: 'report', unitPath: PATHS.A1 })).toEqual(
+      expected({ N: 'NYY', A: 'NYY', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
     );
   });
 

@@ -8,7 +8,17 @@ import {
 import { POST_STATUSES, type PostStatus } from '../../src/domain/vocabulary';
 
 // The expected table, written out from DESIGN.md: every pair not listed here must be refused.
-const EVENTS: PostEvent[] = ['submit', 'withdraw', 'request_changes', 'reject', 'approve', 'edit', 'retract'];
+const EVENTS: PostEvent[] = [
+  'submit',
+  'withdraw',
+  'request_changes',
+  'reject',
+  'approve',
+  'pass',
+  'forward',
+  'edit',
+  'retract',
+];
 const ALLOWED: Record<string, PostStatus> = {
   'draft submit': 'submitted',
   'draft withdraw': 'withdrawn',
@@ -17,6 +27,12 @@ const ALLOWED: Record<string, PostStatus> = {
   'submitted approve': 'approved',
   'submitted reject': 'rejected',
   'submitted withdraw': 'withdrawn',
+  'submitted pass': 'submitted',
+  'submitted forward': 'submitted',
+  // Once any level approved, the other levels still approve, pass or forward for their own channels.
+  'approved approve': 'approved',
+  'approved pass': 'approved',
+  'approved forward': 'approved',
   'submitted edit': 'submitted',
   'changes_requested submit': 'submitted',
   'changes_requested withdraw': 'withdrawn',
@@ -27,12 +43,12 @@ const ALLOWED: Record<string, PostStatus> = {
 const pairs = POST_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('post state machine', () => {
-  it('knows exactly the seven events of the design', () => {
+  it('knows exactly the nine events of the design', () => {
     expect([...POST_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 49 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(49);
+  it('is tested on all 63 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(63);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -63,6 +79,12 @@ describe('post state machine', () => {
     if (!result.ok) expect(result.message).toContain('Cancel its scheduled deliveries instead');
   });
 
+  it('refuses sending an approved post back, and says to cancel its deliveries', () => {
+    const result = transitionPost('approved', 'request_changes');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toContain('cancel those instead');
+  });
+
   it('lists the buttons for each state', () => {
     expect(allowedPostEvents('draft')).toEqual(['submit', 'withdraw', 'edit']);
     expect(allowedPostEvents('submitted')).toEqual([
@@ -70,10 +92,12 @@ describe('post state machine', () => {
       'request_changes',
       'reject',
       'approve',
+      'pass',
+      'forward',
       'edit',
     ]);
     expect(allowedPostEvents('changes_requested')).toEqual(['submit', 'withdraw', 'edit']);
-    expect(allowedPostEvents('approved')).toEqual(['retract']);
+    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward', 'retract']);
     expect(allowedPostEvents('retracted')).toEqual([]);
     expect(allowedPostEvents('rejected')).toEqual([]);
     expect(allowedPostEvents('withdrawn')).toEqual([]);

@@ -51,6 +51,8 @@ export const deliveries = pgTable(
     /** Attempts that counted against the retry budget (rate limits do not count). */
     attempts: integer('attempts').notNull().default(0),
     leaseUntil: tstz('lease_until'),
+    /** The worker process holding the lease, when it heartbeats in Redis: its lease ends as soon as it is gone. */
+    leaseHolder: text('lease_holder'),
     remoteId: text('remote_id'),
     remoteUrl: text('remote_url'),
     /** Every platform id the delivery made (a Telegram album is several messages); a retraction removes them all. */

@@ -28,6 +28,8 @@ export const units = pgTable(
     path: text('path').notNull(),
     /** Where decisions and publish outcomes are announced (HMAC-signed JSON POST). */
     notifyWebhookUrl: text('notify_webhook_url'),
+    /** On the national (root) unit: every submitted post also waits in the national inbox, forwarded or not. */
+    reviewNationalDirect: boolean('review_national_direct').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -14,6 +14,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
+  LEVEL_ARRIVALS,
+  LEVEL_DECISIONS,
+  type LevelArrival,
+  type LevelDecision,
   PLATFORMS,
   type Platform,
   POST_EVENT_KINDS,
@@ -74,14 +78,67 @@ export const posts = pgTable(
       'posts_window_check',
       sql`${t.preferredFrom} is null or ${t.preferredTo} is null or ${t.preferredFrom} <= ${t.preferredTo}`,
     ),
-    // The reviewer inbox: submitted posts, oldest first, within a set of units.
-    index('posts_inbox_idx').on(t.unitId, t.submittedAt, t.id).where(sql`${t.status} = 'submitted'`),
     index('posts_unit_created_idx').on(t.unitId, t.createdAt, t.id),
     index('posts_status_created_idx').on(t.status, t.createdAt, t.id),
     index('posts_author_idx').on(t.authorId),
     uniqueIndex('posts_feed_item_idx').on(t.feedId, t.feedItemKey),
     index('posts_search_idx').using('gin', t.search),
     index('posts_tags_idx').using('gin', t.tags),
+  ],
+);
+
+/**
+ * What one review level (a unit above the office, or the office itself) did with a post: the row is
+ * the level's inbox entry while `decision` and `closed_at` are null, then its decision (approved for
+ * its own channels, or passed) and whether it forwarded the post to the level above. The post's
+ * status summarises these rows.
+ */
+export const postLevels = pgTable(
+  'post_levels',
+  {
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'restrict' }),
+    /** The post's own unit (never changes), so an inbox counts per office from this table alone. */
+    originUnitId: uuid('origin_unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'restrict' }),
+    /** How the post reached this level's inbox. */
+    arrival: text('arrival').$type<LevelArrival>().notNull(),
+    arrivedAt: tstz('arrived_at').notNull(),
+    decision: text('decision').$type<LevelDecision>(),
+    decidedAt: tstz('decided_at'),
+    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+    /** The approval comment or the reason for passing. */
+    note: text('note'),
+    /** This level sent the post on to the level above. */
+    forwardedAt: tstz('forwarded_at'),
+    forwardedBy: uuid('forwarded_by').references(() => users.id, { onDelete: 'set null' }),
+    forwardNote: text('forward_note'),
+    /** The post went back to its office (changes requested, rejected, withdrawn): no longer waiting here. */
+    closedAt: tstz('closed_at'),
+    /** The waiting-time alarm went to the level's reviewers, and later to its admins (each once). */
+    alarmedAt: tstz('alarmed_at'),
+    adminsAlarmedAt: tstz('admins_alarmed_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.postId, t.unitId] }),
+    oneOf('post_levels_arrival_check', t.arrival, LEVEL_ARRIVALS),
+    check(
+      'post_levels_decision_check',
+      sql`${t.decision} is null or ${t.decision} in (${sql.raw(LEVEL_DECISIONS.map((d) => `'${d}'`).join(', '))})`,
+    ),
+    // A level's inbox: what waits for it, oldest arrival first.
+    index('post_levels_inbox_idx')
+      .on(t.unitId, t.arrivedAt, t.postId)
+      .where(sql`${t.decision} is null and ${t.closedAt} is null`),
+    // The same per originating office: counts and the office filter of an inbox.
+    index('post_levels_inbox_origin_idx')
+      .on(t.unitId, t.originUnitId, t.arrivedAt)
+      .where(sql`${t.decision} is null and ${t.closedAt} is null`),
   ],
 );
 
@@ -111,8 +168,8 @@ export const postEvents = pgTable(
       .references(() => posts.id, { onDelete: 'cascade' }),
     actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
     kind: text('kind').$type<PostEventKind>().notNull(),
-    fromStatus: text('from_status'),
-    toStatus: text('to_status'),
+    fromStatus: text('from_status').$type<PostStatus>(),
+    toStatus: text('to_status').$type<PostStatus>(),
     /** Comment text, or the reason of a decision. */
     body: text('body'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),

@@ -110,6 +110,34 @@ export const reviewsTable = accessTable<Fixtures>({
       expect: decide(200),
     },
     {
+      route: 'POST /api/v1/posts/:id/pass',
+      request: async (_actor, _f, env) => {
+        const post = await officeA1Post(env, true);
+        return call('POST', `/api/v1/posts/${post.id}/pass`, {
+          version: post.version,
+          note: 'Bukan untuk kami',
+        });
+      },
+      expect: decide(200),
+    },
+    {
+      route: 'POST /api/v1/posts/:id/forward',
+      case: 'one level up; the national level has none above it',
+      request: async (_actor, _f, env) => {
+        const post = await officeA1Post(env, true);
+        return call('POST', `/api/v1/posts/${post.id}/forward`, { version: post.version, note: 'Bagus' });
+      },
+      expect: statuses({
+        national: [404, 409, 409],
+        regionA: [404, 200, 200],
+        regionB: [404, 404, 404],
+        officeA1: [403, 200, 200],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
       route: 'POST /api/v1/posts/:id/approve',
       case: 'onto a national channel',
       request: async (_actor, f, env) => {

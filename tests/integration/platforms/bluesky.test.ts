@@ -11,6 +11,7 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 describe('Bluesky adapter against a fake PDS', () => {
   let fake: FakeBluesky;
@@ -138,7 +139,7 @@ describe('Bluesky adapter against a fake PDS', () => {
     expect(fake.blobs.size).toBe(uploads);
   });
 
-  it('uploads a video blob and embeds it', async () => {
+  itWithFfmpeg('uploads a video blob and embeds it', async () => {
     const { ctx } = channel();
     const video = await testVideo();
     const result = await blueskyAdapter.publish(

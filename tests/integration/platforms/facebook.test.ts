@@ -11,6 +11,7 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 const MINUTE = 60_000;
 
@@ -104,7 +105,7 @@ describe('Facebook Page adapter against the fake Graph API', () => {
     expect(uploads.map((p) => p.published)).toEqual([false, false, false]);
   });
 
-  it('publishes a video with its description', async () => {
+  itWithFfmpeg('publishes a video with its description', async () => {
     const text = unique('Video layanan Sabtu.');
     const video = host.add(await testVideo(), { kind: 'video', mime: 'video/mp4' });
     const result = await adapter.publish(
@@ -117,7 +118,7 @@ describe('Facebook Page adapter against the fake Graph API', () => {
     expect(result.url).toBe(`https://www.facebook.com/${page.pageId}/videos/${result.remoteId}`);
   });
 
-  it('refuses photos and a video in one post as invalid, before calling Meta', async () => {
+  itWithFfmpeg('refuses photos and a video in one post as invalid, before calling Meta', async () => {
     const before = graph.server.received.length;
     const video = host.add(await testVideo(), { kind: 'video', mime: 'video/mp4' });
     const classification = await failure(

@@ -11,6 +11,7 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -81,7 +82,7 @@ describe('Instagram adapter against the fake Graph API', () => {
     expect(statusChecks() - checksBefore).toBe(3);
   });
 
-  it('publishes a carousel of images and a video, with the link in the caption', async () => {
+  itWithFfmpeg('publishes a carousel of images and a video, with the link in the caption', async () => {
     const text = unique('Carousel kegiatan.');
     const result = await adapter.publish(
       context(),
@@ -97,7 +98,7 @@ describe('Instagram adapter against the fake Graph API', () => {
     expect(media.caption).toBe(`${text}\n\nhttps://imigrasi.go.id/b`);
   });
 
-  it('publishes a video as a reel', async () => {
+  itWithFfmpeg('publishes a video as a reel', async () => {
     const text = unique('Reel layanan.');
     const result = await adapter.publish(
       context(),

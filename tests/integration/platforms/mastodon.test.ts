@@ -11,6 +11,7 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 describe('Mastodon adapter against a fake instance', () => {
   let fake: FakeMastodon;
@@ -89,7 +90,7 @@ describe('Mastodon adapter against a fake instance', () => {
     expect(second!.description).toBeNull();
   });
 
-  it('uploads a video and polls until the instance has processed it', async () => {
+  itWithFfmpeg('uploads a video and polls until the instance has processed it', async () => {
     const { ctx } = channel();
     const video = await testVideo();
     const result = await mastodonAdapter.publish(

@@ -16,6 +16,7 @@ import {
 } from '../../fakes/platform-context';
 import { createTestContext, type TestContext } from '../../helpers/context';
 import { testDrivers } from '../../helpers/db';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 import { createTestUnit } from '../../helpers/org';
 
 describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
@@ -42,7 +43,7 @@ describe.each(testDrivers())('sandbox adapter on the %s timeline', (driver) => {
   const rows = (deliveryId: string) =>
     t.ctx.db.select().from(sandboxPosts).where(eq(sandboxPosts.idempotencyKey, deliveryId));
 
-  it('publishes text with images and a video into the timeline, media kept by id', async () => {
+  itWithFfmpeg('publishes text with images and a video into the timeline, media kept by id', async () => {
     const image = mediaFromBuffer(await testImage(), { kind: 'image', mime: 'image/png', altText: 'Loket' });
     const video = mediaFromBuffer(await testVideo(), { kind: 'video', mime: 'video/mp4' });
     const request = publishRequest({ deliveryId: randomUUID(), media: [image, video] });

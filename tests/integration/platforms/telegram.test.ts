@@ -17,6 +17,7 @@ import {
   telegramServerError,
   telegramTooManyRequests,
 } from '../../fakes/telegram';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 async function failure(adapter: PlatformAdapter, call: Promise<unknown>): Promise<ErrorClass> {
   try {
@@ -80,7 +81,7 @@ describe('Telegram adapter against the fake Bot API', () => {
     expect(fake.messages(channel.id).at(-1)).toMatchObject({ kind: 'photo', caption: text });
   });
 
-  it('uploads a video', async () => {
+  itWithFfmpeg('uploads a video', async () => {
     const text = unique('Video pelayanan.');
     await adapter.publish(
       context(),
@@ -89,7 +90,7 @@ describe('Telegram adapter against the fake Bot API', () => {
     expect(fake.messages(channel.id).at(-1)).toMatchObject({ kind: 'video', caption: text });
   });
 
-  it('sends several media as one album with the caption on the first item', async () => {
+  itWithFfmpeg('sends several media as one album with the caption on the first item', async () => {
     const text = unique('Album kegiatan.');
     const result = await adapter.publish(
       context(),

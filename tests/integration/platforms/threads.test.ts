@@ -17,6 +17,7 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -102,7 +103,7 @@ describe('Threads adapter against the fake Threads API', () => {
     });
   });
 
-  it('publishes a video', async () => {
+  itWithFfmpeg('publishes a video', async () => {
     const result = await adapter.publish(
       channel().ctx,
       publishRequest({ deliveryId: randomUUID(), text: unique('Video.'), media: [await video()] }),
@@ -110,7 +111,7 @@ describe('Threads adapter against the fake Threads API', () => {
     expect(fake.threads(account.userId).at(-1)).toMatchObject({ id: result.remoteId, mediaType: 'VIDEO' });
   });
 
-  it('publishes a carousel of images and a video, with the link in the text', async () => {
+  itWithFfmpeg('publishes a carousel of images and a video, with the link in the text', async () => {
     const text = unique('Carousel.');
     const result = await adapter.publish(
       channel().ctx,

@@ -11,6 +11,7 @@ import {
   testVideo,
 } from '../../fakes/platform-context';
 import { createWebhookReceiver, type WebhookReceiver } from '../../fakes/webhook';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 async function failure(adapter: PlatformAdapter, call: Promise<unknown>): Promise<ErrorClass> {
   try {
@@ -41,40 +42,43 @@ describe('webhook adapter against a receiver that checks signatures and dedupes'
     });
   const storedFor = (deliveryId: string) => receiver.stored().filter((s) => s.deliveryId === deliveryId);
 
-  it('posts the delivery signed, with text, link and media URLs, and keeps the receiver’s id', async () => {
-    const image = mediaFromBuffer(await testImage(), {
-      kind: 'image',
-      mime: 'image/png',
-      altText: 'Loket paspor',
-    });
-    const video = mediaFromBuffer(await testVideo(), { kind: 'video', mime: 'video/mp4' });
-    const request = publishRequest({
-      deliveryId: randomUUID(),
-      link: 'https://imigrasi.go.id/f',
-      sourceUrl: 'https://t.me/kanim_pontianak/12',
-      media: [image, video],
-    });
-    const result = await adapter.publish(context(), request);
-    const [stored] = storedFor(request.deliveryId);
-    expect(result).toEqual({ remoteId: stored!.id, url: `${receiver.server.url}/posts/${stored!.id}` });
-    expect(stored!.payload).toMatchObject({
-      type: 'delivery',
-      mode: 'copy',
-      text: request.text,
-      link: 'https://imigrasi.go.id/f',
-      sourceUrl: 'https://t.me/kanim_pontianak/12',
-      media: [
-        {
-          url: image.publicUrl(),
-          kind: 'image',
-          mime: 'image/png',
-          altText: 'Loket paspor',
-          sha256: image.sha256,
-        },
-        { url: video.publicUrl(), kind: 'video', mime: 'video/mp4', altText: '', sha256: video.sha256 },
-      ],
-    });
-  });
+  itWithFfmpeg(
+    'posts the delivery signed, with text, link and media URLs, and keeps the receiver’s id',
+    async () => {
+      const image = mediaFromBuffer(await testImage(), {
+        kind: 'image',
+        mime: 'image/png',
+        altText: 'Loket paspor',
+      });
+      const video = mediaFromBuffer(await testVideo(), { kind: 'video', mime: 'video/mp4' });
+      const request = publishRequest({
+        deliveryId: randomUUID(),
+        link: 'https://imigrasi.go.id/f',
+        sourceUrl: 'https://t.me/kanim_pontianak/12',
+        media: [image, video],
+      });
+      const result = await adapter.publish(context(), request);
+      const [stored] = storedFor(request.deliveryId);
+      expect(result).toEqual({ remoteId: stored!.id, url: `${receiver.server.url}/posts/${stored!.id}` });
+      expect(stored!.payload).toMatchObject({
+        type: 'delivery',
+        mode: 'copy',
+        text: request.text,
+        link: 'https://imigrasi.go.id/f',
+        sourceUrl: 'https://t.me/kanim_pontianak/12',
+        media: [
+          {
+            url: image.publicUrl(),
+            kind: 'image',
+            mime: 'image/png',
+            altText: 'Loket paspor',
+            sha256: image.sha256,
+          },
+          { url: video.publicUrl(), kind: 'video', mime: 'video/mp4', altText: '', sha256: video.sha256 },
+        ],
+      });
+    },
+  );
 
   it('passes reposts and quotes on with their mode and source', async () => {
     const repost = publishRequest({

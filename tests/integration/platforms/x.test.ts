@@ -10,6 +10,7 @@ import {
   testVideo,
 } from '../../fakes/platform-context';
 import { createFakeX, type FakeX, type FakeXUser } from '../../fakes/x';
+import { itWithFfmpeg } from '../../helpers/ffmpeg';
 
 const CLIENT_ID = 'gaung-test-client';
 
@@ -94,7 +95,7 @@ describe('X adapter against the fake X API', () => {
     expect(second!.altText).toBeNull();
   });
 
-  it('uploads a video and waits for X to finish processing it', async () => {
+  itWithFfmpeg('uploads a video and waits for X to finish processing it', async () => {
     const { ctx } = channel();
     const video = await testVideo();
     const result = await xAdapter.publish(
@@ -115,7 +116,7 @@ describe('X adapter against the fake X API', () => {
     expect(polls.length).toBe(2);
   });
 
-  it('refuses media X cannot take before uploading anything', async () => {
+  itWithFfmpeg('refuses media X cannot take before uploading anything', async () => {
     const { ctx } = channel();
     const before = fake.server.received.length;
     const video = await testVideo();

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { NAME_PATTERN } from '../domain/org';
+
+/** Inputs of units and people, shared by the API and the web app. */
+
+export const unitName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
+
+export const personName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
+
+export const email = z.email().max(254);
+
+/** New passwords; the upper bound keeps scrypt's work per request bounded. */
+export const newPassword = z.string().min(12, 'at least 12 characters').max(256);
