@@ -25,6 +25,23 @@ const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]*$/.test(v) && URL.
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `host:port,host:port`: Sentinels or Cluster nodes, parsed into ioredis' shape. */
+const redisNodes = z
+  .string()
+  .refine(
+    (v) => v.split(',').every((node) => /^[^\s:,]+:\d{1,5}$/.test(node.trim())),
+    'must be a comma-separated list of host:port',
+  )
+  .transform((v) =>
+    v.split(',').map((node) => {
+      const at = node.trim().lastIndexOf(':');
+      return { host: node.trim().slice(0, at), port: Number(node.trim().slice(at + 1)) };
+    }),
+  );
+
+/** A hash tag (`{gaung}`) puts every key in one Cluster slot, as BullMQ's scripts and Gaung's own need. */
+const HASH_TAGGED = /\{[^{}]+\}/;
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -37,10 +54,26 @@ const schema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),
   REDIS_URL: redisUrl.optional(),
+  /** Sentinels watching the primary (instead of REDIS_URL); REDIS_SENTINEL_NAME names the primary. */
+  REDIS_SENTINELS: redisNodes.optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** Some Cluster nodes (the rest are discovered); instead of REDIS_URL and REDIS_SENTINELS. */
+  REDIS_CLUSTER_NODES: redisNodes.optional(),
+  /** For the Sentinel-managed primary and replicas, or the Cluster nodes (REDIS_URL carries its own). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** TLS to the Sentinels and the primary, or to the Cluster nodes. */
+  REDIS_TLS: bool.default(false),
+  /** Default `gaung`, or `{gaung}` with REDIS_CLUSTER_NODES (the hash tag keeps every key in one slot). */
   GAUNG_REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, "_", "." and "-" only')
-    .default('gaung'),
+    .regex(
+      /^(?=.{1,42}$)[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/,
+      'letters, digits, "_", "." and "-", with at most one {hash tag}',
+    )
+    .refine((v) => v.length > 0 && v !== '{}')
+    .optional(),
   GAUNG_SECRET_KEY: z
     .string()
     .refine(
@@ -120,7 +153,8 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'GAUNG_REDIS_PREFIX'> {
+  GAUNG_REDIS_PREFIX: string;
   /** Absolute data directory. */
   dataDir: string;
   /** Base URL at which platforms and browsers reach this instance. */
@@ -147,8 +181,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
+  const topologies = [config.REDIS_URL, config.REDIS_SENTINELS, config.REDIS_CLUSTER_NODES].filter(Boolean);
+  if (topologies.length > 1)
+    throw new ConfigError(
+      'invalid configuration: REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one of them, not several',
+    );
+  const prefix = config.GAUNG_REDIS_PREFIX ?? (config.REDIS_CLUSTER_NODES ? '{gaung}' : 'gaung');
+  if (config.REDIS_CLUSTER_NODES && !HASH_TAGGED.test(prefix))
+    throw new ConfigError(
+      `invalid configuration: GAUNG_REDIS_PREFIX: must hold a hash tag such as {${prefix}} with REDIS_CLUSTER_NODES, so every key lands in one slot`,
+    );
   return {
     ...config,
+    GAUNG_REDIS_PREFIX: prefix,
     dataDir: path.resolve(config.GAUNG_DATA_DIR),
     publicUrl: config.GAUNG_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
   };

@@ -18,10 +18,24 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['tests/integration/**/*.test.{ts,tsx}'],
+          exclude: ['tests/integration/redis-topology/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Sentinel failover and Cluster on Redis processes of their own, one file at a time.
+          name: 'redis-topology',
+          sequence: { groupOrder: 1 },
+          include: ['tests/integration/redis-topology/**/*.test.{ts,tsx}'],
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          maxWorkers: 1,
         },
       },
       {

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
 import { KeyRing } from './infra/crypto';
 import { type BlobStorage, createStorage } from './infra/storage';
 import { createMetrics, type Metrics } from './metrics';
+import { onInternalAddressRefused } from './platforms/http';
 import { builtInAdapters, createPlatformRegistry, type PlatformRegistry } from './platforms/index';
 import type { PlatformAdapter } from './platforms/types';
 import { closeQueues, createQueues, type Queues } from './queues/index';
-import { producerConnection, type RedisTarget, resolveRedis } from './queues/redis';
+import { producerConnection, type RedisConnection, type RedisTarget, resolveRedis } from './queues/redis';
 import { createSandboxTimeline } from './services/sandbox-timeline';
 
 /**
@@ -24,7 +24,7 @@ export interface AppContext {
   db: Database['db'];
   redisTarget: RedisTarget;
   /** Producer connection (fails fast while Redis is away). */
-  redis: Redis;
+  redis: RedisConnection;
   /** Prefix of every Redis key Gaung writes, BullMQ's included. */
   redisPrefix: string;
   queues: Queues;
@@ -72,7 +72,7 @@ export interface ContextParts {
   adapters?: PlatformAdapter[];
 }
 
-async function ready(redis: Redis): Promise<void> {
+async function ready(redis: RedisConnection): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Redis did not become ready within 5 s')), 5_000);
@@ -87,6 +87,7 @@ async function ready(redis: Redis): Promise<void> {
 export async function assembleContext(parts: ContextParts): Promise<AppContext> {
   const redis = producerConnection(parts.redisTarget);
   redis.on('error', (error) => parts.log.warn({ err: error }, 'redis connection error'));
+  onInternalAddressRefused((detail) => parts.log.warn(detail, 'refused a connection to an internal address'));
   // enableOfflineQueue is off: nothing may be sent before the first connection is up.
   await ready(redis);
   return {

@@ -22,7 +22,8 @@ export type Resource =
   | { type: 'unit'; unitPath: string }
   /** A user as it is, or as it would be after a create or update (`userId` absent before creation). */
   | { type: 'user'; userId?: string; unitPath: string; role: Role }
-  | { type: 'post'; unitPath: string; authorId: string; status: PostStatus }
+  /** `submitted`: the post was submitted at least once (a draft withdrawn unsubmitted never was). */
+  | { type: 'post'; unitPath: string; authorId: string; status: PostStatus; submitted: boolean }
   | { type: 'channel'; unitPath: string }
   | { type: 'media'; unitPath: string }
   /** An office's own account read for ingest. */
@@ -139,12 +140,10 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
     }
     case 'post': {
       const ownUnit = actor.unitPath === resource.unitPath;
-      // Drafts stay inside the office; reviewers above see a post once it was submitted.
+      // Drafts stay inside the office, withdrawn ones too; reviewers above see a post once it was submitted.
       const visible =
         ownUnit ||
-        (atLeast(actor, 'reviewer') &&
-          contains(actor.unitPath, resource.unitPath) &&
-          resource.status !== 'draft');
+        (atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath) && resource.submitted);
       switch (action) {
         case 'post.read':
         case 'post.comment':

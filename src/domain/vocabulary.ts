@@ -22,6 +22,9 @@ export const PLATFORMS = [
 ] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
+/** Platforms that are no public place: a webhook reaches its owner's own system, the sandbox nobody. The press room leaves them out. */
+export const NON_PUBLIC_PLATFORMS: readonly Platform[] = ['webhook', 'sandbox'];
+
 export const CHANNEL_STATUSES = ['active', 'needs_reauth', 'paused'] as const;
 export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
 

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { type AppContext, redisKey } from '../context';
 import { blockId, blockIds, type RateWindow, rateWindows } from '../domain/rate-limits';
 import type { Platform } from '../domain/vocabulary';
+import type { RedisConnection } from '../queues/redis';
 
 /**
  * Publish quotas, counted atomically in Redis before a platform is called. Each quota window is a
@@ -111,9 +111,9 @@ interface RateCommands {
   gaungRateBlock(key: string, till: number, now: number): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisConnection>();
 
-function commands(redis: Redis): RateCommands {
+function commands(redis: RedisConnection): RateCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('gaungRateReserve', { lua: RESERVE });
     redis.defineCommand('gaungRateBlock', { numberOfKeys: 1, lua: BLOCK });

@@ -1,5 +1,6 @@
 import type { ClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
 import type { FeedKind } from '../domain/vocabulary';
@@ -143,18 +144,62 @@ function transportError(url: string, error: unknown): FeedError {
 // ---------------------------------------------------------------------------------------------
 // Text
 
-/** Plain text from a fragment of HTML: paragraphs and line breaks kept, tags dropped, entities decoded. */
+/**
+ * The most HTML read from one field. A post body holds 10,000 characters and a summary 1,000, so
+ * nothing beyond this could reach a post; bounding it first keeps a hostile feed from costing more.
+ */
+export const HTML_MAX_CHARS = 100_000;
+
+const BLOCK_ENDS = new Set(['p', 'div', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote']);
+const TAG_NAME = /\/?([A-Za-z][A-Za-z0-9]*)/y;
+
+/**
+ * Plain text from a fragment of HTML: paragraphs and line breaks kept, tags, scripts and styles
+ * dropped, entities decoded. One forward scan with `indexOf`, so its time grows with the input's
+ * length whatever the input is (a run of `<`, unclosed `<script`), never with its square.
+ */
 export function htmlToText(html: string): string {
-  const text = html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|li|h[1-6]|blockquote)\s*>/gi, '\n\n')
-    .replace(/<[^>]*>/g, '');
-  return decodeEntities(text)
+  const source = html.length > HTML_MAX_CHARS ? html.slice(0, HTML_MAX_CHARS) : html;
+  const parts: string[] = [];
+  let at = 0;
+  while (at < source.length) {
+    const open = source.indexOf('<', at);
+    if (open < 0) {
+      parts.push(source.slice(at));
+      break;
+    }
+    parts.push(source.slice(at, open));
+    const close = source.indexOf('>', open + 1);
+    // A `<` that never closes is text, as before; nothing after it can be a tag either.
+    if (close < 0) {
+      parts.push(source.slice(open));
+      break;
+    }
+    TAG_NAME.lastIndex = open + 1;
+    const name = TAG_NAME.exec(source)?.[1]?.toLowerCase();
+    const closing = source[open + 1] === '/';
+    at = close + 1;
+    if (!name) continue;
+    if (!closing && (name === 'script' || name === 'style')) {
+      const end = closingTag(source, name, at);
+      if (end < 0) break;
+      at = end;
+    } else if (!closing && name === 'br') parts.push('\n');
+    else if (closing && BLOCK_ENDS.has(name)) parts.push('\n\n');
+  }
+  return decodeEntities(parts.join(''))
     .replace(/[ \t\u00a0]+/g, ' ')
-    .replace(/ *\n */g, '\n')
+    .replace(/ ?\n ?/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** Where the text after `</name>` starts, searching from `from`; -1 when the element never closes. */
+function closingTag(source: string, name: string, from: number): number {
+  const pattern = new RegExp(`</${name}\\s*>`, 'gi');
+  pattern.lastIndex = from;
+  const found = pattern.exec(source);
+  return found ? found.index + found[0].length : -1;
 }
 
 /** At most `max` characters, cut at a word and marked with an ellipsis. */
@@ -175,7 +220,15 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
-  htmlEntities: true,
+  // One linear pass over each value; DOCTYPE entities are never expanded (no entity bombs), and a
+  // reference to no character stays as written instead of throwing.
+  entityDecoder: {
+    decode: decodeEntities,
+    setExternalEntities: () => {},
+    addInputEntities: () => {},
+    reset: () => {},
+    setXmlVersion: () => {},
+  },
   isArray: (name) =>
     ['item', 'entry', 'link', 'enclosure', 'media:content', 'media:group', 'category'].includes(name),
 });
@@ -259,8 +312,24 @@ function itemText(title: string, html: string): string {
   return `${heading}\n\n${summary}`;
 }
 
+/** A FeedError for anything reading a document threw, so the failure is kept on the feed and shown. */
+function asFeedError(base: string, error: unknown): FeedError {
+  if (error instanceof FeedError) return error;
+  return new FeedError(`${base} could not be read as a feed (${(error as Error)?.message ?? error})`, false, {
+    cause: error,
+  });
+}
+
 /** Parses an RSS 2.0, RSS 1.0 or Atom document; throws a FeedError when it is none of these. */
 export function parseFeedDocument(xml: string, base: string): FeedSnapshot {
+  try {
+    return parseDocument(xml, base);
+  } catch (error) {
+    throw asFeedError(base, error);
+  }
+}
+
+function parseDocument(xml: string, base: string): FeedSnapshot {
   let document: XmlNode;
   try {
     document = parser.parse(xml) as XmlNode;
@@ -315,9 +384,101 @@ export function parseFeedDocument(xml: string, base: string): FeedSnapshot {
   throw new FeedError(`${base} is not an RSS or Atom feed`, false);
 }
 
+/** Documents up to this size are parsed in place; larger ones in the parser thread. */
+const PARSE_IN_PLACE_BYTES = 64 * 1024;
+/** A parse still running after this long is given up and its thread replaced. */
+const PARSE_TIMEOUT_MS = 30_000;
+
+interface ParseAnswer {
+  id: number;
+  snapshot?: FeedSnapshot;
+  error?: { message: string; retryable: boolean };
+}
+
+/**
+ * One thread that parses large feeds in turn: parsing 5 MB of XML takes seconds of CPU, which
+ * would otherwise stop the API from answering anyone (health checks included) meanwhile.
+ */
+class FeedParserThread {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve(snapshot: FeedSnapshot): void; reject(error: FeedError): void; timer: NodeJS.Timeout }
+  >();
+
+  parse(xml: string, base: string): Promise<FeedSnapshot> {
+    const worker = this.start();
+    this.nextId += 1;
+    const id = this.nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new FeedError(`${base} took too long to read`, false)),
+        PARSE_TIMEOUT_MS,
+      );
+      this.pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, xml, base });
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./feed-parse-thread.mjs', import.meta.url));
+    worker.unref();
+    worker.on('message', (answer: ParseAnswer) => {
+      const waiting = this.pending.get(answer.id);
+      if (!waiting) return;
+      this.pending.delete(answer.id);
+      clearTimeout(waiting.timer);
+      if (answer.snapshot) waiting.resolve(answer.snapshot);
+      else
+        waiting.reject(
+          new FeedError(
+            answer.error?.message ?? 'the feed could not be read',
+            answer.error?.retryable ?? false,
+          ),
+        );
+    });
+    worker.on('error', (error) =>
+      this.fail(new FeedError(`the feed parser stopped (${error.message})`, true)),
+    );
+    worker.on('exit', () => {
+      if (this.worker === worker) this.fail(new FeedError('the feed parser stopped', true));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Ends the thread and every parse waiting on it; the next parse starts a new one. */
+  private fail(error: FeedError): void {
+    const worker = this.worker;
+    this.worker = null;
+    for (const waiting of this.pending.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+    }
+    this.pending.clear();
+    void worker?.terminate();
+  }
+}
+
+const parserThread = new FeedParserThread();
+
+/** Parses a feed document, in the parser thread when it is large. */
+export function parseFeed(xml: string, base: string): Promise<FeedSnapshot> {
+  if (xml.length <= PARSE_IN_PLACE_BYTES) {
+    try {
+      return Promise.resolve(parseFeedDocument(xml, base));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return parserThread.parse(xml, base);
+}
+
 async function readRss(url: string, options: FeedReadOptions): Promise<FeedSnapshot> {
   const response = await get<string>(url, { ...options, responseType: 'text' });
-  return parseFeedDocument(String(response.data), url);
+  return parseFeed(String(response.data), url);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +530,14 @@ async function readMastodon(address: FeedAddress, options: FeedReadOptions): Pro
   );
   if (!Array.isArray(statuses))
     throw new FeedError(`${profile.instanceUrl} did not answer with statuses`, true);
+  try {
+    return mastodonSnapshot(statuses, profile.instanceUrl);
+  } catch (error) {
+    throw asFeedError(profile.instanceUrl, error);
+  }
+}
+
+function mastodonSnapshot(statuses: MastodonStatus[], instanceUrl: string): FeedSnapshot {
   return {
     title: null,
     items: statuses
@@ -387,7 +556,7 @@ async function readMastodon(address: FeedAddress, options: FeedReadOptions): Pro
             .flatMap((m): FeedMedia[] => {
               const kind =
                 m.type === 'image' ? 'image' : m.type === 'video' || m.type === 'gifv' ? 'video' : null;
-              const url = absolute(m.url ?? undefined, profile.instanceUrl);
+              const url = absolute(m.url ?? undefined, instanceUrl);
               return kind && url ? [{ url, kind, altText: m.description ?? '' }] : [];
             })
             .slice(0, FEED_MAX_MEDIA),

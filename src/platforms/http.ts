@@ -37,12 +37,19 @@ for (const [address, prefix] of [
 export const isInternalAddress = (address: string) =>
   internal.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
 
+/** A refusal names the host, never the address it resolved to: that would let anyone map the internal DNS. */
 export class InternalAddressError extends Error {
   readonly code = 'EINTERNAL';
   constructor(host: string, why: string) {
     super(`${host} ${why}; Gaung connects only to public addresses here`);
     this.name = this.constructor.name;
   }
+}
+
+/** Where refusals are logged with the address the name resolved to (set once by the process). */
+let logRefusal: (detail: { host: string; address: string }) => void = () => {};
+export function onInternalAddressRefused(log: (detail: { host: string; address: string }) => void): void {
+  logRefusal = log;
 }
 
 /** dns.lookup, refusing internal addresses. */
@@ -54,10 +61,10 @@ const publicLookup = ((
   dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error);
     const refused = addresses.find((entry) => isInternalAddress(entry.address));
-    if (refused)
-      return callback(
-        new InternalAddressError(hostname, `resolves to ${refused.address}, an internal address`),
-      );
+    if (refused) {
+      logRefusal({ host: hostname, address: refused.address });
+      return callback(new InternalAddressError(hostname, 'resolves to an internal address'));
+    }
     if (options.all) return callback(null, addresses);
     callback(null, addresses[0]!.address, addresses[0]!.family);
   });
@@ -84,6 +91,12 @@ export function internalUrlProblem(url: string): string | null {
 /** Long enough for a slow upload chunk; a request that takes longer is treated as an unknown outcome. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * A client with timeouts and keep-alive. `reach` is given for addresses someone typed in (webhooks,
+ * feeds, Mastodon instances, PDSes): such a client never goes through an environment proxy
+ * (`HTTP(S)_PROXY`), since the address check would then see the proxy instead of the target. Clients
+ * of the fixed platform hosts (no `reach`) honour the proxy settings.
+ */
 export function createHttpClient(
   baseURL: string,
   options: { timeoutMs?: number; signal?: AbortSignal; reach?: NetworkReach } = {},
@@ -98,6 +111,7 @@ export function createHttpClient(
     timeout: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
     ...AGENTS[reach],
     signal: options.signal,
+    ...(options.reach ? { proxy: false as const } : {}),
     maxRedirects: 0,
     maxBodyLength: Number.POSITIVE_INFINITY,
     maxContentLength: 50 * 1024 * 1024,

@@ -81,7 +81,7 @@ interface InstanceV2 {
 /** Reads the limits and API version of an instance from GET /api/v2/instance (no token needed). */
 export async function readMastodonInstance(
   instanceUrl: string,
-  options: { signal?: AbortSignal; reach?: NetworkReach } = {},
+  options: { signal?: AbortSignal; reach: NetworkReach },
 ): Promise<MastodonInstanceSettings> {
   try {
     const { data } = await createHttpClient(instanceUrl, options).get<InstanceV2>('/api/v2/instance');

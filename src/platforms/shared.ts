@@ -17,26 +17,74 @@ export function textFingerprint(text: string): string {
     .trim();
 }
 
-const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-};
+const NAMED_ENTITIES = new Map<string, string>(
+  Object.entries({
+    amp: '&',
+    lt: '<',
+    gt: '>',
+    quot: '"',
+    apos: "'",
+    nbsp: ' ',
+    hellip: '…',
+    mdash: '—',
+    ndash: '–',
+    lsquo: '‘',
+    rsquo: '’',
+    ldquo: '“',
+    rdquo: '”',
+    laquo: '«',
+    raquo: '»',
+    middot: '·',
+    bull: '•',
+    copy: '©',
+    reg: '®',
+    trade: '™',
+    euro: '€',
+  }),
+);
 
+/** A character reference names a Unicode scalar value: not NUL, not a surrogate, at most U+10FFFF. */
+const isScalarValue = (code: number) => code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
+
+/** The longest reference read (`&#x10FFFF;` and every named one fit). */
+const REFERENCE_MAX = 34;
+
+/** The character a reference (what stands between `&` and `;`) names, or undefined. */
+function referenced(reference: string): string | undefined {
+  if (reference.charCodeAt(0) !== 35 /* # */)
+    return NAMED_ENTITIES.get(reference) ?? NAMED_ENTITIES.get(reference.toLowerCase());
+  const hex = reference[1] === 'x' || reference[1] === 'X';
+  const digits = reference.slice(hex ? 2 : 1);
+  if (!(hex ? /^[0-9a-f]{1,8}$/i : /^[0-9]{1,10}$/).test(digits)) return undefined;
+  const code = Number.parseInt(digits, hex ? 16 : 10);
+  return isScalarValue(code) ? String.fromCodePoint(code) : undefined;
+}
+
+/**
+ * Decodes numeric and a few named references; one that names no character stays as written. One
+ * forward scan with `indexOf`: feeds can hold millions of references.
+ */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, entity: string) => {
-    if (entity[0] === '#') {
-      const code =
-        entity[1] === 'x' || entity[1] === 'X'
-          ? Number.parseInt(entity.slice(2), 16)
-          : Number(entity.slice(1));
-      return Number.isFinite(code) ? String.fromCodePoint(code) : whole;
+  let amp = text.indexOf('&');
+  if (amp < 0) return text;
+  const parts: string[] = [];
+  let copied = 0;
+  // The next `;` after an `&` is also the next one after every `&` before it: found once, not per `&`.
+  let semi = -1;
+  while (amp >= 0) {
+    if (semi <= amp) semi = text.indexOf(';', amp + 1);
+    if (semi < 0) break;
+    const character = semi - amp <= REFERENCE_MAX ? referenced(text.slice(amp + 1, semi)) : undefined;
+    if (character === undefined) {
+      amp = text.indexOf('&', amp + 1);
+      continue;
     }
-    return NAMED_ENTITIES[entity.toLowerCase()] ?? whole;
-  });
+    parts.push(text.slice(copied, amp), character);
+    copied = semi + 1;
+    amp = text.indexOf('&', copied);
+  }
+  parts.push(text.slice(copied));
+  return parts.join('');
 }
 
 /** Appends the delivery's link to its text unless the rendered text already carries it. */

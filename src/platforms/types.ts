@@ -92,7 +92,8 @@ export interface PublishRequest {
 
 export interface PublishResult {
   remoteId: string;
-  url: string;
+  /** Where the post can be seen; null when the platform gave no address of its own. */
+  url: string | null;
   /** Every id the publication made, where it made several (a Telegram album); a retraction removes each. */
   remoteIds?: string[];
 }
@@ -187,6 +188,11 @@ export interface PlatformAdapter {
   readonly credentialsSchema: z.ZodType<Record<string, unknown>>;
   /** Validates the non-secret settings of a channel. */
   readonly settingsSchema: z.ZodType<Record<string, unknown>>;
+  /**
+   * Settings that may carry a secret all the same (a receiver URL with a token in its path): shown
+   * only to those who manage the channel, never in a delivery's public link.
+   */
+  readonly privateSettings?: readonly string[];
 
   publish(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult>;
   repost?(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult>;

@@ -103,7 +103,7 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
   }
 
   async function deliver(ctx: PlatformContext, request: PublishRequest): Promise<PublishResult> {
-    const { url, answer } = await send(ctx, request.deliveryId, {
+    const { answer } = await send(ctx, request.deliveryId, {
       type: 'delivery',
       deliveryId: request.deliveryId,
       mode: request.mode,
@@ -120,7 +120,8 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
       })),
       sentAt: new Date().toISOString(),
     });
-    return { remoteId: answer.id ?? request.deliveryId, url: answer.url ?? url };
+    // The endpoint itself is no address of the post (and may embed a secret): only the receiver's own.
+    return { remoteId: answer.id ?? request.deliveryId, url: answer.url ?? null };
   }
 
   return {
@@ -128,6 +129,7 @@ export function createWebhookAdapter(options: { timeoutMs?: number } = {}): Plat
     capabilities,
     credentialsSchema,
     settingsSchema,
+    privateSettings: ['url'],
     publish: deliver,
     repost: deliver,
     quote: deliver,

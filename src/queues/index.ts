@@ -1,6 +1,6 @@
 import { Queue, type QueueOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { MetricWindow } from '../domain/vocabulary';
+import type { RedisConnection } from './redis';
 
 /** Queue names and the payload each carries. Jobs carry ids only; Postgres holds the truth. */
 export interface QueuePayloads {
@@ -41,7 +41,7 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnFail: { count: 5_000 },
 } as const;
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: RedisConnection, prefix: string): Queues {
   const options: QueueOptions = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
   return {
     publish: new Queue('publish', options),

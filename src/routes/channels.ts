@@ -4,6 +4,7 @@ import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import {
   archiveChannel,
+  channelViewFor,
   checkSlots,
   connectMeta,
   createChannel,
@@ -98,7 +99,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
       authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
-      return (await viewsOf(ctx.db, [channel]))[0]!;
+      return channelViewFor(ctx, actor, (await viewsOf(ctx.db, [channel]))[0]!, unitPath);
     },
   );
 

@@ -204,7 +204,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const row = await loadMedia(ctx, request.params.id);
       authorize(actor, 'media.update', { type: 'media', unitPath: row.unitPath }, 'Media');
-      return updateAltText(ctx, row.id, request.body.altText);
+      return updateAltText(ctx, actor, row.id, request.body.altText);
     },
   );
 

@@ -145,6 +145,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       return reply.code(201).send(await createPost(ctx, actor, request.body));
     },

@@ -144,7 +144,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       authorize(
         actor,
         'post.review',
-        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
+        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
         'Unit',
       );
       return reviewInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });

@@ -15,7 +15,7 @@ import { type ChannelEvent, transitionChannel } from '../domain/channel-machine'
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
-import type { Actor } from '../domain/permissions';
+import { type Actor, decide } from '../domain/permissions';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
 import { connectMetaPages } from '../platforms/facebook';
@@ -203,6 +203,22 @@ export async function viewsOf(db: DbOrTx, rows: ChannelRow[]): Promise<ChannelVi
   return rows.map((row) => toView(row, slots.get(row.id) ?? []));
 }
 
+/**
+ * The view as the actor may see it: settings that may carry a secret (a webhook's URL) only for
+ * those who manage the channel; everyone else who may read it sees the rest.
+ */
+export function channelViewFor(
+  ctx: AppContext,
+  actor: Actor,
+  view: ChannelView,
+  unitPath: string,
+): ChannelView {
+  if (decide(actor, 'channel.manage', { type: 'channel', unitPath }) === 'allow') return view;
+  const hidden = ctx.platforms.get(view.platform)?.privateSettings ?? [];
+  const settings = Object.fromEntries(Object.entries(view.settings).filter(([key]) => !hidden.includes(key)));
+  return { ...view, settings };
+}
+
 /** The channel with its owning unit's path (for `authorize`), or 404. Archived channels are gone. */
 export async function loadChannel(
   db: DbOrTx,
@@ -228,7 +244,7 @@ export async function listChannels(
       ? sql`(${units.path} = ${actor.unitPath} or ${actor.unitPath} like ${units.path} || '%')`
       : sql`(${units.path} like ${`${actor.unitPath}%`} or ${actor.unitPath} like ${units.path} || '%')`;
   const rows = await ctx.db
-    .select({ channel: channels })
+    .select({ channel: channels, unitPath: units.path })
     .from(channels)
     .innerJoin(units, eq(units.id, channels.unitId))
     .where(
@@ -241,10 +257,11 @@ export async function listChannels(
       ),
     )
     .orderBy(asc(channels.platform), asc(channels.name));
-  return viewsOf(
+  const views = await viewsOf(
     ctx.db,
     rows.map((r) => r.channel),
   );
+  return views.map((view, i) => channelViewFor(ctx, actor, view, rows[i]!.unitPath));
 }
 
 /** Checks settings and credentials against the adapter's schemas; field errors name `settings.x`. */

@@ -34,7 +34,7 @@ export interface DeliveryTransition {
   /** Replaces the counted attempts (a person's retry starts a fresh budget). */
   attempts?: number;
   dueAt?: Date;
-  remote?: { remoteId: string | null; remoteUrl: string; remoteIds?: string[] };
+  remote?: { remoteId: string | null; remoteUrl: string | null; remoteIds?: string[] };
   /** A retraction was asked for (why); kept on the row for the delivery's record and the press room. */
   retraction?: { reason: string };
   /** The post is gone from the platform now. */

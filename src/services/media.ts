@@ -3,11 +3,11 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows } from '../db/client';
-import { media, mediaRenditions, postMedia, units } from '../db/schema';
+import { media, mediaRenditions, postMedia, posts, units } from '../db/schema';
 import { AppError, notFound } from '../domain/errors';
 import {
   ACCEPTED_LABELS,
@@ -26,7 +26,8 @@ import {
   planMedia,
   type VideoContainer,
 } from '../domain/media-rules';
-import type { MediaKind, Platform } from '../domain/vocabulary';
+import type { Actor } from '../domain/permissions';
+import type { MediaKind, Platform, PostStatus } from '../domain/vocabulary';
 import {
   copyWithoutMetadata,
   encodeImage,
@@ -43,7 +44,7 @@ import {
 } from '../infra/media-tools';
 import { BlobTooLargeError, type StagedBlob } from '../infra/storage';
 import type { PublishMedia } from '../platforms/types';
-import { postMediaList } from './posts';
+import { bumpPost, insertPostEvent, nextStatus, postMediaList } from './posts';
 
 /**
  * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,
@@ -354,10 +355,53 @@ export async function loadMedia(ctx: AppContext, id: string): Promise<MediaRow &
   return { ...row.media, unitPath: row.unitPath };
 }
 
-export async function updateAltText(ctx: AppContext, id: string, altText: string): Promise<MediaView> {
-  const [row] = await ctx.db.update(media).set({ altText }).where(eq(media.id, id)).returning();
-  if (!row) throw notFound('Media');
-  return mediaView(row);
+/** Posts whose alt text follows the medium's own and whose content may still change: drafts and posts in review. */
+const FOLLOWING_STATUSES: PostStatus[] = ['draft', 'submitted', 'changes_requested'];
+
+/**
+ * Changes a medium's alt text. Each post in review that shows it (without alt text of its own) is
+ * edited with it: its version moves, so a decision taken on what was seen before is refused as
+ * stale, and its timeline says so. Approved posts keep the text they were approved with.
+ */
+export async function updateAltText(
+  ctx: AppContext,
+  actor: Actor,
+  id: string,
+  altText: string,
+): Promise<MediaView> {
+  return ctx.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ altText: media.altText })
+      .from(media)
+      .where(eq(media.id, id))
+      .for('update');
+    const [row] = await tx.update(media).set({ altText }).where(eq(media.id, id)).returning();
+    if (!row || !before) throw notFound('Media');
+    if (before.altText === altText) return mediaView(row);
+    const following = await tx
+      .select({ id: posts.id, status: posts.status, version: posts.version })
+      .from(postMedia)
+      .innerJoin(posts, eq(posts.id, postMedia.postId))
+      .where(
+        and(eq(postMedia.mediaId, id), isNull(postMedia.altText), inArray(posts.status, FOLLOWING_STATUSES)),
+      );
+    const now = ctx.now();
+    for (const post of following) {
+      const status = nextStatus(post.status as PostStatus, 'edit');
+      const version = await bumpPost(tx, post.id, post.version, { status }, now);
+      await insertPostEvent(tx, {
+        postId: post.id,
+        actorId: actor.userId,
+        kind: 'edit',
+        fromStatus: post.status as PostStatus,
+        toStatus: status,
+        body: altText,
+        data: { version, fields: ['media'], mediaId: id },
+        at: now,
+      });
+    }
+    return mediaView(row);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

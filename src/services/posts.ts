@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, like, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, like, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { AppContext } from '../context';
 import type { DbOrTx, Tx } from '../db/client';
@@ -41,6 +41,8 @@ export interface PostFacts {
   authorId: string;
   status: PostStatus;
   version: number;
+  /** Submitted at least once. */
+  submitted: boolean;
 }
 
 export const postResource = (facts: PostFacts): Resource => ({
@@ -48,6 +50,7 @@ export const postResource = (facts: PostFacts): Resource => ({
   unitPath: facts.unitPath,
   authorId: facts.authorId,
   status: facts.status,
+  submitted: facts.submitted,
 });
 
 export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> {
@@ -60,12 +63,14 @@ export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> 
       authorId: posts.authorId,
       status: posts.status,
       version: posts.version,
+      submittedAt: posts.submittedAt,
     })
     .from(posts)
     .innerJoin(units, eq(units.id, posts.unitId))
     .where(eq(posts.id, postId));
   if (!row) throw notFound('Post');
-  return { ...row, status: row.status };
+  const { submittedAt, ...facts } = row;
+  return { ...facts, submitted: submittedAt !== null };
 }
 
 export interface PostMediaInput {
@@ -466,6 +471,14 @@ export async function bumpPost(
   return row.version;
 }
 
+/** Gives each medium of the post that uses the medium's own alt text that text, so later edits of the medium pass it by. */
+async function freezeAltText(tx: Tx, postId: string): Promise<void> {
+  await tx
+    .update(postMedia)
+    .set({ altText: sql`(select ${media.altText} from ${media} where ${media.id} = ${postMedia.mediaId})` })
+    .where(and(eq(postMedia.postId, postId), sql`${postMedia.altText} is null`));
+}
+
 /** Asks the state machine; a refused transition is a 409 that changes nothing. */
 export function nextStatus(from: PostStatus, event: PostEvent): PostStatus {
   const result = transitionPost(from, event);
@@ -493,6 +506,8 @@ export async function transitionInTx(
 ): Promise<{ version: number; eventId: number; to: PostStatus }> {
   const to = nextStatus(facts.status, event);
   const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
+  // What was approved is what is published: the media's alt text is copied onto the post with the approval.
+  if (to === 'approved') await freezeAltText(tx, facts.id);
   // The inboxes follow the status: a submission enters them, a post sent back or withdrawn leaves them.
   if (event === 'submit') await enterInboxes(tx, facts, at);
   else if (event === 'request_changes' || event === 'reject' || event === 'withdraw')
@@ -710,12 +725,13 @@ export const exactTime = (column: SQL | AnyPgColumn) =>
 
 /**
  * The posts an actor may read, as SQL: the same rule as `decide(actor, 'post.read', …)` — the own
- * unit's posts, and for reviewers and admins the subtree's posts once submitted.
+ * unit's posts, and for reviewers and admins the subtree's posts once submitted (ever: a withdrawn
+ * draft that never was stays inside its office).
  */
 export function visiblePosts(actor: Actor): SQL {
   const ownUnit = eq(posts.unitId, actor.unitId);
   if (!atLeast(actor, 'reviewer')) return ownUnit;
-  return or(ownUnit, and(like(units.path, `${actor.unitPath}%`), ne(posts.status, 'draft')))!;
+  return or(ownUnit, and(like(units.path, `${actor.unitPath}%`), isNotNull(posts.submittedAt)))!;
 }
 
 /** Newest first; the cursor is (created_at, id), so rows inserted meanwhile never shift a page. */

@@ -1,13 +1,18 @@
-import { and, asc, desc, eq, inArray, lt, min, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, min, notInArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { channels, deliveries, posts, units } from '../db/schema';
-import type { Platform } from '../domain/vocabulary';
+import { NON_PUBLIC_PLATFORMS, type Platform } from '../domain/vocabulary';
 
 /**
  * The public press room: posts that went out on at least one channel, newest first, with the office
  * they came from and where they can be seen. Only published deliveries are read; nothing else of a
- * post (drafts, comments, reviewers) is ever exposed.
+ * post (drafts, comments, reviewers) is ever exposed, nor what went only to a webhook or the sandbox.
  */
+
+const publicDelivery = and(
+  eq(deliveries.status, 'published'),
+  notInArray(channels.platform, [...NON_PUBLIC_PLATFORMS]),
+);
 
 export interface PressLink {
   channelName: string;
@@ -33,7 +38,8 @@ export async function listPressItems(
   const latest = await ctx.db
     .select({ postId: deliveries.postId, at: firstPublished })
     .from(deliveries)
-    .where(eq(deliveries.status, 'published'))
+    .innerJoin(channels, eq(channels.id, deliveries.channelId))
+    .where(publicDelivery)
     .groupBy(deliveries.postId)
     .having(options.before ? lt(firstPublished, options.before) : undefined)
     .orderBy(desc(firstPublished), desc(deliveries.postId))
@@ -57,7 +63,7 @@ export async function listPressItems(
     .innerJoin(channels, eq(channels.id, deliveries.channelId))
     .innerJoin(posts, eq(posts.id, deliveries.postId))
     .innerJoin(units, eq(units.id, posts.unitId))
-    .where(and(inArray(deliveries.postId, ids), eq(deliveries.status, 'published')))
+    .where(and(inArray(deliveries.postId, ids), publicDelivery))
     .orderBy(asc(deliveries.publishedAt), asc(sql`${channels.name}`));
   const items = page.flatMap((entry) => {
     const published = rows.filter((row) => row.postId === entry.postId);

@@ -541,7 +541,7 @@ async function finish(
     const row = await recordWithNotice(ctx, 'published', {
       ...base,
       event: 'published',
-      reason: `published as ${outcome.url}`,
+      reason: outcome.url ? `published as ${outcome.url}` : 'published',
       attemptsDelta: 1,
       remote: { remoteId: outcome.remoteId, remoteUrl: outcome.url, remoteIds: outcome.remoteIds },
       lastError: null,
@@ -665,7 +665,7 @@ async function recordLateSuccess(ctx: AppContext, claim: Claim, result: PublishR
     from: 'unknown',
     event: 'reconciled_found',
     now: ctx.now(),
-    reason: `published as ${result.url} (recorded after the lease ran out)`,
+    reason: `published${result.url ? ` as ${result.url}` : ''} (recorded after the lease ran out)`,
     remote: { remoteId: result.remoteId, remoteUrl: result.url, remoteIds: result.remoteIds },
     lastError: null,
   });

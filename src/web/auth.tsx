@@ -155,8 +155,8 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     '/login',
     { config: beforePasswordChange, schema: { hide: true, querystring: loginQuery } },
     async (request, reply) => {
-      if (request.actor) return reply.redirect(localPath(request.query.next, '/'), 303);
-      return showLogin(request, reply, { next: localPath(request.query.next, '/') });
+      if (request.actor) return reply.redirect(localPath(request.query.next, '/', ctx.config.publicUrl), 303);
+      return showLogin(request, reply, { next: localPath(request.query.next, '/', ctx.config.publicUrl) });
     },
   );
 
@@ -179,7 +179,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
       const { _login, next, email, password } = request.body;
       const expected = request.cookies[LOGIN_NONCE_COOKIE];
       const retry = (error: string, status: number) =>
-        showLogin(request, reply, { next: localPath(next, '/'), email, error }, status);
+        showLogin(request, reply, { next: localPath(next, '/', ctx.config.publicUrl), email, error }, status);
       if (!expected || !sameNonce(expected, _login)) {
         const env = await kit.env(request, reply);
         return retry(env.t.login.expired, 403);
@@ -198,7 +198,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
         });
         reply.clearCookie(LOGIN_NONCE_COOKIE, { path: '/login' });
         const home = signedIn.user.role === 'contributor' ? '/posts' : '/inbox';
-        const target = localPath(next, '/');
+        const target = localPath(next, '/', ctx.config.publicUrl);
         return reply.redirect(target === '/' ? home : target, 303);
       } catch (error) {
         if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));

@@ -34,10 +34,23 @@ export function createWebKit(ctx: AppContext, assets: Assets): WebKit {
   };
 }
 
-/** A local path to go back to after signing in; anything else (other sites, `//host`) is ignored. */
-export function localPath(value: string | undefined, fallback: string): string {
-  if (!value?.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return fallback;
-  return value;
+const unsafeInUrl = (char: string) => char === '\\' || char.charCodeAt(0) < 0x20 || char === '\u007f';
+
+/**
+ * A path on Gaung's own site to go back to after signing in, resolved against the public URL as a
+ * browser would; anything that lands elsewhere (`//host`, `/\\host`, `/<tab>/host`) gives the fallback.
+ */
+export function localPath(value: string | undefined, fallback: string, publicUrl: string): string {
+  // Browsers drop tabs and newlines from URLs and read a backslash as a slash, so none is let through.
+  if (!value?.startsWith('/') || [...value].some(unsafeInUrl)) return fallback;
+  let resolved: URL;
+  try {
+    resolved = new URL(value, publicUrl);
+  } catch {
+    return fallback;
+  }
+  if (resolved.origin !== new URL(publicUrl).origin) return fallback;
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
 }
 
 /** Form fields as the browser sends them: one value, or several for repeated names. */

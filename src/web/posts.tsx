@@ -445,7 +445,11 @@ function Timeline(props: { events: PostEventView[] }) {
         let line: string;
         if (event.kind === 'comment') line = t.timeline.comment(who);
         else if (event.kind === 'edit')
-          line = data.created ? t.timeline.created(who) : t.timeline.edited(who);
+          line = data.created
+            ? t.timeline.created(who)
+            : data.mediaId
+              ? t.timeline.altTextEdited(who)
+              : t.timeline.edited(who);
         else if (event.kind === 'transition') {
           const level = (data.level as { name?: string } | undefined)?.name;
           const status = event.toStatus ? t.postStatus[event.toStatus] : '';
@@ -605,6 +609,7 @@ function PostPage(props: {
     unitPath: props.unitPath,
     authorId: post.author.id,
     status: post.status,
+    submitted: post.submittedAt !== null,
   };
   const may = (action: 'post.update' | 'post.submit' | 'post.withdraw' | 'post.review' | 'post.comment') =>
     actor !== null && decide(actor, action, resource) === 'allow';
@@ -777,7 +782,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       authorize(
         actor,
         'post.read',
-        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft' },
+        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft', submitted: false },
         'Post',
       );
       const status = request.query.status || undefined;
@@ -825,6 +830,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const empty: EditorValues = {
@@ -858,6 +864,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
     if (request.isMultipart())
       authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
@@ -1065,6 +1072,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitPath: actor.unitPath,
         authorId: actor.userId,
         status: 'draft',
+        submitted: false,
       });
       const env = await kit.env(request, reply);
       const input = request.body;

@@ -557,7 +557,10 @@ function ReviewPage(props: {
                 {comments.map((c) => (
                   <li>
                     <div class="meta">
-                      {c.actor?.name ?? t.timeline.system} · <Time at={c.createdAt} />
+                      {c.kind === 'edit' && c.data.mediaId
+                        ? t.timeline.altTextEdited(c.actor?.name ?? t.timeline.system)
+                        : (c.actor?.name ?? t.timeline.system)}{' '}
+                      · <Time at={c.createdAt} />
                     </div>
                     <p class="comment">{c.body}</p>
                   </li>
@@ -823,7 +826,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       authorize(
         actor,
         'post.review',
-        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted' },
+        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
         'Unit',
       );
       const q = blank(request.query.q);

@@ -110,9 +110,19 @@ describeInBrowser('hostile text is shown, never run', () => {
     const published = await submit();
     ids.published = published.id;
     await approve(published.id, published.version);
+    // The press room shows public platforms only (no sandbox): this one went out on a Telegram channel.
+    const pressChannel = await insertChannel(ctx, org.units.national, 'telegram', {
+      name: `Telegram ${PAYLOAD}`,
+    });
     await ctx.db
       .update(deliveries)
-      .set({ status: 'published', publishedAt: new Date(), remoteUrl: HOSTILE_URL, renderedText: PAYLOAD })
+      .set({
+        channelId: pressChannel,
+        status: 'published',
+        publishedAt: new Date(),
+        remoteUrl: HOSTILE_URL,
+        renderedText: PAYLOAD,
+      })
       .where(eq(deliveries.postId, published.id));
 
     const rejected = await submit();

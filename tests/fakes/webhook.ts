@@ -54,6 +54,8 @@ export interface WebhookReceiver {
   secret: string;
   stored(): StoredDelivery[];
   pings(): number;
+  /** Whether deliveries are answered with `{ id, url }` (default) or with an empty 204, as many receivers do. */
+  receipts: boolean;
   start(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -94,12 +96,10 @@ export function createWebhookReceiver(secret: string): WebhookReceiver {
     if (deliveryId !== parsed.data.deliveryId)
       return reply.code(422).send({ error: 'delivery header and body differ' });
     const known = byDelivery.get(deliveryId);
-    if (known) {
-      known.received += 1;
-      return { id: known.id, url: `${server.url}/posts/${known.id}` };
-    }
-    const stored: StoredDelivery = { id: randomUUID(), deliveryId, payload: parsed.data, received: 1 };
+    if (known) known.received += 1;
+    const stored = known ?? { id: randomUUID(), deliveryId, payload: parsed.data, received: 1 };
     byDelivery.set(deliveryId, stored);
+    if (!receiver.receipts) return reply.code(204).send();
     return { id: stored.id, url: `${server.url}/posts/${stored.id}` };
   });
 
@@ -109,6 +109,7 @@ export function createWebhookReceiver(secret: string): WebhookReceiver {
     secret,
     stored: () => [...byDelivery.values()],
     pings: () => pings,
+    receipts: true,
     async start() {
       await server.start();
       receiver.url = `${server.url}/hooks/gaung`;

@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveries, deliveryEvents } from '../../src/db/schema';
 import { publishJobId } from '../../src/queues/producers';
+import { producerConnection } from '../../src/queues/redis';
 import { expireClaimsOfGoneWorkers } from '../../src/services/maintenance';
 import { claimDelivery } from '../../src/services/publishing';
 import { EPOCH_GRACE_MS, startLiveness, type WorkerLiveness } from '../../src/services/worker-liveness';
@@ -135,8 +136,7 @@ describe.each(testDrivers())('worker liveness on %s', (driver) => {
   });
 
   it('abandons platform calls when the heartbeat stops reaching Redis', async () => {
-    const connection = t.ctx.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    connection.on('error', () => {});
+    const connection = producerConnection(t.ctx.redisTarget);
     await new Promise((resolve) => connection.once('ready', resolve));
     const cut = await startLiveness({ ...t.ctx, redis: connection }, 'cut-off');
     running.push(cut);

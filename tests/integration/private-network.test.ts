@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifyOutbox, units } from '../../src/db/schema';
-import { internalUrlProblem, isInternalAddress } from '../../src/platforms/http';
+import { FeedError, readFeed } from '../../src/platforms/feeds';
+import { createHttpClient, internalUrlProblem, isInternalAddress } from '../../src/platforms/http';
 import { createWebhookAdapter } from '../../src/platforms/webhook';
 import { deliverOutboxEntry, PermanentNotifyError } from '../../src/services/notifications';
 import { createCredentialStore, createPlatformContext, publishRequest } from '../fakes/platform-context';
@@ -79,9 +82,47 @@ describe('URLs from settings stay off Gaung’s own network', () => {
       const error = await publishTo(url.toString(), 'public').catch((e: unknown) => e);
       expect(adapter.classifyError(error)).toMatchObject({
         kind: 'invalid',
-        message: expect.stringContaining(`resolves to ${address}, an internal address`),
+        message: expect.stringContaining('resolves to an internal address'),
       });
+      // The address it resolved to is for the log, not for whoever typed the URL.
+      expect(adapter.classifyError(error).message).not.toContain(address);
       expect(receiver.server.received.length).toBe(before);
+    });
+
+    it('never goes through an environment proxy, which the address check would take for the target', async () => {
+      const proxy = createServer((request, response) => {
+        proxied.push(String(request.url));
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+      const proxied: string[] = [];
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const saved = { http: process.env.HTTP_PROXY, https: process.env.HTTPS_PROXY };
+      process.env.HTTP_PROXY = proxyUrl;
+      process.env.HTTPS_PROXY = proxyUrl;
+      try {
+        // Through the proxy this would reach whatever the proxy reaches; directly, the name does not resolve.
+        const error = await publishTo('http://gaung-intranet.invalid/hook', 'public').catch(
+          (e: unknown) => e,
+        );
+        expect(adapter.classifyError(error).kind).not.toBe('invalid');
+        await expect(
+          readFeed(
+            { kind: 'rss', url: 'http://gaung-intranet.invalid/feed', accountId: null },
+            { reach: 'public' },
+          ),
+        ).rejects.toBeInstanceOf(FeedError);
+        expect(proxied).toEqual([]);
+        // A client of a fixed platform host keeps honouring the operator's proxy.
+        await createHttpClient('http://api.platform.invalid').get('/ping');
+        expect(proxied).toEqual(['http://api.platform.invalid/ping']);
+      } finally {
+        process.env.HTTP_PROXY = saved.http ?? '';
+        process.env.HTTPS_PROXY = saved.https ?? '';
+        if (saved.http === undefined) delete process.env.HTTP_PROXY;
+        if (saved.https === undefined) delete process.env.HTTPS_PROXY;
+        await new Promise((resolve) => proxy.close(resolve));
+      }
     });
 
     it('reaches it when the operator allows private URLs', async () => {

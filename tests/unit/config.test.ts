@@ -26,6 +26,29 @@ describe('configuration', () => {
     }
   });
 
+  it('reads Sentinels and Cluster nodes, with a hash-tagged prefix by default in a Cluster', () => {
+    const sentinel = loadConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379, redis-b:26380',
+      REDIS_SENTINEL_NAME: 'gaung',
+    });
+    expect(sentinel.REDIS_SENTINELS).toEqual([
+      { host: '10.0.0.1', port: 26379 },
+      { host: 'redis-b', port: 26380 },
+    ]);
+    expect(sentinel.GAUNG_REDIS_PREFIX).toBe('gaung');
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.2:6379' });
+    expect(cluster.GAUNG_REDIS_PREFIX).toBe('{gaung}');
+    expect(loadConfig({ GAUNG_REDIS_PREFIX: '{office}-a' }).GAUNG_REDIS_PREFIX).toBe('{office}-a');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.2:6379', GAUNG_REDIS_PREFIX: 'gaung' })).toThrow(
+      /GAUNG_REDIS_PREFIX: must hold a hash tag/,
+    );
+    expect(() => loadConfig({ REDIS_SENTINELS: '10.0.0.1' })).toThrow(/REDIS_SENTINELS/);
+    expect(() => loadConfig({ GAUNG_REDIS_PREFIX: '{a}{b}' })).toThrow(/GAUNG_REDIS_PREFIX/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://x:6379', REDIS_CLUSTER_NODES: 'y:6379' })).toThrow(
+      /set one of them/,
+    );
+  });
+
   it('refuses a secret key that is not 32 bytes', () => {
     expect(() => loadConfig({ GAUNG_SECRET_KEY: Buffer.alloc(16).toString('base64') })).toThrow(
       /GAUNG_SECRET_KEY/,

@@ -154,14 +154,22 @@ describe('decide: tokens, audit, reports, queues', () => {
 
 describe('decide: posts, channels, media, deliveries', () => {
   it('keeps drafts inside the office and shows submitted posts to the reviewers above', () => {
-    const post = (status: (typeof POST_STATUSES)[number]): Resource => ({
+    const post = (status: (typeof POST_STATUSES)[number], submitted = status !== 'draft'): Resource => ({
       type: 'post',
       unitPath: PATHS.A1,
       authorId: 'A1-contributor',
       status,
+      submitted,
     });
     expect(grid('post.read', post('draft'))).toEqual(
       expected({ N: 'NNN', A: 'NNN', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
+    );
+    // A draft withdrawn before it was ever submitted stays inside the office too.
+    expect(grid('post.read', post('withdrawn', false))).toEqual(
+      expected({ N: 'NNN', A: 'NNN', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
+    );
+    expect(grid('post.read', post('withdrawn'))).toEqual(
+      expected({ N: 'NYY', A: 'NYY', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
     );
     expect(grid('post.read', post('submitted'))).toEqual(
       expected({ N: 'NYY', A: 'NYY', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
@@ -210,7 +218,7 @@ describe('decide: existence never leaks', () => {
     ...POST_STATUSES.map((status) => ({
       read: 'post.read' as const,
       writes: ['post.update', 'post.submit', 'post.withdraw', 'post.comment', 'post.review'] as Action[],
-      at: (p: string): Resource => ({ type: 'post', unitPath: p, authorId: 'x', status }),
+      at: (p: string): Resource => ({ type: 'post', unitPath: p, authorId: 'x', status, submitted: true }),
     })),
     {
       read: 'channel.read',

@@ -157,6 +157,7 @@ export const en: Messages = {
     system: 'Gaung',
     created: (who) => `${who} created the post`,
     edited: (who) => `${who} edited the post`,
+    altTextEdited: (who) => `${who} changed the alternative text of a medium`,
     comment: (who) => `${who} commented`,
     transition: (who, status) => `${who}: ${status}`,
     passed: (who, level) => `${who} (${level}): not for this level`,

@@ -207,6 +207,7 @@ export const id = {
     system: 'Gaung',
     created: (who: string) => `${who} membuat kiriman`,
     edited: (who: string) => `${who} mengubah kiriman`,
+    altTextEdited: (who: string) => `${who} mengubah teks alternatif media`,
     comment: (who: string) => `${who} berkomentar`,
     transition: (who: string, status: string) => `${who}: ${status}`,
     passed: (who: string, level: string) => `${who} (${level}): bukan untuk level ini`,

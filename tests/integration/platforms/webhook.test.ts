@@ -42,6 +42,18 @@ describe('webhook adapter against a receiver that checks signatures and dedupes'
     });
   const storedFor = (deliveryId: string) => receiver.stored().filter((s) => s.deliveryId === deliveryId);
 
+  it('keeps no address of the post when the receiver answers without one: the endpoint is none', async () => {
+    receiver.receipts = false;
+    try {
+      const request = publishRequest({ deliveryId: randomUUID() });
+      const result = await adapter.publish(context(), request);
+      expect(result).toEqual({ remoteId: request.deliveryId, url: null });
+      expect(storedFor(request.deliveryId)).toHaveLength(1);
+    } finally {
+      receiver.receipts = true;
+    }
+  });
+
   itWithFfmpeg(
     'posts the delivery signed, with text, link and media URLs, and keeps the receiver’s id',
     async () => {
