@@ -15,6 +15,7 @@ import {
   cancelDelivery,
   channelFreeSlots,
   confirmDelivery,
+  confirmRetracted,
   deliveryFacts,
   deliveryResource,
   listDeliveries,
@@ -231,6 +232,26 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const facts = await manage(actor, request.params.id);
       await confirmDelivery(ctx, actor, facts, request.body.url, request.body.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/confirm-retracted',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description:
+          'Someone removed the post from the platform by hand (or checked it is gone): record the delivery as retracted.',
+        params: idParams,
+        body: optionalVersion,
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await confirmRetracted(ctx, actor, facts, request.body?.version);
       return loadDeliveryDetail(ctx, actor, facts.id);
     },
   );
