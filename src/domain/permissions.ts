@@ -34,6 +34,8 @@ export type Resource =
   /** The subtree whose audit trail is read. */
   | { type: 'audit'; unitPath: string }
   | { type: 'report'; unitPath: string }
+  /** A blackout of a unit's subtree (for `blackout.manage` on creation: the unit it would cover). */
+  | { type: 'blackout'; unitPath: string }
   | { type: 'queues' };
 
 export type Action =
@@ -55,6 +57,8 @@ export type Action =
   | 'post.withdraw'
   | 'post.comment'
   | 'post.review'
+  /** Withdraw a published post from the platforms (the deliveries on channels the actor controls). */
+  | 'post.retract'
   | 'channel.read'
   | 'channel.manage'
   | 'channel.target'
@@ -70,6 +74,8 @@ export type Action =
   | 'notification.read'
   | 'audit.read'
   | 'report.read'
+  | 'blackout.read'
+  | 'blackout.manage'
   | 'queues.admin';
 
 export type Decision = 'allow' | 'forbidden' | 'not_found';
@@ -149,6 +155,7 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
         case 'post.withdraw':
           return hide(visible, () => allowIf(ownUnit));
         case 'post.review':
+        case 'post.retract':
           return hide(visible, () =>
             allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath)),
           );
@@ -214,6 +221,14 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
         // Contributors read their own unit's report (its subtree is not theirs), reviewers and admins their subtree's.
         return hide(seesUnitItself(actor, resource.unitPath), () =>
           allowIf(seesUnit(actor, resource.unitPath)),
+        );
+      break;
+    case 'blackout':
+      // Everyone sees the blackouts over their unit (the banner); admins set them for their subtree.
+      if (action === 'blackout.read') return showIf(seesUnitItself(actor, resource.unitPath));
+      if (action === 'blackout.manage')
+        return hide(seesUnitItself(actor, resource.unitPath), () =>
+          allowIf(manages(actor, resource.unitPath)),
         );
       break;
     case 'queues':

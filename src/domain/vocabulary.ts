@@ -89,6 +89,9 @@ export type MediaKind = (typeof MEDIA_KINDS)[number];
 
 export const METRIC_WINDOWS = ['1h', '24h', '7d'] as const;
 export type MetricWindow = (typeof METRIC_WINDOWS)[number];
+/** The snapshots kept per delivery: the scheduled windows, and the latest one taken on demand ("refresh now"). */
+export const SNAPSHOT_WINDOWS = [...METRIC_WINDOWS, 'now'] as const;
+export type SnapshotWindow = (typeof SNAPSHOT_WINDOWS)[number];
 
 /** The offices' own accounts Gaung reads for ingest: an RSS or Atom feed, or a public Mastodon account. */
 export const FEED_KINDS = ['rss', 'mastodon'] as const;

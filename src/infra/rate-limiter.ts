@@ -258,3 +258,32 @@ export async function takeCallSlot(
     await sleep(waitMs);
   }
 }
+
+/**
+ * A plain fixed-window counter: at most `max` calls per `windowMs` under `id`. Answers how long to
+ * wait when the window is used up. For calls that are not posts (on-demand metrics reads).
+ */
+export async function takeFixedWindow(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix'>,
+  id: string,
+  max: number,
+  windowMs: number,
+): Promise<{ ok: true } | { ok: false; retryAfterMs: number }> {
+  const key = redisKey(ctx, 'window', id);
+  const results = await ctx.redis.multi().set(key, '0', 'PX', windowMs, 'NX').incr(key).pttl(key).exec();
+  const count = Number(results?.[1]?.[1] ?? 0);
+  const ttl = Number(results?.[2]?.[1] ?? windowMs);
+  return count <= max ? { ok: true } : { ok: false, retryAfterMs: Math.max(ttl, 1) };
+}
+
+/** Until when a platform's own "too many" answer blocks calls to this channel (or the app), if it does. */
+export async function blockedUntil(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  target: { platform: Platform; channelId: string },
+): Promise<Date | null> {
+  const values = await ctx.redis.mget(
+    ...blockIds(target.platform, target.channelId).map((id) => blockKey(ctx, id)),
+  );
+  const until = Math.max(0, ...values.map((value) => Number(value ?? 0)));
+  return until > ctx.now().getTime() ? new Date(until) : null;
+}

@@ -4,8 +4,11 @@ import type { RedisConnection } from './redis';
 
 /** Queue names and the payload each carries. Jobs carry ids only; Postgres holds the truth. */
 export interface QueuePayloads {
-  /** One job per delivery attempt: `attempt` is the delivery's count of attempts when the job was made. */
-  publish: { deliveryId: string; attempt: number };
+  /**
+   * One job per delivery attempt (or retraction attempt, `retraction: true`): `attempt` is the
+   * delivery's count of attempts when the job was made.
+   */
+  publish: { deliveryId: string; attempt: number; retraction?: true };
   /** Housekeeping: the sweep (due deliveries, leases, reconciliation, token refresh), metrics, media GC. */
   maintenance:
     | { task: 'sweep' }

@@ -53,6 +53,31 @@ export async function enqueuePublishJobs(ctx: AppContext, targets: readonly Publ
   }
 }
 
+/** Retraction jobs share the publish queue, named apart: the processor takes them to the retraction engine. */
+export const retractionJobId = (deliveryId: string, attempts: number) =>
+  `retraction-${deliveryId}-${attempts}`;
+
+/** One retraction job per target and attempt count; a target whose job still waits adds nothing. */
+export async function enqueueRetractionJobs(
+  ctx: AppContext,
+  targets: readonly PublishTarget[],
+): Promise<void> {
+  const now = ctx.now().getTime();
+  for (let start = 0; start < targets.length; start += CHUNK) {
+    await ctx.queues.publish.addBulk(
+      targets.slice(start, start + CHUNK).map((target) => ({
+        name: 'retract',
+        data: { deliveryId: target.id, attempt: target.attempts, retraction: true as const },
+        opts: {
+          ...PUBLISH_JOB_OPTIONS,
+          jobId: retractionJobId(target.id, target.attempts),
+          delay: Math.max(0, target.dueAt.getTime() - now),
+        },
+      })),
+    );
+  }
+}
+
 /**
  * Those of the targets that have no job in Redis (any state). One pipelined EXISTS per target is much
  * cheaper than re-adding a job BullMQ would ignore, which matters when thousands are due at once.

@@ -2,13 +2,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DELIVERY_EVENTS } from '../domain/delivery-machine';
 import { invalid } from '../domain/errors';
-import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_MODES,
+  DELIVERY_STATUSES,
+  PLATFORMS,
+  SNAPSHOT_WINDOWS,
+} from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { loadChannel } from '../services/channels';
 import {
   cancelDelivery,
   channelFreeSlots,
   confirmDelivery,
+  confirmRetracted,
   deliveryFacts,
   deliveryResource,
   listDeliveries,
@@ -16,6 +23,7 @@ import {
   rescheduleDelivery,
   retryDelivery,
 } from '../services/deliveries';
+import { MetricsRefreshThrottled, refreshDeliveryMetrics } from '../services/delivery-metrics';
 import { loadUnit } from '../services/units';
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -156,6 +164,41 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  const snapshotView = z.object({
+    window: z.enum(SNAPSHOT_WINDOWS),
+    takenAt: z.string(),
+    impressions: z.number().nullable(),
+    likes: z.number().nullable(),
+    reposts: z.number().nullable(),
+    replies: z.number().nullable(),
+    quotes: z.number().nullable(),
+    clicks: z.number().nullable(),
+  });
+
+  app.post(
+    '/deliveries/:id/metrics/refresh',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description:
+          'Reads a published delivery’s figures from its platform now (kept as the `now` snapshot). Whoever reads the delivery may; on-demand reads are limited per platform (429 with Retry-After).',
+        params: idParams,
+        response: {
+          200: z.object({ deliveryId: z.uuid(), snapshots: z.array(snapshotView) }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      try {
+        return await refreshDeliveryMetrics(ctx, actor, request.params.id);
+      } catch (error) {
+        if (error instanceof MetricsRefreshThrottled) reply.header('retry-after', String(error.retryAfter));
+        throw error;
+      }
+    },
+  );
+
   app.post(
     '/deliveries/:id/cancel',
     {
@@ -189,6 +232,26 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const facts = await manage(actor, request.params.id);
       await confirmDelivery(ctx, actor, facts, request.body.url, request.body.version);
+      return loadDeliveryDetail(ctx, actor, facts.id);
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/confirm-retracted',
+    {
+      schema: {
+        tags: ['deliveries'],
+        description:
+          'Someone removed the post from the platform by hand (or checked it is gone): record the delivery as retracted.',
+        params: idParams,
+        body: optionalVersion,
+        response: { 200: deliveryDetail },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await manage(actor, request.params.id);
+      await confirmRetracted(ctx, actor, facts, request.body?.version);
       return loadDeliveryDetail(ctx, actor, facts.id);
     },
   );

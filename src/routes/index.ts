@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { blackoutRoutes } from './blackouts';
 import { channelRoutes } from './channels';
 import { deliveryRoutes } from './deliveries';
 import { feedRoutes } from './feeds';
@@ -37,6 +38,7 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
       await api.register(feedRoutes);
       await api.register(deliveryRoutes);
       await api.register(reportRoutes);
+      await api.register(blackoutRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  CORRECTION_KINDS,
   DELIVERY_MODES,
   DELIVERY_STATUSES,
   MEDIA_KINDS,
@@ -22,6 +23,7 @@ import {
   updatePost,
   withdrawPost,
 } from '../services/posts';
+import { requestRetraction } from '../services/retraction';
 import { loadUnit } from '../services/units';
 
 const unitRef = z.object({ id: z.uuid(), name: z.string() });
@@ -71,6 +73,8 @@ export const postView = z.object({
   preferredTo: z.string().nullable(),
   submittedAt: z.string().nullable(),
   decidedAt: z.string().nullable(),
+  retractionReason: z.string().nullable(),
+  retractedAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   deliveries: z.array(deliveryView),
@@ -256,6 +260,53 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.withdraw', postResource(facts), 'Post');
       return withdrawPost(ctx, actor, facts, request.body?.version, request.body?.reason);
+    },
+  );
+
+  app.post(
+    '/posts/:id/retract',
+    {
+      schema: {
+        tags: ['posts'],
+        description:
+          'Withdraws a published post from the platforms of the channels the caller controls: published deliveries are deleted (or handed to a person where the platform cannot delete), scheduled ones cancelled, those in flight retracted once they resolve. An optional correction is published to the same channels.',
+        params: idParams,
+        body: z.strictObject({
+          version: versionField,
+          reason: z.string().trim().min(1).max(2_000),
+          correction: z
+            .strictObject({ text: z.string().trim().min(1).max(65_536), as: z.enum(CORRECTION_KINDS) })
+            .optional(),
+        }),
+        response: {
+          200: z.object({
+            post: postView,
+            deliveries: z.array(
+              z.object({
+                deliveryId: z.uuid(),
+                channelId: z.uuid(),
+                channelName: z.string(),
+                platform: z.enum(PLATFORMS),
+                status: z.enum(DELIVERY_STATUSES),
+                plan: z.enum(['retract', 'cancel', 'after_publish', 'nothing']),
+                byHand: z.boolean(),
+              }),
+            ),
+            correctionPostId: z.uuid().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const facts = await postFacts(ctx.db, request.params.id);
+      authorize(actor, 'post.retract', postResource(facts), 'Post');
+      const result = await requestRetraction(ctx, actor, facts, request.body, request.ip);
+      return {
+        post: await loadPostView(ctx.db, facts.id),
+        deliveries: result.scope,
+        correctionPostId: result.correctionPostId,
+      };
     },
   );
 

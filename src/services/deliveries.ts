@@ -21,11 +21,13 @@ import {
   dropPublishJob,
   enqueueDueDeliveries,
   enqueueNotify,
+  enqueueRetractionJobs,
   followRescheduledDelivery,
 } from '../queues/producers';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { publishOutcomeCtes } from './notifications';
 import { exactTime } from './posts';
+import { settleRetractedPosts } from './retraction';
 
 /**
  * Deliveries for the people who run them: the list (failed and unsure ones first when asked), one
@@ -290,7 +292,14 @@ export interface DeliveryDetail extends DeliverySummary {
   }[];
 }
 
-const HUMAN_ACTIONS: DeliveryEvent[] = ['cancel', 'retry', 'confirm', 'reschedule'];
+const HUMAN_ACTIONS: DeliveryEvent[] = [
+  'cancel',
+  'retry',
+  'confirm',
+  'reschedule',
+  'retry_retraction',
+  'confirm_retracted',
+];
 
 export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: string): Promise<DeliveryDetail> {
   const [[row], attemptRows, eventRows] = await Promise.all([
@@ -393,8 +402,29 @@ async function act(
   return row;
 }
 
-/** failed / needs_attention → scheduled now, with a fresh attempt budget. */
+/**
+ * failed / needs_attention → scheduled now, with a fresh attempt budget. A retraction that needed a
+ * person is retried as a retraction (never as a publication, which would put the post back).
+ */
 export async function retryDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
+  if (facts.status === 'retraction_needs_attention') {
+    const row = await act(
+      ctx,
+      actor,
+      facts,
+      'retry_retraction',
+      { reason: 'retraction retried by a person', attempts: 0, dueAt: ctx.now(), lastError: null },
+      { version },
+    );
+    await enqueueRetractionJobs(ctx, [{ id: row.id, attempts: row.attempts, dueAt: row.dueAt }]).catch(
+      (error: unknown) =>
+        ctx.log.warn(
+          { err: error, deliveryId: facts.id },
+          'could not queue the retraction; the sweeper will',
+        ),
+    );
+    return row;
+  }
   const row = await act(
     ctx,
     actor,
@@ -431,6 +461,29 @@ export async function confirmDelivery(
     { reason: `confirmed by a person: ${url}`, remote: { remoteId: null, remoteUrl: url }, lastError: null },
     { version, notify: 'published' },
   );
+}
+
+/** A person removed the post from the platform by hand (or saw it gone): recorded as retracted. */
+export async function confirmRetracted(
+  ctx: AppContext,
+  actor: Actor,
+  facts: DeliveryFacts,
+  version?: number,
+) {
+  const row = await act(
+    ctx,
+    actor,
+    facts,
+    'confirm_retracted',
+    { reason: 'a person confirmed the post is gone from the platform', retracted: true, lastError: null },
+    { version },
+  );
+  const [delivery] = await ctx.db
+    .select({ postId: deliveries.postId })
+    .from(deliveries)
+    .where(eq(deliveries.id, facts.id));
+  if (delivery) await settleRetractedPosts(ctx, [delivery.postId]);
+  return row;
 }
 
 /** Moves a scheduled delivery to another time (the calendar's drag and drop). */

@@ -34,7 +34,11 @@ export interface DeliveryTransition {
   /** Replaces the counted attempts (a person's retry starts a fresh budget). */
   attempts?: number;
   dueAt?: Date;
-  remote?: { remoteId: string | null; remoteUrl: string | null };
+  remote?: { remoteId: string | null; remoteUrl: string | null; remoteIds?: string[] };
+  /** A retraction was asked for (why); kept on the row for the delivery's record and the press room. */
+  retraction?: { reason: string };
+  /** The post is gone from the platform now. */
+  retracted?: boolean;
   /** Sets last_error / last_error_code (null clears them). */
   lastError?: { message: string; code: string } | null;
   /** The attempt row this change ends (the claim's), or a new finished row (a reconciliation check). */
@@ -73,8 +77,15 @@ export function transitionStatement(change: DeliveryTransition): SQL {
     sets.push(
       sql`remote_id = ${change.remote.remoteId}`,
       sql`remote_url = ${change.remote.remoteUrl}`,
+      sql`remote_ids = ${JSON.stringify(change.remote.remoteIds ?? [])}::jsonb`,
       sql`published_at = ${ts(change.now)}`,
     );
+  if (change.retraction)
+    sets.push(
+      sql`retraction_reason = ${change.retraction.reason}`,
+      sql`retraction_requested_at = coalesce(d.retraction_requested_at, ${ts(change.now)})`,
+    );
+  if (change.retracted) sets.push(sql`retracted_at = ${ts(change.now)}`);
   if (change.lastError !== undefined)
     sets.push(
       sql`last_error = ${change.lastError?.message ?? null}`,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { METRIC_WINDOWS, type MetricWindow } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow, type SnapshotWindow } from '../domain/vocabulary';
 import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
@@ -10,10 +10,12 @@ import {
   enqueuePublishJobs,
   withoutPublishJob,
 } from '../queues/producers';
+import { blackoutHolds, settleEndedBlackouts } from './blackouts';
 import { loadChannel, markNeedsReauth, platformContextFor } from './channels';
 import { enqueueDueFeeds } from './feeds';
 import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
+import { sweepRetractions } from './retraction';
 import { goneWorkers } from './worker-liveness';
 
 /**
@@ -44,6 +46,10 @@ export interface SweepResult {
   notifications: number;
   /** Office feeds due for a poll. */
   feeds: number;
+  /** Retractions queued (or started for deliveries published after their post was retracted). */
+  retractions: number;
+  /** Deliveries moved into free slots after a blackout ended. */
+  blackoutsSettled: number;
 }
 
 /**
@@ -81,6 +87,7 @@ export async function expireClaimsOfGoneWorkers(ctx: AppContext, self: string): 
 
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const expired = await expireLeases(ctx);
+  const blackoutsSettled = await settleEndedBlackouts(ctx);
   const now = ctx.now();
   const horizon = new Date(now.getTime() + ctx.config.GAUNG_HORIZON_SECONDS * 1000);
   const [due, unsure, expiring] = await Promise.all([
@@ -90,6 +97,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
         from deliveries d join channels c on c.id = d.channel_id
         where d.status = 'scheduled' and d.due_at <= ${ts(horizon)}
           and c.status = 'active' and c.archived_at is null
+          and not ${blackoutHolds(now, sql`d.due_at`)}
         order by d.due_at limit ${SWEEP_BATCH}`,
     ),
     queryRows<{ id: string; attempts: number; due_ms: number }>(
@@ -122,7 +130,10 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);
   await enqueueNotify(ctx, unsent);
   const feeds = await enqueueDueFeeds(ctx);
+  const retractions = await sweepRetractions(ctx, SWEEP_BATCH);
   return {
+    retractions,
+    blackoutsSettled,
     leasesExpired: expired.length,
     due: due.length,
     queued: missing.length,
@@ -205,7 +216,7 @@ export async function scheduleMetricsSnapshots(ctx: AppContext): Promise<number>
 export async function takeMetricsSnapshot(
   ctx: AppContext,
   deliveryId: string,
-  window: MetricWindow,
+  window: SnapshotWindow,
 ): Promise<string> {
   const [row] = await queryRows<{ remote_id: string | null; channel_id: string }>(
     ctx.db,
@@ -233,7 +244,14 @@ export async function takeMetricsSnapshot(
       values (${deliveryId}::uuid, ${window}, ${ts(ctx.now())}, ${metrics.impressions}::bigint, ${metrics.likes}::bigint,
         ${metrics.reposts}::bigint, ${metrics.replies}::bigint, ${metrics.quotes}::bigint, ${metrics.clicks}::bigint,
         ${JSON.stringify(metrics.raw)}::jsonb)
-      on conflict (delivery_id, "window") do nothing`,
+      on conflict (delivery_id, "window") ${
+        // The on-demand snapshot is the latest reading; the scheduled ones are taken once.
+        window === 'now'
+          ? sql`do update set taken_at = excluded.taken_at, impressions = excluded.impressions, likes = excluded.likes,
+              reposts = excluded.reposts, replies = excluded.replies, quotes = excluded.quotes, clicks = excluded.clicks,
+              raw = excluded.raw`
+          : sql`do nothing`
+      }`,
   );
   return 'stored';
 }

@@ -135,6 +135,9 @@ export interface PostView {
   preferredTo: string | null;
   submittedAt: string | null;
   decidedAt: string | null;
+  /** Why it was withdrawn from the platforms after publication; null if it was not. */
+  retractionReason: string | null;
+  retractedAt: string | null;
   createdAt: string;
   updatedAt: string;
   deliveries: PostDeliveryView[];
@@ -207,6 +210,8 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
       preferredTo: posts.preferredTo,
       submittedAt: posts.submittedAt,
       decidedAt: posts.decidedAt,
+      retractionReason: posts.retractionReason,
+      retractedAt: posts.retractedAt,
       createdAt: posts.createdAt,
       updatedAt: posts.updatedAt,
     })
@@ -256,6 +261,8 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     preferredTo: iso(row.preferredTo),
     submittedAt: iso(row.submittedAt),
     decidedAt: iso(row.decidedAt),
+    retractionReason: row.retractionReason,
+    retractedAt: iso(row.retractedAt),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     deliveries: deliveryRows.map((d) => ({

@@ -20,6 +20,7 @@ import {
   type PublishResult,
 } from '../platforms/types';
 import { enqueueNotify } from '../queues/producers';
+import { blackoutHolds } from './blackouts';
 import { type ChannelRow, markNeedsReauth, platformContextFor, quotaOverridesOf } from './channels';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
@@ -85,6 +86,8 @@ interface DeliveryWork {
   tags: string[];
   mediaCount: number;
   firstAttemptAt: Date | null;
+  /** A correction published as a reply: the original it answers. */
+  replyTo: { remoteId: string; url: string | null } | null;
 }
 
 export interface Claim extends DeliveryWork {
@@ -110,6 +113,7 @@ type RawWork = {
   tags: string[] | null;
   media_count: number;
   first_ms: number | null;
+  reply_to: { remoteId: string | null; url: string | null } | null;
 };
 
 const channelColumns = Object.entries(getTableColumns(channels));
@@ -144,6 +148,7 @@ function workFromRaw(raw: RawWork): DeliveryWork {
     tags: raw.tags ?? [],
     mediaCount: Number(raw.media_count),
     firstAttemptAt: msDate(raw.first_ms),
+    replyTo: raw.reply_to?.remoteId ? { remoteId: raw.reply_to.remoteId, url: raw.reply_to.url } : null,
   };
 }
 
@@ -156,12 +161,13 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
   (extract(epoch from d.updated_at) * 1000)::float8 as updated_ms,
   d.last_error, p.link, p.source_url, p.tags,
   (select count(*)::int from post_media pm where pm.post_id = d.post_id) as media_count,
-  (select (extract(epoch from min(a.started_at)) * 1000)::float8 from delivery_attempts a where a.delivery_id = d.id) as first_ms`;
+  (select (extract(epoch from min(a.started_at)) * 1000)::float8 from delivery_attempts a where a.delivery_id = d.id) as first_ms,
+  (select json_build_object('remoteId', o.remote_id, 'url', o.remote_url) from deliveries o where o.id = d.replies_to) as reply_to`;
 
 /**
- * scheduled → publishing in one statement: only if it is still scheduled, due, and its channel is
- * active. Opens the attempt row and writes the audit event. Null: not claimable (someone else has
- * it, it is not due, or its channel is paused).
+ * scheduled → publishing in one statement: only if it is still scheduled, due, its channel is
+ * active and no blackout holds it. Opens the attempt row and writes the audit event. Null: not
+ * claimable (someone else has it, it is not due, its channel is paused or blacked out).
  */
 export async function claimDelivery(
   ctx: AppContext,
@@ -180,6 +186,7 @@ export async function claimDelivery(
         where deliveries.id = ${deliveryId}::uuid and deliveries.status = 'scheduled'
           and deliveries.due_at <= ${ts(now)}
           and c.id = deliveries.channel_id and c.status = 'active' and c.archived_at is null
+          and not ${blackoutHolds(now)}
         returning deliveries.*
       ), attempt as (
         insert into delivery_attempts (delivery_id, number, started_at, worker)
@@ -202,17 +209,26 @@ export async function claimDelivery(
 interface DeliveryState extends DeliveryWork {
   status: DeliveryStatus;
   channelActive: boolean;
+  blackedOut: boolean;
 }
 
 async function loadDeliveryState(ctx: AppContext, deliveryId: string): Promise<DeliveryState | null> {
-  const [row] = await queryRows<RawWork & { status: DeliveryStatus; channel_active: boolean }>(
+  const [row] = await queryRows<
+    RawWork & { status: DeliveryStatus; channel_active: boolean; blacked_out: boolean }
+  >(
     ctx.db,
-    sql`select ${workColumns}, d.status, (c.status = 'active' and c.archived_at is null) as channel_active
+    sql`select ${workColumns}, d.status, (c.status = 'active' and c.archived_at is null) as channel_active,
+        ${blackoutHolds(ctx.now(), sql`d.due_at`)} as blacked_out
       from deliveries d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
       where d.id = ${deliveryId}::uuid`,
   );
   if (!row) return null;
-  return { ...workFromRaw(row), status: row.status, channelActive: Boolean(row.channel_active) };
+  return {
+    ...workFromRaw(row),
+    status: row.status,
+    channelActive: Boolean(row.channel_active),
+    blackedOut: Boolean(row.blacked_out),
+  };
 }
 
 const label = (platform: Platform) => PLATFORM_LIMITS[platform]?.label ?? platform;
@@ -239,6 +255,8 @@ export async function advanceDelivery(
     switch (state.status) {
       case 'scheduled':
         if (!state.channelActive) return done('channel not active');
+        // The job leaves Redis; when the blackout ends, the sweep reschedules or holds the delivery.
+        if (state.blackedOut) return done('held by a blackout');
         if (state.dueAt > now) return wait(state.dueAt, state.attempts, 'not due yet');
         continue;
       case 'publishing':
@@ -436,6 +454,7 @@ async function publishRequest(
     sourceUrl: work.sourceUrl,
     tags: work.tags,
     firstAttemptAt,
+    replyTo: work.replyTo,
   };
 }
 
@@ -529,7 +548,7 @@ async function finish(
       event: 'published',
       reason: outcome.url ? `published as ${outcome.url}` : 'published',
       attemptsDelta: 1,
-      remote: { remoteId: outcome.remoteId, remoteUrl: outcome.url },
+      remote: { remoteId: outcome.remoteId, remoteUrl: outcome.url, remoteIds: outcome.remoteIds },
       lastError: null,
       attempt: { close, outcome: 'published' },
     });
@@ -652,7 +671,7 @@ async function recordLateSuccess(ctx: AppContext, claim: Claim, result: PublishR
     event: 'reconciled_found',
     now: ctx.now(),
     reason: `published${result.url ? ` as ${result.url}` : ''} (recorded after the lease ran out)`,
-    remote: { remoteId: result.remoteId, remoteUrl: result.url },
+    remote: { remoteId: result.remoteId, remoteUrl: result.url, remoteIds: result.remoteIds },
     lastError: null,
   });
   if (row) {

@@ -12,6 +12,7 @@ import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { postContent } from '../schemas/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
+import { snapshotsOf } from '../services/delivery-metrics';
 import { commitUpload } from '../services/media';
 import { listNotifications, markRead, type NotificationView } from '../services/notifications';
 import {
@@ -51,6 +52,7 @@ import { blank, many, one, parseForm, patternForm, type WebOptions } from './kit
 import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { type ChannelPreview, previewDraft } from './preview';
+import { DeliveryFigures, type DeliveryFiguresData } from './reports/delivery-figures';
 import { fromLocalInput, toLocalInput, zoneLabel } from './time';
 
 /** The office's side: its posts, the editor with live per-channel counters, a post's page, notifications. */
@@ -578,16 +580,21 @@ export function DeliveryItem(props: {
   );
 }
 
-export function PostDeliveries(props: { post: PostView }) {
+export function PostDeliveries(props: { post: PostView; figures?: Map<string, DeliveryFiguresData> }) {
   const { t } = useEnv();
   if (props.post.deliveries.length === 0) return null;
   return (
     <section aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">{t.post.deliveries}</h2>
       <ul class="list">
-        {props.post.deliveries.map((d) => (
-          <DeliveryItem delivery={d} />
-        ))}
+        {props.post.deliveries.map((d) => {
+          const figures = props.figures?.get(d.id);
+          return (
+            <DeliveryItem delivery={d}>
+              {figures ? <DeliveryFigures figures={figures} back={`/posts/${props.post.id}`} /> : null}
+            </DeliveryItem>
+          );
+        })}
       </ul>
     </section>
   );
@@ -601,6 +608,7 @@ function PostPage(props: {
   notice?: string | null;
   error?: string | null;
   commentError?: FieldError[];
+  figures: Map<string, DeliveryFiguresData>;
 }) {
   const { t, actor } = useEnv();
   const { post } = props;
@@ -654,7 +662,7 @@ function PostPage(props: {
           </form>
         </details>
       ) : null}
-      <PostDeliveries post={post} />
+      <PostDeliveries post={post} figures={props.figures} />
       <section aria-labelledby="timeline-title">
         <h2 id="timeline-title">{t.post.timeline}</h2>
         <Timeline events={props.events} />
@@ -956,12 +964,28 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       loadPostView(ctx.db, facts.id),
       listPostEvents(ctx.db, facts.id),
     ]);
+    const published = post.deliveries.filter((d) => d.status === 'published');
+    const snapshots = await snapshotsOf(
+      ctx,
+      published.map((d) => d.id),
+    );
+    const figures = new Map(
+      published.map((d) => [
+        d.id,
+        {
+          deliveryId: d.id,
+          platform: d.platform,
+          measurable: Boolean(ctx.platforms.get(d.platform)?.fetchMetrics) || snapshots.has(d.id),
+          snapshots: snapshots.get(d.id) ?? [],
+        },
+      ]),
+    );
     const env = await kit.env(request, reply);
     return kit.page(
       request,
       reply,
       env,
-      <PostPage post={post} unitPath={facts.unitPath} events={events} {...extra} />,
+      <PostPage post={post} unitPath={facts.unitPath} events={events} figures={figures} {...extra} />,
       extra.status ?? 200,
     );
   };

@@ -19,8 +19,8 @@ import {
   DELIVERY_STATUSES,
   type DeliveryMode,
   type DeliveryStatus,
-  METRIC_WINDOWS,
-  type MetricWindow,
+  SNAPSHOT_WINDOWS,
+  type SnapshotWindow,
 } from '../../domain/vocabulary';
 import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
@@ -140,7 +140,7 @@ export const deliveryEvents = pgTable(
   (t) => [index('delivery_events_delivery_idx').on(t.deliveryId, t.id)],
 );
 
-/** Engagement of a published delivery, taken 1 h, 24 h and 7 d after publishing. */
+/** Engagement of a published delivery, taken 1 h, 24 h and 7 d after publishing, and the latest taken on demand. */
 export const metricsSnapshots = pgTable(
   'metrics_snapshots',
   {
@@ -148,7 +148,7 @@ export const metricsSnapshots = pgTable(
     deliveryId: uuid('delivery_id')
       .notNull()
       .references(() => deliveries.id, { onDelete: 'cascade' }),
-    window: text('window').$type<MetricWindow>().notNull(),
+    window: text('window').$type<SnapshotWindow>().notNull(),
     takenAt: tstz('taken_at').notNull().defaultNow(),
     impressions: bigint('impressions', { mode: 'number' }),
     likes: bigint('likes', { mode: 'number' }),
@@ -159,7 +159,7 @@ export const metricsSnapshots = pgTable(
     raw: jsonb('raw').$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [
-    oneOf('metrics_snapshots_window_check', t.window, METRIC_WINDOWS),
+    oneOf('metrics_snapshots_window_check', t.window, SNAPSHOT_WINDOWS),
     uniqueIndex('metrics_snapshots_delivery_window_key').on(t.deliveryId, t.window),
   ],
 );

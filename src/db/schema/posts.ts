@@ -178,6 +178,8 @@ export const postEvents = pgTable(
   (t) => [
     oneOf('post_events_kind_check', t.kind, POST_EVENT_KINDS),
     index('post_events_post_idx').on(t.postId, t.id),
+    // Reports: the review transitions of a period.
+    index('post_events_transition_created_idx').on(t.createdAt).where(sql`${t.kind} = 'transition'`),
   ],
 );
 

@@ -139,6 +139,18 @@ export const en: Messages = {
     saveAndSubmit: 'Save and submit for review',
   },
   post: {
+    snapshot: 'Measured',
+    snapshotWindows: { '1h': '1 h', '24h': '24 h', '7d': '7 d', now: 'Just now' },
+    figureNames: {
+      impressions: 'Impressions',
+      likes: 'Likes',
+      reposts: 'Reposts',
+      replies: 'Replies',
+      quotes: 'Quotes',
+      clicks: 'Link clicks',
+    },
+    noFiguresYet: 'Not measured yet.',
+    refreshFigures: 'Refresh figures now',
     title: 'Post',
     edit: 'Edit',
     submit: 'Submit for review',
@@ -552,6 +564,7 @@ export const en: Messages = {
     home: 'Go to the start page',
   },
   notices: {
+    metricsRefreshed: 'Figures refreshed from the platform.',
     saved: 'Saved.',
     submitted: 'Post submitted for review.',
     withdrawn: 'Post withdrawn.',

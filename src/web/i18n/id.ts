@@ -189,6 +189,18 @@ export const id = {
     saveAndSubmit: 'Simpan dan kirim untuk ditinjau',
   },
   post: {
+    snapshot: 'Pengukuran',
+    snapshotWindows: { '1h': '1 jam', '24h': '24 jam', '7d': '7 hari', now: 'Baru saja' },
+    figureNames: {
+      impressions: 'Tayangan',
+      likes: 'Suka',
+      reposts: 'Bagikan ulang',
+      replies: 'Balasan',
+      quotes: 'Kutipan',
+      clicks: 'Klik tautan',
+    },
+    noFiguresYet: 'Belum diukur.',
+    refreshFigures: 'Perbarui angka sekarang',
     title: 'Kiriman',
     edit: 'Ubah',
     submit: 'Kirim untuk ditinjau',
@@ -601,6 +613,7 @@ export const id = {
     home: 'Ke beranda',
   },
   notices: {
+    metricsRefreshed: 'Angka diperbarui dari platform.',
     saved: 'Tersimpan.',
     submitted: 'Kiriman dikirim untuk ditinjau.',
     withdrawn: 'Kiriman ditarik.',

@@ -60,8 +60,10 @@ export function LineChart(props: {
           stroke-width="1"
         />
         {path ? <path d={path} fill="none" stroke="currentColor" stroke-width="2.5" /> : null}
-        {props.points.map((point) => {
+        {props.points.map((point, i) => {
           const cx = x(point.label) ?? 0;
+          // At most about eight axis labels, so a quarter's weeks stay readable on a phone.
+          const labelled = i % Math.ceil(props.points.length / 8) === 0;
           return (
             <g>
               {point.value === null ? null : (
@@ -72,9 +74,11 @@ export function LineChart(props: {
                   </text>
                 </>
               )}
-              <text x={cx} y={height - 12} text-anchor="middle" font-size={FONT}>
-                {point.label}
-              </text>
+              {labelled ? (
+                <text x={cx} y={height - 12} text-anchor="middle" font-size={FONT}>
+                  {point.label}
+                </text>
+              ) : null}
             </g>
           );
         })}

@@ -5,6 +5,7 @@ import { atLeast } from '../../domain/permissions';
 import { PLATFORMS, type Platform } from '../../domain/vocabulary';
 import { authorize, requireActor } from '../../http/auth';
 import { listChannels } from '../../services/channels';
+import { refreshDeliveryMetrics } from '../../services/delivery-metrics';
 import {
   buildReport,
   type Figures,
@@ -18,7 +19,7 @@ import { listVisibleUnits, loadUnit } from '../../services/units';
 import { ChannelFilter, Excerpt, PlatformName, Time } from '../components';
 import { useEnv } from '../env';
 import type { Messages } from '../i18n/index';
-import type { WebOptions } from '../kit';
+import { localPath, type WebOptions } from '../kit';
 import { Layout } from '../layout';
 import {
   addDays,
@@ -472,6 +473,24 @@ function ReportsPage(props: PageProps) {
 
 export const reportPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
+
+  // "Refresh now" on the post page; a refusal (429 from the per-platform budget) is the error page's.
+  app.post(
+    '/deliveries/:id/metrics/refresh',
+    {
+      schema: {
+        hide: true,
+        params: z.strictObject({ id: z.uuid() }),
+        body: z.strictObject({ _csrf: z.string().max(200), back: z.string().max(500).optional() }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      await refreshDeliveryMetrics(ctx, actor, request.params.id);
+      const back = localPath(request.body.back, '/posts', ctx.config.publicUrl);
+      return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}ok=metricsRefreshed`, 303);
+    },
+  );
 
   app.get('/reports', { schema: { hide: true, querystring: reportQuery } }, async (request, reply) => {
     const actor = requireActor(request);

@@ -12,7 +12,11 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 const inAWeek = () => new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
 
 /** A fresh delivery, approved by humas, in the given status. */
-async function freshDelivery(env: MatrixEnv, channel: string, status: 'scheduled' | 'failed') {
+async function freshDelivery(
+  env: MatrixEnv,
+  channel: string,
+  status: 'scheduled' | 'failed' | 'published' | 'retraction_needs_attention',
+) {
   const post = await officeA1Post(env, true);
   const response = await env.app.inject({
     method: 'POST',
@@ -28,7 +32,17 @@ async function freshDelivery(env: MatrixEnv, channel: string, status: 'scheduled
       .update(deliveries)
       .set({ status: 'failed', lastError: 'HTTP 500 from the platform' })
       .where(eq(deliveries.id, delivery.id));
-  return delivery;
+  if (status === 'published' || status === 'retraction_needs_attention')
+    await env.ctx.db
+      .update(deliveries)
+      .set({
+        status,
+        publishedAt: new Date(),
+        remoteUrl: 'https://sandbox.example/posts/2',
+        ...(status === 'retraction_needs_attention' ? { retractionReason: 'Salah tanggal' } : {}),
+      })
+      .where(eq(deliveries.id, delivery.id));
+  return { ...delivery, postId: post.id };
 }
 
 const steer = (ok: number) =>
@@ -70,6 +84,20 @@ export const deliveriesTable = accessTable<{ channel: string; scheduled: string 
       }),
     },
     {
+      route: 'POST /api/v1/deliveries/:id/metrics/refresh',
+      case: 'scheduled, so nothing to measure yet',
+      request: (_actor, f) => call('POST', `/api/v1/deliveries/${f.scheduled}/metrics/refresh`),
+      expect: statuses({
+        national: [404, 409, 409],
+        regionA: [404, 409, 409],
+        regionB: [404, 404, 404],
+        officeA1: [409, 409, 409],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
       route: 'PATCH /api/v1/deliveries/:id',
       case: 'reschedule',
       request: async (_actor, f, env) => {
@@ -92,6 +120,33 @@ export const deliveriesTable = accessTable<{ channel: string; scheduled: string 
       case: 'a failed delivery',
       request: async (_actor, f, env) =>
         call('POST', `/api/v1/deliveries/${(await freshDelivery(env, f.channel, 'failed')).id}/retry`),
+      expect: steer(200),
+    },
+    {
+      route: 'POST /api/v1/posts/:id/retract',
+      case: 'a post published on the national channel',
+      request: async (_actor, f, env) => {
+        const delivery = await freshDelivery(env, f.channel, 'published');
+        const post = await env.app.inject({
+          method: 'GET',
+          url: `/api/v1/posts/${delivery.postId}`,
+          headers: env.org.user('national', 'admin').headers,
+        });
+        return call('POST', `/api/v1/posts/${delivery.postId}/retract`, {
+          version: (post.json() as { version: number }).version,
+          reason: 'Tanggal layanan salah',
+        });
+      },
+      expect: steer(200),
+    },
+    {
+      route: 'POST /api/v1/deliveries/:id/confirm-retracted',
+      case: 'a retraction a person must finish',
+      request: async (_actor, f, env) =>
+        call(
+          'POST',
+          `/api/v1/deliveries/${(await freshDelivery(env, f.channel, 'retraction_needs_attention')).id}/confirm-retracted`,
+        ),
       expect: steer(200),
     },
     {

@@ -1,3 +1,4 @@
+import { blackoutsTable } from './blackouts';
 import { channelsTable } from './channels';
 import { deliveriesTable } from './deliveries';
 import { feedsTable } from './feeds';
@@ -20,4 +21,5 @@ export const ACCESS_TABLES: AnyAccessTable[] = [
   mediaTable,
   notificationsTable,
   feedsTable,
+  blackoutsTable,
 ];

@@ -1,0 +1,3 @@
+ALTER TABLE "metrics_snapshots" DROP CONSTRAINT "metrics_snapshots_window_check";--> statement-breakpoint
+CREATE INDEX "post_events_transition_created_idx" ON "post_events" USING btree ("created_at") WHERE "post_events"."kind" = 'transition';--> statement-breakpoint
+ALTER TABLE "metrics_snapshots" ADD CONSTRAINT "metrics_snapshots_window_check" CHECK ("metrics_snapshots"."window" in ('1h', '24h', '7d', 'now'));
