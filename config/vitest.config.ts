@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           // Sentinel failover and Cluster on Redis processes of their own, one file at a time.
           name: 'redis-topology',
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           include: ['tests/integration/redis-topology/**/*.test.{ts,tsx}'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
@@ -42,7 +42,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           include: ['tests/e2e/**/*.test.{ts,tsx}'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
