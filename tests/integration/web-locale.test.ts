@@ -206,6 +206,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['reviewer', '/calendar', '/calendar'],
     ['reviewer', '/calendar', '/calendar?view=month'],
     ['reviewer', '/deliveries', '/deliveries'],
+    ['reviewer', '/reports', '/reports'],
     ['reviewer', '/posts/:id', `/posts/${ids.approved}`],
     ['admin', '/admin/channels', '/admin/channels'],
     ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
