@@ -281,31 +281,32 @@ describeInBrowser('hostile text is shown, never run', () => {
     for (const [path, shows] of pages) await assertInert(page, path, shows);
     // A refused approval shows the form again with the reviewer's text in it.
     await page.goto(`${gaung.url}/review/${ids.waiting}`);
-    await page.locator('li.target input[data-target-toggle]').check();
-    await page.locator('li.target details summary').click();
-    await page.locator('li.target textarea').fill(PAYLOAD);
-    await page.locator('li.target input[type="radio"][value="time"]').check();
-    await page.locator('li.target input[type="datetime-local"]').fill('2001-01-01T09:00');
+    const target = page.locator(`li.target[data-channel="${ids.channel}"]`);
+    await target.locator('input[data-target-toggle]').check();
+    await target.locator('details summary').click();
+    await target.locator('textarea').fill(PAYLOAD);
+    await target.locator('input[type="radio"][value="time"]').check();
+    await target.locator('input[type="datetime-local"]').fill('2001-01-01T09:00');
     await Promise.all([
       page.waitForURL(/\/review\/.*\/approve$/),
       page.getByRole('button', { name: /^Setujui/ }).click(),
     ]);
-    expect(await page.locator('li.target textarea').inputValue()).toBe(PAYLOAD);
-    expect(await page.locator('li.target .issue-error').count()).toBeGreaterThan(0);
+    expect(await target.locator('textarea').inputValue()).toBe(PAYLOAD);
+    expect(await target.locator('.issue-error').count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null)).toBeNull();
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     await screenshot(page, 'escaping-review');
   });
 
   it('the review page of an approved post, with a channel to add', async () => {
-    await insertChannel(gaung.t.ctx, gaung.org.units.national, 'sandbox', {
+    const second = await insertChannel(gaung.t.ctx, gaung.org.units.national, 'sandbox', {
       name: `Kanal kedua ${PAYLOAD}`,
       creditTemplate: `{text}\n\n📍 {unit} ${PAYLOAD}`,
     });
     const page = await visitor(gaung.org.user('national', 'reviewer').email);
     await assertInert(page, `/review/${ids.approved}`, true);
     // A refused addition shows the form again with the reviewer's text in it.
-    const card = page.locator('#add-targets li.target');
+    const card = page.locator(`#add-targets li.target[data-channel="${second}"]`);
     await card.locator('input[data-target-toggle]').check();
     await card.locator('details summary').click();
     await card.locator('textarea').fill(PAYLOAD);
