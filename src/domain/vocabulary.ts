@@ -97,6 +97,24 @@ export type SnapshotWindow = (typeof SNAPSHOT_WINDOWS)[number];
 export const FEED_KINDS = ['rss', 'mastodon'] as const;
 export type FeedKind = (typeof FEED_KINDS)[number];
 
+/**
+ * The kinds of source (an office's own account that Gaung reads): its website's RSS/Atom feed, or
+ * its account on a platform. TikTok is read once the TikTok adapter exists.
+ */
+export const SOURCE_KINDS = [
+  'rss',
+  'mastodon',
+  'instagram',
+  'facebook',
+  'threads',
+  'x',
+  'bluesky',
+  'telegram',
+  'youtube',
+  'tiktok',
+] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
 /** What happens to deliveries that fell due inside a blackout once it ends. */
 export const BLACKOUT_ON_END = ['reschedule', 'hold'] as const;
 export type BlackoutOnEnd = (typeof BLACKOUT_ON_END)[number];

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { DeliveryMode, MediaKind, Platform } from '../domain/vocabulary';
+import type { DeliveryMode, MediaKind, Platform, SourceKind } from '../domain/vocabulary';
 
 /**
  * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
@@ -62,6 +62,76 @@ export interface PlatformContext {
   signal?: AbortSignal;
 }
 
+/**
+ * Where a post came from: the office's original on its own account. `repost` and `quote` act on it
+ * (nobody pastes or parses URLs); `ref` carries what a native reshare needs beyond the id.
+ */
+export interface PostOrigin {
+  platform: SourceKind;
+  /** The platform's id of the original (tweet id, status id, media id, message id, record URI…). */
+  nativeId: string;
+  /** The original's permalink, where it has one. */
+  url: string | null;
+  /** The office account's handle as the platform shows it (`@kanim_pontianak`). */
+  authorHandle: string | null;
+  /** ISO 8601. */
+  publishedAt: string;
+  /**
+   * Platform fields a native repost or quote needs: Bluesky `uri` + `cid`, Telegram `chatId` +
+   * `messageId` (+ `messageIds` of an album, comma-separated), Mastodon `accountId`.
+   */
+  ref?: Record<string, string>;
+}
+
+/** A medium of a source item, to be downloaded through the same checks as any upload. */
+export interface SourceMedia {
+  url: string;
+  kind: 'image' | 'video';
+  altText: string;
+  /** Request headers the download needs (an authorisation the platform's file URLs require). Never logged. */
+  headers?: Record<string, string>;
+  /** Set when the platform said the file is too large to fetch (Telegram's 20 MB): named and skipped. */
+  skippedReason?: string;
+}
+
+/** One post read from an office's account: one item however many media it has (a carousel, an album). */
+export interface SourceItem {
+  /** Stable per source (the platform's id): one post per item however often it is read. */
+  key: string;
+  url: string | null;
+  publishedAt: Date | null;
+  text: string;
+  media: SourceMedia[];
+  origin: PostOrigin;
+  /** Items the source skips unless its settings include them. */
+  kind: 'post' | 'reply' | 'repost' | 'story';
+}
+
+export interface SourceReadRequest {
+  /** What the previous read returned (a since_id, a cursor, an update offset); null on the first read. */
+  cursor: string | null;
+  /** Items published before this are not wanted. */
+  since: Date;
+  /** The most items to return (newest first). */
+  limit: number;
+}
+
+export interface SourceReadResult {
+  items: SourceItem[];
+  /** Stored and passed to the next read. */
+  cursor: string | null;
+}
+
+/**
+ * The read side of an adapter: a source is read with a PlatformContext whose `channel` is the source
+ * (its id, its kind as platform, its settings) and whose credentials are the source's own.
+ */
+export interface SourceReader {
+  readSource(ctx: PlatformContext, request: SourceReadRequest): Promise<SourceReadResult>;
+  /** Whether the original still exists; `'cannot_tell'` where the platform cannot say (Telegram, RSS). */
+  originExists?(ctx: PlatformContext, origin: PostOrigin): Promise<boolean | 'cannot_tell'>;
+}
+
 /** A medium prepared for this platform (resized or re-encoded where the platform needs it). */
 export interface PublishMedia {
   id: string;
@@ -89,6 +159,8 @@ export interface PublishRequest {
   link: string | null;
   /** The office's original post; repost and quote act on it. */
   sourceUrl: string | null;
+  /** The original as its source read it; where present, repost and quote use it rather than `sourceUrl`. */
+  origin?: PostOrigin | null;
   /** The post's tags (YouTube keeps them as the video's tags). */
   tags?: string[];
   /** When the first attempt started: reconciliation only considers posts created after it (minus skew). */
@@ -225,4 +297,6 @@ export interface PlatformAdapter {
   refreshCredentials?(ctx: PlatformContext): Promise<{ expiresAt: Date | null }>;
   /** Maps anything the adapter threw to the engine's error classes. */
   classifyError(error: unknown): ErrorClass;
+  /** Reading the office's own account on this platform as a source; absent where it is not built. */
+  readonly source?: SourceReader;
 }
