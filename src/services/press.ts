@@ -1,16 +1,22 @@
-import { and, asc, desc, eq, inArray, lt, min, notInArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, lt, min, notInArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { channels, deliveries, posts, units } from '../db/schema';
 import { NON_PUBLIC_PLATFORMS, type Platform } from '../domain/vocabulary';
 
 /**
  * The public press room: posts that went out on at least one channel, newest first, with the office
- * they came from and where they can be seen. Only published deliveries are read; nothing else of a
- * post (drafts, comments, reviewers) is ever exposed, nor what went only to a webhook or the sandbox.
+ * they came from and where they can be seen. Only deliveries that went out are read; nothing else of
+ * a post (drafts, comments, reviewers) is ever exposed, nor what went only to a webhook or the sandbox.
+ * A retracted post stays in its place, marked with the reason, without its text or links: journalists
+ * learn it was pulled instead of seeing it vanish.
  */
 
+/** A delivery that went out: published, or published and since retracted (or being retracted). */
+const WENT_OUT = ['published', 'retracting', 'retracted', 'retraction_needs_attention'] as const;
+
 const publicDelivery = and(
-  eq(deliveries.status, 'published'),
+  inArray(deliveries.status, [...WENT_OUT]),
+  isNotNull(deliveries.publishedAt),
   notInArray(channels.platform, [...NON_PUBLIC_PLATFORMS]),
 );
 
@@ -28,6 +34,8 @@ export interface PressItem {
   tags: string[];
   publishedAt: Date;
   links: PressLink[];
+  /** Why the post was withdrawn from the platforms; then `text`, `tags` and `links` are empty. */
+  retractionReason: string | null;
 }
 
 export async function listPressItems(
@@ -58,6 +66,7 @@ export async function listPressItems(
       unitId: units.id,
       unitName: units.name,
       tags: posts.tags,
+      retractionReason: posts.retractionReason,
     })
     .from(deliveries)
     .innerJoin(channels, eq(channels.id, deliveries.channelId))
@@ -69,20 +78,24 @@ export async function listPressItems(
     const published = rows.filter((row) => row.postId === entry.postId);
     const first = published[0];
     if (!first?.publishedAt) return [];
+    const retracted = first.retractionReason !== null;
     return [
       {
         postId: entry.postId,
         unit: { id: first.unitId, name: first.unitName },
-        text: first.text,
-        tags: first.tags,
+        text: retracted ? '' : first.text,
+        tags: retracted ? [] : first.tags,
         publishedAt: first.publishedAt,
-        links: published
-          .filter((row) => row.url)
-          .map((row) => ({
-            channelName: row.channelName,
-            platform: row.platform,
-            url: row.url!,
-          })),
+        links: retracted
+          ? []
+          : published
+              .filter((row) => row.url)
+              .map((row) => ({
+                channelName: row.channelName,
+                platform: row.platform,
+                url: row.url!,
+              })),
+        retractionReason: first.retractionReason,
       },
     ];
   });

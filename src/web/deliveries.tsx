@@ -10,6 +10,7 @@ import { type ChannelView, listChannels } from '../services/channels';
 import {
   cancelDelivery,
   confirmDelivery,
+  confirmRetracted,
   type DeliverySummary,
   deliveryFacts,
   deliveryResource,
@@ -51,7 +52,13 @@ export function deliveryActions(
   if (decide(actor, 'delivery.manage', deliveryResource({ channelUnitPath, postUnitPath })) !== 'allow')
     return [];
   return allowedDeliveryEvents(d.status).filter(
-    (event) => event === 'retry' || event === 'cancel' || event === 'confirm' || event === 'reschedule',
+    (event) =>
+      event === 'retry' ||
+      event === 'retry_retraction' ||
+      event === 'cancel' ||
+      event === 'confirm' ||
+      event === 'confirm_retracted' ||
+      event === 'reschedule',
   );
 }
 
@@ -101,7 +108,7 @@ function DeliveryRow(props: { d: DeliverySummary; actions: DeliveryEvent[]; back
             {t.deliveries.onCalendar}
           </a>
         ) : null}
-        {actions.includes('retry') ? (
+        {actions.includes('retry') || actions.includes('retry_retraction') ? (
           <ActionButton
             action={`/deliveries/${d.id}/retry`}
             label={t.deliveries.retry}
@@ -116,6 +123,15 @@ function DeliveryRow(props: { d: DeliverySummary; actions: DeliveryEvent[]; back
             kind="danger"
             hidden={hidden}
             confirm={t.deliveries.cancelConfirm}
+          />
+        ) : null}
+        {actions.includes('confirm_retracted') ? (
+          <ActionButton
+            action={`/deliveries/${d.id}/confirm-retracted`}
+            label={t.deliveries.confirmRetracted}
+            kind="primary"
+            hidden={hidden}
+            confirm={t.deliveries.confirmRetractedAsk}
           />
         ) : null}
       </div>
@@ -199,9 +215,12 @@ const actionForm = z.strictObject({
   back: z.string().max(2000).optional(),
 });
 
-/** After an action: where the form came from (the deliveries list or the calendar), never another site. */
+/** After an action: where the form came from (the deliveries list, the calendar or a retraction), never another site. */
 const backTo = (back: string | undefined) =>
-  back && (back.startsWith('/deliveries') || back.startsWith('/calendar')) && !back.startsWith('//')
+  back &&
+  (back.startsWith('/deliveries') ||
+    back.startsWith('/calendar') ||
+    /^\/posts\/[0-9a-f-]{36}\/retraction$/.test(back))
     ? back
     : '/deliveries';
 
@@ -303,6 +322,15 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     (request, reply) =>
       step(request, reply, request.params.id, request.body.back, 'cancelled', (actor, facts) =>
         cancelDelivery(ctx, actor, facts, request.body.version),
+      ),
+  );
+
+  app.post(
+    '/deliveries/:id/confirm-retracted',
+    { schema: { hide: true, params: idParams, body: actionForm } },
+    (request, reply) =>
+      step(request, reply, request.params.id, request.body.back, 'retractionConfirmed', (actor, facts) =>
+        confirmRetracted(ctx, actor, facts, request.body.version),
       ),
   );
 

@@ -18,6 +18,7 @@ import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
 import { reportPages } from './reports/index';
+import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
 
@@ -121,6 +122,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(officeRoutes, { kit });
   await app.register(feedPages, { kit });
   await app.register(reviewPages, { kit });
+  await app.register(retractionPages, { kit });
   await app.register(calendarRoutes, { kit });
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });

@@ -46,6 +46,8 @@ export function Layout(props: {
   /** Secondary navigation (admin sections). */
   subnav?: ComponentChildren;
   wide?: boolean;
+  /** Reload the page every so many seconds (a progress page while work runs). */
+  refreshSeconds?: number;
 }) {
   const env = useEnv();
   const { t, actor, locale, zone, assets, csrf, path } = env;
@@ -58,6 +60,7 @@ export function Layout(props: {
         <link rel="stylesheet" href={assets.css} />
         {/* No icon file: browsers would otherwise ask for /favicon.ico on every page. */}
         <link rel="icon" href="data:," />
+        {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
         {csrf ? <meta name="csrf-token" content={csrf} /> : null}
         <script src={assets.js} defer />
       </head>

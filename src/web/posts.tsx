@@ -53,6 +53,7 @@ import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { type ChannelPreview, previewDraft } from './preview';
 import { DeliveryFigures, type DeliveryFiguresData } from './reports/delivery-figures';
+import { RetractAction } from './retraction';
 import { fromLocalInput, toLocalInput, zoneLabel } from './time';
 
 /** The office's side: its posts, the editor with live per-channel counters, a post's page, notifications. */
@@ -646,6 +647,7 @@ function PostPage(props: {
             {t.post.review}
           </a>
         ) : null}
+        <RetractAction post={post} unitPath={props.unitPath} />
       </div>
       {may('post.withdraw') && transitionPost(post.status, 'withdraw').ok ? (
         <details class="card">

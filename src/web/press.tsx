@@ -15,6 +15,8 @@ import { Layout } from './layout';
  */
 
 const PAGE_SIZE = 30;
+/** The feeds are in Indonesian, like the press room's default. */
+const t = messagesFor('id');
 const FEED_SIZE = 50;
 
 function PressPage(props: { items: PressItem[]; nextBefore: Date | null }) {
@@ -38,7 +40,14 @@ function PressPage(props: { items: PressItem[]; nextBefore: Date | null }) {
             <div class="meta">
               <strong>{item.unit.name}</strong> · <Time at={item.publishedAt} />
             </div>
-            <p class="text">{item.text}</p>
+            {item.retractionReason === null ? (
+              <p class="text">{item.text}</p>
+            ) : (
+              <p class="retracted">
+                <span class="badge post-retracted">{t.press.retracted}</span>{' '}
+                {t.press.retractedBecause(item.retractionReason)}
+              </p>
+            )}
             {item.links.length > 0 ? (
               <ul class="bare links">
                 {item.links.map((link) => (
@@ -77,8 +86,15 @@ const xml = (text: string) =>
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&apos;');
 
+/** What a feed says of an item: its text, or the retraction notice in place of a retracted post's text. */
+const feedText = (item: PressItem) =>
+  item.retractionReason === null ? item.text : t.press.retractedBecause(item.retractionReason);
+
 const titleOf = (item: PressItem) => {
-  const line = item.text.split('\n').find((l) => l.trim() !== '') ?? item.unit.name;
+  const line =
+    feedText(item)
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? item.unit.name;
   const chars = Array.from(line.trim());
   return chars.length > 90 ? `${chars.slice(0, 90).join('')}…` : chars.join('');
 };
@@ -86,7 +102,6 @@ const titleOf = (item: PressItem) => {
 export const pressRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
   const base = ctx.config.publicUrl;
-  const t = messagesFor('id');
 
   app.get(
     '/press',
@@ -123,7 +138,7 @@ export const pressRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           `<guid isPermaLink="false">${xml(`gaung:post:${item.postId}`)}</guid>`,
           `<pubDate>${item.publishedAt.toUTCString()}</pubDate>`,
           `<category>${xml(item.unit.name)}</category>`,
-          `<description>${xml(item.text)}</description>`,
+          `<description>${xml(feedText(item))}</description>`,
           '</item>',
         ].join('');
       });
@@ -165,7 +180,7 @@ export const pressRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           url: `${base}/press#post-${item.postId}`,
           ...(safeHref(item.links[0]?.url) ? { external_url: safeHref(item.links[0]?.url) } : {}),
           title: titleOf(item),
-          content_text: item.text,
+          content_text: feedText(item),
           date_published: item.publishedAt.toISOString(),
           authors: [{ name: item.unit.name }],
           tags: item.tags,

@@ -56,6 +56,7 @@ import { blank, one, patternForm, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { DeliveryItem, PostBody, PostDeliveries } from './posts';
+import { RetractAction } from './retraction';
 import { formatTime, fromLocalInput, zoneLabel } from './time';
 
 /** Humas: the inbox of submitted posts and the review page with the three decisions. */
@@ -505,6 +506,8 @@ function SendBackForm(props: { post: PostView; step: 'request-changes' | 'reject
 
 function ReviewPage(props: {
   level: LevelContext;
+  /** The post's unit, which the retract button's permission check is decided on. */
+  unitPath: string;
   decisions: LevelDecisionView[];
   post: PostView;
   events: Awaited<ReturnType<typeof listPostEvents>>;
@@ -550,6 +553,9 @@ function ReviewPage(props: {
             {t.review.submission} <PostStatusBadge status={post.status} />
           </h2>
           <PostBody post={post} />
+          <div class="actions">
+            <RetractAction post={post} unitPath={props.unitPath} />
+          </div>
           {comments.length > 0 ? (
             <>
               <h3>{t.review.thread}</h3>
@@ -787,6 +793,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       env,
       <ReviewPage
         level={{ unit, state, above: aboveUnit }}
+        unitPath={facts.unitPath}
         decisions={(decisions.get(facts.id) ?? []).filter((d) => d.unit.id !== actor.unitId)}
         post={post}
         events={events}

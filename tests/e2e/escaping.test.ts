@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { channels, deliveries, feeds, media, notifications, units, users } from '../../src/db/schema';
+import { channels, deliveries, feeds, media, notifications, posts, units, users } from '../../src/db/schema';
 import type { TestUser } from '../helpers/org';
 import { insertChannel, insertMedia } from '../helpers/posts';
 import {
@@ -32,7 +32,7 @@ describeInBrowser('hostile text is shown, never run', () => {
   const contexts: BrowserContext[] = [];
   const dialogs: string[] = [];
   const ids: Record<
-    'changes' | 'approved' | 'rejected' | 'waiting' | 'withdrawn' | 'published' | 'channel',
+    'changes' | 'approved' | 'rejected' | 'waiting' | 'withdrawn' | 'published' | 'retracted' | 'channel',
     string
   > = {
     changes: '',
@@ -41,6 +41,7 @@ describeInBrowser('hostile text is shown, never run', () => {
     waiting: '',
     withdrawn: '',
     published: '',
+    retracted: '',
     channel: '',
   };
 
@@ -124,6 +125,23 @@ describeInBrowser('hostile text is shown, never run', () => {
         renderedText: PAYLOAD,
       })
       .where(eq(deliveries.postId, published.id));
+
+    // Retracted with a hostile reason, waiting for a person to remove it (older, so the feeds' first item stays).
+    const retracted = await submit();
+    ids.retracted = retracted.id;
+    await approve(retracted.id, retracted.version);
+    await ctx.db.update(posts).set({ retractionReason: PAYLOAD }).where(eq(posts.id, retracted.id));
+    await ctx.db
+      .update(deliveries)
+      .set({
+        channelId: pressChannel,
+        status: 'retraction_needs_attention',
+        publishedAt: new Date(Date.now() - 3_600_000),
+        remoteUrl: HOSTILE_URL,
+        lastError: PAYLOAD,
+        retractionReason: PAYLOAD,
+      })
+      .where(eq(deliveries.postId, retracted.id));
 
     const rejected = await submit();
     ids.rejected = rejected.id;
@@ -272,6 +290,8 @@ describeInBrowser('hostile text is shown, never run', () => {
       ['/inbox', true],
       [`/review/${ids.waiting}`, true],
       [`/posts/${ids.approved}`, true],
+      [`/posts/${ids.published}/retract`, true],
+      [`/posts/${ids.retracted}/retraction`, true],
       ['/deliveries', true],
       ['/calendar', true],
       ['/calendar?view=month', true],
@@ -347,6 +367,8 @@ describeInBrowser('hostile text is shown, never run', () => {
     expect(xml).not.toContain('javascript:');
     const json = await (await page.request.get(`${gaung.url}/press/feed.json`)).json();
     expect(json.items[0].content_text).toBe(PAYLOAD);
+    const retracted = json.items.find((item: { id: string }) => item.id === `gaung:post:${ids.retracted}`);
+    expect(retracted.content_text).toContain(PAYLOAD);
     expect(JSON.stringify(json)).not.toContain('javascript:');
     // Both feeds are data, never HTML a browser would run.
     expect(rss.headers()['content-type']).toMatch(/^application\/rss\+xml/);

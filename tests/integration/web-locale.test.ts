@@ -77,7 +77,15 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
   let t: TestApp;
   let org: TestOrg;
   const cookies = new Map<string, string>();
-  const ids = { draft: '', changes: '', waiting: '', approved: '', channel: '' };
+  const ids = {
+    draft: '',
+    changes: '',
+    waiting: '',
+    approved: '',
+    published: '',
+    retracted: '',
+    channel: '',
+  };
 
   const people = (): Record<Exclude<Role, 'visitor'>, TestUser> => ({
     contributor: org.user('officeA1', 'contributor'),
@@ -138,15 +146,31 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       version: approved.version,
       targets: [{ channelId: ids.channel, mode: 'copy', at: 'next-slot' }],
     });
-    const published = await submitted();
-    await api(reviewer, `/posts/${published.id}/approve`, {
-      version: published.version,
-      targets: [{ channelId: ids.channel, mode: 'copy', at: 'now' }],
+    const publishedPost = async () => {
+      const post = await submitted();
+      const approval = await api(reviewer, `/posts/${post.id}/approve`, {
+        version: post.version,
+        targets: [{ channelId: ids.channel, mode: 'copy', at: 'now' }],
+      });
+      await t.ctx.db
+        .update(deliveries)
+        .set({ status: 'published', publishedAt: new Date(), remoteUrl: 'https://sandbox.example/p/1' })
+        .where(eq(deliveries.postId, post.id));
+      return { id: post.id, version: approval.version };
+    };
+    const published = await publishedPost();
+    ids.published = published.id;
+    // A retraction a person has to finish by hand: the progress page with its confirm button.
+    const retracted = await publishedPost();
+    ids.retracted = retracted.id;
+    await api(reviewer, `/posts/${retracted.id}/retract`, {
+      version: retracted.version,
+      reason: 'Jadwal layanan keliru',
     });
     await t.ctx.db
       .update(deliveries)
-      .set({ status: 'published', publishedAt: new Date(), remoteUrl: 'https://sandbox.example/p/1' })
-      .where(eq(deliveries.postId, published.id));
+      .set({ status: 'retraction_needs_attention', lastError: 'Hapus sendiri di platform' })
+      .where(eq(deliveries.postId, retracted.id));
     await t.ctx.db.insert(notifications).values({
       userId: contributor.id,
       kind: 'delivery.published',
@@ -208,6 +232,10 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['reviewer', '/deliveries', '/deliveries'],
     ['reviewer', '/reports', '/reports'],
     ['reviewer', '/posts/:id', `/posts/${ids.approved}`],
+    ['reviewer', '/posts/:id', `/posts/${ids.published}`],
+    ['reviewer', '/posts/:id/retract', `/posts/${ids.published}/retract`],
+    ['reviewer', '/posts/:id/retraction', `/posts/${ids.retracted}/retraction`],
+    ['contributor', '/posts/:id/retraction', `/posts/${ids.retracted}/retraction`],
     ['admin', '/admin/channels', '/admin/channels'],
     ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
     ['reviewer', '/sandbox/:channelId', `/sandbox/${ids.channel}`],
