@@ -155,11 +155,15 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     if (actor?.via !== 'session' || SAFE_METHODS.has(request.method)) return;
     if (request.routeOptions.config.csrf === false) return;
     const body = request.body as { _csrf?: unknown } | undefined;
-    const given = request.headers[CSRF_HEADER] ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
-    if (typeof given !== 'string' || !ctx.keys.verify('csrf', actor.sessionId!, given))
-      throw new AppError('csrf_failed', 403, 'Missing or wrong CSRF token; reload the page and try again');
+    assertCsrf(ctx, actor, request.headers[CSRF_HEADER] ?? body?._csrf);
   });
 };
+
+/** Throws unless `given` is the CSRF token of the actor's session. */
+export function assertCsrf(ctx: AppContext, actor: RequestActor, given: unknown): void {
+  if (typeof given !== 'string' || !ctx.keys.verify('csrf', actor.sessionId!, given))
+    throw new AppError('csrf_failed', 403, 'Missing or wrong CSRF token; reload the page and try again');
+}
 
 export default fp(authPlugin, { name: 'auth' });
 

@@ -2,6 +2,12 @@ import type { Readable } from 'node:stream';
 
 /** Helpers several adapters share: reading media streams, waiting between polls, matching posts by text. */
 
+/**
+ * The largest answer a source read accepts from a platform API. A page of 100 posts with their
+ * media fields is well under 1 MB; anything far beyond is hostile or broken and is refused whole.
+ */
+export const SOURCE_ANSWER_MAX_BYTES = 8 * 1024 * 1024;
+
 /** Reconciliation looks this far before the first attempt, for clock differences between Gaung and a platform. */
 export const RECONCILE_SKEW_MS = 2 * 60_000;
 

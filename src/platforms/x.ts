@@ -11,7 +11,15 @@ import {
 } from 'twitter-api-v2';
 import { z } from 'zod';
 import { classifyHttpError, REQUEST_TIMEOUT_MS } from './http';
-import { RECONCILE_SKEW_MS, readChunks, sleep, textFingerprint, withLink } from './shared';
+import {
+  decodeEntities,
+  RECONCILE_SKEW_MS,
+  readChunks,
+  SOURCE_ANSWER_MAX_BYTES,
+  sleep,
+  textFingerprint,
+  withLink,
+} from './shared';
 import {
   type AccountInfo,
   type Capabilities,
@@ -27,6 +35,9 @@ import {
   type PublishResult,
   type RetractRequest,
   type RetractResult,
+  type SourceItem,
+  type SourceMedia,
+  type SourceReader,
 } from './types';
 
 /**
@@ -83,10 +94,38 @@ const TIMELINE_PAGES = 10;
 const plainAgent = new http.Agent({ keepAlive: true });
 const tlsAgent = new https.Agent({ keepAlive: true });
 
-/** Sends the library's requests to Gaung's configured X hosts and reports rate-limit headers. */
+/** Marks a request whose answer outgrew SOURCE_ANSWER_MAX_BYTES (the connection was cut). */
+const OVERSIZED = Symbol('oversized answer');
+type Marked = { [OVERSIZED]?: boolean; method?: string };
+
+/**
+ * Reads (GET) go over connections of their own: the size cap below listens on each response
+ * through the library's event hook, which also listens on the socket, and a kept-alive socket
+ * would gather those listeners request after request.
+ */
+const readAgents = { 'http:': new http.Agent(), 'https:': new https.Agent() };
+
+/**
+ * Sends the library's requests to Gaung's configured X hosts, reports rate-limit headers, and cuts
+ * an answer to a read larger than SOURCE_ANSWER_MAX_BYTES (the library would buffer any size).
+ */
 function routing(endpoints: PlatformEndpoints, ctx?: PlatformContext): ITwitterApiClientPlugin {
   return {
     onBeforeRequestConfig({ params }) {
+      const marks = params as Marked;
+      if (params.method === 'GET')
+        params.requestEventDebugHandler = (event, data) => {
+          if (event !== 'response' || !data?.res) return;
+          const res = data.res as http.IncomingMessage;
+          let received = 0;
+          res.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > SOURCE_ANSWER_MAX_BYTES && !marks[OVERSIZED]) {
+              marks[OVERSIZED] = true;
+              res.destroy();
+            }
+          });
+        };
       const url = new URL(params.url);
       const base = url.pathname.startsWith('/2/media') ? endpoints.xUpload : endpoints.xApi;
       params.url = `${base.replace(/\/+$/, '')}${url.pathname}${url.search}`;
@@ -96,13 +135,22 @@ function routing(endpoints: PlatformEndpoints, ctx?: PlatformContext): ITwitterA
       else params.forceBodyMode ??= 'json';
     },
     onBeforeRequest({ computedParams, requestOptions }) {
-      requestOptions.agent = computedParams.url.protocol === 'http:' ? plainAgent : tlsAgent;
+      const plain = computedParams.url.protocol === 'http:';
+      if (computedParams.method === 'GET') requestOptions.agent = readAgents[plain ? 'http:' : 'https:'];
+      else requestOptions.agent = plain ? plainAgent : tlsAgent;
     },
     onAfterRequest({ response }) {
       if (ctx) reportRateLimit(ctx, response.rateLimit);
     },
     onResponseError({ error }) {
       if (ctx) reportRateLimit(ctx, error.rateLimit);
+    },
+    onRequestError({ params }) {
+      if ((params as Marked)[OVERSIZED])
+        throw new PlatformError({
+          kind: 'invalid',
+          message: `X sent an answer larger than ${SOURCE_ANSWER_MAX_BYTES / 1024 / 1024} MB; it was refused`,
+        });
     },
   };
 }
@@ -489,6 +537,175 @@ function classifyError(error: unknown): ErrorClass {
   return classifyHttpError(error);
 }
 
+interface XMedia {
+  media_key: string;
+  type: 'photo' | 'video' | 'animated_gif' | string;
+  url?: string;
+  preview_image_url?: string;
+  alt_text?: string;
+  variants?: { bit_rate?: number; content_type: string; url: string }[];
+}
+
+interface XUrlEntity {
+  start: number;
+  end: number;
+  url: string;
+  expanded_url?: string;
+  media_key?: string;
+}
+
+interface XTimelinePost {
+  id: string;
+  text: string;
+  created_at?: string;
+  attachments?: { media_keys?: string[] };
+  entities?: { urls?: XUrlEntity[] };
+}
+
+interface XTimelinePage {
+  data?: XTimelinePost[];
+  includes?: { media?: XMedia[] };
+  meta?: { next_token?: string; newest_id?: string; result_count?: number };
+}
+
+/** What a source asks of each post: its time, attachments and links, and its media's files and alt text. */
+const SOURCE_QUERY = {
+  exclude: 'replies,retweets',
+  expansions: 'attachments.media_keys',
+  'media.fields': 'url,variants,alt_text,type,preview_image_url',
+  'post.fields': 'created_at,attachments,entities',
+};
+
+/** A photo as is; a video or GIF as its MP4 variant with the highest bit rate (X also lists an HLS playlist). */
+function sourceMedium(medium: XMedia): SourceMedia {
+  const altText = medium.alt_text ?? '';
+  if (medium.type === 'photo' && medium.url) return { url: medium.url, kind: 'image', altText };
+  if (medium.type === 'video' || medium.type === 'animated_gif') {
+    const best = (medium.variants ?? [])
+      .filter((variant) => variant.content_type === 'video/mp4')
+      .sort((a, b) => (b.bit_rate ?? 0) - (a.bit_rate ?? 0))[0];
+    if (best) return { url: best.url, kind: 'video', altText };
+    return {
+      url: medium.preview_image_url ?? '',
+      kind: 'video',
+      altText,
+      skippedReason: `X offers no MP4 file for video ${medium.media_key}`,
+    };
+  }
+  return {
+    url: medium.url ?? medium.preview_image_url ?? '',
+    kind: 'image',
+    altText,
+    skippedReason: `X medium ${medium.media_key} is of a type Gaung does not take (${medium.type})`,
+  };
+}
+
+/**
+ * The post's text as written: X's HTML escapes decoded, t.co links back to where they point, and
+ * the trailing link to the post's own media dropped (the media travel as media).
+ */
+function sourceText(post: XTimelinePost): string {
+  const chars = [...post.text];
+  const urls = [...(post.entities?.urls ?? [])].sort((a, b) => b.start - a.start);
+  for (const url of urls) {
+    const ownMedia = url.media_key !== undefined || /\/(photo|video)\/\d+$/.test(url.expanded_url ?? '');
+    chars.splice(url.start, url.end - url.start, ownMedia ? '' : (url.expanded_url ?? url.url));
+  }
+  return decodeEntities(chars.join('')).trim();
+}
+
+/** Pages of the office's timeline (newest first) until the cursor, `since`, or `limit` posts. */
+async function readSource(
+  ctx: PlatformContext,
+  request: { cursor: string | null; since: Date; limit: number },
+): Promise<{ items: SourceItem[]; cursor: string | null }> {
+  try {
+    const account = await me(ctx);
+    const items: SourceItem[] = [];
+    let newest: string | null = null;
+    let token: string | undefined;
+    const pages = Math.ceil(request.limit / 100) + 1;
+    for (let page = 0; page < pages && items.length < request.limit; page++) {
+      const response = await withClient(ctx, (client) =>
+        client.v2.get<XTimelinePage>(`users/${account.id}/tweets`, {
+          ...SOURCE_QUERY,
+          max_results: String(Math.min(100, Math.max(5, request.limit - items.length))),
+          ...(request.cursor ? { since_id: request.cursor } : { start_time: request.since.toISOString() }),
+          ...(token ? { pagination_token: token } : {}),
+        }),
+      );
+      if (response.data !== undefined && !Array.isArray(response.data))
+        throw new PlatformError({
+          kind: 'invalid',
+          message: 'X answered a timeline without a list of posts',
+        });
+      newest ??= response.meta?.newest_id ?? response.data?.[0]?.id ?? null;
+      const media = new Map((response.includes?.media ?? []).map((m) => [m.media_key, m]));
+      for (const post of response.data ?? []) {
+        if (items.length >= request.limit) break;
+        const url = postUrl(account.username, post.id);
+        const publishedAt = post.created_at ? new Date(post.created_at) : null;
+        items.push({
+          key: post.id,
+          url,
+          publishedAt,
+          text: sourceText(post),
+          media: (post.attachments?.media_keys ?? [])
+            .map((key) => media.get(key))
+            .filter((m): m is XMedia => m !== undefined)
+            .map(sourceMedium),
+          origin: {
+            platform: 'x',
+            nativeId: post.id,
+            url,
+            authorHandle: `@${account.username}`,
+            publishedAt: (publishedAt ?? new Date()).toISOString(),
+          },
+          kind: 'post',
+        });
+      }
+      token = response.meta?.next_token;
+      if (!token) break;
+    }
+    return { items, cursor: newest ?? request.cursor };
+  } catch (error) {
+    throw readFailure(error);
+  }
+}
+
+/** A read changes nothing at X: an answer that never came is worth another try, not reconciliation. */
+function readFailure(error: unknown): PlatformError {
+  const classification = classifyError(error);
+  return new PlatformError(
+    classification.kind === 'unknown' ? { ...classification, kind: 'retry' } : classification,
+    { cause: error },
+  );
+}
+
+/** GET /2/tweets/:id: X answers a deleted post with 200 and a resource-not-found error. */
+async function originExists(ctx: PlatformContext, origin: { nativeId: string }): Promise<boolean> {
+  try {
+    const response = await withClient(ctx, (client) =>
+      client.v2.get<{ data?: { id: string }; errors?: { type?: string }[] }>(`tweets/${origin.nativeId}`),
+    );
+    if (response.data?.id === origin.nativeId) return true;
+    if (response.errors?.some((e) => e.type?.endsWith('/resource-not-found'))) return false;
+    throw new PlatformError({
+      kind: 'retry',
+      message: `X did not say whether post ${origin.nativeId} exists`,
+    });
+  } catch (error) {
+    if (error instanceof ApiResponseError && error.code === 404) return false;
+    throw readFailure(error);
+  }
+}
+
+/**
+ * The office's own X account as a source, read with the source's own OAuth tokens: the account is
+ * the user the tokens belong to (`users/me`, or the id and handle stored when it was connected).
+ */
+const source: SourceReader = { readSource, originExists };
+
 export const xAdapter: PlatformAdapter = {
   platform: 'x',
   capabilities,
@@ -520,6 +737,7 @@ export const xAdapter: PlatformAdapter = {
     return { expiresAt: new Date(next.expiresAt) };
   },
   classifyError,
+  source,
 };
 
 /** Step 1 of connecting a channel: the X consent URL, with the PKCE verifier and state to keep server-side. */

@@ -16,8 +16,10 @@ type UserRow = typeof users.$inferSelect;
  * the other sessions) and disabling the user end sessions at once.
  *
  * Throttle: failed attempts count per account and per client address in Redis, so every API process
- * sees the same counts. Once either count reaches its limit, attempts are refused unchecked until
- * GAUNG_LOGIN_WINDOW_SECONDS pass without a failure.
+ * sees the same counts. Each attempt reserves its place in both counts before the password is
+ * checked (so parallel attempts cannot slip past), and a successful one gives it back. Once either
+ * count reaches its limit, attempts are refused unchecked until GAUNG_LOGIN_WINDOW_SECONDS pass
+ * without a failure.
  */
 
 export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
@@ -48,23 +50,39 @@ export async function forgetFailedLogins(ctx: AppContext, email: string): Promis
 
 const addressKey = (ctx: AppContext, ip: string) => redisKey(ctx, 'login-failures', 'ip', ip);
 
-// One key per call, so the counters also work on Redis Cluster; INCR and EXPIRE land together.
-const COUNT_FAILURE = `local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n`;
+// One key per call, so the counters also work on Redis Cluster. An attempt is reserved before the
+// password is checked: the count goes up first, and an attempt over the limit takes its reservation
+// back and is refused, so a burst of parallel attempts evaluates at most `limit` of them.
+const RESERVE_ATTEMPT = `
+local n = redis.call('INCR', KEYS[1])
+if n > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[1])
+  return -math.max(redis.call('PTTL', KEYS[1]), 1000)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return n`;
+// Gives a reservation back; a counter that has expired meanwhile stays gone.
+const RELEASE_ATTEMPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0`;
 
-async function assertNotThrottled(ctx: AppContext, keys: Array<{ key: string; limit: number }>) {
-  const states = await Promise.all(
-    keys.map(async ({ key, limit }) => {
-      const [count, ttl] = await Promise.all([ctx.redis.get(key), ctx.redis.pttl(key)]);
-      return Number(count ?? 0) >= limit ? ttl : 0;
-    }),
-  );
-  const wait = Math.max(...states);
-  if (wait > 0) throw new LoginThrottled(Math.ceil(wait / 1000));
+/**
+ * Reserves one attempt on every counter, or none: refused (LoginThrottled) when any counter is at
+ * its limit. A failed attempt keeps its reservation; a successful one gives it back.
+ */
+async function reserveAttempt(ctx: AppContext, keys: Array<{ key: string; limit: number }>): Promise<void> {
+  const window = String(ctx.config.GAUNG_LOGIN_WINDOW_SECONDS);
+  const taken: string[] = [];
+  for (const { key, limit } of keys) {
+    const result = Number(await ctx.redis.eval(RESERVE_ATTEMPT, 1, key, window, String(limit)));
+    if (result < 0) {
+      await releaseAttempt(ctx, taken);
+      throw new LoginThrottled(Math.ceil(-result / 1000));
+    }
+    taken.push(key);
+  }
 }
 
-async function countFailure(ctx: AppContext, keys: string[]): Promise<void> {
-  const window = String(ctx.config.GAUNG_LOGIN_WINDOW_SECONDS);
-  await Promise.all(keys.map((key) => ctx.redis.eval(COUNT_FAILURE, 1, key, window)));
+async function releaseAttempt(ctx: AppContext, keys: string[]): Promise<void> {
+  await Promise.all(keys.map((key) => ctx.redis.eval(RELEASE_ATTEMPT, 1, key)));
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -96,7 +114,7 @@ export async function login(
   const email = credentials.email.toLowerCase();
   const { GAUNG_LOGIN_MAX_FAILURES: perAccount, GAUNG_LOGIN_MAX_FAILURES_PER_IP: perAddress } = ctx.config;
   const keys = { account: accountKey(ctx, email), address: addressKey(ctx, client.ip) };
-  await assertNotThrottled(ctx, [
+  await reserveAttempt(ctx, [
     { key: keys.account, limit: perAccount },
     { key: keys.address, limit: perAddress },
   ]);
@@ -106,7 +124,6 @@ export async function login(
     .where(eq(sql`lower(${users.email})`, email));
   const passwordOk = await verifyAgainst(credentials.password, user?.passwordHash);
   if (!user || !passwordOk || user.disabledAt) {
-    await countFailure(ctx, [keys.account, keys.address]);
     const reason = !user ? 'unknown_email' : !passwordOk ? 'wrong_password' : 'disabled';
     await recordAudit(ctx, ctx.db, {
       actorId: user?.id ?? null,
@@ -119,7 +136,8 @@ export async function login(
     });
     throw invalidCredentials();
   }
-  await ctx.redis.del(keys.account);
+  // Success clears the account's failures and never counts towards the address shared behind a NAT.
+  await Promise.all([ctx.redis.del(keys.account), releaseAttempt(ctx, [keys.address])]);
   const sessionSecret = randomToken();
   const sessionId = sha256Hex(sessionSecret);
   const now = ctx.now();
@@ -178,14 +196,13 @@ export async function changePassword(
   ip: string,
 ): Promise<void> {
   const key = accountKey(ctx, actor.email);
-  await assertNotThrottled(ctx, [{ key, limit: ctx.config.GAUNG_LOGIN_MAX_FAILURES }]);
+  await reserveAttempt(ctx, [{ key, limit: ctx.config.GAUNG_LOGIN_MAX_FAILURES }]);
   const [user] = await ctx.db.select().from(users).where(eq(users.id, actor.userId));
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
-    await countFailure(ctx, [key]);
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash)))
     throw new AppError('wrong_password', 400, 'The current password is wrong', {
       errors: [{ field: 'currentPassword', message: 'is wrong', code: 'wrong_password' }],
     });
-  }
+  await releaseAttempt(ctx, [key]);
   const passwordHash = await hashPassword(input.newPassword);
   await ctx.db.transaction(async (tx) => {
     const now = ctx.now();

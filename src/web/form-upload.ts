@@ -1,10 +1,11 @@
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import multipart, { type Multipart, type MultipartFile } from '@fastify/multipart';
+import multipart, { type Multipart, type MultipartFile, type MultipartValue } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
+import { assertCsrf, CSRF_HEADER, requireActor } from '../http/auth';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import { type StagedUpload, stageUpload } from '../services/media';
 import { parseForm } from './kit';
@@ -37,9 +38,11 @@ export async function registerFormUploads(app: FastifyInstance, ctx: AppContext)
   await app.register(multipart, {
     limits: {
       files: 1,
-      fields: 300,
+      // The editor's fields: ten of its own, and up to 21 each of media, drop and alt_<id>.
+      fields: 100,
       fieldNameSize: 100,
-      fieldSize: 300_000,
+      // A post's body: 65,536 UTF-16 code units, at most 3 bytes each in UTF-8.
+      fieldSize: 3 * 65_536,
       headerPairs: 50,
       fileSize: uploadFileLimit(ctx.config),
     },
@@ -48,14 +51,42 @@ export async function registerFormUploads(app: FastifyInstance, ctx: AppContext)
   });
 }
 
-/** preValidation hook: a multipart body's fields up to its file become `request.body`. */
+/** A field's text; a value cut off at the field size limit is refused, never saved shortened. */
+function fieldText(part: MultipartValue): string {
+  if (part.valueTruncated)
+    throw invalid([{ field: part.fieldname, message: 'is too long', code: 'too_big' }]);
+  return String(part.value);
+}
+
+/**
+ * preValidation hook: a multipart body's fields up to its file become `request.body`. Nothing of
+ * the body is read for a caller who is not signed in, and a session's CSRF token (the header, or
+ * else the form's first field) is checked before the fields after it are read.
+ */
 export async function readFieldsBeforeFile(request: FastifyRequest): Promise<void> {
   if (!request.isMultipart()) return;
+  const actor = requireActor(request);
+  const { ctx } = request.server;
+  const header = request.headers[CSRF_HEADER];
+  let tokenPending = actor.via === 'session' && request.routeOptions.config.csrf !== false;
+  if (tokenPending && header !== undefined) {
+    assertCsrf(ctx, actor, header);
+    tokenPending = false;
+  }
   const rest = request.parts();
   const fields: FormFields = {};
   try {
     for (;;) {
       const next = await rest.next();
+      if (tokenPending) {
+        const first = next.done ? undefined : next.value;
+        assertCsrf(
+          ctx,
+          actor,
+          first?.type === 'field' && first.fieldname === '_csrf' ? first.value : undefined,
+        );
+        tokenPending = false;
+      }
       if (next.done) {
         pending.set(request, { file: null, rest });
         break;
@@ -64,7 +95,7 @@ export async function readFieldsBeforeFile(request: FastifyRequest): Promise<voi
         pending.set(request, { file: next.value, rest });
         break;
       }
-      addField(fields, next.value.fieldname, String(next.value.value));
+      addField(fields, next.value.fieldname, fieldText(next.value));
     }
   } catch (error) {
     throw multipartProblem(error) ?? error;
@@ -134,7 +165,7 @@ export async function readFormWithUpload<T>(
       }
       ({ staged, refusal } = await stagePart(ctx, parts.file));
       for await (const part of parts.rest) {
-        if (part.type === 'field') addField(fields, part.fieldname, String(part.value));
+        if (part.type === 'field') addField(fields, part.fieldname, fieldText(part));
       }
     }
     return { form: parseForm(schema, fields), staged, refusal };

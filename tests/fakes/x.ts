@@ -9,7 +9,8 @@ import { specPath } from './specs';
 /**
  * A fake X API v2: OAuth 2.0 token endpoint (authorization code with PKCE, rotating refresh
  * tokens), users/me, the v2 media upload (initialize / append / finalize / status) and metadata,
- * posts, reposts, user timelines and post lookup. Every request is checked against the official
+ * posts, reposts, user timelines (with their media expanded, as a source reads them) and post
+ * lookup, and the media files themselves as pbs.twimg.com / video.twimg.com serve them. Every request is checked against the official
  * OpenAPI document (body schemas with additionalProperties: false, parameters, and unknown query
  * parameters, which X rejects) and against the token's scopes. Stored text is shortened to t.co
  * and HTML-escaped as X does, so reconciliation has to match the way it must in production.
@@ -35,6 +36,10 @@ export interface FakeXPost {
   mediaIds: string[];
   quoteOf: string | null;
   retweetOf: string | null;
+  /** The post this one answers (replies are left out of a timeline read with exclude=replies). */
+  replyTo: string | null;
+  /** Media as the timeline's `includes.media` shows them. */
+  attached: FakeXAttachment[];
   metrics: {
     like_count: number;
     repost_count: number;
@@ -44,6 +49,21 @@ export interface FakeXPost {
     bookmark_count: number;
   };
 }
+
+/** A medium of a post as X serves it to readers: a photo URL, or a video's variants. */
+export interface FakeXAttachment {
+  media_key: string;
+  type: 'photo' | 'video' | 'animated_gif';
+  url?: string;
+  preview_image_url?: string;
+  alt_text?: string;
+  variants?: { bit_rate?: number; content_type: string; url: string }[];
+}
+
+/** What a test attaches to an office's post: bytes to serve, or null for a file that answers 404. */
+export type FakeXAttach =
+  | { type: 'photo'; bytes: Buffer | null; altText?: string }
+  | { type: 'video' | 'animated_gif'; bytes: Buffer | null; altText?: string; mp4?: boolean };
 
 export interface FakeXMedia {
   id: string;
@@ -101,7 +121,14 @@ export interface FakeX {
     codeChallenge: string;
     scope: string;
   }): string;
-  addPost(userId: string, text: string, createdAt?: Date): FakeXPost;
+  addPost(
+    userId: string,
+    text: string,
+    createdAt?: Date,
+    options?: { media?: FakeXAttach[]; replyTo?: string; retweetOf?: string },
+  ): FakeXPost;
+  /** The author deleted it: lookups answer resource-not-found. */
+  deletePost(id: string): void;
   timeline(userId: string): FakeXPost[];
   /** A 429 exactly as X sends it when the 15-minute window is spent. */
   rateLimitFault(resetAt: Date, limit?: number): Fault;
@@ -413,6 +440,62 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
     return { data: { retweeted: true, rest_id: retweet.id } };
   });
 
+  /** Media files, public as on pbs.twimg.com and video.twimg.com (no token needed). */
+  const files = new Map<string, { bytes: Buffer; mime: string }>();
+  app.get<{ Params: { file: string } }>('/pbs/media/:file', async (request, reply) => {
+    const file = files.get(request.params.file);
+    if (!file) return reply.code(404).type('text/html').send('<html><body>Not Found</body></html>');
+    return reply.type(file.mime).send(file.bytes);
+  });
+  const host = (name: string, bytes: Buffer | null, mime: string) => {
+    if (bytes) files.set(name, { bytes, mime });
+    return `${server.url}/pbs/media/${name}`;
+  };
+  const attach = (input: FakeXAttach): FakeXAttachment => {
+    const id = newId();
+    const alt = input.altText ? { alt_text: input.altText } : {};
+    if (input.type === 'photo')
+      return {
+        media_key: `3_${id}`,
+        type: 'photo',
+        url: host(`${id}.jpg`, input.bytes, 'image/jpeg'),
+        ...alt,
+      };
+    const preview = host(`${id}-thumb.jpg`, null, 'image/jpeg');
+    const hls = {
+      content_type: 'application/x-mpegURL',
+      url: host(`${id}.m3u8`, null, 'application/x-mpegURL'),
+    };
+    const mp4 =
+      input.mp4 === false
+        ? []
+        : [
+            // X lists variants in no particular order; the best is the one with the highest bit rate.
+            {
+              bit_rate: 256_000,
+              content_type: 'video/mp4',
+              url: host(`${id}-320.mp4`, Buffer.from('low'), 'video/mp4'),
+            },
+            {
+              bit_rate: 2_176_000,
+              content_type: 'video/mp4',
+              url: host(`${id}-1280.mp4`, input.bytes, 'video/mp4'),
+            },
+            {
+              bit_rate: 832_000,
+              content_type: 'video/mp4',
+              url: host(`${id}-640.mp4`, Buffer.from('mid'), 'video/mp4'),
+            },
+          ];
+    return {
+      media_key: `${input.type === 'video' ? 7 : 16}_${id}`,
+      type: input.type,
+      preview_image_url: preview,
+      variants: [hls, ...mp4],
+      ...alt,
+    };
+  };
+
   route('GET', '/2/users/{id}/tweets', (request) => {
     const { id } = request.params as { id: string };
     const query = request.query as Record<string, string | undefined>;
@@ -424,6 +507,7 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
         p.createdAt.getTime() >= start &&
         p.createdAt.getTime() < end &&
         !(exclude.has('retweets') && p.retweetOf) &&
+        !(exclude.has('replies') && p.replyTo) &&
         (!query.since_id || BigInt(p.id) > BigInt(query.since_id)) &&
         (!query.until_id || BigInt(p.id) < BigInt(query.until_id)),
     );
@@ -466,11 +550,17 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
     const slice = selected.slice(offset, offset + size);
     const more = offset + size < selected.length;
     const expansions = new Set((query.expansions ?? '').split(',').filter(Boolean));
+    const includes = {
+      ...(expansions.has('author_id') && slice.length > 0
+        ? { users: [...new Set(slice.map((p) => p.authorId))].map((u) => users.get(u)) }
+        : {}),
+      ...(expansions.has('attachments.media_keys') && slice.some((p) => p.attached.length > 0)
+        ? { media: slice.flatMap((p) => p.attached.map((m) => renderMedia(m, query))) }
+        : {}),
+    };
     return {
       ...(slice.length > 0 ? { data: slice.map((p) => render(p, query)) } : {}),
-      ...(expansions.has('author_id') && slice.length > 0
-        ? { includes: { users: [...new Set(slice.map((p) => p.authorId))].map((u) => users.get(u)) } }
-        : {}),
+      ...(Object.keys(includes).length > 0 ? { includes } : {}),
       meta: {
         result_count: slice.length,
         ...(slice.length > 0 ? { newest_id: slice[0]!.id, oldest_id: slice.at(-1)!.id } : {}),
@@ -487,16 +577,34 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
       text: post.text,
       edit_history_post_ids: [post.id],
       ...(fields.has('created_at') ? { created_at: post.createdAt.toISOString() } : {}),
+      ...(fields.has('attachments') && post.attached.length > 0
+        ? { attachments: { media_keys: post.attached.map((m) => m.media_key) } }
+        : {}),
       ...(fields.has('public_metrics') ? { public_metrics: { ...post.metrics } } : {}),
       ...(fields.has('entities') && post.urls.length > 0 ? { entities: { urls: post.urls } } : {}),
       ...(expansions.has('author_id') ? { author_id: post.authorId } : {}),
     };
   }
 
+  /** A medium with the fields `media.fields` asks for (media_key and type always). */
+  function renderMedia(medium: FakeXAttachment, query: Record<string, string | undefined>) {
+    const fields = new Set((query['media.fields'] ?? '').split(',').filter(Boolean));
+    return Object.fromEntries(
+      Object.entries(medium).filter(([name]) => name === 'media_key' || name === 'type' || fields.has(name)),
+    );
+  }
+
   function store(
     authorId: string,
     submittedText: string,
-    extra: { mediaIds?: string[]; quoteOf?: string | null; retweetOf?: string | null; createdAt?: Date },
+    extra: {
+      mediaIds?: string[];
+      quoteOf?: string | null;
+      retweetOf?: string | null;
+      replyTo?: string | null;
+      attached?: FakeXAttachment[];
+      createdAt?: Date;
+    },
   ): FakeXPost {
     const { text, urls } = shorten(submittedText);
     const post: FakeXPost = {
@@ -509,6 +617,8 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
       mediaIds: extra.mediaIds ?? [],
       quoteOf: extra.quoteOf ?? null,
       retweetOf: extra.retweetOf ?? null,
+      replyTo: extra.replyTo ?? null,
+      attached: extra.attached ?? [],
       metrics: {
         like_count: 0,
         repost_count: 0,
@@ -561,8 +671,32 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
       codes.set(code, { clientId, userId, redirectUri, challenge: codeChallenge, scope });
       return code;
     },
-    addPost(userId, text, createdAt) {
-      return store(userId, text, { createdAt });
+    addPost(userId, text, createdAt, options = {}) {
+      const attached = (options.media ?? []).map(attach);
+      const post = store(userId, text, {
+        createdAt,
+        attached,
+        replyTo: options.replyTo ?? null,
+        retweetOf: options.retweetOf ?? null,
+      });
+      // X appends a t.co link to the post's media, an entity that carries the first medium's key.
+      if (attached.length > 0) {
+        const link = `https://t.co/${randomBytes(8).toString('base64url').slice(0, 10)}`;
+        const start = [...post.text].length + 1;
+        post.text = `${post.text} ${link}`;
+        post.urls.push({
+          start,
+          end: start + link.length,
+          url: link,
+          expanded_url: `https://x.com/${users.get(userId)!.username}/status/${post.id}/${attached[0]!.type === 'photo' ? 'photo' : 'video'}/1`,
+          display_url: `pic.x.com/${link.slice(13)}`,
+        });
+      }
+      return post;
+    },
+    deletePost(id) {
+      const index = posts.findIndex((p) => p.id === id);
+      if (index >= 0) posts.splice(index, 1);
     },
     timeline,
     rateLimitFault(resetAt, limit = 100) {

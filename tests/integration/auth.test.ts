@@ -391,6 +391,54 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
     });
   });
 
+  it('evaluates at most the limit of a burst of 200 parallel wrong passwords, and so for password changes', async () => {
+    const user = await createTestUser(t.ctx, { unit: org.units.officeA2, role: 'contributor' });
+    const burst = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => login(user.email, `serbuan-${i}`, { ip: '10.5.0.1' })),
+    );
+    const statuses = burst.map((response) => response.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_FAILURES);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(200 - MAX_FAILURES);
+    const failures = await t.ctx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'auth.login_failed'), eq(auditEvents.actorId, user.id)));
+    expect(failures, 'passwords checked').toHaveLength(MAX_FAILURES);
+
+    const other = await createTestUser(t.ctx, { unit: org.units.officeA2, role: 'contributor' });
+    const session = remember(await signIn(t.app, other.email, TEST_PASSWORD));
+    const changes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/password',
+          headers: session.headers,
+          payload: { currentPassword: `serbuan-sandi-${i}`, newPassword: 'sandi-baru-yang-panjang-456' },
+        }),
+      ),
+    );
+    const changeStatuses = changes.map((response) => response.statusCode);
+    expect(changeStatuses.filter((s) => s === 400)).toHaveLength(MAX_FAILURES);
+    expect(changeStatuses.filter((s) => s === 429)).toHaveLength(60 - MAX_FAILURES);
+  });
+
+  it('never counts successful sign-ins towards the limit of the address an office shares', async () => {
+    const user = await createTestUser(t.ctx, { unit: org.units.officeB2, role: 'contributor' });
+    const ip = '10.6.0.1';
+    for (let attempt = 0; attempt < MAX_FAILURES_PER_IP - 1; attempt++)
+      expect((await login(`tamu-${attempt}@gaung.test`, 'salah-di-kantor', { ip })).statusCode).toBe(401);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const fine = await login(user.email, TEST_PASSWORD, { ip });
+      expect(fine.statusCode).toBe(200);
+      remember({
+        secret: fine.cookies.find((c) => c.name === SESSION_COOKIE)!.value,
+        csrfToken: fine.json().csrfToken,
+      });
+    }
+    expect((await login('tamu-akhir@gaung.test', 'salah-di-kantor', { ip })).statusCode).toBe(401);
+    expect((await login('tamu-lagi@gaung.test', 'salah-di-kantor', { ip })).statusCode).toBe(429);
+  });
+
   it('holds the throttle across two server processes sharing Redis', async () => {
     const user = await createTestUser(t.ctx, { unit: org.units.officeB1, role: 'reviewer' });
     const servers = await startTwoServers(t);

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +187,92 @@ describe.each(testDrivers())('uploading from the post editor without JavaScript 
     expect(afterFile.statusCode).toBe(403);
     expect(await mediaRows()).toBe(rows);
     expect(await filesUnder(mediaDir)).toEqual(files);
+  });
+
+  const postRows = async () =>
+    Number((await queryRows<{ n: number }>(t.ctx.db, sql`select count(*)::int as n from posts`))[0]!.n);
+
+  /**
+   * Posts a multipart form over real HTTP: `first`, then up to `count` fields of `size` bytes,
+   * written only while no response has come. Tells how many bytes were written before it came
+   * (socket buffers take a few MB the server never reads; reading the fields would take 30 MB).
+   */
+  const flood = (
+    url: string,
+    headers: Record<string, string>,
+    first: { name: string; value: string }[] = [],
+    count = 300,
+    size = 300_000,
+  ) => {
+    const boundary = '----gaungflood';
+    const part = (name: string, value: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const filler = part('body', 'x'.repeat(size));
+    return new Promise<{ status: number; location?: string; sent: number }>((resolve, reject) => {
+      let sent = 0;
+      let responded = false;
+      const request = http.request(url, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+      const answered = new Promise<void>((done) =>
+        request.on('response', (response) => {
+          responded = true;
+          const at = sent;
+          response.resume();
+          response.on('end', () => {
+            request.destroy();
+            resolve({ status: response.statusCode!, location: response.headers.location, sent: at });
+          });
+          done();
+        }),
+      );
+      request.on('error', (error) => {
+        if (!responded) reject(error);
+      });
+      (async () => {
+        const opening = first.map((f) => part(f.name, f.value)).join('');
+        request.write(opening);
+        sent += opening.length;
+        for (let i = 0; i < count && !responded; i++) {
+          const flushed = request.write(filler);
+          sent += filler.length;
+          if (!flushed) await Promise.race([once(request, 'drain'), answered]);
+        }
+        if (!responded) request.end(`--${boundary}--\r\n`);
+      })().catch(() => {});
+    });
+  };
+
+  it('reads nothing of a multipart form from someone not signed in, or before its CSRF token', async () => {
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const before = await postRows();
+    for (const url of ['/posts', `/posts/${postId}`]) {
+      const anonymous = await flood(`${base}${url}`, {});
+      expect(anonymous.status, url).toBe(303);
+      expect(anonymous.location).toMatch(/^\/login/);
+      expect(anonymous.sent, 'bytes written before the answer').toBeLessThan(20_000_000);
+    }
+    for (const first of [[], [{ name: '_csrf', value: 'forged' }]]) {
+      const noToken = await flood(`${base}/posts`, office.cookie, first);
+      expect(noToken.status).toBe(403);
+      expect(noToken.sent, 'bytes written before the answer').toBeLessThan(20_000_000);
+    }
+    expect(await postRows()).toBe(before);
+  });
+
+  it('refuses more fields than the editor has, and a body cut off at the field size, storing nothing', async () => {
+    const before = await postRows();
+    const many = await submit(
+      '/posts',
+      Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`alt_${randomUUID()}`, `alt ${i}`])),
+      null,
+    );
+    expect(many.statusCode).toBe(400);
+    // Within the field size the body would be cut to 65,536 characters and saved without its end.
+    const long = await submit('/posts', { body: 'ꦲ'.repeat(70_000) }, null);
+    expect(long.statusCode).toBe(400);
+    expect(await postRows()).toBe(before);
   });
 
   it('still refuses fields the editor does not have', async () => {
