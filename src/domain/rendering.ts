@@ -395,6 +395,7 @@ export function parseSourceUrl(platform: Platform, raw: string): SourcePost | nu
     case 'facebook':
     case 'instagram':
     case 'youtube':
+    case 'tiktok':
       return null;
   }
 }

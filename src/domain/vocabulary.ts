@@ -18,6 +18,7 @@ export const PLATFORMS = [
   'mastodon',
   'bluesky',
   'youtube',
+  'tiktok',
   'webhook',
   'sandbox',
 ] as const;

@@ -98,6 +98,8 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   youtube: config.GAUNG_YOUTUBE_API_URL,
   googleAuth: config.GAUNG_GOOGLE_AUTH_URL,
   googleToken: config.GAUNG_GOOGLE_TOKEN_URL,
+  tiktok: config.GAUNG_TIKTOK_API_URL,
+  tiktokAuth: config.GAUNG_TIKTOK_AUTH_URL,
 });
 
 /** The operator's figures for the quotas of Gaung's platform projects. */
@@ -124,6 +126,10 @@ export const appsOf = (config: Config): PlatformApps => ({
   google:
     config.GAUNG_GOOGLE_CLIENT_ID && config.GAUNG_GOOGLE_CLIENT_SECRET
       ? { clientId: config.GAUNG_GOOGLE_CLIENT_ID, clientSecret: config.GAUNG_GOOGLE_CLIENT_SECRET }
+      : undefined,
+  tiktok:
+    config.GAUNG_TIKTOK_CLIENT_KEY && config.GAUNG_TIKTOK_CLIENT_SECRET
+      ? { clientKey: config.GAUNG_TIKTOK_CLIENT_KEY, clientSecret: config.GAUNG_TIKTOK_CLIENT_SECRET }
       : undefined,
 });
 

@@ -75,6 +75,7 @@ export const en: Messages = {
     mastodon: 'Mastodon',
     bluesky: 'Bluesky',
     youtube: 'YouTube',
+    tiktok: 'TikTok',
     webhook: 'Webhook',
     sandbox: 'Sandbox',
   },

@@ -57,6 +57,7 @@ const platform: Record<Platform, string> = {
   mastodon: 'Mastodon',
   bluesky: 'Bluesky',
   youtube: 'YouTube',
+  tiktok: 'TikTok',
   webhook: 'Webhook',
   sandbox: 'Sandbox',
 };
