@@ -9,6 +9,7 @@ import { threadsAdapter } from './threads';
 import type { PlatformAdapter } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
+import { tiktokAdapter } from './tiktok';
 import { youtubeAdapter } from './youtube';
 
 /** The adapters this process can publish with, one per platform. */
@@ -36,6 +37,7 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     mastodonAdapter,
     blueskyAdapter,
     youtubeAdapter,
+    tiktokAdapter,
     webhookAdapter,
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];
