@@ -10,6 +10,7 @@ import {
   TIKTOK_STATUS_FETCHES_PER_MINUTE,
   TIKTOK_VIDEO_CAPTION_MAX,
 } from '../../config/platform-limits';
+import { TIKTOK_PRIVACY_LEVELS, type TiktokPrivacyLevel } from '../domain/tiktok';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { sleep, withLink } from './shared';
 import {
@@ -41,15 +42,6 @@ import {
  */
 
 export const TIKTOK_SCOPES = ['user.info.basic', 'video.publish', 'video.upload', 'video.list'] as const;
-
-/** https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info */
-export const TIKTOK_PRIVACY_LEVELS = [
-  'PUBLIC_TO_EVERYONE',
-  'MUTUAL_FOLLOW_FRIENDS',
-  'FOLLOWER_OF_CREATOR',
-  'SELF_ONLY',
-] as const;
-export type TiktokPrivacyLevel = (typeof TIKTOK_PRIVACY_LEVELS)[number];
 
 /** https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide: chunk rules. */
 export const TIKTOK_MIN_CHUNK = 5 * 1024 * 1024;
@@ -90,6 +82,15 @@ const settingsSchema = z.strictObject({
   mediaDomainVerified: z.boolean().optional(),
   /** The channel's standing privacy choice, used when the approve screen made none. */
   privacyLevel: z.enum(TIKTOK_PRIVACY_LEVELS).optional(),
+  /**
+   * What the creator allowed when the credentials were last verified, for the approve screen; every
+   * publish reads it again from TikTok and refuses what is no longer allowed.
+   */
+  privacyLevelOptions: z.array(z.enum(TIKTOK_PRIVACY_LEVELS)).optional(),
+  commentDisabled: z.boolean().optional(),
+  duetDisabled: z.boolean().optional(),
+  stitchDisabled: z.boolean().optional(),
+  maxVideoSeconds: z.number().int().positive().optional(),
 });
 type TiktokSettings = z.infer<typeof settingsSchema>;
 
@@ -477,6 +478,19 @@ export function tiktokPostChoices(
     disableComment: creator.comment_disabled || options.allowComment === false,
     disableDuet: creator.duet_disabled || options.allowDuet === false,
     disableStitch: creator.stitch_disabled || options.allowStitch === false,
+  };
+}
+
+/** The creator's current options, kept in the channel's settings for the approve screen. */
+function creatorSettings(creator: CreatorInfo): Partial<TiktokSettings> {
+  return {
+    privacyLevelOptions: creator.privacy_level_options.filter((level): level is TiktokPrivacyLevel =>
+      (TIKTOK_PRIVACY_LEVELS as readonly string[]).includes(level),
+    ),
+    commentDisabled: creator.comment_disabled,
+    duetDisabled: creator.duet_disabled,
+    stitchDisabled: creator.stitch_disabled,
+    maxVideoSeconds: creator.max_video_post_duration_sec,
   };
 }
 
@@ -884,6 +898,7 @@ export function createTiktokAdapter(options: TiktokAdapterOptions = {}): Platfor
       return {
         openId: who.remoteId,
         ...(creator.creator_username ? { username: creator.creator_username } : {}),
+        ...creatorSettings(creator),
       };
     },
     async refreshCredentials(ctx) {
@@ -1002,6 +1017,7 @@ export async function exchangeTiktokCode(
     settings: {
       openId: answer.open_id,
       ...(creator.creator_username ? { username: creator.creator_username } : {}),
+      ...creatorSettings(creator),
     },
     account: {
       remoteId: answer.open_id,

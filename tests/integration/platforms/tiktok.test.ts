@@ -617,7 +617,15 @@ describe('TikTok adapter against the fake Content Posting API', () => {
       { tiktok: CLIENT },
       { code: consent.code, codeVerifier, redirectUri },
     );
-    expect(result.settings).toEqual({ openId, username });
+    expect(result.settings).toEqual({
+      openId,
+      username,
+      privacyLevelOptions: ['PUBLIC_TO_EVERYONE', 'MUTUAL_FOLLOW_FRIENDS', 'SELF_ONLY'],
+      commentDisabled: false,
+      duetDisabled: false,
+      stitchDisabled: false,
+      maxVideoSeconds: 600,
+    });
     expect(result.account).toMatchObject({
       remoteId: openId,
       handle: `@${username}`,
