@@ -28,6 +28,7 @@ import {
   type PublishResult,
   type RetractRequest,
   type RetractResult,
+  type SourceItem,
 } from './types';
 
 /**
@@ -496,6 +497,43 @@ function creatorSettings(creator: CreatorInfo): Partial<TiktokSettings> {
 
 class UploadExpired extends Error {}
 
+/** Video list pages one source read may take. */
+const SOURCE_PAGES = 5;
+
+/** https://developers.tiktok.com/doc/tiktok-api-v2-video-object */
+interface TiktokVideo {
+  id: string;
+  create_time?: number;
+  title?: string;
+  video_description?: string;
+  share_url?: string;
+  cover_image_url?: string;
+}
+
+/** One of the office's videos as a copy: its description and share link, its cover as the image. */
+function sourceItem(video: TiktokVideo, username: string | undefined): SourceItem {
+  const url = video.share_url ?? tiktokVideoUrl(username, video.id);
+  const description = (video.video_description || video.title || '').trim();
+  const publishedAt = video.create_time ? new Date(video.create_time * 1000) : null;
+  return {
+    key: video.id,
+    url,
+    publishedAt,
+    text: url ? (description ? `${description}\n\n${url}` : url) : description,
+    media: video.cover_image_url
+      ? [{ url: video.cover_image_url, kind: 'image', altText: video.title ?? description.slice(0, 200) }]
+      : [],
+    origin: {
+      platform: 'tiktok',
+      nativeId: video.id,
+      url,
+      authorHandle: username ? `@${username}` : null,
+      publishedAt: (publishedAt ?? new Date()).toISOString(),
+    },
+    kind: 'post',
+  };
+}
+
 export function createTiktokAdapter(options: TiktokAdapterOptions = {}): PlatformAdapter {
   const chunkBytes = options.chunkBytes ?? 16 * 1024 * 1024;
   if (chunkBytes < TIKTOK_MIN_CHUNK || chunkBytes > TIKTOK_MAX_CHUNK)
@@ -881,9 +919,71 @@ export function createTiktokAdapter(options: TiktokAdapterOptions = {}): Platfor
     };
   }
 
+  /**
+   * The office's own videos, newest first (`POST /v2/video/list/`, scope video.list): each a copy
+   * with the video's share link, its cover as the image. The cursor is the newest create_time read.
+   */
+  async function readSource(
+    ctx: PlatformContext,
+    request: { cursor: string | null; since: Date; limit: number },
+  ): Promise<{ items: SourceItem[]; cursor: string | null }> {
+    const after = Math.max(
+      request.cursor ? Number(request.cursor) : 0,
+      Math.floor(request.since.getTime() / 1000),
+    );
+    const settings = settingsSchema.parse(ctx.channel.settings);
+    const items: SourceItem[] = [];
+    let newest = request.cursor ? Number(request.cursor) : null;
+    let cursor: number | undefined;
+    try {
+      for (let page = 0; page < SOURCE_PAGES && items.length < request.limit; page++) {
+        const data = await post<{ videos?: TiktokVideo[]; cursor?: number; has_more?: boolean }>(
+          ctx,
+          '/v2/video/list/',
+          {
+            max_count: Math.min(20, Math.max(1, request.limit - items.length)),
+            ...(cursor ? { cursor } : {}),
+          },
+          { fields: 'id,create_time,title,video_description,share_url,cover_image_url' },
+        );
+        const videos = data.videos ?? [];
+        let reachedOld = false;
+        for (const video of videos) {
+          const created = Number(video.create_time ?? 0);
+          if (created <= after) {
+            reachedOld = true;
+            break;
+          }
+          newest = Math.max(newest ?? 0, created);
+          if (items.length < request.limit) items.push(sourceItem(video, settings.username));
+        }
+        if (reachedOld || !data.has_more || data.cursor === undefined) break;
+        cursor = data.cursor;
+      }
+    } catch (error) {
+      throw asRead(error);
+    }
+    return { items, cursor: newest === null ? request.cursor : String(newest) };
+  }
+
+  async function originExists(ctx: PlatformContext, origin: { nativeId: string }): Promise<boolean> {
+    try {
+      const data = await post<{ videos?: TiktokVideo[] }>(
+        ctx,
+        '/v2/video/query/',
+        { filters: { video_ids: [origin.nativeId] } },
+        { fields: 'id' },
+      );
+      return (data.videos ?? []).some((video) => String(video.id) === origin.nativeId);
+    } catch (error) {
+      throw asRead(error);
+    }
+  }
+
   return {
     platform: 'tiktok',
     capabilities,
+    source: { readSource, originExists },
     credentialsSchema,
     settingsSchema,
     publish,

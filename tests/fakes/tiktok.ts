@@ -107,6 +107,8 @@ export interface FakeTiktok {
   chunkRequests(): { range: string; bytes: number; status: number }[];
   /** Video ids TikTok lists for the account, newest first (for video list). */
   addListedVideo(openId: string, video: { title: string; createTime: Date; cover?: string }): string;
+  /** The account deleted the video. */
+  removeListedVideo(openId: string, videoId: string): void;
 }
 
 const MAX_POST_ID = 2n ** 63n - 1n;
@@ -720,6 +722,8 @@ export function createFakeTiktok(options: { now?: () => number } = {}): FakeTikt
           fields,
         ),
       );
+    for (const video of listed.get(token.openId) ?? [])
+      if (ids.includes(video.id)) videos.push(videoObject(video, account.username, undefined, fields));
     return ok(reply, { videos, cursor: 0, has_more: false });
   });
 
@@ -848,6 +852,12 @@ export function createFakeTiktok(options: { now?: () => number } = {}): FakeTikt
     },
     posts: (openId) => posts.filter((p) => !openId || p.openId === openId),
     chunkRequests: () => chunks,
+    removeListedVideo(openId, videoId) {
+      listed.set(
+        openId,
+        (listed.get(openId) ?? []).filter((video) => video.id !== videoId),
+      );
+    },
     addListedVideo(openId, video) {
       const videoId = postId();
       if (BigInt(videoId) > MAX_POST_ID) throw new Error('id out of range');

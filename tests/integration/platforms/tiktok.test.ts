@@ -652,6 +652,62 @@ describe('TikTok adapter against the fake Content Posting API', () => {
     ).toThrow(/https/);
   });
 
+  it("reads the office's own videos as copies with the share link and cover, newest first, once each", async () => {
+    const office = fake.addAccount({ dailyCap: 100 });
+    const now = Date.now();
+    const old = fake.addListedVideo(office.openId, {
+      title: 'Lama',
+      createTime: new Date(now - 10 * 86_400_000),
+    });
+    const first = fake.addListedVideo(office.openId, {
+      title: 'Pelayanan paspor Sabtu',
+      createTime: new Date(now - 3_600_000),
+    });
+    const second = fake.addListedVideo(office.openId, {
+      title: 'Profil pos lintas batas',
+      createTime: new Date(now - 60_000),
+    });
+    const { ctx } = channel({
+      account: office.openId,
+      settings: { openId: office.openId, username: office.username },
+    });
+    const read = await adapter.source!.readSource(ctx, {
+      cursor: null,
+      since: new Date(now - 86_400_000),
+      limit: 20,
+    });
+    expect(read.items.map((item) => item.key)).toEqual([second, first]);
+    const [newest] = read.items;
+    const share = `https://www.tiktok.com/@${office.username}/video/${second}`;
+    expect(newest).toMatchObject({
+      url: share,
+      text: `Profil pos lintas batas\n\n${share}`,
+      media: [{ kind: 'image', url: expect.stringContaining(`cover-${second}`) }],
+      origin: { platform: 'tiktok', nativeId: second, url: share, authorHandle: `@${office.username}` },
+      kind: 'post',
+    });
+    expect(read.items.map((item) => item.key)).not.toContain(old);
+    // The cursor remembers the newest video: the next read brings only what is newer.
+    expect(
+      await adapter.source!.readSource(ctx, {
+        cursor: read.cursor,
+        since: new Date(now - 86_400_000),
+        limit: 20,
+      }),
+    ).toEqual({ items: [], cursor: read.cursor });
+    const third = fake.addListedVideo(office.openId, { title: 'Baru', createTime: new Date(now + 1_000) });
+    const next = await adapter.source!.readSource(ctx, {
+      cursor: read.cursor,
+      since: new Date(now - 86_400_000),
+      limit: 20,
+    });
+    expect(next.items.map((item) => item.key)).toEqual([third]);
+    // A deleted original is seen as gone.
+    expect(await adapter.source!.originExists!(ctx, newest!.origin)).toBe(true);
+    fake.removeListedVideo(office.openId, second);
+    expect(await adapter.source!.originExists!(ctx, newest!.origin)).toBe(false);
+  });
+
   describe('the fake enforces the documented rules', () => {
     const call = (
       path: string,
