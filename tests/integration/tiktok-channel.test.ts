@@ -241,6 +241,8 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
       allowStitch: false,
     });
     expect(await advanceDelivery(t.ctx, id)).toEqual({ next: 'done', outcome: 'published' });
+    const shown = await api('GET', `/deliveries/${id}`, undefined, reviewer());
+    expect(shown.json().platformOptions).toEqual(scheduled!.platformOptions);
     const [delivery] = await t.ctx.db.select().from(deliveries).where(eq(deliveries.id, id));
     const published = fake.posts(account.openId).find((p) => p.postId === delivery!.remoteId)!;
     expect(published.postInfo).toMatchObject({
