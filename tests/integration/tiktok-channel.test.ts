@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { channels, deliveries } from '../../src/db/schema';
 import { AppError } from '../../src/domain/errors';
 import type { Actor } from '../../src/domain/permissions';
@@ -255,6 +255,43 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
     expect(delivery!.platformState).toMatchObject({ publishId: published.publishId });
     expect(await advanceDelivery(t.ctx, id)).toEqual({ next: 'done', outcome: 'published' });
     expect(fake.posts(account.openId).filter((p) => p.publishId === published.publishId)).toHaveLength(1);
+  });
+
+  it('offers on the review page only the levels the creator allows, no level preset, and records the choice', async () => {
+    const channel = await tokenChannel();
+    const post = await videoPost();
+    const session = await signIn(t.app, reviewer().email, TEST_PASSWORD);
+    const page = await t.app.inject({ url: `/review/${post.id}`, headers: session.cookie });
+    expect(page.statusCode).toBe(200);
+    const card = page.body.slice(page.body.indexOf(`data-channel="${channel.id}"`));
+    const levels = [
+      ...card.matchAll(new RegExp(`name="tiktokPrivacy_${channel.id}" value="([A-Z_]+)"`, 'g')),
+    ].map((m) => m[1]);
+    expect(levels).toEqual(['PUBLIC_TO_EVERYONE', 'FOLLOWER_OF_CREATOR', 'SELF_ONLY']);
+    expect(card).not.toMatch(new RegExp(`name="tiktokPrivacy_${channel.id}" value="[A-Z_]+" checked`));
+    // Duet is off on the account: its box is greyed out.
+    expect(card).toMatch(new RegExp(`name="tiktokDuet_${channel.id}" value="1" disabled`));
+    const refused = await submitForm(t.app, session, `/review/${post.id}/approve`, {
+      version: String(post.version),
+      [`on_${channel.id}`]: '1',
+      [`at_${channel.id}`]: 'now',
+    });
+    expect(refused.statusCode).toBe(422);
+    const approved = await submitForm(t.app, session, `/review/${post.id}/approve`, {
+      version: String(post.version),
+      [`on_${channel.id}`]: '1',
+      [`at_${channel.id}`]: 'now',
+      [`tiktokPrivacy_${channel.id}`]: 'FOLLOWER_OF_CREATOR',
+      [`tiktokStitch_${channel.id}`]: '1',
+    });
+    expect(approved.statusCode, approved.body).toBe(303);
+    const [row] = await t.ctx.db.select().from(deliveries).where(eq(deliveries.postId, post.id));
+    expect(row!.platformOptions).toEqual({
+      privacyLevel: 'FOLLOWER_OF_CREATOR',
+      allowComment: false,
+      allowDuet: false,
+      allowStitch: true,
+    });
   });
 
   it('finishes an upload that broke off through the recorded publish_id, without a second post', async () => {
