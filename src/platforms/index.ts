@@ -6,10 +6,10 @@ import { mastodonAdapter } from './mastodon';
 import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
 import { telegramAdapter } from './telegram';
 import { threadsAdapter } from './threads';
+import { tiktokAdapter } from './tiktok';
 import type { PlatformAdapter } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
-import { tiktokAdapter } from './tiktok';
 import { youtubeAdapter } from './youtube';
 
 /** The adapters this process can publish with, one per platform. */
