@@ -84,6 +84,10 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
+  'review.submitted': (office) => `Kiriman baru dari ${office} menunggu tinjauan`,
+  'review.forwarded': (office) => `Kiriman dari ${office} diteruskan kepada Anda`,
+  'review.overdue': (office) => `Kiriman dari ${office} melewati batas waktu tunggu`,
+  'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
 };
 
 /** Durations as "3 jam", "2 hari". */
@@ -280,6 +284,8 @@ export const id = {
     empty: 'Tidak ada kiriman yang menunggu.',
     age,
     forwarded: 'Diteruskan',
+    overdue: 'Terlambat',
+    overdueHint: 'Menunggu lebih lama dari batas jam kerja tingkat ini; peninjaunya sudah diberi tahu.',
     onlyForwarded: 'Hanya yang diteruskan',
     approvedFor: (channels: string) => `disetujui untuk ${channels}`,
     passed: 'bukan untuk level ini',
