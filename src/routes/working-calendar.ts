@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { calendarDate, clockTime, holidayName, reviewWaitMinutes, workDays } from '../schemas/working-time';
 import { loadUnit } from '../services/units';
 import {
   addHoliday,
@@ -18,20 +19,8 @@ const holidayView = z.object({
   kind: z.enum(HOLIDAY_KINDS),
 });
 
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine(
-    (value) =>
-      !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
-      new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
-    'is not a calendar date',
-  );
-
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time as HH:MM');
-
 const workingHours = z.object({
-  days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
+  days: z.array(z.number().int()),
   start: z.string(),
   end: z.string(),
   reviewWaitMinutes: z.number().int(),
@@ -66,8 +55,8 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['holidays'],
         body: z.strictObject({
-          date: isoDate,
-          name: z.string().trim().min(1).max(120),
+          date: calendarDate,
+          name: holidayName,
           kind: z.enum(HOLIDAY_KINDS),
         }),
         response: { 201: holidayView },
@@ -119,10 +108,10 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
           "Sets a unit's working days and hours (in its time zone) and how long a post may wait for it",
         params: z.strictObject({ id: z.uuid() }),
         body: z.strictObject({
-          days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
-          start: clock,
-          end: clock,
-          reviewWaitMinutes: z.number().int().min(15).max(10_080),
+          days: workDays,
+          start: clockTime,
+          end: clockTime,
+          reviewWaitMinutes,
         }),
         response: { 200: workingHours },
       },

@@ -102,6 +102,17 @@ export const en: Messages = {
     resetHint:
       'At least 12 characters. Ends their sessions; they must choose their own password when they sign in. Pass it on in person or by phone, not by e-mail.',
     tokens: 'My API tokens',
+    email: 'E-mail from Gaung',
+    emailIntro: 'In-app notifications always show; here you choose what also reaches you by e-mail.',
+    topics: {
+      decisions: "Decisions on my unit's posts",
+      deliveries: "Publishing outcomes of my unit's posts",
+      arrivals: 'New and forwarded posts for my level (at most one e-mail every 30 minutes)',
+      overdue: 'Posts waiting past the limit at my level',
+    },
+    dailyDigest: "A daily digest every morning: posts waiting, and yesterday's publications",
+    weeklyDigest:
+      'A weekly digest every Monday morning (national and regional units): figures, top posts, offices that sent nothing',
   },
   posts: {
     title: 'Posts',
@@ -407,7 +418,34 @@ export const en: Messages = {
       users: 'Users',
       tokens: 'API tokens',
       audit: 'Audit log',
+      workingTime: 'Working hours & holidays',
     },
+  },
+  workingTime: {
+    title: 'Working hours & holidays',
+    holidays: (year) => `Public holidays and collective leave days ${year}`,
+    holidaysIntro:
+      'Waiting time does not run on these days, for every unit. The national admins keep this list up to date each year.',
+    noHolidays: 'No days off entered for this year yet.',
+    date: 'Date',
+    name: 'Name',
+    kind: 'Kind',
+    kinds: { public_holiday: 'Public holiday', collective_leave: 'Collective leave (cuti bersama)' },
+    add: 'Add',
+    remove: 'Remove',
+    removeConfirm: 'Remove this day from the list?',
+    year: 'Year',
+    hours: 'Working hours and waiting limit',
+    hoursIntro:
+      "How long a post may wait for this unit's decision, counted in working hours in the unit's time zone. Past it, the unit's reviewers are told; after twice as long, its admins.",
+    unit: 'Unit',
+    show: 'Show',
+    days: 'Working days',
+    weekdays: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
+    start: 'Start',
+    end: 'End',
+    wait: 'Waiting limit (working minutes)',
+    zone: (zone) => `The unit's time zone: ${zone}`,
   },
   channels: {
     title: 'Channels',

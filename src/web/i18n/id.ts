@@ -156,6 +156,18 @@ export const id = {
     resetHint:
       'Minimal 12 karakter. Mengakhiri sesinya; ia wajib membuat kata sandinya sendiri saat masuk. Sampaikan langsung atau lewat telepon, jangan lewat surel.',
     tokens: 'Token API saya',
+    email: 'E-mail dari Gaung',
+    emailIntro:
+      'Notifikasi di aplikasi selalu tampil; di sini Anda memilih apa yang juga dikirim lewat e-mail.',
+    topics: {
+      decisions: 'Keputusan atas kiriman unit saya',
+      deliveries: 'Hasil penerbitan kiriman unit saya',
+      arrivals: 'Kiriman baru dan yang diteruskan ke tingkat saya (paling sering satu e-mail per 30 menit)',
+      overdue: 'Kiriman yang melewati batas waktu tunggu di tingkat saya',
+    },
+    dailyDigest: 'Ringkasan harian setiap pagi: kiriman yang menunggu dan yang terbit kemarin',
+    weeklyDigest:
+      'Ringkasan mingguan setiap Senin pagi (unit nasional dan wilayah): angka, kiriman teratas, kantor yang tidak mengirim',
   },
   posts: {
     title: 'Kiriman',
@@ -455,7 +467,34 @@ export const id = {
       users: 'Pengguna',
       tokens: 'Token API',
       audit: 'Log audit',
+      workingTime: 'Jam kerja & hari libur',
     },
+  },
+  workingTime: {
+    title: 'Jam kerja & hari libur',
+    holidays: (year: number) => `Hari libur dan cuti bersama ${year}`,
+    holidaysIntro:
+      'Waktu tunggu kiriman tidak berjalan pada hari-hari ini, untuk semua unit. Admin nasional memperbarui daftar ini setiap tahun.',
+    noHolidays: 'Belum ada hari libur untuk tahun ini.',
+    date: 'Tanggal',
+    name: 'Nama',
+    kind: 'Jenis',
+    kinds: { public_holiday: 'Hari libur nasional', collective_leave: 'Cuti bersama' },
+    add: 'Tambahkan',
+    remove: 'Hapus',
+    removeConfirm: 'Hapus hari ini dari daftar?',
+    year: 'Tahun',
+    hours: 'Jam kerja dan batas waktu tunggu',
+    hoursIntro:
+      'Berapa lama kiriman boleh menunggu keputusan unit ini, dihitung dalam jam kerja pada zona waktu unit. Setelah lewat, peninjau unit diberi tahu; setelah dua kali lipat, adminnya.',
+    unit: 'Unit',
+    show: 'Tampilkan',
+    days: 'Hari kerja',
+    weekdays: ['Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu', 'Minggu'],
+    start: 'Mulai',
+    end: 'Selesai',
+    wait: 'Batas waktu tunggu (menit kerja)',
+    zone: (zone: string) => `Zona waktu unit: ${zone}`,
   },
   channels: {
     title: 'Kanal',
