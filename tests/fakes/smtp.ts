@@ -167,3 +167,7 @@ export function mailParts(mail: ReceivedMail): { type: string; body: string }[] 
       return { type: part.headers['content-type'] ?? '', body: part.body };
     });
 }
+
+/** The plain-text part of a message (the whole body when it has no parts). */
+export const mailText = (mail: ReceivedMail) =>
+  mailParts(mail).find((part) => part.type.startsWith('text/plain'))?.body ?? mail.body;
