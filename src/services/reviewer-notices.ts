@@ -220,6 +220,8 @@ export async function sweepWaitingAlarms(
         and p.status in ('submitted', 'approved')
         and l.arrived_at > ${ts(new Date(now.getTime() - ALARM_LOOKBACK_MS))}
         and l.arrived_at <= ${ts(now)} - make_interval(mins => u.review_wait_minutes)
+        -- Already told the reviewers: back only once the admins' wall-clock bound has passed too.
+        and (l.alarmed_at is null or l.arrived_at <= ${ts(now)} - make_interval(mins => 2 * u.review_wait_minutes))
       order by l.arrived_at limit ${ALARM_BATCH}`,
   );
   if (candidates.length === 0) return { reviewers: 0, admins: 0, outbox: [] };
