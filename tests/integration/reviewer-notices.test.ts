@@ -1,9 +1,12 @@
+import type { Job } from 'bullmq';
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedMails, notifications, notifyOutbox, users } from '../../src/db/schema';
+import type { QueuePayloads } from '../../src/queues/index';
 import { sweep } from '../../src/services/maintenance';
 import { deliverOutboxEntry } from '../../src/services/notifications';
 import { sweepReviewerNotices, sweepWaitingAlarms } from '../../src/services/reviewer-notices';
+import { processMaintenance } from '../../workers/maintenance';
 import { mailParts, type ReceivedMail, type SmtpSink, startSmtpSink } from '../fakes/smtp';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
@@ -364,5 +367,14 @@ describe.each(testDrivers())('reviewers are told, on %s', (driver) => {
     expect(regionText).toContain('Kiriman masuk: 2');
     expect(regionText).not.toContain('Kantor B2');
     expect(part(region!, 'text/html')).toContain(`href="${PUBLIC_URL}/reports"`);
+
+    // The maintenance worker's scheduled task later that morning finds everything already made.
+    clock += 15 * 60_000;
+    const job = { data: { task: 'notices' } } as Job<QueuePayloads['maintenance']>;
+    expect(await processMaintenance(t.ctx, job)).toEqual({
+      arrivalMails: 0,
+      alarms: { reviewers: 0, admins: 0 },
+      digests: 0,
+    });
   });
 });
