@@ -92,6 +92,8 @@ export interface SourceMedia {
   headers?: Record<string, string>;
   /** Set when the platform said the file is too large to fetch (Telegram's 20 MB): named and skipped. */
   skippedReason?: string;
+  /** A still of a video, where the platform gives one (Instagram, Threads): shown in review, not imported. */
+  thumbnailUrl?: string;
 }
 
 /** One post read from an office's account: one item however many media it has (a carousel, an album). */

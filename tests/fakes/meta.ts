@@ -253,7 +253,11 @@ const NODE_FIELDS = {
     'like_count',
     'comments_count',
     'children',
+    'media_product_type',
+    'thumbnail_url',
   ],
+  /** A carousel's child, as `children{…}` lists it (Instagram and Threads). */
+  MediaChild: ['id', 'media_type', 'media_url', 'thumbnail_url', 'permalink', 'timestamp', 'alt_text'],
   ThreadsUser: ['id', 'username', 'name', 'threads_profile_picture_url', 'threads_biography'],
   ThreadsContainer: ['id', 'status', 'error_message'],
   ThreadsMedia: [
@@ -277,7 +281,10 @@ const NODE_FIELDS = {
 } as const;
 
 /** Nested `{…}` field lists are checked against the type the field points to. */
-const NESTED: Partial<Record<string, NodeType>> = { instagram_business_account: 'IGUser' };
+const NESTED: Partial<Record<string, NodeType>> = {
+  instagram_business_account: 'IGUser',
+  children: 'MediaChild',
+};
 
 function checkFields(fields: unknown, type: NodeType): string[] {
   if (fields === undefined) return ['id'];
@@ -299,6 +306,66 @@ function pick(node: Record<string, unknown>, fields: string[]): Record<string, u
   const out: Record<string, unknown> = {};
   for (const field of fields) if (node[field] !== undefined) out[field] = node[field];
   return out;
+}
+
+/** The fields a `name{…}` part of a field list asks of a nested edge; `['id']` when it names none. */
+function nestedFields(fields: unknown, name: string): string[] {
+  for (const part of splitFields(String(fields ?? '')))
+    if (part.startsWith(`${name}{`)) return splitFields(/\{(.*)\}$/.exec(part)?.[1] ?? 'id');
+  return ['id'];
+}
+
+/** A file a source medium points at, on the fake's own CDN path (`/cdn/<name>`). */
+export interface CdnFile {
+  kind: 'image' | 'video';
+  name: string;
+  /** A video's still, served beside it. */
+  thumbnail?: string;
+  altText?: string;
+}
+
+export interface SourceMediumSeed {
+  kind: 'image' | 'video';
+  /** The file; null for a medium whose file the platform withholds (Instagram's copyrighted audio). */
+  bytes: Buffer | null;
+  mime?: string;
+  altText?: string;
+  /** A video's still. */
+  thumbnail?: Buffer;
+}
+
+/**
+ * The CDN of a fake Meta platform: the files of media read as a source, served as the platforms'
+ * signed CDN URLs are (a removed file answers 404, as an expired URL does).
+ */
+function createCdn(server: FakeServer) {
+  const files = new Map<string, { bytes: Buffer; mime: string }>();
+  server.app.get<{ Params: { name: string } }>('/cdn/:name', async (request, reply) => {
+    const file = files.get(request.params.name);
+    if (!file) return reply.code(404).type('text/html').send('<h1>URL signature expired</h1>');
+    return reply.type(file.mime).send(file.bytes);
+  });
+  const put = (bytes: Buffer, mime: string) => {
+    const name = `${randomBytes(12).toString('hex')}.${mime.split('/')[1]}`;
+    files.set(name, { bytes, mime });
+    return name;
+  };
+  return {
+    add(seed: SourceMediumSeed): CdnFile {
+      const mime = seed.mime ?? (seed.kind === 'image' ? 'image/jpeg' : 'video/mp4');
+      return {
+        kind: seed.kind,
+        name: seed.bytes ? put(seed.bytes, mime) : '',
+        ...(seed.thumbnail ? { thumbnail: put(seed.thumbnail, 'image/jpeg') } : {}),
+        ...(seed.altText ? { altText: seed.altText } : {}),
+      };
+    },
+    url: (name: string | undefined) => (name ? `${server.url}/cdn/${name}` : undefined),
+    /** The URL answers 404 from now on. */
+    drop(url: string) {
+      files.delete(url.split('/cdn/')[1] ?? '');
+    },
+  };
 }
 
 /** One page of a list edge, newest first, with Graph's `since`/`until` filters and cursor paging. */
@@ -446,6 +513,10 @@ export interface IgMedia {
   createdAt: number;
   /** Published through the API (counts against the publishing quota). */
   viaApi: boolean;
+  /** Where Instagram shows it; the media edge never lists stories. */
+  productType?: 'FEED' | 'REELS' | 'STORY';
+  /** Its files (one, or a carousel's children), for media read as a source. */
+  files?: CdnFile[];
 }
 
 export interface GraphFakeOptions {
@@ -470,6 +541,20 @@ export interface GraphFake {
   igMedia(igUserId: string): IgMedia[];
   /** Adds a post published earlier (outside the test), e.g. to fill the publishing quota. */
   seedIgMedia(igUserId: string, media: { caption: string; createdAt: number; viaApi?: boolean }): IgMedia;
+  /** The office posts in the Instagram app: an image, a video or reel, a carousel (several media) or a story. */
+  postIgMedia(
+    igUserId: string,
+    post: {
+      caption: string;
+      media: SourceMediumSeed[];
+      productType?: 'FEED' | 'REELS' | 'STORY';
+      createdAt?: number;
+    },
+  ): IgMedia;
+  /** The office deletes a post in the app (or a page post on Facebook). */
+  deleteObject(id: string): void;
+  /** A media file's CDN URL stops answering (404), as an expired signed URL does. */
+  dropFile(url: string): void;
   setEngagement(id: string, engagement: Engagement): void;
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -591,6 +676,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
   const videos: { id: string; pageId: string; description: string; createdAt: number; postId: string }[] = [];
   const containers = new Map<string, ContainerState>();
   const media: IgMedia[] = [];
+  const cdn = createCdn(server);
   const engagement = new Map<string, Engagement>();
   const pageId = newId('10472938');
   const postSeq = newId('');
@@ -629,6 +715,40 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
     if (withShares && fields.includes('shares') && (e.shares ?? 0) > 0) out.shares = { count: e.shares };
     return out;
   }
+
+  /** An IG Media node as Graph renders it; carousel children with the fields `children{…}` asks for. */
+  const igNode = (m: IgMedia, fieldsParam: unknown) => {
+    const files = m.files ?? [];
+    const carousel = m.mediaType === 'CAROUSEL_ALBUM';
+    const childFields = nestedFields(fieldsParam, 'children');
+    return {
+      id: m.id,
+      caption: m.caption,
+      permalink: m.permalink,
+      timestamp: graphTimestamp(m.createdAt),
+      media_type: m.mediaType,
+      media_product_type: m.productType ?? 'FEED',
+      username: igUsers.get(m.igUserId)?.username,
+      media_url: cdn.url(files[0]?.name),
+      thumbnail_url: carousel ? undefined : cdn.url(files[0]?.thumbnail),
+      children:
+        carousel && files.length > 0
+          ? {
+              data: files.map((file, index) =>
+                pick(
+                  {
+                    id: `${m.id}${String(index + 1).padStart(2, '0')}`,
+                    media_type: file.kind === 'image' ? 'IMAGE' : 'VIDEO',
+                    media_url: cdn.url(file.name),
+                    thumbnail_url: cdn.url(file.thumbnail),
+                  },
+                  childFields,
+                ),
+              ),
+            }
+          : undefined,
+    };
+  };
 
   function igPublishedInWindow(igUserId: string) {
     const since = Date.now() - DAY_SECONDS * 1000;
@@ -732,16 +852,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
       }
       const item = media.find((m) => m.id === id);
       if (item && igUsers.get(item.igUserId)?.pageId === actingPage(token))
-        return pick(
-          {
-            id: item.id,
-            caption: item.caption,
-            permalink: item.permalink,
-            timestamp: graphTimestamp(item.createdAt),
-            media_type: item.mediaType,
-          },
-          checkFields(params.fields, 'IGMedia'),
-        );
+        return pick(igNode(item, params.fields), checkFields(params.fields, 'IGMedia'));
       throw unknownObject(id, 'get');
     }),
   );
@@ -799,21 +910,12 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
           validate(params, GRAPH_SPECS['GET media']!);
           ownedIgUser(token, id);
           const fields = checkFields(params.fields, 'IGMedia');
+          // Stories are not on the media edge (they have /stories of their own).
           return timePage(
-            media.filter((m) => m.igUserId === id),
+            media.filter((m) => m.igUserId === id && m.productType !== 'STORY'),
             request,
             params,
-            (m) =>
-              pick(
-                {
-                  id: m.id,
-                  caption: m.caption,
-                  permalink: m.permalink,
-                  timestamp: graphTimestamp(m.createdAt),
-                  media_type: m.mediaType,
-                },
-                fields,
-              ),
+            (m) => pick(igNode(m, params.fields), fields),
           );
         }
         case 'content_publishing_limit': {
@@ -1103,6 +1205,29 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
       media.push(item);
       return item;
     },
+    postIgMedia(igUserId, post) {
+      const files = post.media.map((seed) => cdn.add(seed));
+      const item: IgMedia = {
+        id: objectId(),
+        igUserId,
+        caption: post.caption,
+        mediaType: files.length > 1 ? 'CAROUSEL_ALBUM' : files[0]?.kind === 'video' ? 'VIDEO' : 'IMAGE',
+        permalink: `https://www.instagram.com/${post.productType === 'REELS' ? 'reel' : 'p'}/${shortcode()}/`,
+        createdAt: post.createdAt ?? Date.now(),
+        viaApi: false,
+        productType: post.productType ?? 'FEED',
+        files,
+      };
+      media.push(item);
+      return item;
+    },
+    deleteObject(id) {
+      for (const list of [media, posts] as { id: string }[][]) {
+        const index = list.findIndex((entry) => entry.id === id);
+        if (index >= 0) list.splice(index, 1);
+      }
+    },
+    dropFile: (url) => cdn.drop(url),
     setEngagement(id, value) {
       engagement.set(id, value);
     },
