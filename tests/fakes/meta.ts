@@ -226,6 +226,7 @@ const NODE_FIELDS = {
     'status_type',
     'full_picture',
     'from',
+    'parent_id',
   ],
   Photo: ['id', 'name', 'created_time', 'link', 'images', 'album'],
   Video: [
@@ -502,6 +503,10 @@ export interface PagePost {
   videoId: string | null;
   createdAt: number;
   permalink: string;
+  /** Its photos or video, for posts the office made on Facebook and a source reads. */
+  files?: CdnFile[];
+  /** The post it shares (a share of another page's post). */
+  parentId?: string;
 }
 
 export interface IgMedia {
@@ -551,6 +556,17 @@ export interface GraphFake {
       createdAt?: number;
     },
   ): IgMedia;
+  /** The office posts on its Page on Facebook: text, a link, one photo, an album or a video; or shares another post. */
+  postOnPage(
+    pageId: string,
+    post: {
+      message: string;
+      media?: SourceMediumSeed[];
+      link?: string;
+      sharing?: string;
+      createdAt?: number;
+    },
+  ): PagePost;
   /** The office deletes a post in the app (or a page post on Facebook). */
   deleteObject(id: string): void;
   /** A media file's CDN URL stops answering (404), as an expired signed URL does. */
@@ -615,6 +631,16 @@ const GRAPH_SPECS: Record<string, EndpointSpec> = {
       scheduled_publish_time: 'time',
     },
     required: ['file_url'],
+  },
+  'GET published_posts': {
+    params: {
+      fields: 'string',
+      since: 'time',
+      until: 'time',
+      limit: 'integer',
+      after: 'string',
+      before: 'string',
+    },
   },
   'GET media': {
     params: {
@@ -748,6 +774,43 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
             }
           : undefined,
     };
+  };
+
+  /**
+   * A page post's `attachments` edge as Graph renders it: a photo, an album whose photos are
+   * `subattachments`, a video (`media.source` is the file, `media.image` its still) or a link.
+   */
+  const pageAttachments = (post: PagePost, fields: string[]) => {
+    const photo = (file: CdnFile) => ({
+      media_type: 'photo',
+      type: 'photo',
+      media: { image: { height: 48, width: 64, src: cdn.url(file.name) } },
+      target: { id: file.name.split('.')[0], url: `https://www.facebook.com/photo.php?fbid=${file.name}` },
+      url: `https://www.facebook.com/photo.php?fbid=${file.name}`,
+    });
+    const files = post.files ?? [];
+    let attachment: Record<string, unknown> | null = null;
+    if (files.length === 1 && files[0]!.kind === 'video')
+      attachment = {
+        media_type: 'video',
+        type: 'video_inline',
+        media: {
+          image: { height: 120, width: 160, src: cdn.url(files[0]!.thumbnail) },
+          source: cdn.url(files[0]!.name),
+        },
+        url: `${post.permalink}?video=1`,
+      };
+    else if (files.length === 1) attachment = photo(files[0]!);
+    else if (files.length > 1)
+      attachment = {
+        media_type: 'album',
+        type: 'album',
+        media: photo(files[0]!).media,
+        url: `https://www.facebook.com/media/set/?set=a.${post.id}`,
+        subattachments: { data: files.map(photo) },
+      };
+    else if (post.link) attachment = { media_type: 'link', type: 'share', url: post.link };
+    return attachment ? { data: [pick(attachment, fields)] } : undefined;
   };
 
   function igPublishedInWindow(igUserId: string) {
@@ -901,6 +964,29 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
                   message: p.message || undefined,
                   created_time: graphTimestamp(p.createdAt),
                   permalink_url: p.permalink,
+                },
+                fields,
+              ),
+          );
+        }
+        case 'published_posts': {
+          validate(params, GRAPH_SPECS['GET published_posts']!);
+          ownedPage(token, id, 'get');
+          const fields = checkFields(params.fields, 'PagePost');
+          const attachmentFields = nestedFields(params.fields, 'attachments');
+          return timePage(
+            posts.filter((p) => p.pageId === id),
+            request,
+            params,
+            (p) =>
+              pick(
+                {
+                  id: p.id,
+                  message: p.message || undefined,
+                  created_time: graphTimestamp(p.createdAt),
+                  permalink_url: p.permalink,
+                  parent_id: p.parentId,
+                  attachments: pageAttachments(p, attachmentFields),
                 },
                 fields,
               ),
@@ -1219,6 +1305,23 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
         files,
       };
       media.push(item);
+      return item;
+    },
+    postOnPage(pid, post) {
+      const id = `${pid}_${postSeq()}`;
+      const item: PagePost = {
+        id,
+        pageId: pid,
+        message: post.message,
+        link: post.link ?? null,
+        photoIds: [],
+        videoId: null,
+        createdAt: post.createdAt ?? Date.now(),
+        permalink: `https://www.facebook.com/${pid}/posts/${id.split('_')[1]}`,
+        files: (post.media ?? []).map((seed) => cdn.add(seed)),
+        ...(post.sharing ? { parentId: post.sharing } : {}),
+      };
+      posts.push(item);
       return item;
     },
     deleteObject(id) {
