@@ -277,6 +277,9 @@ const NODE_FIELDS = {
     'is_quote_post',
     'alt_text',
     'link_attachment_url',
+    'quoted_post',
+    'reposted_post',
+    'is_reply',
   ],
   PublishingLimit: ['quota_usage', 'config', 'reply_quota_usage', 'reply_config'],
 } as const;
@@ -1349,13 +1352,19 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
 export interface ThreadsPost {
   id: string;
   userId: string;
-  mediaType: 'TEXT_POST' | 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
+  mediaType: 'TEXT_POST' | 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM' | 'REPOST_FACADE';
   text: string;
   linkAttachment: string | null;
   altTexts: string[];
   children: number;
   permalink: string;
   createdAt: number;
+  /** Its files, for threads the office posted in the app and a source reads. */
+  files?: CdnFile[];
+  quotedPost?: string;
+  repostedPost?: string;
+  /** The thread it answers: replies are on the /replies edge, never on /threads. */
+  repliedTo?: string;
 }
 
 export interface ThreadsFake {
@@ -1367,6 +1376,21 @@ export interface ThreadsFake {
   tokenValid(token: string): boolean;
   threads(userId: string): ThreadsPost[];
   seedThread(userId: string, post: { text: string; createdAt: number }): ThreadsPost;
+  /** The office posts in the Threads app: text, media, a quote, a repost of another thread, or a reply. */
+  postThread(
+    userId: string,
+    post: {
+      text: string;
+      media?: SourceMediumSeed[];
+      quoting?: string;
+      reposting?: string;
+      replyingTo?: string;
+      createdAt?: number;
+    },
+  ): ThreadsPost;
+  deleteThread(id: string): void;
+  /** A media file's CDN URL stops answering (404). */
+  dropFile(url: string): void;
   setEngagement(id: string, insights: Record<string, number>): void;
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -1430,6 +1454,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   >();
   const threads: ThreadsPost[] = [];
   const insights = new Map<string, Record<string, number>>();
+  const cdn = createCdn(server);
   const userSeq = newId('2584');
   const objectId = newId('1790');
 
@@ -1492,23 +1517,50 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       }
       const post = threads.find((t) => t.id === id);
       if (post && post.userId === token.subject)
-        return pick(threadNode(post), checkFields(params.fields, 'ThreadsMedia'));
+        return pick(threadNode(post, params.fields), checkFields(params.fields, 'ThreadsMedia'));
       throw unknownObject(id, 'get');
     }),
   );
 
-  const threadNode = (post: ThreadsPost) => ({
-    id: post.id,
-    media_product_type: 'THREADS',
-    media_type: post.mediaType,
-    permalink: post.permalink,
-    owner: { id: post.userId },
-    username: users.get(post.userId)?.username,
-    text: post.text,
-    timestamp: graphTimestamp(post.createdAt),
-    shortcode: post.permalink.split('/').pop(),
-    is_quote_post: false,
-  });
+  const threadNode = (post: ThreadsPost, fieldsParam?: unknown) => {
+    const files = post.files ?? [];
+    const carousel = post.mediaType === 'CAROUSEL_ALBUM' && files.length > 0;
+    const childFields = nestedFields(fieldsParam, 'children');
+    return {
+      id: post.id,
+      media_product_type: 'THREADS',
+      media_type: post.mediaType,
+      permalink: post.permalink,
+      owner: { id: post.userId },
+      username: users.get(post.userId)?.username,
+      text: post.mediaType === 'REPOST_FACADE' ? undefined : post.text,
+      timestamp: graphTimestamp(post.createdAt),
+      shortcode: post.permalink.split('/').pop(),
+      is_quote_post: post.quotedPost !== undefined,
+      quoted_post: post.quotedPost ? { id: post.quotedPost } : undefined,
+      reposted_post: post.repostedPost ? { id: post.repostedPost } : undefined,
+      is_reply: post.repliedTo !== undefined,
+      media_url: carousel ? undefined : cdn.url(files[0]?.name),
+      thumbnail_url: carousel ? undefined : cdn.url(files[0]?.thumbnail),
+      alt_text: carousel ? undefined : files[0]?.altText,
+      children: carousel
+        ? {
+            data: files.map((file, index) =>
+              pick(
+                {
+                  id: `${post.id}${String(index + 1).padStart(2, '0')}`,
+                  media_type: file.kind === 'image' ? 'IMAGE' : 'VIDEO',
+                  media_url: cdn.url(file.name),
+                  thumbnail_url: cdn.url(file.thumbnail),
+                  alt_text: file.altText,
+                },
+                childFields,
+              ),
+            ),
+          }
+        : undefined,
+    };
+  };
 
   server.app.get(
     '/:id/:edge',
@@ -1521,10 +1573,10 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
           const userId = ownUser(token, id);
           const fields = checkFields(params.fields, 'ThreadsMedia');
           return timePage(
-            threads.filter((t) => t.userId === userId),
+            threads.filter((t) => t.userId === userId && t.repliedTo === undefined),
             request,
             params,
-            (t) => pick(threadNode(t), fields),
+            (t) => pick(threadNode(t, params.fields), fields),
           );
         }
         case 'threads_publishing_limit': {
@@ -1697,6 +1749,39 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       threads.push(post);
       return post;
     },
+    postThread(userId, seed) {
+      const files = (seed.media ?? []).map((medium) => cdn.add(medium));
+      const post: ThreadsPost = {
+        id: objectId(),
+        userId,
+        mediaType: seed.reposting
+          ? 'REPOST_FACADE'
+          : files.length > 1
+            ? 'CAROUSEL_ALBUM'
+            : files[0]?.kind === 'video'
+              ? 'VIDEO'
+              : files.length === 1
+                ? 'IMAGE'
+                : 'TEXT_POST',
+        text: seed.text,
+        linkAttachment: null,
+        altTexts: files.map((file) => file.altText ?? ''),
+        children: files.length > 1 ? files.length : 0,
+        permalink: `https://www.threads.net/@${users.get(userId)!.username}/post/${shortcode()}`,
+        createdAt: seed.createdAt ?? Date.now(),
+        files,
+        ...(seed.quoting ? { quotedPost: seed.quoting } : {}),
+        ...(seed.reposting ? { repostedPost: seed.reposting } : {}),
+        ...(seed.replyingTo ? { repliedTo: seed.replyingTo } : {}),
+      };
+      threads.push(post);
+      return post;
+    },
+    deleteThread(id) {
+      const index = threads.findIndex((t) => t.id === id);
+      if (index >= 0) threads.splice(index, 1);
+    },
+    dropFile: (url) => cdn.drop(url),
     setEngagement(id, values) {
       insights.set(id, values);
     },
