@@ -3,6 +3,7 @@ import { buffer } from 'node:stream/consumers';
 import { RichText } from '@atproto/api';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
+import { createBlueskySource } from './bluesky-source';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { withLink } from './shared';
 import {
@@ -575,6 +576,7 @@ export const blueskyAdapter: PlatformAdapter = {
   findPublished,
   retract,
   fetchMetrics,
+  source: createBlueskySource(classifyError),
   async verifyCredentials(ctx): Promise<AccountInfo> {
     const s = await createSession(ctx, client(ctx));
     return { remoteId: s.did, handle: s.handle };

@@ -27,6 +27,10 @@ export interface PlatformEndpoints {
   youtube: string;
   googleAuth: string;
   googleToken: string;
+  /** The did:plc directory Bluesky sources resolve DIDs with (https://plc.directory when absent). */
+  plcDirectory?: string;
+  /** Where YouTube serves public channel feeds (/feeds/videos.xml; https://www.youtube.com when absent). */
+  youtubeFeeds?: string;
 }
 
 /** OAuth apps registered by the operator, where a platform needs one. */

@@ -98,6 +98,8 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   youtube: config.GAUNG_YOUTUBE_API_URL,
   googleAuth: config.GAUNG_GOOGLE_AUTH_URL,
   googleToken: config.GAUNG_GOOGLE_TOKEN_URL,
+  plcDirectory: config.GAUNG_PLC_DIRECTORY_URL,
+  youtubeFeeds: config.GAUNG_YOUTUBE_FEEDS_URL,
 });
 
 /** The operator's figures for the quotas of Gaung's platform projects. */
