@@ -1,6 +1,11 @@
 import { classifyGraphError, graphTime } from './graph';
 import { createHttpClient } from './http';
-import { getSourceJson, malformed } from './source-read';
+import {
+  formatTimeCursor as formatCursor,
+  getSourceJson,
+  malformed,
+  parseTimeCursor as parseCursor,
+} from './source-read';
 import type { PlatformContext, PostOrigin, SourceReadRequest, SourceReadResult } from './types';
 
 /**
@@ -81,16 +86,6 @@ export async function readGraphEdge<T extends { id: string; timestamp?: string; 
     items,
     cursor: Number.isFinite(newest) ? formatCursor(newest, [...newestIds]) : request.cursor,
   };
-}
-
-/** The cursor: the newest post's time and the ids of the posts read at that second (`<ISO time> <id>,<id>`). */
-const formatCursor = (at: number, ids: string[]) => `${new Date(at).toISOString()} ${ids.join(',')}`;
-
-function parseCursor(cursor: string | null): { at: number; ids: string[] } | null {
-  if (!cursor) return null;
-  const [time = '', ids = ''] = cursor.split(' ');
-  const at = Date.parse(time);
-  return Number.isFinite(at) ? { at, ids: ids.split(',').filter(Boolean) } : null;
 }
 
 /** Whether a Graph node still exists: the node answers, or Graph says it does not exist (code 100/33, or 404). */

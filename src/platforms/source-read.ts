@@ -70,3 +70,17 @@ export async function getSourceJson<T>(
     if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
   return { data: data as T, headers };
 }
+
+/**
+ * A cursor for platforms whose posts carry whole-second times and no sortable id (Graph, YouTube
+ * feeds): the newest post's time and the ids read at that second (`<ISO time> <id>,<id>`).
+ */
+export const formatTimeCursor = (at: number, ids: string[]) =>
+  `${new Date(at).toISOString()} ${ids.join(',')}`;
+
+export function parseTimeCursor(cursor: string | null): { at: number; ids: string[] } | null {
+  if (!cursor) return null;
+  const [time = '', ids = ''] = cursor.split(' ');
+  const at = Date.parse(time);
+  return Number.isFinite(at) ? { at, ids: ids.split(',').filter(Boolean) } : null;
+}
