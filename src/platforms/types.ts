@@ -96,6 +96,11 @@ export interface SourceMedia {
   headers?: Record<string, string>;
   /** Set when the platform said the file is too large to fetch (Telegram's 20 MB): named and skipped. */
   skippedReason?: string;
+  /**
+   * The URL itself carries a credential (Telegram's file URLs hold the bot token): download it, but
+   * never log it, store it or show it.
+   */
+  secretUrl?: boolean;
   /** A still of a video, where the platform gives one (Instagram, Threads): shown in review, not imported. */
   thumbnailUrl?: string;
 }
