@@ -470,7 +470,7 @@ export function createFakeYoutube(): FakeYoutube {
     const channelId = String((request.query as { channel_id?: string }).channel_id ?? '');
     const channel = channels.get(channelId);
     if (!channel) return reply.code(404).type('text/html').send('<html><body>Not Found</body></html>');
-    const escape = (value: string) =>
+    const xml = (value: string) =>
       value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
     const latest = videos
       .filter((v) => v.channelId === channelId && v.status.privacyStatus === 'public')
@@ -485,19 +485,19 @@ export function createFakeYoutube(): FakeYoutube {
   <id>yt:video:${v.id}</id>
   <yt:videoId>${v.id}</yt:videoId>
   <yt:channelId>${channelId}</yt:channelId>
-  <title>${escape(v.snippet.title)}</title>
+  <title>${xml(v.snippet.title)}</title>
   <link rel="alternate" href="${link}"/>
   <author>
-   <name>${escape(channel.title)}</name>
+   <name>${xml(channel.title)}</name>
    <uri>https://www.youtube.com/channel/${channelId}</uri>
   </author>
   <published>${atomTime(v.publishedAt)}</published>
   <updated>${atomTime(v.publishedAt)}</updated>
   <media:group>
-   <media:title>${escape(v.snippet.title)}</media:title>
+   <media:title>${xml(v.snippet.title)}</media:title>
    <media:content url="https://www.youtube.com/v/${v.id}?version=3" type="application/x-shockwave-flash" width="640" height="390"/>
    <media:thumbnail url="${server.url}/vi/${v.id}/hqdefault.jpg" width="480" height="360"/>
-   <media:description>${escape(v.snippet.description.slice(0, 150))}</media:description>
+   <media:description>${xml(v.snippet.description.slice(0, 150))}</media:description>
    <media:community>
     <media:starRating count="${v.likes}" average="5.00" min="1" max="5"/>
     <media:statistics views="${v.views}"/>
@@ -510,10 +510,10 @@ export function createFakeYoutube(): FakeYoutube {
  <link rel="self" href="http://www.youtube.com/feeds/videos.xml?channel_id=${channelId}"/>
  <id>yt:channel:${channelId.slice(2)}</id>
  <yt:channelId>${channelId.slice(2)}</yt:channelId>
- <title>${escape(channel.title)}</title>
+ <title>${xml(channel.title)}</title>
  <link rel="alternate" href="https://www.youtube.com/channel/${channelId}"/>
  <author>
-  <name>${escape(channel.title)}</name>
+  <name>${xml(channel.title)}</name>
   <uri>https://www.youtube.com/channel/${channelId}</uri>
  </author>
  <published>2015-03-01T00:00:00+00:00</published>
