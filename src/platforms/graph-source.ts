@@ -16,7 +16,7 @@ import type { PlatformContext, PostOrigin, SourceReadRequest, SourceReadResult }
  * `access_token` parameter and never reaches a log or an error.
  */
 
-interface GraphPage<T> {
+interface GraphPage {
   data?: unknown;
   paging?: { cursors?: { after?: string }; next?: string };
 }
@@ -51,7 +51,7 @@ export async function readGraphEdge<T extends { id: string; timestamp?: string; 
   let after: string | undefined;
   const pages = Math.ceil(request.limit / 100) + EXTRA_PAGES;
   for (let page = 0; page < pages && items.length < request.limit; page++) {
-    const { data: answer } = await getSourceJson<GraphPage<T>>(client, read.path, {
+    const { data: answer } = await getSourceJson<GraphPage>(client, read.path, {
       platform: read.platform,
       params: {
         fields: read.fields,
