@@ -125,8 +125,17 @@ const schema = z.object({
   GAUNG_META_APP_ID: z.string().min(1).optional(),
   GAUNG_META_APP_SECRET: z.string().min(1).optional(),
   GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+  /** The bot offices add to their Telegram channels as an administrator, so Gaung reads the channel as a source. */
+  GAUNG_TELEGRAM_SOURCE_BOT_TOKEN: z
+    .string()
+    .regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$/, 'must be a bot token as @BotFather gives it')
+    .optional(),
+  /** The did:plc directory Bluesky sources resolve account DIDs with. */
+  GAUNG_PLC_DIRECTORY_URL: httpUrl.default('https://plc.directory'),
   /** Both the Data API (/youtube/v3) and its upload endpoint (/upload/youtube/v3) live under this host. */
   GAUNG_YOUTUBE_API_URL: httpUrl.default('https://www.googleapis.com'),
+  /** Where public YouTube channel feeds (/feeds/videos.xml) are read, for YouTube sources. */
+  GAUNG_YOUTUBE_FEEDS_URL: httpUrl.default('https://www.youtube.com'),
   GAUNG_GOOGLE_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
   GAUNG_GOOGLE_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
   GAUNG_GOOGLE_CLIENT_ID: z.string().min(1).optional(),

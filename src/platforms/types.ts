@@ -30,6 +30,10 @@ export interface PlatformEndpoints {
   /** TikTok's Open API host (Content Posting API, /v2/oauth/token/, Display API). */
   tiktok: string;
   tiktokAuth: string;
+  /** The did:plc directory Bluesky sources resolve DIDs with (https://plc.directory when absent). */
+  plcDirectory?: string;
+  /** Where YouTube serves public channel feeds (/feeds/videos.xml; https://www.youtube.com when absent). */
+  youtubeFeeds?: string;
 }
 
 /** OAuth apps registered by the operator, where a platform needs one. */
@@ -102,6 +106,13 @@ export interface SourceMedia {
   headers?: Record<string, string>;
   /** Set when the platform said the file is too large to fetch (Telegram's 20 MB): named and skipped. */
   skippedReason?: string;
+  /**
+   * The URL itself carries a credential (Telegram's file URLs hold the bot token): download it, but
+   * never log it, store it or show it.
+   */
+  secretUrl?: boolean;
+  /** A still of a video, where the platform gives one (Instagram, Threads): shown in review, not imported. */
+  thumbnailUrl?: string;
 }
 
 /** One post read from an office's account: one item however many media it has (a carousel, an album). */

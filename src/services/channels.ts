@@ -103,6 +103,8 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   googleToken: config.GAUNG_GOOGLE_TOKEN_URL,
   tiktok: config.GAUNG_TIKTOK_API_URL,
   tiktokAuth: config.GAUNG_TIKTOK_AUTH_URL,
+  plcDirectory: config.GAUNG_PLC_DIRECTORY_URL,
+  youtubeFeeds: config.GAUNG_YOUTUBE_FEEDS_URL,
 });
 
 /** The operator's figures for the quotas of Gaung's platform projects. */
