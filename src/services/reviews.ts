@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS, YOUTUBE_UNVERIFIED_MAX_SECONDS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
@@ -24,7 +24,6 @@ import {
   validateForPlatform,
 } from '../domain/rendering';
 import { levelAbove } from '../domain/review-levels';
-import { nextFreeSlot } from '../domain/slots';
 import type { DeliveryMode, LevelArrival, LevelDecision, Platform, PostStatus } from '../domain/vocabulary';
 import { exhaustedQuotas } from '../infra/rate-limiter';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
@@ -45,6 +44,7 @@ import {
   transitionInTx,
 } from './posts';
 import { type LevelUnit, loadLevelUnit, recordLevelAction, requireApprovedLevel } from './review-levels';
+import { replanChannel } from './slot-planning';
 
 /**
  * Review: the inbox of submitted posts, decisions (request changes, reject, approve), preview of
@@ -719,82 +719,39 @@ async function planTargets(
   return { planned, content };
 }
 
-/** How far back taken deliveries matter to slot choice: a day covers daily caps and spacing. */
-const TAKEN_LOOKBACK_MS = 24 * 60 * 60 * 1000;
-
 /**
  * Writes one delivery per planned target. Channels asking for their next free slot are locked
- * (in id order, so two approvals never deadlock) while the slot is chosen, so no two approvals take
- * the same slot.
+ * (in id order, so two approvals never deadlock) while their provisional deliveries and this one
+ * are given the free slots fairly (`replanChannel`), so no two approvals take the same slot.
+ * Returns the new deliveries and the provisional ones that moved.
  */
 async function createDeliveries(
+  ctx: AppContext,
   tx: Tx,
   actor: Actor,
   facts: PostFacts,
   content: PostContentSnapshot,
   planned: readonly PlannedTarget[],
   now: Date,
-): Promise<string[]> {
+): Promise<{ ids: string[]; moved: string[] }> {
   const slotted = planned.filter((p) => p.dueAt === null).map((p) => p.channel.id);
   const dueAt = new Map<string, Date>();
+  const moved: string[] = [];
   if (slotted.length > 0) {
     const locked = await tx
-      .select()
+      .select({ id: channels.id })
       .from(channels)
       .where(inArray(channels.id, slotted))
       .orderBy(asc(channels.id))
       .for('update');
-    const after =
-      content.preferredFrom && content.preferredFrom.getTime() > now.getTime() ? content.preferredFrom : now;
+    const notBefore =
+      content.preferredFrom && content.preferredFrom.getTime() > now.getTime() ? content.preferredFrom : null;
     for (const channel of locked) {
-      const [crons, taken] = await Promise.all([
-        tx
-          .select({ cron: postingSlots.cron })
-          .from(postingSlots)
-          .where(eq(postingSlots.channelId, channel.id)),
-        // Taken as the calendar counts it: what is scheduled, under way or out, at its publish time.
-        tx
-          .select({
-            at: sql<Date>`coalesce(${deliveries.publishedAt}, ${deliveries.dueAt})`.mapWith(deliveries.dueAt),
-          })
-          .from(deliveries)
-          .where(
-            and(
-              eq(deliveries.channelId, channel.id),
-              inArray(deliveries.status, ['scheduled', 'publishing', 'unknown', 'published']),
-              gte(deliveries.dueAt, new Date(now.getTime() - TAKEN_LOOKBACK_MS)),
-            ),
-          ),
+      const plan = await replanChannel(ctx, tx, channel.id, now, [
+        { key: facts.id, unitId: facts.unitId, notBefore },
       ]);
-      const slot = nextFreeSlot(
-        {
-          timeZone: channel.timeZone,
-          crons: crons.map((c) => c.cron),
-          dailyCap: channel.dailyCap,
-          minSpacingMinutes: channel.minSpacingMinutes,
-        },
-        taken.map((t) => t.at),
-        after,
-      );
-      if (!slot)
-        throw new AppError('invalid_targets', 422, 'Some targets cannot be published as they are', {
-          extra: {
-            targets: [
-              {
-                channelId: channel.id,
-                issues: [
-                  {
-                    code: 'no_free_slot',
-                    severity: 'error',
-                    field: 'at',
-                    message: 'No free slot is left on this channel',
-                  },
-                ],
-              },
-            ],
-          },
-        });
-      dueAt.set(channel.id, slot);
+      dueAt.set(channel.id, plan.fresh.get(facts.id)!);
+      moved.push(...plan.moved);
     }
   }
   const rows = await tx
@@ -846,7 +803,7 @@ async function createDeliveries(
       at: now,
     });
   }
-  return rows.map((row) => row.id);
+  return { ids: rows.map((row) => row.id), moved };
 }
 
 export interface ApprovalInput {
@@ -869,7 +826,7 @@ export async function approvePost(
   expectedVersion(facts, input.version);
   nextStatus(facts.status, 'approve');
   const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, actor, new Set());
-  const { ids, jobs } = await ctx.db.transaction(async (tx) => {
+  const { ids, moved, jobs } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     const level = await actorLevel(tx, actor);
     const result = await transitionInTx(tx, actor, facts, 'approve', input.version, now, {
@@ -882,7 +839,7 @@ export async function approvePost(
       note: input.comment ?? null,
       at: now,
     });
-    const ids = await createDeliveries(tx, actor, facts, content, planned, now);
+    const { ids, moved } = await createDeliveries(ctx, tx, actor, facts, content, planned, now);
     const jobs = await recordNotifications(ctx, tx, {
       postId: facts.id,
       unitId: facts.unitId,
@@ -896,9 +853,9 @@ export async function approvePost(
       },
       at: now,
     });
-    return { ids, jobs };
+    return { ids, moved, jobs };
   });
-  await afterCommit(ctx, ids, jobs);
+  await afterCommit(ctx, [...ids, ...moved], jobs);
   return loadPostView(ctx.db, facts.id);
 }
 
@@ -926,13 +883,13 @@ export async function addTargets(
     actor,
     new Set(existing.map((e) => e.channelId)),
   );
-  const ids = await ctx.db.transaction(async (tx) => {
+  const { ids, moved } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     await bumpPost(tx, facts.id, input.version, {}, now);
     await requireApprovedLevel(tx, facts.id, actor.unitId);
-    return createDeliveries(tx, actor, facts, content, planned, now);
+    return createDeliveries(ctx, tx, actor, facts, content, planned, now);
   });
-  await afterCommit(ctx, ids, []);
+  await afterCommit(ctx, [...ids, ...moved], []);
   return loadPostView(ctx.db, facts.id);
 }
 
