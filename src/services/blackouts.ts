@@ -306,7 +306,16 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
     );
     // Another blackout still covering the channel settles these when it ends.
     const held = candidates.filter((row) => !row.still_held);
-    for (const row of held) freed.add(row.channel_id);
+    // Its slots are free again for the channels' provisional deliveries.
+    const provisional = await queryRows<{ channel_id: string }>(
+      tx,
+      sql`select distinct d.channel_id from deliveries d join channels c on c.id = d.channel_id
+          join units cu on cu.id = c.unit_id, units bu
+        where bu.id = ${blackout.unitId}::uuid and cu.path like bu.path || '%'
+          and ${blackout.channelIds ? sql`c.id = any(${sql.raw(`'{${blackout.channelIds.join(',')}}'`)}::uuid[])` : sql`true`}
+          and d.status = 'scheduled' and d.slotted = 1 and d.due_at >= ${ts(endsAt)}`,
+    );
+    for (const row of [...held, ...provisional]) freed.add(row.channel_id);
     const reason = `blackout: ${blackout.reason}`;
     if (blackout.onEnd === 'hold') {
       for (const row of held)

@@ -116,7 +116,7 @@ export async function channelShares(
       where d.channel_id = ${channelId}::uuid and d.status in ${TAKING}
         and coalesce(d.published_at, d.due_at) >= ${ts(new Date(now.getTime() - windowDays * DAY_MS))}
       group by p.unit_id, u.name
-      order by used + booked desc, u.name`,
+      order by count(*) desc, u.name`,
   );
   return rows.map((row) => ({
     unit: { id: row.unit_id, name: row.unit_name },
