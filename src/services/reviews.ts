@@ -153,9 +153,26 @@ export function inboxPageSql(filters: InboxFilters): SQL {
              limit ${filters.limit + 1}`;
 }
 
-/** Waiting posts per office, with the oldest arrival of each; from post_levels_inbox_origin_idx alone without words. */
-export function inboxCountsSql(filters: Omit<InboxFilters, 'cursor' | 'limit'>): SQL {
+/**
+ * Waiting posts per office, with the oldest arrival of each. Without words, platform or the
+ * forwarded filter the counts come from inbox_tallies (kept exact by a trigger on post_levels) and
+ * each office's oldest arrival is the first entry of post_levels_inbox_origin_idx, so the cost grows
+ * with the number of offices, never with the backlog; with them, the waiting rows are counted.
+ */
+export function inboxCountsSql(
+  filters: Omit<InboxFilters, 'cursor' | 'limit'>,
+  options: { countRows?: boolean } = {},
+): SQL {
   const needsPost = Boolean(filters.q || filters.platform);
+  if (!needsPost && !filters.forwarded && !options.countRows)
+    return sql`select t.origin_unit_id as unit_id, s.name as unit_name, t.waiting as count,
+                 (select l.arrived_at from post_levels l
+                  where l.unit_id = t.unit_id and l.origin_unit_id = t.origin_unit_id
+                    and l.decision is null and l.closed_at is null
+                  order by l.arrived_at limit 1) as oldest
+               from inbox_tallies t join units s on s.id = t.origin_unit_id
+               where t.unit_id = ${filters.levelId}::uuid and t.waiting > 0
+                 ${filters.scopePath ? sql`and s.path like ${`${filters.scopePath}%`}` : sql``}`;
   return sql`select c.origin_unit_id as unit_id, s.name as unit_name, c.count, c.oldest
              from (
                select l.origin_unit_id, count(*)::int as count, min(l.arrived_at) as oldest
