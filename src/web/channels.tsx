@@ -19,6 +19,7 @@ import {
   viewsOf,
 } from '../services/channels';
 import { channelFreeSlots } from '../services/deliveries';
+import { channelShares, type SlotShare } from '../services/slot-planning';
 import { listVisibleUnits, type UnitRow } from '../services/units';
 import { ActionButton, Csrf, Field, handleOf, PlatformName, Time, ZoneSelect } from './components';
 import { useEnv } from './env';
@@ -26,6 +27,7 @@ import type { Messages } from './i18n/index';
 import { blank, type WebOptions } from './kit';
 import { AdminNav, Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { SlotShares } from './slot-shares';
 import { formatTime, zoneLabel } from './time';
 
 /** Admin: the accounts Gaung publishes to — create, connect, posting slots and limits, verify, pause. */
@@ -298,6 +300,7 @@ function ChannelPage(props: {
   channel: ChannelView;
   unitName: string;
   free: Date[];
+  shares: { windowDays: number; list: SlotShare[] };
   notice?: string | null;
   error?: string | null;
   errors?: FieldError[];
@@ -407,6 +410,7 @@ function ChannelPage(props: {
           <a href={`/calendar?channel=${channel.id}`}>{t.channels.onCalendar}</a>
         </p>
       </section>
+      <SlotShares shares={props.shares.list} windowDays={props.shares.windowDays} />
       <details class="card danger-zone">
         <summary>{t.channels.archive}</summary>
         <p>{t.channels.archiveHint}</p>
@@ -559,6 +563,8 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     ]);
     const now = ctx.now();
     const free = await channelFreeSlots(ctx, channel, now, new Date(now.getTime() + 7 * 86_400_000));
+    const windowDays = ctx.config.GAUNG_FAIR_SHARE_DAYS;
+    const shares = await channelShares(ctx.db, channel.id, now, windowDays);
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -568,6 +574,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         channel={view!}
         unitName={units.find((u) => u.id === channel.unitId)?.name ?? ''}
         free={free}
+        shares={{ windowDays, list: shares }}
         {...extra}
       />,
       extra.status ?? 200,

@@ -5,8 +5,9 @@ import { settleEndedBlackouts } from '../../src/services/blackouts';
 import { advanceDelivery } from '../../src/services/publishing';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
-import { seedTestOrg, type TestOrg, type TestUser, type UnitKey } from '../helpers/org';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg, type TestUser, type UnitKey } from '../helpers/org';
 import { createPostVia, insertChannel } from '../helpers/posts';
+import { signIn } from '../helpers/session';
 
 /**
  * Fair share of a channel's slots through the API and the engine: "next free slot" deliveries are
@@ -103,6 +104,20 @@ describe.each(testDrivers())('fair share of slots on %s', (driver) => {
       [org.units.officeA2.name]: [1, 0],
       [org.units.officeB1.name]: [1, 0],
     });
+
+    // The channel page and the calendar show the same shares.
+    const admin = await signIn(t.app, org.user('national', 'admin').email, TEST_PASSWORD);
+    for (const url of [`/admin/channels/${channel}`, `/calendar?channel=${channel}`]) {
+      const page = await t.app.inject({ url, headers: admin.cookie });
+      expect(page.statusCode, url).toBe(200);
+      const used = (unitId: string) =>
+        page.body.match(new RegExp(`data-share="${unitId}"><td>[^<]*</td><td data-used[^>]*>(\\d+)<`))?.[1];
+      expect([org.units.officeA1.id, org.units.officeA2.id, org.units.officeB1.id].map(used), url).toEqual([
+        '10',
+        '1',
+        '1',
+      ]);
+    }
   });
 
   it('moves provisional deliveries into a cancelled slot, and never a fixed one', async () => {

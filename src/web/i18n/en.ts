@@ -256,6 +256,15 @@ export const en: Messages = {
     bulkDone: (n) => `${n} ${n === 1 ? 'post' : 'posts'} decided.`,
     bulkRefused: (n) => `${n} ${n === 1 ? 'post' : 'posts'} could not be decided:`,
   },
+  slotShares: {
+    title: (days) => `Share of the slots per office (last ${days} days and booked)`,
+    hint: "When slots are scarce, the next free slot goes to the office that has had the fewest of this channel's slots.",
+    none: 'No slots used or booked yet.',
+    office: 'Office',
+    used: 'Used',
+    booked: 'Booked',
+    share: 'Share',
+  },
   shortcuts: {
     title: 'Keyboard shortcuts',
     next: 'Next',

@@ -299,6 +299,15 @@ export const id = {
     bulkDone: (n: number) => `${n} kiriman sudah diputuskan.`,
     bulkRefused: (n: number) => `${n} kiriman tidak dapat diputuskan:`,
   },
+  slotShares: {
+    title: (days: number) => `Bagian slot per kantor (${days} hari terakhir dan yang sudah dipesan)`,
+    hint: 'Bila slot langka, slot kosong berikutnya diberikan kepada kantor yang paling sedikit mendapat slot kanal ini.',
+    none: 'Belum ada slot yang dipakai atau dipesan.',
+    office: 'Kantor',
+    used: 'Terpakai',
+    booked: 'Dipesan',
+    share: 'Bagian',
+  },
   shortcuts: {
     title: 'Pintasan papan ketik',
     next: 'Berikutnya',
