@@ -256,6 +256,12 @@ export const en: Messages = {
     bulkDone: (n) => `${n} ${n === 1 ? 'post' : 'posts'} decided.`,
     bulkRefused: (n) => `${n} ${n === 1 ? 'post' : 'posts'} could not be decided:`,
   },
+  reviewSettings: {
+    title: 'Review flow',
+    hint: "An office's submissions wait in the inbox of the level above the office; any level may forward them to the level above it.",
+    direct: 'Submissions also go straight to the national inbox (without waiting to be forwarded)',
+    applies: 'Applies to posts submitted after saving.',
+  },
   slotShares: {
     title: (days) => `Share of the slots per office (last ${days} days and booked)`,
     hint: "When slots are scarce, the next free slot goes to the office that has had the fewest of this channel's slots.",

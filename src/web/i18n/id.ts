@@ -299,6 +299,12 @@ export const id = {
     bulkDone: (n: number) => `${n} kiriman sudah diputuskan.`,
     bulkRefused: (n: number) => `${n} kiriman tidak dapat diputuskan:`,
   },
+  reviewSettings: {
+    title: 'Alur tinjauan',
+    hint: 'Kiriman kantor menunggu di kotak masuk level di atas kantor; level mana pun dapat meneruskannya ke level di atasnya.',
+    direct: 'Kiriman juga langsung masuk ke kotak masuk nasional (tanpa menunggu diteruskan)',
+    applies: 'Berlaku untuk kiriman yang diajukan sesudah disimpan.',
+  },
   slotShares: {
     title: (days: number) => `Bagian slot per kantor (${days} hari terakhir dan yang sudah dipesan)`,
     hint: 'Bila slot langka, slot kosong berikutnya diberikan kepada kantor yang paling sedikit mendapat slot kanal ini.',
