@@ -93,6 +93,7 @@ const schema = z.object({
   GAUNG_DEMO: bool.default(false),
   GAUNG_WORKER_CONCURRENCY: int(1, 256).default(8),
   GAUNG_HORIZON_SECONDS: int(5, 3600).default(120),
+  GAUNG_FAIR_SHARE_DAYS: int(1, 90).default(7),
   GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
   /** How often each office feed is read for new items (failures wait longer, doubling up to 6 h). */
   GAUNG_FEED_POLL_SECONDS: int(30, 86_400).default(300),

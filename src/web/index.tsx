@@ -21,6 +21,7 @@ import { pressRoutes } from './press';
 import { reportPages } from './reports/index';
 import { retractionPages } from './retraction';
 import { reviewPages } from './review';
+import { reviewSettingsPages } from './review-settings';
 import { sandboxRoutes } from './sandbox';
 import { workingTimePages } from './working-time';
 
@@ -124,6 +125,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(officeRoutes, { kit });
   await app.register(feedPages, { kit });
   await app.register(reviewPages, { kit });
+  await app.register(reviewSettingsPages, { kit });
   await app.register(retractionPages, { kit });
   await app.register(calendarRoutes, { kit });
   await app.register(deliveryPages, { kit });

@@ -138,6 +138,7 @@ export function AdminNav() {
   const items = [
     ['/admin/channels', t.admin.nav.channels],
     ['/admin/units', t.admin.nav.units],
+    ['/admin/review', t.reviewSettings.title],
     ['/admin/users', t.admin.nav.users],
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],

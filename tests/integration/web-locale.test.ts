@@ -240,6 +240,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
     ['reviewer', '/sandbox/:channelId', `/sandbox/${ids.channel}`],
     ['admin', '/admin/units', '/admin/units'],
+    ['admin', '/admin/review', '/admin/review'],
     ['admin', '/admin/users', '/admin/users'],
     ['admin', '/admin/tokens', '/admin/tokens'],
     ['admin', '/admin/audit', '/admin/audit'],

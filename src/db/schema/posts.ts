@@ -148,6 +148,24 @@ export const postLevels = pgTable(
   ],
 );
 
+/**
+ * How many posts wait at each level per originating office: kept exact by a trigger on post_levels
+ * (migration 0007), so an inbox's per-office counts read a few rows instead of counting the backlog.
+ */
+export const inboxTallies = pgTable(
+  'inbox_tallies',
+  {
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'cascade' }),
+    originUnitId: uuid('origin_unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'cascade' }),
+    waiting: integer('waiting').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.unitId, t.originUnitId] })],
+);
+
 /** Per-platform text that replaces the body on that platform. */
 export const postVariants = pgTable(
   'post_variants',
