@@ -3,7 +3,12 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
-import type { FeedKind } from '../domain/vocabulary';
+import type { SourceKind } from '../domain/vocabulary';
+
+/** The source kinds read as web feeds: an RSS/Atom document, or a public Mastodon account's statuses. */
+export const FEED_KINDS = ['rss', 'mastodon'] as const satisfies readonly SourceKind[];
+export type FeedKind = (typeof FEED_KINDS)[number];
+
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
 import type { NetworkReach } from './types';

@@ -386,17 +386,17 @@ export async function insertPostEvent(
   return row!.id;
 }
 
-/** Where a post came from when an office feed brought it in; one post per feed item. */
+/** Where a post came from when an office source brought it in; one post per source item. */
 export interface PostOrigin {
-  feedId: string;
-  feedItemKey: string;
+  sourceId: string;
+  sourceItemKey: string;
   /** Kept on the creation event (the item's address, media that could not be taken). */
   details: Record<string, unknown>;
 }
 
 /**
  * Inserts a new draft of the actor's unit with its content rows and creation event, in the caller's
- * transaction. With an origin, a second insert of the same feed item inserts nothing and returns null.
+ * transaction. With an origin, a second insert of the same source item inserts nothing and returns null.
  */
 export async function insertDraftInTx(
   tx: Tx,
@@ -411,11 +411,11 @@ export async function insertDraftInTx(
       unitId: actor.unitId,
       authorId: actor.userId,
       ...contentColumns(content),
-      ...(origin ? { feedId: origin.feedId, feedItemKey: origin.feedItemKey } : {}),
+      ...(origin ? { sourceId: origin.sourceId, sourceItemKey: origin.sourceItemKey } : {}),
       // created_at stays the database's (microsecond) time: it orders lists and their cursors.
       updatedAt: at,
     })
-    .onConflictDoNothing({ target: [posts.feedId, posts.feedItemKey] })
+    .onConflictDoNothing({ target: [posts.sourceId, posts.sourceItemKey] })
     .returning({ id: posts.id });
   if (!row) return null;
   await writeContentRows(tx, row.id, actor.unitId, content);
@@ -424,7 +424,7 @@ export async function insertDraftInTx(
     actorId: actor.userId,
     kind: 'edit',
     toStatus: 'draft',
-    data: { version: 1, created: true, ...(origin ? { feed: origin.details } : {}) },
+    data: { version: 1, created: true, ...(origin ? { source: origin.details } : {}) },
     at,
   });
   return row.id;

@@ -13,7 +13,6 @@ import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
 import { ErrorPage } from './error-page';
-import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
@@ -21,6 +20,7 @@ import { reportPages } from './reports/index';
 import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
+import { sourcePages } from './sources';
 
 /**
  * The web app at `/`: server-rendered pages for offices (phones) and humas (desks), the admin pages
@@ -120,7 +120,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
 
   await app.register(authPages, { kit });
   await app.register(officeRoutes, { kit });
-  await app.register(feedPages, { kit });
+  await app.register(sourcePages, { kit });
   await app.register(reviewPages, { kit });
   await app.register(retractionPages, { kit });
   await app.register(calendarRoutes, { kit });

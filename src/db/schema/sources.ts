@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { FEED_KINDS, type FeedKind } from '../../domain/vocabulary';
+import { SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { units, users } from './org';
 
@@ -8,32 +8,32 @@ import { units, users } from './org';
  * An office's own account that Gaung reads (ingest): new items become posts of the office, as drafts
  * for the office to finish or, with `auto_submit`, straight into the reviewers' inbox.
  */
-export const feeds = pgTable(
-  'feeds',
+export const sources = pgTable(
+  'sources',
   {
     id: id(),
     unitId: uuid('unit_id')
       .notNull()
       .references(() => units.id, { onDelete: 'restrict' }),
-    /** Who added the feed: the author of the posts it brings in. */
+    /** Who added the source: the author of the posts it brings in. */
     createdBy: uuid('created_by')
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
-    kind: text('kind').$type<FeedKind>().notNull(),
-    /** The feed's address (RSS/Atom) or the account's profile address (Mastodon). */
+    kind: text('kind').$type<SourceKind>().notNull(),
+    /** The source's address (RSS/Atom) or the account's profile address (Mastodon). */
     url: text('url').notNull(),
-    /** For Mastodon: the account id behind the profile address, found when the feed was added. */
+    /** For Mastodon: the account id behind the profile address, found when the source was added. */
     accountId: text('account_id'),
     title: text('title'),
     autoSubmit: boolean('auto_submit').notNull().default(false),
-    /** Tags given to every post from this feed. */
+    /** Tags given to every post from this source. */
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
-    /** Items published before this are not brought in (a new feed does not import its archive). */
+    /** Items published before this are not brought in (a new source does not import its archive). */
     since: tstz('since').notNull(),
     pausedAt: tstz('paused_at'),
     /** When the next poll is due. */
     nextPollAt: tstz('next_poll_at').notNull(),
-    /** A poll in progress holds the feed until then (its lease); a worker that died lets go when it passes. */
+    /** A poll in progress holds the source until then (its lease); a worker that died lets go when it passes. */
     pollingUntil: tstz('polling_until'),
     lastPolledAt: tstz('last_polled_at'),
     /** Consecutive failed polls; each one doubles the wait before the next. */
@@ -44,9 +44,9 @@ export const feeds = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    oneOf('feeds_kind_check', t.kind, FEED_KINDS),
-    check('feeds_failures_check', sql`${t.failures} >= 0`),
-    uniqueIndex('feeds_unit_url_idx').on(t.unitId, t.url),
-    index('feeds_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
+    oneOf('sources_kind_check', t.kind, SOURCE_KINDS),
+    check('sources_failures_check', sql`${t.failures} >= 0`),
+    uniqueIndex('sources_unit_url_idx').on(t.unitId, t.url),
+    index('sources_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
   ],
 );

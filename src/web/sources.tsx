@@ -3,19 +3,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
-import { FEED_KINDS, type FeedKind } from '../domain/vocabulary';
+import type { SourceKind } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { FEED_KINDS } from '../platforms/feeds';
 import type { ActingUser } from '../services/channels';
 import {
-  createFeed,
-  deleteFeed,
-  type FeedRow,
-  type FeedView,
-  listFeeds,
-  loadFeed,
-  pollFeedSoon,
-  updateFeed,
-} from '../services/feeds';
+  createSource,
+  deleteSource,
+  listSources,
+  loadSource,
+  pollSourceSoon,
+  type SourceRow,
+  type SourceView,
+  updateSource,
+} from '../services/sources';
 import { listVisibleUnits, type UnitRow } from '../services/units';
 import { ActionButton, Csrf, ExternalLink, Field, Time } from './components';
 import { useEnv } from './env';
@@ -26,79 +27,79 @@ import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 
 /**
  * Ingest: the office's own accounts (an RSS or Atom feed, a public Mastodon profile) that Gaung reads,
- * bringing their new items in as the office's posts. Everyone sees the feeds of the units whose posts
- * they see; only the people of a feed's own unit add, pause, read, change or remove it.
+ * bringing their new items in as the office's posts. Everyone sees the sources of the units whose posts
+ * they see; only the people of a source's own unit add, pause, read, change or remove it.
  */
 
-interface FeedFormValues {
-  kind?: FeedKind;
+interface SourceFormValues {
+  kind?: SourceKind;
   url?: string;
   autoSubmit?: boolean;
   tags?: string;
 }
 
-function FeedItem(props: { feed: FeedView; unitName: string; manages: boolean }) {
+function SourceEntry(props: { source: SourceView; unitName: string; manages: boolean }) {
   const { t } = useEnv();
-  const { feed } = props;
+  const { source } = props;
   return (
-    <li class="item" id={`feed-${feed.id}`} data-feed={feed.id}>
+    <li class="item" id={`source-${source.id}`} data-source={source.id}>
       <div class="item-head">
-        <span class="platform">{t.feeds.kinds[feed.kind]}</span>
+        <span class="platform">{t.sources.kinds[source.kind]}</span>
         <strong class="item-title">
-          <ExternalLink href={feed.url}>{feed.title ?? feed.url}</ExternalLink>
+          <ExternalLink href={source.url}>{source.title ?? source.url}</ExternalLink>
         </strong>
-        <span class={`badge ${feed.autoSubmit ? 'post-submitted' : 'post-draft'}`}>
-          {feed.autoSubmit ? t.feeds.toReview : t.feeds.toDrafts}
+        <span class={`badge ${source.autoSubmit ? 'post-submitted' : 'post-draft'}`}>
+          {source.autoSubmit ? t.sources.toReview : t.sources.toDrafts}
         </span>
-        {feed.paused ? <span class="badge disabled">{t.feeds.paused}</span> : null}
+        {source.paused ? <span class="badge disabled">{t.sources.paused}</span> : null}
       </div>
-      {feed.title ? <div class="meta">{feed.url}</div> : null}
+      {source.title ? <div class="meta">{source.url}</div> : null}
       <div class="meta">
-        {props.unitName} · {t.feeds.imported(feed.itemsImported)}
-        {feed.tags.length > 0 ? ` · ${feed.tags.map((tag) => `#${tag}`).join(' ')}` : ''}
+        {props.unitName} · {t.sources.imported(source.itemsImported)}
+        {source.tags.length > 0 ? ` · ${source.tags.map((tag) => `#${tag}`).join(' ')}` : ''}
       </div>
       <div class="meta">
-        {t.feeds.lastPolled} <Time at={feed.lastPolledAt} fallback={t.feeds.never} />
-        {feed.nextPollAt ? (
+        {t.sources.lastPolled} <Time at={source.lastPolledAt} fallback={t.sources.never} />
+        {source.nextPollAt ? (
           <>
             {' · '}
-            {t.feeds.nextPoll} <Time at={feed.nextPollAt} />
+            {t.sources.nextPoll} <Time at={source.nextPollAt} />
           </>
         ) : null}
       </div>
-      {feed.failures > 0 ? (
+      {source.failures > 0 ? (
         <p class="alert">
-          <strong>{t.feeds.failing(feed.failures)}</strong> {feed.lastError ?? ''}
+          <strong>{t.sources.failing(source.failures)}</strong> {source.lastError ?? ''}
         </p>
       ) : null}
       {props.manages ? (
         <div class="actions">
-          {feed.paused ? null : (
-            <ActionButton action={`/feeds/${feed.id}/poll`} label={t.feeds.pollNow} kind="primary" />
+          {source.paused ? null : (
+            <ActionButton action={`/sources/${source.id}/poll`} label={t.sources.pollNow} kind="primary" />
           )}
           <ActionButton
-            action={`/feeds/${feed.id}/pause`}
-            label={feed.paused ? t.feeds.resume : t.feeds.pause}
-            hidden={{ paused: feed.paused ? 'false' : 'true' }}
+            action={`/sources/${source.id}/pause`}
+            label={source.paused ? t.sources.resume : t.sources.pause}
+            hidden={{ paused: source.paused ? 'false' : 'true' }}
           />
           <ActionButton
-            action={`/feeds/${feed.id}/auto-submit`}
-            label={feed.autoSubmit ? t.feeds.makeDrafts : t.feeds.sendToReview}
-            hidden={{ autoSubmit: feed.autoSubmit ? 'false' : 'true' }}
+            action={`/sources/${source.id}/auto-submit`}
+            label={source.autoSubmit ? t.sources.makeDrafts : t.sources.sendToReview}
+            hidden={{ autoSubmit: source.autoSubmit ? 'false' : 'true' }}
           />
           <ActionButton
-            action={`/feeds/${feed.id}/delete`}
-            label={t.feeds.delete}
+            action={`/sources/${source.id}/delete`}
+            label={t.sources.delete}
             kind="danger"
-            confirm={t.feeds.deleteConfirm}
+            confirm={t.sources.deleteConfirm}
           />
         </div>
       ) : null}
       {props.manages ? (
-        <form method="post" action={`/feeds/${feed.id}/tags`} class="row">
+        <form method="post" action={`/sources/${source.id}/tags`} class="row">
           <Csrf />
-          <label for={`tags-${feed.id}`}>{t.feeds.tags}</label>
-          <input id={`tags-${feed.id}`} name="tags" maxLength={3000} value={feed.tags.join(', ')} />
+          <label for={`tags-${source.id}`}>{t.sources.tags}</label>
+          <input id={`tags-${source.id}`} name="tags" maxLength={3000} value={source.tags.join(', ')} />
           <button type="submit" class="button">
             {t.common.save}
           </button>
@@ -108,47 +109,51 @@ function FeedItem(props: { feed: FeedView; unitName: string; manages: boolean })
   );
 }
 
-function FeedsPage(props: {
-  feeds: FeedView[];
+function SourcesPage(props: {
+  sources: SourceView[];
   units: UnitRow[];
   notice?: string | null;
   error?: string | null;
   errors?: FieldError[];
-  values?: FeedFormValues;
+  values?: SourceFormValues;
 }) {
   const { t, actor } = useEnv();
   const values = props.values ?? {};
   const unitOf = new Map(props.units.map((u) => [u.id, u]));
-  const manages = (feed: FeedView) => {
-    const unitPath = unitOf.get(feed.unitId)?.path;
+  const manages = (source: SourceView) => {
+    const unitPath = unitOf.get(source.unitId)?.path;
     return (
       actor !== null &&
       unitPath !== undefined &&
-      decide(actor, 'feed.manage', { type: 'feed', unitPath }) === 'allow'
+      decide(actor, 'source.manage', { type: 'source', unitPath }) === 'allow'
     );
   };
   return (
-    <Layout title={t.feeds.title} notice={props.notice} error={props.error}>
-      <p class="lead">{t.feeds.intro}</p>
-      {props.feeds.length === 0 ? <p class="empty">{t.feeds.empty}</p> : null}
+    <Layout title={t.sources.title} notice={props.notice} error={props.error}>
+      <p class="lead">{t.sources.intro}</p>
+      {props.sources.length === 0 ? <p class="empty">{t.sources.empty}</p> : null}
       <ul class="list">
-        {props.feeds.map((feed) => (
-          <FeedItem feed={feed} unitName={unitOf.get(feed.unitId)?.name ?? ''} manages={manages(feed)} />
+        {props.sources.map((source) => (
+          <SourceEntry
+            source={source}
+            unitName={unitOf.get(source.unitId)?.name ?? ''}
+            manages={manages(source)}
+          />
         ))}
       </ul>
-      <form method="post" action="/feeds" class="card">
+      <form method="post" action="/sources" class="card">
         <Csrf />
-        <h2>{t.feeds.create}</h2>
-        <Field id="kind" label={t.feeds.kind} hint={t.feeds.kindHint} errors={props.errors}>
+        <h2>{t.sources.create}</h2>
+        <Field id="kind" label={t.sources.kind} hint={t.sources.kindHint} errors={props.errors}>
           <select id="kind" name="kind">
             {FEED_KINDS.map((kind) => (
               <option value={kind} selected={kind === values.kind}>
-                {t.feeds.kinds[kind]}
+                {t.sources.kinds[kind]}
               </option>
             ))}
           </select>
         </Field>
-        <Field id="url" label={t.feeds.url} errors={props.errors}>
+        <Field id="url" label={t.sources.url} errors={props.errors}>
           <input
             id="url"
             name="url"
@@ -169,28 +174,28 @@ function FeedsPage(props: {
               checked={values.autoSubmit ?? false}
               aria-describedby="autoSubmit-hint"
             />{' '}
-            {t.feeds.autoSubmit}
+            {t.sources.autoSubmit}
           </label>
           <small class="hint" id="autoSubmit-hint">
-            {t.feeds.autoSubmitHint}
+            {t.sources.autoSubmitHint}
           </small>
         </div>
-        <Field id="tags" label={t.feeds.tags} hint={t.editor.tagsHint} errors={props.errors}>
+        <Field id="tags" label={t.sources.tags} hint={t.editor.tagsHint} errors={props.errors}>
           <input id="tags" name="tags" maxLength={3000} value={values.tags ?? ''} />
         </Field>
         <button type="submit" class="button primary">
-          {t.feeds.createButton}
+          {t.sources.createButton}
         </button>
       </form>
     </Layout>
   );
 }
 
-/** Field errors of a refused feed; a feed the unit already reads is a problem of its address. */
-function feedFieldErrors(t: Messages, error: AppError): FieldError[] {
+/** Field errors of a refused source; a source the unit already reads is a problem of its address. */
+function sourceFieldErrors(t: Messages, error: AppError): FieldError[] {
   const errors = fieldErrorsOf(t, error);
-  if (error.code === 'feed_exists')
-    errors.push({ field: 'url', message: t.fieldProblems.feed_exists, code: 'feed_exists' });
+  if (error.code === 'source_exists')
+    errors.push({ field: 'url', message: t.fieldProblems.source_exists, code: 'source_exists' });
   return errors;
 }
 
@@ -201,13 +206,13 @@ const okQuery = z.strictObject({ ok: z.string().max(40).optional() });
 /** Hashtags as typed: separated by commas or spaces. */
 const splitTags = (value: string) => value.split(/[,\s]+/).filter(Boolean);
 
-/** The feed fields as the API takes them. */
-const feedInput = z.object({
+/** The source fields as the API takes them. */
+const sourceInput = z.object({
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
   tags: z.array(z.string().trim().min(1).max(100)).max(30),
 });
 
-export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
+export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
 
   const showList = async (
@@ -217,29 +222,29 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
       notice?: string | null;
       error?: string | null;
       errors?: FieldError[];
-      values?: FeedFormValues;
+      values?: SourceFormValues;
       status?: number;
     } = {},
   ) => {
     const actor = requireActor(request);
-    const [feeds, units] = await Promise.all([listFeeds(ctx, actor, {}), listVisibleUnits(ctx, actor)]);
+    const [sources, units] = await Promise.all([listSources(ctx, actor, {}), listVisibleUnits(ctx, actor)]);
     const env = await kit.env(request, reply);
     return kit.page(
       request,
       reply,
       env,
-      <FeedsPage feeds={feeds} units={units} {...extra} />,
+      <SourcesPage sources={sources} units={units} {...extra} />,
       extra.status ?? 200,
     );
   };
 
-  app.get('/feeds', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
+  app.get('/sources', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
     const env = await kit.env(request, reply);
     return showList(request, reply, { notice: noticeOf(env.t, request.query.ok) });
   });
 
   app.post(
-    '/feeds',
+    '/sources',
     {
       schema: {
         hide: true,
@@ -254,22 +259,26 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'feed.manage', { type: 'feed', unitPath: actor.unitPath }, 'Unit');
+      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
       const { kind, url, autoSubmit, tags } = request.body;
-      const values: FeedFormValues = { kind, url, autoSubmit: autoSubmit === '1', tags };
+      const values: SourceFormValues = { kind, url, autoSubmit: autoSubmit === '1', tags };
       try {
-        const input = parseForm(feedInput, {
+        const input = parseForm(sourceInput, {
           url: blank(url) ?? '',
           tags: splitTags(tags ?? ''),
         });
-        await createFeed(ctx, { actor, ip: request.ip }, { kind, ...input, autoSubmit: autoSubmit === '1' });
-        return reply.redirect('/feeds?ok=feedCreated', 303);
+        await createSource(
+          ctx,
+          { actor, ip: request.ip },
+          { kind, ...input, autoSubmit: autoSubmit === '1' },
+        );
+        return reply.redirect('/sources?ok=sourceCreated', 303);
       } catch (error) {
         if (!isUserError(error)) throw error;
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
-          errors: feedFieldErrors(env.t, error),
+          errors: sourceFieldErrors(env.t, error),
           values,
           status: error.status,
         });
@@ -278,22 +287,22 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
   );
 
   /**
-   * A change to a feed of the viewer's own unit: done → the list with a notice; refused → the list
-   * with the reason. A feed the viewer may not see is a 404, one they only read a 403.
+   * A change to a source of the viewer's own unit: done → the list with a notice; refused → the list
+   * with the reason. A source the viewer may not see is a 404, one they only read a 403.
    */
   const change = async (
     request: FastifyRequest,
     reply: FastifyReply,
     id: string,
     ok: keyof Messages['notices'],
-    work: (who: ActingUser, feed: FeedRow) => Promise<unknown>,
+    work: (who: ActingUser, source: SourceRow) => Promise<unknown>,
   ) => {
     const actor = requireActor(request);
-    const { feed, unitPath } = await loadFeed(ctx.db, id);
-    authorize(actor, 'feed.manage', { type: 'feed', unitPath }, 'Feed');
+    const { source, unitPath } = await loadSource(ctx.db, id);
+    authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
     try {
-      await work({ actor, ip: request.ip }, feed);
-      return reply.redirect(`/feeds?ok=${ok}`, 303);
+      await work({ actor, ip: request.ip }, source);
+      return reply.redirect(`/sources?ok=${ok}`, 303);
     } catch (error) {
       if (!isUserError(error) || error.status === 404) throw error;
       const env = await kit.env(request, reply);
@@ -304,7 +313,7 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
   const flag = z.enum(['true', 'false']);
 
   app.post(
-    '/feeds/:id/pause',
+    '/sources/:id/pause',
     {
       schema: {
         hide: true,
@@ -314,14 +323,18 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     },
     (request, reply) => {
       const paused = request.body.paused === 'true';
-      return change(request, reply, request.params.id, paused ? 'feedPaused' : 'feedResumed', (who, feed) =>
-        updateFeed(ctx, who, feed, { paused }),
+      return change(
+        request,
+        reply,
+        request.params.id,
+        paused ? 'sourcePaused' : 'sourceResumed',
+        (who, source) => updateSource(ctx, who, source, { paused }),
       );
     },
   );
 
   app.post(
-    '/feeds/:id/auto-submit',
+    '/sources/:id/auto-submit',
     {
       schema: {
         hide: true,
@@ -335,14 +348,14 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
         request,
         reply,
         request.params.id,
-        autoSubmit ? 'feedToReview' : 'feedToDrafts',
-        (who, feed) => updateFeed(ctx, who, feed, { autoSubmit }),
+        autoSubmit ? 'sourceToReview' : 'sourceToDrafts',
+        (who, source) => updateSource(ctx, who, source, { autoSubmit }),
       );
     },
   );
 
   app.post(
-    '/feeds/:id/tags',
+    '/sources/:id/tags',
     {
       schema: {
         hide: true,
@@ -351,23 +364,27 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
       },
     },
     (request, reply) =>
-      change(request, reply, request.params.id, 'saved', (who, feed) => {
-        const { tags } = parseForm(feedInput.pick({ tags: true }), { tags: splitTags(request.body.tags) });
-        return updateFeed(ctx, who, feed, { tags });
+      change(request, reply, request.params.id, 'saved', (who, source) => {
+        const { tags } = parseForm(sourceInput.pick({ tags: true }), { tags: splitTags(request.body.tags) });
+        return updateSource(ctx, who, source, { tags });
       }),
   );
 
   app.post(
-    '/feeds/:id/poll',
+    '/sources/:id/poll',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'feedPolled', (_who, feed) => pollFeedSoon(ctx, feed)),
+      change(request, reply, request.params.id, 'sourcePolled', (_who, source) =>
+        pollSourceSoon(ctx, source),
+      ),
   );
 
   app.post(
-    '/feeds/:id/delete',
+    '/sources/:id/delete',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'feedDeleted', (who, feed) => deleteFeed(ctx, who, feed)),
+      change(request, reply, request.params.id, 'sourceDeleted', (who, source) =>
+        deleteSource(ctx, who, source),
+      ),
   );
 };

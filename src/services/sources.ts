@@ -2,12 +2,20 @@ import path from 'node:path';
 import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
-import { feeds, posts, units, users } from '../db/schema';
+import { posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
-import type { FeedKind } from '../domain/vocabulary';
-import { FeedError, type FeedItem, fetchFeedMedia, readFeed, resolveFeed, shorten } from '../platforms/feeds';
-import { enqueueFeedPolls } from '../queues/producers';
+import type { SourceKind } from '../domain/vocabulary';
+import {
+  FeedError,
+  type FeedItem,
+  type FeedKind,
+  fetchFeedMedia,
+  readFeed,
+  resolveFeed,
+  shorten,
+} from '../platforms/feeds';
+import { enqueueSourcePolls } from '../queues/producers';
 import { recordAudit } from './audit';
 import { type ActingUser, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
@@ -16,16 +24,16 @@ import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './pos
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
  * with its text, pictures and videos, and the item's address as the source URL (so reviewers can
- * repost or quote the original). Items become drafts for the office to finish or, when the feed says
+ * repost or quote the original). Items become drafts for the office to finish or, when the source says
  * so, go straight to the reviewers' inbox. Each item becomes at most one post, however often it is read.
  */
 
-export type FeedRow = typeof feeds.$inferSelect;
+export type SourceRow = typeof sources.$inferSelect;
 
-export interface FeedView {
+export interface SourceView {
   id: string;
   unitId: string;
-  kind: FeedKind;
+  kind: SourceKind;
   url: string;
   title: string | null;
   autoSubmit: boolean;
@@ -43,7 +51,7 @@ export interface FeedView {
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function feedView(row: FeedRow): FeedView {
+export function sourceView(row: SourceRow): SourceView {
   return {
     id: row.id,
     unitId: row.unitId,
@@ -64,37 +72,37 @@ export function feedView(row: FeedRow): FeedView {
   };
 }
 
-/** A feed with its unit's path (for `authorize`), or 404. */
-export async function loadFeed(db: DbOrTx, id: string): Promise<{ feed: FeedRow; unitPath: string }> {
+/** A source with its unit's path (for `authorize`), or 404. */
+export async function loadSource(db: DbOrTx, id: string): Promise<{ source: SourceRow; unitPath: string }> {
   const [row] = await db
-    .select({ feed: feeds, unitPath: units.path })
-    .from(feeds)
-    .innerJoin(units, eq(units.id, feeds.unitId))
-    .where(eq(feeds.id, id));
-  if (!row) throw notFound('Feed');
+    .select({ source: sources, unitPath: units.path })
+    .from(sources)
+    .innerJoin(units, eq(units.id, sources.unitId))
+    .where(eq(sources.id, id));
+  if (!row) throw notFound('Source');
   return row;
 }
 
-/** The feeds of the units whose posts the actor sees. */
-export async function listFeeds(
+/** The sources of the units whose posts the actor sees. */
+export async function listSources(
   ctx: AppContext,
   actor: Actor,
   filters: { unitId?: string },
-): Promise<FeedView[]> {
+): Promise<SourceView[]> {
   const visible =
     actor.role === 'contributor'
       ? eq(units.path, actor.unitPath)
       : sql`${units.path} like ${`${actor.unitPath}%`}`;
   const rows = await ctx.db
-    .select({ feed: feeds })
-    .from(feeds)
-    .innerJoin(units, eq(units.id, feeds.unitId))
-    .where(and(visible, filters.unitId ? eq(feeds.unitId, filters.unitId) : undefined))
-    .orderBy(asc(units.name), asc(feeds.createdAt));
-  return rows.map((r) => feedView(r.feed));
+    .select({ source: sources })
+    .from(sources)
+    .innerJoin(units, eq(units.id, sources.unitId))
+    .where(and(visible, filters.unitId ? eq(sources.unitId, filters.unitId) : undefined))
+    .orderBy(asc(units.name), asc(sources.createdAt));
+  return rows.map((r) => sourceView(r.source));
 }
 
-export interface FeedInput {
+export interface SourceInput {
   kind: FeedKind;
   url: string;
   autoSubmit?: boolean;
@@ -104,18 +112,23 @@ export interface FeedInput {
 }
 
 const unreadable = (error: FeedError) =>
-  new AppError('feed_unreadable', 422, error.message, {
-    errors: [{ field: 'url', message: error.message, code: 'feed_unreadable' }],
+  new AppError('source_unreadable', 422, error.message, {
+    errors: [{ field: 'url', message: error.message, code: 'source_unreadable' }],
   });
 
-/** Adds a feed to the actor's own unit after reading it once, and queues its first poll. */
-export async function createFeed(ctx: AppContext, who: ActingUser, input: FeedInput): Promise<FeedView> {
+/** Adds a source to the actor's own unit after reading it once, and queues its first poll. */
+export async function createSource(
+  ctx: AppContext,
+  who: ActingUser,
+  input: SourceInput,
+): Promise<SourceView> {
   const { actor } = who;
   const [existing] = await ctx.db
-    .select({ id: feeds.id })
-    .from(feeds)
-    .where(and(eq(feeds.unitId, actor.unitId), eq(feeds.url, input.url)));
-  if (existing) throw conflict('feed_exists', 'Your unit already reads this feed', { feedId: existing.id });
+    .select({ id: sources.id })
+    .from(sources)
+    .where(and(eq(sources.unitId, actor.unitId), eq(sources.url, input.url)));
+  if (existing)
+    throw conflict('source_exists', 'Your unit already reads this source', { sourceId: existing.id });
   const resolved = await resolveFeed(input.kind, input.url, { reach: reachOf(ctx.config) }).catch(
     (error: unknown) => {
       throw error instanceof FeedError ? unreadable(error) : error;
@@ -124,7 +137,7 @@ export async function createFeed(ctx: AppContext, who: ActingUser, input: FeedIn
   const now = ctx.now();
   const row = await ctx.db.transaction(async (tx) => {
     const [created] = await tx
-      .insert(feeds)
+      .insert(sources)
       .values({
         unitId: actor.unitId,
         createdBy: actor.userId,
@@ -139,123 +152,125 @@ export async function createFeed(ctx: AppContext, who: ActingUser, input: FeedIn
         createdAt: now,
         updatedAt: now,
       })
-      .onConflictDoNothing({ target: [feeds.unitId, feeds.url] })
+      .onConflictDoNothing({ target: [sources.unitId, sources.url] })
       .returning();
-    if (!created) throw conflict('feed_exists', 'Your unit already reads this feed');
+    if (!created) throw conflict('source_exists', 'Your unit already reads this source');
     await recordAudit(ctx, tx, {
       actorId: actor.userId,
       unitId: actor.unitId,
-      action: 'feed.created',
-      targetType: 'feed',
+      action: 'source.created',
+      targetType: 'source',
       targetId: created.id,
       ip: who.ip,
       details: { kind: input.kind, url: input.url, autoSubmit: created.autoSubmit },
     });
     return created;
   });
-  await enqueueFeedPolls(ctx, [{ feedId: row.id, dueAt: row.nextPollAt }]);
-  return feedView(row);
+  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
 }
 
-export interface FeedPatch {
+export interface SourcePatch {
   autoSubmit?: boolean;
   tags?: string[];
   paused?: boolean;
 }
 
-export async function updateFeed(
+export async function updateSource(
   ctx: AppContext,
   who: ActingUser,
-  feed: FeedRow,
-  patch: FeedPatch,
-): Promise<FeedView> {
+  source: SourceRow,
+  patch: SourcePatch,
+): Promise<SourceView> {
   const now = ctx.now();
   const row = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
-      .update(feeds)
+      .update(sources)
       .set({
         ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
         ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
         // Resuming polls at once and forgets earlier failures; pausing keeps the schedule out of the sweep.
-        ...(patch.paused === true && !feed.pausedAt ? { pausedAt: now } : {}),
-        ...(patch.paused === false && feed.pausedAt ? { pausedAt: null, nextPollAt: now, failures: 0 } : {}),
+        ...(patch.paused === true && !source.pausedAt ? { pausedAt: now } : {}),
+        ...(patch.paused === false && source.pausedAt
+          ? { pausedAt: null, nextPollAt: now, failures: 0 }
+          : {}),
         updatedAt: now,
       })
-      .where(eq(feeds.id, feed.id))
+      .where(eq(sources.id, source.id))
       .returning();
-    if (!updated) throw notFound('Feed');
+    if (!updated) throw notFound('Source');
     await recordAudit(ctx, tx, {
       actorId: who.actor.userId,
-      unitId: feed.unitId,
-      action: 'feed.updated',
-      targetType: 'feed',
-      targetId: feed.id,
+      unitId: source.unitId,
+      action: 'source.updated',
+      targetType: 'source',
+      targetId: source.id,
       ip: who.ip,
       details: { ...patch },
     });
     return updated;
   });
-  if (!row.pausedAt) await enqueueFeedPolls(ctx, [{ feedId: row.id, dueAt: row.nextPollAt }]);
-  return feedView(row);
+  if (!row.pausedAt) await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
 }
 
-/** Stops reading the feed. The posts it brought in stay, without the link to it. */
-export async function deleteFeed(ctx: AppContext, who: ActingUser, feed: FeedRow): Promise<void> {
+/** Stops reading the source. The posts it brought in stay, without the link to it. */
+export async function deleteSource(ctx: AppContext, who: ActingUser, source: SourceRow): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    await tx.delete(feeds).where(eq(feeds.id, feed.id));
+    await tx.delete(sources).where(eq(sources.id, source.id));
     await recordAudit(ctx, tx, {
       actorId: who.actor.userId,
-      unitId: feed.unitId,
-      action: 'feed.deleted',
-      targetType: 'feed',
-      targetId: feed.id,
+      unitId: source.unitId,
+      action: 'source.deleted',
+      targetType: 'source',
+      targetId: source.id,
       ip: who.ip,
-      details: { kind: feed.kind, url: feed.url },
+      details: { kind: source.kind, url: source.url },
     });
   });
 }
 
-/** Makes the feed due now and queues its poll (a paused feed is resumed only by unpausing it). */
-export async function pollFeedSoon(ctx: AppContext, feed: FeedRow): Promise<FeedView> {
-  if (feed.pausedAt) throw conflict('feed_paused', 'This feed is paused; resume it first');
+/** Makes the source due now and queues its poll (a paused source is resumed only by unpausing it). */
+export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promise<SourceView> {
+  if (source.pausedAt) throw conflict('source_paused', 'This source is paused; resume it first');
   const now = ctx.now();
   // A poll running now keeps its lease; this one follows when it ends.
   const [row] = await ctx.db
-    .update(feeds)
+    .update(sources)
     .set({ nextPollAt: now, updatedAt: now })
-    .where(eq(feeds.id, feed.id))
+    .where(eq(sources.id, source.id))
     .returning();
-  if (!row) throw notFound('Feed');
-  await enqueueFeedPolls(ctx, [{ feedId: row.id, dueAt: row.nextPollAt }]);
-  return feedView(row);
+  if (!row) throw notFound('Source');
+  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Polling
 
-/** A new feed brings in what the office published in the last day: the post it just made is usually why it adds the feed. */
+/** A new source brings in what the office published in the last day: the post it just made is usually why it adds the source. */
 const DEFAULT_LOOKBACK_MS = 24 * 60 * 60_000;
-/** A poll holds its feed this long; a worker that dies mid-poll leaves it due again afterwards. */
+/** A poll holds its source this long; a worker that dies mid-poll leaves it due again afterwards. */
 const LEASE_MS = 5 * 60_000;
-/** A failing feed waits at most this long between polls. */
+/** A failing source waits at most this long between polls. */
 const MAX_BACKOFF_MS = 6 * 60 * 60_000;
 /** Items taken per poll; the rest follow on the next one. */
 const ITEMS_PER_POLL = 20;
 const BODY_MAX = 10_000;
 
-const notPolling = (now: Date) => or(isNull(feeds.pollingUntil), lte(feeds.pollingUntil, now));
+const notPolling = (now: Date) => or(isNull(sources.pollingUntil), lte(sources.pollingUntil, now));
 
-/** Queues a poll for each feed that is due; the job id makes a repeated offer a no-op. */
-export async function enqueueDueFeeds(ctx: AppContext): Promise<number> {
+/** Queues a poll for each source that is due; the job id makes a repeated offer a no-op. */
+export async function enqueueDueSources(ctx: AppContext): Promise<number> {
   const due = await ctx.db
-    .select({ id: feeds.id, nextPollAt: feeds.nextPollAt })
-    .from(feeds)
-    .where(and(isNull(feeds.pausedAt), lte(feeds.nextPollAt, ctx.now()), notPolling(ctx.now())))
-    .orderBy(asc(feeds.nextPollAt))
+    .select({ id: sources.id, nextPollAt: sources.nextPollAt })
+    .from(sources)
+    .where(and(isNull(sources.pausedAt), lte(sources.nextPollAt, ctx.now()), notPolling(ctx.now())))
+    .orderBy(asc(sources.nextPollAt))
     .limit(1_000);
-  await enqueueFeedPolls(
+  await enqueueSourcePolls(
     ctx,
-    due.map((row) => ({ feedId: row.id, dueAt: row.nextPollAt })),
+    due.map((row) => ({ sourceId: row.id, dueAt: row.nextPollAt })),
   );
   return due.length;
 }
@@ -267,100 +282,103 @@ export interface PollResult {
 }
 
 /**
- * Reads a due feed and brings in its new items, oldest first. The feed is claimed with a conditional
- * UPDATE, so two workers never read it at once. A failure is kept on the feed (shown to the office)
+ * Reads a due source and brings in its new items, oldest first. The source is claimed with a conditional
+ * UPDATE, so two workers never read it at once. A failure is kept on the source (shown to the office)
  * and the next poll waits twice as long each time; an item whose media cannot be taken still becomes
  * a post, with the skipped media named on its creation event.
  */
-export async function pollFeed(ctx: AppContext, feedId: string): Promise<PollResult> {
+export async function pollSource(ctx: AppContext, sourceId: string): Promise<PollResult> {
   const now = ctx.now();
-  const [feed] = await ctx.db
-    .update(feeds)
+  const [source] = await ctx.db
+    .update(sources)
     .set({ pollingUntil: new Date(now.getTime() + LEASE_MS) })
-    .where(and(eq(feeds.id, feedId), isNull(feeds.pausedAt), lte(feeds.nextPollAt, now), notPolling(now)))
+    .where(
+      and(eq(sources.id, sourceId), isNull(sources.pausedAt), lte(sources.nextPollAt, now), notPolling(now)),
+    )
     .returning();
-  if (!feed) return { outcome: 'not_due', imported: 0 };
+  if (!source) return { outcome: 'not_due', imported: 0 };
 
   const [author] = await ctx.db
     .select({ id: users.id, unitId: users.unitId, disabledAt: users.disabledAt })
     .from(users)
-    .where(eq(users.id, feed.createdBy));
-  if (!author || author.disabledAt || author.unitId !== feed.unitId)
-    return recordPoll(ctx, feed, 0, {
-      message: 'The person who added this feed no longer works in this unit; add the feed again.',
+    .where(eq(users.id, source.createdBy));
+  if (!author || author.disabledAt || author.unitId !== source.unitId)
+    return recordPoll(ctx, source, 0, {
+      message: 'The person who added this source no longer works in this unit; add the source again.',
     });
 
   let imported = 0;
   try {
     const snapshot = await readFeed(
-      { kind: feed.kind, url: feed.url, accountId: feed.accountId },
+      { kind: source.kind as FeedKind, url: source.url, accountId: source.accountId },
       { reach: reachOf(ctx.config) },
     );
     const fresh = snapshot.items
-      .filter((item) => !item.publishedAt || item.publishedAt >= feed.since)
+      .filter((item) => !item.publishedAt || item.publishedAt >= source.since)
       .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
     const known = new Set(
       fresh.length === 0
         ? []
         : (
             await ctx.db
-              .select({ key: posts.feedItemKey })
+              .select({ key: posts.sourceItemKey })
               .from(posts)
               .where(
                 and(
-                  eq(posts.feedId, feed.id),
+                  eq(posts.sourceId, source.id),
                   inArray(
-                    posts.feedItemKey,
+                    posts.sourceItemKey,
                     fresh.map((item) => item.key),
                   ),
                 ),
               )
           ).map((row) => row.key),
     );
-    const actor = { userId: author.id, unitId: feed.unitId };
+    const actor = { userId: author.id, unitId: source.unitId };
     for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, ITEMS_PER_POLL))
-      if (await importItem(ctx, feed, actor, item)) imported += 1;
-    return await recordPoll(ctx, feed, imported, null, snapshot.title);
+      if (await importItem(ctx, source, actor, item)) imported += 1;
+    return await recordPoll(ctx, source, imported, null, snapshot.title);
   } catch (error) {
     if (!(error instanceof FeedError)) throw error;
-    return recordPoll(ctx, feed, imported, error);
+    return recordPoll(ctx, source, imported, error);
   }
 }
 
 /**
- * Keeps the outcome of a poll on the feed and schedules the next one: after the usual interval, or
+ * Keeps the outcome of a poll on the source and schedules the next one: after the usual interval, or
  * after a failure twice as long as the last wait (up to 6 h), and never before a time the site asked for.
  */
 async function recordPoll(
   ctx: AppContext,
-  feed: FeedRow,
+  source: SourceRow,
   imported: number,
   failure: { message: string; retryAt?: Date | null } | null,
   title: string | null = null,
 ): Promise<PollResult> {
   const done = ctx.now();
-  const failures = failure ? feed.failures + 1 : 0;
-  const interval = ctx.config.GAUNG_FEED_POLL_SECONDS * 1000;
+  const failures = failure ? source.failures + 1 : 0;
+  const interval = ctx.config.GAUNG_SOURCE_POLL_SECONDS * 1000;
   const asked = failure?.retryAt ? Math.min(failure.retryAt.getTime() - done.getTime(), 86_400_000) : 0;
   const wait = failure ? Math.max(Math.min(interval * 2 ** failures, MAX_BACKOFF_MS), asked) : interval;
   await ctx.db
-    .update(feeds)
+    .update(sources)
     .set({
-      title: feed.title ?? (title ? shorten(title, 200) : null),
+      title: source.title ?? (title ? shorten(title, 200) : null),
       lastPolledAt: done,
       nextPollAt: new Date(done.getTime() + wait),
       pollingUntil: null,
       failures,
       lastError: failure?.message ?? null,
-      itemsImported: sql`${feeds.itemsImported} + ${imported}`,
+      itemsImported: sql`${sources.itemsImported} + ${imported}`,
       updatedAt: done,
     })
-    .where(eq(feeds.id, feed.id));
+    .where(eq(sources.id, source.id));
   const outcome = failure ? 'failed' : 'polled';
-  ctx.metrics.feedPolls.inc({ kind: feed.kind, outcome });
-  ctx.metrics.feedItemsImported.inc({ kind: feed.kind }, imported);
-  if (failure) ctx.log.warn({ feedId: feed.id, failures, message: failure.message }, 'feed poll failed');
-  else if (imported > 0) ctx.log.info({ feedId: feed.id, imported }, 'feed items brought in');
+  ctx.metrics.sourcePolls.inc({ kind: source.kind, outcome });
+  ctx.metrics.sourceItemsImported.inc({ kind: source.kind }, imported);
+  if (failure)
+    ctx.log.warn({ sourceId: source.id, failures, message: failure.message }, 'source poll failed');
+  else if (imported > 0) ctx.log.info({ sourceId: source.id, imported }, 'source items brought in');
   return failure ? { outcome, imported, message: failure.message } : { outcome, imported };
 }
 
@@ -379,7 +397,7 @@ function fileNameOf(url: string): string {
  */
 async function importItem(
   ctx: AppContext,
-  feed: FeedRow,
+  source: SourceRow,
   actor: { userId: string; unitId: string },
   item: FeedItem,
 ): Promise<boolean> {
@@ -406,7 +424,10 @@ async function importItem(
       const reason = error instanceof FeedError || error instanceof AppError ? error.message : String(error);
       skipped.push({ url: medium.url, reason });
       if (!(error instanceof FeedError || error instanceof AppError))
-        ctx.log.warn({ err: error, feedId: feed.id, url: medium.url }, 'a feed medium could not be taken');
+        ctx.log.warn(
+          { err: error, sourceId: source.id, url: medium.url },
+          'a source medium could not be taken',
+        );
     }
   }
   const body = shorten(item.text, BODY_MAX);
@@ -419,22 +440,22 @@ async function importItem(
       {
         body,
         sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
-        tags: feed.tags,
+        tags: source.tags,
         media: mediaIds,
       },
       at,
       {
-        feedId: feed.id,
-        feedItemKey: item.key,
+        sourceId: source.id,
+        sourceItemKey: item.key,
         details: {
-          id: feed.id,
-          kind: feed.kind,
+          id: source.id,
+          kind: source.kind,
           item: item.url,
           ...(skipped.length ? { mediaSkipped: skipped } : {}),
         },
       },
     );
-    if (id && feed.autoSubmit) {
+    if (id && source.autoSubmit) {
       const facts = await postFacts(tx, id);
       const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
       await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {

@@ -1,21 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { FEED_KINDS } from '../domain/vocabulary';
+import { SOURCE_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { FEED_KINDS } from '../platforms/feeds';
 import {
-  createFeed,
-  deleteFeed,
-  listFeeds,
-  loadFeed,
-  pollFeedSoon,
-  feedView as toFeedView,
-  updateFeed,
-} from '../services/feeds';
+  createSource,
+  deleteSource,
+  listSources,
+  loadSource,
+  pollSourceSoon,
+  sourceView as toSourceView,
+  updateSource,
+} from '../services/sources';
 
-const feedView = z.object({
+const sourceView = z.object({
   id: z.uuid(),
   unitId: z.uuid(),
-  kind: z.enum(FEED_KINDS),
+  kind: z.enum(SOURCE_KINDS),
   url: z.string(),
   title: z.string().nullable(),
   autoSubmit: z.boolean().describe('New items go straight to review instead of waiting as drafts'),
@@ -35,29 +36,29 @@ const tags = z.array(z.string().trim().min(1).max(100)).max(30);
 const idParams = z.strictObject({ id: z.uuid() });
 
 /** The offices' own accounts that Gaung reads, bringing their new items in as posts (ingest). */
-export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
+export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
 
   app.get(
-    '/feeds',
+    '/sources',
     {
       schema: {
-        tags: ['feeds'],
+        tags: ['sources'],
         querystring: z.strictObject({ unitId: z.uuid().optional() }),
-        response: { 200: z.object({ feeds: z.array(feedView) }) },
+        response: { 200: z.object({ sources: z.array(sourceView) }) },
       },
     },
-    async (request) => ({ feeds: await listFeeds(ctx, requireActor(request), request.query) }),
+    async (request) => ({ sources: await listSources(ctx, requireActor(request), request.query) }),
   );
 
   app.post(
-    '/feeds',
+    '/sources',
     {
       schema: {
-        tags: ['feeds'],
+        tags: ['sources'],
         summary: "Reads an office's own account: its new items become the unit's posts",
         description:
-          'The feed is read once before it is added; an address that is not a feed answers 422 `feed_unreadable`.',
+          'The source is read once before it is added; an address that is not a source answers 422 `source_unreadable`.',
         body: z.strictObject({
           kind: z.enum(FEED_KINDS).describe('`rss` for RSS or Atom; `mastodon` for a profile address'),
           url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
@@ -68,14 +69,14 @@ export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
             .optional()
             .describe('Bring in items published from this time on (default: the last day)'),
         }),
-        response: { 201: feedView },
+        response: { 201: sourceView },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'feed.manage', { type: 'feed', unitPath: actor.unitPath }, 'Unit');
+      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
       const { since, ...input } = request.body;
-      const view = await createFeed(
+      const view = await createSource(
         ctx,
         { actor, ip: request.ip },
         { ...input, since: since ? new Date(since) : undefined },
@@ -85,71 +86,71 @@ export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
-    '/feeds/:id',
-    { schema: { tags: ['feeds'], params: idParams, response: { 200: feedView } } },
+    '/sources/:id',
+    { schema: { tags: ['sources'], params: idParams, response: { 200: sourceView } } },
     async (request) => {
       const actor = requireActor(request);
-      const { feed, unitPath } = await loadFeed(ctx.db, request.params.id);
-      authorize(actor, 'feed.read', { type: 'feed', unitPath }, 'Feed');
-      return toFeedView(feed);
+      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
+      authorize(actor, 'source.read', { type: 'source', unitPath }, 'Source');
+      return toSourceView(source);
     },
   );
 
   app.patch(
-    '/feeds/:id',
+    '/sources/:id',
     {
       schema: {
-        tags: ['feeds'],
+        tags: ['sources'],
         params: idParams,
         body: z.strictObject({
           autoSubmit: z.boolean().optional(),
           tags: tags.optional(),
           paused: z.boolean().optional(),
         }),
-        response: { 200: feedView },
+        response: { 200: sourceView },
       },
     },
     async (request) => {
       const actor = requireActor(request);
-      const { feed, unitPath } = await loadFeed(ctx.db, request.params.id);
-      authorize(actor, 'feed.manage', { type: 'feed', unitPath }, 'Feed');
-      return updateFeed(ctx, { actor, ip: request.ip }, feed, request.body);
+      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
+      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+      return updateSource(ctx, { actor, ip: request.ip }, source, request.body);
     },
   );
 
   app.post(
-    '/feeds/:id/poll',
+    '/sources/:id/poll',
     {
       schema: {
-        tags: ['feeds'],
-        summary: 'Reads the feed now instead of at its next poll',
+        tags: ['sources'],
+        summary: 'Reads the source now instead of at its next poll',
         params: idParams,
-        response: { 202: feedView },
+        response: { 202: sourceView },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const { feed, unitPath } = await loadFeed(ctx.db, request.params.id);
-      authorize(actor, 'feed.manage', { type: 'feed', unitPath }, 'Feed');
-      return reply.code(202).send(await pollFeedSoon(ctx, feed));
+      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
+      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+      return reply.code(202).send(await pollSourceSoon(ctx, source));
     },
   );
 
   app.delete(
-    '/feeds/:id',
+    '/sources/:id',
     {
       schema: {
-        tags: ['feeds'],
-        summary: 'Stops reading the feed; the posts it brought in stay',
+        tags: ['sources'],
+        summary: 'Stops reading the source; the posts it brought in stay',
         params: idParams,
         response: { 204: z.null() },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const { feed, unitPath } = await loadFeed(ctx.db, request.params.id);
-      authorize(actor, 'feed.manage', { type: 'feed', unitPath }, 'Feed');
-      await deleteFeed(ctx, { actor, ip: request.ip }, feed);
+      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
+      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+      await deleteSource(ctx, { actor, ip: request.ip }, source);
       return reply.code(204).send(null);
     },
   );
