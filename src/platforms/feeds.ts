@@ -1,17 +1,18 @@
 import type { ClientRequest } from 'node:http';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
+import { projectRoot, runsFromBundle } from '../../config/paths';
 import type { SourceKind } from '../domain/vocabulary';
+import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
+import { decodeEntities } from './shared';
+import type { NetworkReach } from './types';
 
 /** The source kinds read as web feeds: an RSS/Atom document, or a public Mastodon account's statuses. */
 export const FEED_KINDS = ['rss', 'mastodon'] as const satisfies readonly SourceKind[];
 export type FeedKind = (typeof FEED_KINDS)[number];
-
-import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
-import { decodeEntities } from './shared';
-import type { NetworkReach } from './types';
 
 /**
  * Reading the offices' own accounts for ingest: an RSS or Atom feed (the office's website, blog or
@@ -428,7 +429,12 @@ class FeedParserThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./feed-parse-thread.mjs', import.meta.url));
+    // From the sources a small shim registers tsx in the thread first; the bundle has the parser built beside it.
+    const worker = new Worker(
+      runsFromBundle
+        ? path.join(projectRoot, 'dist', 'feed-parse-worker.js')
+        : path.join(projectRoot, 'src', 'platforms', 'feed-parse-thread.mjs'),
+    );
     worker.unref();
     worker.on('message', (answer: ParseAnswer) => {
       const waiting = this.pending.get(answer.id);

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { projectRoot } from '../../config/paths';
 import { AppError } from '../domain/errors';
 import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
@@ -28,7 +29,7 @@ import { sourcePages } from './sources';
  * API; forms carry the session's CSRF token; a little plain JS under /assets/ enhances them.
  */
 
-const ASSET_DIR = path.join(import.meta.dirname, 'assets');
+const ASSET_DIR = path.join(projectRoot, 'src', 'web', 'assets');
 const ASSET_TYPES = {
   'gaung.css': 'text/css; charset=utf-8',
   'gaung.js': 'text/javascript; charset=utf-8',
