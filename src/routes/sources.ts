@@ -1,8 +1,10 @@
+import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { units } from '../db/schema';
+import { notFound } from '../domain/errors';
 import { SOURCE_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { FEED_KINDS } from '../platforms/feeds';
 import {
   createSource,
   deleteSource,
@@ -12,13 +14,21 @@ import {
   sourceView as toSourceView,
   updateSource,
 } from '../services/sources';
+import { loadUnit } from '../services/units';
 
 const sourceView = z.object({
   id: z.uuid(),
   unitId: z.uuid(),
   kind: z.enum(SOURCE_KINDS),
   url: z.string(),
+  handle: z.string().nullable(),
   title: z.string().nullable(),
+  settings: z.record(z.string(), z.unknown()),
+  status: z
+    .enum(['active', 'needs_reauth'])
+    .describe('`needs_reauth`: the platform refused the credentials; give new ones'),
+  hasCredentials: z.boolean(),
+  channelId: z.uuid().nullable().describe('The channel whose credentials the source reads with'),
   autoSubmit: z.boolean().describe('New items go straight to review instead of waiting as drafts'),
   tags: z.array(z.string()),
   since: z.string().describe('Items published before this are not brought in'),
@@ -33,6 +43,17 @@ const sourceView = z.object({
 });
 
 const tags = z.array(z.string().trim().min(1).max(100)).max(30);
+/** Reader settings: `include` (`reply`, `repost`, `story`) takes items a source skips by default. */
+const settings = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => JSON.stringify(value).length <= 4_000, 'too large')
+  .refine(
+    (value) =>
+      value.include === undefined ||
+      (Array.isArray(value.include) &&
+        value.include.every((kind) => kind === 'reply' || kind === 'repost' || kind === 'story')),
+    'include lists reply, repost or story',
+  );
 const idParams = z.strictObject({ id: z.uuid() });
 
 /** The offices' own accounts that Gaung reads, bringing their new items in as posts (ingest). */
@@ -60,8 +81,26 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'The source is read once before it is added; an address that is not a source answers 422 `source_unreadable`.',
         body: z.strictObject({
-          kind: z.enum(FEED_KINDS).describe('`rss` for RSS or Atom; `mastodon` for a profile address'),
-          url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+          unitId: z.uuid().optional().describe("The office whose account it is: the caller's own unit"),
+          kind: z
+            .enum(SOURCE_KINDS)
+            .describe('`rss` for RSS or Atom; `mastodon` for a profile address; a platform for its account'),
+          url: z
+            .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+            .max(2048)
+            .optional(),
+          handle: z
+            .string()
+            .trim()
+            .regex(/^@?[A-Za-z0-9_.-]{1,100}$/, 'must be an account handle')
+            .optional()
+            .describe('The account on its platform, instead of its profile address'),
+          settings: settings.optional(),
+          credentials: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .describe("The account's tokens, kept encrypted; never returned"),
+          channelId: z.uuid().optional().describe('Read with this channel of the same unit and platform'),
           autoSubmit: z.boolean().optional(),
           tags: tags.optional(),
           since: z.iso
@@ -74,8 +113,12 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
+      const { since, unitId, ...input } = request.body;
+      if (unitId && unitId !== actor.unitId) {
+        const unit = await loadUnit(ctx, unitId);
+        authorize(actor, 'source.manage', { type: 'source', unitPath: unit.path }, 'Unit');
+      }
       authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
-      const { since, ...input } = request.body;
       const view = await createSource(
         ctx,
         { actor, ip: request.ip },
@@ -106,6 +149,11 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
           autoSubmit: z.boolean().optional(),
           tags: tags.optional(),
           paused: z.boolean().optional(),
+          settings: settings.optional(),
+          credentials: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .describe('New credentials (a reconnection after `needs_reauth`)'),
         }),
         response: { 200: sourceView },
       },

@@ -1,23 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
-import { posts, sources, units, users } from '../db/schema';
-import { AppError, conflict, notFound } from '../domain/errors';
+import { channels, notifications, posts, sources, units, users } from '../db/schema';
+import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
-import type { SourceKind } from '../domain/vocabulary';
+import type { Platform, SourceKind } from '../domain/vocabulary';
 import {
+  FEED_KINDS,
   FeedError,
-  type FeedItem,
   type FeedKind,
   fetchFeedMedia,
-  readFeed,
   resolveFeed,
   shorten,
 } from '../platforms/feeds';
+import { sourceReaderFor } from '../platforms/index';
+import { type NetworkReach, type PlatformContext, PlatformError, type SourceItem } from '../platforms/types';
 import { enqueueSourcePolls } from '../queues/producers';
 import { recordAudit } from './audit';
-import { type ActingUser, reachOf } from './channels';
+import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
 
@@ -35,7 +37,14 @@ export interface SourceView {
   unitId: string;
   kind: SourceKind;
   url: string;
+  handle: string | null;
   title: string | null;
+  settings: Record<string, unknown>;
+  /** `needs_reauth` once the platform refused the credentials: reconnect (PATCH credentials) to read again. */
+  status: 'active' | 'needs_reauth';
+  /** Whether the source has credentials of its own (never returned). */
+  hasCredentials: boolean;
+  channelId: string | null;
   autoSubmit: boolean;
   tags: string[];
   since: string;
@@ -57,7 +66,12 @@ export function sourceView(row: SourceRow): SourceView {
     unitId: row.unitId,
     kind: row.kind,
     url: row.url,
+    handle: row.handle,
     title: row.title,
+    settings: row.settings,
+    status: row.status,
+    hasCredentials: row.credentials !== null,
+    channelId: row.channelId,
     autoSubmit: row.autoSubmit,
     tags: row.tags,
     since: row.since.toISOString(),
@@ -103,47 +117,150 @@ export async function listSources(
 }
 
 export interface SourceInput {
-  kind: FeedKind;
-  url: string;
+  kind: SourceKind;
+  /** The feed's or profile's address; for a platform account, `handle` may name it instead. */
+  url?: string;
+  handle?: string;
+  settings?: Record<string, unknown>;
+  /** The account's credentials, checked with the platform and kept encrypted. */
+  credentials?: Record<string, unknown>;
+  /** A channel of the same unit and platform whose credentials the source reads with. */
+  channelId?: string;
   autoSubmit?: boolean;
   tags?: string[];
   /** Bring in items published from this time on (default: the last day; the archive stays out). */
   since?: Date;
 }
 
-const unreadable = (error: FeedError) =>
+const unreadable = (error: Error, field = 'url') =>
   new AppError('source_unreadable', 422, error.message, {
-    errors: [{ field: 'url', message: error.message, code: 'source_unreadable' }],
+    errors: [{ field, message: error.message, code: 'source_unreadable' }],
   });
 
-/** Adds a source to the actor's own unit after reading it once, and queues its first poll. */
+/** Where an account's profile is, for a source named by its handle. */
+const PROFILE_URLS: Partial<Record<SourceKind, (handle: string) => string>> = {
+  x: (h) => `https://x.com/${h}`,
+  instagram: (h) => `https://www.instagram.com/${h}/`,
+  facebook: (h) => `https://www.facebook.com/${h}`,
+  threads: (h) => `https://www.threads.net/@${h}`,
+  bluesky: (h) => `https://bsky.app/profile/${h}`,
+  telegram: (h) => `https://t.me/${h}`,
+  youtube: (h) => `https://www.youtube.com/@${h}`,
+  tiktok: (h) => `https://www.tiktok.com/@${h}`,
+};
+
+const isFeedKind = (kind: SourceKind): kind is FeedKind => (FEED_KINDS as readonly string[]).includes(kind);
+
+/** What a new source needs beyond the input: its address, account id, title and checked credentials. */
+interface Resolved {
+  url: string;
+  handle: string | null;
+  accountId: string | null;
+  title: string | null;
+  credentials: Record<string, unknown> | null;
+  settings: Record<string, unknown>;
+}
+
+/**
+ * Checks a new source before it is kept: a feed is read once; an account's credentials (its own or
+ * its channel's) are verified with the platform, which also tells its handle.
+ */
+async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput): Promise<Resolved> {
+  if (!sourceReaderFor(ctx.platforms, input.kind))
+    throw invalid([
+      {
+        field: 'kind',
+        message: `Gaung cannot read ${input.kind} accounts yet`,
+        code: 'source_kind_unavailable',
+      },
+    ]);
+  const settings = input.settings ?? {};
+  if (isFeedKind(input.kind)) {
+    if (!input.url) throw invalid([{ field: 'url', message: 'is required for this kind', code: 'required' }]);
+    const resolved = await resolveFeed(input.kind, input.url, { reach: reachOf(ctx.config) }).catch(
+      (error: unknown) => {
+        throw error instanceof FeedError ? unreadable(error) : error;
+      },
+    );
+    return { url: input.url, handle: null, credentials: null, settings, ...resolved };
+  }
+  const kind = input.kind as Platform;
+  const adapter = adapterFor(ctx, kind);
+  let credentials: Record<string, unknown> | null = null;
+  let verifyWith: PlatformContext | null = null;
+  if (input.channelId) {
+    const [channel] = await ctx.db.select().from(channels).where(eq(channels.id, input.channelId));
+    if (!channel || channel.unitId !== unitId || channel.platform !== kind || channel.archivedAt)
+      throw invalid([
+        {
+          field: 'channelId',
+          message: `must be a ${kind} channel of the same unit`,
+          code: 'source_channel_mismatch',
+        },
+      ]);
+    verifyWith = await platformContextFor(ctx, channel);
+  } else if (input.credentials) {
+    const parsed = adapter.credentialsSchema.safeParse(input.credentials);
+    if (!parsed.success)
+      throw invalid([
+        { field: 'credentials', message: 'are not valid for this platform', code: 'invalid_credentials' },
+      ]);
+    credentials = parsed.data;
+    verifyWith = readingContext(ctx, { id: randomUUID(), kind, settings }, credentials);
+  }
+  let handle = input.handle?.replace(/^@/, '') ?? null;
+  let accountId: string | null = null;
+  if (verifyWith) {
+    const account = await adapter.verifyCredentials(verifyWith).catch((error: unknown) => {
+      const classified = adapter.classifyError(error);
+      throw unreadable(
+        new Error(`${kind} refused these credentials: ${classified.message}`),
+        input.channelId ? 'channelId' : 'credentials',
+      );
+    });
+    handle ??= account.handle.replace(/^@/, '');
+    accountId = account.remoteId;
+  }
+  const url = input.url ?? (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined);
+  if (!url)
+    throw invalid([{ field: 'handle', message: 'name the account (handle or url)', code: 'required' }]);
+  return { url, handle, accountId, title: handle ? `@${handle}` : null, credentials, settings };
+}
+
+/** Adds a source to the actor's own unit after checking it, and queues its first poll. */
 export async function createSource(
   ctx: AppContext,
   who: ActingUser,
   input: SourceInput,
 ): Promise<SourceView> {
   const { actor } = who;
-  const [existing] = await ctx.db
-    .select({ id: sources.id })
-    .from(sources)
-    .where(and(eq(sources.unitId, actor.unitId), eq(sources.url, input.url)));
-  if (existing)
-    throw conflict('source_exists', 'Your unit already reads this source', { sourceId: existing.id });
-  const resolved = await resolveFeed(input.kind, input.url, { reach: reachOf(ctx.config) }).catch(
-    (error: unknown) => {
-      throw error instanceof FeedError ? unreadable(error) : error;
-    },
-  );
+  const url =
+    input.url ?? (input.handle ? PROFILE_URLS[input.kind]?.(input.handle.replace(/^@/, '')) : undefined);
+  if (url) {
+    const [existing] = await ctx.db
+      .select({ id: sources.id })
+      .from(sources)
+      .where(and(eq(sources.unitId, actor.unitId), eq(sources.url, url)));
+    if (existing)
+      throw conflict('source_exists', 'Your unit already reads this source', { sourceId: existing.id });
+  }
+  const resolved = await resolveSource(ctx, actor.unitId, input);
   const now = ctx.now();
+  const id = randomUUID();
   const row = await ctx.db.transaction(async (tx) => {
     const [created] = await tx
       .insert(sources)
       .values({
+        id,
         unitId: actor.unitId,
         createdBy: actor.userId,
         kind: input.kind,
-        url: input.url,
+        url: resolved.url,
+        handle: resolved.handle,
         accountId: resolved.accountId,
+        settings: resolved.settings,
+        credentials: resolved.credentials ? ctx.keys.encrypt(resolved.credentials, id) : null,
+        channelId: input.channelId ?? null,
         title: resolved.title ? shorten(resolved.title, 200) : null,
         autoSubmit: input.autoSubmit ?? false,
         tags: normaliseTags(input.tags ?? []),
@@ -162,7 +279,13 @@ export async function createSource(
       targetType: 'source',
       targetId: created.id,
       ip: who.ip,
-      details: { kind: input.kind, url: input.url, autoSubmit: created.autoSubmit },
+      details: {
+        kind: input.kind,
+        url: resolved.url,
+        autoSubmit: created.autoSubmit,
+        ...(input.channelId ? { channelId: input.channelId } : {}),
+        ...(resolved.credentials ? { credentials: 'given' } : {}),
+      },
     });
     return created;
   });
@@ -174,6 +297,9 @@ export interface SourcePatch {
   autoSubmit?: boolean;
   tags?: string[];
   paused?: boolean;
+  settings?: Record<string, unknown>;
+  /** New credentials (a reconnection): checked with the platform; the source reads again at once. */
+  credentials?: Record<string, unknown>;
 }
 
 export async function updateSource(
@@ -183,10 +309,37 @@ export async function updateSource(
   patch: SourcePatch,
 ): Promise<SourceView> {
   const now = ctx.now();
+  let credentials: string | null = null;
+  if (patch.credentials) {
+    if (isFeedKind(source.kind))
+      throw invalid([
+        { field: 'credentials', message: 'this kind reads without credentials', code: 'invalid' },
+      ]);
+    const checked = await resolveSource(ctx, source.unitId, {
+      kind: source.kind,
+      url: source.url,
+      handle: source.handle ?? undefined,
+      settings: patch.settings ?? source.settings,
+      credentials: patch.credentials,
+    });
+    credentials = ctx.keys.encrypt(checked.credentials ?? {}, source.id);
+  }
   const row = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(sources)
       .set({
+        ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
+        ...(credentials
+          ? {
+              credentials,
+              credentialsVersion: source.credentialsVersion + 1,
+              credentialsExpiresAt: null,
+              status: 'active' as const,
+              failures: 0,
+              lastError: null,
+              nextPollAt: now,
+            }
+          : {}),
         ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
         ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
         // Resuming polls at once and forgets earlier failures; pausing keeps the schedule out of the sweep.
@@ -206,7 +359,7 @@ export async function updateSource(
       targetType: 'source',
       targetId: source.id,
       ip: who.ip,
-      details: { ...patch },
+      details: { ...patch, ...(patch.credentials ? { credentials: 'given' } : {}) },
     });
     return updated;
   });
@@ -282,10 +435,135 @@ export interface PollResult {
 }
 
 /**
- * Reads a due source and brings in its new items, oldest first. The source is claimed with a conditional
- * UPDATE, so two workers never read it at once. A failure is kept on the source (shown to the office)
- * and the next poll waits twice as long each time; an item whose media cannot be taken still becomes
- * a post, with the skipped media named on its creation event.
+ * What a reader needs to read a source: the source as the "channel" (its id, its kind, its settings
+ * with its address), its credentials, and writes of rotated tokens back onto the source.
+ */
+function readingContext(
+  ctx: AppContext,
+  source: {
+    id: string;
+    kind: Platform | SourceKind;
+    settings: Record<string, unknown>;
+    credentialsVersion?: number;
+  },
+  initial: Record<string, unknown>,
+): PlatformContext {
+  let credentials = initial;
+  let version = source.credentialsVersion ?? 0;
+  return {
+    channel: { id: source.id, platform: source.kind as Platform, settings: source.settings },
+    get credentials() {
+      return credentials;
+    },
+    async saveCredentials(next, expiresAt) {
+      const updated = await ctx.db
+        .update(sources)
+        .set({
+          credentials: ctx.keys.encrypt(next, source.id),
+          credentialsVersion: version + 1,
+          credentialsExpiresAt: expiresAt,
+          updatedAt: ctx.now(),
+        })
+        .where(and(eq(sources.id, source.id), eq(sources.credentialsVersion, version)))
+        .returning({ version: sources.credentialsVersion });
+      if (updated.length === 0) return false;
+      version += 1;
+      credentials = next;
+      return true;
+    },
+    async reloadCredentials() {
+      const [fresh] = await ctx.db.select().from(sources).where(eq(sources.id, source.id));
+      if (!fresh) throw notFound('Source');
+      version = fresh.credentialsVersion;
+      credentials = fresh.credentials ? ctx.keys.decrypt(fresh.credentials, fresh.id) : {};
+      return credentials;
+    },
+    endpoints: endpointsOf(ctx.config),
+    apps: appsOf(ctx.config),
+    reach: reachOf(ctx.config),
+    log: ctx.log.child({ sourceId: source.id, kind: source.kind }),
+  };
+}
+
+/** Settings a reader sees: the source's own, and where it is (its address, handle, account id). */
+const readerSettings = (source: SourceRow): Record<string, unknown> => ({
+  ...source.settings,
+  url: source.url,
+  ...(source.handle ? { handle: source.handle } : {}),
+  ...(source.accountId ? { accountId: source.accountId } : {}),
+});
+
+/**
+ * The context a source is read with: its channel's (the office account connected once, for both),
+ * whose rotated tokens go back to the channel; or its own credentials, refreshed as a channel's are
+ * when they are about to expire.
+ */
+async function sourceContext(ctx: AppContext, source: SourceRow): Promise<PlatformContext> {
+  const settings = readerSettings(source);
+  if (source.channelId) {
+    const [channel] = await ctx.db.select().from(channels).where(eq(channels.id, source.channelId));
+    if (!channel || channel.archivedAt)
+      throw new SourceAuthError('The channel this source reads with is gone');
+    if (channel.status === 'needs_reauth')
+      throw new SourceAuthError(`The channel ${channel.name} must be reconnected first`);
+    const base = await platformContextFor(ctx, channel);
+    return Object.assign(base, {
+      channel: { id: source.id, platform: channel.platform, settings: { ...channel.settings, ...settings } },
+    });
+  }
+  const credentials = source.credentials
+    ? ctx.keys.decrypt<Record<string, unknown>>(source.credentials, source.id)
+    : {};
+  const reading = readingContext(ctx, { ...source, settings }, credentials);
+  const adapter = isFeedKind(source.kind) ? undefined : ctx.platforms.get(source.kind as Platform);
+  if (
+    adapter?.refreshCredentials &&
+    source.credentials &&
+    source.credentialsExpiresAt &&
+    source.credentialsExpiresAt.getTime() - ctx.now().getTime() < REFRESH_AHEAD_MS
+  )
+    await adapter.refreshCredentials(reading);
+  return reading;
+}
+
+/** Credentials that no longer work: the source waits for a person to reconnect it. */
+class SourceAuthError extends Error {}
+
+/** Tokens this close to expiry are refreshed before a read. */
+const REFRESH_AHEAD_MS = 5 * 60_000;
+
+/** Which item kinds a source's settings include beyond its own posts (`include: ['reply', …]`). */
+function included(source: SourceRow): Set<SourceItem['kind']> {
+  const include = source.settings.include;
+  return new Set(['post', ...(Array.isArray(include) ? include : [])] as SourceItem['kind'][]);
+}
+
+/** A failed read as the source shows it, and whether it means the credentials stopped working. */
+function readFailure(
+  ctx: AppContext,
+  source: SourceRow,
+  error: unknown,
+): { message: string; retryAt?: Date | null; auth?: boolean } | null {
+  if (error instanceof FeedError) return error;
+  if (error instanceof SourceAuthError) return { message: error.message, auth: true };
+  if (error instanceof AppError) return { message: error.message };
+  const adapter = isFeedKind(source.kind) ? undefined : ctx.platforms.get(source.kind as Platform);
+  if (!adapter && !(error instanceof PlatformError)) return null;
+  const classified = error instanceof PlatformError ? error.classification : adapter!.classifyError(error);
+  return {
+    message: classified.message,
+    retryAt: classified.kind === 'rate_limited' ? classified.until : null,
+    auth: classified.kind === 'auth',
+  };
+}
+
+/**
+ * Reads a due source and brings in its new items, oldest first. The source is claimed with a
+ * conditional UPDATE (its lease), so two workers never read it at once. Any source kind whose reader
+ * exists is read the same way: feeds by the feed reader, platform accounts by their adapter's
+ * `source`. A failure is kept on the source (shown to the office) and the next poll waits twice as
+ * long each time, or as long as the platform asked; refused credentials set the source to
+ * `needs_reauth` and tell the office. An answer that cannot be read brings nothing in.
  */
 export async function pollSource(ctx: AppContext, sourceId: string): Promise<PollResult> {
   const now = ctx.now();
@@ -293,7 +571,13 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     .update(sources)
     .set({ pollingUntil: new Date(now.getTime() + LEASE_MS) })
     .where(
-      and(eq(sources.id, sourceId), isNull(sources.pausedAt), lte(sources.nextPollAt, now), notPolling(now)),
+      and(
+        eq(sources.id, sourceId),
+        isNull(sources.pausedAt),
+        eq(sources.status, 'active'),
+        lte(sources.nextPollAt, now),
+        notPolling(now),
+      ),
     )
     .returning();
   if (!source) return { outcome: 'not_due', imported: 0 };
@@ -309,11 +593,18 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
 
   let imported = 0;
   try {
-    const snapshot = await readFeed(
-      { kind: source.kind as FeedKind, url: source.url, accountId: source.accountId },
-      { reach: reachOf(ctx.config) },
-    );
-    const fresh = snapshot.items
+    const reader = sourceReaderFor(ctx.platforms, source.kind);
+    if (!reader)
+      throw new AppError('source_kind_unavailable', 422, `Gaung cannot read ${source.kind} accounts`);
+    const reading = await sourceContext(ctx, source);
+    const result = await reader.readSource(reading, {
+      cursor: source.cursor,
+      since: source.since,
+      limit: ITEMS_PER_POLL,
+    });
+    const kinds = included(source);
+    const fresh = result.items
+      .filter((item) => kinds.has(item.kind))
       .filter((item) => !item.publishedAt || item.publishedAt >= source.since)
       .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
     const known = new Set(
@@ -336,12 +627,47 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     );
     const actor = { userId: author.id, unitId: source.unitId };
     for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, ITEMS_PER_POLL))
-      if (await importItem(ctx, source, actor, item)) imported += 1;
-    return await recordPoll(ctx, source, imported, null, snapshot.title);
+      if (await importItem(ctx, source, actor, item, reading.reach)) imported += 1;
+    return await recordPoll(ctx, source, imported, null, result.title ?? null, result.cursor);
   } catch (error) {
-    if (!(error instanceof FeedError)) throw error;
-    return recordPoll(ctx, source, imported, error);
+    const failure = readFailure(ctx, source, error);
+    if (!failure) throw error;
+    if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
+    return recordPoll(ctx, source, imported, failure);
   }
+}
+
+/** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
+async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(sources)
+      .set({ status: 'needs_reauth', updatedAt: ctx.now() })
+      .where(and(eq(sources.id, source.id), eq(sources.status, 'active')))
+      .returning({ id: sources.id });
+    if (!updated) return;
+    await recordAudit(ctx, tx, {
+      actorId: null,
+      ip: null,
+      unitId: source.unitId,
+      action: 'source.needs_reauth',
+      targetType: 'source',
+      targetId: source.id,
+      details: { problem: reason },
+    });
+    const people = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.unitId, source.unitId), isNull(users.disabledAt)));
+    if (people.length > 0)
+      await tx.insert(notifications).values(
+        people.map((person) => ({
+          userId: person.id,
+          kind: 'source.needs_reauth',
+          data: { sourceId: source.id, channelName: source.title ?? source.url, reason },
+        })),
+      );
+  });
 }
 
 /**
@@ -354,6 +680,7 @@ async function recordPoll(
   imported: number,
   failure: { message: string; retryAt?: Date | null } | null,
   title: string | null = null,
+  cursor: string | null = source.cursor,
 ): Promise<PollResult> {
   const done = ctx.now();
   const failures = failure ? source.failures + 1 : 0;
@@ -364,6 +691,7 @@ async function recordPoll(
     .update(sources)
     .set({
       title: source.title ?? (title ? shorten(title, 200) : null),
+      cursor,
       lastPolledAt: done,
       nextPollAt: new Date(done.getTime() + wait),
       pollingUntil: null,
@@ -399,18 +727,26 @@ async function importItem(
   ctx: AppContext,
   source: SourceRow,
   actor: { userId: string; unitId: string },
-  item: FeedItem,
+  item: SourceItem,
+  reach: NetworkReach,
 ): Promise<boolean> {
-  const reach = reachOf(ctx.config);
   const mediaIds: { id: string; altText: string | null }[] = [];
   const skipped: { url: string; reason: string }[] = [];
   for (const medium of item.media) {
+    if (medium.skippedReason) {
+      skipped.push({ url: medium.url, reason: medium.skippedReason });
+      continue;
+    }
     try {
       const maxBytes =
         medium.kind === 'image'
           ? ctx.config.GAUNG_MEDIA_MAX_IMAGE_BYTES
           : ctx.config.GAUNG_MEDIA_MAX_VIDEO_BYTES;
-      const stream = await fetchFeedMedia(medium.url, { reach, maxBytes: maxBytes + 1 });
+      const stream = await fetchFeedMedia(medium.url, {
+        reach,
+        maxBytes: maxBytes + 1,
+        headers: medium.headers,
+      });
       const staged = await stageUpload(ctx, {
         stream,
         fileName: fileNameOf(medium.url),
@@ -447,6 +783,7 @@ async function importItem(
       {
         sourceId: source.id,
         sourceItemKey: item.key,
+        origin: item.origin,
         details: {
           id: source.id,
           kind: source.kind,

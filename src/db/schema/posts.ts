@@ -25,6 +25,7 @@ import {
   type PostEventKind,
   type PostStatus,
 } from '../../domain/vocabulary';
+import type { PostOrigin } from '../../platforms/types';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
 import { units, users } from './org';
 import { sources } from './sources';
@@ -53,6 +54,8 @@ export const posts = pgTable(
     /** The office source the post was brought in from, and the item's key in it (one post per item). */
     sourceId: uuid('source_id').references(() => sources.id, { onDelete: 'set null' }),
     sourceItemKey: text('source_item_key'),
+    /** The original on the office's account, as its source read it: repost and quote act on it. */
+    origin: jsonb('origin').$type<PostOrigin>(),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
     submittedAt: tstz('submitted_at'),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
+import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { units, users } from './org';
 
@@ -22,6 +23,21 @@ export const sources = pgTable(
     kind: text('kind').$type<SourceKind>().notNull(),
     /** The source's address (RSS/Atom) or the account's profile address (Mastodon). */
     url: text('url').notNull(),
+    /** The account's handle on its platform, where the source names one (`kanim_pontianak`). */
+    handle: text('handle'),
+    /** Non-secret settings of the reader (which items to include, a page id, a PDS…). */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    /** The source's own credentials, encrypted and bound to the source's id; null when it reads without. */
+    credentials: text('credentials'),
+    /** Compare-and-set guard for rotated tokens, as on channels. */
+    credentialsVersion: integer('credentials_version').notNull().default(0),
+    credentialsExpiresAt: tstz('credentials_expires_at'),
+    /** A channel of the same unit and platform whose credentials the source reads with (connected once). */
+    channelId: uuid('channel_id').references(() => channels.id, { onDelete: 'set null' }),
+    /** `needs_reauth` once the platform refused the credentials: not read until they are given again. */
+    status: text('status').$type<'active' | 'needs_reauth'>().notNull().default('active'),
+    /** What the last read returned for the next one (a since_id, a page cursor). */
+    cursor: text('cursor'),
     /** For Mastodon: the account id behind the profile address, found when the source was added. */
     accountId: text('account_id'),
     title: text('title'),
@@ -46,6 +62,7 @@ export const sources = pgTable(
   (t) => [
     oneOf('sources_kind_check', t.kind, SOURCE_KINDS),
     check('sources_failures_check', sql`${t.failures} >= 0`),
+    check('sources_status_check', sql`${t.status} in ('active', 'needs_reauth')`),
     uniqueIndex('sources_unit_url_idx').on(t.unitId, t.url),
     index('sources_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
   ],
