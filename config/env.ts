@@ -96,6 +96,8 @@ const schema = z.object({
   GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
   /** How often each office source is read for new items (failures wait longer, doubling up to 6 h). */
   GAUNG_SOURCE_POLL_SECONDS: int(30, 86_400).default(300),
+  /** X sources: X's read allowance is small and paid per read, so they are read less often. */
+  GAUNG_SOURCE_POLL_SECONDS_X: int(60, 86_400).default(1_800),
   GAUNG_SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8_000),
   /** A claimed delivery belongs to its worker this long; a live worker extends it, a dead one's expires into reconciliation. */
   GAUNG_LEASE_SECONDS: int(5, 3600).default(60),

@@ -401,6 +401,11 @@ export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promis
 // ---------------------------------------------------------------------------------------------
 // Polling
 
+/** How often a source of this kind is read: X's reads are few and paid, the others share one interval. */
+export function pollSecondsOf(config: AppContext['config'], kind: SourceKind): number {
+  return kind === 'x' ? config.GAUNG_SOURCE_POLL_SECONDS_X : config.GAUNG_SOURCE_POLL_SECONDS;
+}
+
 /** A new source brings in what the office published in the last day: the post it just made is usually why it adds the source. */
 const DEFAULT_LOOKBACK_MS = 24 * 60 * 60_000;
 /** A poll holds its source this long; a worker that dies mid-poll leaves it due again afterwards. */
@@ -684,7 +689,7 @@ async function recordPoll(
 ): Promise<PollResult> {
   const done = ctx.now();
   const failures = failure ? source.failures + 1 : 0;
-  const interval = ctx.config.GAUNG_SOURCE_POLL_SECONDS * 1000;
+  const interval = pollSecondsOf(ctx.config, source.kind) * 1000;
   const asked = failure?.retryAt ? Math.min(failure.retryAt.getTime() - done.getTime(), 86_400_000) : 0;
   const wait = failure ? Math.max(Math.min(interval * 2 ** failures, MAX_BACKOFF_MS), asked) : interval;
   await ctx.db

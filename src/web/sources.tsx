@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
-import type { SourceKind } from '../domain/vocabulary';
+import { SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { FEED_KINDS } from '../platforms/feeds';
 import type { ActingUser } from '../services/channels';
@@ -12,6 +12,7 @@ import {
   deleteSource,
   listSources,
   loadSource,
+  pollSecondsOf,
   pollSourceSoon,
   type SourceRow,
   type SourceView,
@@ -38,7 +39,7 @@ interface SourceFormValues {
   tags?: string;
 }
 
-function SourceEntry(props: { source: SourceView; unitName: string; manages: boolean }) {
+function SourceEntry(props: { source: SourceView; unitName: string; manages: boolean; pollMinutes: number }) {
   const { t } = useEnv();
   const { source } = props;
   return (
@@ -52,7 +53,11 @@ function SourceEntry(props: { source: SourceView; unitName: string; manages: boo
           {source.autoSubmit ? t.sources.toReview : t.sources.toDrafts}
         </span>
         {source.paused ? <span class="badge disabled">{t.sources.paused}</span> : null}
+        {source.status === 'needs_reauth' ? (
+          <span class="badge channel-needs_reauth">{t.sources.needsReauth}</span>
+        ) : null}
       </div>
+      {source.kind === 'x' ? <p class="hint">{t.sources.xReads(props.pollMinutes)}</p> : null}
       {source.title ? <div class="meta">{source.url}</div> : null}
       <div class="meta">
         {props.unitName} · {t.sources.imported(source.itemsImported)}
@@ -116,6 +121,8 @@ function SourcesPage(props: {
   error?: string | null;
   errors?: FieldError[];
   values?: SourceFormValues;
+  /** Minutes between reads, per kind. */
+  pollMinutes: Record<SourceKind, number>;
 }) {
   const { t, actor } = useEnv();
   const values = props.values ?? {};
@@ -138,6 +145,7 @@ function SourcesPage(props: {
             source={source}
             unitName={unitOf.get(source.unitId)?.name ?? ''}
             manages={manages(source)}
+            pollMinutes={props.pollMinutes[source.kind]}
           />
         ))}
       </ul>
@@ -233,7 +241,16 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       request,
       reply,
       env,
-      <SourcesPage sources={sources} units={units} {...extra} />,
+      <SourcesPage
+        sources={sources}
+        units={units}
+        pollMinutes={
+          Object.fromEntries(
+            SOURCE_KINDS.map((kind) => [kind, Math.round(pollSecondsOf(ctx.config, kind) / 60)]),
+          ) as Record<SourceKind, number>
+        }
+        {...extra}
+      />,
       extra.status ?? 200,
     );
   };

@@ -196,6 +196,9 @@ export const en: Messages = {
   },
   sources: {
     title: 'Sources',
+    needsReauth: 'Credentials refused: reconnect',
+    xReads: (minutes) =>
+      `X counts every read against a small, paid allowance: this source is read every ${minutes} minutes.`,
     intro:
       "Gaung reads your office's own accounts (a website's RSS/Atom feed or a public Mastodon profile) and brings each new item in as a post of the office. Items published before the source was added are not brought in.",
     empty: 'No sources yet.',

@@ -250,6 +250,9 @@ export const id = {
   },
   sources: {
     title: 'Sumber otomatis (RSS & Mastodon)',
+    needsReauth: 'Kredensial ditolak: sambungkan lagi',
+    xReads: (minutes: number) =>
+      `X menghitung setiap pembacaan dari jatah yang kecil dan berbayar: sumber ini dibaca setiap ${minutes} menit.`,
     intro:
       'Gaung membaca akun kantor Anda sendiri (feed RSS/Atom situs web atau profil Mastodon publik) dan menjadikan setiap unggahan barunya kiriman kantor. Unggahan yang terbit sebelum sumber ditambahkan tidak diambil.',
     empty: 'Belum ada sumber.',
