@@ -22,6 +22,7 @@ import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
 import { sourcePages } from './sources';
+import { workingTimePages } from './working-time';
 
 /**
  * The web app at `/`: server-rendered pages for offices (phones) and humas (desks), the admin pages
@@ -128,6 +129,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(workingTimePages, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
   await app.register(sandboxRoutes, { kit });
