@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditEvents, channels, notifications, postMedia, posts, sources } from '../../src/db/schema';
+import { SOURCE_KINDS } from '../../src/domain/vocabulary';
+import { readableSourceKinds } from '../../src/platforms/index';
 import { pollSource } from '../../src/services/sources';
 import { testImage } from '../fakes/platform-context';
 import { createFakeX, type FakeX } from '../fakes/x';
@@ -215,9 +217,14 @@ describe.each(testDrivers())('platform accounts as sources on %s', (driver) => {
 
   it('refuses a kind without a reader, and credentials X does not accept, storing nothing', async () => {
     const before = (await t.ctx.db.select({ id: sources.id }).from(sources)).length;
-    const tiktok = await add({ kind: 'tiktok', handle: 'kanim_medan' });
-    expect(tiktok.statusCode).toBe(400);
-    expect(tiktok.json().errors[0]).toMatchObject({ field: 'kind', code: 'source_kind_unavailable' });
+    // A kind no adapter reads yet (the readers come one platform at a time) is refused on its field.
+    const readable = readableSourceKinds(t.ctx.platforms);
+    const unreadable = SOURCE_KINDS.find((kind) => !readable.includes(kind));
+    if (unreadable) {
+      const refusedKind = await add({ kind: unreadable, handle: 'kanim_medan' });
+      expect(refusedKind.statusCode).toBe(400);
+      expect(refusedKind.json().errors[0]).toMatchObject({ field: 'kind', code: 'source_kind_unavailable' });
+    }
     const refused = await add({
       kind: 'x',
       credentials: {
