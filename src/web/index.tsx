@@ -14,7 +14,6 @@ import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
 import { ErrorPage } from './error-page';
-import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
@@ -23,6 +22,7 @@ import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { reviewSettingsPages } from './review-settings';
 import { sandboxRoutes } from './sandbox';
+import { sourcePages } from './sources';
 import { workingTimePages } from './working-time';
 
 /**
@@ -123,7 +123,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
 
   await app.register(authPages, { kit });
   await app.register(officeRoutes, { kit });
-  await app.register(feedPages, { kit });
+  await app.register(sourcePages, { kit });
   await app.register(reviewPages, { kit });
   await app.register(reviewSettingsPages, { kit });
   await app.register(retractionPages, { kit });

@@ -18,7 +18,7 @@ function navItems(): NavItem[] {
   items.push(
     { href: '/posts', label: t.nav.posts },
     { href: '/posts/new', label: t.nav.newPost },
-    { href: '/feeds', label: t.nav.feeds },
+    { href: '/sources', label: t.nav.sources },
   );
   if (atLeast(actor, 'reviewer'))
     items.push(
