@@ -7,9 +7,10 @@ import { transitionDelivery } from '../domain/delivery-machine';
 import { conflict, forbidden } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
-import { waitUntilAfterRateLimit } from '../domain/rate-limits';
+import { describeDeleteWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
 import type { CorrectionKind, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
+import { reserveDeleteSlot } from '../infra/rate-limiter';
 import { type ErrorClass, PlatformError, type RetractResult } from '../platforms/types';
 import {
   dropPublishJob,
@@ -154,6 +155,21 @@ export async function advanceRetraction(ctx: AppContext, deliveryId: string): Pr
   if (!adapter) {
     outcome = { kind: 'invalid', message: `This Gaung installation has no ${label(platform)} adapter` };
   } else {
+    const quota = await reserveDeleteSlot(
+      ctx,
+      { platform, channelId: claim.channel.id },
+      `retract:${claim.id}#${claim.attempts}`,
+    );
+    // The platform's delete quota is used up: wait for the slot it frees, without calling it.
+    if (!quota.granted)
+      return recordRetraction(ctx, claim, {
+        kind: 'rate_limited',
+        until: quota.at,
+        scope: 'channel',
+        message: quota.window
+          ? describeDeleteWindow(platform, quota.window)
+          : `${label(platform)} delete quota used up`,
+      });
     try {
       // The lease covers the call: it is aborted well before another worker could claim it again.
       const signal = AbortSignal.timeout(Math.floor(ctx.config.GAUNG_LEASE_SECONDS * 800));
