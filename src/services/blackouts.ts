@@ -414,16 +414,48 @@ async function allocateAfter(
 
 /** The blackouts over a channel at some time (the approve screen warns about them). */
 export async function blackoutsAt(ctx: AppContext, channelIds: readonly string[], at: Date) {
+  return blackoutsOver(ctx, channelIds, at, new Date(at.getTime() + 1));
+}
+
+export interface ChannelBlackout {
+  channelId: string;
+  reason: string;
+  startsAt: Date;
+  endsAt: Date | null;
+}
+
+/** The blackouts over each of these channels that overlap [from, to) (the calendar shades them). */
+export async function blackoutsOver(
+  ctx: AppContext,
+  channelIds: readonly string[],
+  from: Date,
+  to: Date,
+): Promise<ChannelBlackout[]> {
   if (channelIds.length === 0) return [];
-  return queryRows<{ channel_id: string; reason: string }>(
+  const rows = await queryRows<{
+    channel_id: string;
+    reason: string;
+    starts_ms: number;
+    ends_ms: number | null;
+  }>(
     ctx.db,
-    sql`select c.id as channel_id, b.reason from channels c join units cu on cu.id = c.unit_id
-      join blackouts b on b.settled_at is null and b.starts_at <= ${ts(at)} and (b.ends_at is null or b.ends_at > ${ts(at)})
+    sql`select c.id as channel_id, b.reason, (extract(epoch from b.starts_at) * 1000)::float8 as starts_ms,
+        (extract(epoch from b.ends_at) * 1000)::float8 as ends_ms
+      from channels c join units cu on cu.id = c.unit_id
+      join blackouts b on b.starts_at < ${ts(to)} and (b.ends_at is null or b.ends_at > ${ts(from)})
+        and (b.settled_at is null or b.ends_at is not null)
       join units bu on bu.id = b.unit_id
       where c.id in (${sql.join(
         channelIds.map((id) => sql`${id}::uuid`),
         sql`, `,
       )}) and cu.path like bu.path || '%'
-        and (b.channel_ids is null or c.id = any(b.channel_ids))`,
+        and (b.channel_ids is null or c.id = any(b.channel_ids))
+      order by b.starts_at`,
   );
+  return rows.map((row) => ({
+    channelId: row.channel_id,
+    reason: row.reason,
+    startsAt: new Date(Number(row.starts_ms)),
+    endsAt: row.ends_ms === null ? null : new Date(Number(row.ends_ms)),
+  }));
 }

@@ -9,6 +9,7 @@ import { AppError } from '../domain/errors';
 import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
 import { authPages } from './auth';
+import { blackoutPages } from './blackouts';
 import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
@@ -127,6 +128,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(blackoutPages, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
   await app.register(sandboxRoutes, { kit });

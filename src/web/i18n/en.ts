@@ -18,6 +18,9 @@ export const en: Messages = {
     signOut: 'Sign out',
     unread: (n) => `${n} unread`,
     otherLanguage: 'Bahasa Indonesia',
+    blackoutBanner: (reason, until) =>
+      `A blackout is in force: ${reason}. ${until ? `Nothing is published until ${until}.` : 'Nothing is published until it is lifted.'}`,
+    blackoutLink: 'See blackouts',
   },
   nav: {
     inbox: 'Inbox',
@@ -254,6 +257,8 @@ export const en: Messages = {
   },
   review: {
     title: 'Review post',
+    inBlackout: (reason, from, until) =>
+      `The blackout "${reason}" covers this channel from ${from} ${until ? `until ${until}` : 'until it is lifted'}: a time chosen inside it does not publish before the blackout ends.`,
     neighbours: 'Other posts',
     backToInbox: '← Inbox',
     submission: 'Submission',
@@ -314,6 +319,7 @@ export const en: Messages = {
     moveButton: 'Move',
     noChannels: 'No channels yet.',
     back: '← Back to the calendar',
+    blackout: (reason) => `Blackout: ${reason}`,
   },
   deliveries: {
     title: 'Deliveries',
@@ -401,6 +407,7 @@ export const en: Messages = {
       users: 'Users',
       tokens: 'API tokens',
       audit: 'Audit log',
+      blackouts: 'Blackouts',
     },
   },
   channels: {
@@ -553,6 +560,41 @@ export const en: Messages = {
     original: 'Original post',
     video: 'Video',
   },
+  blackouts: {
+    title: 'Blackout periods',
+    intro:
+      'During a blackout the channels of the unit (and of the units under it) publish nothing. Approvals, source ingest and metrics carry on; retractions are never held.',
+    empty: 'No blackout is in force or coming.',
+    current: 'In force and coming',
+    unit: 'Unit',
+    startsAt: 'Starts',
+    endsAt: 'Ends',
+    endsAtHint: 'Leave empty for a blackout with no end (until it is lifted).',
+    noEnd: 'until lifted',
+    reason: 'Reason',
+    channels: 'Channels',
+    allChannels: "All the unit's channels",
+    channelsHint: 'Choosing none means every channel of the unit and the units under it.',
+    onEnd: 'When it ends',
+    onEndReschedule: 'Reschedule into the next free slots (the offices are told)',
+    onEndHold: 'Hold for a person to decide in Deliveries',
+    active: 'In force now',
+    upcoming: 'Coming',
+    create: 'New blackout',
+    createButton: 'Save the blackout',
+    end: 'End now',
+    endAsk: 'End this blackout now?',
+    emergencyTitle: 'Stop all publishing',
+    emergencyIntro:
+      'Emergency: every channel of the whole organisation stops publishing from now, with no end, until it is lifted on this page.',
+    emergencyButton: 'Stop all publishing',
+    emergencyReason: 'Reason for the stop',
+    emergencyAsk: 'Stop all publishing across the organisation now?',
+    emergencyActive: 'All publishing is stopped.',
+    lift: 'Lift the stop',
+    liftAsk: 'Lift the stop and resume publishing?',
+    emergency: 'Emergency stop',
+  },
   retraction: {
     action: 'Retract everywhere',
     title: 'Retract post',
@@ -603,6 +645,9 @@ export const en: Messages = {
   },
   notices: {
     retracting: 'Retraction started.',
+    blackoutCreated: 'Blackout saved.',
+    blackoutEnded: 'Blackout ended.',
+    publishingStopped: 'All publishing stopped.',
     retractionConfirmed: 'Recorded as removed from the platform.',
     metricsRefreshed: 'Figures refreshed from the platform.',
     saved: 'Saved.',

@@ -102,6 +102,9 @@ export const id = {
     signOut: 'Keluar',
     unread: (n: number) => `${n} belum dibaca`,
     otherLanguage: 'English',
+    blackoutBanner: (reason: string, until: string | null) =>
+      `Masa henti terbit berlaku: ${reason}. ${until ? `Tidak ada yang terbit sampai ${until}.` : 'Tidak ada yang terbit sampai dicabut.'}`,
+    blackoutLink: 'Lihat masa henti',
   },
   nav: {
     inbox: 'Kotak masuk',
@@ -297,6 +300,8 @@ export const id = {
   },
   review: {
     title: 'Tinjau kiriman',
+    inBlackout: (reason: string, from: string, until: string | null) =>
+      `Masa henti "${reason}" berlaku di kanal ini dari ${from} ${until ? `sampai ${until}` : 'sampai dicabut'}: waktu yang dipilih di dalamnya tidak terbit sebelum masa henti selesai.`,
     neighbours: 'Kiriman lain',
     backToInbox: '← Kotak masuk',
     submission: 'Kiriman',
@@ -357,6 +362,7 @@ export const id = {
     moveButton: 'Pindahkan',
     noChannels: 'Belum ada kanal.',
     back: '← Kembali ke kalender',
+    blackout: (reason: string) => `Masa henti: ${reason}`,
   },
   deliveries: {
     title: 'Penerbitan',
@@ -449,6 +455,7 @@ export const id = {
       users: 'Pengguna',
       tokens: 'Token API',
       audit: 'Log audit',
+      blackouts: 'Masa henti',
     },
   },
   channels: {
@@ -602,6 +609,41 @@ export const id = {
     original: 'Unggahan asli',
     video: 'Video',
   },
+  blackouts: {
+    title: 'Masa henti terbit',
+    intro:
+      'Selama masa henti, kanal unit ini (dan unit di bawahnya) tidak menerbitkan apa pun. Persetujuan, pengambilan sumber dan metrik tetap berjalan; penarikan tidak pernah ditahan.',
+    empty: 'Tidak ada masa henti yang berlaku atau akan datang.',
+    current: 'Berlaku dan akan datang',
+    unit: 'Unit',
+    startsAt: 'Mulai',
+    endsAt: 'Selesai',
+    endsAtHint: 'Kosongkan untuk masa henti tanpa akhir (sampai dicabut).',
+    noEnd: 'sampai dicabut',
+    reason: 'Alasan',
+    channels: 'Kanal',
+    allChannels: 'Semua kanal unit',
+    channelsHint: 'Tidak memilih apa pun berarti semua kanal unit dan unit di bawahnya.',
+    onEnd: 'Setelah selesai',
+    onEndReschedule: 'Jadwalkan ulang ke slot kosong berikutnya (kantor diberi tahu)',
+    onEndHold: 'Tahan untuk diputuskan orang di Pengiriman',
+    active: 'Berlaku sekarang',
+    upcoming: 'Akan datang',
+    create: 'Buat masa henti',
+    createButton: 'Simpan masa henti',
+    end: 'Akhiri sekarang',
+    endAsk: 'Akhiri masa henti ini sekarang?',
+    emergencyTitle: 'Hentikan semua penerbitan',
+    emergencyIntro:
+      'Darurat: semua kanal di seluruh organisasi berhenti menerbitkan mulai sekarang, tanpa akhir, sampai dicabut dari halaman ini.',
+    emergencyButton: 'Hentikan semua penerbitan',
+    emergencyReason: 'Alasan penghentian',
+    emergencyAsk: 'Hentikan semua penerbitan di seluruh organisasi sekarang?',
+    emergencyActive: 'Semua penerbitan sedang dihentikan.',
+    lift: 'Cabut penghentian',
+    liftAsk: 'Cabut penghentian dan lanjutkan penerbitan?',
+    emergency: 'Penghentian darurat',
+  },
   retraction: {
     action: 'Tarik dari semua platform',
     title: 'Tarik kiriman',
@@ -652,6 +694,9 @@ export const id = {
   },
   notices: {
     retracting: 'Penarikan dimulai.',
+    blackoutCreated: 'Masa henti disimpan.',
+    blackoutEnded: 'Masa henti diakhiri.',
+    publishingStopped: 'Semua penerbitan dihentikan.',
     retractionConfirmed: 'Tercatat sudah dihapus dari platform.',
     metricsRefreshed: 'Angka diperbarui dari platform.',
     saved: 'Tersimpan.',
