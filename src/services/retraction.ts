@@ -14,8 +14,8 @@ import { reserveDeleteSlot } from '../infra/rate-limiter';
 import { type ErrorClass, PlatformError, type RetractResult } from '../platforms/types';
 import {
   dropPublishJob,
-  enqueueDueDeliveries,
   enqueueRetractionJobs,
+  followRescheduledDelivery,
   type PublishTarget,
 } from '../queues/producers';
 import { recordAudit } from './audit';
@@ -641,7 +641,7 @@ async function publishCorrection(
     .filter((adapter) => adapter.capabilities.replies)
     .map((adapter) => sql`${adapter.platform}`);
   const now = ctx.now();
-  const linked = await queryRows<{ id: string }>(
+  const linked = await queryRows<{ id: string; attempts: number }>(
     ctx.db,
     sql`update deliveries c set due_at = ${ts(now)},
         replies_to = (select o.id from deliveries o join posts p on p.correction_of = o.post_id
@@ -649,12 +649,12 @@ async function publishCorrection(
           where p.id = c.post_id and o.channel_id = c.channel_id and o.remote_id is not null
             ${replyPlatforms.length > 0 ? sql`and ch.platform in (${sql.join(replyPlatforms, sql`, `)})` : sql`and false`})
       where c.post_id = ${correctionId}::uuid and c.status = 'scheduled'
-      returning c.id`,
+      returning c.id, c.attempts`,
   );
-  await enqueueDueDeliveries(
-    ctx,
-    linked.map((row) => row.id),
-  ).catch((error: unknown) =>
-    ctx.log.warn({ err: error, correctionId }, 'could not queue the correction; the sweeper will'),
-  );
+  // The approval queued each reply a minute ahead: its job is moved to now.
+  for (const row of linked)
+    await followRescheduledDelivery(ctx, { id: row.id, attempts: Number(row.attempts), dueAt: now }).catch(
+      (error: unknown) =>
+        ctx.log.warn({ err: error, correctionId }, 'could not queue the correction; the sweeper will'),
+    );
 }
