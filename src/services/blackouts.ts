@@ -6,9 +6,11 @@ import { forbidden, invalid, notFound } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { allocateSlots } from '../domain/slots';
 import type { BlackoutOnEnd } from '../domain/vocabulary';
-import { enqueueDueDeliveries } from '../queues/producers';
+import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import { recordAudit } from './audit';
 import { transitionDeliveryRow } from './delivery-transitions';
+import { recordNotifications } from './notifications';
+import { insertPostEvent } from './posts';
 
 /**
  * Blackouts: periods in which the channels of a unit's subtree (or some of them) publish nothing.
@@ -276,6 +278,7 @@ export async function settleEndedBlackouts(ctx: AppContext): Promise<number> {
 async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
   const now = ctx.now();
   const due: string[] = [];
+  const outbox: number[] = [];
   await ctx.db.transaction(async (tx) => {
     const [blackout] = await tx
       .select()
@@ -287,12 +290,14 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
     const candidates = await queryRows<{
       id: string;
       channel_id: string;
+      channel_name: string;
+      post_id: string;
       post_unit_id: string;
       due_ms: number;
       still_held: boolean;
     }>(
       tx,
-      sql`select d.id, d.channel_id, p.unit_id as post_unit_id, (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
+      sql`select d.id, d.channel_id, c.name as channel_name, d.post_id, p.unit_id as post_unit_id, (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
           ${blackoutHoldsOther(id, now)} as still_held
         from deliveries d join channels c on c.id = d.channel_id join units cu on cu.id = c.unit_id
           join posts p on p.id = d.post_id, units bu
@@ -335,6 +340,7 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
               dueAt: at,
             });
             due.push(row.id);
+            outbox.push(...(await tellOffice(ctx, tx, row, at, blackout.reason, now)));
           } else {
             await transitionDeliveryRow(tx, {
               deliveryId: row.id,
@@ -359,7 +365,49 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
       'could not queue the rescheduled deliveries; the sweeper will',
     ),
   );
+  await enqueueNotify(ctx, outbox).catch((error: unknown) =>
+    ctx.log.warn({ err: error, blackoutId: id }, 'could not queue the notices; the sweeper will'),
+  );
   return due.length;
+}
+
+/**
+ * The office of a rescheduled delivery is told its new time: the post's timeline, an in-app notice
+ * for its people and the notify outbox (e-mail, the unit's webhook), in the settling transaction.
+ */
+async function tellOffice(
+  ctx: AppContext,
+  tx: Tx,
+  row: { id: string; channel_id: string; channel_name: string; post_id: string; post_unit_id: string },
+  at: Date,
+  blackoutReason: string,
+  now: Date,
+): Promise<number[]> {
+  const data = {
+    outcome: 'rescheduled',
+    deliveryId: row.id,
+    channelId: row.channel_id,
+    channelName: row.channel_name,
+    dueAt: at.toISOString(),
+    blackout: blackoutReason,
+  };
+  const postEventId = await insertPostEvent(tx, {
+    postId: row.post_id,
+    actorId: null,
+    kind: 'delivery',
+    body: `Moved to ${at.toISOString()} after the blackout: ${blackoutReason}`,
+    data,
+    at: now,
+  });
+  return recordNotifications(ctx, tx, {
+    postId: row.post_id,
+    unitId: row.post_unit_id,
+    postEventId,
+    kind: 'delivery.rescheduled',
+    deliveryId: row.id,
+    data,
+    at: now,
+  });
 }
 
 /** Whether another unsettled blackout still holds the delivery `d` of channel `c` (then it decides). */

@@ -22,6 +22,7 @@ export const NOTIFICATION_KINDS = [
   'delivery.published',
   'delivery.failed',
   'delivery.needs_attention',
+  'delivery.rescheduled',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -286,6 +287,7 @@ const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
     'delivery.published': 'Kiriman Anda sudah terbit di {channel}',
     'delivery.failed': 'Kiriman Anda gagal terbit di {channel}',
     'delivery.needs_attention': 'Kiriman Anda di {channel} perlu dicek',
+    'delivery.rescheduled': 'Kiriman Anda di {channel} dijadwalkan ulang setelah masa henti',
   },
   en: {
     'post.changes_requested': 'Changes were requested on your post',
@@ -294,6 +296,7 @@ const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
     'delivery.published': 'Your post was published on {channel}',
     'delivery.failed': 'Your post could not be published on {channel}',
     'delivery.needs_attention': 'Your post on {channel} needs checking',
+    'delivery.rescheduled': 'Your post on {channel} was rescheduled after a blackout',
   },
 };
 

@@ -195,6 +195,7 @@ export const en: Messages = {
       'delivery.published': (channel) => `Published on ${channel}`,
       'delivery.failed': (channel) => `Publishing on ${channel} failed`,
       'delivery.needs_attention': (channel) => `Publishing on ${channel} needs attention`,
+      'delivery.rescheduled': (channel) => `Rescheduled on ${channel} after a blackout`,
     },
   },
   feeds: {

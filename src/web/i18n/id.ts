@@ -84,6 +84,7 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
+  'delivery.rescheduled': (channel) => `Dijadwalkan ulang di ${channel} setelah masa henti`,
 };
 
 /** Durations as "3 jam", "2 hari". */
