@@ -162,6 +162,7 @@ export function AdminNav() {
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
     ['/admin/blackouts', t.admin.nav.blackouts],
+    ['/admin/working-time', t.admin.nav.workingTime],
   ] as const;
   return (
     <nav class="subnav" aria-label={t.admin.nav.label}>
