@@ -60,6 +60,8 @@ export interface PlatformLimits {
   quote: boolean;
   /** Publish quotas enforced before calling the platform. */
   rateLimits: RateLimit[];
+  /** Delete quotas enforced before a retraction calls the platform, where the platform has them. */
+  deleteRateLimits?: RateLimit[];
   /** The platform reports the account's remaining quota; the engine reads it before publishing. */
   quotaReadAtRunTime: boolean;
 }
@@ -202,6 +204,8 @@ export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
     quote: false,
     // https://developers.facebook.com/docs/threads/overview#rate-limiting: 250 API-published posts per 24 h.
     rateLimits: [{ scope: 'channel', max: 250, windowSeconds: DAY }],
+    // https://developers.facebook.com/docs/threads/posts/delete-posts: 100 deletes per account per day.
+    deleteRateLimits: [{ scope: 'channel', max: 100, windowSeconds: DAY }],
     quotaReadAtRunTime: true,
   },
   instagram: {

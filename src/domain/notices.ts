@@ -10,6 +10,8 @@ export const NOTIFICATION_KINDS = [
   'delivery.published',
   'delivery.failed',
   'delivery.needs_attention',
+  /** A blackout's end moved the delivery to a free slot (its office is told the new time). */
+  'delivery.rescheduled',
   /** A post arrived in a level's inbox: submitted by an office, or forwarded from the level below. */
   'review.submitted',
   'review.forwarded',

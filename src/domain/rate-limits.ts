@@ -81,6 +81,22 @@ export function rateWindows(
   );
 }
 
+/**
+ * The delete quotas of a channel's platform (Threads: 100 a day per account), counted apart from its
+ * publish quotas: their counters are named `…:delete:…`.
+ */
+export function deleteWindows(platform: Platform, channelId: string, now: Date): RateWindow[] {
+  return (PLATFORM_LIMITS[platform].deleteRateLimits ?? []).map((limit) => {
+    const publish = window(platform, channelId, limit, now, {});
+    return { ...publish, id: publish.id.replace(/:(?=[^:]*$)/, ':delete:') };
+  });
+}
+
+/** "Threads allows 100 deletes per 24 hours per account", for the attempt history. */
+export function describeDeleteWindow(platform: Platform, window: RateWindow): string {
+  return `${PLATFORM_LIMITS[platform].label} allows ${window.max} deletes per ${duration(window.windowMs)} per account`;
+}
+
 /** The two blocks a publish to this channel must respect. */
 export const blockIds = (platform: Platform, channelId: string) => [
   blockId(platform, 'channel', channelId),

@@ -1,5 +1,12 @@
 import { type AppContext, redisKey } from '../context';
-import { blockId, blockIds, type QuotaOverrides, type RateWindow, rateWindows } from '../domain/rate-limits';
+import {
+  blockId,
+  blockIds,
+  deleteWindows,
+  type QuotaOverrides,
+  type RateWindow,
+  rateWindows,
+} from '../domain/rate-limits';
 import type { Platform } from '../domain/vocabulary';
 import type { RedisConnection } from '../queues/redis';
 
@@ -182,6 +189,31 @@ export async function reservePublishSlot(
     member,
     channelCount,
     windows.length - channelCount,
+    ...windows.flatMap((window) => [window.max, window.windowMs, window.resetAt?.getTime() ?? 0]),
+  );
+  if (granted === 1) return { granted: true, token: `${member}@${at}` };
+  return { granted: false, at: new Date(Number(at)), window: cause > 0 ? windows[cause - 1]! : null };
+}
+
+/**
+ * Takes a slot in the channel's delete quotas (Threads: 100 a day per account), or books the first
+ * moment they allow one, as publish slots are booked. Granted at once where the platform has none.
+ */
+export async function reserveDeleteSlot(
+  ctx: Pick<AppContext, 'redis' | 'redisPrefix' | 'now'>,
+  target: { platform: Platform; channelId: string },
+  member: string,
+): Promise<Reservation> {
+  const windows = deleteWindows(target.platform, target.channelId, ctx.now());
+  if (windows.length === 0) return { granted: true, token: member };
+  const now = ctx.now().getTime();
+  const [granted, at, cause] = await commands(ctx.redis).gaungRateReserve(
+    windows.length,
+    ...windows.map((window) => windowKey(ctx, window)),
+    now,
+    member,
+    windows.length,
+    0,
     ...windows.flatMap((window) => [window.max, window.windowMs, window.resetAt?.getTime() ?? 0]),
   );
   if (granted === 1) return { granted: true, token: `${member}@${at}` };

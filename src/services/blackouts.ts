@@ -6,9 +6,11 @@ import { forbidden, invalid, notFound } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { allocateSlots } from '../domain/slots';
 import type { BlackoutOnEnd } from '../domain/vocabulary';
-import { enqueueDueDeliveries } from '../queues/producers';
+import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import { recordAudit } from './audit';
 import { transitionDeliveryRow } from './delivery-transitions';
+import { recordNotifications } from './notifications';
+import { insertPostEvent } from './posts';
 import { blackoutPeriods, replanAfterFreed, usageByOffice } from './slot-planning';
 
 /**
@@ -278,6 +280,7 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
   const now = ctx.now();
   const due: string[] = [];
   const freed = new Set<string>();
+  const outbox: number[] = [];
   await ctx.db.transaction(async (tx) => {
     const [blackout] = await tx
       .select()
@@ -289,12 +292,14 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
     const candidates = await queryRows<{
       id: string;
       channel_id: string;
+      channel_name: string;
+      post_id: string;
       post_unit_id: string;
       due_ms: number;
       still_held: boolean;
     }>(
       tx,
-      sql`select d.id, d.channel_id, p.unit_id as post_unit_id, (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
+      sql`select d.id, d.channel_id, c.name as channel_name, d.post_id, p.unit_id as post_unit_id, (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
           ${blackoutHoldsOther(id, now)} as still_held
         from deliveries d join channels c on c.id = d.channel_id join units cu on cu.id = c.unit_id
           join posts p on p.id = d.post_id, units bu
@@ -347,6 +352,7 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
               dueAt: at,
             });
             due.push(row.id);
+            outbox.push(...(await tellOffice(ctx, tx, row, at, blackout.reason, now)));
           } else {
             await transitionDeliveryRow(tx, {
               deliveryId: row.id,
@@ -373,7 +379,49 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
   );
   // The blackout's slots are free again: provisional deliveries may move into them.
   await replanAfterFreed(ctx, [...freed]);
+  await enqueueNotify(ctx, outbox).catch((error: unknown) =>
+    ctx.log.warn({ err: error, blackoutId: id }, 'could not queue the notices; the sweeper will'),
+  );
   return due.length;
+}
+
+/**
+ * The office of a rescheduled delivery is told its new time: the post's timeline, an in-app notice
+ * for its people and the notify outbox (e-mail, the unit's webhook), in the settling transaction.
+ */
+async function tellOffice(
+  ctx: AppContext,
+  tx: Tx,
+  row: { id: string; channel_id: string; channel_name: string; post_id: string; post_unit_id: string },
+  at: Date,
+  blackoutReason: string,
+  now: Date,
+): Promise<number[]> {
+  const data = {
+    outcome: 'rescheduled',
+    deliveryId: row.id,
+    channelId: row.channel_id,
+    channelName: row.channel_name,
+    dueAt: at.toISOString(),
+    blackout: blackoutReason,
+  };
+  const postEventId = await insertPostEvent(tx, {
+    postId: row.post_id,
+    actorId: null,
+    kind: 'delivery',
+    body: `Moved to ${at.toISOString()} after the blackout: ${blackoutReason}`,
+    data,
+    at: now,
+  });
+  return recordNotifications(ctx, tx, {
+    postId: row.post_id,
+    unitId: row.post_unit_id,
+    postEventId,
+    kind: 'delivery.rescheduled',
+    deliveryId: row.id,
+    data,
+    at: now,
+  });
 }
 
 /** Whether another unsettled blackout still holds the delivery `d` of channel `c` (then it decides). */
@@ -432,16 +480,48 @@ async function allocateAfter(
 
 /** The blackouts over a channel at some time (the approve screen warns about them). */
 export async function blackoutsAt(ctx: AppContext, channelIds: readonly string[], at: Date) {
+  return blackoutsOver(ctx, channelIds, at, new Date(at.getTime() + 1));
+}
+
+export interface ChannelBlackout {
+  channelId: string;
+  reason: string;
+  startsAt: Date;
+  endsAt: Date | null;
+}
+
+/** The blackouts over each of these channels that overlap [from, to) (the calendar shades them). */
+export async function blackoutsOver(
+  ctx: AppContext,
+  channelIds: readonly string[],
+  from: Date,
+  to: Date,
+): Promise<ChannelBlackout[]> {
   if (channelIds.length === 0) return [];
-  return queryRows<{ channel_id: string; reason: string }>(
+  const rows = await queryRows<{
+    channel_id: string;
+    reason: string;
+    starts_ms: number;
+    ends_ms: number | null;
+  }>(
     ctx.db,
-    sql`select c.id as channel_id, b.reason from channels c join units cu on cu.id = c.unit_id
-      join blackouts b on b.settled_at is null and b.starts_at <= ${ts(at)} and (b.ends_at is null or b.ends_at > ${ts(at)})
+    sql`select c.id as channel_id, b.reason, (extract(epoch from b.starts_at) * 1000)::float8 as starts_ms,
+        (extract(epoch from b.ends_at) * 1000)::float8 as ends_ms
+      from channels c join units cu on cu.id = c.unit_id
+      join blackouts b on b.starts_at < ${ts(to)} and (b.ends_at is null or b.ends_at > ${ts(from)})
+        and (b.settled_at is null or b.ends_at is not null)
       join units bu on bu.id = b.unit_id
       where c.id in (${sql.join(
         channelIds.map((id) => sql`${id}::uuid`),
         sql`, `,
       )}) and cu.path like bu.path || '%'
-        and (b.channel_ids is null or c.id = any(b.channel_ids))`,
+        and (b.channel_ids is null or c.id = any(b.channel_ids))
+      order by b.starts_at`,
   );
+  return rows.map((row) => ({
+    channelId: row.channel_id,
+    reason: row.reason,
+    startsAt: new Date(Number(row.starts_ms)),
+    endsAt: row.ends_ms === null ? null : new Date(Number(row.ends_ms)),
+  }));
 }

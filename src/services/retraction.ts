@@ -7,14 +7,15 @@ import { transitionDelivery } from '../domain/delivery-machine';
 import { conflict, forbidden } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
-import { waitUntilAfterRateLimit } from '../domain/rate-limits';
+import { describeDeleteWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
 import type { CorrectionKind, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
+import { reserveDeleteSlot } from '../infra/rate-limiter';
 import { type ErrorClass, PlatformError, type RetractResult } from '../platforms/types';
 import {
   dropPublishJob,
-  enqueueDueDeliveries,
   enqueueRetractionJobs,
+  followRescheduledDelivery,
   type PublishTarget,
 } from '../queues/producers';
 import { recordAudit } from './audit';
@@ -154,6 +155,21 @@ export async function advanceRetraction(ctx: AppContext, deliveryId: string): Pr
   if (!adapter) {
     outcome = { kind: 'invalid', message: `This Gaung installation has no ${label(platform)} adapter` };
   } else {
+    const quota = await reserveDeleteSlot(
+      ctx,
+      { platform, channelId: claim.channel.id },
+      `retract:${claim.id}#${claim.attempts}`,
+    );
+    // The platform's delete quota is used up: wait for the slot it frees, without calling it.
+    if (!quota.granted)
+      return recordRetraction(ctx, claim, {
+        kind: 'rate_limited',
+        until: quota.at,
+        scope: 'channel',
+        message: quota.window
+          ? describeDeleteWindow(platform, quota.window)
+          : `${label(platform)} delete quota used up`,
+      });
     try {
       // The lease covers the call: it is aborted well before another worker could claim it again.
       const signal = AbortSignal.timeout(Math.floor(ctx.config.GAUNG_LEASE_SECONDS * 800));
@@ -625,7 +641,7 @@ async function publishCorrection(
     .filter((adapter) => adapter.capabilities.replies)
     .map((adapter) => sql`${adapter.platform}`);
   const now = ctx.now();
-  const linked = await queryRows<{ id: string }>(
+  const linked = await queryRows<{ id: string; attempts: number }>(
     ctx.db,
     sql`update deliveries c set due_at = ${ts(now)},
         replies_to = (select o.id from deliveries o join posts p on p.correction_of = o.post_id
@@ -633,12 +649,12 @@ async function publishCorrection(
           where p.id = c.post_id and o.channel_id = c.channel_id and o.remote_id is not null
             ${replyPlatforms.length > 0 ? sql`and ch.platform in (${sql.join(replyPlatforms, sql`, `)})` : sql`and false`})
       where c.post_id = ${correctionId}::uuid and c.status = 'scheduled'
-      returning c.id`,
+      returning c.id, c.attempts`,
   );
-  await enqueueDueDeliveries(
-    ctx,
-    linked.map((row) => row.id),
-  ).catch((error: unknown) =>
-    ctx.log.warn({ err: error, correctionId }, 'could not queue the correction; the sweeper will'),
-  );
+  // The approval queued each reply a minute ahead: its job is moved to now.
+  for (const row of linked)
+    await followRescheduledDelivery(ctx, { id: row.id, attempts: Number(row.attempts), dueAt: now }).catch(
+      (error: unknown) =>
+        ctx.log.warn({ err: error, correctionId }, 'could not queue the correction; the sweeper will'),
+    );
 }

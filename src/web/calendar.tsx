@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DeliveryEvent } from '../domain/delivery-machine';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { blackoutsOver, type ChannelBlackout } from '../services/blackouts';
 import type { ChannelView } from '../services/channels';
 import {
   channelFreeSlots,
@@ -56,7 +57,30 @@ interface CalendarData {
   free: Map<string, Date[]>;
   /** Each office's share of the chosen channel's slots. */
   shares: { windowDays: number; list: SlotShare[] } | null;
+  /** Blackouts over the shown channels in the period: their days are shaded. */
+  blackouts: ChannelBlackout[];
   back: string;
+}
+
+/** The blackouts over a day of the calendar, on one channel or (no channel) on any shown one. */
+function dayBlackouts(data: CalendarData, day: DayKey, channel: ChannelView | null, zone: string) {
+  const start = startOfDay(day, zone).getTime();
+  const end = startOfDay(addDays(day, 1), zone).getTime();
+  const reasons = data.blackouts
+    .filter(
+      (b) =>
+        (!channel || b.channelId === channel.id) &&
+        b.startsAt.getTime() < end &&
+        (b.endsAt === null || b.endsAt.getTime() > start),
+    )
+    .map((b) => b.reason);
+  return [...new Set(reasons)];
+}
+
+function BlackoutNote(props: { reasons: string[] }) {
+  const { t } = useEnv();
+  if (props.reasons.length === 0) return null;
+  return <p class="blackout-note">{t.calendar.blackout(props.reasons.join('; '))}</p>;
 }
 
 function Entry(props: { d: DeliverySummary; actions: DeliveryEvent[]; free: Date[]; back: string }) {
@@ -226,23 +250,37 @@ function CalendarPage(props: { data: CalendarData; notice?: string | null; error
                 <th scope="row">
                   <PlatformName platform={channel.platform} /> {channel.name}
                 </th>
-                {data.days.map((day) => (
-                  <td data-day={formatDayHead(startOfDay(day, zone), locale, zone)}>
-                    <Cell data={data} day={day} channel={channel} />
-                  </td>
-                ))}
+                {data.days.map((day) => {
+                  const reasons = dayBlackouts(data, day, channel, zone);
+                  return (
+                    <td
+                      data-day={formatDayHead(startOfDay(day, zone), locale, zone)}
+                      class={reasons.length > 0 ? 'blackout' : undefined}
+                    >
+                      <BlackoutNote reasons={reasons} />
+                      <Cell data={data} day={day} channel={channel} />
+                    </td>
+                  );
+                })}
               </tr>
             ))}
           </tbody>
         </table>
       ) : (
         <ol class="cal-month">
-          {data.days.map((day) => (
-            <li class={`cal-day${day.slice(0, 7) === data.day.slice(0, 7) ? '' : ' outside'}`}>
-              <div class="cal-date">{formatDayHead(startOfDay(day, zone), locale, zone)}</div>
-              <Cell data={data} day={day} channel={data.channel ? (shownChannels[0] ?? null) : null} />
-            </li>
-          ))}
+          {data.days.map((day) => {
+            const shown = data.channel ? (shownChannels[0] ?? null) : null;
+            const reasons = dayBlackouts(data, day, shown, zone);
+            return (
+              <li
+                class={`cal-day${day.slice(0, 7) === data.day.slice(0, 7) ? '' : ' outside'}${reasons.length > 0 ? ' blackout' : ''}`}
+              >
+                <div class="cal-date">{formatDayHead(startOfDay(day, zone), locale, zone)}</div>
+                <BlackoutNote reasons={reasons} />
+                <Cell data={data} day={day} channel={shown} />
+              </li>
+            );
+          })}
         </ol>
       )}
       {shownChannels.length === 0 ? <p class="empty">{t.calendar.noChannels}</p> : null}
@@ -337,6 +375,12 @@ export const calendarRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { k
               list: await channelShares(ctx.db, channel, now, ctx.config.GAUNG_FAIR_SHARE_DAYS),
             }
           : null,
+      blackouts: await blackoutsOver(
+        ctx,
+        scope.channelList.map((c) => c.id),
+        from,
+        to,
+      ),
       back: `/calendar?${params.toString()}`,
     };
     return kit.page(

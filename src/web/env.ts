@@ -16,6 +16,8 @@ export interface PageEnv {
   /** The request path, to mark the current place in the navigation. */
   path: string;
   unread: number;
+  /** The blackouts covering the viewer's unit now (the banner on every page). */
+  blackouts: { reason: string; endsAt: string | null }[];
   now: Date;
   assets: { css: string; js: string };
 }

@@ -10,6 +10,7 @@ import { AppError } from '../domain/errors';
 import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
 import { authPages } from './auth';
+import { blackoutPages } from './blackouts';
 import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
@@ -131,6 +132,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(blackoutPages, { kit });
   await app.register(workingTimePages, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });

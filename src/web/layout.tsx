@@ -2,7 +2,26 @@ import type { ComponentChildren } from 'preact';
 import { atLeast } from '../domain/permissions';
 import { Alert, Csrf } from './components';
 import { useEnv } from './env';
-import { zoneLabel } from './time';
+import { formatDateTime, zoneLabel } from './time';
+
+/** Shown on every page while a blackout covers the viewer's unit: nothing is published. */
+function BlackoutBanner() {
+  const { t, blackouts, locale, zone, actor } = useEnv();
+  if (blackouts.length === 0) return null;
+  return (
+    <div class="banner blackout" role="status">
+      {blackouts.map((blackout) => (
+        <p>
+          {t.layout.blackoutBanner(
+            blackout.reason,
+            blackout.endsAt ? formatDateTime(new Date(blackout.endsAt), locale, zone) : null,
+          )}
+        </p>
+      ))}
+      {actor && atLeast(actor, 'admin') ? <a href="/admin/blackouts">{t.layout.blackoutLink}</a> : null}
+    </div>
+  );
+}
 
 interface NavItem {
   href: string;
@@ -110,6 +129,7 @@ export function Layout(props: {
             </div>
           )}
         </header>
+        <BlackoutBanner />
         {props.subnav}
         <main id="main" tabIndex={-1} class={props.wide ? 'wide' : undefined}>
           <h1>{props.title}</h1>
@@ -142,6 +162,7 @@ export function AdminNav() {
     ['/admin/users', t.admin.nav.users],
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
+    ['/admin/blackouts', t.admin.nav.blackouts],
     ['/admin/working-time', t.admin.nav.workingTime],
   ] as const;
   return (

@@ -6,6 +6,7 @@ import type { AppContext } from '../context';
 import { AppError, type FieldError } from '../domain/errors';
 import { LOCALES, type Locale } from '../domain/vocabulary';
 import { csrfTokenFor } from '../http/auth';
+import { activeBlackoutsOver } from '../services/blackouts';
 import { listNotifications } from '../services/notifications';
 import { Env, type PageEnv } from './env';
 import { type Messages, messagesFor } from './i18n/index';
@@ -50,6 +51,9 @@ export async function pageEnv(
   const unread = actor
     ? (await listNotifications(ctx, actor.userId, { unreadOnly: true, limit: 1 })).unread
     : 0;
+  const blackouts = actor
+    ? (await activeBlackoutsOver(ctx, actor)).map(({ reason, endsAt }) => ({ reason, endsAt }))
+    : [];
   return {
     t: messagesFor(locale),
     locale,
@@ -58,6 +62,7 @@ export async function pageEnv(
     csrf: actor?.sessionId ? csrfTokenFor(ctx, actor.sessionId) : null,
     path: request.url.split('?')[0] ?? '/',
     unread,
+    blackouts,
     now: ctx.now(),
     assets,
   };

@@ -14,6 +14,7 @@ import {
 } from '../domain/tiktok';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { blackoutsOver, type ChannelBlackout } from '../services/blackouts';
 import { BULK_ACTIONS, type BulkAction, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { listChannels } from '../services/channels';
 import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
@@ -64,7 +65,7 @@ import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { DeliveryItem, PostBody, PostDeliveries } from './posts';
 import { RetractAction } from './retraction';
-import { formatTime, fromLocalInput, zoneLabel } from './time';
+import { formatDateTime, formatTime, fromLocalInput, zoneLabel } from './time';
 
 /** Humas: the inbox of submitted posts and the review page with the three decisions. */
 
@@ -371,6 +372,26 @@ interface TargetView {
   target: TargetChannel;
   report: TargetReport;
   nextSlot: Date | null;
+  /** Blackouts over the channel from now on: a time chosen inside one does not publish until it ends. */
+  blackouts: ChannelBlackout[];
+}
+
+/** The approve screen's word on a blackout: a time inside it waits for its end. */
+function blackoutIssue(
+  t: Messages,
+  blackout: ChannelBlackout,
+  locale: 'id' | 'en',
+  zone: string,
+): ValidationIssue {
+  return {
+    code: 'blackout',
+    severity: 'warning',
+    message: t.review.inBlackout(
+      blackout.reason,
+      formatDateTime(blackout.startsAt, locale, zone),
+      blackout.endsAt ? formatDateTime(blackout.endsAt, locale, zone) : null,
+    ),
+  };
 }
 
 function TargetCard(props: {
@@ -421,7 +442,13 @@ function TargetCard(props: {
           </ul>
         ) : null}
       </div>
-      <IssueList issues={[...report.issues, ...(props.issues ?? [])]} />
+      <IssueList
+        issues={[
+          ...report.issues,
+          ...props.view.blackouts.map((blackout) => blackoutIssue(t, blackout, locale, zone)),
+          ...(props.issues ?? []),
+        ]}
+      />
       <div class="target-options">
         <div class="field">
           <label for={`mode_${id}`}>{t.review.mode}</label>
@@ -811,6 +838,9 @@ function ReviewPage(props: {
   );
 }
 
+/** How far ahead the approve screen names the blackouts over a channel. */
+const BLACKOUT_NOTICE_DAYS = 60;
+
 const DECISION_FIELDS =
   /^(_csrf|version|comment|reason|note|(on|mode|at|time|text|tiktokPrivacy|tiktokComment|tiktokDuet|tiktokStitch)_[0-9a-f-]{36})$/;
 const decisionForm = patternForm(DECISION_FIELDS);
@@ -898,11 +928,18 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     const reports = await previewTargets(ctx, facts, targets, 'copy');
     const now = ctx.now();
     const week = new Date(now.getTime() + 14 * 86_400_000);
+    const blackouts = await blackoutsOver(
+      ctx,
+      targets.map((target) => target.channel.id),
+      now,
+      new Date(now.getTime() + BLACKOUT_NOTICE_DAYS * 86_400_000),
+    );
     return Promise.all(
       targets.map(async (target, index) => ({
         target,
         report: reports[index]!,
         nextSlot: (await channelFreeSlots(ctx, target.channel, now, week))[0] ?? null,
+        blackouts: blackouts.filter((blackout) => blackout.channelId === target.channel.id),
       })),
     );
   };

@@ -43,6 +43,8 @@ export interface FakeBluesky {
   server: FakeServer;
   url: string;
   records: FakeBlueskyRecord[];
+  /** The URIs deleteRecord removed, one entry per removal (deleting what is not there removes nothing). */
+  deleted: string[];
   blobs: Map<string, FakeBlueskyBlob>;
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -89,6 +91,7 @@ export function createFakeBluesky(options: { accessTtlSeconds?: number } = {}): 
   const access = new Map<string, Token>();
   const refresh = new Map<string, Token>();
   const records: FakeBlueskyRecord[] = [];
+  const deleted: string[] = [];
   const blobs = new Map<string, FakeBlueskyBlob>();
   const windows = new Map<string, { used: number; resetAt: number }>();
 
@@ -259,6 +262,27 @@ export function createFakeBluesky(options: { accessTtlSeconds?: number } = {}): 
     };
   });
 
+  /** "Delete a record, or ensure it doesn't exist": a record that is not there is success too. */
+  xrpc('POST', 'com.atproto.repo.deleteRecord', true, (request, reply, account) => {
+    const inputErrors = lexicons.validateInput('com.atproto.repo.deleteRecord', request.body);
+    if (inputErrors.length > 0) return fail(reply, 400, 'InvalidRequest', inputErrors.join('; '));
+    const body = request.body as { repo: string; collection: string; rkey: string; swapRecord?: string };
+    if (byActor(body.repo)?.did !== account!.did)
+      return fail(reply, 400, 'InvalidRequest', 'Input/repo must be the authenticated account');
+    const uri = `at://${account!.did}/${body.collection}/${body.rkey}`;
+    const index = records.findIndex((r) => r.uri === uri);
+    if (body.swapRecord && records[index]?.cid !== body.swapRecord)
+      return fail(reply, 400, 'InvalidSwap', `Record was at ${records[index]?.cid ?? 'null'}`);
+    if (index >= 0) {
+      const [record] = records.splice(index, 1);
+      const subject = (record!.value.subject as { uri?: string } | undefined)?.uri;
+      const target = subject ? records.find((r) => r.uri === subject) : undefined;
+      if (record!.collection === 'app.bsky.feed.repost' && target) target.counts.repostCount -= 1;
+      deleted.push(uri);
+    }
+    return { commit: { cid: cidOf(`commit delete ${uri}`), rev: tidNow() } };
+  });
+
   xrpc('GET', 'com.atproto.repo.getRecord', false, (request, reply) => {
     const query = request.query as { repo?: string; collection?: string; rkey?: string };
     const did = query.repo ? byActor(query.repo)?.did : undefined;
@@ -362,6 +386,7 @@ export function createFakeBluesky(options: { accessTtlSeconds?: number } = {}): 
       return server.url;
     },
     records,
+    deleted,
     blobs,
     start: () => server.start(),
     stop: () => server.stop(),

@@ -281,7 +281,14 @@ const NODE_FIELDS = {
     'reposted_post',
     'is_reply',
   ],
-  PublishingLimit: ['quota_usage', 'config', 'reply_quota_usage', 'reply_config'],
+  PublishingLimit: [
+    'quota_usage',
+    'config',
+    'reply_quota_usage',
+    'reply_config',
+    'delete_quota_usage',
+    'delete_config',
+  ],
 } as const;
 
 /** Nested `{…}` field lists are checked against the type the field points to. */
@@ -547,6 +554,8 @@ export interface GraphFake {
   /** Photos uploaded to a page, published or not. */
   photos(pageId: string): { id: string; published: boolean; caption: string }[];
   igMedia(igUserId: string): IgMedia[];
+  /** Ids of the nodes DELETE removed (page posts and videos), one entry per removal. */
+  deleted: string[];
   /** Adds a post published earlier (outside the test), e.g. to fill the publishing quota. */
   seedIgMedia(igUserId: string, media: { caption: string; createdAt: number; viaApi?: boolean }): IgMedia;
   /** The office posts in the Instagram app: an image, a video or reel, a carousel (several media) or a story. */
@@ -581,6 +590,7 @@ export interface GraphFake {
 
 const GRAPH_SPECS: Record<string, EndpointSpec> = {
   'GET node': { params: { fields: 'string' } },
+  'DELETE node': { params: {} },
   'GET /oauth/access_token': {
     params: {
       grant_type: 'string',
@@ -920,6 +930,30 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
       if (item && igUsers.get(item.igUserId)?.pageId === actingPage(token))
         return pick(igNode(item, params.fields), checkFields(params.fields, 'IGMedia'));
       throw unknownObject(id, 'get');
+    }),
+  );
+
+  const deleted: string[] = [];
+
+  /**
+   * DELETE /{post-id} (or a video's own id) with the page's token: `{ success: true }`. A node that is
+   * gone, another page's, or one Graph cannot delete (Instagram media) is error 100/33.
+   */
+  server.app.delete<{ Params: { id: string } }>(
+    '/:id',
+    handle(async (request, params) => {
+      validate(params, GRAPH_SPECS['DELETE node']!);
+      const token = tokenOf(request, params, tokens);
+      const { id } = request.params as { id: string };
+      const page = actingPage(token);
+      const video = videos.find((v) => v.id === id && v.pageId === page);
+      const postId = video?.postId ?? id;
+      const index = posts.findIndex((p) => p.id === postId && p.pageId === page);
+      if (index < 0 && !video) throw unknownObject(id, 'delete');
+      if (index >= 0) posts.splice(index, 1);
+      if (video) videos.splice(videos.indexOf(video), 1);
+      deleted.push(id);
+      return { success: true };
     }),
   );
 
@@ -1281,6 +1315,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
         .filter((p) => p.pageId === pid)
         .map(({ id, published, caption }) => ({ id, published, caption })),
     igMedia: (igUserId) => media.filter((m) => m.igUserId === igUserId),
+    deleted,
     seedIgMedia(igUserId, seed) {
       const item: IgMedia = {
         id: objectId(),
@@ -1370,8 +1405,11 @@ export interface ThreadsPost {
 export interface ThreadsFake {
   server: FakeServer;
   url: string;
-  createUser(username: string): { userId: string; token: string };
+  /** A Threads user and a token; `permissions` defaults to every one Gaung asks for, threads_delete included. */
+  createUser(username: string, options?: { permissions?: string[] }): { userId: string; token: string };
   expireToken(token: string): void;
+  /** Ids of the threads DELETE removed, one entry per removal. */
+  deleted: string[];
   /** Whether a token is still accepted (a refreshed token replaces the old one). */
   tokenValid(token: string): boolean;
   threads(userId: string): ThreadsPost[];
@@ -1436,10 +1474,19 @@ const THREADS_SPECS: Record<string, EndpointSpec> = {
   'POST threads_publish': { params: { creation_id: 'string' }, required: ['creation_id'] },
   'GET threads_publishing_limit': { params: { fields: 'string' } },
   'GET insights': { params: { metric: 'list', since: 'time', until: 'time' }, required: ['metric'] },
+  'DELETE node': { params: {} },
 };
 
 const THREADS_METRICS = ['views', 'likes', 'replies', 'reposts', 'quotes', 'shares'];
 const THREADS_QUOTA = 250;
+/** developers.facebook.com/docs/threads/posts/delete-posts: 100 deletes per account per day. */
+const THREADS_DELETE_QUOTA = 100;
+const THREADS_PERMISSIONS = [
+  'threads_basic',
+  'threads_content_publish',
+  'threads_manage_insights',
+  'threads_delete',
+];
 const THREADS_TEXT_MAX = 500;
 
 export function createThreadsFake(options: { pollsUntilFinished?: number } = {}): ThreadsFake {
@@ -1455,6 +1502,9 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const threads: ThreadsPost[] = [];
   const insights = new Map<string, Record<string, number>>();
   const cdn = createCdn(server);
+  const permissions = new Map<string, string[]>();
+  const deletes: { userId: string; at: number }[] = [];
+  const deleted: string[] = [];
   const userSeq = newId('2584');
   const objectId = newId('1790');
 
@@ -1472,6 +1522,8 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
 
   const publishedInWindow = (userId: string) =>
     threads.filter((t) => t.userId === userId && t.createdAt > Date.now() - DAY_SECONDS * 1000).length;
+  const deletedInWindow = (userId: string) =>
+    deletes.filter((d) => d.userId === userId && d.at > Date.now() - DAY_SECONDS * 1000).length;
 
   const handle =
     (work: (request: FastifyRequest, params: Record<string, unknown>) => Promise<unknown>) =>
@@ -1589,6 +1641,8 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
                 {
                   quota_usage: publishedInWindow(userId),
                   config: { quota_total: THREADS_QUOTA, quota_duration: DAY_SECONDS },
+                  delete_quota_usage: deletedInWindow(userId),
+                  delete_config: { quota_total: THREADS_DELETE_QUOTA, quota_duration: DAY_SECONDS },
                 },
                 fields,
               ),
@@ -1617,6 +1671,31 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
         default:
           throw fail(100, `(#100) Unknown path components: /${edge}`);
       }
+    }),
+  );
+
+  /**
+   * DELETE /{threads-media-id}: the author's own thread, with threads_delete granted, at most 100 a
+   * day per account (throttled as Graph throttles, code 613). A thread that is gone is error 100/33.
+   */
+  server.app.delete(
+    '/:id',
+    handle(async (request, params) => {
+      validate(params, THREADS_SPECS['DELETE node']!);
+      const token = tokenOf(request, params, tokens);
+      const { id } = request.params as { id: string };
+      if (!(permissions.get(token.subject) ?? []).includes('threads_delete'))
+        throw fail(10, '(#10) Application does not have permission for this action', {
+          type: 'OAuthException',
+        });
+      const index = threads.findIndex((t) => t.id === id && t.userId === token.subject);
+      if (index < 0) throw unknownObject(id, 'delete');
+      if (deletedInWindow(token.subject) >= THREADS_DELETE_QUOTA)
+        throw fail(613, '(#613) Calls to this api have exceeded the rate limit.', { is_transient: true });
+      threads.splice(index, 1);
+      deletes.push({ userId: token.subject, at: Date.now() });
+      deleted.push(id);
+      return { success: true, deleted_id: id };
     }),
   );
 
@@ -1723,9 +1802,10 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const fake: ThreadsFake = {
     server,
     url: '',
-    createUser(username) {
+    createUser(username, options = {}) {
       const id = userSeq();
       users.set(id, { id, username });
+      permissions.set(id, options.permissions ?? THREADS_PERMISSIONS);
       return { userId: id, token: issueToken(id) };
     },
     expireToken(value) {
@@ -1733,6 +1813,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       if (token) token.expired = true;
     },
     tokenValid: (value) => tokens.has(value) && !tokens.get(value)!.expired,
+    deleted,
     threads: (userId) => threads.filter((t) => t.userId === userId),
     seedThread(userId, seed) {
       const post: ThreadsPost = {

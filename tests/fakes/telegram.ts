@@ -220,6 +220,8 @@ export interface TelegramFake {
   /** A message already in a chat (e.g. the office's post a delivery forwards). */
   seedMessage(chatId: number, text: string): TelegramMessage;
   messages(chatId: number): TelegramMessage[];
+  /** Every message deleteMessage/deleteMessages removed, in order. */
+  deleted: { chatId: number; messageId: number }[];
   revokeToken(): void;
   /**
    * The office posts in its channel (the bot is an administrator there): a `channel_post` update
@@ -262,6 +264,9 @@ export const telegramServerError: Fault = {
   body: { ok: false, error_code: 502, description: 'Bad Gateway' },
 };
 
+/** core.telegram.org/bots/api#deletemessage: "A message can only be deleted if it was sent less than 48 hours ago." */
+const DELETE_WINDOW_SECONDS = 48 * 3600;
+
 class BotApiFailure extends Error {
   constructor(
     readonly code: number,
@@ -297,6 +302,9 @@ export function createTelegramFake(): TelegramFake {
   let nextUpdateId = 500_000_001;
   const files = new Map<string, { bytes: Buffer; size: number; path: string }>();
   let mediaGroups = 0;
+  // Message ids grow per chat and are never reused, deleted messages included.
+  const lastMessageId = new Map<number, number>();
+  const deleted: TelegramFake['deleted'] = [];
 
   const chatOf = (value: unknown): TelegramChat => {
     const raw = String(value);
@@ -320,7 +328,8 @@ export function createTelegramFake(): TelegramFake {
   };
 
   function store(chat: TelegramChat, message: Omit<TelegramMessage, 'messageId' | 'chatId' | 'date'>) {
-    const messageId = timeline.filter((m) => m.chatId === chat.id).length + 1;
+    const messageId = (lastMessageId.get(chat.id) ?? 0) + 1;
+    lastMessageId.set(chat.id, messageId);
     const stored: TelegramMessage = {
       ...message,
       messageId,
@@ -565,6 +574,47 @@ export function createTelegramFake(): TelegramFake {
     if (!file) return res.code(404).send({ ok: false, error_code: 404, description: 'Not Found' });
     return res.type('application/octet-stream').send(file.bytes);
   });
+  /**
+   * What Telegram lets a bot delete: any message of a chat where it is an administrator with
+   * can_delete_messages (or its own posts in a channel), sent less than 48 hours ago.
+   */
+  const deletable = (chat: TelegramChat, messageId: number) => {
+    const index = timeline.findIndex((m) => m.chatId === chat.id && m.messageId === messageId);
+    if (index < 0) return { index, ok: false };
+    const message = timeline[index]!;
+    const recent = Date.now() / 1000 - message.date < DELETE_WINDOW_SECONDS;
+    return { index, ok: recent && chat.botStatus === 'administrator' };
+  };
+  const remove = (chat: TelegramChat, index: number) => {
+    const [message] = timeline.splice(index, 1);
+    deleted.push({ chatId: chat.id, messageId: message!.messageId });
+  };
+  const idList = (value: unknown) =>
+    (typeof value === 'string' ? (JSON.parse(value) as unknown[]) : (value as unknown[])).map(Number);
+
+  methods.deleteMessage = async (params) => {
+    const chat = chatOf(params.chat_id);
+    const { index, ok } = deletable(chat, Number(params.message_id));
+    if (index < 0) throw badRequest('message to delete not found');
+    if (!ok) throw badRequest("message can't be deleted");
+    remove(chat, index);
+    return true;
+  };
+  /** 1-100 ids; those that cannot be found are skipped; if none can be deleted, the call fails. */
+  methods.deleteMessages = async (params) => {
+    const chat = chatOf(params.chat_id);
+    const ids = idList(params.message_ids);
+    if (ids.length < 1 || ids.length > 100) throw badRequest('too many messages to delete');
+    const found = ids.map((id) => ({ id, ...deletable(chat, id) })).filter((m) => m.index >= 0);
+    if (found.length === 0) throw badRequest('message to delete not found');
+    if (found.some((m) => !m.ok)) throw badRequest("message can't be deleted");
+    for (const { id } of found)
+      remove(
+        chat,
+        timeline.findIndex((m) => m.chatId === chat.id && m.messageId === id),
+      );
+    return true;
+  };
 
   server.app.route({
     method: ['GET', 'POST'],
@@ -653,6 +703,7 @@ export function createTelegramFake(): TelegramFake {
       });
     },
     filePaths: () => [...files.values()].map((f) => f.path),
+    deleted,
     revokeToken() {
       tokenRevoked = true;
     },

@@ -35,6 +35,13 @@ const payload = z.discriminatedUnion('type', [
     sentAt: z.iso.datetime(),
   }),
   z.strictObject({ type: z.literal('ping'), sentAt: z.iso.datetime() }),
+  z.strictObject({
+    type: z.literal('retraction'),
+    deliveryId: z.string().min(1),
+    remoteId: z.string().nullable(),
+    reason: z.string().min(1),
+    sentAt: z.iso.datetime(),
+  }),
 ]);
 
 export type WebhookPayload = z.infer<typeof payload>;
@@ -45,6 +52,8 @@ export interface StoredDelivery {
   payload: WebhookPayload;
   /** How many signed calls carried this delivery id. */
   received: number;
+  /** Set when a retraction message withdrew it: the reason and how many signed retraction calls came. */
+  retracted: { reason: string; received: number } | null;
 }
 
 export interface WebhookReceiver {
@@ -93,11 +102,29 @@ export function createWebhookReceiver(secret: string): WebhookReceiver {
       return { ok: true };
     }
     const deliveryId = String(request.headers[DELIVERY_HEADER] ?? '');
+    if (parsed.data.type === 'retraction') {
+      // X-Gaung-Delivery is `retraction-<delivery id>`; a delivery never received is 404 ("gone").
+      if (deliveryId !== `retraction-${parsed.data.deliveryId}`)
+        return reply.code(422).send({ error: 'delivery header and body differ' });
+      const target = byDelivery.get(parsed.data.deliveryId);
+      if (!target) return reply.code(404).send({ error: 'no such delivery' });
+      target.retracted = {
+        reason: parsed.data.reason,
+        received: (target.retracted?.received ?? 0) + 1,
+      };
+      return { ok: true };
+    }
     if (deliveryId !== parsed.data.deliveryId)
       return reply.code(422).send({ error: 'delivery header and body differ' });
     const known = byDelivery.get(deliveryId);
     if (known) known.received += 1;
-    const stored = known ?? { id: randomUUID(), deliveryId, payload: parsed.data, received: 1 };
+    const stored = known ?? {
+      id: randomUUID(),
+      deliveryId,
+      payload: parsed.data,
+      received: 1,
+      retracted: null,
+    };
     byDelivery.set(deliveryId, stored);
     if (!receiver.receipts) return reply.code(204).send();
     return { id: stored.id, url: `${server.url}/posts/${stored.id}` };

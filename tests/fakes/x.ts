@@ -96,6 +96,8 @@ const LIMITS: Record<string, number> = {
   'GET /2/users/me': 75,
   'GET /2/tweets/{id}': 900,
   'GET /2/tweets/{id}/retweets': 75,
+  'DELETE /2/tweets/{id}': 50,
+  'DELETE /2/users/{id}/retweets/{source_tweet_id}': 50,
 };
 
 export interface FakeX {
@@ -104,6 +106,8 @@ export interface FakeX {
   users: Map<string, FakeXUser>;
   posts: FakeXPost[];
   media: Map<string, FakeXMedia>;
+  /** Every removal the API made: a deleted post (`delete`) or an undone repost (`unretweet`), in order. */
+  removals: { kind: 'delete' | 'unretweet'; id: string; userId: string }[];
   start(): Promise<string>;
   stop(): Promise<void>;
   registerClient(clientId: string, clientSecret?: string): void;
@@ -149,6 +153,7 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
     { clientId: string; userId: string; redirectUri: string; challenge: string; scope: string }
   >();
   const windows = new Map<string, { used: number; resetAt: number }>();
+  const removals: FakeX['removals'] = [];
   let nextId = 1_850_000_000_000_000_000n;
   const newId = () => String(nextId++);
   const secret = () => randomBytes(24).toString('base64url');
@@ -213,7 +218,7 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
 
   /** Registers an operation of the X document: auth, scopes, rate limit, then spec validation. */
   const route = (
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     handle: (request: FastifyRequest, reply: FastifyReply, token: AccessToken) => unknown,
   ) => {
@@ -440,6 +445,52 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
     return { data: { retweeted: true, rest_id: retweet.id } };
   });
 
+  const notFound = (reply: FastifyReply, id: string) =>
+    reply.code(404).send({
+      errors: [
+        {
+          value: id,
+          detail: `Could not find tweet with id: [${id}].`,
+          title: 'Not Found Error',
+          resource_type: 'tweet',
+          parameter: 'id',
+          resource_id: id,
+          type: 'https://api.x.com/2/problems/resource-not-found',
+        },
+      ],
+      title: 'Not Found Error',
+      detail: `Could not find tweet with id: [${id}].`,
+      type: 'https://api.x.com/2/problems/resource-not-found',
+    });
+
+  /** Only the author deletes a post; one that is gone (or never was) is resource-not-found. */
+  route('DELETE', '/2/tweets/{id}', (request, reply, token) => {
+    const { id } = request.params as { id: string };
+    const index = posts.findIndex((p) => p.id === id);
+    if (index < 0) return notFound(reply, id);
+    const post = posts[index]!;
+    if (post.authorId !== token.userId)
+      return problem(reply, 403, 'Forbidden', 'You are not allowed to delete this Tweet.');
+    posts.splice(index, 1);
+    removals.push({ kind: 'delete', id, userId: token.userId });
+    return { data: { deleted: true } };
+  });
+
+  /** Undoes the user's repost of a post; a repost that is not there answers `retweeted: false` all the same. */
+  route('DELETE', '/2/users/{id}/retweets/{source_tweet_id}', (request, reply, token) => {
+    const { id, source_tweet_id } = request.params as { id: string; source_tweet_id: string };
+    if (id !== token.userId)
+      return problem(reply, 403, 'Forbidden', 'You are not permitted to act for this user.');
+    const index = posts.findIndex((p) => p.authorId === id && p.retweetOf === source_tweet_id);
+    if (index >= 0) {
+      const [repost] = posts.splice(index, 1);
+      const source = posts.find((p) => p.id === source_tweet_id);
+      if (source) source.metrics.repost_count -= 1;
+      removals.push({ kind: 'unretweet', id: repost!.id, userId: id });
+    }
+    return { data: { retweeted: false } };
+  });
+
   /** Media files, public as on pbs.twimg.com and video.twimg.com (no token needed). */
   const files = new Map<string, { bytes: Buffer; mime: string }>();
   app.get<{ Params: { file: string } }>('/pbs/media/:file', async (request, reply) => {
@@ -648,6 +699,7 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
     users,
     posts,
     media,
+    removals,
     start: () => server.start(),
     stop: () => server.stop(),
     registerClient(clientId, clientSecret) {

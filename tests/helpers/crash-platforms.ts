@@ -3,10 +3,10 @@ import type { FastifyRequest } from 'fastify';
 import type { Platform } from '../../src/domain/vocabulary';
 import type { Capabilities } from '../../src/platforms/types';
 import { createFakeBluesky } from '../fakes/bluesky';
-import type { FakeServer } from '../fakes/harness';
+import type { FakeServer, Fault } from '../fakes/harness';
 import { createFakeMastodon } from '../fakes/mastodon';
-import { createGraphFake, createThreadsFake } from '../fakes/meta';
-import { createTelegramFake } from '../fakes/telegram';
+import { createGraphFake, createThreadsFake, graphThrottleFault } from '../fakes/meta';
+import { createTelegramFake, telegramTooManyRequests } from '../fakes/telegram';
 import { createWebhookReceiver } from '../fakes/webhook';
 import { createFakeX } from '../fakes/x';
 import { type LedgerServer, startLedgerServer } from './ledger-platform';
@@ -34,6 +34,14 @@ export interface CrashPlatform {
   server: FakeServer;
   /** The requests that publish (the chaos hits those). */
   publishes(request: FastifyRequest): boolean;
+  /** The requests that delete (retraction faults hit those). */
+  deletes(request: FastifyRequest): boolean;
+  /** What the fake removed, one entry per removal: counts deletes across a whole test. */
+  removed(): string[];
+  /** The platform's own "too many requests" answer, with its headers, lifting `seconds` from now. */
+  tooMany(seconds: number): Fault;
+  /** An office's original post on another account, by its public URL (for reposts and quotes). */
+  original?(n: number): string;
   channel(n: number): CrashChannel;
   /** Environment for the worker processes (API URLs, OAuth apps). */
   env: Record<string, string>;
@@ -58,6 +66,9 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
   await Promise.all([x, graph, threads, telegram, mastodon, bluesky, webhook].map((fake) => fake.start()));
   const post = (path: RegExp) => (request: FastifyRequest) =>
     request.method === 'POST' && path.test(request.url);
+  const method = (verb: string, path: RegExp) => (request: FastifyRequest) =>
+    request.method === verb && path.test(request.url);
+  const soon = (seconds: number) => new Date(Date.now() + seconds * 1000);
   const withText =
     <T>(posts: T[], text: (post: T) => string | null | undefined, id: (post: T) => string) =>
     (wanted: string) =>
@@ -69,6 +80,14 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'search',
       server: x.server,
       publishes: post(/^\/2\/tweets$/),
+      deletes: (request) => request.method === 'DELETE',
+      removed: () => x.removals.map((r) => r.id),
+      tooMany: (seconds) => x.rateLimitFault(soon(seconds), 50),
+      original(n) {
+        const office = x.addUser({ username: `kanim_${n}` });
+        const source = x.addPost(office.id, `Kabar asli kantor ${n}`);
+        return `https://x.com/${office.username}/status/${source.id}`;
+      },
       env: { GAUNG_X_API_URL: x.url, GAUNG_X_UPLOAD_URL: x.url, GAUNG_X_CLIENT_ID: X_CLIENT_ID },
       channel(n) {
         const user = x.addUser({ username: `imigrasi_${n}` });
@@ -95,6 +114,9 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'search',
       server: graph.server,
       publishes: post(/\/feed(\?|$)/),
+      deletes: (request) => request.method === 'DELETE',
+      removed: () => [...graph.deleted],
+      tooMany: () => graphThrottleFault(32, 1),
       env: {
         GAUNG_GRAPH_API_URL: graph.url,
         GAUNG_META_APP_ID: graph.app.appId,
@@ -120,6 +142,9 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'search',
       server: threads.server,
       publishes: post(/threads_publish/),
+      deletes: (request) => request.method === 'DELETE',
+      removed: () => [...threads.deleted],
+      tooMany: () => graphThrottleFault(32, 1),
       env: { GAUNG_THREADS_API_URL: threads.url },
       channel(n) {
         const user = threads.createUser(`imigrasi_${n}`);
@@ -141,6 +166,13 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'none',
       server: telegram.server,
       publishes: post(/\/send[A-Za-z]+$/),
+      deletes: post(/\/deleteMessages?$/),
+      removed: () => telegram.deleted.map((m) => `${m.chatId}/${m.messageId}`),
+      tooMany: (seconds) => telegramTooManyRequests(seconds),
+      original(n) {
+        const office = telegram.createChat({ title: `Kanim ${n}`, username: `kanim_${n}` });
+        return `https://t.me/kanim_${n}/${telegram.seedMessage(office.id, `Kabar asli kantor ${n}`).messageId}`;
+      },
       env: { GAUNG_TELEGRAM_API_URL: telegram.url },
       channel(n) {
         const chat = telegram.createChat({ title: `Imigrasi ${n}`, username: `imigrasi_${n}` });
@@ -162,6 +194,14 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'idempotent',
       server: mastodon.server,
       publishes: post(/^\/api\/v1\/statuses$/),
+      deletes: (request) =>
+        method('DELETE', /^\/api\/v1\/statuses\//)(request) || post(/\/unreblog$/)(request),
+      removed: () => [...mastodon.deleted],
+      tooMany: (seconds) => mastodon.rateLimitFault(soon(seconds)),
+      original(n) {
+        const office = mastodon.addAccount({ username: `kanim_${n}` });
+        return mastodon.statusUrl(mastodon.addStatus(office.id, `Kabar asli kantor ${n}`));
+      },
       env: {},
       channel(n) {
         const account = mastodon.addAccount({ username: `imigrasi_${n}` });
@@ -183,6 +223,16 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'idempotent',
       server: bluesky.server,
       publishes: post(/com\.atproto\.repo\.createRecord/),
+      deletes: post(/com\.atproto\.repo\.deleteRecord/),
+      removed: () => [...bluesky.deleted],
+      tooMany: (seconds) => bluesky.rateLimitFault(soon(seconds)),
+      original(n) {
+        const office = bluesky.addAccount({
+          handle: `kanim-${n}.bsky.social`,
+          appPassword: 'qrst-uvwx-yzab-cdef',
+        });
+        return `https://bsky.app/profile/${office.handle}/post/${bluesky.addPost(office.did, `Kabar asli kantor ${n}`).rkey}`;
+      },
       env: {},
       channel(n) {
         const account = bluesky.addAccount({
@@ -207,6 +257,14 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       reconcile: 'idempotent',
       server: webhook.server,
       publishes: (request) => request.method === 'POST',
+      deletes: (request) => String(request.headers['x-gaung-delivery'] ?? '').startsWith('retraction-'),
+      // The receiver dedupes retraction messages by X-Gaung-Delivery: a repeat removes nothing.
+      removed: () =>
+        webhook
+          .stored()
+          .filter((stored) => stored.retracted)
+          .map((stored) => stored.deliveryId),
+      tooMany: (seconds) => ({ kind: 'respond', status: 429, headers: { 'retry-after': String(seconds) } }),
       env: {},
       channel() {
         return {
@@ -227,6 +285,9 @@ export async function startCrashPlatforms(): Promise<CrashPlatform[]> {
       server: instagram.fake,
       ledger: instagram,
       publishes: (request) => request.method === 'POST',
+      deletes: () => false,
+      removed: () => [],
+      tooMany: (seconds) => ({ kind: 'respond', status: 429, headers: { 'retry-after': String(seconds) } }),
       env: {},
       channel() {
         return {

@@ -1,6 +1,6 @@
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blackouts, deliveries, postingSlots, posts } from '../../src/db/schema';
+import { blackouts, deliveries, notifications, postingSlots, posts, users } from '../../src/db/schema';
 import { settleEndedBlackouts } from '../../src/services/blackouts';
 import { sweep } from '../../src/services/maintenance';
 import { advanceDelivery } from '../../src/services/publishing';
@@ -277,5 +277,26 @@ describe.each(testDrivers())('retraction and blackouts on %s', (driver) => {
     // The office that waited longest goes first, then the other office, before A1's later ones.
     const order = [...at.entries()].sort((x, y) => x[1] - y[1]).map(([id]) => id);
     expect(order.slice(0, 2)).toEqual([a1[0], b1[0]]);
+    // Each office is told of its moved deliveries, with the channel and the new time: in the app and the outbox.
+    const told = await t.ctx.db
+      .select({
+        userId: notifications.userId,
+        deliveryId: notifications.deliveryId,
+        data: notifications.data,
+      })
+      .from(notifications)
+      .where(eq(notifications.kind, 'delivery.rescheduled'));
+    const a1People = new Set(
+      (
+        await t.ctx.db.select({ id: users.id }).from(users).where(eq(users.unitId, org.units.officeA1.id))
+      ).map((u) => u.id),
+    );
+    expect(new Set(told.filter((n) => a1People.has(n.userId)).map((n) => n.deliveryId))).toEqual(new Set(a1));
+    expect(told.some((n) => n.deliveryId === b1[0] && a1People.has(n.userId))).toBe(false);
+    const b1Notice = told.find((n) => n.deliveryId === b1[0]);
+    expect(b1Notice?.data).toMatchObject({
+      channelName: 'Slotted',
+      dueAt: new Date(at.get(b1[0]!)!).toISOString(),
+    });
   });
 });
