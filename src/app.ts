@@ -41,6 +41,10 @@ function handleError(
 ) {
   const problem = toProblem(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  // A throttled answer says when to come back (sign-in throttle, per-route limits).
+  const retryAfter = problem.extra?.retryAfter;
+  if (problem.status === 429 && typeof retryAfter === 'number' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(retryAfter));
   return sendProblemOf(reply, problem);
 }
 

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { channels, deliveries, feeds, media, notifications, posts, units, users } from '../../src/db/schema';
-import type { TestUser } from '../helpers/org';
+import { TEST_PASSWORD, type TestUser } from '../helpers/org';
 import { insertChannel, insertMedia } from '../helpers/posts';
 import {
   describeInBrowser,
@@ -166,7 +166,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       data: { channelName: PAYLOAD, error: PAYLOAD, url: HOSTILE_URL },
     });
     for (const user of [office, org.user('national', 'admin')])
-      await api(user, 'POST', '/tokens', { name: PAYLOAD });
+      await api(user, 'POST', '/tokens', { name: PAYLOAD, currentPassword: TEST_PASSWORD });
     // A feed's title and last error come from the feed's site; its address from the office.
     const now = new Date();
     await ctx.db.insert(feeds).values([

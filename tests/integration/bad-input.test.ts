@@ -100,8 +100,8 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'POST',
     url: () => '/tokens',
-    body: () => ({ name: 'skrip', expiresAt: '2999-01-01T00:00:00Z' }),
-    required: ['name'],
+    body: () => ({ name: 'skrip', expiresAt: '2999-01-01T00:00:00Z', currentPassword: TEST_PASSWORD }),
+    required: ['name', 'currentPassword'],
   },
   { method: 'DELETE', url: () => `/tokens/${crypto.randomUUID()}` },
   { method: 'GET', url: () => '/tokens', query: { anything: '1' } },

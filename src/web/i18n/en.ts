@@ -511,6 +511,8 @@ export const en: Messages = {
     name: 'Name (what it is for)',
     expiresAt: 'Valid until',
     expiresHint: 'Leave empty for no expiry.',
+    passwordHint:
+      'Your own password: a token acts as you until it is revoked, or until your password changes.',
     createButton: 'Create token',
     secretTitle: 'New token',
     secretOnce: 'Copy it now: this token is shown only once.',

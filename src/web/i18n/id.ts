@@ -559,6 +559,8 @@ export const id = {
     name: 'Nama (untuk apa token ini)',
     expiresAt: 'Berlaku sampai',
     expiresHint: 'Kosongkan bila tanpa batas waktu.',
+    passwordHint:
+      'Kata sandi Anda sendiri: token bertindak atas nama Anda sampai dicabut, atau sampai kata sandi Anda berganti.',
     createButton: 'Buat token',
     secretTitle: 'Token baru',
     secretOnce: 'Salin sekarang: token ini hanya ditampilkan sekali.',
