@@ -50,6 +50,11 @@ const schema = z.object({
   GAUNG_PUBLIC_URL: httpUrl.optional(),
   GAUNG_TRUST_PROXY: bool.default(false),
   GAUNG_ALLOW_PRIVATE_URLS: bool.default(false),
+  /** Bearer token Prometheus presents at /metrics; unset, /metrics answers 404. */
+  GAUNG_METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,200}$/, '16 to 200 printable characters, no spaces')
+    .optional(),
   GAUNG_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),
