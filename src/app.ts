@@ -48,11 +48,18 @@ function handleError(
   return sendProblemOf(reply, problem);
 }
 
+/**
+ * GAUNG_TRUST_PROXY as Fastify takes it: the proxies' addresses as they are; a hop count as "the
+ * nearest `hops` addresses are proxies" (what Fastify does with a number, which its types omit).
+ */
+const trustProxyOption = (setting: false | number | string[]) =>
+  typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+
 /** The HTTP app; `opsOnly` serves /healthz, /readyz and /metrics alone (a worker process's figures). */
 export async function buildApp(ctx: AppContext, options: { opsOnly?: boolean } = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    trustProxy: ctx.config.GAUNG_TRUST_PROXY,
+    trustProxy: trustProxyOption(ctx.config.GAUNG_TRUST_PROXY),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
