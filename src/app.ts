@@ -19,6 +19,7 @@ import {
 import type { AppContext } from './context';
 import authPlugin from './http/auth';
 import { sendProblem, sendProblemOf, toProblem } from './http/problem';
+import rateLimits from './http/rate-limit';
 import { apiRoutes, opsRoutes } from './routes/index';
 import { webRoutes } from './web/index';
 
@@ -123,6 +124,7 @@ export async function buildApp(ctx: AppContext, options: { opsOnly?: boolean } =
     return app;
   }
   await app.register(authPlugin);
+  await app.register(rateLimits);
   await app.register(opsRoutes);
   await app.register(apiRoutes);
   // The web app and the press room, outside /api/v1.

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FEED_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   createFeed,
   deleteFeed,
@@ -53,6 +54,7 @@ export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/feeds',
     {
+      config: { rateLimit: ROUTE_LIMITS.sourceAdd },
       schema: {
         tags: ['feeds'],
         summary: "Reads an office's own account: its new items become the unit's posts",

@@ -10,6 +10,7 @@ import {
   POST_STATUSES,
 } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
 import {
@@ -154,6 +155,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/posts/:id/preview',
     {
+      config: { rateLimit: ROUTE_LIMITS.preview },
       schema: {
         tags: ['reviews'],
         params: idParams,

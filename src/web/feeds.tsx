@@ -5,6 +5,7 @@ import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { FEED_KINDS, type FeedKind } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import type { ActingUser } from '../services/channels';
 import {
   createFeed,
@@ -241,6 +242,7 @@ export const feedPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
   app.post(
     '/feeds',
     {
+      config: { rateLimit: ROUTE_LIMITS.sourceAdd },
       schema: {
         hide: true,
         body: z.strictObject({
