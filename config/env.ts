@@ -200,6 +200,12 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone')
     .default('America/Los_Angeles'),
+  /** TikTok's Open API host: the Content Posting API, OAuth token endpoint and Display API live under it. */
+  GAUNG_TIKTOK_API_URL: httpUrl.default('https://open.tiktokapis.com'),
+  /** TikTok's Login Kit consent page (web, v2). */
+  GAUNG_TIKTOK_AUTH_URL: httpUrl.default('https://www.tiktok.com/v2/auth/authorize/'),
+  GAUNG_TIKTOK_CLIENT_KEY: z.string().min(1).optional(),
+  GAUNG_TIKTOK_CLIENT_SECRET: z.string().min(1).optional(),
   /** Uploads: originals above these are cut off while streaming. Images are re-encoded per platform, so they may exceed every platform's own limit. */
   GAUNG_MEDIA_MAX_IMAGE_BYTES: int(1024, 2 ** 31).default(30_000_000),
   /** Threads and Facebook take videos of up to 1 GB by URL, the largest of the platforms. */

@@ -6,6 +6,7 @@ import { mastodonAdapter } from './mastodon';
 import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
 import { telegramAdapter } from './telegram';
 import { threadsAdapter } from './threads';
+import { tiktokAdapter } from './tiktok';
 import type { PlatformAdapter } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
@@ -36,6 +37,7 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     mastodonAdapter,
     blueskyAdapter,
     youtubeAdapter,
+    tiktokAdapter,
     webhookAdapter,
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];

@@ -141,6 +141,7 @@ export function AdminNav() {
     ['/admin/users', t.admin.nav.users],
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
+    ['/admin/working-time', t.admin.nav.workingTime],
   ] as const;
   return (
     <nav class="subnav" aria-label={t.admin.nav.label}>

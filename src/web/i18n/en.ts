@@ -75,6 +75,7 @@ export const en: Messages = {
     mastodon: 'Mastodon',
     bluesky: 'Bluesky',
     youtube: 'YouTube',
+    tiktok: 'TikTok',
     webhook: 'Webhook',
     sandbox: 'Sandbox',
   },
@@ -102,6 +103,17 @@ export const en: Messages = {
     resetHint:
       'At least 12 characters. Ends their sessions; they must choose their own password when they sign in. Pass it on in person or by phone, not by e-mail.',
     tokens: 'My API tokens',
+    email: 'E-mail from Gaung',
+    emailIntro: 'In-app notifications always show; here you choose what also reaches you by e-mail.',
+    topics: {
+      decisions: "Decisions on my unit's posts",
+      deliveries: "Publishing outcomes of my unit's posts",
+      arrivals: 'New and forwarded posts for my level (at most one e-mail every 30 minutes)',
+      overdue: 'Posts waiting past the limit at my level',
+    },
+    dailyDigest: "A daily digest every morning: posts waiting, and yesterday's publications",
+    weeklyDigest:
+      'A weekly digest every Monday morning (national and regional units): figures, top posts, offices that sent nothing',
   },
   posts: {
     title: 'Posts',
@@ -192,6 +204,10 @@ export const en: Messages = {
       'delivery.published': (channel) => `Published on ${channel}`,
       'delivery.failed': (channel) => `Publishing on ${channel} failed`,
       'delivery.needs_attention': (channel) => `Publishing on ${channel} needs attention`,
+      'review.submitted': (office) => `A new post from ${office} waits for review`,
+      'review.forwarded': (office) => `A post from ${office} was forwarded to you`,
+      'review.overdue': (office) => `A post from ${office} has waited past the limit`,
+      'review.overdue_admin': (office) => `A post from ${office} has waited twice the limit`,
     },
   },
   feeds: {
@@ -237,6 +253,8 @@ export const en: Messages = {
     empty: 'Nothing is waiting.',
     age,
     forwarded: 'Forwarded',
+    overdue: 'Overdue',
+    overdueHint: "Waited longer than this level's limit in working hours; its reviewers were told.",
     onlyForwarded: 'Forwarded only',
     approvedFor: (channels) => `approved for ${channels}`,
     passed: 'not for this level',
@@ -271,6 +289,21 @@ export const en: Messages = {
     editText: 'Edit the text for this channel',
     textFor: (channel) => `Text for ${channel}`,
     textHint: "Leave empty to use the post's text. The channel's credit line is still added.",
+    tiktokChoices: 'TikTok: who may see it',
+    tiktokPrivacy: {
+      PUBLIC_TO_EVERYONE: 'Everyone',
+      MUTUAL_FOLLOW_FRIENDS: 'Friends (followers the account follows back)',
+      FOLLOWER_OF_CREATOR: 'Followers',
+      SELF_ONLY: 'Only the account (private)',
+    },
+    tiktokAllowComment: 'Allow comments',
+    tiktokAllowDuet: 'Allow Duet',
+    tiktokAllowStitch: 'Allow Stitch',
+    tiktokCreatorDisabled: 'turned off by the account',
+    tiktokUnaudited:
+      "Gaung's TikTok app is not yet audited by TikTok: posts go out visible to the account only, and the account must be private.",
+    tiktokConsent:
+      'By approving, the post is sent to TikTok with these choices; TikTok may take a few minutes to process it.',
     mediaCount: (n) => `+ ${n} media`,
     approveComment: 'Note to the office (optional)',
     approveButton: 'Approve',
@@ -401,7 +434,34 @@ export const en: Messages = {
       users: 'Users',
       tokens: 'API tokens',
       audit: 'Audit log',
+      workingTime: 'Working hours & holidays',
     },
+  },
+  workingTime: {
+    title: 'Working hours & holidays',
+    holidays: (year) => `Public holidays and collective leave days ${year}`,
+    holidaysIntro:
+      'Waiting time does not run on these days, for every unit. The national admins keep this list up to date each year.',
+    noHolidays: 'No days off entered for this year yet.',
+    date: 'Date',
+    name: 'Name',
+    kind: 'Kind',
+    kinds: { public_holiday: 'Public holiday', collective_leave: 'Collective leave (cuti bersama)' },
+    add: 'Add',
+    remove: 'Remove',
+    removeConfirm: 'Remove this day from the list?',
+    year: 'Year',
+    hours: 'Working hours and waiting limit',
+    hoursIntro:
+      "How long a post may wait for this unit's decision, counted in working hours in the unit's time zone. Past it, the unit's reviewers are told; after twice as long, its admins.",
+    unit: 'Unit',
+    show: 'Show',
+    days: 'Working days',
+    weekdays: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
+    start: 'Start',
+    end: 'End',
+    wait: 'Waiting limit (working minutes)',
+    zone: (zone) => `The unit's time zone: ${zone}`,
   },
   channels: {
     title: 'Channels',
@@ -423,6 +483,20 @@ export const en: Messages = {
     connectX: 'Connect an X account',
     connectYoutube: 'Connect a YouTube channel with Google',
     youtubeTitle: 'YouTube settings',
+    connectTiktok: 'Connect a TikTok account',
+    tiktokNeedsHttps:
+      'TikTok accepts only https return addresses: set GAUNG_PUBLIC_URL to an https address to connect here. Tokens can still be given through the API.',
+    tiktokTitle: 'TikTok settings',
+    tiktokUnaudited:
+      "Gaung's TikTok app is not yet audited by TikTok (posts go out visible to the account only; the account must be private)",
+    tiktokMediaDomain:
+      "Gaung's media domain is verified with TikTok (TikTok fetches videos itself instead of Gaung uploading them)",
+    tiktokPrivacyLevel: 'Standing choice of who may see posts (optional)',
+    tiktokPrivacyHint:
+      'Without one, the reviewer chooses for every post on the approve screen, as TikTok requires.',
+    tiktokNoStandingChoice: 'None: choose for every post',
+    tiktokCreatorAllows: (levels: string[]) => `The account allows: ${levels.join(', ')}.`,
+    tiktokMaxVideo: (seconds: number) => `Videos up to ${seconds} seconds.`,
     youtubeApiNote:
       'Tokens can also be given through the API (credentials: accessToken, refreshToken, expiresAt).',
     madeForKids: 'Are this channel’s videos made for kids?',

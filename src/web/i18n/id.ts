@@ -57,6 +57,7 @@ const platform: Record<Platform, string> = {
   mastodon: 'Mastodon',
   bluesky: 'Bluesky',
   youtube: 'YouTube',
+  tiktok: 'TikTok',
   webhook: 'Webhook',
   sandbox: 'Sandbox',
 };
@@ -84,6 +85,10 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
+  'review.submitted': (office) => `Kiriman baru dari ${office} menunggu tinjauan`,
+  'review.forwarded': (office) => `Kiriman dari ${office} diteruskan kepada Anda`,
+  'review.overdue': (office) => `Kiriman dari ${office} melewati batas waktu tunggu`,
+  'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
 };
 
 /** Durations as "3 jam", "2 hari". */
@@ -152,6 +157,18 @@ export const id = {
     resetHint:
       'Minimal 12 karakter. Mengakhiri sesinya; ia wajib membuat kata sandinya sendiri saat masuk. Sampaikan langsung atau lewat telepon, jangan lewat surel.',
     tokens: 'Token API saya',
+    email: 'E-mail dari Gaung',
+    emailIntro:
+      'Notifikasi di aplikasi selalu tampil; di sini Anda memilih apa yang juga dikirim lewat e-mail.',
+    topics: {
+      decisions: 'Keputusan atas kiriman unit saya',
+      deliveries: 'Hasil penerbitan kiriman unit saya',
+      arrivals: 'Kiriman baru dan yang diteruskan ke tingkat saya (paling sering satu e-mail per 30 menit)',
+      overdue: 'Kiriman yang melewati batas waktu tunggu di tingkat saya',
+    },
+    dailyDigest: 'Ringkasan harian setiap pagi: kiriman yang menunggu dan yang terbit kemarin',
+    weeklyDigest:
+      'Ringkasan mingguan setiap Senin pagi (unit nasional dan wilayah): angka, kiriman teratas, kantor yang tidak mengirim',
   },
   posts: {
     title: 'Kiriman',
@@ -280,6 +297,8 @@ export const id = {
     empty: 'Tidak ada kiriman yang menunggu.',
     age,
     forwarded: 'Diteruskan',
+    overdue: 'Terlambat',
+    overdueHint: 'Menunggu lebih lama dari batas jam kerja tingkat ini; peninjaunya sudah diberi tahu.',
     onlyForwarded: 'Hanya yang diteruskan',
     approvedFor: (channels: string) => `disetujui untuk ${channels}`,
     passed: 'bukan untuk level ini',
@@ -314,6 +333,21 @@ export const id = {
     editText: 'Ubah teks untuk kanal ini',
     textFor: (channel: string) => `Teks untuk ${channel}`,
     textHint: 'Kosongkan untuk memakai teks kiriman. Baris kredit kanal tetap ditambahkan.',
+    tiktokChoices: 'TikTok: siapa yang dapat melihat',
+    tiktokPrivacy: {
+      PUBLIC_TO_EVERYONE: 'Semua orang',
+      MUTUAL_FOLLOW_FRIENDS: 'Teman (pengikut yang diikuti balik)',
+      FOLLOWER_OF_CREATOR: 'Pengikut',
+      SELF_ONLY: 'Hanya akun ini (privat)',
+    } as Record<'PUBLIC_TO_EVERYONE' | 'MUTUAL_FOLLOW_FRIENDS' | 'FOLLOWER_OF_CREATOR' | 'SELF_ONLY', string>,
+    tiktokAllowComment: 'Izinkan komentar',
+    tiktokAllowDuet: 'Izinkan Duet',
+    tiktokAllowStitch: 'Izinkan Stitch',
+    tiktokCreatorDisabled: 'dimatikan oleh akun',
+    tiktokUnaudited:
+      'Aplikasi TikTok Gaung belum diaudit TikTok: kiriman hanya terlihat oleh akun itu sendiri, dan akun harus privat.',
+    tiktokConsent:
+      'Dengan menyetujui, kiriman dikirim ke TikTok dengan pilihan ini; TikTok mungkin perlu beberapa menit untuk memprosesnya.',
     mediaCount: (n: number) => `+ ${n} media`,
     approveComment: 'Catatan untuk kantor (tidak wajib)',
     approveButton: 'Setujui',
@@ -449,7 +483,34 @@ export const id = {
       users: 'Pengguna',
       tokens: 'Token API',
       audit: 'Log audit',
+      workingTime: 'Jam kerja & hari libur',
     },
+  },
+  workingTime: {
+    title: 'Jam kerja & hari libur',
+    holidays: (year: number) => `Hari libur dan cuti bersama ${year}`,
+    holidaysIntro:
+      'Waktu tunggu kiriman tidak berjalan pada hari-hari ini, untuk semua unit. Admin nasional memperbarui daftar ini setiap tahun.',
+    noHolidays: 'Belum ada hari libur untuk tahun ini.',
+    date: 'Tanggal',
+    name: 'Nama',
+    kind: 'Jenis',
+    kinds: { public_holiday: 'Hari libur nasional', collective_leave: 'Cuti bersama' },
+    add: 'Tambahkan',
+    remove: 'Hapus',
+    removeConfirm: 'Hapus hari ini dari daftar?',
+    year: 'Tahun',
+    hours: 'Jam kerja dan batas waktu tunggu',
+    hoursIntro:
+      'Berapa lama kiriman boleh menunggu keputusan unit ini, dihitung dalam jam kerja pada zona waktu unit. Setelah lewat, peninjau unit diberi tahu; setelah dua kali lipat, adminnya.',
+    unit: 'Unit',
+    show: 'Tampilkan',
+    days: 'Hari kerja',
+    weekdays: ['Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu', 'Minggu'],
+    start: 'Mulai',
+    end: 'Selesai',
+    wait: 'Batas waktu tunggu (menit kerja)',
+    zone: (zone: string) => `Zona waktu unit: ${zone}`,
   },
   channels: {
     title: 'Kanal',
@@ -471,6 +532,20 @@ export const id = {
     connectX: 'Hubungkan akun X',
     connectYoutube: 'Hubungkan kanal YouTube dengan Google',
     youtubeTitle: 'Pengaturan YouTube',
+    connectTiktok: 'Hubungkan akun TikTok',
+    tiktokNeedsHttps:
+      'TikTok hanya menerima alamat kembali https: atur GAUNG_PUBLIC_URL ke alamat https untuk menghubungkan di sini. Token tetap dapat diberikan melalui API.',
+    tiktokTitle: 'Pengaturan TikTok',
+    tiktokUnaudited:
+      'Aplikasi TikTok Gaung belum diaudit TikTok (kiriman hanya terlihat oleh akun itu sendiri; akun harus privat)',
+    tiktokMediaDomain:
+      'Domain media Gaung sudah diverifikasi di TikTok (TikTok mengambil video sendiri, bukan diunggah Gaung)',
+    tiktokPrivacyLevel: 'Pilihan tetap siapa yang dapat melihat kiriman (tidak wajib)',
+    tiktokPrivacyHint:
+      'Tanpa pilihan tetap, peninjau memilih untuk setiap kiriman di layar persetujuan, sesuai syarat TikTok.',
+    tiktokNoStandingChoice: 'Tidak ada: pilih untuk setiap kiriman',
+    tiktokCreatorAllows: (levels: string[]) => `Akun mengizinkan: ${levels.join(', ')}.`,
+    tiktokMaxVideo: (seconds: number) => `Video hingga ${seconds} detik.`,
     youtubeApiNote:
       'Token juga dapat diberikan lewat API (credentials: accessToken, refreshToken, expiresAt).',
     madeForKids: 'Apakah video kanal ini dibuat untuk anak-anak?',
