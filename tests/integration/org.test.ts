@@ -317,7 +317,10 @@ describe.each(testDrivers())('units, users, tokens and audit on %s', (driver) =>
   describe('API tokens', () => {
     it('shows the secret once, stores only its hash, lists, expires and revokes', async () => {
       const owner = org.user('officeB1', 'contributor');
-      const created = await api('POST', '/tokens', owner.headers, { name: 'cron unggah', currentPassword: TEST_PASSWORD });
+      const created = await api('POST', '/tokens', owner.headers, {
+        name: 'cron unggah',
+        currentPassword: TEST_PASSWORD,
+      });
       expect(created.statusCode).toBe(201);
       const { token, secret } = created.json() as { token: { id: string; prefix: string }; secret: string };
       expect(secret).toMatch(/^gaung_[A-Za-z0-9_-]{43}$/);
