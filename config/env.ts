@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -39,6 +40,54 @@ const redisNodes = z
     }),
   );
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(item: string): boolean {
+  if (PROXY_NAMES.has(item)) return true;
+  const [address, prefix, ...rest] = item.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which X-Forwarded-For hops are believed: a count of proxies in front of Gaung (`1`: the one
+ * reverse proxy), or the proxies' own addresses and ranges (`10.0.0.5,10.0.1.0/24`, also `loopback`,
+ * `linklocal`, `uniquelocal`). `false`/`0`: none. `true` is refused: it would believe every hop,
+ * so anyone could choose their address (and escape the per-address sign-in limit) with a header.
+ */
+const trustProxy = z.string().transform((value, ctx): false | number | string[] => {
+  const text = value.trim().toLowerCase();
+  if (['false', 'no', '0'].includes(text)) return false;
+  if (['true', 'yes'].includes(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'trusting every hop lets clients choose their address; give the number of proxies in front of Gaung (1) or their addresses (10.0.0.5,10.0.1.0/24)',
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops > 20) {
+      ctx.addIssue({ code: 'custom', message: 'a hop count from 0 to 20' });
+      return z.NEVER;
+    }
+    return hops === 0 ? false : hops;
+  }
+  const items = text.split(',').map((item) => item.trim());
+  const bad = items.filter((item) => !isProxyAddress(item));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${bad.map((item) => JSON.stringify(item)).join(', ')}: not a hop count, an IP address or a CIDR range`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
+
 /** A hash tag (`{gaung}`) puts every key in one Cluster slot, as BullMQ's scripts and Gaung's own need. */
 const HASH_TAGGED = /\{[^{}]+\}/;
 
@@ -48,8 +97,13 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   GAUNG_PUBLIC_URL: httpUrl.optional(),
-  GAUNG_TRUST_PROXY: bool.default(false),
+  GAUNG_TRUST_PROXY: trustProxy.default(false),
   GAUNG_ALLOW_PRIVATE_URLS: bool.default(false),
+  /** Bearer token Prometheus presents at /metrics; unset, /metrics answers 404. */
+  GAUNG_METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,200}$/, '16 to 200 printable characters, no spaces')
+    .optional(),
   GAUNG_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),

@@ -19,6 +19,7 @@ import {
 import type { AppContext } from './context';
 import authPlugin from './http/auth';
 import { sendProblem, sendProblemOf, toProblem } from './http/problem';
+import rateLimits from './http/rate-limit';
 import { apiRoutes, opsRoutes } from './routes/index';
 import { webRoutes } from './web/index';
 
@@ -41,14 +42,25 @@ function handleError(
 ) {
   const problem = toProblem(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  // A throttled answer says when to come back (sign-in throttle, per-route limits).
+  const retryAfter = problem.extra?.retryAfter;
+  if (problem.status === 429 && typeof retryAfter === 'number' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(retryAfter));
   return sendProblemOf(reply, problem);
 }
+
+/**
+ * GAUNG_TRUST_PROXY as Fastify takes it: the proxies' addresses as they are; a hop count as "the
+ * nearest `hops` addresses are proxies" (what Fastify does with a number, which its types omit).
+ */
+const trustProxyOption = (setting: false | number | string[]) =>
+  typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
 
 /** The HTTP app; `opsOnly` serves /healthz, /readyz and /metrics alone (a worker process's figures). */
 export async function buildApp(ctx: AppContext, options: { opsOnly?: boolean } = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    trustProxy: ctx.config.GAUNG_TRUST_PROXY,
+    trustProxy: trustProxyOption(ctx.config.GAUNG_TRUST_PROXY),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
@@ -112,6 +124,7 @@ export async function buildApp(ctx: AppContext, options: { opsOnly?: boolean } =
     return app;
   }
   await app.register(authPlugin);
+  await app.register(rateLimits);
   await app.register(opsRoutes);
   await app.register(apiRoutes);
   // The web app and the press room, outside /api/v1.

@@ -28,6 +28,11 @@ export class AppError extends Error {
     this.errors = options.errors;
     this.extra = options.extra;
   }
+
+  /** The status under the name libraries' own error handlers read (the queue dashboard's), so a 403 stays a 403. */
+  get statusCode(): number {
+    return this.status;
+  }
 }
 
 export const notFound = (what: string) => new AppError('not_found', 404, `${what} not found`);

@@ -52,6 +52,12 @@ export type Action =
   | 'user.update'
   /** Name and locale: the user themselves or an admin over them. */
   | 'user.profile'
+  /**
+   * Set someone else's password: an admin over them of a higher rank, either by role or by a unit
+   * above theirs. Admins of the same unit never manage each other's credentials (one could sign in
+   * as the other); a national admin's password is reset with `npm run admin:reset-password`.
+   */
+  | 'user.credentials'
   | 'post.read'
   | 'post.create'
   | 'post.update'
@@ -139,6 +145,14 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
           // An admin changes role, unit and access of others in the subtree, never beyond their own role.
           return hide(self || manages(actor, resource.unitPath), () =>
             allowIf(!self && RANK[resource.role] <= RANK[actor.role]),
+          );
+        case 'user.credentials':
+          return hide(self || manages(actor, resource.unitPath), () =>
+            allowIf(
+              !self &&
+                (RANK[resource.role] < RANK[actor.role] ||
+                  (RANK[resource.role] === RANK[actor.role] && resource.unitPath !== actor.unitPath)),
+            ),
           );
       }
       break;

@@ -48,6 +48,8 @@ declare module 'fastify' {
     csrf?: boolean;
     /** `true` for what a session still reaches before its person replaced an admin-set password. */
     beforePasswordChange?: boolean;
+    /** The route reads the Authorization header itself (/metrics and its scrape token): no person signs in there. */
+    ownAuthorization?: boolean;
   }
 }
 
@@ -120,6 +122,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
   app.decorateRequest('actor', null);
 
   app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.ownAuthorization) return;
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,
   channelViewFor,
@@ -161,6 +162,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/channels/:id/verify',
     {
+      config: { rateLimit: ROUTE_LIMITS.channelVerify },
       schema: {
         tags: ['channels'],
         params: idParams,

@@ -11,6 +11,7 @@ import {
   POST_STATUSES,
 } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
@@ -168,6 +169,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/posts/:id/preview',
     {
+      config: { rateLimit: ROUTE_LIMITS.preview },
       schema: {
         tags: ['reviews'],
         params: idParams,

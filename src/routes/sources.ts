@@ -5,6 +5,7 @@ import { units } from '../db/schema';
 import { notFound } from '../domain/errors';
 import { SOURCE_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   createSource,
   deleteSource,
@@ -75,6 +76,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/sources',
     {
+      config: { rateLimit: ROUTE_LIMITS.sourceAdd },
       schema: {
         tags: ['sources'],
         summary: "Reads an office's own account: its new items become the unit's posts",

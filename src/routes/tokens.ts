@@ -25,9 +25,12 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['tokens'],
         summary: 'Creates an API token; the secret is in this answer only',
+        description:
+          "Asks for the caller's current password (wrong ones count as failed sign-ins). A password change or reset revokes every token of the user.",
         body: z.strictObject({
           name: z.string().trim().min(1).max(100),
           expiresAt: z.iso.datetime({ offset: true }).optional(),
+          currentPassword: z.string().min(1).max(300),
         }),
         response: { 201: z.object({ token: tokenViewSchema, secret: z.string() }) },
       },
@@ -35,11 +38,11 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
-      const { name, expiresAt } = request.body;
+      const { name, expiresAt, currentPassword } = request.body;
       const created = await createToken(
         ctx,
         actor,
-        { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined },
+        { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined, currentPassword },
         request.ip,
       );
       return reply.code(201).send({ token: tokenView(created.token), secret: created.secret });

@@ -151,9 +151,9 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['users'],
-        summary: 'Sets a temporary password for someone else (an admin over them)',
+        summary: 'Sets a temporary password for someone else (an admin of a higher rank over them)',
         description:
-          'Ends their sessions and clears the failed sign-ins counted against them; they must choose their own password after signing in. Your own password changes at POST /auth/password.',
+          'Ends their sessions, revokes their API tokens and clears the failed sign-ins counted against them; they must choose their own password after signing in. An admin of the same unit answers 403: admins of one unit never reset each other (a national admin is reset with `npm run admin:reset-password`). Your own password changes at POST /auth/password.',
         params: idParams,
         body: z.strictObject({ password: newPassword }),
         response: { 200: userViewSchema },
@@ -164,7 +164,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       const user = await loadUser(ctx, request.params.id);
       authorize(
         actor,
-        'user.update',
+        'user.credentials',
         { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
         'User',
       );

@@ -1,6 +1,7 @@
-import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import { type AppContext, redisKey } from '../context';
-import { sessions, users } from '../db/schema';
+import type { Tx } from '../db/client';
+import { apiTokens, sessions, users } from '../db/schema';
 import { AppError } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../infra/crypto';
@@ -185,9 +186,52 @@ export async function logout(ctx: AppContext, sessionSecret: string, ip: string)
 }
 
 /**
- * Sets a new password after checking the current one, and ends every other session of the user.
- * Wrong current passwords count against the account like failed sign-ins, so a stolen session
- * cannot be used to guess the password.
+ * Checks the caller's current password before something only its owner may do (a new password, a
+ * new API token). Wrong passwords count against the account like failed sign-ins, so a stolen
+ * session or token cannot be used to guess the password.
+ */
+export async function confirmPassword(
+  ctx: AppContext,
+  actor: Pick<Actor, 'userId'> & { email: string },
+  password: string,
+  field = 'currentPassword',
+): Promise<UserRow> {
+  const key = accountKey(ctx, actor.email);
+  await reserveAttempt(ctx, [{ key, limit: ctx.config.GAUNG_LOGIN_MAX_FAILURES }]);
+  const [user] = await ctx.db.select().from(users).where(eq(users.id, actor.userId));
+  if (!user || !(await verifyPassword(password, user.passwordHash)))
+    throw new AppError('wrong_password', 400, 'The current password is wrong', {
+      errors: [{ field, message: 'is wrong', code: 'wrong_password' }],
+    });
+  await releaseAttempt(ctx, [key]);
+  return user;
+}
+
+/**
+ * What a new password ends: the user's sessions (but `keepSession`, the one that changed it) and
+ * every API token they have, so credentials made with the old password do not outlive it.
+ */
+export async function endCredentials(
+  ctx: AppContext,
+  tx: Tx,
+  userId: string,
+  keepSession?: string,
+): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
+  const which = keepSession
+    ? and(eq(sessions.userId, userId), ne(sessions.id, keepSession))
+    : eq(sessions.userId, userId);
+  const ended = await tx.delete(sessions).where(which).returning({ id: sessions.id });
+  const revoked = await tx
+    .update(apiTokens)
+    .set({ revokedAt: ctx.now() })
+    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  return { sessionsEnded: ended.length, tokensRevoked: revoked.length };
+}
+
+/**
+ * Sets a new password after checking the current one, ends every other session of the user and
+ * revokes their API tokens.
  */
 export async function changePassword(
   ctx: AppContext,
@@ -195,14 +239,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   ip: string,
 ): Promise<void> {
-  const key = accountKey(ctx, actor.email);
-  await reserveAttempt(ctx, [{ key, limit: ctx.config.GAUNG_LOGIN_MAX_FAILURES }]);
-  const [user] = await ctx.db.select().from(users).where(eq(users.id, actor.userId));
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash)))
-    throw new AppError('wrong_password', 400, 'The current password is wrong', {
-      errors: [{ field: 'currentPassword', message: 'is wrong', code: 'wrong_password' }],
-    });
-  await releaseAttempt(ctx, [key]);
+  const user = await confirmPassword(ctx, actor, input.currentPassword);
   const passwordHash = await hashPassword(input.newPassword);
   await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
@@ -210,10 +247,7 @@ export async function changePassword(
       .update(users)
       .set({ passwordHash, passwordChangedAt: now, passwordMustChange: false, updatedAt: now })
       .where(eq(users.id, user.id));
-    const others = actor.sessionId
-      ? and(eq(sessions.userId, user.id), ne(sessions.id, actor.sessionId))
-      : eq(sessions.userId, user.id);
-    const ended = await tx.delete(sessions).where(others).returning({ id: sessions.id });
+    const ended = await endCredentials(ctx, tx, user.id, actor.sessionId);
     await recordAudit(ctx, tx, {
       actorId: user.id,
       unitId: user.unitId,
@@ -221,7 +255,7 @@ export async function changePassword(
       targetType: 'user',
       targetId: user.id,
       ip,
-      details: { sessionsEnded: ended.length },
+      details: ended,
     });
   });
 }

@@ -5,6 +5,7 @@ import { invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
 import { randomToken, sha256Hex } from '../infra/crypto';
 import { recordAudit } from './audit';
+import { confirmPassword } from './auth';
 
 /** API tokens for automation: shown once, stored as sha256, named, expiring, revocable. */
 
@@ -48,16 +49,20 @@ export async function listTokens(ctx: AppContext, actor: Actor): Promise<TokenRo
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
 }
 
-/** Creates a token for the actor; the secret is returned here and never again. */
+/**
+ * Creates a token for the actor once their current password is confirmed (a stolen session cannot
+ * mint itself a lasting credential); the secret is returned here and never again.
+ */
 export async function createToken(
   ctx: AppContext,
-  actor: Actor,
-  input: { name: string; expiresAt?: Date },
+  actor: Actor & { email: string },
+  input: { name: string; expiresAt?: Date; currentPassword: string },
   ip: string | null,
 ): Promise<{ token: TokenRow; secret: string }> {
   const now = ctx.now();
   if (input.expiresAt && input.expiresAt <= now)
     throw invalid([{ field: 'expiresAt', message: 'must be in the future' }]);
+  await confirmPassword(ctx, actor, input.currentPassword);
   const secret = randomToken(TOKEN_PREFIX);
   const token = await ctx.db.transaction(async (tx) => {
     const [row] = await tx

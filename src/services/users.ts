@@ -7,7 +7,7 @@ import type { Actor } from '../domain/permissions';
 import type { Locale, Role } from '../domain/vocabulary';
 import { hashPassword } from '../infra/crypto';
 import { changesOf, recordAudit } from './audit';
-import { forgetFailedLogins } from './auth';
+import { endCredentials, forgetFailedLogins } from './auth';
 
 /** The people of the organisation: a unit, a role, a locale, and whether they may still sign in. */
 
@@ -209,38 +209,54 @@ export async function updateUser(
 }
 
 /**
- * An admin sets a temporary password for someone who forgot theirs. Their sessions end at once, the
- * failed sign-ins counted against the account are forgotten, and they must choose a password of
- * their own when they next sign in. API tokens stay: they are separate credentials, revoked apart.
+ * A new password set for someone else: by an admin over them, or (`actor` null) by an operator with
+ * `npm run admin:reset-password`. Their sessions end and their API tokens are revoked at once, the
+ * failed sign-ins counted against the account are forgotten, and unless `mustChange` is false they
+ * must choose a password of their own when they next sign in.
  */
 export async function resetPassword(
   ctx: AppContext,
-  actor: Actor,
+  actor: Actor | null,
   userId: string,
   password: string,
   ip: string | null,
+  options: { mustChange?: boolean; via?: 'cli' } = {},
 ): Promise<UserRow> {
   const passwordHash = await hashPassword(password);
   const row = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     const [updated] = await tx
       .update(users)
-      .set({ passwordHash, passwordChangedAt: now, passwordMustChange: true, updatedAt: now })
+      .set({
+        passwordHash,
+        passwordChangedAt: now,
+        passwordMustChange: options.mustChange ?? true,
+        updatedAt: now,
+      })
       .where(eq(users.id, userId))
       .returning();
     if (!updated) throw notFound('User');
-    const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+    const ended = await endCredentials(ctx, tx, userId);
     await recordAudit(ctx, tx, {
-      actorId: actor.userId,
+      actorId: actor?.userId ?? null,
       unitId: updated.unitId,
       action: 'user.password_reset',
       targetType: 'user',
       targetId: userId,
       ip,
-      details: { sessionsEnded: ended.length },
+      details: { ...ended, ...(options.via ? { via: options.via } : {}) },
     });
     return updated;
   });
   await forgetFailedLogins(ctx, row.email);
+  return row;
+}
+
+/** A user by e-mail address (any case), for the operator's command line. */
+export async function findUserByEmail(ctx: AppContext, email: string): Promise<UserRow | undefined> {
+  const [row] = await ctx.db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
   return row;
 }

@@ -155,6 +155,16 @@ function UsersPage(props: {
   const errorsFor = (form: string) => (problem.form === form ? problem.errors : undefined);
   const values = problem.form === 'new' ? (problem.values ?? {}) : {};
   const unitName = new Map(props.units.map((u) => [u.id, u.name]));
+  const unitPath = new Map(props.units.map((u) => [u.id, u.path]));
+  // Admins of one unit never reset each other's password; the form shows only where it would work.
+  const mayReset = (user: UserRow) =>
+    actor !== null &&
+    decide(actor, 'user.credentials', {
+      type: 'user',
+      userId: user.id,
+      unitPath: unitPath.get(user.unitId) ?? '',
+      role: user.role,
+    }) === 'allow';
   return (
     <Layout title={t.users.title} notice={props.notice} error={problem.error} subnav={<AdminNav />}>
       <form method="get" action="/admin/users" class="filters">
@@ -229,28 +239,30 @@ function UsersPage(props: {
                     {t.common.save}
                   </button>
                 </form>
-                <form method="post" action={`/admin/users/${user.id}/password`}>
-                  <Csrf />
-                  <Field
-                    id={`password-${user.id}`}
-                    label={t.account.resetPassword}
-                    hint={t.account.resetHint}
-                    field="password"
-                    errors={errorsFor(`password-${user.id}`)}
-                  >
-                    <input
+                {mayReset(user) ? (
+                  <form method="post" action={`/admin/users/${user.id}/password`}>
+                    <Csrf />
+                    <Field
                       id={`password-${user.id}`}
-                      name="password"
-                      type="password"
-                      autoComplete="new-password"
-                      minLength={12}
-                      required
-                    />
-                  </Field>
-                  <button type="submit" class="button">
-                    {t.account.resetPassword}
-                  </button>
-                </form>
+                      label={t.account.resetPassword}
+                      hint={t.account.resetHint}
+                      field="password"
+                      errors={errorsFor(`password-${user.id}`)}
+                    >
+                      <input
+                        id={`password-${user.id}`}
+                        name="password"
+                        type="password"
+                        autoComplete="new-password"
+                        minLength={12}
+                        required
+                      />
+                    </Field>
+                    <button type="submit" class="button">
+                      {t.account.resetPassword}
+                    </button>
+                  </form>
+                ) : null}
               </details>
             ) : null}
           </li>
@@ -380,6 +392,20 @@ function TokensPage(props: {
         </Field>
         <Field id="expiresAt" label={t.tokens.expiresAt} hint={t.tokens.expiresHint} errors={problem.errors}>
           <input id="expiresAt" name="expiresAt" type="date" />
+        </Field>
+        <Field
+          id="currentPassword"
+          label={t.account.currentPassword}
+          hint={t.tokens.passwordHint}
+          errors={problem.errors}
+        >
+          <input
+            id="currentPassword"
+            name="currentPassword"
+            type="password"
+            autoComplete="current-password"
+            required
+          />
         </Field>
         <button type="submit" class="button primary">
           {t.tokens.createButton}
@@ -731,7 +757,7 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       return userChange(request, reply, `password-${id}`, {}, async (actor) => {
         const user = await loadUser(ctx, id);
         const current = { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role } as const;
-        authorize(actor, 'user.update', current, 'User');
+        authorize(actor, 'user.credentials', current, 'User');
         const { password } = parseForm(z.object({ password: newPassword }), request.body);
         await resetPassword(ctx, actor, user.id, password, request.ip);
       });
@@ -766,6 +792,7 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           _csrf: z.string().max(200),
           name: z.string().max(300),
           expiresAt: z.string().max(10).optional(),
+          currentPassword: z.string().max(300),
         }),
       },
     },
@@ -774,7 +801,10 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
       const env = await kit.env(request, reply);
       try {
-        const { name } = parseForm(z.object({ name: z.string().trim().min(1).max(100) }), request.body);
+        const { name, currentPassword } = parseForm(
+          z.object({ name: z.string().trim().min(1).max(100), currentPassword: z.string().min(1) }),
+          request.body,
+        );
         const day = blank(request.body.expiresAt);
         // A date without a time: the token works through that whole day in the viewer's zone.
         const parsedDay = day ? parseDayKey(day) : null;
@@ -786,7 +816,7 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
             problem: { errors: [{ field: 'expiresAt', message: env.t.fieldProblems.invalid_date }] },
             status: 400,
           });
-        const created = await createToken(ctx, actor, { name, expiresAt }, request.ip);
+        const created = await createToken(ctx, actor, { name, expiresAt, currentPassword }, request.ip);
         // The secret is shown in this answer only; it is not kept anywhere it could be shown again.
         return showTokens(request, reply, {
           secret: created.secret,

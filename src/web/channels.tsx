@@ -7,6 +7,7 @@ import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY } from '../domain/rendering';
 import { TIKTOK_PRIVACY_LEVELS, tiktokFacts } from '../domain/tiktok';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,
   type ChannelRow,
@@ -882,7 +883,10 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
 
   app.post(
     '/admin/channels/:id/verify',
-    { schema: { hide: true, params: idParams, body: csrfOnly } },
+    {
+      config: { rateLimit: ROUTE_LIMITS.channelVerify },
+      schema: { hide: true, params: idParams, body: csrfOnly },
+    },
     async (request, reply) => {
       const { actor, channel } = await manageable(request, request.params.id);
       const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });

@@ -10,6 +10,7 @@ import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import { postContent } from '../schemas/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
 import { snapshotsOf } from '../services/delivery-metrics';
@@ -1086,6 +1087,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
   app.post(
     '/ui/preview',
     {
+      config: { rateLimit: ROUTE_LIMITS.preview },
       schema: {
         hide: true,
         body: z.strictObject({

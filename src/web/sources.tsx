@@ -5,6 +5,7 @@ import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { ROUTE_LIMITS } from '../http/rate-limit';
 import { FEED_KINDS } from '../platforms/feeds';
 import type { ActingUser } from '../services/channels';
 import {
@@ -263,6 +264,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
   app.post(
     '/sources',
     {
+      config: { rateLimit: ROUTE_LIMITS.sourceAdd },
       schema: {
         hide: true,
         body: z.strictObject({

@@ -11,7 +11,7 @@ import {
   units,
   users,
 } from '../../src/db/schema';
-import type { TestUser } from '../helpers/org';
+import { TEST_PASSWORD, type TestUser } from '../helpers/org';
 import { insertChannel, insertMedia } from '../helpers/posts';
 import {
   describeInBrowser,
@@ -175,7 +175,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       data: { channelName: PAYLOAD, error: PAYLOAD, url: HOSTILE_URL },
     });
     for (const user of [office, org.user('national', 'admin')])
-      await api(user, 'POST', '/tokens', { name: PAYLOAD });
+      await api(user, 'POST', '/tokens', { name: PAYLOAD, currentPassword: TEST_PASSWORD });
     // A source's title and last error come from the source's site; its address from the office.
     const now = new Date();
     await ctx.db.insert(sources).values([

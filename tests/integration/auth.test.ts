@@ -206,7 +206,7 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
       .select()
       .from(auditEvents)
       .where(and(eq(auditEvents.action, 'auth.password_changed'), eq(auditEvents.actorId, user.id)));
-    expect(event!.details).toEqual({ sessionsEnded: 1 });
+    expect(event!.details).toEqual({ sessionsEnded: 1, tokensRevoked: 1 });
   });
 
   it('lets an admin set a temporary password that must be replaced before the session reaches anything else', async () => {
@@ -241,8 +241,8 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
     expect(page.statusCode).toBe(303);
     expect(page.headers.location).toBe('/account?ok=passwordMustChange');
     expect((await t.app.inject({ url: '/account', headers: session.cookie })).statusCode).toBe(200);
-    // The person's API token is their own credential and keeps working.
-    expect((await t.app.inject({ url: '/api/v1/posts', headers: user.headers })).statusCode).toBe(200);
+    // The person's API tokens were made with the old password: the reset revoked them.
+    expect((await t.app.inject({ url: '/api/v1/posts', headers: user.headers })).statusCode).toBe(401);
 
     const own = 'pilihan-saya-sendiri-77';
     secrets.add(own);
@@ -260,7 +260,7 @@ describe.each(testDrivers())('sign-in, sessions and the login throttle on %s', (
       .select()
       .from(auditEvents)
       .where(and(eq(auditEvents.action, 'user.password_reset'), eq(auditEvents.targetId, user.id)));
-    expect(event).toMatchObject({ actorId: admin.id, details: { sessionsEnded: 1 } });
+    expect(event).toMatchObject({ actorId: admin.id, details: { sessionsEnded: 1, tokensRevoked: 1 } });
   });
 
   it('asks a person created by an admin to choose their own password first', async () => {

@@ -1,13 +1,26 @@
 import { asc } from 'drizzle-orm';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiTokens, auditEvents, sessions, units, users } from '../../src/db/schema';
+import {
+  apiTokens,
+  auditEvents,
+  channels,
+  deliveries,
+  media,
+  postEvents,
+  posts,
+  sessions,
+  units,
+  users,
+} from '../../src/db/schema';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
+import { createPostVia, insertMedia } from '../helpers/posts';
 
 /**
- * Bad input to every endpoint of units, users, sign-in, tokens and audit: each answer is a 4xx
+ * Bad input to every endpoint of units, users, sign-in, tokens and audit, and to the post, review,
+ * media and delivery endpoints that take a body: each answer is a 4xx
  * problem+json that names the field, and nothing stored changes.
  */
 
@@ -25,7 +38,12 @@ interface Endpoint {
   query?: Record<string, string>;
   /** Sent without credentials. */
   anonymous?: boolean;
+  /** String fields where an empty value is a valid one (alt text may be cleared). */
+  emptyOk?: string[];
 }
+
+/** An id of nothing: the body is refused before any lookup, so the target need not exist. */
+const NOWHERE = '00000000-0000-4000-8000-000000000000';
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -100,8 +118,8 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'POST',
     url: () => '/tokens',
-    body: () => ({ name: 'skrip', expiresAt: '2999-01-01T00:00:00Z' }),
-    required: ['name'],
+    body: () => ({ name: 'skrip', expiresAt: '2999-01-01T00:00:00Z', currentPassword: TEST_PASSWORD }),
+    required: ['name', 'currentPassword'],
   },
   { method: 'DELETE', url: () => `/tokens/${crypto.randomUUID()}` },
   { method: 'GET', url: () => '/tokens', query: { anything: '1' } },
@@ -118,6 +136,49 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   { method: 'GET', url: () => '/me', query: { debug: '1' } },
+  // Posts, reviews, media, channels and deliveries.
+  {
+    method: 'POST',
+    url: () => `/posts/${NOWHERE}/comments`,
+    body: () => ({ body: 'Mohon cek ejaan judul.' }),
+    required: ['body'],
+  },
+  {
+    method: 'POST',
+    url: () => `/posts/${NOWHERE}/withdraw`,
+    body: () => ({ version: 1, reason: 'Acara dibatalkan' }),
+  },
+  {
+    method: 'POST',
+    url: () => `/posts/${NOWHERE}/request-changes`,
+    body: () => ({ version: 1, comment: 'Tambahkan jam layanan.' }),
+    required: ['version', 'comment'],
+  },
+  {
+    method: 'POST',
+    url: () => `/posts/${NOWHERE}/reject`,
+    body: () => ({ version: 1, reason: 'Bukan untuk akun nasional.' }),
+    required: ['version', 'reason'],
+  },
+  {
+    method: 'PATCH',
+    url: () => `/media/${NOWHERE}`,
+    body: () => ({ altText: 'Petugas melayani pemohon paspor' }),
+    required: ['altText'],
+    emptyOk: ['altText'],
+  },
+  {
+    method: 'PATCH',
+    url: () => `/deliveries/${NOWHERE}`,
+    body: () => ({ dueAt: '2999-01-01T09:00:00+07:00', version: 1 }),
+    required: ['dueAt', 'version'],
+  },
+  {
+    method: 'POST',
+    url: () => `/deliveries/${NOWHERE}/confirm`,
+    body: () => ({ url: 'https://x.com/imigrasi/status/1', version: 1 }),
+    required: ['url'],
+  },
 ];
 
 const WRONG_TYPE: Record<string, unknown> = { string: 12345, number: 'x', boolean: 'yes', object: 'x' };
@@ -193,7 +254,8 @@ function casesFor(endpoint: Endpoint, org: TestOrg): Case[] {
     cases.push(json(`${field} null`, { ...valid, [field]: null }, field));
     if (typeof value === 'string') {
       cases.push(json(`${field} of 200 kB`, { ...valid, [field]: 'a'.repeat(200_000) }, field));
-      cases.push(json(`${field} empty`, { ...valid, [field]: '' }, field));
+      if (!endpoint.emptyOk?.includes(field))
+        cases.push(json(`${field} empty`, { ...valid, [field]: '' }, field));
     }
   }
   const firstString = Object.entries(valid).find(([, value]) => typeof value === 'string')![0];
@@ -226,6 +288,11 @@ describe.each(testDrivers())('bad input on %s', (driver) => {
       sessions: await t.ctx.db.select().from(sessions).orderBy(asc(sessions.id)),
       apiTokens: await t.ctx.db.select().from(apiTokens).orderBy(asc(apiTokens.id)),
       auditEvents: await t.ctx.db.select().from(auditEvents).orderBy(asc(auditEvents.id)),
+      posts: await t.ctx.db.select().from(posts).orderBy(asc(posts.id)),
+      postEvents: await t.ctx.db.select().from(postEvents).orderBy(asc(postEvents.id)),
+      media: await t.ctx.db.select().from(media).orderBy(asc(media.id)),
+      channels: await t.ctx.db.select().from(channels).orderBy(asc(channels.id)),
+      deliveries: await t.ctx.db.select().from(deliveries).orderBy(asc(deliveries.id)),
     });
 
   it('answers every case with a 4xx problem naming the field, and changes nothing stored', async () => {
@@ -252,6 +319,98 @@ describe.each(testDrivers())('bad input on %s', (driver) => {
       }
     expect(failures).toEqual([]);
     expect(count).toBeGreaterThan(150);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('refuses another office’s posts and media, and stale versions, naming what and changing nothing', async () => {
+    const author = org.user('officeB1', 'contributor');
+    const draft = await createPostVia(t.app, author, { body: 'Draf kantor B1' }, { submit: false });
+    const submitted = await createPostVia(t.app, author, { body: 'Diajukan kantor B1' });
+    const foreignMedia = await insertMedia(t.ctx, org.units.officeB1);
+    const outsider = org.user('officeA1', 'admin').headers;
+    const reviewer = org.user('regionB', 'reviewer').headers;
+    // Each token's last_used_at is written on first use; use them once so the snapshot is stable.
+    for (const headers of [outsider, reviewer, author.headers, org.user('officeA1', 'contributor').headers])
+      await t.app.inject({ url: '/api/v1/me', headers });
+    const before = await snapshot();
+    const cases: Array<[string, InjectOptions, number, string]> = [
+      [
+        'comment on another office’s draft',
+        {
+          method: 'POST',
+          url: `/api/v1/posts/${draft.id}/comments`,
+          headers: outsider,
+          payload: { body: 'Halo' },
+        },
+        404,
+        'not_found',
+      ],
+      [
+        'edit another office’s draft',
+        {
+          method: 'PATCH',
+          url: `/api/v1/posts/${draft.id}`,
+          headers: outsider,
+          payload: { version: draft.version, body: 'Diubah' },
+        },
+        404,
+        'not_found',
+      ],
+      [
+        'alt text of another office’s medium',
+        {
+          method: 'PATCH',
+          url: `/api/v1/media/${foreignMedia}`,
+          headers: outsider,
+          payload: { altText: 'Diubah' },
+        },
+        404,
+        'not_found',
+      ],
+      [
+        'a post in another office pointing at this office’s medium',
+        {
+          method: 'POST',
+          url: '/api/v1/posts',
+          headers: org.user('officeA1', 'contributor').headers,
+          payload: { body: 'Pinjam foto', media: [{ id: foreignMedia }] },
+        },
+        400,
+        'validation_failed',
+      ],
+      [
+        'a decision on a stale version',
+        {
+          method: 'POST',
+          url: `/api/v1/posts/${submitted.id}/request-changes`,
+          headers: reviewer,
+          payload: { version: submitted.version + 5, comment: 'Lama' },
+        },
+        409,
+        'stale_version',
+      ],
+      [
+        'an edit of a stale version',
+        {
+          method: 'PATCH',
+          url: `/api/v1/posts/${submitted.id}`,
+          headers: author.headers,
+          payload: { version: submitted.version - 1, body: 'Lama' },
+        },
+        409,
+        'stale_version',
+      ],
+    ];
+    const failures: string[] = [];
+    for (const [title, request, status, code] of cases) {
+      const response = await t.app.inject(request);
+      const problem = response.headers['content-type']?.toString().startsWith('application/problem+json')
+        ? (response.json() as { code: string })
+        : null;
+      if (response.statusCode !== status || problem?.code !== code)
+        failures.push(`${title}: ${response.statusCode} ${response.body.slice(0, 200)}`);
+    }
+    expect(failures).toEqual([]);
     expect(await snapshot()).toBe(before);
   });
 

@@ -23,6 +23,7 @@ describe.each(testDrivers())('deliveries API on %s', (driver) => {
   beforeAll(async () => {
     ledger = await startLedgerServer({ dedupe: true });
     t = await createTestApp(driver, {
+      env: { GAUNG_METRICS_TOKEN: 'prometheus-scrape-token-0123456789' },
       adapters: () => [
         createLedgerAdapter({ platform: 'sandbox', baseUrl: ledger.fake.url, reconcile: 'idempotent' }),
       ],
@@ -376,7 +377,11 @@ describe.each(testDrivers())('deliveries API on %s', (driver) => {
   });
 
   it('exposes the engine’s figures to Prometheus', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' },
+    });
     expect(response.statusCode).toBe(200);
     for (const name of [
       'gaung_deliveries_due',

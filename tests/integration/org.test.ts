@@ -317,7 +317,10 @@ describe.each(testDrivers())('units, users, tokens and audit on %s', (driver) =>
   describe('API tokens', () => {
     it('shows the secret once, stores only its hash, lists, expires and revokes', async () => {
       const owner = org.user('officeB1', 'contributor');
-      const created = await api('POST', '/tokens', owner.headers, { name: 'cron unggah' });
+      const created = await api('POST', '/tokens', owner.headers, {
+        name: 'cron unggah',
+        currentPassword: TEST_PASSWORD,
+      });
       expect(created.statusCode).toBe(201);
       const { token, secret } = created.json() as { token: { id: string; prefix: string }; secret: string };
       expect(secret).toMatch(/^gaung_[A-Za-z0-9_-]{43}$/);
@@ -343,12 +346,14 @@ describe.each(testDrivers())('units, users, tokens and audit on %s', (driver) =>
 
       const past = await api('POST', '/tokens', owner.headers, {
         name: 'lama',
+        currentPassword: TEST_PASSWORD,
         expiresAt: '2020-01-01T00:00:00Z',
       });
       expect(past.statusCode).toBe(400);
       expect(past.json().errors).toEqual([expect.objectContaining({ field: 'expiresAt' })]);
       const soon = await api('POST', '/tokens', owner.headers, {
         name: 'sebentar',
+        currentPassword: TEST_PASSWORD,
         expiresAt: new Date(Date.now() + 60_000).toISOString(),
       });
       expect(soon.statusCode).toBe(201);

@@ -56,12 +56,18 @@ describe('the Gaung process', { timeout: 2 * PROCESS_CEILING_MS }, () => {
         GAUNG_DATA_DIR: dataDir,
         REDIS_URL: redisUrl(),
         GAUNG_REDIS_PREFIX: `gaung-worker-${process.pid}`,
+        GAUNG_METRICS_TOKEN: 'prometheus-scrape-token-0123456789',
       },
       ['--role=worker'],
     );
     const address = await worker.listening();
     expect((await fetch(`${address}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`${address}/metrics`)).text();
+    expect((await fetch(`${address}/metrics`)).status).toBe(401);
+    const metrics = await (
+      await fetch(`${address}/metrics`, {
+        headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' },
+      })
+    ).text();
     expect(metrics).toContain('gaung_queue_jobs');
     expect((await fetch(`${address}/api/v1/me`)).status).toBe(404);
     expect((await fetch(`${address}/`)).status).toBe(404);

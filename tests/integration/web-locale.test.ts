@@ -177,7 +177,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       postId: published.id,
       data: { channelName: 'Sandbox Nasional', url: 'https://sandbox.example/p/1' },
     });
-    await api(contributor, '/tokens', { name: 'Skrip unggah kantor' });
+    await api(contributor, '/tokens', { name: 'Skrip unggah kantor', currentPassword: TEST_PASSWORD });
     // Sources as the poller leaves them: one failing (its last error shown), one paused.
     const now = new Date();
     await t.ctx.db.insert(sources).values([
@@ -206,7 +206,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
         pausedAt: now,
       },
     ]);
-    await api(admin, '/tokens', { name: 'Laporan mingguan' });
+    await api(admin, '/tokens', { name: 'Laporan mingguan', currentPassword: TEST_PASSWORD });
     for (const [role, user] of Object.entries(people()))
       cookies.set(role, (await signIn(t.app, user.email, TEST_PASSWORD)).cookie.cookie);
   });

@@ -12,6 +12,30 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('http://localhost:3000');
   });
 
+  it('takes a hop count or a list of proxy addresses for GAUNG_TRUST_PROXY, never "every hop"', () => {
+    const trust = (value: string) => loadConfig({ GAUNG_TRUST_PROXY: value }).GAUNG_TRUST_PROXY;
+    expect(loadConfig({}).GAUNG_TRUST_PROXY).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.5, 10.0.1.0/24,fd00::/8 ,loopback')).toEqual([
+      '10.0.0.5',
+      '10.0.1.0/24',
+      'fd00::/8',
+      'loopback',
+    ]);
+    for (const value of ['true', 'yes'])
+      expect(() => trust(value)).toThrow(
+        /GAUNG_TRUST_PROXY: trusting every hop lets clients choose their address/,
+      );
+    expect(() => trust('10.0.0.5,proxy.internal')).toThrow(
+      /GAUNG_TRUST_PROXY: "proxy.internal": not a hop count/,
+    );
+    expect(() => trust('10.0.0.0/33')).toThrow(/"10.0.0.0\/33"/);
+    expect(() => trust('99')).toThrow(/GAUNG_TRUST_PROXY: a hop count from 0 to 20/);
+  });
+
   it('names every malformed variable', () => {
     expect(() => loadConfig({ DATABASE_URL: 'nonsense', PORT: 'abc', REDIS_URL: 'http://x' })).toThrow(
       ConfigError,

@@ -635,6 +635,8 @@ export const en: Messages = {
     name: 'Name (what it is for)',
     expiresAt: 'Valid until',
     expiresHint: 'Leave empty for no expiry.',
+    passwordHint:
+      'Your own password: a token acts as you until it is revoked, or until your password changes.',
     createButton: 'Create token',
     secretTitle: 'New token',
     secretOnce: 'Copy it now: this token is shown only once.',
@@ -807,6 +809,7 @@ export const en: Messages = {
     csrf_failed: 'The form has expired. Reload the page and try again.',
     invalid_credentials: 'The e-mail address or the password is wrong.',
     too_many_attempts: 'Too many failed attempts. Try again later.',
+    rate_limited: 'Too many requests here. Wait a moment and try again.',
     empty_post: 'Write something or attach media before submitting.',
     invalid_targets: 'Some channels cannot publish this post. See the notes on each channel.',
     invalid_transition: 'This cannot be done in the current status.',

@@ -684,6 +684,8 @@ export const id = {
     name: 'Nama (untuk apa token ini)',
     expiresAt: 'Berlaku sampai',
     expiresHint: 'Kosongkan bila tanpa batas waktu.',
+    passwordHint:
+      'Kata sandi Anda sendiri: token bertindak atas nama Anda sampai dicabut, atau sampai kata sandi Anda berganti.',
     createButton: 'Buat token',
     secretTitle: 'Token baru',
     secretOnce: 'Salin sekarang: token ini hanya ditampilkan sekali.',
@@ -857,6 +859,7 @@ export const id = {
     csrf_failed: 'Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.',
     invalid_credentials: 'E-mail atau kata sandi salah.',
     too_many_attempts: 'Terlalu banyak percobaan gagal. Coba lagi nanti.',
+    rate_limited: 'Terlalu banyak permintaan di sini. Tunggu sebentar lalu coba lagi.',
     empty_post: 'Tulis teks atau lampirkan media sebelum mengirim.',
     invalid_targets: 'Beberapa kanal tidak dapat menerbitkan kiriman ini. Lihat catatan di tiap kanal.',
     invalid_transition: 'Tindakan ini tidak dapat dilakukan pada status saat ini.',

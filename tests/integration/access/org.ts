@@ -221,6 +221,44 @@ export const orgTable = accessTable({
     },
     {
       route: 'POST /api/v1/users/:id/password',
+      case: 'a temporary password for an admin of office A1 (admins of one unit never reset each other)',
+      request: async (_actor, _f, env) =>
+        call(
+          'POST',
+          `/api/v1/users/${(await createTestUser(env.ctx, { unit: env.org.units.officeA1, role: 'admin' })).id}/password`,
+          { password: 'sementara-untuk-matriks' },
+        ),
+      expect: statuses({
+        national: [404, 404, 200],
+        regionA: [404, 404, 200],
+        regionB: [404, 404, 404],
+        officeA1: [404, 404, 403],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
+      route: 'POST /api/v1/users/:id/password',
+      case: 'a temporary password for a national admin (only the command line resets one)',
+      request: async (_actor, _f, env) =>
+        call(
+          'POST',
+          `/api/v1/users/${(await createTestUser(env.ctx, { unit: env.org.units.national, role: 'admin' })).id}/password`,
+          { password: 'sementara-untuk-matriks' },
+        ),
+      expect: statuses({
+        national: [404, 404, 403],
+        regionA: [404, 404, 404],
+        regionB: [404, 404, 404],
+        officeA1: [404, 404, 404],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
+    },
+    {
+      route: 'POST /api/v1/users/:id/password',
       case: 'own (that is POST /auth/password)',
       request: (actor) =>
         call('POST', `/api/v1/users/${actor.user?.id ?? crypto.randomUUID()}/password`, {
@@ -274,7 +312,7 @@ export const orgTable = accessTable({
     // ── API tokens ────────────────────────────────────────────────────────
     {
       route: 'POST /api/v1/tokens',
-      request: () => call('POST', '/api/v1/tokens', { name: 'matriks' }),
+      request: () => call('POST', '/api/v1/tokens', { name: 'matriks', currentPassword: TEST_PASSWORD }),
       expect: everyone(201),
     },
     {
