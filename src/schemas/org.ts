@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NAME_PATTERN, RESERVED_SLUGS, SLUG_PATTERN } from '../domain/org';
+import { isUsableSlug, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
 
 /** Inputs of units and people, shared by the API and the web app. */
 
@@ -16,7 +16,7 @@ export const unitSlug = z
   .min(2)
   .max(60)
   .regex(SLUG_PATTERN, 'lower-case letters and digits in words joined by "-"')
-  .refine((value) => !RESERVED_SLUGS.includes(value), 'is reserved by the press room');
+  .refine(isUsableSlug, 'is reserved by the press room');
 
 export const personName = z
   .string()

@@ -300,10 +300,10 @@ describe.each(testDrivers())('the press room on %s', (driver) => {
     const seen: string[] = [];
     let url: string | null = `/press/${slug.officeB2}?q=serentak`;
     while (url) {
-      const response = await t.app.inject({ url });
+      const response: { statusCode: number; body: string } = await t.app.inject({ url });
       expect(response.statusCode).toBe(200);
       seen.push(...itemIds(response.body));
-      const next = /<a href="([^"]+)" rel="next"/.exec(response.body)?.[1];
+      const next: string | undefined = /<a href="([^"]+)" rel="next"/.exec(response.body)?.[1];
       url = next ? next.replace(/&amp;/g, '&') : null;
       if (url) expect(url).toContain('q=serentak');
     }
