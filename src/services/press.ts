@@ -22,10 +22,19 @@ import { decodeCursor, encodeCursor } from './posts';
 /** A delivery that went out: published, or published and since retracted (or being retracted). */
 const WENT_OUT = ['published', 'retracting', 'retracted', 'retraction_needs_attention'] as const;
 
-const wentOut = (alias: string, channel: string) =>
+/**
+ * Platforms the press room leaves out: webhooks always; the sandbox too, except in the demo
+ * (GAUNG_DEMO), whose only channels are sandbox ones and whose press room is marked as demo data.
+ */
+const hiddenPlatforms = (ctx: AppContext): readonly Platform[] =>
+  ctx.config.GAUNG_DEMO ? NON_PUBLIC_PLATFORMS.filter((p) => p !== 'sandbox') : NON_PUBLIC_PLATFORMS;
+
+const wentOut = (ctx: AppContext, alias: string, channel: string) =>
   sql.raw(
     `${alias}.status in (${WENT_OUT.map((s) => `'${s}'`).join(', ')}) and ${alias}.published_at is not null
-     and ${channel}.platform not in (${NON_PUBLIC_PLATFORMS.map((p) => `'${p}'`).join(', ')})`,
+     and ${channel}.platform not in (${hiddenPlatforms(ctx)
+       .map((p) => `'${p}'`)
+       .join(', ')})`,
   );
 
 export interface PressUnit {
@@ -143,10 +152,10 @@ export async function listPressItems(
       join channels c on c.id = d.channel_id
       join posts p on p.id = d.post_id
       join units u on u.id = p.unit_id
-      where d.published_at is not null and ${wentOut('d', 'c')} and ${sql.join(filters, sql` and `)}
+      where d.published_at is not null and ${wentOut(ctx, 'd', 'c')} and ${sql.join(filters, sql` and `)}
         and not exists (
           select 1 from deliveries e join channels ec on ec.id = e.channel_id
-          where e.post_id = d.post_id and e.published_at is not null and ${wentOut('e', 'ec')}
+          where e.post_id = d.post_id and e.published_at is not null and ${wentOut(ctx, 'e', 'ec')}
             and (e.published_at, e.id) < (d.published_at, d.id)
         )
       order by d.published_at desc, d.post_id desc
@@ -188,7 +197,7 @@ async function pressItemsOf(ctx: AppContext, ids: string[]): Promise<PressItem[]
       .innerJoin(channels, eq(channels.id, deliveries.channelId))
       .innerJoin(posts, eq(posts.id, deliveries.postId))
       .innerJoin(units, eq(units.id, posts.unitId))
-      .where(sql`${inArray(deliveries.postId, ids)} and ${wentOut('deliveries', 'channels')}`)
+      .where(sql`${inArray(deliveries.postId, ids)} and ${wentOut(ctx, 'deliveries', 'channels')}`)
       .orderBy(asc(deliveries.publishedAt), asc(deliveries.id)),
     ctx.db
       .select({

@@ -602,6 +602,7 @@ export const en: Messages = {
     to: 'Until',
     searchButton: 'Search',
     noMatch: 'No news matches this search.',
+    demo: 'Demo data: the news, links and figures here are not real.',
     downloads: 'Download media',
     download: (n) => `Download file ${n}`,
     originalSize: 'original resolution, without camera and location data',

@@ -651,6 +651,7 @@ export const id = {
     to: 'Sampai tanggal',
     searchButton: 'Cari',
     noMatch: 'Tidak ada kabar yang cocok dengan pencarian ini.',
+    demo: 'Data demo: kabar, tautan, dan angka di sini bukan hasil nyata.',
     downloads: 'Unduh media',
     download: (n: number) => `Unduh berkas ${n}`,
     originalSize: 'resolusi asli, tanpa data kamera dan lokasi',

@@ -133,6 +133,7 @@ function PressPage(props: {
   query: PageQuery;
   items: PressItem[];
   next: string | null;
+  demo: boolean;
 }) {
   const { t } = useEnv();
   const { unit, query } = props;
@@ -141,6 +142,7 @@ function PressPage(props: {
   return (
     <Layout title={props.national ? t.press.title : t.press.titleOf(unit.name)}>
       <p class="lead">{props.national ? t.press.intro : t.press.introOf(unit.name)}</p>
+      {props.demo ? <p class="alert demo">{t.press.demo}</p> : null}
       <p class="feeds">
         <a href={`${path}/feed.xml`} type="application/rss+xml">
           RSS
@@ -233,6 +235,7 @@ export const pressRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         query={query}
         items={page.items}
         next={page.next}
+        demo={Boolean(ctx.config.GAUNG_DEMO)}
       />,
     );
   }
