@@ -21,6 +21,7 @@ import { reportPages } from './reports/index';
 import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
+import { transparencyRoutes } from './transparency';
 
 /**
  * The web app at `/`: server-rendered pages for offices (phones) and humas (desks), the admin pages
@@ -129,5 +130,6 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(adminRoutes, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
+  await app.register(transparencyRoutes, { kit });
   await app.register(sandboxRoutes, { kit });
 };

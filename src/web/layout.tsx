@@ -134,13 +134,15 @@ export function Layout(props: {
 }
 
 export function AdminNav() {
-  const { t, path } = useEnv();
+  const { t, path, actor } = useEnv();
+  const national = actor?.unitPath.split('/').filter(Boolean).length === 1;
   const items = [
     ['/admin/channels', t.admin.nav.channels],
     ['/admin/units', t.admin.nav.units],
     ['/admin/users', t.admin.nav.users],
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
+    ...(national ? ([['/admin/transparency', t.admin.nav.transparency]] as const) : []),
   ] as const;
   return (
     <nav class="subnav" aria-label={t.admin.nav.label}>

@@ -110,6 +110,10 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       .from(units)
       .where(eq(units.id, org.units.regionA.id));
     ids.regionSlug = region!.slug;
+    await t.ctx.db
+      .update(units)
+      .set({ transparencyPage: true, transparencyInternal: true })
+      .where(eq(units.id, org.units.national.id));
     ids.channel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
       name: 'Sandbox Nasional',
       slots: ['0 9 * * *', '0 15 * * *'],
@@ -252,6 +256,8 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['visitor', '/login', '/login'],
     ['visitor', '/press', '/press'],
     ['visitor', '/press/:slug', `/press/${ids.regionSlug}`],
+    ['visitor', '/transparency', '/transparency'],
+    ['admin', '/admin/transparency', '/admin/transparency'],
   ];
 
   it('covers every page the web app registers', () => {

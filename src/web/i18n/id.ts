@@ -449,6 +449,7 @@ export const id = {
       users: 'Pengguna',
       tokens: 'Token API',
       audit: 'Log audit',
+      transparency: 'Transparansi',
     },
   },
   channels: {
@@ -658,8 +659,21 @@ export const id = {
     credit: 'Kredit untuk dikutip',
     creditLine: (unit: string, parent: string | null, date: string) =>
       `Sumber: ${unit}${parent ? `, ${parent}` : ''} (${date})`,
-    unitPress: 'Ruang pers unit ini',
-    transparency: 'Transparansi',
+  },
+  transparency: {
+    title: 'Transparansi',
+    intro: 'Berapa kabar tiap kantor yang terbit setiap bulan, dan di platform mana.',
+    caption: 'Kabar yang terbit per kantor dan bulan',
+    month: 'Bulan',
+    office: 'Kantor',
+    published: 'Kabar terbit',
+    submitted: 'Diajukan',
+    rejected: 'Ditolak',
+    medianDecision: 'Median waktu sampai keputusan',
+    minutes: (n: number) => `${n} menit`,
+    settingsTitle: 'Halaman transparansi',
+    pageSetting: 'Tampilkan halaman transparansi publik (/transparency)',
+    internalSetting: 'Tampilkan juga angka internal: pengajuan, penolakan, dan waktu tinjauan',
   },
   errorPage: {
     notFound: 'Halaman tidak ditemukan',
