@@ -3,8 +3,9 @@ import type { AppContext } from '../src/context';
 import type { QueuePayloads } from '../src/queues/index';
 import { refreshChannelCredentials, scheduleMetricsSnapshots, sweep } from '../src/services/maintenance';
 import { collectGarbageMedia } from '../src/services/media';
+import { sweepReviewerNotices } from '../src/services/reviewer-notices';
 
-/** The `maintenance` queue: the sweep, metrics scheduling, media garbage collection, token refresh. */
+/** The `maintenance` queue: the sweep, metrics scheduling, media garbage collection, token refresh, reviewer notices. */
 export async function processMaintenance(
   ctx: AppContext,
   job: Job<QueuePayloads['maintenance']>,
@@ -17,6 +18,8 @@ export async function processMaintenance(
       return { queued: await scheduleMetricsSnapshots(ctx) };
     case 'media-gc':
       return collectGarbageMedia(ctx);
+    case 'notices':
+      return sweepReviewerNotices(ctx);
     case 'refresh-credentials':
       return refreshChannelCredentials(ctx, task.channelId);
   }

@@ -1,6 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -9,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { projectRoot } from '../../config/paths';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -31,7 +31,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+export const migrationsFolder = path.join(projectRoot, 'src', 'db', 'migrations');
 
 const MIGRATION_LOCK_KEY = 7_302_418_001;
 
@@ -116,6 +116,13 @@ export async function openPostgres(url: string, options: { poolMax?: number } = 
 }
 
 /**
+ * PGlite runs one backend in this process's memory, and PostgreSQL's defaults size shared memory for
+ * a server: 128 MB of shared buffers and 100 connections' worth of tables, most of it written at start.
+ * Its data files live in the operating system's page cache anyway, so a small buffer pool serves it.
+ */
+const PGLITE_SETTINGS = ['shared_buffers = 16MB', 'max_connections = 5'];
+
+/**
  * Embedded PostgreSQL (PGlite). `dataDir` undefined keeps everything in memory (tests). A lock file
  * stops a second process from opening the same directory, which PGlite does not support.
  */
@@ -128,7 +135,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   }
   let client: PGlite;
   try {
-    client = new PGlite(dataDir);
+    client = new PGlite(dataDir, { postgresqlconf: PGLITE_SETTINGS });
     await client.waitReady;
   } catch (error) {
     if (lockFile) rmSync(lockFile, { force: true });

@@ -36,6 +36,8 @@ export type Resource =
   | { type: 'report'; unitPath: string }
   /** A blackout of a unit's subtree (for `blackout.manage` on creation: the unit it would cover). */
   | { type: 'blackout'; unitPath: string }
+  /** The organisation's list of public holidays and collective leave days. */
+  | { type: 'holidays' }
   | { type: 'queues' };
 
 export type Action =
@@ -76,6 +78,9 @@ export type Action =
   | 'report.read'
   | 'blackout.read'
   | 'blackout.manage'
+  | 'holiday.read'
+  /** Add or remove days off: they count for every unit's waiting times, so the national admins keep the list. */
+  | 'holiday.manage'
   | 'queues.admin';
 
 export type Decision = 'allow' | 'forbidden' | 'not_found';
@@ -230,6 +235,12 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
         return hide(seesUnitItself(actor, resource.unitPath), () =>
           allowIf(manages(actor, resource.unitPath)),
         );
+      break;
+    case 'holidays':
+      // Everyone who works with waiting times sees the days off; the national admins keep the list.
+      if (action === 'holiday.read') return 'allow';
+      if (action === 'holiday.manage')
+        return allowIf(atLeast(actor, 'admin') && actor.unitPath.split('/').length === 3);
       break;
     case 'queues':
       // The queue dashboard shows every unit's work: admins of the root unit only.

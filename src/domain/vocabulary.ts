@@ -9,6 +9,14 @@ export type Role = (typeof ROLES)[number];
 export const LOCALES = ['id', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
+/** Days off in the organisation's calendar: a public holiday or a collective leave day (cuti bersama). */
+export const HOLIDAY_KINDS = ['public_holiday', 'collective_leave'] as const;
+export type HolidayKind = (typeof HOLIDAY_KINDS)[number];
+
+/** E-mails gathering several things for one person: arrivals since the last one, the daily and weekly digests. */
+export const BATCHED_MAIL_KINDS = ['arrivals', 'daily_digest', 'weekly_digest'] as const;
+export type BatchedMailKind = (typeof BATCHED_MAIL_KINDS)[number];
+
 export const PLATFORMS = [
   'x',
   'facebook',

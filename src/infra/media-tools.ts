@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { fileTypeFromBuffer } from 'file-type';
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
 import type {
   EncodingAttempt,
   ImageFormat,
@@ -15,8 +14,17 @@ import type {
  * ffprobe/ffmpeg for video (optional: without them videos are accepted unprobed, without thumbnails).
  */
 
-// libvips' operation cache keeps decoded images around; media are processed once each.
-sharp.cache(false);
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+
+/** sharp (libvips) is loaded on the first image, not at start: an idle process does not carry it. */
+function loadSharp(): Promise<typeof import('sharp')> {
+  sharpModule ??= import('sharp').then((module) => {
+    // libvips' operation cache keeps decoded images around; media are processed once each.
+    module.default.cache(false);
+    return module;
+  });
+  return sharpModule;
+}
 
 /** Bytes file-type needs to recognise every format it knows. */
 const SAMPLE_BYTES = 4100;
@@ -46,6 +54,7 @@ export async function sniff(source: Readable): Promise<Sniffed> {
     sampled += next.value.length;
   }
   const sample = Buffer.concat(head);
+  const { fileTypeFromBuffer } = await import('file-type');
   const type = sampled > 0 ? await fileTypeFromBuffer(sample.subarray(0, SAMPLE_BYTES)) : undefined;
   async function* replay() {
     yield sample;
@@ -86,6 +95,7 @@ const isPixelLimit = (error: unknown) => /pixel limit/i.test((error as Error).me
 
 /** Reads the image header only: a decompression bomb is refused here, before any pixel is decoded. */
 export async function inspectImage(file: string, maxPixels: number): Promise<ImageFacts> {
+  const { default: sharp } = await loadSharp();
   let meta: Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: maxPixels }).metadata();
@@ -112,6 +122,7 @@ const THUMBNAIL_SIDE = 320;
  * here (sharp's `failOn: 'error'`).
  */
 export async function thumbnailOf(input: string | Buffer, maxPixels: number): Promise<Buffer> {
+  const { default: sharp } = await loadSharp();
   try {
     return await sharp(input, { limitInputPixels: maxPixels, failOn: 'error' })
       .autoOrient()
@@ -133,6 +144,7 @@ export async function encodeImage(
   attempt: EncodingAttempt,
   maxPixels: number,
 ): Promise<{ data: Buffer; width: number; height: number }> {
+  const { default: sharp } = await loadSharp();
   const animated = !plan.still && (plan.format === 'gif' || plan.format === 'webp');
   let image = sharp(file, { limitInputPixels: maxPixels, failOn: 'error', animated }).autoOrient();
   const canvasWidth = Math.max(1, Math.round(plan.canvasWidth * attempt.scale));

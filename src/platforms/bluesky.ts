@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
-import { RichText } from '@atproto/api';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
@@ -266,6 +265,8 @@ async function getRecord(http: AxiosInstance, repo: string, collection: string, 
 
 /** Facets for links, hashtags and mentions, with UTF-8 byte offsets; mentions that do not resolve stay plain text. */
 async function facets(http: AxiosInstance, text: string): Promise<Record<string, unknown>[]> {
+  // @atproto/api carries every lexicon: loaded on the first Bluesky post, not at start.
+  const { RichText } = await import('@atproto/api');
   const rich = new RichText({ text });
   rich.detectFacetsWithoutResolution();
   const out: Record<string, unknown>[] = [];

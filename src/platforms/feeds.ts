@@ -1,8 +1,10 @@
 import type { ClientRequest } from 'node:http';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
+import { projectRoot, runsFromBundle } from '../../config/paths';
 import type { FeedKind } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
@@ -423,7 +425,12 @@ class FeedParserThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./feed-parse-thread.mjs', import.meta.url));
+    // From the sources a small shim registers tsx in the thread first; the bundle has the parser built beside it.
+    const worker = new Worker(
+      runsFromBundle
+        ? path.join(projectRoot, 'dist', 'feed-parse-worker.js')
+        : path.join(projectRoot, 'src', 'platforms', 'feed-parse-thread.mjs'),
+    );
     worker.unref();
     worker.on('message', (answer: ParseAnswer) => {
       const waiting = this.pending.get(answer.id);

@@ -14,6 +14,8 @@ export interface QueuePayloads {
     | { task: 'sweep' }
     | { task: 'metrics-due' }
     | { task: 'media-gc' }
+    /** Reviewer notices: arrivals e-mails, waiting-time alarms, digests. */
+    | { task: 'notices' }
     | { task: 'refresh-credentials'; channelId: string };
   metrics: { deliveryId: string; window: MetricWindow };
   /** One poll of an office feed. */

@@ -234,7 +234,7 @@ export async function enqueueCredentialRefresh(
 
 /** The recurring housekeeping, as BullMQ job schedulers (an upsert is idempotent, so every worker may call it). */
 export async function upsertMaintenanceSchedulers(ctx: AppContext): Promise<void> {
-  const template = (task: 'sweep' | 'metrics-due' | 'media-gc') => ({
+  const template = (task: 'sweep' | 'metrics-due' | 'media-gc' | 'notices') => ({
     name: task,
     data: { task },
     opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } },
@@ -249,6 +249,7 @@ export async function upsertMaintenanceSchedulers(ctx: AppContext): Promise<void
     { every: 5 * 60 * 1000 },
     template('metrics-due'),
   );
+  await ctx.queues.maintenance.upsertJobScheduler('notices', { every: 60 * 1000 }, template('notices'));
   await ctx.queues.maintenance.upsertJobScheduler(
     'media-gc',
     { every: 60 * 60 * 1000 },

@@ -15,6 +15,7 @@ import { reviewRoutes } from './reviews';
 import { tokenRoutes } from './tokens';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
+import { workingCalendarRoutes } from './working-calendar';
 
 /**
  * The JSON API and the routes beside it (media for platforms, the queue dashboard); `buildApp`
@@ -39,6 +40,7 @@ export const apiRoutes: FastifyPluginAsync = async (app) => {
       await api.register(deliveryRoutes);
       await api.register(reportRoutes);
       await api.register(blackoutRoutes);
+      await api.register(workingCalendarRoutes);
     },
     { prefix: '/api/v1' },
   );

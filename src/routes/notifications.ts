@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { EMAIL_TOPICS } from '../domain/notices';
 import { authorize, requireActor } from '../http/auth';
 import {
   listNotifications,
+  loadNoticeSettings,
   markRead,
   notificationOwner,
+  saveNoticeSettings,
   WEBHOOK_SIGNATURE_HEADER,
   webhookSecret,
 } from '../services/notifications';
@@ -18,6 +21,12 @@ const notificationView = z.object({
   data: z.record(z.string(), z.unknown()),
   readAt: z.string().nullable(),
   createdAt: z.string(),
+});
+
+const noticeSettings = z.strictObject({
+  emailOptOuts: z.array(z.enum(EMAIL_TOPICS)).max(EMAIL_TOPICS.length),
+  dailyDigest: z.boolean(),
+  weeklyDigest: z.boolean(),
 });
 
 /** The signed-in user's in-app notifications. */
@@ -94,6 +103,35 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
         signatureHeader: WEBHOOK_SIGNATURE_HEADER,
         signatureScheme: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
       };
+    },
+  );
+
+  app.get(
+    '/notifications/settings',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary:
+          'What reaches the signed-in person by e-mail: topics turned off, the daily and weekly digests',
+        response: { 200: noticeSettings },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      return loadNoticeSettings(ctx, actor.userId);
+    },
+  );
+
+  app.put(
+    '/notifications/settings',
+    {
+      schema: { tags: ['notifications'], body: noticeSettings, response: { 200: noticeSettings } },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      return saveNoticeSettings(ctx, actor.userId, request.body);
     },
   );
 

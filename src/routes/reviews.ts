@@ -82,6 +82,7 @@ const inboxItem = z.object({
   submittedAt: z.string(),
   arrivedAt: z.string().describe('When it reached this level; the waiting time counts from here'),
   ageSeconds: z.number().int(),
+  overdue: z.boolean(),
   decisions: z
     .array(
       z.object({

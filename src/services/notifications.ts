@@ -5,9 +5,12 @@ import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
+import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/notices';
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
+import { type ComposedMail, excerpt, type MailBlock, renderMail } from './mail-format';
+import { composeBatchedMail } from './reviewer-mail';
 
 /**
  * The submitting office hears of every decision and every publish outcome: one in-app notification
@@ -15,15 +18,7 @@ import { reachOf } from './channels';
  * configured) and a signed webhook to the unit's URL (when it has one).
  */
 
-export const NOTIFICATION_KINDS = [
-  'post.changes_requested',
-  'post.rejected',
-  'post.approved',
-  'delivery.published',
-  'delivery.failed',
-  'delivery.needs_attention',
-] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+export { NOTIFICATION_KINDS, type NotificationKind } from '../domain/notices';
 
 /** Queues outbox rows once the transaction that wrote them has committed. */
 export type AfterCommit = () => Promise<void>;
@@ -211,9 +206,6 @@ const EVENT_TYPES: Record<string, NotificationKind> = {
   approved: 'post.approved',
 };
 
-const excerpt = (text: string, length = 140) =>
-  text.length > length ? `${text.slice(0, length - 1)}…` : text;
-
 const postUrl = (ctx: AppContext, postId: string) => `${ctx.config.publicUrl}/posts/${postId}`;
 
 /** Posts the event to the unit's webhook URL, signed. Returns false when there is nothing to send. */
@@ -286,6 +278,10 @@ const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
     'delivery.published': 'Kiriman Anda sudah terbit di {channel}',
     'delivery.failed': 'Kiriman Anda gagal terbit di {channel}',
     'delivery.needs_attention': 'Kiriman Anda di {channel} perlu dicek',
+    'review.submitted': 'Kiriman baru dari {office} menunggu tinjauan',
+    'review.forwarded': 'Kiriman dari {office} diteruskan kepada Anda',
+    'review.overdue': 'Kiriman dari {office} sudah melewati batas waktu tunggu di {level}',
+    'review.overdue_admin': 'Kiriman dari {office} sudah dua kali batas waktu tunggu di {level}',
   },
   en: {
     'post.changes_requested': 'Changes were requested on your post',
@@ -294,19 +290,43 @@ const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
     'delivery.published': 'Your post was published on {channel}',
     'delivery.failed': 'Your post could not be published on {channel}',
     'delivery.needs_attention': 'Your post on {channel} needs checking',
+    'review.submitted': 'A new post from {office} waits for review',
+    'review.forwarded': 'A post from {office} was forwarded to you',
+    'review.overdue': 'A post from {office} has waited past the limit at {level}',
+    'review.overdue_admin': 'A post from {office} has waited twice the limit at {level}',
   },
 };
 
-const LABELS: Record<Locale, { post: string; note: string; link: string; open: string; greeting: string }> = {
-  id: { post: 'Kiriman', note: 'Catatan', link: 'Tautan', open: 'Buka di Gaung', greeting: 'Halo' },
-  en: { post: 'Post', note: 'Note', link: 'Link', open: 'Open in Gaung', greeting: 'Hello' },
+const LABELS: Record<
+  Locale,
+  { post: string; note: string; link: string; open: string; greeting: string; footer: string }
+> = {
+  id: {
+    post: 'Kiriman',
+    note: 'Catatan',
+    link: 'Tautan',
+    open: 'Buka di Gaung',
+    greeting: 'Halo',
+    footer: 'E-mail ini dapat dimatikan di halaman Akun Saya di Gaung.',
+  },
+  en: {
+    post: 'Post',
+    note: 'Note',
+    link: 'Link',
+    open: 'Open in Gaung',
+    greeting: 'Hello',
+    footer: 'You can turn these e-mails off on the My account page in Gaung.',
+  },
 };
 
-export interface NotificationEmail {
-  to: string;
-  subject: string;
-  text: string;
-}
+export type NotificationEmail = ComposedMail;
+
+/** Fills a subject template with what the notification says. */
+const fill = (template: string, data: Record<string, unknown>) =>
+  template.replace(/\{(channel|office|level)\}/g, (_all, key: string) => {
+    const value = data[`${key}Name`];
+    return typeof value === 'string' ? value : '';
+  });
 
 /** The e-mail for one notification, in the recipient's language; null when it no longer applies. */
 export async function composeEmail(
@@ -322,6 +342,7 @@ export async function composeEmail(
       name: users.name,
       locale: users.locale,
       disabledAt: users.disabledAt,
+      optOuts: users.emailOptOuts,
       postBody: posts.body,
       comment: postEvents.body,
     })
@@ -334,29 +355,25 @@ export async function composeEmail(
   const locale: Locale = row.locale === 'en' ? 'en' : 'id';
   const kind = row.kind as NotificationKind;
   const template = SUBJECTS[locale][kind];
-  if (!template) return null;
+  if (!template || row.optOuts.includes(emailTopicOf(kind) satisfies EmailTopic)) return null;
   const labels = LABELS[locale];
-  const channel = typeof row.data.channelName === 'string' ? row.data.channelName : '';
-  const subject = `[Gaung] ${template.replace('{channel}', channel)}`;
+  const headline = fill(template, row.data);
   const note = row.comment ?? (typeof row.data.error === 'string' ? row.data.error : null);
   const url = typeof row.data.url === 'string' ? row.data.url : null;
-  const lines = [
-    `${labels.greeting} ${row.name},`,
-    '',
-    `${template.replace('{channel}', channel)}.`,
-    '',
-    `${labels.post}: ${excerpt(row.postBody ?? '', 280)}`,
-    ...(note ? [`${labels.note}: ${note}`] : []),
-    ...(url ? [`${labels.link}: ${url}`] : []),
-    '',
-    `${labels.open}: ${postUrl(ctx, row.postId)}`,
+  const blocks: MailBlock[] = [
+    { kind: 'paragraph', text: `${labels.greeting} ${row.name},` },
+    { kind: 'paragraph', text: `${headline}.` },
+    { kind: 'table', rows: [[labels.post, excerpt(row.postBody ?? '', 280)]] },
+    ...(note ? [{ kind: 'table' as const, rows: [[labels.note, note] as [string, string]] }] : []),
+    ...(url ? [{ kind: 'link' as const, link: { label: labels.link, url } }] : []),
+    { kind: 'link', link: { label: labels.open, url: postUrl(ctx, row.postId) } },
   ];
-  return { to: row.email, subject, text: lines.join('\n') };
+  return renderMail(row.email, `[Gaung] ${headline}`, blocks, labels.footer);
 }
 
 const transports = new WeakMap<AppContext, Transporter>();
 
-function mailer(ctx: AppContext): Transporter | null {
+export function mailer(ctx: AppContext): Transporter | null {
   if (!ctx.config.SMTP_URL) return null;
   let transport = transports.get(ctx);
   if (!transport) {
@@ -371,6 +388,16 @@ export async function sendNotificationEmail(ctx: AppContext, notificationId: str
   const transport = mailer(ctx);
   if (!transport) return false;
   const email = await composeEmail(ctx, notificationId);
+  if (!email) return false;
+  await transport.sendMail({ from: ctx.config.GAUNG_MAIL_FROM, ...email });
+  return true;
+}
+
+/** Sends a batched e-mail (arrivals, a digest). Returns false when there is nothing to send. */
+async function sendBatchedMail(ctx: AppContext, batchedMailId: number): Promise<boolean> {
+  const transport = mailer(ctx);
+  if (!transport) return false;
+  const email = await composeBatchedMail(ctx, batchedMailId);
   if (!email) return false;
   await transport.sendMail({ from: ctx.config.GAUNG_MAIL_FROM, ...email });
   return true;
@@ -391,7 +418,9 @@ export async function deliverOutboxEntry(
     const sent =
       entry.via === 'email'
         ? await sendNotificationEmail(ctx, entry.notificationId!)
-        : await sendUnitWebhook(ctx, entry.postEventId!);
+        : entry.via === 'batched_mail'
+          ? await sendBatchedMail(ctx, entry.batchedMailId!)
+          : await sendUnitWebhook(ctx, entry.postEventId!);
     await ctx.db
       .update(notifyOutbox)
       .set({ sentAt: ctx.now(), attempts: entry.attempts + 1, lastError: sent ? null : 'nothing to send' })
@@ -422,4 +451,42 @@ export async function pendingOutbox(ctx: AppContext, olderThanMs: number, limit 
       order by created_at limit ${limit}`,
   );
   return rows.map((row) => Number(row.id));
+}
+
+export interface NoticeSettings {
+  /** E-mail topics turned off; the in-app notifications stay. */
+  emailOptOuts: EmailTopic[];
+  dailyDigest: boolean;
+  weeklyDigest: boolean;
+}
+
+export async function loadNoticeSettings(ctx: AppContext, userId: string): Promise<NoticeSettings> {
+  const [row] = await ctx.db
+    .select({
+      emailOptOuts: users.emailOptOuts,
+      dailyDigest: users.dailyDigest,
+      weeklyDigest: users.weeklyDigest,
+    })
+    .from(users)
+    .where(eq(users.id, userId));
+  if (!row) throw notFound('User');
+  return { ...row, emailOptOuts: row.emailOptOuts as EmailTopic[] };
+}
+
+/** Replaces a person's choices of what reaches them by e-mail. */
+export async function saveNoticeSettings(
+  ctx: AppContext,
+  userId: string,
+  settings: NoticeSettings,
+): Promise<NoticeSettings> {
+  await ctx.db
+    .update(users)
+    .set({
+      emailOptOuts: [...new Set(settings.emailOptOuts)].sort(),
+      dailyDigest: settings.dailyDigest,
+      weeklyDigest: settings.weeklyDigest,
+      updatedAt: ctx.now(),
+    })
+    .where(eq(users.id, userId));
+  return loadNoticeSettings(ctx, userId);
 }

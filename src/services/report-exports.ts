@@ -1,4 +1,3 @@
-import ExcelJS from 'exceljs';
 import { PLATFORMS } from '../domain/vocabulary';
 import { type GroupReport, REACH_WINDOWS, type Report } from './reports';
 
@@ -89,6 +88,8 @@ export function reportCsv(report: Report): string {
  * writes a string starting with `=` as a string cell, never as a formula.
  */
 export async function reportXlsx(report: Report, periodLabel: string): Promise<Buffer> {
+  // Loaded for an export only: exceljs is large, and an idle process does not need it.
+  const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.Workbook();
   workbook.creator = 'Gaung';
   workbook.created = new Date(report.to);

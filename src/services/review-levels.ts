@@ -4,6 +4,7 @@ import { postLevels, units } from '../db/schema';
 import { conflict, notFound } from '../domain/errors';
 import { checkLevelAction, type LevelAction, type LevelState, levelAbove } from '../domain/review-levels';
 import type { LevelArrival, LevelDecision } from '../domain/vocabulary';
+import { announceArrival } from './reviewer-notices';
 
 /**
  * The level rows of a post follow its status inside the transaction that changes it: a submission
@@ -44,7 +45,9 @@ export async function enterInboxes(
       select ${post.id}::uuid, id, ${post.unitId}::uuid, 'direct', ${ts(at)} from direct
       returning unit_id`,
   );
-  return rows.map((row) => row.unit_id);
+  const levelIds = rows.map((row) => row.unit_id);
+  await announceArrival(tx, { postId: post.id, levelIds, kind: 'review.submitted', at });
+  return levelIds;
 }
 
 /** The post went back to its office (or out of review): it waits nowhere any more. */
@@ -141,5 +144,13 @@ export async function recordLevelAction(
       target: [postLevels.postId, postLevels.unitId],
       set: { arrival: 'forwarded', closedAt: null },
     });
+  await announceArrival(tx, {
+    postId: post.id,
+    levelIds: [above],
+    kind: 'review.forwarded',
+    note: by.note,
+    fromLevel: level.name,
+    at,
+  });
   return { forwardedTo: above };
 }

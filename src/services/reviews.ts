@@ -96,6 +96,8 @@ export interface InboxItem {
   /** When the post reached this level's inbox; the waiting time counts from here. */
   arrivedAt: string;
   ageSeconds: number;
+  /** The post waited past this level's limit (working time) and its reviewers were told. */
+  overdue: boolean;
   decisions: LevelDecisionView[];
 }
 
@@ -141,6 +143,7 @@ export function inboxPageSql(filters: InboxFilters): SQL {
     : sql``;
   return sql`select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.status, p.version,
                     p.body, p.tags, p.source_url, p.source_platform, p.submitted_at, l.arrival, l.arrived_at,
+                    (l.alarmed_at is not null) as overdue,
                     (select pm.media_id from post_media pm where pm.post_id = p.id order by pm.position limit 1)
                       as thumbnail_media_id,
                     to_char(l.arrived_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_arrived_at
@@ -193,6 +196,7 @@ interface InboxRow extends Record<string, unknown> {
   submitted_at: Date | string;
   arrival: LevelArrival;
   arrived_at: Date | string;
+  overdue: boolean;
   thumbnail_media_id: string | null;
   exact_arrived_at: string;
 }
@@ -268,6 +272,7 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
         submittedAt: asDate(row.submitted_at).toISOString(),
         arrivedAt: arrivedAt.toISOString(),
         ageSeconds: age(arrivedAt),
+        overdue: Boolean(row.overdue),
         decisions: decisions.get(row.id) ?? [],
       };
     }),

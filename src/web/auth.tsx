@@ -3,12 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
+import { EMAIL_TOPICS, type EmailTopic } from '../domain/notices';
 import { atLeast } from '../domain/permissions';
 import { LOCALES, type Locale } from '../domain/vocabulary';
 import { authorize, cookieOptions, requireActor, SESSION_COOKIE } from '../http/auth';
 import { randomToken } from '../infra/crypto';
 import { newPassword } from '../schemas/org';
 import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
+import { loadNoticeSettings, type NoticeSettings, saveNoticeSettings } from '../services/notifications';
 import { updateUser } from '../services/users';
 import { Alert, Csrf, Field } from './components';
 import { useEnv } from './env';
@@ -52,7 +54,57 @@ function LoginPage(props: { nonce: string; next: string; email?: string; error?:
   );
 }
 
-function AccountPage(props: { notice?: string | null; error?: string | null; errors?: FieldError[] }) {
+/** Topics about an office's own posts, for everyone; those about reviewing, for reviewers and admins. */
+const OFFICE_TOPICS: readonly EmailTopic[] = ['decisions', 'deliveries'];
+
+function EmailSettings(props: { settings: NoticeSettings }) {
+  const { t, actor } = useEnv();
+  const reviews = actor ? atLeast(actor, 'reviewer') : false;
+  const topics = EMAIL_TOPICS.filter((topic) => reviews || OFFICE_TOPICS.includes(topic));
+  const { settings } = props;
+  return (
+    <section class="card">
+      <h2>{t.account.email}</h2>
+      <p class="muted">{t.account.emailIntro}</p>
+      <form method="post" action="/account/notifications">
+        <Csrf />
+        {topics.map((topic) => (
+          <label class="check">
+            <input
+              type="checkbox"
+              name="topics"
+              value={topic}
+              checked={!settings.emailOptOuts.includes(topic)}
+            />{' '}
+            {t.account.topics[topic]}
+          </label>
+        ))}
+        {reviews ? (
+          <>
+            <label class="check">
+              <input type="checkbox" name="dailyDigest" value="on" checked={settings.dailyDigest} />{' '}
+              {t.account.dailyDigest}
+            </label>
+            <label class="check">
+              <input type="checkbox" name="weeklyDigest" value="on" checked={settings.weeklyDigest} />{' '}
+              {t.account.weeklyDigest}
+            </label>
+          </>
+        ) : null}
+        <button type="submit" class="button">
+          {t.common.save}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function AccountPage(props: {
+  settings: NoticeSettings;
+  notice?: string | null;
+  error?: string | null;
+  errors?: FieldError[];
+}) {
   const { t, actor, locale } = useEnv();
   return (
     <Layout title={t.account.title} notice={props.notice} error={props.error}>
@@ -74,6 +126,7 @@ function AccountPage(props: { notice?: string | null; error?: string | null; err
           </button>
         </form>
       </section>
+      <EmailSettings settings={props.settings} />
       <section class="card">
         <h2>{t.account.password}</h2>
         <form method="post" action="/account/password">
@@ -230,9 +283,50 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
       schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) },
     },
     async (request, reply) => {
-      requireActor(request);
+      const actor = requireActor(request);
       const env = await kit.env(request, reply);
-      return kit.page(request, reply, env, <AccountPage notice={noticeOf(env.t, request.query.ok)} />);
+      const settings = await loadNoticeSettings(ctx, actor.userId);
+      return kit.page(
+        request,
+        reply,
+        env,
+        <AccountPage settings={settings} notice={noticeOf(env.t, request.query.ok)} />,
+      );
+    },
+  );
+
+  const topicField = z.enum(EMAIL_TOPICS);
+  app.post(
+    '/account/notifications',
+    {
+      config: beforePasswordChange,
+      schema: {
+        hide: true,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          topics: z.union([topicField, z.array(topicField).max(EMAIL_TOPICS.length)]).optional(),
+          dailyDigest: z.literal('on').optional(),
+          weeklyDigest: z.literal('on').optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      const given = request.body.topics;
+      const wanted = new Set<EmailTopic>(given === undefined ? [] : Array.isArray(given) ? given : [given]);
+      // A topic not offered on the form (a contributor's reviewing topics) keeps its setting.
+      const current = await loadNoticeSettings(ctx, actor.userId);
+      const offered = atLeast(actor, 'reviewer') ? EMAIL_TOPICS : OFFICE_TOPICS;
+      const optOuts = EMAIL_TOPICS.filter((topic) =>
+        offered.includes(topic) ? !wanted.has(topic) : current.emailOptOuts.includes(topic),
+      );
+      await saveNoticeSettings(ctx, actor.userId, {
+        emailOptOuts: optOuts,
+        dailyDigest: atLeast(actor, 'reviewer') ? request.body.dailyDigest === 'on' : current.dailyDigest,
+        weeklyDigest: atLeast(actor, 'reviewer') ? request.body.weeklyDigest === 'on' : current.weeklyDigest,
+      });
+      return reply.redirect('/account?ok=saved', 303);
     },
   );
 
@@ -285,11 +379,16 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
         if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
         if (!isUserError(error)) throw error;
         const env = await kit.env(request, reply);
+        const settings = await loadNoticeSettings(ctx, actor.userId);
         return kit.page(
           request,
           reply,
           env,
-          <AccountPage error={problemText(env.t, error)} errors={fieldErrorsOf(env.t, error)} />,
+          <AccountPage
+            settings={settings}
+            error={problemText(env.t, error)}
+            errors={fieldErrorsOf(env.t, error)}
+          />,
           error.status,
         );
       }

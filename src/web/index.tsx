@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { projectRoot } from '../../config/paths';
 import { AppError } from '../domain/errors';
 import { sendProblemOf, toProblem } from '../http/problem';
 import { adminRoutes } from './admin';
@@ -22,6 +23,7 @@ import { retractionPages } from './retraction';
 import { reviewPages } from './review';
 import { sandboxRoutes } from './sandbox';
 import { transparencyRoutes } from './transparency';
+import { workingTimePages } from './working-time';
 
 /**
  * The web app at `/`: server-rendered pages for offices (phones) and humas (desks), the admin pages
@@ -29,7 +31,7 @@ import { transparencyRoutes } from './transparency';
  * API; forms carry the session's CSRF token; a little plain JS under /assets/ enhances them.
  */
 
-const ASSET_DIR = path.join(import.meta.dirname, 'assets');
+const ASSET_DIR = path.join(projectRoot, 'src', 'web', 'assets');
 const ASSET_TYPES = {
   'gaung.css': 'text/css; charset=utf-8',
   'gaung.js': 'text/javascript; charset=utf-8',
@@ -128,6 +130,7 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(deliveryPages, { kit });
   await app.register(channelPages, { kit });
   await app.register(adminRoutes, { kit });
+  await app.register(workingTimePages, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
   await app.register(transparencyRoutes, { kit });

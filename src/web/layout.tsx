@@ -143,6 +143,7 @@ export function AdminNav() {
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
     ...(national ? ([['/admin/transparency', t.admin.nav.transparency]] as const) : []),
+    ['/admin/working-time', t.admin.nav.workingTime],
   ] as const;
   return (
     <nav class="subnav" aria-label={t.admin.nav.label}>

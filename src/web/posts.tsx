@@ -691,7 +691,13 @@ function NotificationLine(props: { item: NotificationView }) {
   const { t } = useEnv();
   const { item } = props;
   const data = item.data;
-  const channel = typeof data.channelName === 'string' ? data.channelName : '';
+  // What the line names: the channel of a publish outcome, the office of a post waiting for review.
+  const channel =
+    typeof data.channelName === 'string'
+      ? data.channelName
+      : typeof data.officeName === 'string'
+        ? data.officeName
+        : '';
   const kind = item.kind as keyof Messages['notifications']['kinds'];
   const describe = t.notifications.kinds[kind];
   return (

@@ -219,6 +219,13 @@ function InboxPage(props: {
                   </span>{' '}
                 </>
               ) : null}
+              {item.overdue ? (
+                <>
+                  <span class="badge badge-overdue" data-overdue title={t.inbox.overdueHint}>
+                    {t.inbox.overdue}
+                  </span>{' '}
+                </>
+              ) : null}
               {item.unit.name} · {item.author.name} · <Time at={item.submittedAt} /> ·{' '}
               <Age seconds={item.ageSeconds} />
               {item.sourcePlatform ? (

@@ -153,3 +153,21 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
   };
 }
+
+/** The parts of a multipart message (the plain-text and HTML alternatives), each decoded. */
+export function mailParts(mail: ReceivedMail): { type: string; body: string }[] {
+  const type = mail.headers['content-type'] ?? '';
+  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+  if (!boundary) return [{ type, body: mail.body }];
+  return mail.body
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((chunk) => {
+      const part = parseMessage(chunk.replace(/^\r\n/, ''));
+      return { type: part.headers['content-type'] ?? '', body: part.body };
+    });
+}
+
+/** The plain-text part of a message (the whole body when it has no parts). */
+export const mailText = (mail: ReceivedMail) =>
+  mailParts(mail).find((part) => part.type.startsWith('text/plain'))?.body ?? mail.body;

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -17,7 +17,12 @@ export interface GaungProcess {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `src/server.ts` (what `npm start` runs) as a child process with the given environment. */
+/** Builds dist/ when a source is newer, as `npm start` does before it runs the bundle. */
+function ensureBundle(): void {
+  execFileSync(process.execPath, ['config/build.mjs', '--if-stale'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+/** Runs `dist/server.js` (what `npm start` runs, built first) as a child process with the given environment. */
 export function startGaung(env: Record<string, string | undefined>, args: string[] = []): GaungProcess {
   const clean = Object.fromEntries(
     Object.entries({ ...process.env, ...env }).filter(
@@ -26,8 +31,9 @@ export function startGaung(env: Record<string, string | undefined>, args: string
     ),
   ) as Record<string, string>;
   if (env.DATABASE_URL) clean.DATABASE_URL = env.DATABASE_URL;
+  ensureBundle();
   // One process, as `npm start` runs it: signals reach Gaung itself, not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/server.js', ...args], {
     cwd: REPO_ROOT,
     env: clean,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -145,6 +145,15 @@ describe('decide: tokens, audit, reports, queues', () => {
     );
   });
 
+  it('shows the days off to everyone and lets the national admins alone change them', () => {
+    expect(grid('holiday.read', { type: 'holidays' })).toEqual(
+      expected({ N: 'YYY', A: 'YYY', B: 'YYY', A1: 'YYY', A2: 'YYY', B1: 'YYY' }),
+    );
+    expect(grid('holiday.manage', { type: 'holidays' })).toEqual(
+      expected({ N: 'FFY', A: 'FFF', B: 'FFF', A1: 'FFF', A2: 'FFF', B1: 'FFF' }),
+    );
+  });
+
   it('opens the queue dashboard to admins of the national unit only', () => {
     expect(grid('queues.admin', { type: 'queues' })).toEqual(
       expected({ N: 'FFY', A: 'FFF', B: 'FFF', A1: 'FFF', A2: 'FFF', B1: 'FFF' }),

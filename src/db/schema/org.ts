@@ -4,14 +4,25 @@ import {
   bigserial,
   boolean,
   check,
+  date,
   index,
+  integer,
   jsonb,
   pgTable,
   text,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { LOCALES, type Locale, ROLES, type Role, UNIT_KINDS, type UnitKind } from '../../domain/vocabulary';
+import {
+  HOLIDAY_KINDS,
+  type HolidayKind,
+  LOCALES,
+  type Locale,
+  ROLES,
+  type Role,
+  UNIT_KINDS,
+  type UnitKind,
+} from '../../domain/vocabulary';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 
 /** The organisation as a tree: national → regional → office. */
@@ -34,12 +45,22 @@ export const units = pgTable(
     transparencyPage: boolean('transparency_page').notNull().default(false),
     /** On the national unit: the transparency page also shows internal figures (review times, rejections). */
     transparencyInternal: boolean('transparency_internal').notNull().default(false),
+    /** How long a post may wait for this unit's decision, in working minutes, before its reviewers are told. */
+    reviewWaitMinutes: integer('review_wait_minutes').notNull().default(240),
+    /** The unit's working days (ISO weekdays, 1 = Monday) and hours (minutes after local midnight). */
+    workDays: integer('work_days').array().notNull().default(sql`'{1,2,3,4,5}'::integer[]`),
+    workStartMinute: integer('work_start_minute').notNull().default(480),
+    workEndMinute: integer('work_end_minute').notNull().default(960),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     oneOf('units_kind_check', t.kind, UNIT_KINDS),
     check('units_root_is_national', sql`(${t.parentId} is null) = (${t.kind} = 'national')`),
+    check(
+      'units_working_hours_check',
+      sql`${t.workStartMinute} >= 0 and ${t.workStartMinute} < ${t.workEndMinute} and ${t.workEndMinute} <= 1440 and ${t.reviewWaitMinutes} > 0 and cardinality(${t.workDays}) > 0`,
+    ),
     uniqueIndex('units_slug_key').on(t.slug),
     // Exactly one national root: every root row indexes the same value `true`.
     uniqueIndex('units_one_root_key').on(sql`(${t.parentId} is null)`).where(sql`${t.parentId} is null`),
@@ -64,6 +85,11 @@ export const users = pgTable(
     passwordChangedAt: tstz('password_changed_at').notNull().defaultNow(),
     /** The password was set by an admin (a new account or a reset): the person must choose their own first. */
     passwordMustChange: boolean('password_must_change').notNull().default(false),
+    /** E-mail topics the person turned off (see EMAIL_TOPICS); the in-app notifications stay. */
+    emailOptOuts: text('email_opt_outs').array().notNull().default(sql`'{}'::text[]`),
+    /** The daily digest of waiting posts (opt-in) and the weekly figures (opt-out). */
+    dailyDigest: boolean('daily_digest').notNull().default(false),
+    weeklyDigest: boolean('weekly_digest').notNull().default(true),
     disabledAt: tstz('disabled_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -129,4 +155,21 @@ export const auditEvents = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('audit_events_unit_time_idx').on(t.unitId, t.createdAt)],
+);
+
+/**
+ * Days off for the whole organisation: public holidays and collective leave days (cuti bersama),
+ * kept by the national admins each year. Waiting time does not run on them.
+ */
+export const holidays = pgTable(
+  'holidays',
+  {
+    id: id(),
+    date: date('date', { mode: 'string' }).notNull(),
+    name: text('name').notNull(),
+    kind: text('kind').$type<HolidayKind>().notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [oneOf('holidays_kind_check', t.kind, HOLIDAY_KINDS), uniqueIndex('holidays_date_key').on(t.date)],
 );

@@ -14,6 +14,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
+  BATCHED_MAIL_KINDS,
+  type BatchedMailKind,
   LEVEL_ARRIVALS,
   LEVEL_DECISIONS,
   type LevelArrival,
@@ -139,6 +141,10 @@ export const postLevels = pgTable(
     index('post_levels_inbox_origin_idx')
       .on(t.unitId, t.originUnitId, t.arrivedAt)
       .where(sql`${t.decision} is null and ${t.closedAt} is null`),
+    // The waiting-time alarms: posts still waiting whose last alarm has not gone out.
+    index('post_levels_alarm_idx')
+      .on(t.arrivedAt)
+      .where(sql`${t.decision} is null and ${t.closedAt} is null and ${t.adminsAlarmedAt} is null`),
   ],
 );
 
@@ -195,12 +201,45 @@ export const notifications = pgTable(
     postId: uuid('post_id').references(() => posts.id, { onDelete: 'cascade' }),
     deliveryId: uuid('delivery_id'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** The batched e-mail that listed this arrival (reviewers hear of arrivals at most every 30 minutes). */
+    batchedMailId: bigint('batched_mail_id', { mode: 'number' }).references(() => batchedMails.id, {
+      onDelete: 'set null',
+    }),
     readAt: tstz('read_at'),
     createdAt: createdAt(),
   },
   (t) => [
     index('notifications_user_idx').on(t.userId, t.createdAt),
     index('notifications_unread_idx').on(t.userId).where(sql`${t.readAt} is null`),
+    // Arrivals not yet listed in an e-mail: what the next batch of each reviewer gathers.
+    index('notifications_unbatched_idx')
+      .on(t.userId, t.createdAt)
+      .where(sql`${t.batchedMailId} is null and ${t.kind} in ('review.submitted', 'review.forwarded')`),
+  ],
+);
+
+/**
+ * One e-mail that gathers several things for one person: the arrivals since their last one, the
+ * daily digest, the weekly digest. `period` names the batch (the previous batch's id, a local date,
+ * a week), so the unique key makes a second sweep or a retried job find it already made.
+ */
+export const batchedMails = pgTable(
+  'batched_mails',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<BatchedMailKind>().notNull(),
+    period: text('period').notNull(),
+    /** What the e-mail covers (the local day or week and its bounds, the time zone). */
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    oneOf('batched_mails_kind_check', t.kind, BATCHED_MAIL_KINDS),
+    uniqueIndex('batched_mails_period_key').on(t.userId, t.kind, t.period),
+    index('batched_mails_user_kind_idx').on(t.userId, t.kind, t.createdAt),
   ],
 );
 
@@ -212,9 +251,12 @@ export const notifyOutbox = pgTable(
   'notify_outbox',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    via: text('via').$type<'email' | 'webhook'>().notNull(),
+    via: text('via').$type<'email' | 'webhook' | 'batched_mail'>().notNull(),
     notificationId: uuid('notification_id').references(() => notifications.id, { onDelete: 'cascade' }),
     postEventId: bigint('post_event_id', { mode: 'number' }).references(() => postEvents.id, {
+      onDelete: 'cascade',
+    }),
+    batchedMailId: bigint('batched_mail_id', { mode: 'number' }).references(() => batchedMails.id, {
       onDelete: 'cascade',
     }),
     createdAt: createdAt(),
@@ -227,8 +269,12 @@ export const notifyOutbox = pgTable(
   (t) => [
     check(
       'notify_outbox_target_check',
-      sql`(${t.via} = 'email' and ${t.notificationId} is not null) or (${t.via} = 'webhook' and ${t.postEventId} is not null)`,
+      sql`(${t.via} = 'email' and ${t.notificationId} is not null) or (${t.via} = 'webhook' and ${t.postEventId} is not null) or (${t.via} = 'batched_mail' and ${t.batchedMailId} is not null)`,
     ),
+    // One outbox row per batched e-mail, whoever made it.
+    uniqueIndex('notify_outbox_batched_mail_key')
+      .on(t.batchedMailId)
+      .where(sql`${t.batchedMailId} is not null`),
     index('notify_outbox_pending_idx')
       .on(t.createdAt)
       .where(sql`${t.sentAt} is null and ${t.failedAt} is null`),

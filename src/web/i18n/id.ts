@@ -84,6 +84,10 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
+  'review.submitted': (office) => `Kiriman baru dari ${office} menunggu tinjauan`,
+  'review.forwarded': (office) => `Kiriman dari ${office} diteruskan kepada Anda`,
+  'review.overdue': (office) => `Kiriman dari ${office} melewati batas waktu tunggu`,
+  'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
 };
 
 /** Durations as "3 jam", "2 hari". */
@@ -152,6 +156,18 @@ export const id = {
     resetHint:
       'Minimal 12 karakter. Mengakhiri sesinya; ia wajib membuat kata sandinya sendiri saat masuk. Sampaikan langsung atau lewat telepon, jangan lewat surel.',
     tokens: 'Token API saya',
+    email: 'E-mail dari Gaung',
+    emailIntro:
+      'Notifikasi di aplikasi selalu tampil; di sini Anda memilih apa yang juga dikirim lewat e-mail.',
+    topics: {
+      decisions: 'Keputusan atas kiriman unit saya',
+      deliveries: 'Hasil penerbitan kiriman unit saya',
+      arrivals: 'Kiriman baru dan yang diteruskan ke tingkat saya (paling sering satu e-mail per 30 menit)',
+      overdue: 'Kiriman yang melewati batas waktu tunggu di tingkat saya',
+    },
+    dailyDigest: 'Ringkasan harian setiap pagi: kiriman yang menunggu dan yang terbit kemarin',
+    weeklyDigest:
+      'Ringkasan mingguan setiap Senin pagi (unit nasional dan wilayah): angka, kiriman teratas, kantor yang tidak mengirim',
   },
   posts: {
     title: 'Kiriman',
@@ -280,6 +296,8 @@ export const id = {
     empty: 'Tidak ada kiriman yang menunggu.',
     age,
     forwarded: 'Diteruskan',
+    overdue: 'Terlambat',
+    overdueHint: 'Menunggu lebih lama dari batas jam kerja tingkat ini; peninjaunya sudah diberi tahu.',
     onlyForwarded: 'Hanya yang diteruskan',
     approvedFor: (channels: string) => `disetujui untuk ${channels}`,
     passed: 'bukan untuk level ini',
@@ -450,7 +468,34 @@ export const id = {
       tokens: 'Token API',
       audit: 'Log audit',
       transparency: 'Transparansi',
+      workingTime: 'Jam kerja & hari libur',
     },
+  },
+  workingTime: {
+    title: 'Jam kerja & hari libur',
+    holidays: (year: number) => `Hari libur dan cuti bersama ${year}`,
+    holidaysIntro:
+      'Waktu tunggu kiriman tidak berjalan pada hari-hari ini, untuk semua unit. Admin nasional memperbarui daftar ini setiap tahun.',
+    noHolidays: 'Belum ada hari libur untuk tahun ini.',
+    date: 'Tanggal',
+    name: 'Nama',
+    kind: 'Jenis',
+    kinds: { public_holiday: 'Hari libur nasional', collective_leave: 'Cuti bersama' },
+    add: 'Tambahkan',
+    remove: 'Hapus',
+    removeConfirm: 'Hapus hari ini dari daftar?',
+    year: 'Tahun',
+    hours: 'Jam kerja dan batas waktu tunggu',
+    hoursIntro:
+      'Berapa lama kiriman boleh menunggu keputusan unit ini, dihitung dalam jam kerja pada zona waktu unit. Setelah lewat, peninjau unit diberi tahu; setelah dua kali lipat, adminnya.',
+    unit: 'Unit',
+    show: 'Tampilkan',
+    days: 'Hari kerja',
+    weekdays: ['Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu', 'Minggu'],
+    start: 'Mulai',
+    end: 'Selesai',
+    wait: 'Batas waktu tunggu (menit kerja)',
+    zone: (zone: string) => `Zona waktu unit: ${zone}`,
   },
   channels: {
     title: 'Kanal',

@@ -9,6 +9,7 @@ import { postsTable } from './posts';
 import { reportsTable } from './reports';
 import { reviewsTable } from './reviews';
 import type { AnyAccessTable } from './table';
+import { workingCalendarTable } from './working-calendar';
 
 /** Every access table; a new resource adds its table file here. */
 export const ACCESS_TABLES: AnyAccessTable[] = [
@@ -22,4 +23,5 @@ export const ACCESS_TABLES: AnyAccessTable[] = [
   notificationsTable,
   feedsTable,
   blackoutsTable,
+  workingCalendarTable,
 ];

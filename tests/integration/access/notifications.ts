@@ -19,6 +19,22 @@ export const notificationsTable = accessTable<{ notification: string }>({
       expect: everyone(200),
     },
     {
+      route: 'GET /api/v1/notifications/settings',
+      request: () => call('GET', '/api/v1/notifications/settings'),
+      expect: everyone(200),
+    },
+    {
+      route: 'PUT /api/v1/notifications/settings',
+      case: 'their own',
+      request: () =>
+        call('PUT', '/api/v1/notifications/settings', {
+          emailOptOuts: ['deliveries'],
+          dailyDigest: true,
+          weeklyDigest: true,
+        }),
+      expect: everyone(200),
+    },
+    {
       route: 'POST /api/v1/notifications/read-all',
       request: () => call('POST', '/api/v1/notifications/read-all'),
       expect: everyone(200),

@@ -1,0 +1,40 @@
+/**
+ * What people are told, and which e-mails each person may turn off. In-app notifications always
+ * stay; an e-mail topic switched off in /account sends nothing by e-mail.
+ */
+
+export const NOTIFICATION_KINDS = [
+  'post.changes_requested',
+  'post.rejected',
+  'post.approved',
+  'delivery.published',
+  'delivery.failed',
+  'delivery.needs_attention',
+  /** A post arrived in a level's inbox: submitted by an office, or forwarded from the level below. */
+  'review.submitted',
+  'review.forwarded',
+  /** A post waited past the level's limit (reviewers), or twice as long (the unit's admins). */
+  'review.overdue',
+  'review.overdue_admin',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** The arrivals a reviewer hears of by e-mail in batches, at most one e-mail per batch interval. */
+export const ARRIVAL_KINDS = ['review.submitted', 'review.forwarded'] as const satisfies NotificationKind[];
+
+/** E-mail topics a person may turn off, one per kind of news. */
+export const EMAIL_TOPICS = ['decisions', 'deliveries', 'arrivals', 'overdue'] as const;
+export type EmailTopic = (typeof EMAIL_TOPICS)[number];
+
+export function emailTopicOf(kind: NotificationKind): EmailTopic {
+  if (kind.startsWith('post.')) return 'decisions';
+  if (kind.startsWith('delivery.')) return 'deliveries';
+  if (kind === 'review.submitted' || kind === 'review.forwarded') return 'arrivals';
+  return 'overdue';
+}
+
+/** At most one arrivals e-mail per reviewer in this interval. */
+export const ARRIVAL_BATCH_MS = 30 * 60_000;
+/** Digests go out from this local hour until noon (a worker down all morning sends none that day). */
+export const DIGEST_HOUR = 7;
+export const DIGEST_LAST_HOUR = 12;
