@@ -125,8 +125,17 @@ const schema = z.object({
   GAUNG_META_APP_ID: z.string().min(1).optional(),
   GAUNG_META_APP_SECRET: z.string().min(1).optional(),
   GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+  /** The bot offices add to their Telegram channels as an administrator, so Gaung reads the channel as a source. */
+  GAUNG_TELEGRAM_SOURCE_BOT_TOKEN: z
+    .string()
+    .regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{30,64}$/, 'must be a bot token as @BotFather gives it')
+    .optional(),
+  /** The did:plc directory Bluesky sources resolve account DIDs with. */
+  GAUNG_PLC_DIRECTORY_URL: httpUrl.default('https://plc.directory'),
   /** Both the Data API (/youtube/v3) and its upload endpoint (/upload/youtube/v3) live under this host. */
   GAUNG_YOUTUBE_API_URL: httpUrl.default('https://www.googleapis.com'),
+  /** Where public YouTube channel feeds (/feeds/videos.xml) are read, for YouTube sources. */
+  GAUNG_YOUTUBE_FEEDS_URL: httpUrl.default('https://www.youtube.com'),
   GAUNG_GOOGLE_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
   GAUNG_GOOGLE_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
   GAUNG_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
@@ -146,6 +155,12 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone')
     .default('America/Los_Angeles'),
+  /** TikTok's Open API host: the Content Posting API, OAuth token endpoint and Display API live under it. */
+  GAUNG_TIKTOK_API_URL: httpUrl.default('https://open.tiktokapis.com'),
+  /** TikTok's Login Kit consent page (web, v2). */
+  GAUNG_TIKTOK_AUTH_URL: httpUrl.default('https://www.tiktok.com/v2/auth/authorize/'),
+  GAUNG_TIKTOK_CLIENT_KEY: z.string().min(1).optional(),
+  GAUNG_TIKTOK_CLIENT_SECRET: z.string().min(1).optional(),
   /** Uploads: originals above these are cut off while streaming. Images are re-encoded per platform, so they may exceed every platform's own limit. */
   GAUNG_MEDIA_MAX_IMAGE_BYTES: int(1024, 2 ** 31).default(30_000_000),
   /** Threads and Facebook take videos of up to 1 GB by URL, the largest of the platforms. */

@@ -83,6 +83,19 @@ export const YOUTUBE_SHORTS_MAX_SECONDS = 180;
 /** Unverified channels upload up to 15 minutes; verified ones up to 12 hours (a channel setting). */
 export const YOUTUBE_UNVERIFIED_MAX_SECONDS = 15 * 60;
 
+/**
+ * https://developers.tiktok.com/doc/content-posting-api-reference-direct-post: a video's title
+ * (its caption) holds 2,200 UTF-16 runes; a photo post's title 90 and its description 4,000.
+ */
+export const TIKTOK_VIDEO_CAPTION_MAX = 2200;
+export const TIKTOK_PHOTO_TITLE_MAX = 90;
+export const TIKTOK_PHOTO_DESCRIPTION_MAX = 4000;
+/** https://developers.tiktok.com/doc/content-posting-api-reference-photo-post: up to 35 photos. */
+export const TIKTOK_MAX_PHOTOS = 35;
+/** Each user access token: 6 post inits and 30 status fetches a minute (Direct Post and Get Post Status references). */
+export const TIKTOK_INITS_PER_MINUTE = 6;
+export const TIKTOK_STATUS_FETCHES_PER_MINUTE = 30;
+
 /** Mastodon's defaults; an instance may configure other values (channel settings override them). */
 export const MASTODON_DEFAULT_MAX_CHARACTERS = 500;
 export const MASTODON_DEFAULT_URL_LENGTH = 23;
@@ -295,6 +308,29 @@ export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
         quota: 'units',
       },
     ],
+    quotaReadAtRunTime: false,
+  },
+  tiktok: {
+    label: 'TikTok',
+    // https://developers.tiktok.com/doc/content-posting-api-reference-direct-post: title ≤ 2,200 UTF-16 runes.
+    text: { limit: TIKTOK_VIDEO_CAPTION_MAX, unit: 'characters', counting: 'utf16', maxBytes: null },
+    captionLimit: null,
+    // One video, or up to 35 photos (a carousel), never both.
+    maxImages: TIKTOK_MAX_PHOTOS,
+    maxVideos: 1,
+    maxMedia: TIKTOK_MAX_PHOTOS,
+    mixedMedia: false,
+    mediaRequired: true,
+    maxHashtags: null,
+    maxLinks: null,
+    // https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide: photos ≤ 20 MB, videos ≤ 4 GB and 10 minutes.
+    maxImageBytes: 20 * MB,
+    maxVideoBytes: 4 * 1024 * MB,
+    maxVideoSeconds: 10 * MINUTE,
+    repost: false,
+    quote: false,
+    // One publish is one init; TikTok allows 6 inits a minute per user access token.
+    rateLimits: [{ scope: 'channel', max: TIKTOK_INITS_PER_MINUTE, windowSeconds: MINUTE }],
     quotaReadAtRunTime: false,
   },
   webhook: {

@@ -245,6 +245,16 @@ export const MEDIA_RULES: Readonly<Record<Platform, MediaRules>> = {
     video: { containers: ['mp4', 'mov'], codecs: null, minSeconds: null },
     why: { formats: 'YouTube thumbnails are JPEG or PNG', bytes: 'YouTube takes thumbnails of up to 2 MB' },
   },
+  // https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide: photos JPEG or WebP; videos MP4, WebM, MOV (H.264, H.265, VP8, VP9).
+  tiktok: {
+    imageFormats: ['jpeg', 'webp'],
+    animation: false,
+    animatedMaxBytes: null,
+    aspect: null,
+    maxSideSum: null,
+    video: { containers: ['mp4', 'mov'], codecs: ['h264', 'hevc', 'vp8', 'vp9'], minSeconds: null },
+    why: { formats: 'TikTok takes JPEG and WebP photos', bytes: 'TikTok takes photos of up to 20 MB' },
+  },
   webhook: {
     imageFormats: ANY_IMAGE,
     animation: true,

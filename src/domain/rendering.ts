@@ -4,6 +4,8 @@ import {
   MASTODON_DEFAULT_URL_LENGTH,
   PLATFORM_LIMITS,
   type PlatformLimits,
+  TIKTOK_PHOTO_DESCRIPTION_MAX,
+  TIKTOK_PHOTO_TITLE_MAX,
 } from '../../config/platform-limits';
 import type { DeliveryMode, Platform } from './vocabulary';
 
@@ -395,6 +397,7 @@ export function parseSourceUrl(platform: Platform, raw: string): SourcePost | nu
     case 'facebook':
     case 'instagram':
     case 'youtube':
+    case 'tiktok':
       return null;
   }
 }
@@ -437,6 +440,7 @@ export const VALIDATION_CODES = [
   'title_shortened',
   'tags_shortened',
   'made_for_kids_unset',
+  'tiktok_private_only',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
@@ -464,7 +468,14 @@ export interface PlatformRulesInput {
   mode: DeliveryMode;
   sourceUrl: string | null;
   link: string | null;
-  settings?: { maxCharacters?: number; urlLength?: number; maxVideoSeconds?: number; madeForKids?: boolean };
+  settings?: {
+    maxCharacters?: number;
+    urlLength?: number;
+    maxVideoSeconds?: number;
+    madeForKids?: boolean;
+    /** TikTok: Gaung's app is not audited, so every post goes out SELF_ONLY. */
+    unaudited?: boolean;
+  };
   /** The post's tags, for platforms that keep them apart from the text (YouTube). */
   tags?: string[];
 }
@@ -698,6 +709,7 @@ export function validateForPlatform(input: PlatformRulesInput): {
   const limits = PLATFORM_LIMITS[input.platform];
   const settings: CountSettings = {
     ...input.settings,
+    ...(tiktokPhotoPost(input) ? { maxCharacters: TIKTOK_PHOTO_DESCRIPTION_MAX } : {}),
     hasMedia: input.mode !== 'repost' && input.media.length > 0,
   };
   const count = countText(input.platform, input.text, settings);
@@ -718,7 +730,55 @@ export function validateForPlatform(input: PlatformRulesInput): {
   }
   issues.push(...mediaIssues(input, limits));
   if (input.platform === 'youtube') issues.push(...youtubeIssues(input));
+  if (input.platform === 'tiktok') issues.push(...tiktokIssues(input));
   return { count, issues };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TikTok: a video's caption, or a photo post's title and description
+
+/** A TikTok post of photos only: its text is a 4,000-character description under a 90-character title. */
+const tiktokPhotoPost = (input: Pick<PlatformRulesInput, 'platform' | 'media'>) =>
+  input.platform === 'tiktok' && input.media.length > 0 && input.media.every((m) => m.kind === 'image');
+
+function tiktokIssues(input: PlatformRulesInput): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const firstLine =
+    input.text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
+  if (tiktokPhotoPost(input) && firstLine.length > TIKTOK_PHOTO_TITLE_MAX)
+    issues.push({
+      code: 'title_shortened',
+      severity: 'warning',
+      field: 'text',
+      message: `The first line becomes the photo post's title, and TikTok titles hold ${TIKTOK_PHOTO_TITLE_MAX} characters; it will be shortened.`,
+    });
+  const maxSeconds = input.settings?.maxVideoSeconds;
+  input.media.forEach((video, index) => {
+    if (
+      video.kind === 'video' &&
+      maxSeconds !== undefined &&
+      video.durationMs !== null &&
+      video.durationMs > maxSeconds * 1000
+    )
+      issues.push({
+        code: 'video_too_long',
+        severity: 'error',
+        field: `media[${index}]`,
+        message: `This TikTok account posts videos of up to ${plural(maxSeconds, 'second', 'seconds')}; this one lasts ${plural(Math.ceil(video.durationMs / 1000), 'second', 'seconds')}.`,
+      });
+  });
+  if (input.settings?.unaudited)
+    issues.push({
+      code: 'tiktok_private_only',
+      severity: 'warning',
+      field: 'channel',
+      message:
+        "Gaung's TikTok app is not yet audited by TikTok: this post goes out visible to the account only (SELF_ONLY), and the account must be private.",
+    });
+  return issues;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ export const PLATFORMS = [
   'mastodon',
   'bluesky',
   'youtube',
+  'tiktok',
   'webhook',
   'sandbox',
 ] as const;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
+import { createBlueskySource } from './bluesky-source';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { withLink } from './shared';
 import {
@@ -576,6 +577,7 @@ export const blueskyAdapter: PlatformAdapter = {
   findPublished,
   retract,
   fetchMetrics,
+  source: createBlueskySource(classifyError),
   async verifyCredentials(ctx): Promise<AccountInfo> {
     const s = await createSession(ctx, client(ctx));
     return { remoteId: s.did, handle: s.handle };

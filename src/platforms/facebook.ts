@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { facebookSource } from './facebook-source';
 import {
   classifyGraphError,
   emptyMetrics,
@@ -168,6 +169,7 @@ export function createFacebookAdapter(options: { timeoutMs?: number } = {}): Pla
     },
 
     classifyError: (error) => classifyGraphError(error),
+    source: facebookSource,
   };
 }
 

@@ -244,7 +244,7 @@ export const reconcileSince = (firstAttemptAt: Date) =>
   Math.floor((firstAttemptAt.getTime() - RECONCILE_SKEW_MS) / 1000);
 
 /** Graph timestamps look like 2024-05-01T10:00:00+0000. */
-const graphTime = (value: string | undefined) =>
+export const graphTime = (value: string | undefined) =>
   value ? Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
 
 interface Page<T> {

@@ -5,7 +5,9 @@ import { instagramAdapter } from './instagram';
 import { mastodonAdapter } from './mastodon';
 import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
 import { telegramAdapter } from './telegram';
+import { telegramSource } from './telegram-source';
 import { threadsAdapter } from './threads';
+import { tiktokAdapter } from './tiktok';
 import type { PlatformAdapter } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
@@ -32,10 +34,12 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     facebookAdapter,
     instagramAdapter,
     threadsAdapter,
-    telegramAdapter,
+    // The channel read as a source arrives through the source bot's poller (telegram-source.ts).
+    { ...telegramAdapter, source: telegramSource },
     mastodonAdapter,
     blueskyAdapter,
     youtubeAdapter,
+    tiktokAdapter,
     webhookAdapter,
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];

@@ -15,6 +15,7 @@ import {
   sameText,
   waitForContainer,
 } from './graph';
+import { instagramSource } from './instagram-source';
 import { withLink } from './shared';
 import type {
   AccountInfo,
@@ -176,6 +177,7 @@ export function createInstagramAdapter(options: ContainerOptions = {}): Platform
     },
 
     classifyError: (error) => classifyGraphError(error),
+    source: instagramSource,
   };
 }
 

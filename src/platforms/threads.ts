@@ -19,6 +19,7 @@ import {
 } from './graph';
 import { createHttpClient } from './http';
 import { withLink } from './shared';
+import { threadsSource } from './threads-source';
 import type {
   AccountInfo,
   Capabilities,
@@ -223,6 +224,7 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
     },
 
     classifyError: (error) => classifyGraphError(error),
+    source: threadsSource,
   };
 }
 

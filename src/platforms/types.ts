@@ -27,6 +27,13 @@ export interface PlatformEndpoints {
   youtube: string;
   googleAuth: string;
   googleToken: string;
+  /** TikTok's Open API host (Content Posting API, /v2/oauth/token/, Display API). */
+  tiktok: string;
+  tiktokAuth: string;
+  /** The did:plc directory Bluesky sources resolve DIDs with (https://plc.directory when absent). */
+  plcDirectory?: string;
+  /** Where YouTube serves public channel feeds (/feeds/videos.xml; https://www.youtube.com when absent). */
+  youtubeFeeds?: string;
 }
 
 /** OAuth apps registered by the operator, where a platform needs one. */
@@ -34,6 +41,7 @@ export interface PlatformApps {
   x?: { clientId: string; clientSecret?: string };
   meta?: { appId: string; appSecret: string };
   google?: { clientId: string; clientSecret: string };
+  tiktok?: { clientKey: string; clientSecret: string };
 }
 
 export interface PlatformContext {
@@ -60,6 +68,12 @@ export interface PlatformContext {
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /** Aborts in-flight requests when the worker shuts down. */
   signal?: AbortSignal;
+  /**
+   * Waits until one more call fits a per-token budget the platform documents for one endpoint
+   * (TikTok: 6 post inits and 30 status fetches a minute), counted across every worker. Absent:
+   * the adapter calls without waiting.
+   */
+  callSlot?(budget: { id: string; max: number; windowMs: number }): Promise<void>;
 }
 
 /**
@@ -92,6 +106,13 @@ export interface SourceMedia {
   headers?: Record<string, string>;
   /** Set when the platform said the file is too large to fetch (Telegram's 20 MB): named and skipped. */
   skippedReason?: string;
+  /**
+   * The URL itself carries a credential (Telegram's file URLs hold the bot token): download it, but
+   * never log it, store it or show it.
+   */
+  secretUrl?: boolean;
+  /** A still of a video, where the platform gives one (Instagram, Threads): shown in review, not imported. */
+  thumbnailUrl?: string;
 }
 
 /** One post read from an office's account: one item however many media it has (a carousel, an album). */
@@ -167,6 +188,16 @@ export interface PublishRequest {
   firstAttemptAt: Date;
   /** A correction published as a reply to the original delivery's post (adapters with `replies` only). */
   replyTo?: { remoteId: string; url: string | null } | null;
+  /** Choices made for this delivery on the approve screen (TikTok's privacy level and interactions). */
+  options?: Record<string, unknown>;
+  /**
+   * What an earlier attempt recorded before it finished (TikTok's publish_id), and where to record
+   * it: reconciliation asks the platform about it after a crash.
+   */
+  checkpoint?: {
+    saved: Record<string, unknown> | null;
+    save(state: Record<string, unknown>): Promise<void>;
+  };
 }
 
 export interface PublishResult {

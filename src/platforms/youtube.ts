@@ -23,6 +23,7 @@ import {
   type RetractRequest,
   type RetractResult,
 } from './types';
+import { youtubeSource } from './youtube-source';
 
 /**
  * YouTube through the Data API v3 with a Google OAuth 2.0 user grant (offline: a refresh token).
@@ -697,6 +698,7 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions = {}): Platf
       return { expiresAt: new Date(next.expiresAt) };
     },
     classifyError,
+    source: youtubeSource,
   };
 }
 

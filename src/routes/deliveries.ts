@@ -50,6 +50,10 @@ const deliverySummary = z.object({
   publishedAt: z.string().nullable(),
   lastError: z.string().nullable(),
   lastErrorCode: z.string().nullable(),
+  platformOptions: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("The reviewer's platform choices (TikTok: privacyLevel, allowComment, allowDuet, allowStitch)"),
   version: z.number().int(),
   updatedAt: z.string(),
 });

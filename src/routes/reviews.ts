@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../domain/errors';
 import { decide } from '../domain/permissions';
+import { TIKTOK_PRIVACY_LEVELS } from '../domain/tiktok';
 import {
   DELIVERY_MODES,
   LEVEL_ARRIVALS,
@@ -55,6 +56,17 @@ const targets = z
         .union([z.literal('now'), z.literal('next-slot'), z.iso.datetime({ offset: true })])
         .describe('"now", "next-slot" (the channel\'s next free posting slot) or an ISO time'),
       text: z.string().max(65_536).nullable().optional().describe("Replaces the post's text on this channel"),
+      tiktok: z
+        .strictObject({
+          privacyLevel: z.enum(TIKTOK_PRIVACY_LEVELS).optional(),
+          allowComment: z.boolean().optional(),
+          allowDuet: z.boolean().optional(),
+          allowStitch: z.boolean().optional(),
+        })
+        .optional()
+        .describe(
+          'TikTok channels: who may see the post (one of the levels the creator allows) and whether comments, duets and stitches are allowed',
+        ),
     }),
   )
   .min(1)

@@ -20,7 +20,10 @@ import { type Actor, decide } from '../domain/permissions';
 import type { QuotaOverrides } from '../domain/rate-limits';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
+import { takeCallSlot } from '../infra/rate-limiter';
 import { connectMetaPages } from '../platforms/facebook';
+import { sleep } from '../platforms/shared';
+import { buildTiktokAuthorizeUrl, exchangeTiktokCode } from '../platforms/tiktok';
 import type {
   AccountInfo,
   NetworkReach,
@@ -98,6 +101,10 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   youtube: config.GAUNG_YOUTUBE_API_URL,
   googleAuth: config.GAUNG_GOOGLE_AUTH_URL,
   googleToken: config.GAUNG_GOOGLE_TOKEN_URL,
+  tiktok: config.GAUNG_TIKTOK_API_URL,
+  tiktokAuth: config.GAUNG_TIKTOK_AUTH_URL,
+  plcDirectory: config.GAUNG_PLC_DIRECTORY_URL,
+  youtubeFeeds: config.GAUNG_YOUTUBE_FEEDS_URL,
 });
 
 /** The operator's figures for the quotas of Gaung's platform projects. */
@@ -124,6 +131,10 @@ export const appsOf = (config: Config): PlatformApps => ({
   google:
     config.GAUNG_GOOGLE_CLIENT_ID && config.GAUNG_GOOGLE_CLIENT_SECRET
       ? { clientId: config.GAUNG_GOOGLE_CLIENT_ID, clientSecret: config.GAUNG_GOOGLE_CLIENT_SECRET }
+      : undefined,
+  tiktok:
+    config.GAUNG_TIKTOK_CLIENT_KEY && config.GAUNG_TIKTOK_CLIENT_SECRET
+      ? { clientKey: config.GAUNG_TIKTOK_CLIENT_KEY, clientSecret: config.GAUNG_TIKTOK_CLIENT_SECRET }
       : undefined,
 });
 
@@ -179,6 +190,7 @@ export async function platformContextFor(
     onRateLimit: options.onRateLimit,
     log: ctx.log.child({ channelId: channel.id, platform: channel.platform }),
     signal: options.signal,
+    callSlot: (budget) => takeCallSlot(ctx, budget, (ms) => sleep(ms, options.signal)),
   };
 }
 
@@ -658,13 +670,15 @@ export async function updateChannel(
 const OAUTH_STATE_TTL_SECONDS = 600;
 
 /** The platforms connected through an OAuth 2.0 consent page with PKCE. */
-export const OAUTH_PROVIDERS = ['x', 'youtube'] as const;
+export const OAUTH_PROVIDERS = ['x', 'youtube', 'tiktok'] as const;
 export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
 
 interface OAuthFlow {
   label: string;
   /** Why the operator's app is missing, or null when it is configured. */
   appMissing(apps: PlatformApps): string | null;
+  /** Why the platform would refuse Gaung's callback address, or null. */
+  redirectProblem?(redirectUri: string): string | null;
   authorize(
     endpoints: PlatformEndpoints,
     apps: PlatformApps,
@@ -696,6 +710,20 @@ const OAUTH_FLOWS: Record<OAuthProvider, OAuthFlow> = {
     authorize: buildGoogleAuthorizeUrl,
     exchange: exchangeGoogleCode,
   },
+  tiktok: {
+    label: 'TikTok',
+    appMissing: (apps) =>
+      apps.tiktok
+        ? null
+        : 'No TikTok app is configured (GAUNG_TIKTOK_CLIENT_KEY, GAUNG_TIKTOK_CLIENT_SECRET)',
+    // TikTok registers web redirect URIs only with https.
+    redirectProblem: (redirectUri) =>
+      redirectUri.startsWith('https://')
+        ? null
+        : 'TikTok accepts only https redirect addresses: set GAUNG_PUBLIC_URL to an https address, or give the tokens through the API',
+    authorize: buildTiktokAuthorizeUrl,
+    exchange: exchangeTiktokCode,
+  },
 };
 
 export const oauthCallbackUrl = (ctx: AppContext, provider: OAuthProvider) =>
@@ -723,6 +751,8 @@ export async function startOAuthConnect(
   const apps = appsOf(ctx.config);
   const missing = flow.appMissing(apps);
   if (missing) throw unprocessable(`${provider}_app_missing`, missing);
+  const redirectProblem = flow.redirectProblem?.(oauthCallbackUrl(ctx, provider));
+  if (redirectProblem) throw unprocessable('redirect_not_https', redirectProblem);
   const link = flow.authorize(endpointsOf(ctx.config), apps, oauthCallbackUrl(ctx, provider));
   await ctx.redis.set(
     redisKey(ctx, 'oauth', provider, link.state),

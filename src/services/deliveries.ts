@@ -95,6 +95,8 @@ export interface DeliverySummary {
   publishedAt: string | null;
   lastError: string | null;
   lastErrorCode: string | null;
+  /** The reviewer's platform choices recorded with the delivery (TikTok's privacy level and interactions). */
+  platformOptions: Record<string, unknown> | null;
   version: number;
   updatedAt: string;
 }
@@ -177,6 +179,7 @@ export async function listDeliveries(
       publishedAt: deliveries.publishedAt,
       lastError: deliveries.lastError,
       lastErrorCode: deliveries.lastErrorCode,
+      platformOptions: deliveries.platformOptions,
       version: deliveries.version,
       updatedAt: deliveries.updatedAt,
       rank,
@@ -235,6 +238,7 @@ type SummaryColumns = Pick<
   | 'publishedAt'
   | 'lastError'
   | 'lastErrorCode'
+  | 'platformOptions'
   | 'version'
   | 'updatedAt'
 >;
@@ -262,6 +266,7 @@ function summaryOf(d: SummaryColumns, place: SummaryPlace, excerpt: string): Del
     publishedAt: iso(d.publishedAt),
     lastError: d.lastError,
     lastErrorCode: d.lastErrorCode,
+    platformOptions: d.platformOptions ?? null,
     version: d.version,
     updatedAt: d.updatedAt.toISOString(),
   };

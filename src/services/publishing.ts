@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { getTableColumns, sql } from 'drizzle-orm';
+import { eq, getTableColumns, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { channels } from '../db/schema';
+import { channels, deliveries } from '../db/schema';
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError } from '../domain/errors';
 import { describeRateWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
@@ -88,6 +88,10 @@ interface DeliveryWork {
   firstAttemptAt: Date | null;
   /** A correction published as a reply: the original it answers. */
   replyTo: { remoteId: string; url: string | null } | null;
+  /** Choices made for this delivery on the approve screen (TikTok). */
+  platformOptions: Record<string, unknown> | null;
+  /** What an earlier attempt recorded before it finished (TikTok's publish_id). */
+  platformState: Record<string, unknown> | null;
 }
 
 export interface Claim extends DeliveryWork {
@@ -114,6 +118,8 @@ type RawWork = {
   media_count: number;
   first_ms: number | null;
   reply_to: { remoteId: string | null; url: string | null } | null;
+  platform_options: Record<string, unknown> | null;
+  platform_state: Record<string, unknown> | null;
 };
 
 const channelColumns = Object.entries(getTableColumns(channels));
@@ -149,6 +155,8 @@ function workFromRaw(raw: RawWork): DeliveryWork {
     mediaCount: Number(raw.media_count),
     firstAttemptAt: msDate(raw.first_ms),
     replyTo: raw.reply_to?.remoteId ? { remoteId: raw.reply_to.remoteId, url: raw.reply_to.url } : null,
+    platformOptions: raw.platform_options ?? null,
+    platformState: raw.platform_state ?? null,
   };
 }
 
@@ -159,7 +167,7 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
   (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
   (extract(epoch from d.lease_until) * 1000)::float8 as lease_ms,
   (extract(epoch from d.updated_at) * 1000)::float8 as updated_ms,
-  d.last_error, p.link, p.source_url, p.tags,
+  d.last_error, p.link, p.source_url, p.tags, d.platform_options, d.platform_state,
   (select count(*)::int from post_media pm where pm.post_id = d.post_id) as media_count,
   (select (extract(epoch from min(a.started_at)) * 1000)::float8 from delivery_attempts a where a.delivery_id = d.id) as first_ms,
   (select json_build_object('remoteId', o.remote_id, 'url', o.remote_url) from deliveries o where o.id = d.replies_to) as reply_to`;
@@ -455,6 +463,14 @@ async function publishRequest(
     tags: work.tags,
     firstAttemptAt,
     replyTo: work.replyTo,
+    ...(work.platformOptions ? { options: work.platformOptions } : {}),
+    checkpoint: {
+      saved: work.platformState,
+      // Written at once, outside the attempt's transaction: it must survive a crash a moment later.
+      async save(state) {
+        await ctx.db.update(deliveries).set({ platformState: state }).where(eq(deliveries.id, work.id));
+      },
+    },
   };
 }
 

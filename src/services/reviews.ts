@@ -25,6 +25,7 @@ import {
 } from '../domain/rendering';
 import { levelAbove } from '../domain/review-levels';
 import { nextFreeSlot } from '../domain/slots';
+import { decideTiktokChoice, type TiktokChoice, tiktokFacts } from '../domain/tiktok';
 import type { DeliveryMode, LevelArrival, LevelDecision, Platform, PostStatus } from '../domain/vocabulary';
 import { exhaustedQuotas } from '../infra/rate-limiter';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
@@ -493,7 +494,8 @@ async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<PostConten
 
 /**
  * A channel's own rules: a Mastodon instance's character limit and URL length; a YouTube channel's
- * longest upload (15 minutes until it is verified) and its made-for-kids answer.
+ * longest upload (15 minutes until it is verified) and its made-for-kids answer; a TikTok
+ * creator's longest video and whether Gaung's TikTok app is unaudited.
  */
 function channelRules(
   platform: Platform,
@@ -509,6 +511,13 @@ function channelRules(
       ? {
           ...(settings.longUploads === true ? {} : { maxVideoSeconds: YOUTUBE_UNVERIFIED_MAX_SECONDS }),
           ...(typeof settings.madeForKids === 'boolean' ? { madeForKids: settings.madeForKids } : {}),
+        }
+      : {}),
+    // TikTok: the creator's longest video as last read from TikTok, and whether the app is unaudited.
+    ...(platform === 'tiktok'
+      ? {
+          ...(pick('maxVideoSeconds') !== undefined ? { maxVideoSeconds: pick('maxVideoSeconds') } : {}),
+          ...(settings.unaudited === true ? { unaudited: true } : {}),
         }
       : {}),
   };
@@ -604,12 +613,16 @@ export interface TargetInput {
   /** 'now', 'next-slot', or an ISO time. */
   at: string;
   text?: string | null;
+  /** TikTok channels: who may see the post and which interactions it allows. */
+  tiktok?: TiktokChoice;
 }
 
 interface PlannedTarget {
   channel: ChannelRow;
   mode: DeliveryMode;
   textOverride: string | null;
+  /** What the delivery records of the reviewer's platform choices (TikTok). */
+  platformOptions: Record<string, unknown> | null;
   renderedText: string;
   /** A fixed time, or null for the channel's next free slot. */
   dueAt: Date | null;
@@ -708,11 +721,24 @@ async function planTargets(
         });
       dueAt = new Date(Math.max(at, now));
     }
+    let platformOptions: Record<string, unknown> | null = null;
+    if (entry.channel.platform === 'tiktok') {
+      const decided = decideTiktokChoice(tiktokFacts(entry.channel.settings), target.tiktok);
+      report.issues.push(...decided.issues);
+      platformOptions = { ...decided.recorded };
+    } else if (target.tiktok)
+      report.issues.push({
+        code: 'tiktok_options_wrong_platform',
+        severity: 'error',
+        field: 'tiktok',
+        message: 'TikTok choices apply to TikTok channels only',
+      });
     reports.push(report);
     planned.push({
       channel: entry.channel,
       mode: target.mode,
       textOverride: target.text ?? null,
+      platformOptions,
       renderedText: report.text,
       dueAt,
     });
@@ -814,6 +840,7 @@ async function createDeliveries(
         slotted: p.dueAt === null ? 1 : 0,
         textOverride: p.textOverride,
         renderedText: p.renderedText,
+        platformOptions: p.platformOptions,
         createdBy: actor.userId,
         createdAt: now,
         updatedAt: now,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type FieldError, invalid } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY } from '../domain/rendering';
+import { TIKTOK_PRIVACY_LEVELS, tiktokFacts } from '../domain/tiktok';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import {
@@ -132,12 +133,16 @@ const settingOf = (channel: ChannelView, name: string) =>
 function ConnectSection(props: {
   channel: ChannelView;
   errors?: FieldError[];
+  /** Gaung's public address is https (TikTok registers https redirect addresses only). */
+  httpsCallback: boolean;
   pages?: { pageId: string; name: string; instagram: string | null }[];
 }) {
   const { t } = useEnv();
   const { channel } = props;
   if (channel.platform === 'x') return <ConsentButton channel={channel} label={t.channels.connectX} />;
   if (channel.platform === 'youtube') return <YoutubeSection channel={channel} errors={props.errors} />;
+  if (channel.platform === 'tiktok')
+    return <TiktokSection channel={channel} errors={props.errors} httpsCallback={props.httpsCallback} />;
   if (channel.platform === 'facebook' || channel.platform === 'instagram')
     return (
       <form method="post" action={`/admin/channels/${channel.id}/meta`}>
@@ -294,6 +299,78 @@ function YoutubeSection(props: { channel: ChannelView; errors?: FieldError[] }) 
   );
 }
 
+/**
+ * TikTok: Login Kit's consent page (only where Gaung's address is https, as TikTok requires), then
+ * whether Gaung's TikTok app is audited, whether its media domain is verified with TikTok, and an
+ * optional standing privacy choice; what the creator allows is shown as TikTok last reported it.
+ */
+function TiktokSection(props: { channel: ChannelView; errors?: FieldError[]; httpsCallback: boolean }) {
+  const { t } = useEnv();
+  const { channel } = props;
+  const facts = tiktokFacts(channel.settings);
+  const settings = channel.settings;
+  return (
+    <>
+      {props.httpsCallback ? (
+        <ConsentButton channel={channel} label={t.channels.connectTiktok} />
+      ) : (
+        <p class="notice" data-tiktok-https>
+          {t.channels.tiktokNeedsHttps}
+        </p>
+      )}
+      <p class="muted">{t.channels.youtubeApiNote}</p>
+      {facts.privacyLevelOptions ? (
+        <p class="muted">
+          {t.channels.tiktokCreatorAllows(
+            facts.privacyLevelOptions.map((level) => t.review.tiktokPrivacy[level]),
+          )}
+          {typeof settings.maxVideoSeconds === 'number'
+            ? ` ${t.channels.tiktokMaxVideo(settings.maxVideoSeconds)}`
+            : ''}
+        </p>
+      ) : null}
+      <form method="post" action={`/admin/channels/${channel.id}/tiktok`}>
+        <Csrf />
+        <h3>{t.channels.tiktokTitle}</h3>
+        <label>
+          <input type="checkbox" name="unaudited" value="true" checked={settings.unaudited === true} />{' '}
+          {t.channels.tiktokUnaudited}
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            name="mediaDomainVerified"
+            value="true"
+            checked={settings.mediaDomainVerified === true}
+          />{' '}
+          {t.channels.tiktokMediaDomain}
+        </label>
+        <Field
+          id="privacyLevel"
+          label={t.channels.tiktokPrivacyLevel}
+          hint={t.channels.tiktokPrivacyHint}
+          errors={props.errors}
+          field="settings.privacyLevel"
+        >
+          <select id="privacyLevel" name="privacyLevel">
+            <option value="" selected={!facts.privacyLevel}>
+              {t.channels.tiktokNoStandingChoice}
+            </option>
+            {TIKTOK_PRIVACY_LEVELS.map((level) => (
+              <option value={level} selected={facts.privacyLevel === level}>
+                {t.review.tiktokPrivacy[level]}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="submit" class="button primary">
+          {t.common.save}
+        </button>
+      </form>
+    </>
+  );
+}
+
 function ChannelPage(props: {
   channel: ChannelView;
   unitName: string;
@@ -302,6 +379,7 @@ function ChannelPage(props: {
   error?: string | null;
   errors?: FieldError[];
   pages?: { pageId: string; name: string; instagram: string | null }[];
+  httpsCallback: boolean;
 }) {
   const { t, locale, zone } = useEnv();
   const { channel } = props;
@@ -341,7 +419,12 @@ function ChannelPage(props: {
       </section>
       <section class="card" aria-labelledby="connect-title">
         <h2 id="connect-title">{t.channels.connectTitle}</h2>
-        <ConnectSection channel={channel} errors={props.errors} pages={props.pages} />
+        <ConnectSection
+          channel={channel}
+          errors={props.errors}
+          pages={props.pages}
+          httpsCallback={props.httpsCallback}
+        />
       </section>
       <form method="post" action={`/admin/channels/${channel.id}`} class="card">
         <Csrf />
@@ -568,6 +651,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         channel={view!}
         unitName={units.find((u) => u.id === channel.unitId)?.name ?? ''}
         free={free}
+        httpsCallback={ctx.config.publicUrl.startsWith('https://')}
         {...extra}
       />,
       extra.status ?? 200,
@@ -731,6 +815,37 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
             ...(blank(body.privacyStatus) ? { privacyStatus: body.privacyStatus } : {}),
             ...(blank(body.categoryId) ? { categoryId: blank(body.categoryId) } : {}),
             ...(blank(body.playlistId) ? { playlistId: blank(body.playlistId) } : {}),
+          },
+        });
+      }),
+  );
+
+  app.post(
+    '/admin/channels/:id/tiktok',
+    {
+      schema: {
+        hide: true,
+        params: idParams,
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          unaudited: z.literal('true').optional(),
+          mediaDomainVerified: z.literal('true').optional(),
+          privacyLevel: z.union([z.literal(''), z.enum(TIKTOK_PRIVACY_LEVELS)]).optional(),
+        }),
+      },
+    },
+    (request, reply) =>
+      change(request, reply, request.params.id, 'saved', async (actor, channel) => {
+        const body = request.body;
+        if (channel.platform !== 'tiktok')
+          throw invalid([{ field: 'platform', message: 'not a TikTok channel', code: 'wrong_platform' }]);
+        const { privacyLevel: _, ...kept } = channel.settings;
+        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+          settings: {
+            ...kept,
+            unaudited: body.unaudited === 'true',
+            mediaDomainVerified: body.mediaDomainVerified === 'true',
+            ...(body.privacyLevel ? { privacyLevel: body.privacyLevel } : {}),
           },
         });
       }),

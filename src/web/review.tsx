@@ -6,6 +6,12 @@ import { AppError, type FieldError } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import type { ValidationIssue } from '../domain/rendering';
 import { type LevelState, levelAbove } from '../domain/review-levels';
+import {
+  offeredPrivacyLevels,
+  TIKTOK_PRIVACY_LEVELS,
+  type TiktokPrivacyLevel,
+  tiktokFacts,
+} from '../domain/tiktok';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { listChannels } from '../services/channels';
@@ -359,6 +365,9 @@ function TargetCard(props: {
           <input id={`time_${id}`} name={`time_${id}`} type="datetime-local" value={value('time') ?? ''} />
           <FieldErrors errors={props.errors} field={`time_${id}`} />
         </fieldset>
+        {platform === 'tiktok' ? (
+          <TiktokChoices channel={channel} form={props.form} errors={props.errors} />
+        ) : null}
         <details open={Boolean(blank(value('text')))}>
           <summary>{t.review.editText}</summary>
           <div class="field">
@@ -371,6 +380,55 @@ function TargetCard(props: {
         </details>
       </div>
     </li>
+  );
+}
+
+/**
+ * TikTok's choices for one post, as its guidelines require: who may see it, with no level preset
+ * (only those the creator allows; only SELF_ONLY for an unaudited app), and comments, Duet and
+ * Stitch unticked, greyed out where the creator turned them off.
+ */
+function TiktokChoices(props: {
+  channel: TargetView['target']['channel'];
+  form: DecisionForm;
+  errors?: FieldError[];
+}) {
+  const { t } = useEnv();
+  const { channel } = props;
+  const id = channel.id;
+  const facts = tiktokFacts(channel.settings);
+  const offered = offeredPrivacyLevels(facts);
+  const chosen =
+    one(props.form[`tiktokPrivacy_${id}`]) ?? (facts.unaudited ? 'SELF_ONLY' : facts.privacyLevel);
+  const interaction = (name: 'Comment' | 'Duet' | 'Stitch', disabled: boolean | undefined) => (
+    <label class="check">
+      <input
+        type="checkbox"
+        name={`tiktok${name}_${id}`}
+        value="1"
+        checked={!disabled && props.form[`tiktok${name}_${id}`] !== undefined}
+        disabled={Boolean(disabled)}
+      />{' '}
+      {t.review[`tiktokAllow${name}`]}
+      {disabled ? <span class="muted"> ({t.review.tiktokCreatorDisabled})</span> : null}
+    </label>
+  );
+  return (
+    <fieldset class="tiktok-choices">
+      <legend>{t.review.tiktokChoices}</legend>
+      {facts.unaudited ? <p class="notice">{t.review.tiktokUnaudited}</p> : null}
+      {offered.map((level) => (
+        <label class="check">
+          <input type="radio" name={`tiktokPrivacy_${id}`} value={level} checked={chosen === level} />{' '}
+          {t.review.tiktokPrivacy[level]}
+        </label>
+      ))}
+      <FieldErrors errors={props.errors} field={`tiktokPrivacy_${id}`} />
+      {interaction('Comment', facts.commentDisabled)}
+      {interaction('Duet', facts.duetDisabled)}
+      {interaction('Stitch', facts.stitchDisabled)}
+      <small class="hint">{t.review.tiktokConsent}</small>
+    </fieldset>
   );
 }
 
@@ -657,7 +715,8 @@ function ReviewPage(props: {
   );
 }
 
-const DECISION_FIELDS = /^(_csrf|version|comment|reason|note|(on|mode|at|time|text)_[0-9a-f-]{36})$/;
+const DECISION_FIELDS =
+  /^(_csrf|version|comment|reason|note|(on|mode|at|time|text|tiktokPrivacy|tiktokComment|tiktokDuet|tiktokStitch)_[0-9a-f-]{36})$/;
 const decisionForm = patternForm(DECISION_FIELDS);
 const idParams = z.strictObject({ id: z.uuid() });
 
@@ -688,6 +747,7 @@ function readTargets(form: DecisionForm, zone: string, t: Messages): TargetInput
       mode: (DELIVERY_MODES as readonly string[]).includes(mode) ? (mode as DeliveryMode) : 'copy',
       at: when,
       text: blank(one(form[`text_${id}`])) ?? null,
+      ...tiktokChoiceOf(form, id),
     });
   }
   if (targets.length === 0 && errors.length === 0)
@@ -695,6 +755,23 @@ function readTargets(form: DecisionForm, zone: string, t: Messages): TargetInput
   if (errors.length > 0)
     throw new AppError('validation_failed', 400, t.problems.validation_failed, { errors });
   return targets;
+}
+
+/** The TikTok choices of one target, when its form has them (TikTok channels only). */
+function tiktokChoiceOf(form: DecisionForm, id: string): Pick<TargetInput, 'tiktok'> {
+  const privacy = one(form[`tiktokPrivacy_${id}`]);
+  const has = (name: string) => form[`tiktok${name}_${id}`] !== undefined;
+  if (privacy === undefined && !has('Comment') && !has('Duet') && !has('Stitch')) return {};
+  return {
+    tiktok: {
+      ...((TIKTOK_PRIVACY_LEVELS as readonly string[]).includes(privacy ?? '')
+        ? { privacyLevel: privacy as TiktokPrivacyLevel }
+        : {}),
+      allowComment: has('Comment'),
+      allowDuet: has('Duet'),
+      allowStitch: has('Stitch'),
+    },
+  };
 }
 
 /** Per-channel issues of a refused approval (`invalid_targets`). */

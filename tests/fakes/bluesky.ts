@@ -47,7 +47,15 @@ export interface FakeBluesky {
   start(): Promise<string>;
   stop(): Promise<void>;
   addAccount(options: { handle: string; appPassword: string }): FakeBlueskyAccount;
-  addPost(did: string, text: string): FakeBlueskyRecord;
+  /**
+   * The account posts (in the Bluesky app, say): text, up to four images or a video (stored as its
+   * blobs), a quote, a reply, link facets.
+   */
+  addPost(did: string, text: string, options?: PostOptions): FakeBlueskyRecord;
+  /** The account deletes a record (com.atproto.repo.deleteRecord). */
+  deleteRecord(uri: string): void;
+  /** A blob is gone from the PDS: getBlob answers BlobNotFound. */
+  dropBlob(cid: string): void;
   postsOf(did: string, collection?: string): FakeBlueskyRecord[];
   /** Makes every access token of the account expired (the PDS then answers ExpiredToken). */
   expireAccessTokens(did: string): void;
@@ -56,6 +64,15 @@ export interface FakeBluesky {
   changeAppPassword(did: string, appPassword: string): void;
   /** A 429 as the PDS sends it: ratelimit-* headers with the reset in epoch seconds. */
   rateLimitFault(resetAt: Date): Fault;
+}
+
+export interface PostOptions {
+  images?: { bytes: Buffer; mimeType: string; alt?: string }[];
+  video?: { bytes: Buffer; alt?: string };
+  quote?: FakeBlueskyRecord;
+  replyTo?: FakeBlueskyRecord;
+  facets?: Record<string, unknown>[];
+  createdAt?: Date;
 }
 
 interface Token {
@@ -251,6 +268,49 @@ export function createFakeBluesky(options: { accessTtlSeconds?: number } = {}): 
     return { uri: record.uri, cid: record.cid, value: record.value };
   });
 
+  const badParams = (reply: FastifyReply, nsid: string, query: unknown) => {
+    const errors = lexicons.validateParams(nsid, query as Record<string, unknown>);
+    if (errors.length > 0) fail(reply, 400, 'InvalidRequest', errors.join('; '));
+    return errors.length > 0;
+  };
+
+  // Newest record key first (reverse=true: oldest first); the cursor is the last key of a page.
+  xrpc('GET', 'com.atproto.repo.listRecords', false, (request, reply) => {
+    if (badParams(reply, 'com.atproto.repo.listRecords', request.query)) return reply;
+    const query = request.query as {
+      repo: string;
+      collection: string;
+      limit?: string;
+      cursor?: string;
+      reverse?: string;
+    };
+    const did = byActor(query.repo)?.did;
+    if (!did) return fail(reply, 400, 'InvalidRequest', `Could not find repo: ${query.repo}`);
+    const reverse = query.reverse === 'true';
+    const limit = Number(query.limit ?? 50);
+    const page = records
+      .filter((r) => r.did === did && r.collection === query.collection)
+      .filter((r) => !query.cursor || (reverse ? r.rkey > query.cursor : r.rkey < query.cursor))
+      .sort((a, b) => (reverse ? a.rkey.localeCompare(b.rkey) : b.rkey.localeCompare(a.rkey)))
+      .slice(0, limit);
+    return {
+      records: page.map((r) => ({ uri: r.uri, cid: r.cid, value: r.value })),
+      ...(page.length === limit ? { cursor: page.at(-1)!.rkey } : {}),
+    };
+  });
+
+  xrpc('GET', 'com.atproto.sync.getBlob', false, (request, reply) => {
+    if (badParams(reply, 'com.atproto.sync.getBlob', request.query)) return reply;
+    const query = request.query as { did: string; cid: string };
+    const blob = blobs.get(query.cid);
+    if (!blob || blob.did !== query.did) return fail(reply, 400, 'BlobNotFound', 'Blob not found');
+    return reply
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .type(blob.mimeType)
+      .send(blob.bytes);
+  });
+
   xrpc('GET', 'app.bsky.feed.getPosts', true, (request) => {
     const raw = (request.query as { uris?: string | string[] }).uris ?? [];
     const uris = Array.isArray(raw) ? raw : [raw];
@@ -310,12 +370,53 @@ export function createFakeBluesky(options: { accessTtlSeconds?: number } = {}): 
       accounts.set(account.did, account);
       return account;
     },
-    addPost(did, text) {
-      return store(did, 'app.bsky.feed.post', tidNow(), {
+    addPost(did, text, options = {}) {
+      const blobOf = (bytes: Buffer, mimeType: string) => {
+        const cid = cidOf(bytes);
+        blobs.set(cid, { cid, did, mimeType, size: bytes.length, bytes });
+        return { $type: 'blob', ref: { $link: cid }, mimeType, size: bytes.length };
+      };
+      const strong = (r: FakeBlueskyRecord) => ({ uri: r.uri, cid: r.cid });
+      const media = options.images
+        ? {
+            $type: 'app.bsky.embed.images',
+            images: options.images.map((image) => ({
+              image: blobOf(image.bytes, image.mimeType),
+              alt: image.alt ?? '',
+            })),
+          }
+        : options.video
+          ? {
+              $type: 'app.bsky.embed.video',
+              video: blobOf(options.video.bytes, 'video/mp4'),
+              alt: options.video.alt,
+            }
+          : undefined;
+      const embed = options.quote
+        ? media
+          ? { $type: 'app.bsky.embed.recordWithMedia', record: { record: strong(options.quote) }, media }
+          : { $type: 'app.bsky.embed.record', record: strong(options.quote) }
+        : media;
+      const record: Record<string, unknown> = {
         $type: 'app.bsky.feed.post',
         text,
-        createdAt: new Date().toISOString(),
-      });
+        createdAt: (options.createdAt ?? new Date()).toISOString(),
+        ...(embed ? { embed } : {}),
+        ...(options.facets ? { facets: options.facets } : {}),
+        ...(options.replyTo
+          ? { reply: { root: strong(options.replyTo), parent: strong(options.replyTo) } }
+          : {}),
+      };
+      const errors = lexicons.validateRecord('app.bsky.feed.post', record);
+      if (errors.length > 0) throw new Error(`not a valid post: ${errors.join('; ')}`);
+      return store(did, 'app.bsky.feed.post', tidNow(options.createdAt), record);
+    },
+    deleteRecord(uri) {
+      const index = records.findIndex((r) => r.uri === uri);
+      if (index >= 0) records.splice(index, 1);
+    },
+    dropBlob(cid) {
+      blobs.delete(cid);
     },
     postsOf(did, collection = 'app.bsky.feed.post') {
       return records.filter((r) => r.did === did && r.collection === collection);
@@ -358,8 +459,8 @@ function blobRefs(value: unknown): { ref: { $link: string }; mimeType: string; s
 
 let lastMicros = 0;
 /** A fresh TID for records the fake creates itself. */
-function tidNow(): string {
-  lastMicros = Math.max(lastMicros + 1, Date.now() * 1000);
+function tidNow(at?: Date): string {
+  lastMicros = at ? at.getTime() * 1000 + (lastMicros++ % 1000) : Math.max(lastMicros + 1, Date.now() * 1000);
   let value = (BigInt(lastMicros) << 10n) | BigInt(Math.floor(Math.random() * 1024));
   let key = '';
   for (let i = 0; i < 13; i++) {

@@ -20,6 +20,8 @@ export interface LexiconValidator {
   validateRecord(collection: string, record: unknown): string[];
   /** Errors for the JSON input of a procedure (e.g. com.atproto.repo.createRecord). */
   validateInput(nsid: string, input: unknown): string[];
+  /** Errors for the query-string parameters of a query (e.g. com.atproto.repo.listRecords). */
+  validateParams(nsid: string, query: Record<string, unknown>): string[];
   /** The record-key type a collection declares (`tid`, `nsid`, `literal:self`, `any`). */
   recordKey(collection: string): string | null;
 }
@@ -191,6 +193,34 @@ export function loadLexicons(directory: string): LexiconValidator {
       if (!schema) return [`${nsid} takes no JSON input`];
       const errors: string[] = [];
       check(schema, input, 'input', nsid, errors);
+      return errors;
+    },
+    validateParams(nsid, query) {
+      const target = resolve(nsid, nsid);
+      if (typeof target === 'string') return [target];
+      const params = target.def.parameters as Json | undefined;
+      const properties = (params?.properties ?? {}) as Record<string, Json>;
+      const errors: string[] = [];
+      for (const name of (params?.required as string[] | undefined) ?? [])
+        if (query[name] === undefined) errors.push(`Params must have the property "${name}"`);
+      for (const [name, raw] of Object.entries(query)) {
+        const schema = properties[name];
+        if (!schema) {
+          errors.push(`Params has an unknown property "${name}"`);
+          continue;
+        }
+        const text = String(raw);
+        if (schema.type === 'integer') {
+          const value = Number(text);
+          if (!/^-?[0-9]+$/.test(text)) errors.push(`${name} must be an integer`);
+          else if (typeof schema.minimum === 'number' && value < schema.minimum)
+            errors.push(`${name} can not be less than ${schema.minimum}`);
+          else if (typeof schema.maximum === 'number' && value > schema.maximum)
+            errors.push(`${name} can not be greater than ${schema.maximum}`);
+        } else if (schema.type === 'boolean') {
+          if (text !== 'true' && text !== 'false') errors.push(`${name} must be a boolean`);
+        } else check(schema, text, name, nsid, errors);
+      }
       return errors;
     },
     recordKey(collection) {

@@ -226,6 +226,7 @@ const NODE_FIELDS = {
     'status_type',
     'full_picture',
     'from',
+    'parent_id',
   ],
   Photo: ['id', 'name', 'created_time', 'link', 'images', 'album'],
   Video: [
@@ -253,7 +254,11 @@ const NODE_FIELDS = {
     'like_count',
     'comments_count',
     'children',
+    'media_product_type',
+    'thumbnail_url',
   ],
+  /** A carousel's child, as `children{…}` lists it (Instagram and Threads). */
+  MediaChild: ['id', 'media_type', 'media_url', 'thumbnail_url', 'permalink', 'timestamp', 'alt_text'],
   ThreadsUser: ['id', 'username', 'name', 'threads_profile_picture_url', 'threads_biography'],
   ThreadsContainer: ['id', 'status', 'error_message'],
   ThreadsMedia: [
@@ -272,12 +277,18 @@ const NODE_FIELDS = {
     'is_quote_post',
     'alt_text',
     'link_attachment_url',
+    'quoted_post',
+    'reposted_post',
+    'is_reply',
   ],
   PublishingLimit: ['quota_usage', 'config', 'reply_quota_usage', 'reply_config'],
 } as const;
 
 /** Nested `{…}` field lists are checked against the type the field points to. */
-const NESTED: Partial<Record<string, NodeType>> = { instagram_business_account: 'IGUser' };
+const NESTED: Partial<Record<string, NodeType>> = {
+  instagram_business_account: 'IGUser',
+  children: 'MediaChild',
+};
 
 function checkFields(fields: unknown, type: NodeType): string[] {
   if (fields === undefined) return ['id'];
@@ -299,6 +310,66 @@ function pick(node: Record<string, unknown>, fields: string[]): Record<string, u
   const out: Record<string, unknown> = {};
   for (const field of fields) if (node[field] !== undefined) out[field] = node[field];
   return out;
+}
+
+/** The fields a `name{…}` part of a field list asks of a nested edge; `['id']` when it names none. */
+function nestedFields(fields: unknown, name: string): string[] {
+  for (const part of splitFields(String(fields ?? '')))
+    if (part.startsWith(`${name}{`)) return splitFields(/\{(.*)\}$/.exec(part)?.[1] ?? 'id');
+  return ['id'];
+}
+
+/** A file a source medium points at, on the fake's own CDN path (`/cdn/<name>`). */
+export interface CdnFile {
+  kind: 'image' | 'video';
+  name: string;
+  /** A video's still, served beside it. */
+  thumbnail?: string;
+  altText?: string;
+}
+
+export interface SourceMediumSeed {
+  kind: 'image' | 'video';
+  /** The file; null for a medium whose file the platform withholds (Instagram's copyrighted audio). */
+  bytes: Buffer | null;
+  mime?: string;
+  altText?: string;
+  /** A video's still. */
+  thumbnail?: Buffer;
+}
+
+/**
+ * The CDN of a fake Meta platform: the files of media read as a source, served as the platforms'
+ * signed CDN URLs are (a removed file answers 404, as an expired URL does).
+ */
+function createCdn(server: FakeServer) {
+  const files = new Map<string, { bytes: Buffer; mime: string }>();
+  server.app.get<{ Params: { name: string } }>('/cdn/:name', async (request, reply) => {
+    const file = files.get(request.params.name);
+    if (!file) return reply.code(404).type('text/html').send('<h1>URL signature expired</h1>');
+    return reply.type(file.mime).send(file.bytes);
+  });
+  const put = (bytes: Buffer, mime: string) => {
+    const name = `${randomBytes(12).toString('hex')}.${mime.split('/')[1]}`;
+    files.set(name, { bytes, mime });
+    return name;
+  };
+  return {
+    add(seed: SourceMediumSeed): CdnFile {
+      const mime = seed.mime ?? (seed.kind === 'image' ? 'image/jpeg' : 'video/mp4');
+      return {
+        kind: seed.kind,
+        name: seed.bytes ? put(seed.bytes, mime) : '',
+        ...(seed.thumbnail ? { thumbnail: put(seed.thumbnail, 'image/jpeg') } : {}),
+        ...(seed.altText ? { altText: seed.altText } : {}),
+      };
+    },
+    url: (name: string | undefined) => (name ? `${server.url}/cdn/${name}` : undefined),
+    /** The URL answers 404 from now on. */
+    drop(url: string) {
+      files.delete(url.split('/cdn/')[1] ?? '');
+    },
+  };
 }
 
 /** One page of a list edge, newest first, with Graph's `since`/`until` filters and cursor paging. */
@@ -435,6 +506,10 @@ export interface PagePost {
   videoId: string | null;
   createdAt: number;
   permalink: string;
+  /** Its photos or video, for posts the office made on Facebook and a source reads. */
+  files?: CdnFile[];
+  /** The post it shares (a share of another page's post). */
+  parentId?: string;
 }
 
 export interface IgMedia {
@@ -446,6 +521,10 @@ export interface IgMedia {
   createdAt: number;
   /** Published through the API (counts against the publishing quota). */
   viaApi: boolean;
+  /** Where Instagram shows it; the media edge never lists stories. */
+  productType?: 'FEED' | 'REELS' | 'STORY';
+  /** Its files (one, or a carousel's children), for media read as a source. */
+  files?: CdnFile[];
 }
 
 export interface GraphFakeOptions {
@@ -470,6 +549,31 @@ export interface GraphFake {
   igMedia(igUserId: string): IgMedia[];
   /** Adds a post published earlier (outside the test), e.g. to fill the publishing quota. */
   seedIgMedia(igUserId: string, media: { caption: string; createdAt: number; viaApi?: boolean }): IgMedia;
+  /** The office posts in the Instagram app: an image, a video or reel, a carousel (several media) or a story. */
+  postIgMedia(
+    igUserId: string,
+    post: {
+      caption: string;
+      media: SourceMediumSeed[];
+      productType?: 'FEED' | 'REELS' | 'STORY';
+      createdAt?: number;
+    },
+  ): IgMedia;
+  /** The office posts on its Page on Facebook: text, a link, one photo, an album or a video; or shares another post. */
+  postOnPage(
+    pageId: string,
+    post: {
+      message: string;
+      media?: SourceMediumSeed[];
+      link?: string;
+      sharing?: string;
+      createdAt?: number;
+    },
+  ): PagePost;
+  /** The office deletes a post in the app (or a page post on Facebook). */
+  deleteObject(id: string): void;
+  /** A media file's CDN URL stops answering (404), as an expired signed URL does. */
+  dropFile(url: string): void;
   setEngagement(id: string, engagement: Engagement): void;
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -531,6 +635,16 @@ const GRAPH_SPECS: Record<string, EndpointSpec> = {
     },
     required: ['file_url'],
   },
+  'GET published_posts': {
+    params: {
+      fields: 'string',
+      since: 'time',
+      until: 'time',
+      limit: 'integer',
+      after: 'string',
+      before: 'string',
+    },
+  },
   'GET media': {
     params: {
       fields: 'string',
@@ -591,6 +705,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
   const videos: { id: string; pageId: string; description: string; createdAt: number; postId: string }[] = [];
   const containers = new Map<string, ContainerState>();
   const media: IgMedia[] = [];
+  const cdn = createCdn(server);
   const engagement = new Map<string, Engagement>();
   const pageId = newId('10472938');
   const postSeq = newId('');
@@ -629,6 +744,77 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
     if (withShares && fields.includes('shares') && (e.shares ?? 0) > 0) out.shares = { count: e.shares };
     return out;
   }
+
+  /** An IG Media node as Graph renders it; carousel children with the fields `children{…}` asks for. */
+  const igNode = (m: IgMedia, fieldsParam: unknown) => {
+    const files = m.files ?? [];
+    const carousel = m.mediaType === 'CAROUSEL_ALBUM';
+    const childFields = nestedFields(fieldsParam, 'children');
+    return {
+      id: m.id,
+      caption: m.caption,
+      permalink: m.permalink,
+      timestamp: graphTimestamp(m.createdAt),
+      media_type: m.mediaType,
+      media_product_type: m.productType ?? 'FEED',
+      username: igUsers.get(m.igUserId)?.username,
+      media_url: cdn.url(files[0]?.name),
+      thumbnail_url: carousel ? undefined : cdn.url(files[0]?.thumbnail),
+      children:
+        carousel && files.length > 0
+          ? {
+              data: files.map((file, index) =>
+                pick(
+                  {
+                    id: `${m.id}${String(index + 1).padStart(2, '0')}`,
+                    media_type: file.kind === 'image' ? 'IMAGE' : 'VIDEO',
+                    media_url: cdn.url(file.name),
+                    thumbnail_url: cdn.url(file.thumbnail),
+                  },
+                  childFields,
+                ),
+              ),
+            }
+          : undefined,
+    };
+  };
+
+  /**
+   * A page post's `attachments` edge as Graph renders it: a photo, an album whose photos are
+   * `subattachments`, a video (`media.source` is the file, `media.image` its still) or a link.
+   */
+  const pageAttachments = (post: PagePost, fields: string[]) => {
+    const photo = (file: CdnFile) => ({
+      media_type: 'photo',
+      type: 'photo',
+      media: { image: { height: 48, width: 64, src: cdn.url(file.name) } },
+      target: { id: file.name.split('.')[0], url: `https://www.facebook.com/photo.php?fbid=${file.name}` },
+      url: `https://www.facebook.com/photo.php?fbid=${file.name}`,
+    });
+    const files = post.files ?? [];
+    let attachment: Record<string, unknown> | null = null;
+    if (files.length === 1 && files[0]!.kind === 'video')
+      attachment = {
+        media_type: 'video',
+        type: 'video_inline',
+        media: {
+          image: { height: 120, width: 160, src: cdn.url(files[0]!.thumbnail) },
+          source: cdn.url(files[0]!.name),
+        },
+        url: `${post.permalink}?video=1`,
+      };
+    else if (files.length === 1) attachment = photo(files[0]!);
+    else if (files.length > 1)
+      attachment = {
+        media_type: 'album',
+        type: 'album',
+        media: photo(files[0]!).media,
+        url: `https://www.facebook.com/media/set/?set=a.${post.id}`,
+        subattachments: { data: files.map(photo) },
+      };
+    else if (post.link) attachment = { media_type: 'link', type: 'share', url: post.link };
+    return attachment ? { data: [pick(attachment, fields)] } : undefined;
+  };
 
   function igPublishedInWindow(igUserId: string) {
     const since = Date.now() - DAY_SECONDS * 1000;
@@ -732,16 +918,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
       }
       const item = media.find((m) => m.id === id);
       if (item && igUsers.get(item.igUserId)?.pageId === actingPage(token))
-        return pick(
-          {
-            id: item.id,
-            caption: item.caption,
-            permalink: item.permalink,
-            timestamp: graphTimestamp(item.createdAt),
-            media_type: item.mediaType,
-          },
-          checkFields(params.fields, 'IGMedia'),
-        );
+        return pick(igNode(item, params.fields), checkFields(params.fields, 'IGMedia'));
       throw unknownObject(id, 'get');
     }),
   );
@@ -795,25 +972,39 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
               ),
           );
         }
+        case 'published_posts': {
+          validate(params, GRAPH_SPECS['GET published_posts']!);
+          ownedPage(token, id, 'get');
+          const fields = checkFields(params.fields, 'PagePost');
+          const attachmentFields = nestedFields(params.fields, 'attachments');
+          return timePage(
+            posts.filter((p) => p.pageId === id),
+            request,
+            params,
+            (p) =>
+              pick(
+                {
+                  id: p.id,
+                  message: p.message || undefined,
+                  created_time: graphTimestamp(p.createdAt),
+                  permalink_url: p.permalink,
+                  parent_id: p.parentId,
+                  attachments: pageAttachments(p, attachmentFields),
+                },
+                fields,
+              ),
+          );
+        }
         case 'media': {
           validate(params, GRAPH_SPECS['GET media']!);
           ownedIgUser(token, id);
           const fields = checkFields(params.fields, 'IGMedia');
+          // Stories are not on the media edge (they have /stories of their own).
           return timePage(
-            media.filter((m) => m.igUserId === id),
+            media.filter((m) => m.igUserId === id && m.productType !== 'STORY'),
             request,
             params,
-            (m) =>
-              pick(
-                {
-                  id: m.id,
-                  caption: m.caption,
-                  permalink: m.permalink,
-                  timestamp: graphTimestamp(m.createdAt),
-                  media_type: m.mediaType,
-                },
-                fields,
-              ),
+            (m) => pick(igNode(m, params.fields), fields),
           );
         }
         case 'content_publishing_limit': {
@@ -1103,6 +1294,46 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
       media.push(item);
       return item;
     },
+    postIgMedia(igUserId, post) {
+      const files = post.media.map((seed) => cdn.add(seed));
+      const item: IgMedia = {
+        id: objectId(),
+        igUserId,
+        caption: post.caption,
+        mediaType: files.length > 1 ? 'CAROUSEL_ALBUM' : files[0]?.kind === 'video' ? 'VIDEO' : 'IMAGE',
+        permalink: `https://www.instagram.com/${post.productType === 'REELS' ? 'reel' : 'p'}/${shortcode()}/`,
+        createdAt: post.createdAt ?? Date.now(),
+        viaApi: false,
+        productType: post.productType ?? 'FEED',
+        files,
+      };
+      media.push(item);
+      return item;
+    },
+    postOnPage(pid, post) {
+      const id = `${pid}_${postSeq()}`;
+      const item: PagePost = {
+        id,
+        pageId: pid,
+        message: post.message,
+        link: post.link ?? null,
+        photoIds: [],
+        videoId: null,
+        createdAt: post.createdAt ?? Date.now(),
+        permalink: `https://www.facebook.com/${pid}/posts/${id.split('_')[1]}`,
+        files: (post.media ?? []).map((seed) => cdn.add(seed)),
+        ...(post.sharing ? { parentId: post.sharing } : {}),
+      };
+      posts.push(item);
+      return item;
+    },
+    deleteObject(id) {
+      for (const list of [media, posts] as { id: string }[][]) {
+        const index = list.findIndex((entry) => entry.id === id);
+        if (index >= 0) list.splice(index, 1);
+      }
+    },
+    dropFile: (url) => cdn.drop(url),
     setEngagement(id, value) {
       engagement.set(id, value);
     },
@@ -1121,13 +1352,19 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
 export interface ThreadsPost {
   id: string;
   userId: string;
-  mediaType: 'TEXT_POST' | 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
+  mediaType: 'TEXT_POST' | 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM' | 'REPOST_FACADE';
   text: string;
   linkAttachment: string | null;
   altTexts: string[];
   children: number;
   permalink: string;
   createdAt: number;
+  /** Its files, for threads the office posted in the app and a source reads. */
+  files?: CdnFile[];
+  quotedPost?: string;
+  repostedPost?: string;
+  /** The thread it answers: replies are on the /replies edge, never on /threads. */
+  repliedTo?: string;
 }
 
 export interface ThreadsFake {
@@ -1139,6 +1376,21 @@ export interface ThreadsFake {
   tokenValid(token: string): boolean;
   threads(userId: string): ThreadsPost[];
   seedThread(userId: string, post: { text: string; createdAt: number }): ThreadsPost;
+  /** The office posts in the Threads app: text, media, a quote, a repost of another thread, or a reply. */
+  postThread(
+    userId: string,
+    post: {
+      text: string;
+      media?: SourceMediumSeed[];
+      quoting?: string;
+      reposting?: string;
+      replyingTo?: string;
+      createdAt?: number;
+    },
+  ): ThreadsPost;
+  deleteThread(id: string): void;
+  /** A media file's CDN URL stops answering (404). */
+  dropFile(url: string): void;
   setEngagement(id: string, insights: Record<string, number>): void;
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -1202,6 +1454,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   >();
   const threads: ThreadsPost[] = [];
   const insights = new Map<string, Record<string, number>>();
+  const cdn = createCdn(server);
   const userSeq = newId('2584');
   const objectId = newId('1790');
 
@@ -1264,23 +1517,50 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       }
       const post = threads.find((t) => t.id === id);
       if (post && post.userId === token.subject)
-        return pick(threadNode(post), checkFields(params.fields, 'ThreadsMedia'));
+        return pick(threadNode(post, params.fields), checkFields(params.fields, 'ThreadsMedia'));
       throw unknownObject(id, 'get');
     }),
   );
 
-  const threadNode = (post: ThreadsPost) => ({
-    id: post.id,
-    media_product_type: 'THREADS',
-    media_type: post.mediaType,
-    permalink: post.permalink,
-    owner: { id: post.userId },
-    username: users.get(post.userId)?.username,
-    text: post.text,
-    timestamp: graphTimestamp(post.createdAt),
-    shortcode: post.permalink.split('/').pop(),
-    is_quote_post: false,
-  });
+  const threadNode = (post: ThreadsPost, fieldsParam?: unknown) => {
+    const files = post.files ?? [];
+    const carousel = post.mediaType === 'CAROUSEL_ALBUM' && files.length > 0;
+    const childFields = nestedFields(fieldsParam, 'children');
+    return {
+      id: post.id,
+      media_product_type: 'THREADS',
+      media_type: post.mediaType,
+      permalink: post.permalink,
+      owner: { id: post.userId },
+      username: users.get(post.userId)?.username,
+      text: post.mediaType === 'REPOST_FACADE' ? undefined : post.text,
+      timestamp: graphTimestamp(post.createdAt),
+      shortcode: post.permalink.split('/').pop(),
+      is_quote_post: post.quotedPost !== undefined,
+      quoted_post: post.quotedPost ? { id: post.quotedPost } : undefined,
+      reposted_post: post.repostedPost ? { id: post.repostedPost } : undefined,
+      is_reply: post.repliedTo !== undefined,
+      media_url: carousel ? undefined : cdn.url(files[0]?.name),
+      thumbnail_url: carousel ? undefined : cdn.url(files[0]?.thumbnail),
+      alt_text: carousel ? undefined : files[0]?.altText,
+      children: carousel
+        ? {
+            data: files.map((file, index) =>
+              pick(
+                {
+                  id: `${post.id}${String(index + 1).padStart(2, '0')}`,
+                  media_type: file.kind === 'image' ? 'IMAGE' : 'VIDEO',
+                  media_url: cdn.url(file.name),
+                  thumbnail_url: cdn.url(file.thumbnail),
+                  alt_text: file.altText,
+                },
+                childFields,
+              ),
+            ),
+          }
+        : undefined,
+    };
+  };
 
   server.app.get(
     '/:id/:edge',
@@ -1293,10 +1573,10 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
           const userId = ownUser(token, id);
           const fields = checkFields(params.fields, 'ThreadsMedia');
           return timePage(
-            threads.filter((t) => t.userId === userId),
+            threads.filter((t) => t.userId === userId && t.repliedTo === undefined),
             request,
             params,
-            (t) => pick(threadNode(t), fields),
+            (t) => pick(threadNode(t, params.fields), fields),
           );
         }
         case 'threads_publishing_limit': {
@@ -1469,6 +1749,39 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       threads.push(post);
       return post;
     },
+    postThread(userId, seed) {
+      const files = (seed.media ?? []).map((medium) => cdn.add(medium));
+      const post: ThreadsPost = {
+        id: objectId(),
+        userId,
+        mediaType: seed.reposting
+          ? 'REPOST_FACADE'
+          : files.length > 1
+            ? 'CAROUSEL_ALBUM'
+            : files[0]?.kind === 'video'
+              ? 'VIDEO'
+              : files.length === 1
+                ? 'IMAGE'
+                : 'TEXT_POST',
+        text: seed.text,
+        linkAttachment: null,
+        altTexts: files.map((file) => file.altText ?? ''),
+        children: files.length > 1 ? files.length : 0,
+        permalink: `https://www.threads.net/@${users.get(userId)!.username}/post/${shortcode()}`,
+        createdAt: seed.createdAt ?? Date.now(),
+        files,
+        ...(seed.quoting ? { quotedPost: seed.quoting } : {}),
+        ...(seed.reposting ? { repostedPost: seed.reposting } : {}),
+        ...(seed.replyingTo ? { repliedTo: seed.replyingTo } : {}),
+      };
+      threads.push(post);
+      return post;
+    },
+    deleteThread(id) {
+      const index = threads.findIndex((t) => t.id === id);
+      if (index >= 0) threads.splice(index, 1);
+    },
+    dropFile: (url) => cdn.drop(url),
     setEngagement(id, values) {
       insights.set(id, values);
     },

@@ -67,6 +67,8 @@ export function createPlatformContext(options: {
       youtube: UNUSED,
       googleAuth: UNUSED,
       googleToken: UNUSED,
+      tiktok: UNUSED,
+      tiktokAuth: UNUSED,
       ...options.endpoints,
     },
     apps: options.apps ?? {},

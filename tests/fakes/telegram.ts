@@ -221,6 +221,23 @@ export interface TelegramFake {
   seedMessage(chatId: number, text: string): TelegramMessage;
   messages(chatId: number): TelegramMessage[];
   revokeToken(): void;
+  /**
+   * The office posts in its channel (the bot is an administrator there): a `channel_post` update
+   * waits for getUpdates. Several media make an album (one message each, one media_group_id).
+   * `claimedBytes` makes a file report that size (a video over the 20 MB download limit).
+   */
+  postInChannel(
+    chatId: number,
+    post: {
+      text?: string;
+      media?: { kind: 'photo' | 'video'; bytes: Buffer; claimedBytes?: number }[];
+      forwardedFrom?: { chatId: number; messageId: number };
+    },
+  ): TelegramMessage[];
+  /** The office edits a post: an `edited_channel_post` update (sent only to bots that ask for it). */
+  editInChannel(chatId: number, messageId: number, text: string): void;
+  /** The getFile paths handed out, to see that a download URL was never logged. */
+  filePaths(): string[];
   start(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -272,6 +289,13 @@ export function createTelegramFake(): TelegramFake {
   const chats = new Map<number, TelegramChat>();
   const timeline: TelegramMessage[] = [];
   let nextChatId = -1_001_000_000_001;
+  const updates: {
+    update_id: number;
+    kind: 'channel_post' | 'edited_channel_post';
+    message: TelegramMessage;
+  }[] = [];
+  let nextUpdateId = 500_000_001;
+  const files = new Map<string, { bytes: Buffer; size: number; path: string }>();
   let mediaGroups = 0;
 
   const chatOf = (value: unknown): TelegramChat => {
@@ -317,12 +341,23 @@ export function createTelegramFake(): TelegramFake {
     ...(message.mediaGroupId ? { media_group_id: message.mediaGroupId } : {}),
     ...(message.kind === 'photo'
       ? {
+          // A small preview first, then the photo as sent (Telegram lists every size it made).
           photo: [
             {
-              file_id: `AgAC${message.messageId}`,
+              file_id: `AgACthumb${message.chatId}_${message.messageId}`,
+              file_unique_id: `AQADt${message.messageId}`,
+              width: 32,
+              height: 24,
+              file_size: 600,
+            },
+            {
+              file_id: `AgAC${message.chatId}_${message.messageId}`,
               file_unique_id: `AQAD${message.messageId}`,
               width: 64,
               height: 48,
+              ...(files.get(`AgAC${message.chatId}_${message.messageId}`)
+                ? { file_size: files.get(`AgAC${message.chatId}_${message.messageId}`)!.size }
+                : {}),
             },
           ],
         }
@@ -330,11 +365,15 @@ export function createTelegramFake(): TelegramFake {
     ...(message.kind === 'video'
       ? {
           video: {
-            file_id: `BAAC${message.messageId}`,
+            file_id: `BAAC${message.chatId}_${message.messageId}`,
             file_unique_id: `AgAD${message.messageId}`,
             width: 160,
             height: 120,
             duration: 1,
+            mime_type: 'video/mp4',
+            ...(files.get(`BAAC${message.chatId}_${message.messageId}`)
+              ? { file_size: files.get(`BAAC${message.chatId}_${message.messageId}`)!.size }
+              : {}),
           },
         }
       : {}),
@@ -365,7 +404,37 @@ export function createTelegramFake(): TelegramFake {
     return caption;
   };
 
+  let confirmed = 0;
   const methods: Record<string, (params: Record<string, unknown>) => Promise<unknown>> = {
+    /** Updates from `offset` on; asking with an offset confirms (forgets) every update below it. */
+    async getUpdates(params) {
+      const offset = params.offset === undefined ? confirmed : Number(params.offset);
+      confirmed = Math.max(confirmed, offset);
+      const allowed = (
+        typeof params.allowed_updates === 'string'
+          ? JSON.parse(params.allowed_updates)
+          : params.allowed_updates
+      ) as string[] | undefined;
+      const limit = Math.min(Number(params.limit ?? 100), 100);
+      return updates
+        .filter((u) => u.update_id >= confirmed && (!allowed?.length || allowed.includes(u.kind)))
+        .slice(0, limit)
+        .map((u) => ({
+          update_id: u.update_id,
+          [u.kind]: messageJson(chats.get(u.message.chatId)!, u.message),
+        }));
+    },
+    async getFile(params) {
+      const file = files.get(String(params.file_id));
+      if (!file) throw badRequest('invalid file_id');
+      if (file.size > 20 * 1024 * 1024) throw badRequest('file is too big');
+      return {
+        file_id: params.file_id,
+        file_unique_id: `u${params.file_id}`,
+        file_size: file.size,
+        file_path: file.path,
+      };
+    },
     async getMe() {
       return {
         id: bot.id,
@@ -487,6 +556,16 @@ export function createTelegramFake(): TelegramFake {
     },
   };
 
+  // File downloads: https://api.telegram.org/file/bot<token>/<file_path>.
+  server.app.get('/file/*', async (request: FastifyRequest, res: FastifyReply) => {
+    const match = /^\/file\/bot([^/]+)\/(.+)$/.exec(request.url.split('?')[0]!);
+    if (!match || match[1] !== bot.token || tokenRevoked)
+      return res.code(401).send({ ok: false, error_code: 401, description: 'Unauthorized' });
+    const file = [...files.values()].find((f) => f.path === match[2]);
+    if (!file) return res.code(404).send({ ok: false, error_code: 404, description: 'Not Found' });
+    return res.type('application/octet-stream').send(file.bytes);
+  });
+
   server.app.route({
     method: ['GET', 'POST'],
     url: '/*',
@@ -540,6 +619,40 @@ export function createTelegramFake(): TelegramFake {
       });
     },
     messages: (chatId) => timeline.filter((m) => m.chatId === chatId),
+    postInChannel(chatId, post) {
+      const chat = chats.get(chatId)!;
+      const media = post.media ?? [];
+      const group = media.length > 1 ? String(13_500_000_000 + ++mediaGroups) : null;
+      const parts = media.length > 0 ? media : [null];
+      return parts.map((medium, index) => {
+        const message = store(chat, {
+          kind: medium ? medium.kind : post.forwardedFrom ? 'forward' : 'text',
+          text: medium ? null : (post.text ?? ''),
+          caption: medium && index === 0 ? (post.text ?? null) : null,
+          mediaGroupId: group,
+          forwardedFrom: post.forwardedFrom ?? null,
+        });
+        if (medium) {
+          const fileId = `${medium.kind === 'photo' ? 'AgAC' : 'BAAC'}${chatId}_${message.messageId}`;
+          files.set(fileId, {
+            bytes: medium.bytes,
+            size: medium.claimedBytes ?? medium.bytes.length,
+            path: `${medium.kind === 'photo' ? 'photos' : 'videos'}/file_${files.size}.${medium.kind === 'photo' ? 'jpg' : 'mp4'}`,
+          });
+        }
+        updates.push({ update_id: nextUpdateId++, kind: 'channel_post', message });
+        return message;
+      });
+    },
+    editInChannel(chatId, messageId, body) {
+      const message = timeline.find((m) => m.chatId === chatId && m.messageId === messageId)!;
+      updates.push({
+        update_id: nextUpdateId++,
+        kind: 'edited_channel_post',
+        message: { ...message, text: body },
+      });
+    },
+    filePaths: () => [...files.values()].map((f) => f.path),
     revokeToken() {
       tokenRevoked = true;
     },

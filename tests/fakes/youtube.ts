@@ -64,6 +64,10 @@ export interface FakeVideo {
   views: number;
   likes: number;
   comments: number;
+  /** For videos the channel uploaded on YouTube (read as a source): a Short, its length, its still. */
+  short?: boolean;
+  durationSeconds?: number;
+  still?: Buffer;
 }
 
 interface FakeChannel {
@@ -123,6 +127,21 @@ export interface FakeYoutube {
   chunkRequests(): { range: string; bytes: number }[];
   /** Runs before each upload PUT is handled, with its Content-Range (to expire sessions or cut chunks then). */
   beforeChunk(hook: ((range: string) => void) | null): void;
+  /** The channel uploads a video or Short on YouTube itself: it appears in the channel feed and videos.list. */
+  uploadOnYoutube(
+    channelId: string,
+    video: {
+      title: string;
+      description: string;
+      short?: boolean;
+      durationSeconds: number;
+      still: Buffer;
+      publishedAt?: Date;
+    },
+  ): FakeVideo;
+  /** An API key of the operator's project (videos.list with `key` and no token). */
+  registerApiKey(key: string): void;
+  deleteVideo(id: string): void;
 }
 
 type Reply = FastifyReply;
@@ -155,6 +174,7 @@ export function createFakeYoutube(): FakeYoutube {
   let used = { uploads: 0, units: 0 };
   let midChunkDrops = 0;
   let chunkHook: ((range: string) => void) | null = null;
+  const apiKeys = new Set<string>();
   const chunks: { range: string; bytes: number }[] = [];
 
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -175,6 +195,26 @@ export function createFakeYoutube(): FakeYoutube {
       return null;
     }
     const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    // An API key reads public data (videos.list), as the operator's project.
+    if (!bearer && query.key !== undefined && methodId === 'videos.list') {
+      if (!apiKeys.has(String(query.key))) {
+        googleError(reply, 400, 'keyInvalid', 'API key not valid. Please pass a valid API key.', 'global');
+        return null;
+      }
+      const cost = UNIT_COST[methodId] ?? 1;
+      if (used.units + cost > quota.units) {
+        googleError(
+          reply,
+          403,
+          'quotaExceeded',
+          'The request cannot be completed because you have exceeded your quota.',
+          'youtube.quota',
+        );
+        return null;
+      }
+      used.units += cost;
+      return { channelId: '', clientId: '', scopes: [], expiresAt: Number.POSITIVE_INFINITY };
+    }
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt < Date.now()) {
       googleError(reply, 401, 'authError', 'Invalid Credentials', 'global');
@@ -375,6 +415,12 @@ export function createFakeYoutube(): FakeYoutube {
     const token = admit(request, reply, 'videos.list', query);
     if (!token) return reply;
     const wanted = String(query.id ?? '').split(',');
+    const parts = String(query.part ?? '').split(',');
+    const thumbnail = (v: FakeVideo, name: string, width: number, height: number) => ({
+      url: `${server.url}/vi/${v.id}/${name}.jpg`,
+      width,
+      height,
+    });
     return {
       kind: 'youtube#videoListResponse',
       items: videos
@@ -382,14 +428,105 @@ export function createFakeYoutube(): FakeYoutube {
         .map((v) => ({
           kind: 'youtube#video',
           id: v.id,
-          statistics: {
-            viewCount: String(v.views),
-            likeCount: String(v.likes),
-            favoriteCount: '0',
-            commentCount: String(v.comments),
-          },
+          ...(parts.includes('snippet')
+            ? {
+                snippet: {
+                  publishedAt: v.publishedAt.toISOString(),
+                  channelId: v.channelId,
+                  title: v.snippet.title,
+                  description: v.snippet.description,
+                  thumbnails: {
+                    default: thumbnail(v, 'default', 120, 90),
+                    high: thumbnail(v, 'hqdefault', 480, 360),
+                    maxres: thumbnail(v, 'maxresdefault', 1280, 720),
+                  },
+                  categoryId: v.snippet.categoryId,
+                },
+              }
+            : {}),
+          ...(parts.includes('contentDetails')
+            ? {
+                contentDetails: {
+                  duration: `PT${Math.floor((v.durationSeconds ?? 0) / 60)}M${(v.durationSeconds ?? 0) % 60}S`,
+                },
+              }
+            : {}),
+          ...(parts.includes('statistics')
+            ? {
+                statistics: {
+                  viewCount: String(v.views),
+                  likeCount: String(v.likes),
+                  favoriteCount: '0',
+                  commentCount: String(v.comments),
+                },
+              }
+            : {}),
         })),
     };
+  });
+
+  /** The public channel feed: the latest 15 uploads as Atom, as www.youtube.com serves it (no auth, no quota). */
+  app.get('/feeds/videos.xml', async (request, reply) => {
+    const channelId = String((request.query as { channel_id?: string }).channel_id ?? '');
+    const channel = channels.get(channelId);
+    if (!channel) return reply.code(404).type('text/html').send('<html><body>Not Found</body></html>');
+    const xml = (value: string) =>
+      value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    const latest = videos
+      .filter((v) => v.channelId === channelId && v.status.privacyStatus === 'public')
+      .sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime())
+      .slice(0, 15);
+    const atomTime = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+    const entries = latest.map((v) => {
+      const link = v.short
+        ? `https://www.youtube.com/shorts/${v.id}`
+        : `https://www.youtube.com/watch?v=${v.id}`;
+      return ` <entry>
+  <id>yt:video:${v.id}</id>
+  <yt:videoId>${v.id}</yt:videoId>
+  <yt:channelId>${channelId}</yt:channelId>
+  <title>${xml(v.snippet.title)}</title>
+  <link rel="alternate" href="${link}"/>
+  <author>
+   <name>${xml(channel.title)}</name>
+   <uri>https://www.youtube.com/channel/${channelId}</uri>
+  </author>
+  <published>${atomTime(v.publishedAt)}</published>
+  <updated>${atomTime(v.publishedAt)}</updated>
+  <media:group>
+   <media:title>${xml(v.snippet.title)}</media:title>
+   <media:content url="https://www.youtube.com/v/${v.id}?version=3" type="application/x-shockwave-flash" width="640" height="390"/>
+   <media:thumbnail url="${server.url}/vi/${v.id}/hqdefault.jpg" width="480" height="360"/>
+   <media:description>${xml(v.snippet.description.slice(0, 150))}</media:description>
+   <media:community>
+    <media:starRating count="${v.likes}" average="5.00" min="1" max="5"/>
+    <media:statistics views="${v.views}"/>
+   </media:community>
+  </media:group>
+ </entry>`;
+    });
+    return reply.type('application/atom+xml; charset=UTF-8').send(`<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom">
+ <link rel="self" href="http://www.youtube.com/feeds/videos.xml?channel_id=${channelId}"/>
+ <id>yt:channel:${channelId.slice(2)}</id>
+ <yt:channelId>${channelId.slice(2)}</yt:channelId>
+ <title>${xml(channel.title)}</title>
+ <link rel="alternate" href="https://www.youtube.com/channel/${channelId}"/>
+ <author>
+  <name>${xml(channel.title)}</name>
+  <uri>https://www.youtube.com/channel/${channelId}</uri>
+ </author>
+ <published>2015-03-01T00:00:00+00:00</published>
+${entries.join('\n')}
+</feed>
+`);
+  });
+
+  /** Thumbnails, as i.ytimg.com serves them (404 for a video that has none or is gone). */
+  app.get<{ Params: { id: string; name: string } }>('/vi/:id/:name', async (request, reply) => {
+    const video = videos.find((v) => v.id === request.params.id);
+    if (!video?.still) return reply.code(404).send('');
+    return reply.type('image/jpeg').send(video.still);
   });
 
   app.delete('/youtube/v3/videos', async (request, reply) => {
@@ -669,6 +806,33 @@ export function createFakeYoutube(): FakeYoutube {
     chunkRequests: () => [...chunks],
     beforeChunk(hook) {
       chunkHook = hook;
+    },
+    uploadOnYoutube(channelId, upload) {
+      const video: FakeVideo = {
+        id: id(11),
+        channelId,
+        snippet: { title: upload.title, description: upload.description, categoryId: '25' },
+        status: { privacyStatus: 'public', selfDeclaredMadeForKids: false },
+        bytes: Buffer.alloc(0),
+        mime: 'video/mp4',
+        thumbnail: { mime: 'image/jpeg', bytes: upload.still.length },
+        publishedAt: upload.publishedAt ?? new Date(),
+        views: 0,
+        likes: 0,
+        comments: 0,
+        short: upload.short ?? false,
+        durationSeconds: upload.durationSeconds,
+        still: upload.still,
+      };
+      videos.push(video);
+      return video;
+    },
+    registerApiKey(key) {
+      apiKeys.add(key);
+    },
+    deleteVideo(videoId) {
+      const index = videos.findIndex((v) => v.id === videoId);
+      if (index >= 0) videos.splice(index, 1);
     },
   };
   return fake;

@@ -47,6 +47,60 @@ const codes = (result: { issues: { code: string }[] }) => result.issues.map((iss
 const errorCodes = (result: { issues: { code: string; severity: string }[] }) =>
   result.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.code);
 
+describe('TikTok rules', () => {
+  const tiktok = (text: string, media: MediaFacts[], settings: PlatformRulesInput['settings'] = {}) =>
+    copy('tiktok', text, { media, settings });
+
+  it('holds a video caption to 2,200 UTF-16 units and a photo description to 4,000', () => {
+    expect(errorCodes(tiktok(prose(2200), [video()]))).toEqual([]);
+    expect(errorCodes(tiktok(prose(2201), [video()]))).toEqual(['text_too_long']);
+    // An emoji is two UTF-16 units.
+    expect(tiktok(`${prose(2198)}🙂`, [video()]).count.used).toBe(2200);
+    expect(errorCodes(tiktok(prose(4000), [photo()]))).toEqual([]);
+    expect(errorCodes(tiktok(prose(4001), [photo()]))).toEqual(['text_too_long']);
+  });
+
+  it('shortens a photo post title of more than 90 characters, with a warning', () => {
+    const result = tiktok(`${prose(120)}\nDetail`, [photo()]);
+    expect(codes(result)).toContain('title_shortened');
+    expect(errorCodes(result)).toEqual([]);
+    expect(codes(tiktok(`${prose(80)}\nDetail`, [photo()]))).not.toContain('title_shortened');
+  });
+
+  it('takes up to 35 photos or one video, never both, and needs one of them', () => {
+    expect(
+      errorCodes(
+        tiktok(
+          'Foto',
+          Array.from({ length: 35 }, () => photo()),
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      errorCodes(
+        tiktok(
+          'Foto',
+          Array.from({ length: 36 }, () => photo()),
+        ),
+      ),
+    ).toEqual(['too_many_images']);
+    expect(errorCodes(tiktok('Campur', [photo(), video()]))).toEqual(['mixed_media']);
+    expect(errorCodes(tiktok('Dua video', [video(), video()]))).toEqual(['too_many_videos']);
+    expect(errorCodes(tiktok('Tanpa media', []))).toEqual(['media_required']);
+  });
+
+  it("refuses a video longer than the creator's maximum, and warns when the app is unaudited", () => {
+    expect(errorCodes(tiktok('Video', [video(61)], { maxVideoSeconds: 60 }))).toEqual(['video_too_long']);
+    expect(errorCodes(tiktok('Video', [video(60)], { maxVideoSeconds: 60 }))).toEqual([]);
+    // TikTok's own ceiling without a creator figure: 10 minutes.
+    expect(errorCodes(tiktok('Video', [video(601)]))).toEqual(['video_too_long']);
+    const unaudited = tiktok('Video', [video()], { unaudited: true });
+    expect(unaudited.issues).toEqual([
+      expect.objectContaining({ code: 'tiktok_private_only', severity: 'warning' }),
+    ]);
+  });
+});
+
 describe('renderText', () => {
   const base = {
     body: 'Layanan paspor elektronik kini tersedia di MPP Medan.',

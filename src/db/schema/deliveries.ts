@@ -64,6 +64,10 @@ export const deliveries = pgTable(
     retractedAt: tstz('retracted_at'),
     /** A correction published as a reply: the original delivery it answers (deleted only after the reply is out). */
     repliesTo: uuid('replies_to').references((): AnyPgColumn => deliveries.id, { onDelete: 'set null' }),
+    /** Choices made for this delivery on the approve screen (TikTok: privacy level, comments, duet, stitch). */
+    platformOptions: jsonb('platform_options').$type<Record<string, unknown>>(),
+    /** What an attempt recorded before it finished (TikTok's publish_id), for reconciliation after a crash. */
+    platformState: jsonb('platform_state').$type<Record<string, unknown>>(),
     lastErrorCode: text('last_error_code'),
     lastError: text('last_error'),
     version: integer('version').notNull().default(1),

@@ -75,6 +75,7 @@ export const en: Messages = {
     mastodon: 'Mastodon',
     bluesky: 'Bluesky',
     youtube: 'YouTube',
+    tiktok: 'TikTok',
     webhook: 'Webhook',
     sandbox: 'Sandbox',
   },
@@ -288,6 +289,21 @@ export const en: Messages = {
     editText: 'Edit the text for this channel',
     textFor: (channel) => `Text for ${channel}`,
     textHint: "Leave empty to use the post's text. The channel's credit line is still added.",
+    tiktokChoices: 'TikTok: who may see it',
+    tiktokPrivacy: {
+      PUBLIC_TO_EVERYONE: 'Everyone',
+      MUTUAL_FOLLOW_FRIENDS: 'Friends (followers the account follows back)',
+      FOLLOWER_OF_CREATOR: 'Followers',
+      SELF_ONLY: 'Only the account (private)',
+    },
+    tiktokAllowComment: 'Allow comments',
+    tiktokAllowDuet: 'Allow Duet',
+    tiktokAllowStitch: 'Allow Stitch',
+    tiktokCreatorDisabled: 'turned off by the account',
+    tiktokUnaudited:
+      "Gaung's TikTok app is not yet audited by TikTok: posts go out visible to the account only, and the account must be private.",
+    tiktokConsent:
+      'By approving, the post is sent to TikTok with these choices; TikTok may take a few minutes to process it.',
     mediaCount: (n) => `+ ${n} media`,
     approveComment: 'Note to the office (optional)',
     approveButton: 'Approve',
@@ -468,6 +484,20 @@ export const en: Messages = {
     connectX: 'Connect an X account',
     connectYoutube: 'Connect a YouTube channel with Google',
     youtubeTitle: 'YouTube settings',
+    connectTiktok: 'Connect a TikTok account',
+    tiktokNeedsHttps:
+      'TikTok accepts only https return addresses: set GAUNG_PUBLIC_URL to an https address to connect here. Tokens can still be given through the API.',
+    tiktokTitle: 'TikTok settings',
+    tiktokUnaudited:
+      "Gaung's TikTok app is not yet audited by TikTok (posts go out visible to the account only; the account must be private)",
+    tiktokMediaDomain:
+      "Gaung's media domain is verified with TikTok (TikTok fetches videos itself instead of Gaung uploading them)",
+    tiktokPrivacyLevel: 'Standing choice of who may see posts (optional)',
+    tiktokPrivacyHint:
+      'Without one, the reviewer chooses for every post on the approve screen, as TikTok requires.',
+    tiktokNoStandingChoice: 'None: choose for every post',
+    tiktokCreatorAllows: (levels: string[]) => `The account allows: ${levels.join(', ')}.`,
+    tiktokMaxVideo: (seconds: number) => `Videos up to ${seconds} seconds.`,
     youtubeApiNote:
       'Tokens can also be given through the API (credentials: accessToken, refreshToken, expiresAt).',
     madeForKids: 'Are this channel’s videos made for kids?',

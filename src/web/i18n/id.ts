@@ -57,6 +57,7 @@ const platform: Record<Platform, string> = {
   mastodon: 'Mastodon',
   bluesky: 'Bluesky',
   youtube: 'YouTube',
+  tiktok: 'TikTok',
   webhook: 'Webhook',
   sandbox: 'Sandbox',
 };
@@ -332,6 +333,21 @@ export const id = {
     editText: 'Ubah teks untuk kanal ini',
     textFor: (channel: string) => `Teks untuk ${channel}`,
     textHint: 'Kosongkan untuk memakai teks kiriman. Baris kredit kanal tetap ditambahkan.',
+    tiktokChoices: 'TikTok: siapa yang dapat melihat',
+    tiktokPrivacy: {
+      PUBLIC_TO_EVERYONE: 'Semua orang',
+      MUTUAL_FOLLOW_FRIENDS: 'Teman (pengikut yang diikuti balik)',
+      FOLLOWER_OF_CREATOR: 'Pengikut',
+      SELF_ONLY: 'Hanya akun ini (privat)',
+    } as Record<'PUBLIC_TO_EVERYONE' | 'MUTUAL_FOLLOW_FRIENDS' | 'FOLLOWER_OF_CREATOR' | 'SELF_ONLY', string>,
+    tiktokAllowComment: 'Izinkan komentar',
+    tiktokAllowDuet: 'Izinkan Duet',
+    tiktokAllowStitch: 'Izinkan Stitch',
+    tiktokCreatorDisabled: 'dimatikan oleh akun',
+    tiktokUnaudited:
+      'Aplikasi TikTok Gaung belum diaudit TikTok: kiriman hanya terlihat oleh akun itu sendiri, dan akun harus privat.',
+    tiktokConsent:
+      'Dengan menyetujui, kiriman dikirim ke TikTok dengan pilihan ini; TikTok mungkin perlu beberapa menit untuk memprosesnya.',
     mediaCount: (n: number) => `+ ${n} media`,
     approveComment: 'Catatan untuk kantor (tidak wajib)',
     approveButton: 'Setujui',
@@ -517,6 +533,20 @@ export const id = {
     connectX: 'Hubungkan akun X',
     connectYoutube: 'Hubungkan kanal YouTube dengan Google',
     youtubeTitle: 'Pengaturan YouTube',
+    connectTiktok: 'Hubungkan akun TikTok',
+    tiktokNeedsHttps:
+      'TikTok hanya menerima alamat kembali https: atur GAUNG_PUBLIC_URL ke alamat https untuk menghubungkan di sini. Token tetap dapat diberikan melalui API.',
+    tiktokTitle: 'Pengaturan TikTok',
+    tiktokUnaudited:
+      'Aplikasi TikTok Gaung belum diaudit TikTok (kiriman hanya terlihat oleh akun itu sendiri; akun harus privat)',
+    tiktokMediaDomain:
+      'Domain media Gaung sudah diverifikasi di TikTok (TikTok mengambil video sendiri, bukan diunggah Gaung)',
+    tiktokPrivacyLevel: 'Pilihan tetap siapa yang dapat melihat kiriman (tidak wajib)',
+    tiktokPrivacyHint:
+      'Tanpa pilihan tetap, peninjau memilih untuk setiap kiriman di layar persetujuan, sesuai syarat TikTok.',
+    tiktokNoStandingChoice: 'Tidak ada: pilih untuk setiap kiriman',
+    tiktokCreatorAllows: (levels: string[]) => `Akun mengizinkan: ${levels.join(', ')}.`,
+    tiktokMaxVideo: (seconds: number) => `Video hingga ${seconds} detik.`,
     youtubeApiNote:
       'Token juga dapat diberikan lewat API (credentials: accessToken, refreshToken, expiresAt).',
     madeForKids: 'Apakah video kanal ini dibuat untuk anak-anak?',

@@ -350,6 +350,8 @@ describe('X adapter against the fake X API', () => {
       youtube: '',
       googleAuth: '',
       googleToken: '',
+      tiktok: '',
+      tiktokAuth: '',
     };
     const apps = { x: { clientId: 'gaung-confidential', clientSecret: 'client-secret' } };
     const redirectUri = 'https://gaung.example/api/v1/channels/x/callback';

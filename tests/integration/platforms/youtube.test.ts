@@ -344,7 +344,16 @@ describe('YouTube adapter against the fake YouTube Data API', () => {
   it('connects a channel through Google OAuth with PKCE and offline access', async () => {
     const redirectUri = 'https://gaung.example/api/v1/oauth/youtube/callback';
     const { url, state, codeVerifier } = buildGoogleAuthorizeUrl(
-      { ...endpoints(), xApi: '', xUpload: '', graph: '', threads: '', telegram: '' },
+      {
+        ...endpoints(),
+        xApi: '',
+        xUpload: '',
+        graph: '',
+        threads: '',
+        telegram: '',
+        tiktok: '',
+        tiktokAuth: '',
+      },
       { google: CLIENT },
       redirectUri,
     );
@@ -352,7 +361,16 @@ describe('YouTube adapter against the fake YouTube Data API', () => {
     expect(consent.state).toBe(state);
     expect(new URL(url).searchParams.get('scope')).toBe(YOUTUBE_SCOPES.join(' '));
     const result = await exchangeGoogleCode(
-      { ...endpoints(), xApi: '', xUpload: '', graph: '', threads: '', telegram: '' },
+      {
+        ...endpoints(),
+        xApi: '',
+        xUpload: '',
+        graph: '',
+        threads: '',
+        telegram: '',
+        tiktok: '',
+        tiktokAuth: '',
+      },
       { google: CLIENT },
       { code: consent.code, codeVerifier, redirectUri },
     );
@@ -361,7 +379,16 @@ describe('YouTube adapter against the fake YouTube Data API', () => {
     expect(result.credentials.refreshToken).toMatch(/^1\/\//);
     // A code is single-use, and the verifier must match the challenge.
     const again = await exchangeGoogleCode(
-      { ...endpoints(), xApi: '', xUpload: '', graph: '', threads: '', telegram: '' },
+      {
+        ...endpoints(),
+        xApi: '',
+        xUpload: '',
+        graph: '',
+        threads: '',
+        telegram: '',
+        tiktok: '',
+        tiktokAuth: '',
+      },
       { google: CLIENT },
       { code: consent.code, codeVerifier, redirectUri },
     ).catch((e: unknown) => e);

@@ -1,0 +1,211 @@
+import { isAxiosError } from 'axios';
+import { createHttpClient } from './http';
+import { SOURCE_ANSWER_MAX_BYTES } from './shared';
+import { oversized, readClass } from './source-read';
+import { classifyTelegramError } from './telegram';
+import {
+  type PlatformContext,
+  PlatformError,
+  type SourceItem,
+  type SourceMedia,
+  type SourceReader,
+} from './types';
+
+/**
+ * Telegram channels as sources. The Bot API has no history call: Gaung's source bot
+ * (GAUNG_TELEGRAM_SOURCE_BOT_TOKEN), added by an office to its channel as an administrator, sees
+ * the channel's posts from then on as `channel_post` updates. One poller per bot reads them with
+ * `readChannelUpdates` from an offset and routes the items to sources by chat id; edits
+ * (`edited_channel_post`) are not asked for and ignored if they come. An album (`media_group_id`)
+ * is one item. Media files are found with getFile; the Bot API serves files up to 20 MB, so larger
+ * ones are named and skipped. File URLs carry the bot token: marked `secretUrl`, never logged.
+ */
+
+/** The Bot API's download limit (getFile). */
+export const TELEGRAM_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
+/** getUpdates returns at most 100 updates. */
+const UPDATES_MAX = 100;
+
+interface PhotoSize {
+  file_id: string;
+  file_unique_id: string;
+  width: number;
+  height: number;
+  file_size?: number;
+}
+
+interface FileRef {
+  file_id: string;
+  file_size?: number;
+  file_name?: string;
+  mime_type?: string;
+}
+
+interface ChannelPost {
+  message_id: number;
+  date: number;
+  chat: { id: number; type: string; title?: string; username?: string };
+  text?: string;
+  caption?: string;
+  media_group_id?: string;
+  photo?: PhotoSize[];
+  video?: FileRef;
+  forward_origin?: unknown;
+}
+
+interface Update {
+  update_id: number;
+  channel_post?: ChannelPost;
+  edited_channel_post?: ChannelPost;
+}
+
+export interface ChannelUpdatesRequest {
+  /** GAUNG_TELEGRAM_SOURCE_BOT_TOKEN. */
+  botToken: string;
+  /** The Bot API base URL (GAUNG_TELEGRAM_API_URL). */
+  apiUrl: string;
+  /** The offset the previous read returned; null on the bot's first read. */
+  offset: number | null;
+  /** Long polling: seconds getUpdates may wait for a post (0 answers at once). */
+  waitSeconds?: number;
+  signal?: AbortSignal;
+  log: PlatformContext['log'];
+}
+
+export interface ChannelUpdatesResult {
+  /** Items per channel chat id (as a string, e.g. "-1001234567890"), oldest first. */
+  byChat: Map<string, SourceItem[]>;
+  /**
+   * The offset of the next read. Telegram forgets updates below it once asked with it, so store it
+   * only after the items are saved.
+   */
+  nextOffset: number | null;
+}
+
+const tmeUrl = (post: ChannelPost) =>
+  post.chat.username
+    ? `https://t.me/${post.chat.username}/${post.message_id}`
+    : `https://t.me/c/${String(-post.chat.id).replace(/^100/, '')}/${post.message_id}`;
+
+/**
+ * Reads the source bot's channel posts from `offset`, groups them by channel and album, and finds
+ * each medium's file. The bot's poller calls it in a loop (see the module comment).
+ */
+export async function readChannelUpdates(request: ChannelUpdatesRequest): Promise<ChannelUpdatesResult> {
+  const http = createHttpClient(`${request.apiUrl.replace(/\/+$/, '')}/bot${request.botToken}`, {
+    signal: request.signal,
+    timeoutMs: ((request.waitSeconds ?? 0) + 30) * 1000,
+  });
+  const call = async <T>(method: string, params: Record<string, unknown>): Promise<T> => {
+    try {
+      const response = await http.post<{ ok?: boolean; result?: T }>(`/${method}`, params, {
+        maxContentLength: SOURCE_ANSWER_MAX_BYTES,
+      });
+      if (response.data?.ok !== true || response.data.result === undefined)
+        throw new PlatformError({ kind: 'retry', message: `Telegram answered ${method} without a result` });
+      return response.data.result;
+    } catch (error) {
+      if (error instanceof PlatformError) throw error;
+      if (isAxiosError(error) && /maxContentLength/i.test(error.message)) throw oversized('Telegram');
+      // The axios error is dropped: its URL carries the bot token.
+      throw new PlatformError(readClass(classifyTelegramError(error)));
+    }
+  };
+
+  const updates = await call<Update[]>('getUpdates', {
+    ...(request.offset !== null ? { offset: request.offset } : {}),
+    limit: UPDATES_MAX,
+    timeout: request.waitSeconds ?? 0,
+    allowed_updates: ['channel_post'],
+  });
+  if (!Array.isArray(updates))
+    throw new PlatformError({ kind: 'retry', message: 'Telegram answered getUpdates without a list' });
+
+  const fileUrl = (path: string) =>
+    `${request.apiUrl.replace(/\/+$/, '')}/file/bot${request.botToken}/${path}`;
+  const medium = async (post: ChannelPost, file: FileRef, kind: 'image' | 'video'): Promise<SourceMedia> => {
+    const name = `${kind} of message ${post.message_id} in ${post.chat.title ?? post.chat.id}`;
+    const tooBig = {
+      url: '',
+      kind,
+      altText: '',
+      skippedReason: `the ${name} is larger than the 20 MB the Telegram Bot API lets bots download`,
+    };
+    if ((file.file_size ?? 0) > TELEGRAM_DOWNLOAD_MAX_BYTES) return tooBig;
+    try {
+      const found = await call<{ file_path?: string; file_size?: number }>('getFile', {
+        file_id: file.file_id,
+      });
+      if (!found.file_path) return { ...tooBig, skippedReason: `Telegram gave no file for the ${name}` };
+      return { url: fileUrl(found.file_path), kind, altText: '', secretUrl: true };
+    } catch (error) {
+      if (error instanceof PlatformError && /file is too big/i.test(error.message)) return tooBig;
+      throw error;
+    }
+  };
+
+  // Albums: the messages of one media_group_id in one chat become one item.
+  const groups = new Map<string, ChannelPost[]>();
+  for (const update of updates) {
+    const post = update.channel_post;
+    if (!post || typeof post.message_id !== 'number' || typeof post.chat?.id !== 'number') continue;
+    const key = post.media_group_id
+      ? `${post.chat.id}/album/${post.media_group_id}`
+      : `${post.chat.id}/${post.message_id}`;
+    groups.set(key, [...(groups.get(key) ?? []), post]);
+  }
+  const byChat = new Map<string, SourceItem[]>();
+  for (const posts of groups.values()) {
+    posts.sort((a, b) => a.message_id - b.message_id);
+    const first = posts[0]!;
+    const media: SourceMedia[] = [];
+    for (const post of posts) {
+      const photo = post.photo?.length
+        ? [...post.photo].sort((a, b) => b.width * b.height - a.width * a.height)[0]
+        : null;
+      if (photo) media.push(await medium(post, photo, 'image'));
+      if (post.video) media.push(await medium(post, post.video, 'video'));
+    }
+    const chatId = String(first.chat.id);
+    const publishedAt = new Date(first.date * 1000);
+    const url = tmeUrl(first);
+    const item: SourceItem = {
+      key: `${chatId}:${first.message_id}`,
+      url,
+      publishedAt,
+      text: posts.map((p) => p.text ?? p.caption ?? '').find((t) => t.length > 0) ?? '',
+      media,
+      origin: {
+        platform: 'telegram',
+        nativeId: String(first.message_id),
+        url,
+        authorHandle: first.chat.username ? `@${first.chat.username}` : (first.chat.title ?? null),
+        publishedAt: publishedAt.toISOString(),
+        ref: {
+          chatId,
+          messageId: String(first.message_id),
+          ...(posts.length > 1 ? { messageIds: posts.map((p) => p.message_id).join(',') } : {}),
+        },
+      },
+      kind: first.forward_origin ? 'repost' : 'post',
+    };
+    byChat.set(chatId, [...(byChat.get(chatId) ?? []), item]);
+  }
+  const last = updates.at(-1)?.update_id;
+  request.log.info({ updates: updates.length, chats: byChat.size }, 'read the source bot updates');
+  return { byChat, nextOffset: typeof last === 'number' ? last + 1 : request.offset };
+}
+
+/**
+ * A Telegram source is not read on its own: its posts arrive through the source bot's poller
+ * (`readChannelUpdates`). Whether an original was deleted, the Bot API cannot tell.
+ */
+export const telegramSource: SourceReader = {
+  async readSource() {
+    throw new PlatformError({
+      kind: 'invalid',
+      message: 'Telegram channels are read by the source bot poller, not one source at a time',
+    });
+  },
+  originExists: async () => 'cannot_tell',
+};
