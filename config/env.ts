@@ -93,9 +93,12 @@ const schema = z.object({
   GAUNG_DEMO: bool.default(false),
   GAUNG_WORKER_CONCURRENCY: int(1, 256).default(8),
   GAUNG_HORIZON_SECONDS: int(5, 3600).default(120),
+  GAUNG_FAIR_SHARE_DAYS: int(1, 90).default(7),
   GAUNG_SWEEP_EVERY_MS: int(500, 600_000).default(15_000),
-  /** How often each office feed is read for new items (failures wait longer, doubling up to 6 h). */
-  GAUNG_FEED_POLL_SECONDS: int(30, 86_400).default(300),
+  /** How often each office source is read for new items (failures wait longer, doubling up to 6 h). */
+  GAUNG_SOURCE_POLL_SECONDS: int(30, 86_400).default(300),
+  /** X sources: X's read allowance is small and paid per read, so they are read less often. */
+  GAUNG_SOURCE_POLL_SECONDS_X: int(60, 86_400).default(1_800),
   GAUNG_SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8_000),
   /** A claimed delivery belongs to its worker this long; a live worker extends it, a dead one's expires into reconciliation. */
   GAUNG_LEASE_SECONDS: int(5, 3600).default(60),
@@ -204,8 +207,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables that changed name: a deployment still setting the old one is told, not silently ignored. */
+const RENAMED: readonly (readonly [string, string])[] = [
+  ['GAUNG_FEED_POLL_SECONDS', 'GAUNG_SOURCE_POLL_SECONDS'],
+];
+
 /** Parses the environment; throws ConfigError naming every bad variable. Empty strings count as unset. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  for (const [old, now] of RENAMED)
+    if (source[old] !== undefined && source[old] !== '')
+      throw new ConfigError(`invalid configuration: ${old} is now called ${now}; rename it`);
   const env: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = source[key];

@@ -71,15 +71,15 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600],
       registers: [registry],
     }),
-    feedPolls: new Counter({
-      name: 'gaung_feed_polls_total',
-      help: 'Polls of office feeds, by feed kind and outcome (polled, failed)',
+    sourcePolls: new Counter({
+      name: 'gaung_source_polls_total',
+      help: 'Polls of office sources, by source kind and outcome (polled, failed)',
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
-    feedItemsImported: new Counter({
-      name: 'gaung_feed_items_imported_total',
-      help: 'Items of office feeds brought in as posts, by feed kind',
+    sourceItemsImported: new Counter({
+      name: 'gaung_source_items_imported_total',
+      help: 'Items of office sources brought in as posts, by source kind',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),

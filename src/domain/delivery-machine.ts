@@ -25,6 +25,7 @@ export const DELIVERY_EVENTS = [
   'retry',
   'confirm',
   'reschedule',
+  'replan',
   'hold',
   'retract',
   'claim_retraction',
@@ -48,7 +49,14 @@ export const HUMAN_DELIVERY_EVENTS: readonly DeliveryEvent[] = [
 ];
 
 const TRANSITIONS: Readonly<Record<DeliveryStatus, Partial<Record<DeliveryEvent, DeliveryStatus>>>> = {
-  scheduled: { claim: 'publishing', cancel: 'cancelled', reschedule: 'scheduled', hold: 'needs_attention' },
+  scheduled: {
+    claim: 'publishing',
+    cancel: 'cancelled',
+    reschedule: 'scheduled',
+    // A "next free slot" delivery beyond the queue horizon given another slot by the fair share.
+    replan: 'scheduled',
+    hold: 'needs_attention',
+  },
   publishing: {
     published: 'published',
     // Transient error, rate limit, or rejected credentials (the channel is paused elsewhere): try later.
@@ -109,6 +117,7 @@ const EVENT_PHRASE: Record<DeliveryEvent, string> = {
   retry: 'be retried',
   confirm: 'be confirmed as published',
   reschedule: 'be moved to another time',
+  replan: 'be given another slot',
   hold: 'be held for a person',
   retract: 'be retracted',
   claim_retraction: 'start a retraction attempt',

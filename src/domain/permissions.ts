@@ -27,7 +27,7 @@ export type Resource =
   | { type: 'channel'; unitPath: string }
   | { type: 'media'; unitPath: string }
   /** An office's own account read for ingest. */
-  | { type: 'feed'; unitPath: string }
+  | { type: 'source'; unitPath: string }
   | { type: 'delivery'; channelUnitPath: string; postUnitPath: string }
   | { type: 'token'; ownerId: string }
   | { type: 'notification'; userId: string }
@@ -67,9 +67,9 @@ export type Action =
   | 'media.read'
   | 'media.create'
   | 'media.update'
-  | 'feed.read'
-  /** Add, change, poll or remove a feed: its posts are the unit's own, so only the unit's people may. */
-  | 'feed.manage'
+  | 'source.read'
+  /** Add, change, poll or remove a source: its posts are the unit's own, so only the unit's people may. */
+  | 'source.manage'
   | 'delivery.read'
   | 'delivery.manage'
   | 'token.manage'
@@ -194,10 +194,11 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       }
       break;
     }
-    case 'feed': {
+    case 'source': {
       const visible = seesUnit(actor, resource.unitPath);
-      if (action === 'feed.read') return showIf(visible);
-      if (action === 'feed.manage') return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
+      if (action === 'source.read') return showIf(visible);
+      if (action === 'source.manage')
+        return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
       break;
     }
     case 'delivery': {

@@ -6,7 +6,7 @@ import { isTimeZone } from './org';
  * Posting slots: a channel publishes at the occurrences of its cron expressions, evaluated in
  * the channel's time zone, at most `dailyCap` times per local calendar day and never closer than
  * `minSpacingMinutes` to another publication. When several approved posts want the next slots,
- * they are shared fairly across the units they came from.
+ * they are shared fairly across the units they came from, and no slot inside a blackout is used.
  */
 
 export interface SlotChannel {
@@ -19,7 +19,18 @@ export interface SlotChannel {
 export interface SlotRequest {
   id: string;
   unitId: string;
+  /** Since when it waits for a slot: among units with equal shares, the longest wait goes first. */
   requestedAt: Date;
+  /** No slot before this time (the post's preferred start). */
+  notBefore?: Date | null;
+  /** The slot it holds now, if any: of two equal requests, the one holding the earlier slot keeps it. */
+  current?: Date | null;
+}
+
+/** A period whose slots are not to be used: a blackout (`to` null: until further notice). */
+export interface BlockedPeriod {
+  from: Date;
+  to: Date | null;
 }
 
 export const DEFAULT_HORIZON_DAYS = 30;
@@ -135,13 +146,19 @@ class SlotFinder {
   private readonly perDay = new Map<string, number>();
   private readonly cursor: OccurrenceCursor;
   private readonly spacingMs: number;
+  private readonly blocked: { from: number; to: number }[];
 
   constructor(
     private readonly channel: SlotChannel,
     taken: Date[],
     fromMs: number,
     private readonly endMs: number,
+    blocked: readonly BlockedPeriod[] = [],
   ) {
+    this.blocked = blocked.map((period) => ({
+      from: period.from.getTime(),
+      to: period.to?.getTime() ?? Infinity,
+    }));
     for (const cron of channel.crons) {
       const problem = validateCron(cron);
       if (problem) throw unprocessable('invalid_slot', `Posting slot "${cron}": ${problem}`);
@@ -186,6 +203,12 @@ class SlotFinder {
     for (;;) {
       const at = this.cursor.peek();
       if (at === null || at > this.endMs) return null;
+      const blackout = this.blocked.find((period) => period.from <= at && at < period.to);
+      if (blackout) {
+        if (blackout.to === Infinity) return null;
+        this.cursor.skipTo(blackout.to);
+        continue;
+      }
       const cap = this.channel.dailyCap;
       if (cap !== null && (this.perDay.get(localDay(at, this.channel.timeZone)) ?? 0) >= cap) {
         this.cursor.skipTo(this.nextLocalMidnight(at));
@@ -226,55 +249,139 @@ export function nextFreeSlot(
   taken: Date[],
   after: Date,
   horizonDays = DEFAULT_HORIZON_DAYS,
+  blocked: readonly BlockedPeriod[] = [],
 ): Date | null {
-  const finder = new SlotFinder(channel, taken, after.getTime() + 1, after.getTime() + horizonDays * DAY_MS);
+  const finder = new SlotFinder(
+    channel,
+    taken,
+    after.getTime() + 1,
+    after.getTime() + horizonDays * DAY_MS,
+    blocked,
+  );
   const at = finder.peekFree();
   return at === null ? null : new Date(at);
 }
 
+/** The fair-share window: an office's use of a channel's slots counts over this many days. */
+export const DEFAULT_FAIR_SHARE_DAYS = 7;
+
 /**
- * The order in which competing requests receive slots: deficit round-robin across units where
- * each unit earns one slot per round and each request costs one, so units take turns. The unit
- * waiting longest goes first; within a unit, the oldest request first.
+ * Picks, request by request, who gets the next slot: the unit that has had the fewest of the
+ * channel's slots (its `usage` over the fair-share window, plus what it has been given so far);
+ * ties go to the unit whose next request has waited longest, then to the request already holding
+ * the earlier slot, then by id. Within a unit, the longest-waiting request first.
  */
-export function fairOrder(requests: SlotRequest[]): SlotRequest[] {
-  const byAge = (a: SlotRequest, b: SlotRequest) =>
-    a.requestedAt.getTime() - b.requestedAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  const queues = new Map<string, SlotRequest[]>();
-  for (const request of [...requests].sort(byAge)) {
-    const queue = queues.get(request.unitId);
-    if (queue) queue.push(request);
-    else queues.set(request.unitId, [request]);
-  }
-  // Map insertion order is the order of each unit's oldest request.
-  const units = [...queues.values()];
-  const order: SlotRequest[] = [];
-  for (let round = 0; order.length < requests.length; round++) {
-    for (const queue of units) {
-      const request = queue[round];
-      if (request) order.push(request);
+class FairPicker {
+  private readonly queues = new Map<string, SlotRequest[]>();
+  private readonly given = new Map<string, number>();
+
+  constructor(
+    requests: readonly SlotRequest[],
+    private readonly usage: ReadonlyMap<string, number>,
+  ) {
+    for (const request of [...requests].sort(byWaiting)) {
+      const queue = this.queues.get(request.unitId);
+      if (queue) queue.push(request);
+      else this.queues.set(request.unitId, [request]);
     }
   }
-  return order;
+
+  get size(): number {
+    let size = 0;
+    for (const queue of this.queues.values()) size += queue.length;
+    return size;
+  }
+
+  /** The request that gets a slot at `at` (null: none may start that early), removed from the queues. */
+  take(at: number): SlotRequest | null {
+    let best: { unitId: string; index: number; request: SlotRequest; used: number } | null = null;
+    for (const [unitId, queue] of this.queues) {
+      const index = queue.findIndex((request) => (request.notBefore?.getTime() ?? -Infinity) <= at);
+      const request = queue[index];
+      if (!request) continue;
+      const used = (this.usage.get(unitId) ?? 0) + (this.given.get(unitId) ?? 0);
+      if (!best || used < best.used || (used === best.used && byWaiting(request, best.request) < 0))
+        best = { unitId, index, request, used };
+    }
+    if (!best) return null;
+    const queue = this.queues.get(best.unitId)!;
+    queue.splice(best.index, 1);
+    if (queue.length === 0) this.queues.delete(best.unitId);
+    this.given.set(best.unitId, (this.given.get(best.unitId) ?? 0) + 1);
+    return best.request;
+  }
+
+  /** The earliest time any remaining request may start. */
+  earliestStart(): number {
+    let min = Infinity;
+    for (const queue of this.queues.values())
+      for (const request of queue) min = Math.min(min, request.notBefore?.getTime() ?? -Infinity);
+    return min;
+  }
+}
+
+function byWaiting(a: SlotRequest, b: SlotRequest): number {
+  return (
+    a.requestedAt.getTime() - b.requestedAt.getTime() ||
+    (a.current?.getTime() ?? Infinity) - (b.current?.getTime() ?? Infinity) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /**
- * Gives the next free slots to competing requests, fairly across their units (see `fairOrder`).
- * A request that finds no slot within the horizon is absent from the result.
+ * The order in which competing requests receive slots when every slot suits every request: the
+ * unit with the fewest slots so far goes next (see `FairPicker`), so units take turns, the one
+ * waiting longest first.
+ */
+export function fairOrder(
+  requests: SlotRequest[],
+  usage: ReadonlyMap<string, number> = new Map(),
+): SlotRequest[] {
+  const picker = new FairPicker(requests, usage);
+  const order: SlotRequest[] = [];
+  for (let request = picker.take(Infinity); request; request = picker.take(Infinity)) order.push(request);
+  return order;
+}
+
+export interface AllocationOptions {
+  /** Slots each unit has had on the channel over the fair-share window. */
+  usage?: ReadonlyMap<string, number>;
+  /** Periods whose slots are neither offered nor given (blackouts). */
+  blocked?: readonly BlockedPeriod[];
+  horizonDays?: number;
+}
+
+/**
+ * Gives the next free slots after `after` to competing requests, fairly across their units (see
+ * `FairPicker`); a slot before every remaining request's `notBefore` stays free. A request that
+ * finds no slot within the horizon is absent from the result.
  */
 export function allocateSlots(
   channel: SlotChannel,
   requests: SlotRequest[],
   taken: Date[],
   after: Date,
-  horizonDays = DEFAULT_HORIZON_DAYS,
+  options: AllocationOptions = {},
 ): Map<string, Date> {
   const allocation = new Map<string, Date>();
   if (requests.length === 0) return allocation;
-  const finder = new SlotFinder(channel, taken, after.getTime() + 1, after.getTime() + horizonDays * DAY_MS);
-  for (const request of fairOrder(requests)) {
+  const horizonDays = options.horizonDays ?? DEFAULT_HORIZON_DAYS;
+  const finder = new SlotFinder(
+    channel,
+    taken,
+    after.getTime() + 1,
+    after.getTime() + horizonDays * DAY_MS,
+    options.blocked,
+  );
+  const picker = new FairPicker(requests, options.usage ?? new Map());
+  while (picker.size > 0) {
     const at = finder.peekFree();
     if (at === null) break;
+    const request = picker.take(at);
+    if (!request) {
+      finder.skipPast(Math.max(at, picker.earliestStart() - 1));
+      continue;
+    }
     finder.take(at);
     allocation.set(request.id, new Date(at));
   }
@@ -291,9 +398,10 @@ export function freeSlots(
   from: Date,
   to: Date,
   limit = MAX_FREE_SLOTS,
+  blocked: readonly BlockedPeriod[] = [],
 ): Date[] {
   const slots: Date[] = [];
-  const finder = new SlotFinder(channel, taken, from.getTime(), to.getTime() - 1);
+  const finder = new SlotFinder(channel, taken, from.getTime(), to.getTime() - 1, blocked);
   while (slots.length < limit) {
     const at = finder.peekFree();
     if (at === null) break;

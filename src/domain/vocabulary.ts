@@ -102,10 +102,6 @@ export type MetricWindow = (typeof METRIC_WINDOWS)[number];
 export const SNAPSHOT_WINDOWS = [...METRIC_WINDOWS, 'now'] as const;
 export type SnapshotWindow = (typeof SNAPSHOT_WINDOWS)[number];
 
-/** The offices' own accounts Gaung reads for ingest: an RSS or Atom feed, or a public Mastodon account. */
-export const FEED_KINDS = ['rss', 'mastodon'] as const;
-export type FeedKind = (typeof FEED_KINDS)[number];
-
 /**
  * The kinds of source (an office's own account that Gaung reads): its website's RSS/Atom feed, or
  * its account on a platform. TikTok is read once the TikTok adapter exists.

@@ -298,6 +298,9 @@ function blueskyPostFromUrl(url: string): { actor: string; rkey: string } | null
 }
 
 async function resolveSource(http: AxiosInstance, request: PublishRequest): Promise<StrongRef> {
+  // A Bluesky source kept the strong ref of the original: nothing to look up.
+  const ref = request.origin?.platform === 'bluesky' ? request.origin.ref : undefined;
+  if (ref?.uri && ref.cid) return { uri: ref.uri, cid: ref.cid };
   const parsed = request.sourceUrl ? blueskyPostFromUrl(request.sourceUrl) : null;
   if (!parsed)
     throw new PlatformError({

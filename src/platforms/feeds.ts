@@ -5,10 +5,14 @@ import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
 import { projectRoot, runsFromBundle } from '../../config/paths';
-import type { FeedKind } from '../domain/vocabulary';
+import type { SourceKind } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
-import type { NetworkReach } from './types';
+import type { NetworkReach, PlatformContext, SourceItem, SourceReader } from './types';
+
+/** The source kinds read as web feeds: an RSS/Atom document, or a public Mastodon account's statuses. */
+export const FEED_KINDS = ['rss', 'mastodon'] as const satisfies readonly SourceKind[];
+export type FeedKind = (typeof FEED_KINDS)[number];
 
 /**
  * Reading the offices' own accounts for ingest: an RSS or Atom feed (the office's website, blog or
@@ -79,9 +83,15 @@ const TIMEOUT_MS = 20_000;
  */
 async function get<T>(
   url: string,
-  options: FeedReadOptions & { responseType: 'text' | 'json' | 'stream'; maxBytes?: number },
+  options: FeedReadOptions & {
+    responseType: 'text' | 'json' | 'stream';
+    maxBytes?: number;
+    /** Sent to the first address's origin only: a redirect elsewhere never carries them. */
+    headers?: Record<string, string>;
+  },
 ): Promise<AxiosResponse<T>> {
   let target = url;
+  const origin = new URL(url).origin;
   for (let hop = 0; ; hop += 1) {
     if (options.reach === 'public') {
       const problem = internalUrlProblem(target);
@@ -101,7 +111,10 @@ async function get<T>(
         responseType: options.responseType,
         maxContentLength: options.maxBytes ?? FEED_MAX_BYTES,
         validateStatus: () => true,
-        headers: { accept: options.responseType === 'json' ? 'application/json' : '*/*' },
+        headers: {
+          accept: options.responseType === 'json' ? 'application/json' : '*/*',
+          ...(options.headers && new URL(target).origin === origin ? options.headers : {}),
+        },
       });
     } catch (error) {
       throw transportError(target, error);
@@ -607,7 +620,7 @@ export function readFeed(address: FeedAddress, options: FeedReadOptions): Promis
 /** Streams one medium of an item; the caller's upload checks decide whether it is acceptable. */
 export async function fetchFeedMedia(
   url: string,
-  options: FeedReadOptions & { maxBytes: number },
+  options: FeedReadOptions & { maxBytes: number; headers?: Record<string, string> },
 ): Promise<Readable> {
   const response = await get<Readable>(url, {
     ...options,
@@ -616,3 +629,55 @@ export async function fetchFeedMedia(
   });
   return response.data;
 }
+
+// ---------------------------------------------------------------------------------------------
+// As source readers
+
+/** Where a feed source is: its address and, for Mastodon, the account id, from the source's settings. */
+function addressOf(kind: FeedKind, ctx: PlatformContext): FeedAddress {
+  const { url, accountId } = ctx.channel.settings as { url?: unknown; accountId?: unknown };
+  if (typeof url !== 'string') throw new FeedError('The source has no address', false);
+  return { kind, url, accountId: typeof accountId === 'string' ? accountId : null };
+}
+
+/** A feed item as a source item: its key is the guid, id or status id, its origin the item's address. */
+function asSourceItem(kind: FeedKind, item: FeedItem, account: string | null): SourceItem {
+  return {
+    ...item,
+    origin: {
+      platform: kind,
+      nativeId: item.key,
+      url: item.url,
+      authorHandle: account,
+      publishedAt: (item.publishedAt ?? new Date()).toISOString(),
+    },
+    kind: 'post',
+  };
+}
+
+/**
+ * A web feed read as a source: the whole document each time (feeds have no cursor); the ingest
+ * keeps one post per item by its key. A Mastodon account gives its public statuses, replies and
+ * boosts left out.
+ */
+function feedSourceReader(kind: FeedKind): SourceReader {
+  return {
+    async readSource(ctx, request) {
+      const address = addressOf(kind, ctx);
+      const snapshot = await readFeed(address, { reach: ctx.reach, signal: ctx.signal });
+      const profile = kind === 'mastodon' ? mastodonProfile(address.url) : null;
+      const account = profile ? `@${profile.acct}@${new URL(profile.instanceUrl).host}` : null;
+      return {
+        items: snapshot.items
+          .filter((item) => !item.publishedAt || item.publishedAt >= request.since)
+          .slice(0, request.limit)
+          .map((item) => asSourceItem(kind, item, account)),
+        cursor: null,
+        title: snapshot.title,
+      };
+    },
+  };
+}
+
+export const rssSource = feedSourceReader('rss');
+export const mastodonSource = feedSourceReader('mastodon');

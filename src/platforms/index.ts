@@ -1,6 +1,7 @@
-import type { Platform } from '../domain/vocabulary';
+import { PLATFORMS, type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { blueskyAdapter } from './bluesky';
 import { facebookAdapter } from './facebook';
+import { rssSource } from './feeds';
 import { instagramAdapter } from './instagram';
 import { mastodonAdapter } from './mastodon';
 import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
@@ -8,7 +9,7 @@ import { telegramAdapter } from './telegram';
 import { telegramSource } from './telegram-source';
 import { threadsAdapter } from './threads';
 import { tiktokAdapter } from './tiktok';
-import type { PlatformAdapter } from './types';
+import type { PlatformAdapter, SourceReader } from './types';
 import { webhookAdapter } from './webhook';
 import { xAdapter } from './x';
 import { youtubeAdapter } from './youtube';
@@ -43,4 +44,21 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     webhookAdapter,
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];
+}
+
+const isPlatform = (kind: string): kind is Platform => (PLATFORMS as readonly string[]).includes(kind);
+
+/**
+ * How a source of this kind is read: a website's feed by the feed reader, an account on a platform
+ * by its adapter's `source`. Undefined where no reader is built yet, so a new reader needs only its
+ * adapter's `source` and its kind in SOURCE_KINDS.
+ */
+export function sourceReaderFor(registry: PlatformRegistry, kind: SourceKind): SourceReader | undefined {
+  if (kind === 'rss') return rssSource;
+  return isPlatform(kind) ? registry.get(kind)?.source : undefined;
+}
+
+/** The source kinds this process can read. */
+export function readableSourceKinds(registry: PlatformRegistry): SourceKind[] {
+  return SOURCE_KINDS.filter((kind) => sourceReaderFor(registry, kind) !== undefined);
 }

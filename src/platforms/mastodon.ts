@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
+import { mastodonSource } from './feeds';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { decodeEntities, RECONCILE_SKEW_MS, sleep, textFingerprint, withLink } from './shared';
 import type { NetworkReach } from './types';
@@ -204,18 +205,26 @@ function checkMedia(ctx: PlatformContext, media: PublishMedia[]): void {
     throw new PlatformError({ kind: 'invalid', message: 'Mastodon takes a video only on its own' });
 }
 
-/** Finds the source post on this instance (fetching it from its home server if needed) by its URL. */
-async function resolveSource(http: AxiosInstance, request: { sourceUrl: string | null }): Promise<Status> {
-  if (!request.sourceUrl || !URL.canParse(request.sourceUrl))
-    throw new PlatformError({ kind: 'invalid', message: `not a post URL: ${request.sourceUrl ?? '(none)'}` });
+/**
+ * Finds the source post on this instance (fetching it from its home server if needed): the origin
+ * the source read, where the post came from a Mastodon source, else the post's source URL.
+ */
+async function resolveSource(
+  http: AxiosInstance,
+  request: Pick<PublishRequest, 'sourceUrl' | 'origin'>,
+): Promise<Status> {
+  const address =
+    request.origin?.platform === 'mastodon' && request.origin.url ? request.origin.url : request.sourceUrl;
+  if (!address || !URL.canParse(address))
+    throw new PlatformError({ kind: 'invalid', message: `not a post URL: ${address ?? '(none)'}` });
   const { data } = await http.get<{ statuses: Status[] }>('/api/v2/search', {
-    params: { q: request.sourceUrl, resolve: true, type: 'statuses', limit: 1 },
+    params: { q: address, resolve: true, type: 'statuses', limit: 1 },
   });
   const status = data.statuses[0];
   if (!status)
     throw new PlatformError({
       kind: 'invalid',
-      message: `the source post ${request.sourceUrl} was not found on Mastodon`,
+      message: `the source post ${address} was not found on Mastodon`,
     });
   return status;
 }
@@ -440,4 +449,5 @@ export const mastodonAdapter: PlatformAdapter = {
     return { ...instance, accountId: account.data.id, username: account.data.acct };
   },
   classifyError,
+  source: mastodonSource,
 };

@@ -236,6 +236,16 @@ export function createTelegramAdapter(options: { timeoutMs?: number } = {}): Pla
     /** Forwards the office's post (t.me/<channel>/<id>); the bot must be able to read the source chat. */
     async repost(ctx, request) {
       const { http, chatId } = setup(ctx);
+      // A Telegram source kept the chat id and message id of the original (a private channel has no t.me address).
+      const ref = request.origin?.platform === 'telegram' ? request.origin.ref : undefined;
+      if (ref?.chatId && ref.messageId)
+        return result(
+          await call<TelegramMessage>(http, 'forwardMessage', {
+            chat_id: chatId,
+            from_chat_id: /^-?\d+$/.test(ref.chatId) ? Number(ref.chatId) : ref.chatId,
+            message_id: Number(ref.messageId),
+          }),
+        );
       const source = request.sourceUrl ? parseSourceUrl('telegram', request.sourceUrl) : null;
       if (source?.platform !== 'telegram')
         throw invalid(

@@ -141,6 +141,8 @@ export interface SourceReadResult {
   items: SourceItem[];
   /** Stored and passed to the next read. */
   cursor: string | null;
+  /** The account's or feed's name, where the read learnt it (shown on the source). */
+  title?: string | null;
 }
 
 /**

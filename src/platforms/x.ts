@@ -30,6 +30,7 @@ import {
   type PlatformContext,
   type PlatformEndpoints,
   PlatformError,
+  type PostOrigin,
   type PublishMedia,
   type PublishRequest,
   type PublishResult,
@@ -265,7 +266,9 @@ function xPostIdFromUrl(url: string): string | null {
   return match?.[1] ?? null;
 }
 
-function sourcePostId(request: { sourceUrl: string | null }): string {
+/** The original's post id: the origin an X source read, else the id in the post's source URL. */
+function sourcePostId(request: { sourceUrl: string | null; origin?: PostOrigin | null }): string {
+  if (request.origin?.platform === 'x') return request.origin.nativeId;
   const id = request.sourceUrl ? xPostIdFromUrl(request.sourceUrl) : null;
   if (!id)
     throw new PlatformError({

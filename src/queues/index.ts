@@ -18,8 +18,8 @@ export interface QueuePayloads {
     | { task: 'notices' }
     | { task: 'refresh-credentials'; channelId: string };
   metrics: { deliveryId: string; window: MetricWindow };
-  /** One poll of an office feed. */
-  ingest: { feedId: string };
+  /** One poll of an office source. */
+  ingest: { sourceId: string };
   /** One row of the notify outbox: an e-mail or a unit webhook. */
   notify: { outboxId: number };
 }

@@ -175,24 +175,24 @@ const HOUSEKEEPING_JOB_OPTIONS = {
 } as const;
 
 /**
- * One poll job per feed and due time: the sweep may offer the same poll many times, it runs once.
- * The poll itself claims the feed in Postgres, so a job that survived a flush finds nothing to do.
+ * One poll job per source and due time: the sweep may offer the same poll many times, it runs once.
+ * The poll itself claims the source in Postgres, so a job that survived a flush finds nothing to do.
  */
-export async function enqueueFeedPolls(
+export async function enqueueSourcePolls(
   ctx: AppContext,
-  due: readonly { feedId: string; dueAt: Date }[],
+  due: readonly { sourceId: string; dueAt: Date }[],
 ): Promise<void> {
   if (due.length === 0) return;
   await ctx.queues.ingest.addBulk(
-    due.map(({ feedId, dueAt }) => ({
+    due.map(({ sourceId, dueAt }) => ({
       name: 'poll',
-      data: { feedId },
+      data: { sourceId },
       // Finished jobs leave at once, failed ones too (the error is logged): the sweep offers the poll again.
       opts: {
         ...HOUSEKEEPING_JOB_OPTIONS,
         removeOnComplete: true,
         removeOnFail: true,
-        jobId: `feed-${feedId}-${dueAt.getTime()}`,
+        jobId: `source-${sourceId}-${dueAt.getTime()}`,
       },
     })),
   );

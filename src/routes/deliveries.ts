@@ -24,6 +24,7 @@ import {
   retryDelivery,
 } from '../services/deliveries';
 import { MetricsRefreshThrottled, refreshDeliveryMetrics } from '../services/delivery-metrics';
+import { channelShares } from '../services/slot-planning';
 import { loadUnit } from '../services/units';
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -306,6 +307,37 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
         throw invalid([{ field: 'to', message: 'at most 62 days after from', code: 'range_too_long' }]);
       const slots = await channelFreeSlots(ctx, channel, from, to);
       return { slots: slots.map((slot) => slot.toISOString()) };
+    },
+  );
+
+  app.get(
+    '/channels/:id/shares',
+    {
+      schema: {
+        tags: ['channels'],
+        description:
+          "Each office's share of the channel's slots over the fair-share window: used (published or under way) in the last `windowDays`, and booked from now on.",
+        params: idParams,
+        response: {
+          200: z.object({
+            windowDays: z.number().int(),
+            shares: z.array(
+              z.object({
+                unit: z.object({ id: z.string(), name: z.string() }),
+                used: z.number().int(),
+                booked: z.number().int(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      const { unitPath } = await loadChannel(ctx.db, request.params.id);
+      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
+      const windowDays = ctx.config.GAUNG_FAIR_SHARE_DAYS;
+      return { windowDays, shares: await channelShares(ctx.db, request.params.id, ctx.now(), windowDays) };
     },
   );
 };

@@ -8,6 +8,7 @@ import {
   PLATFORMS,
   POST_EVENT_KINDS,
   POST_STATUSES,
+  SOURCE_KINDS,
 } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { isoTime, postContent } from '../schemas/posts';
@@ -68,6 +69,17 @@ export const postView = z.object({
   ),
   link: z.string().nullable(),
   sourceUrl: z.string().nullable(),
+  origin: z
+    .object({
+      platform: z.enum(SOURCE_KINDS),
+      nativeId: z.string(),
+      url: z.string().nullable(),
+      authorHandle: z.string().nullable(),
+      publishedAt: z.string(),
+      ref: z.record(z.string(), z.string()).optional(),
+    })
+    .nullable()
+    .describe("The original on the office's account, when a source brought the post in"),
   tags: z.array(z.string()),
   preferredFrom: z.string().nullable(),
   preferredTo: z.string().nullable(),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../domain/errors';
-import { decide } from '../domain/permissions';
+import { forbidden, notFound } from '../domain/errors';
+import { atLeast, decide } from '../domain/permissions';
 import { TIKTOK_PRIVACY_LEVELS } from '../domain/tiktok';
 import {
   DELIVERY_MODES,
@@ -11,6 +11,7 @@ import {
   POST_STATUSES,
 } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
 import {
@@ -275,6 +276,52 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.review', postResource(facts), 'Post');
       return approvePost(ctx, actor, facts, request.body);
+    },
+  );
+
+  app.post(
+    '/reviews/bulk',
+    {
+      schema: {
+        tags: ['reviews'],
+        description:
+          'Decides several posts together: approve them to the same channels (each at its own fair next slot when "next-slot"), pass, or forward. Each post gets its own permission and version check, transaction and timeline event; 200 when every post was decided, 207 with the refusals otherwise.',
+        body: z
+          .strictObject({
+            action: z.enum(BULK_ACTIONS),
+            posts: z
+              .array(z.strictObject({ id: z.uuid(), version: versionField }))
+              .min(1)
+              .max(MAX_BULK_POSTS)
+              .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'each post once'),
+            targets: targets.optional().describe('For "approve": the channels every post goes to'),
+            note: levelNote.describe("The approval's comment, or the pass / forward note"),
+          })
+          .refine((body) => body.action !== 'approve' || body.targets !== undefined, {
+            message: 'approve needs targets',
+            path: ['targets'],
+          }),
+        response: {
+          '2xx': z.object({
+            results: z.array(
+              z.object({
+                id: z.uuid(),
+                status: z.number().int().describe('What the single decision would have answered'),
+                postStatus: z.enum(POST_STATUSES).optional(),
+                version: z.number().int().optional(),
+                code: z.string().optional(),
+                detail: z.string().optional(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      if (!atLeast(actor, 'reviewer')) throw forbidden('Only reviewers decide on posts');
+      const results = await decideInBulk(ctx, actor, request.body);
+      return reply.code(results.every((r) => r.status === 200) ? 200 : 207).send({ results });
     },
   );
 

@@ -9,6 +9,7 @@ import type { BlackoutOnEnd } from '../domain/vocabulary';
 import { enqueueDueDeliveries } from '../queues/producers';
 import { recordAudit } from './audit';
 import { transitionDeliveryRow } from './delivery-transitions';
+import { blackoutPeriods, replanAfterFreed, usageByOffice } from './slot-planning';
 
 /**
  * Blackouts: periods in which the channels of a unit's subtree (or some of them) publish nothing.
@@ -276,6 +277,7 @@ export async function settleEndedBlackouts(ctx: AppContext): Promise<number> {
 async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
   const now = ctx.now();
   const due: string[] = [];
+  const freed = new Set<string>();
   await ctx.db.transaction(async (tx) => {
     const [blackout] = await tx
       .select()
@@ -304,6 +306,16 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
     );
     // Another blackout still covering the channel settles these when it ends.
     const held = candidates.filter((row) => !row.still_held);
+    // Its slots are free again for the channels' provisional deliveries.
+    const provisional = await queryRows<{ channel_id: string }>(
+      tx,
+      sql`select distinct d.channel_id from deliveries d join channels c on c.id = d.channel_id
+          join units cu on cu.id = c.unit_id, units bu
+        where bu.id = ${blackout.unitId}::uuid and cu.path like bu.path || '%'
+          and ${blackout.channelIds ? sql`c.id = any(${sql.raw(`'{${blackout.channelIds.join(',')}}'`)}::uuid[])` : sql`true`}
+          and d.status = 'scheduled' and d.slotted = 1 and d.due_at >= ${ts(endsAt)}`,
+    );
+    for (const row of [...held, ...provisional]) freed.add(row.channel_id);
     const reason = `blackout: ${blackout.reason}`;
     if (blackout.onEnd === 'hold') {
       for (const row of held)
@@ -322,7 +334,7 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
       const byChannel = new Map<string, typeof held>();
       for (const row of held) byChannel.set(row.channel_id, [...(byChannel.get(row.channel_id) ?? []), row]);
       for (const [channelId, rows] of byChannel) {
-        const allocation = await allocateAfter(tx, channelId, rows, endsAt);
+        const allocation = await allocateAfter(ctx.config, tx, channelId, rows, endsAt);
         for (const row of rows) {
           const at = allocation.get(row.id);
           if (at) {
@@ -359,6 +371,8 @@ async function settleBlackout(ctx: AppContext, id: string): Promise<number> {
       'could not queue the rescheduled deliveries; the sweeper will',
     ),
   );
+  // The blackout's slots are free again: provisional deliveries may move into them.
+  await replanAfterFreed(ctx, [...freed]);
   return due.length;
 }
 
@@ -372,6 +386,7 @@ function blackoutHoldsOther(id: string, now: Date) {
 
 /** Free times after `after` for the held deliveries of one channel, shared fairly across their offices. */
 async function allocateAfter(
+  config: AppContext['config'],
   tx: Tx,
   channelId: string,
   rows: { id: string; post_unit_id: string; due_ms: number }[],
@@ -398,6 +413,8 @@ async function allocateAfter(
           sql`, `,
         )})`,
   );
+  const usage = await usageByOffice(tx, channelId, after, config.GAUNG_FAIR_SHARE_DAYS, ids);
+  const blocked = await blackoutPeriods(tx, channelId, after);
   // One minute before the end: the end itself may be the first slot.
   return allocateSlots(
     {
@@ -409,6 +426,7 @@ async function allocateAfter(
     rows.map((row) => ({ id: row.id, unitId: row.post_unit_id, requestedAt: new Date(Number(row.due_ms)) })),
     taken.map((row) => new Date(Number(row.at_ms))),
     new Date(after.getTime() - 1),
+    { usage, blocked },
   );
 }
 

@@ -28,6 +28,7 @@ import { type DeliveryTransition, transitionDeliveryRow } from './delivery-trans
 import { publishOutcomeCtes } from './notifications';
 import { exactTime } from './posts';
 import { settleRetractedPosts } from './retraction';
+import { blackoutPeriods, replanAfterFreed } from './slot-planning';
 
 /**
  * Deliveries for the people who run them: the list (failed and unsure ones first when asked), one
@@ -441,12 +442,15 @@ export async function retryDelivery(ctx: AppContext, actor: Actor, facts: Delive
   await enqueueDueDeliveries(ctx, [facts.id]).catch((error: unknown) =>
     ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not queue the retry; the sweeper will'),
   );
+  // A retried slotted delivery goes out now: its slot is free for the provisional ones.
+  await replanAfterFreed(ctx, [facts.channelId]);
   return row;
 }
 
 export async function cancelDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
   const row = await act(ctx, actor, facts, 'cancel', { reason: 'cancelled by a person' }, { version });
   await dropPublishJob(ctx, facts).catch(() => {});
+  await replanAfterFreed(ctx, [facts.channelId]);
   return row;
 }
 
@@ -504,11 +508,10 @@ export async function rescheduleDelivery(
     actor,
     facts,
     'reschedule',
-    { reason: `moved to ${dueAt.toISOString()}`, dueAt },
+    // A fixed time now: the channel's slot allocation no longer owns it.
+    { reason: `moved to ${dueAt.toISOString()}`, dueAt, slotted: false },
     { version },
   );
-  // A fixed time now: the channel's slot allocation no longer owns it.
-  await ctx.db.update(deliveries).set({ slotted: 0 }).where(eq(deliveries.id, facts.id));
   await followRescheduledDelivery(ctx, { id: row.id, attempts: row.attempts, dueAt: row.dueAt }).catch(
     (error: unknown) =>
       ctx.log.warn({ err: error, deliveryId: facts.id }, 'could not move the job; the sweeper will'),
@@ -536,7 +539,7 @@ async function takenTimes(db: DbOrTx, channelId: string, from: Date, to: Date): 
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The channel's free posting slots in [from, to), judged against what is already booked there. */
+/** The channel's free posting slots in [from, to), judged against what is already booked there and the blackouts over it. */
 export async function channelFreeSlots(
   ctx: AppContext,
   channel: { id: string; timeZone: string; dailyCap: number | null; minSpacingMinutes: number },
@@ -555,6 +558,8 @@ export async function channelFreeSlots(
     new Date(from.getTime() - DAY_MS),
     new Date(to.getTime() + DAY_MS),
   );
+  // A blackout's slots are not free: nothing may be booked into them.
+  const blocked = await blackoutPeriods(ctx.db, channel.id, from);
   return freeSlots(
     {
       crons: crons.map((row) => row.cron),
@@ -565,5 +570,7 @@ export async function channelFreeSlots(
     taken,
     from,
     to,
+    undefined,
+    blocked,
   );
 }

@@ -34,6 +34,8 @@ export interface DeliveryTransition {
   /** Replaces the counted attempts (a person's retry starts a fresh budget). */
   attempts?: number;
   dueAt?: Date;
+  /** Whether the channel's slot allocation owns the time (`replan`) or a person fixed it (false). */
+  slotted?: boolean;
   remote?: { remoteId: string | null; remoteUrl: string | null; remoteIds?: string[] };
   /** A retraction was asked for (why); kept on the row for the delivery's record and the press room. */
   retraction?: { reason: string };
@@ -73,6 +75,7 @@ export function transitionStatement(change: DeliveryTransition): SQL {
   if (change.attempts !== undefined) sets.push(sql`attempts = ${change.attempts}::int`);
   else if (change.attemptsDelta) sets.push(sql`attempts = d.attempts + ${change.attemptsDelta}::int`);
   if (change.dueAt) sets.push(sql`due_at = ${ts(change.dueAt)}`);
+  if (change.slotted !== undefined) sets.push(sql`slotted = ${change.slotted ? 1 : 0}::int`);
   if (change.remote)
     sets.push(
       sql`remote_id = ${change.remote.remoteId}`,

@@ -12,10 +12,10 @@ import {
 } from '../queues/producers';
 import { blackoutHolds, settleEndedBlackouts } from './blackouts';
 import { loadChannel, markNeedsReauth, platformContextFor } from './channels';
-import { enqueueDueFeeds } from './feeds';
 import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
 import { sweepRetractions } from './retraction';
+import { enqueueDueSources } from './sources';
 import { goneWorkers } from './worker-liveness';
 
 /**
@@ -44,8 +44,8 @@ export interface SweepResult {
   refreshing: number;
   /** Notifications queued again. */
   notifications: number;
-  /** Office feeds due for a poll. */
-  feeds: number;
+  /** Office sources due for a poll. */
+  sources: number;
   /** Retractions queued (or started for deliveries published after their post was retracted). */
   retractions: number;
   /** Deliveries moved into free slots after a blackout ended. */
@@ -129,7 +129,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   // The job id makes this a no-op for a notification whose job still waits or retries.
   const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);
   await enqueueNotify(ctx, unsent);
-  const feeds = await enqueueDueFeeds(ctx);
+  const sources = await enqueueDueSources(ctx);
   const retractions = await sweepRetractions(ctx, SWEEP_BATCH);
   return {
     retractions,
@@ -140,7 +140,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     reconciling: unsure.length,
     refreshing: expiring.length,
     notifications: unsent.length,
-    feeds,
+    sources,
   };
 }
 

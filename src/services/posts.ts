@@ -25,6 +25,7 @@ import type {
   PostEventKind,
   PostStatus,
 } from '../domain/vocabulary';
+import type { PostOrigin } from '../platforms/types';
 import { enterInboxes, leaveInboxes } from './review-levels';
 
 /**
@@ -130,6 +131,8 @@ export interface PostView {
   media: PostMediaView[];
   link: string | null;
   sourceUrl: string | null;
+  /** The original on the office's account, when a source brought the post in. */
+  origin: PostOrigin | null;
   tags: string[];
   preferredFrom: string | null;
   preferredTo: string | null;
@@ -205,6 +208,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
       body: posts.body,
       link: posts.link,
       sourceUrl: posts.sourceUrl,
+      origin: posts.origin,
       tags: posts.tags,
       preferredFrom: posts.preferredFrom,
       preferredTo: posts.preferredTo,
@@ -256,6 +260,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     media: mediaList,
     link: row.link,
     sourceUrl: row.sourceUrl,
+    origin: row.origin,
     tags: row.tags,
     preferredFrom: iso(row.preferredFrom),
     preferredTo: iso(row.preferredTo),
@@ -386,24 +391,26 @@ export async function insertPostEvent(
   return row!.id;
 }
 
-/** Where a post came from when an office feed brought it in; one post per feed item. */
-export interface PostOrigin {
-  feedId: string;
-  feedItemKey: string;
+/** Where a post came from when an office source brought it in; one post per source item. */
+export interface IngestOrigin {
+  sourceId: string;
+  sourceItemKey: string;
+  /** The original on the office's account, as the source read it. */
+  origin: PostOrigin;
   /** Kept on the creation event (the item's address, media that could not be taken). */
   details: Record<string, unknown>;
 }
 
 /**
  * Inserts a new draft of the actor's unit with its content rows and creation event, in the caller's
- * transaction. With an origin, a second insert of the same feed item inserts nothing and returns null.
+ * transaction. With an origin, a second insert of the same source item inserts nothing and returns null.
  */
 export async function insertDraftInTx(
   tx: Tx,
   actor: Pick<Actor, 'userId' | 'unitId'>,
   content: PostContent,
   at: Date,
-  origin?: PostOrigin,
+  origin?: IngestOrigin,
 ): Promise<string | null> {
   const [row] = await tx
     .insert(posts)
@@ -411,11 +418,13 @@ export async function insertDraftInTx(
       unitId: actor.unitId,
       authorId: actor.userId,
       ...contentColumns(content),
-      ...(origin ? { feedId: origin.feedId, feedItemKey: origin.feedItemKey } : {}),
+      ...(origin
+        ? { sourceId: origin.sourceId, sourceItemKey: origin.sourceItemKey, origin: origin.origin }
+        : {}),
       // created_at stays the database's (microsecond) time: it orders lists and their cursors.
       updatedAt: at,
     })
-    .onConflictDoNothing({ target: [posts.feedId, posts.feedItemKey] })
+    .onConflictDoNothing({ target: [posts.sourceId, posts.sourceItemKey] })
     .returning({ id: posts.id });
   if (!row) return null;
   await writeContentRows(tx, row.id, actor.unitId, content);
@@ -424,7 +433,7 @@ export async function insertDraftInTx(
     actorId: actor.userId,
     kind: 'edit',
     toStatus: 'draft',
-    data: { version: 1, created: true, ...(origin ? { feed: origin.details } : {}) },
+    data: { version: 1, created: true, ...(origin ? { source: origin.details } : {}) },
     at,
   });
   return row.id;

@@ -16,6 +16,7 @@ import {
   type PlatformAdapter,
   type PlatformContext,
   PlatformError,
+  type PostOrigin,
   type PublishRequest,
   type PublishResult,
 } from '../platforms/types';
@@ -83,6 +84,8 @@ interface DeliveryWork {
   lastError: string | null;
   link: string | null;
   sourceUrl: string | null;
+  /** The original as its source read it: repost and quote act on it. */
+  origin: PostOrigin | null;
   tags: string[];
   mediaCount: number;
   firstAttemptAt: Date | null;
@@ -114,6 +117,7 @@ type RawWork = {
   last_error: string | null;
   link: string | null;
   source_url: string | null;
+  origin: PostOrigin | null;
   tags: string[] | null;
   media_count: number;
   first_ms: number | null;
@@ -151,6 +155,7 @@ function workFromRaw(raw: RawWork): DeliveryWork {
     lastError: raw.last_error,
     link: raw.link,
     sourceUrl: raw.source_url,
+    origin: raw.origin ?? null,
     tags: raw.tags ?? [],
     mediaCount: Number(raw.media_count),
     firstAttemptAt: msDate(raw.first_ms),
@@ -167,7 +172,7 @@ const workColumns = sql`d.id, d.post_id, row_to_json(c) as channel, d.mode, d.re
   (extract(epoch from d.due_at) * 1000)::float8 as due_ms,
   (extract(epoch from d.lease_until) * 1000)::float8 as lease_ms,
   (extract(epoch from d.updated_at) * 1000)::float8 as updated_ms,
-  d.last_error, p.link, p.source_url, p.tags, d.platform_options, d.platform_state,
+  d.last_error, p.link, p.source_url, p.origin, p.tags, d.platform_options, d.platform_state,
   (select count(*)::int from post_media pm where pm.post_id = d.post_id) as media_count,
   (select (extract(epoch from min(a.started_at)) * 1000)::float8 from delivery_attempts a where a.delivery_id = d.id) as first_ms,
   (select json_build_object('remoteId', o.remote_id, 'url', o.remote_url) from deliveries o where o.id = d.replies_to) as reply_to`;
@@ -460,6 +465,7 @@ async function publishRequest(
     media,
     link: work.link,
     sourceUrl: work.sourceUrl,
+    origin: work.origin,
     tags: work.tags,
     firstAttemptAt,
     replyTo: work.replyTo,

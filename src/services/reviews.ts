@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS, YOUTUBE_UNVERIFIED_MAX_SECONDS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
@@ -24,7 +24,6 @@ import {
   validateForPlatform,
 } from '../domain/rendering';
 import { levelAbove } from '../domain/review-levels';
-import { nextFreeSlot } from '../domain/slots';
 import { decideTiktokChoice, type TiktokChoice, tiktokFacts } from '../domain/tiktok';
 import type { DeliveryMode, LevelArrival, LevelDecision, Platform, PostStatus } from '../domain/vocabulary';
 import { exhaustedQuotas } from '../infra/rate-limiter';
@@ -46,6 +45,7 @@ import {
   transitionInTx,
 } from './posts';
 import { type LevelUnit, loadLevelUnit, recordLevelAction, requireApprovedLevel } from './review-levels';
+import { replanChannel } from './slot-planning';
 
 /**
  * Review: the inbox of submitted posts, decisions (request changes, reject, approve), preview of
@@ -157,9 +157,26 @@ export function inboxPageSql(filters: InboxFilters): SQL {
              limit ${filters.limit + 1}`;
 }
 
-/** Waiting posts per office, with the oldest arrival of each; from post_levels_inbox_origin_idx alone without words. */
-export function inboxCountsSql(filters: Omit<InboxFilters, 'cursor' | 'limit'>): SQL {
+/**
+ * Waiting posts per office, with the oldest arrival of each. Without words, platform or the
+ * forwarded filter the counts come from inbox_tallies (kept exact by a trigger on post_levels) and
+ * each office's oldest arrival is the first entry of post_levels_inbox_origin_idx, so the cost grows
+ * with the number of offices, never with the backlog; with them, the waiting rows are counted.
+ */
+export function inboxCountsSql(
+  filters: Omit<InboxFilters, 'cursor' | 'limit'>,
+  options: { countRows?: boolean } = {},
+): SQL {
   const needsPost = Boolean(filters.q || filters.platform);
+  if (!needsPost && !filters.forwarded && !options.countRows)
+    return sql`select t.origin_unit_id as unit_id, s.name as unit_name, t.waiting as count,
+                 (select l.arrived_at from post_levels l
+                  where l.unit_id = t.unit_id and l.origin_unit_id = t.origin_unit_id
+                    and l.decision is null and l.closed_at is null
+                  order by l.arrived_at limit 1) as oldest
+               from inbox_tallies t join units s on s.id = t.origin_unit_id
+               where t.unit_id = ${filters.levelId}::uuid and t.waiting > 0
+                 ${filters.scopePath ? sql`and s.path like ${`${filters.scopePath}%`}` : sql``}`;
   return sql`select c.origin_unit_id as unit_id, s.name as unit_name, c.count, c.oldest
              from (
                select l.origin_unit_id, count(*)::int as count, min(l.arrived_at) as oldest
@@ -750,82 +767,39 @@ async function planTargets(
   return { planned, content };
 }
 
-/** How far back taken deliveries matter to slot choice: a day covers daily caps and spacing. */
-const TAKEN_LOOKBACK_MS = 24 * 60 * 60 * 1000;
-
 /**
  * Writes one delivery per planned target. Channels asking for their next free slot are locked
- * (in id order, so two approvals never deadlock) while the slot is chosen, so no two approvals take
- * the same slot.
+ * (in id order, so two approvals never deadlock) while their provisional deliveries and this one
+ * are given the free slots fairly (`replanChannel`), so no two approvals take the same slot.
+ * Returns the new deliveries and the provisional ones that moved.
  */
 async function createDeliveries(
+  ctx: AppContext,
   tx: Tx,
   actor: Actor,
   facts: PostFacts,
   content: PostContentSnapshot,
   planned: readonly PlannedTarget[],
   now: Date,
-): Promise<string[]> {
+): Promise<{ ids: string[]; moved: string[] }> {
   const slotted = planned.filter((p) => p.dueAt === null).map((p) => p.channel.id);
   const dueAt = new Map<string, Date>();
+  const moved: string[] = [];
   if (slotted.length > 0) {
     const locked = await tx
-      .select()
+      .select({ id: channels.id })
       .from(channels)
       .where(inArray(channels.id, slotted))
       .orderBy(asc(channels.id))
       .for('update');
-    const after =
-      content.preferredFrom && content.preferredFrom.getTime() > now.getTime() ? content.preferredFrom : now;
+    const notBefore =
+      content.preferredFrom && content.preferredFrom.getTime() > now.getTime() ? content.preferredFrom : null;
     for (const channel of locked) {
-      const [crons, taken] = await Promise.all([
-        tx
-          .select({ cron: postingSlots.cron })
-          .from(postingSlots)
-          .where(eq(postingSlots.channelId, channel.id)),
-        // Taken as the calendar counts it: what is scheduled, under way or out, at its publish time.
-        tx
-          .select({
-            at: sql<Date>`coalesce(${deliveries.publishedAt}, ${deliveries.dueAt})`.mapWith(deliveries.dueAt),
-          })
-          .from(deliveries)
-          .where(
-            and(
-              eq(deliveries.channelId, channel.id),
-              inArray(deliveries.status, ['scheduled', 'publishing', 'unknown', 'published']),
-              gte(deliveries.dueAt, new Date(now.getTime() - TAKEN_LOOKBACK_MS)),
-            ),
-          ),
+      const plan = await replanChannel(ctx, tx, channel.id, now, [
+        { key: facts.id, unitId: facts.unitId, notBefore },
       ]);
-      const slot = nextFreeSlot(
-        {
-          timeZone: channel.timeZone,
-          crons: crons.map((c) => c.cron),
-          dailyCap: channel.dailyCap,
-          minSpacingMinutes: channel.minSpacingMinutes,
-        },
-        taken.map((t) => t.at),
-        after,
-      );
-      if (!slot)
-        throw new AppError('invalid_targets', 422, 'Some targets cannot be published as they are', {
-          extra: {
-            targets: [
-              {
-                channelId: channel.id,
-                issues: [
-                  {
-                    code: 'no_free_slot',
-                    severity: 'error',
-                    field: 'at',
-                    message: 'No free slot is left on this channel',
-                  },
-                ],
-              },
-            ],
-          },
-        });
-      dueAt.set(channel.id, slot);
+      dueAt.set(channel.id, plan.fresh.get(facts.id)!);
+      moved.push(...plan.moved);
     }
   }
   const rows = await tx
@@ -878,7 +852,7 @@ async function createDeliveries(
       at: now,
     });
   }
-  return rows.map((row) => row.id);
+  return { ids: rows.map((row) => row.id), moved };
 }
 
 export interface ApprovalInput {
@@ -901,7 +875,7 @@ export async function approvePost(
   expectedVersion(facts, input.version);
   nextStatus(facts.status, 'approve');
   const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, actor, new Set());
-  const { ids, jobs } = await ctx.db.transaction(async (tx) => {
+  const { ids, moved, jobs } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     const level = await actorLevel(tx, actor);
     const result = await transitionInTx(tx, actor, facts, 'approve', input.version, now, {
@@ -914,7 +888,7 @@ export async function approvePost(
       note: input.comment ?? null,
       at: now,
     });
-    const ids = await createDeliveries(tx, actor, facts, content, planned, now);
+    const { ids, moved } = await createDeliveries(ctx, tx, actor, facts, content, planned, now);
     const jobs = await recordNotifications(ctx, tx, {
       postId: facts.id,
       unitId: facts.unitId,
@@ -928,9 +902,9 @@ export async function approvePost(
       },
       at: now,
     });
-    return { ids, jobs };
+    return { ids, moved, jobs };
   });
-  await afterCommit(ctx, ids, jobs);
+  await afterCommit(ctx, [...ids, ...moved], jobs);
   return loadPostView(ctx.db, facts.id);
 }
 
@@ -958,13 +932,13 @@ export async function addTargets(
     actor,
     new Set(existing.map((e) => e.channelId)),
   );
-  const ids = await ctx.db.transaction(async (tx) => {
+  const { ids, moved } = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
     await bumpPost(tx, facts.id, input.version, {}, now);
     await requireApprovedLevel(tx, facts.id, actor.unitId);
-    return createDeliveries(tx, actor, facts, content, planned, now);
+    return createDeliveries(ctx, tx, actor, facts, content, planned, now);
   });
-  await afterCommit(ctx, ids, []);
+  await afterCommit(ctx, [...ids, ...moved], []);
   return loadPostView(ctx.db, facts.id);
 }
 

@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { uniqueViolation } from '../db/errors';
 import { units } from '../db/schema';
-import { AppError, notFound } from '../domain/errors';
+import { AppError, forbidden, notFound } from '../domain/errors';
 import { DEFAULT_TIME_ZONE, lineage, PARENT_KINDS, wouldCycle } from '../domain/org';
 import { type Actor, atLeast } from '../domain/permissions';
 import type { UnitKind } from '../domain/vocabulary';
@@ -208,4 +208,38 @@ export async function updateUnit(
       return row!;
     }),
   );
+}
+
+/**
+ * The organisation setting "submissions also wait in the national inbox directly" (on by default):
+ * off, the national level sees only what a level below forwards. National admins only; it applies
+ * to posts submitted from then on.
+ */
+export async function setReviewNationalDirect(
+  ctx: AppContext,
+  actor: Actor,
+  on: boolean,
+  ip: string | null,
+): Promise<UnitRow> {
+  return ctx.db.transaction(async (tx) => {
+    const [unit] = await tx.select().from(units).where(eq(units.id, actor.unitId)).for('update');
+    if (!unit || unit.parentId !== null || !atLeast(actor, 'admin'))
+      throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
+    if (unit.reviewNationalDirect === on) return unit;
+    const [row] = await tx
+      .update(units)
+      .set({ reviewNationalDirect: on, updatedAt: ctx.now() })
+      .where(eq(units.id, unit.id))
+      .returning();
+    await recordAudit(ctx, tx, {
+      actorId: actor.userId,
+      unitId: unit.id,
+      action: 'unit.updated',
+      targetType: 'unit',
+      targetId: unit.id,
+      ip,
+      details: { changes: { reviewNationalDirect: { from: unit.reviewNationalDirect, to: on } } },
+    });
+    return row!;
+  });
 }

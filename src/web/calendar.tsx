@@ -13,12 +13,14 @@ import {
   listDeliveries,
   rescheduleDelivery,
 } from '../services/deliveries';
+import { channelShares, type SlotShare } from '../services/slot-planning';
 import { ChannelFilter, Csrf, DeliveryStatusBadge, Excerpt, PlatformName } from './components';
 import { deliveryActions, deliveryContext } from './deliveries';
 import { useEnv } from './env';
 import { blank, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { isUserError, noticeOf, problemText } from './page';
+import { SlotShares } from './slot-shares';
 import {
   addDays,
   addMonths,
@@ -52,6 +54,8 @@ interface CalendarData {
   actions: Map<string, DeliveryEvent[]>;
   /** Free slots per channel id. */
   free: Map<string, Date[]>;
+  /** Each office's share of the chosen channel's slots. */
+  shares: { windowDays: number; list: SlotShare[] } | null;
   back: string;
 }
 
@@ -193,6 +197,7 @@ function CalendarPage(props: { data: CalendarData; notice?: string | null; error
           {t.common.filter}
         </button>
       </form>
+      {data.shares ? <SlotShares shares={data.shares.list} windowDays={data.shares.windowDays} /> : null}
       <nav class="cal-nav" aria-label={t.calendar.navigation}>
         <a href={link({ date: step(-1) })} rel="prev">
           {t.calendar.previous}
@@ -324,6 +329,14 @@ export const calendarRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { k
       deliveries,
       actions: new Map(deliveries.map((d) => [d.id, deliveryActions(actor, scope.paths, scope.channels, d)])),
       free,
+      // Only for a channel of the viewer's calendar.
+      shares:
+        channel && scope.channelList.some((c) => c.id === channel)
+          ? {
+              windowDays: ctx.config.GAUNG_FAIR_SHARE_DAYS,
+              list: await channelShares(ctx.db, channel, now, ctx.config.GAUNG_FAIR_SHARE_DAYS),
+            }
+          : null,
       back: `/calendar?${params.toString()}`,
     };
     return kit.page(

@@ -20,6 +20,7 @@ import {
   viewsOf,
 } from '../services/channels';
 import { channelFreeSlots } from '../services/deliveries';
+import { channelShares, type SlotShare } from '../services/slot-planning';
 import { listVisibleUnits, type UnitRow } from '../services/units';
 import { ActionButton, Csrf, Field, handleOf, PlatformName, Time, ZoneSelect } from './components';
 import { useEnv } from './env';
@@ -27,6 +28,7 @@ import type { Messages } from './i18n/index';
 import { blank, type WebOptions } from './kit';
 import { AdminNav, Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { SlotShares } from './slot-shares';
 import { formatTime, zoneLabel } from './time';
 
 /** Admin: the accounts Gaung publishes to — create, connect, posting slots and limits, verify, pause. */
@@ -375,6 +377,7 @@ function ChannelPage(props: {
   channel: ChannelView;
   unitName: string;
   free: Date[];
+  shares: { windowDays: number; list: SlotShare[] };
   notice?: string | null;
   error?: string | null;
   errors?: FieldError[];
@@ -490,6 +493,7 @@ function ChannelPage(props: {
           <a href={`/calendar?channel=${channel.id}`}>{t.channels.onCalendar}</a>
         </p>
       </section>
+      <SlotShares shares={props.shares.list} windowDays={props.shares.windowDays} />
       <details class="card danger-zone">
         <summary>{t.channels.archive}</summary>
         <p>{t.channels.archiveHint}</p>
@@ -642,6 +646,8 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     ]);
     const now = ctx.now();
     const free = await channelFreeSlots(ctx, channel, now, new Date(now.getTime() + 7 * 86_400_000));
+    const windowDays = ctx.config.GAUNG_FAIR_SHARE_DAYS;
+    const shares = await channelShares(ctx.db, channel.id, now, windowDays);
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -652,6 +658,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         unitName={units.find((u) => u.id === channel.unitId)?.name ?? ''}
         free={free}
         httpsCallback={ctx.config.publicUrl.startsWith('https://')}
+        shares={{ windowDays, list: shares }}
         {...extra}
       />,
       extra.status ?? 200,

@@ -14,14 +14,15 @@ import { calendarRoutes } from './calendar';
 import { channelPages } from './channels';
 import { deliveryPages } from './deliveries';
 import { ErrorPage } from './error-page';
-import { feedPages } from './feeds';
 import { createWebKit, type WebKit } from './kit';
 import { officeRoutes } from './posts';
 import { pressRoutes } from './press';
 import { reportPages } from './reports/index';
 import { retractionPages } from './retraction';
 import { reviewPages } from './review';
+import { reviewSettingsPages } from './review-settings';
 import { sandboxRoutes } from './sandbox';
+import { sourcePages } from './sources';
 import { transparencyRoutes } from './transparency';
 import { workingTimePages } from './working-time';
 
@@ -123,8 +124,9 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
 
   await app.register(authPages, { kit });
   await app.register(officeRoutes, { kit });
-  await app.register(feedPages, { kit });
+  await app.register(sourcePages, { kit });
   await app.register(reviewPages, { kit });
+  await app.register(reviewSettingsPages, { kit });
   await app.register(retractionPages, { kit });
   await app.register(calendarRoutes, { kit });
   await app.register(deliveryPages, { kit });

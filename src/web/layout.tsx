@@ -18,7 +18,7 @@ function navItems(): NavItem[] {
   items.push(
     { href: '/posts', label: t.nav.posts },
     { href: '/posts/new', label: t.nav.newPost },
-    { href: '/feeds', label: t.nav.feeds },
+    { href: '/sources', label: t.nav.sources },
   );
   if (atLeast(actor, 'reviewer'))
     items.push(
@@ -139,6 +139,7 @@ export function AdminNav() {
   const items = [
     ['/admin/channels', t.admin.nav.channels],
     ['/admin/units', t.admin.nav.units],
+    ['/admin/review', t.reviewSettings.title],
     ['/admin/users', t.admin.nav.users],
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],

@@ -14,6 +14,7 @@ import {
 } from '../domain/tiktok';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
+import { BULK_ACTIONS, type BulkAction, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { listChannels } from '../services/channels';
 import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
 import {
@@ -58,7 +59,7 @@ import {
 } from './components';
 import { useEnv } from './env';
 import type { Messages } from './i18n/index';
-import { blank, one, patternForm, type WebOptions } from './kit';
+import { blank, many, one, patternForm, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 import { DeliveryItem, PostBody, PostDeliveries } from './posts';
@@ -113,6 +114,86 @@ function LevelDecisions(props: { decisions: LevelDecisionView[] }) {
   );
 }
 
+/** A channel the reviewer may approve posts to from the inbox, all at once. */
+interface BulkChannel {
+  id: string;
+  name: string;
+  platform: Platform;
+}
+
+/** What a bulk decision did: how many posts were decided, and why the others were not. */
+interface BulkOutcome {
+  done: number;
+  refused: { id: string; excerpt: string; detail: string }[];
+}
+
+/** Decide several selected posts at once: works as a plain form, without JavaScript. */
+function BulkPanel(props: { channels: BulkChannel[] }) {
+  const { t } = useEnv();
+  return (
+    <fieldset class="card bulk" data-bulk>
+      <legend>{t.inbox.bulkTitle}</legend>
+      <p class="muted">{t.inbox.bulkHint}</p>
+      <div class="field" role="radiogroup" aria-label={t.inbox.bulkAction}>
+        {BULK_ACTIONS.map((action, index) => (
+          <label class="check">
+            <input type="radio" name="action" value={action} checked={index === 0} />{' '}
+            {t.inbox.bulkActions[action]}
+          </label>
+        ))}
+      </div>
+      {props.channels.length > 0 ? (
+        <fieldset class="field">
+          <legend>{t.inbox.bulkChannels}</legend>
+          {props.channels.map((channel) => (
+            <label class="check">
+              <input type="checkbox" name="channel" value={channel.id} /> {channel.name} (
+              <PlatformName platform={channel.platform} />)
+            </label>
+          ))}
+          <label class="check">
+            <input type="radio" name="at" value="slot" checked /> {t.inbox.bulkAtSlot}
+          </label>
+          <label class="check">
+            <input type="radio" name="at" value="now" /> {t.review.now}
+          </label>
+        </fieldset>
+      ) : null}
+      <Field id="bulk-note" label={t.inbox.bulkNote}>
+        <textarea id="bulk-note" name="note" rows={2} maxLength={5000} />
+      </Field>
+      <button type="submit" class="button primary">
+        {t.inbox.bulkButton}
+      </button>
+    </fieldset>
+  );
+}
+
+function BulkSummary(props: { outcome: BulkOutcome }) {
+  const { t } = useEnv();
+  const { outcome } = props;
+  return (
+    <section class={outcome.refused.length > 0 ? 'alert alert-error' : 'alert alert-ok'} data-bulk-outcome>
+      <p>{t.inbox.bulkDone(outcome.done)}</p>
+      {outcome.refused.length > 0 ? (
+        <>
+          <p>{t.inbox.bulkRefused(outcome.refused.length)}</p>
+          <ul>
+            {outcome.refused.map((r) => (
+              <li data-refused={r.id}>
+                <a href={`/review/${r.id}`}>
+                  <Excerpt text={r.excerpt} max={80} />
+                </a>
+                : {r.detail}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
 function InboxPage(props: {
   inbox: Inbox;
   units: UnitRow[];
@@ -121,6 +202,9 @@ function InboxPage(props: {
   q?: string;
   forwarded: boolean;
   notice?: string | null;
+  error?: string | null;
+  bulkChannels: BulkChannel[];
+  bulk?: BulkOutcome;
 }) {
   const { t } = useEnv();
   const { inbox } = props;
@@ -131,7 +215,7 @@ function InboxPage(props: {
   if (props.q) query.set('q', props.q);
   if (props.forwarded) query.set('forwarded', '1');
   return (
-    <Layout title={t.inbox.title} notice={props.notice}>
+    <Layout title={t.inbox.title} notice={props.notice} error={props.error}>
       <p class="lead" data-total={inbox.total}>
         {t.inbox.waiting(inbox.total)}
       </p>
@@ -200,51 +284,63 @@ function InboxPage(props: {
           </table>
         </details>
       ) : null}
+      {props.bulk ? <BulkSummary outcome={props.bulk} /> : null}
       {items.length === 0 ? <p class="empty">{t.inbox.empty}</p> : null}
-      <ol class="list inbox" data-inbox>
-        {items.map((item) => (
-          <li class="item" data-post={item.id}>
-            {item.thumbnailMediaId ? (
-              <img
-                class="thumb"
-                src={`/api/v1/media/${item.thumbnailMediaId}/thumbnail`}
-                alt=""
-                width={64}
-                height={64}
-                loading="lazy"
+      <form method="post" action="/inbox/bulk" id="bulk-form">
+        <Csrf />
+        <ol class="list inbox" data-inbox>
+          {items.map((item) => (
+            <li class="item" data-post={item.id}>
+              <input
+                type="checkbox"
+                name="post"
+                value={`${item.id}:${item.version}`}
+                aria-label={t.inbox.select(item.unit.name)}
+                data-select
               />
-            ) : null}
-            <a href={`/review/${item.id}`} class="item-title" data-item>
-              <Excerpt text={item.body || t.posts.untitled} max={200} />
-            </a>
-            <div class="meta">
-              {item.arrival === 'forwarded' ? (
-                <>
-                  <span class="badge" data-forwarded>
-                    {t.inbox.forwarded}
-                  </span>{' '}
-                </>
+              {item.thumbnailMediaId ? (
+                <img
+                  class="thumb"
+                  src={`/api/v1/media/${item.thumbnailMediaId}/thumbnail`}
+                  alt=""
+                  width={64}
+                  height={64}
+                  loading="lazy"
+                />
               ) : null}
-              {item.overdue ? (
-                <>
-                  <span class="badge badge-overdue" data-overdue title={t.inbox.overdueHint}>
-                    {t.inbox.overdue}
-                  </span>{' '}
-                </>
-              ) : null}
-              {item.unit.name} · {item.author.name} · <Time at={item.submittedAt} /> ·{' '}
-              <Age seconds={item.ageSeconds} />
-              {item.sourcePlatform ? (
-                <>
-                  {' · '}
-                  <PlatformName platform={item.sourcePlatform} />
-                </>
-              ) : null}
-            </div>
-            <LevelDecisions decisions={item.decisions} />
-          </li>
-        ))}
-      </ol>
+              <a href={`/review/${item.id}`} class="item-title" data-item>
+                <Excerpt text={item.body || t.posts.untitled} max={200} />
+              </a>
+              <div class="meta">
+                {item.arrival === 'forwarded' ? (
+                  <>
+                    <span class="badge" data-forwarded>
+                      {t.inbox.forwarded}
+                    </span>{' '}
+                  </>
+                ) : null}
+                {item.overdue ? (
+                  <>
+                    <span class="badge badge-overdue" data-overdue title={t.inbox.overdueHint}>
+                      {t.inbox.overdue}
+                    </span>{' '}
+                  </>
+                ) : null}
+                {item.unit.name} · {item.author.name} · <Time at={item.submittedAt} /> ·{' '}
+                <Age seconds={item.ageSeconds} />
+                {item.sourcePlatform ? (
+                  <>
+                    {' · '}
+                    <PlatformName platform={item.sourcePlatform} />
+                  </>
+                ) : null}
+              </div>
+              <LevelDecisions decisions={item.decisions} />
+            </li>
+          ))}
+        </ol>
+        {items.length > 0 ? <BulkPanel channels={props.bulkChannels} /> : null}
+      </form>
       {inbox.nextCursor ? (
         <nav class="pager" aria-label={t.common.pages}>
           <a
@@ -894,60 +990,150 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     );
   };
 
-  app.get(
-    '/inbox',
-    {
-      schema: {
-        hide: true,
-        querystring: z.strictObject({
-          unit: z.union([z.uuid(), z.literal('')]).optional(),
-          platform: z.union([z.enum(PLATFORMS), z.literal('')]).optional(),
-          q: z.string().trim().max(200).optional(),
-          forwarded: z.literal('1').optional(),
-          cursor: z.string().max(200).optional(),
-          ok: z.string().max(40).optional(),
-        }),
-      },
-    },
+  const inboxQuery = z.strictObject({
+    unit: z.union([z.uuid(), z.literal('')]).optional(),
+    platform: z.union([z.enum(PLATFORMS), z.literal('')]).optional(),
+    q: z.string().trim().max(200).optional(),
+    forwarded: z.literal('1').optional(),
+    cursor: z.string().max(200).optional(),
+    ok: z.string().max(40).optional(),
+  });
+
+  /** The channels a reviewer may approve to from the inbox: their own level's that they may target. */
+  const bulkChannels = async (actor: Actor): Promise<BulkChannel[]> => {
+    const visible = await listChannels(ctx, actor, {});
+    const found = await loadTargetChannels(
+      ctx.db,
+      visible.map((c) => c.id),
+    );
+    return [...found.values()]
+      .filter(
+        (entry) =>
+          entry.channel.unitId === actor.unitId &&
+          decide(actor, 'channel.target', { type: 'channel', unitPath: entry.unitPath }) === 'allow',
+      )
+      .map((entry) => ({ id: entry.channel.id, name: entry.channel.name, platform: entry.channel.platform }))
+      .sort((a, b) => a.platform.localeCompare(b.platform) || a.name.localeCompare(b.name));
+  };
+
+  const showInbox = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    query: z.infer<typeof inboxQuery>,
+    bulk?: BulkOutcome,
+    refusal?: { error: string; status: number },
+  ) => {
+    const actor = requireActor(request);
+    const unit = query.unit || undefined;
+    const forwarded = query.forwarded === '1';
+    const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
+    authorize(
+      actor,
+      'post.review',
+      { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
+      'Unit',
+    );
+    const q = blank(query.q);
+    const platform = query.platform || undefined;
+    const [inbox, units, channels] = await Promise.all([
+      reviewInbox(ctx, {
+        levelId: actor.unitId,
+        scopePath: unit ? scopePath : undefined,
+        q,
+        platform,
+        forwarded,
+        cursor: query.cursor,
+        limit: 50,
+      }),
+      listVisibleUnits(ctx, actor),
+      bulkChannels(actor),
+    ]);
+    const env = await kit.env(request, reply);
+    return kit.page(
+      request,
+      reply,
+      env,
+      <InboxPage
+        inbox={inbox}
+        units={units.filter((u) => contains(actor.unitPath, u.path))}
+        unit={unit}
+        platform={platform}
+        q={q}
+        forwarded={forwarded}
+        notice={noticeOf(env.t, query.ok)}
+        bulkChannels={channels}
+        bulk={bulk}
+        error={refusal?.error}
+      />,
+      refusal?.status ?? 200,
+    );
+  };
+
+  app.get('/inbox', { schema: { hide: true, querystring: inboxQuery } }, async (request, reply) =>
+    showInbox(request, reply, request.query),
+  );
+
+  /** Several selected posts decided together; each is decided on its own (see `decideInBulk`). */
+  app.post(
+    '/inbox/bulk',
+    { schema: { hide: true, body: patternForm(/^(_csrf|action|post|channel|at|note)$/) } },
     async (request, reply) => {
       const actor = requireActor(request);
-      const unit = request.query.unit || undefined;
-      const forwarded = request.query.forwarded === '1';
-      const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
-      authorize(
-        actor,
-        'post.review',
-        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
-        'Unit',
+      const form = request.body;
+      const { t } = await kit.env(request, reply);
+      const action = one(form.action) as BulkAction | undefined;
+      const errors: FieldError[] = [];
+      if (!action || !BULK_ACTIONS.includes(action))
+        errors.push({ field: 'action', message: t.fieldProblems.invalid_format, code: 'invalid' });
+      const posts = many(form.post).map((value) => {
+        const [id, version] = value.split(':');
+        return { id: id ?? '', version: Number(version) };
+      });
+      if (posts.length === 0 || posts.length > MAX_BULK_POSTS)
+        errors.push({ field: 'post', message: t.inbox.bulkSelect, code: 'no_posts' });
+      else if (posts.some((p) => !z.uuid().safeParse(p.id).success || !Number.isInteger(p.version)))
+        errors.push({ field: 'post', message: t.fieldProblems.invalid_format, code: 'invalid' });
+      const channels = [...new Set(many(form.channel))];
+      if (channels.some((id) => !z.uuid().safeParse(id).success))
+        errors.push({ field: 'channel', message: t.fieldProblems.invalid_format, code: 'invalid' });
+      else if (action === 'approve' && channels.length === 0)
+        errors.push({ field: 'channel', message: t.fieldProblems.no_targets, code: 'no_targets' });
+      // Refused as a whole: the inbox again, saying what to fix (nothing was decided).
+      if (errors.length > 0 || !action)
+        return showInbox(request, reply, {}, undefined, {
+          error: [t.problems.validation_failed, ...errors.map((e) => e.message)].join(' '),
+          status: 400,
+        });
+      const at = one(form.at) === 'now' ? 'now' : 'next-slot';
+      const results = await decideInBulk(ctx, actor, {
+        action,
+        posts: [...new Map(posts.map((p) => [p.id, p])).values()],
+        targets:
+          action === 'approve' ? channels.map((channelId) => ({ channelId, mode: 'copy', at })) : undefined,
+        note: blank(one(form.note)) ?? null,
+      });
+      const refused = results.filter((r) => r.status !== 200);
+      // Only posts the reviewer may see are shown with their text.
+      const readable = refused.filter((r) => r.status !== 403 && r.status !== 404);
+      const excerpts = new Map(
+        readable.length === 0
+          ? []
+          : (await Promise.all(readable.map((r) => loadPostView(ctx.db, r.id).catch(() => null)))).flatMap(
+              (view) => (view ? [[view.id, view.body] as const] : []),
+            ),
       );
-      const q = blank(request.query.q);
-      const platform = request.query.platform || undefined;
-      const [inbox, units] = await Promise.all([
-        reviewInbox(ctx, {
-          levelId: actor.unitId,
-          scopePath: unit ? scopePath : undefined,
-          q,
-          platform,
-          forwarded,
-          cursor: request.query.cursor,
-          limit: 50,
-        }),
-        listVisibleUnits(ctx, actor),
-      ]);
-      const env = await kit.env(request, reply);
-      return kit.page(
+      return showInbox(
         request,
         reply,
-        env,
-        <InboxPage
-          inbox={inbox}
-          units={units.filter((u) => contains(actor.unitPath, u.path))}
-          unit={unit}
-          platform={platform}
-          q={q}
-          forwarded={forwarded}
-          notice={noticeOf(env.t, request.query.ok)}
-        />,
+        {},
+        {
+          done: results.length - refused.length,
+          refused: refused.map((r) => ({
+            id: r.id,
+            excerpt: excerpts.get(r.id) ?? r.id,
+            detail: r.detail ?? r.code ?? String(r.status),
+          })),
+        },
       );
     },
   );

@@ -1,7 +1,16 @@
 import { eq } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { channels, deliveries, feeds, media, notifications, posts, units, users } from '../../src/db/schema';
+import {
+  channels,
+  deliveries,
+  media,
+  notifications,
+  posts,
+  sources,
+  units,
+  users,
+} from '../../src/db/schema';
 import type { TestUser } from '../helpers/org';
 import { insertChannel, insertMedia } from '../helpers/posts';
 import {
@@ -18,7 +27,7 @@ import {
 /**
  * Hostile text in every field people (and platforms) fill in: post text, comments, reasons, alt text,
  * tags, names of units, users, channels and tokens, a channel's credit line, platform errors and
- * URLs, a feed's title, address and last error. The browser runs with the Content-Security-Policy
+ * URLs, a source's title, address and last error. The browser runs with the Content-Security-Policy
  * bypassed, so only escaping stands between the payload and execution; the payload must show as
  * text and never run.
  */
@@ -167,9 +176,9 @@ describeInBrowser('hostile text is shown, never run', () => {
     });
     for (const user of [office, org.user('national', 'admin')])
       await api(user, 'POST', '/tokens', { name: PAYLOAD });
-    // A feed's title and last error come from the feed's site; its address from the office.
+    // A source's title and last error come from the source's site; its address from the office.
     const now = new Date();
-    await ctx.db.insert(feeds).values([
+    await ctx.db.insert(sources).values([
       {
         unitId: org.units.officeA1.id,
         createdBy: office.id,
@@ -270,7 +279,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       ['/notifications', true],
       ['/admin/tokens', true],
       ['/account', true],
-      ['/feeds', true],
+      ['/sources', true],
     ];
     for (const [path, shows] of pages) await assertInert(page, path, shows);
     // The editor's live preview puts the server's rendering into the page with the same care.
@@ -295,7 +304,7 @@ describeInBrowser('hostile text is shown, never run', () => {
       ['/deliveries', true],
       ['/calendar', true],
       ['/calendar?view=month', true],
-      ['/feeds', true],
+      ['/sources', true],
       ['/notifications', false],
     ];
     for (const [path, shows] of pages) await assertInert(page, path, shows);

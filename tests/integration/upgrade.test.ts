@@ -49,7 +49,17 @@ function releaseFolder(): string {
 
 type Snapshot = Map<string, { columns: string[]; rows: string[] }>;
 
-/** Every row of every table, as JSON of the given columns (all, by default), sorted. */
+/** Tables and columns a later migration renamed in place (`table` or `table.column` → new name). */
+const RENAMED: Record<string, string> = {
+  feeds: 'sources',
+  'posts.feed_id': 'source_id',
+  'posts.feed_item_key': 'source_item_key',
+};
+
+/**
+ * Every row of every table, as JSON of the given columns (all, by default), sorted. Given the
+ * v0.1.0 columns, a renamed table or column is read under its new name and reported under the old.
+ */
 async function snapshot(db: Db, columnsOf?: Snapshot): Promise<Snapshot> {
   const tables = await queryRows<{ table_name: string; columns: string[] }>(
     db,
@@ -57,15 +67,22 @@ async function snapshot(db: Db, columnsOf?: Snapshot): Promise<Snapshot> {
         from information_schema.columns where table_schema = 'public' group by table_name`,
   );
   const result: Snapshot = new Map();
-  for (const { table_name: table, columns: all } of tables) {
+  const oldName = new Map(
+    Object.entries(RENAMED).flatMap(([from, to]) => (from.includes('.') ? [] : [[to, from]])),
+  );
+  for (const { table_name: current, columns: all } of tables) {
+    const table = columnsOf ? (oldName.get(current) ?? current) : current;
     const columns = columnsOf?.get(table)?.columns ?? all;
     if (columnsOf && !columnsOf.has(table)) continue;
     const rows = await queryRows<{ row: string }>(
       db,
       sql`select json_build_object(${sql.join(
-        columns.map((column) => sql`${column}::text, ${sql.identifier(column)}`),
+        columns.map(
+          (column) =>
+            sql`${column}::text, ${sql.identifier(columnsOf ? (RENAMED[`${table}.${column}`] ?? column) : column)}`,
+        ),
         sql`, `,
-      )})::text as row from ${sql.identifier(table)}`,
+      )})::text as row from ${sql.identifier(current)}`,
     );
     result.set(table, { columns, rows: rows.map((r) => r.row).sort() });
   }
@@ -113,6 +130,7 @@ describe.each(testDrivers())('upgrading a v0.1.0 database on %s', (driver) => {
   it('keeps every row of every v0.1.0 table with its v0.1.0 values', async () => {
     const after = await snapshot(t.ctx.db, before);
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    expect(before.has('feeds') && !before.has('sources'), 'the v0.1.0 schema reads feeds').toBe(true);
     for (const [table, { rows }] of before) {
       expect(rows.length, `${table} was filled`).toBeGreaterThan(0);
       expect(after.get(table)?.rows, table).toEqual(rows);
@@ -153,7 +171,7 @@ describe.each(testDrivers())('upgrading a v0.1.0 database on %s', (driver) => {
     expect(channels.find((c) => c.id === org.channels.mastodon)?.status).toBe('needs_reauth');
   });
 
-  it('reads every post, delivery, medium, feed, metric and notification through the API', async () => {
+  it('reads every post, delivery, medium, source, metric and notification through the API', async () => {
     const humas = org.users.humas.token;
     // Drafts are their author's alone: each office reads the posts it wrote.
     const read = new Set<string>();
@@ -196,8 +214,8 @@ describe.each(testDrivers())('upgrading a v0.1.0 database on %s', (driver) => {
     });
     const video = await get(`/api/v1/media/${org.media.video}`, org.users.jayapura.token);
     expect(video).toMatchObject({ kind: 'video', durationMs: 42_000 });
-    const feeds = (await get('/api/v1/feeds', office)).feeds as { id: string }[];
-    expect(feeds.map((f) => f.id).sort()).toEqual(Object.values(org.feeds).sort());
+    const sources = (await get('/api/v1/sources', office)).sources as { id: string }[];
+    expect(sources.map((f) => f.id).sort()).toEqual(Object.values(org.feeds).sort());
     expect(JSON.stringify(await get('/api/v1/notifications', office))).toContain(org.posts.approved);
     expect(JSON.stringify(await get('/api/v1/audit', org.users.admin.token))).toContain(org.channels.x);
   });

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveries, feeds, notifications, sandboxPosts, units, users } from '../../src/db/schema';
+import { deliveries, notifications, sandboxPosts, sources, units, users } from '../../src/db/schema';
 import { CREDIT_PLACEHOLDERS } from '../../src/domain/rendering';
 import { LOCALES, type Locale } from '../../src/domain/vocabulary';
 import { en } from '../../src/web/i18n/en';
@@ -188,9 +188,9 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
       data: { channelName: 'Sandbox Nasional', url: 'https://sandbox.example/p/1' },
     });
     await api(contributor, '/tokens', { name: 'Skrip unggah kantor' });
-    // Feeds as the poller leaves them: one failing (its last error shown), one paused.
+    // Sources as the poller leaves them: one failing (its last error shown), one paused.
     const now = new Date();
-    await t.ctx.db.insert(feeds).values([
+    await t.ctx.db.insert(sources).values([
       {
         unitId: org.units.officeA1.id,
         createdBy: contributor.id,
@@ -232,8 +232,8 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['contributor', '/posts/:id/edit', `/posts/${ids.draft}/edit`],
     ['contributor', '/notifications', '/notifications'],
     ['contributor', '/account', '/account'],
-    ['contributor', '/feeds', '/feeds'],
-    ['reviewer', '/feeds', '/feeds'],
+    ['contributor', '/sources', '/sources'],
+    ['reviewer', '/sources', '/sources'],
     ['reviewer', '/inbox', '/inbox'],
     ['reviewer', '/review/:id', `/review/${ids.waiting}`],
     ['reviewer', '/review/:id', `/review/${ids.approved}`],
@@ -250,6 +250,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['admin', '/admin/channels/:id', `/admin/channels/${ids.channel}`],
     ['reviewer', '/sandbox/:channelId', `/sandbox/${ids.channel}`],
     ['admin', '/admin/units', '/admin/units'],
+    ['admin', '/admin/review', '/admin/review'],
     ['admin', '/admin/users', '/admin/users'],
     ['admin', '/admin/tokens', '/admin/tokens'],
     ['admin', '/admin/audit', '/admin/audit'],

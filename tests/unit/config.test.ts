@@ -26,6 +26,13 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses to start on a renamed variable, naming the new one', () => {
+    expect(() => loadConfig({ GAUNG_FEED_POLL_SECONDS: '600' })).toThrow(
+      /GAUNG_FEED_POLL_SECONDS is now called GAUNG_SOURCE_POLL_SECONDS/,
+    );
+    expect(loadConfig({ GAUNG_SOURCE_POLL_SECONDS: '600' }).GAUNG_SOURCE_POLL_SECONDS).toBe(600);
+  });
+
   it('reads Sentinels and Cluster nodes, with a hash-tagged prefix by default in a Cluster', () => {
     const sentinel = loadConfig({
       REDIS_SENTINELS: '10.0.0.1:26379, redis-b:26380',

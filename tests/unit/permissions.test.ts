@@ -240,9 +240,9 @@ describe('decide: existence never leaks', () => {
       at: (p) => ({ type: 'media', unitPath: p }),
     },
     {
-      read: 'feed.read',
-      writes: ['feed.manage'],
-      at: (p) => ({ type: 'feed', unitPath: p }),
+      read: 'source.read',
+      writes: ['source.manage'],
+      at: (p) => ({ type: 'source', unitPath: p }),
     },
     {
       read: 'delivery.read',

@@ -200,7 +200,7 @@ describe('fair allocation across units', () => {
   it('shares scarce slots: with one day of horizon each office gets two', () => {
     const busy = requests('kanim-medan', 10, '2025-03-01T01:00:00Z');
     const quiet = requests('kanim-ambon', 2, '2025-03-02T01:00:00Z');
-    const allocation = allocateSlots(wib, [...busy, ...quiet], [], MONDAY_MIDNIGHT_UTC, 1);
+    const allocation = allocateSlots(wib, [...busy, ...quiet], [], MONDAY_MIDNIGHT_UTC, { horizonDays: 1 });
     expect([...allocation.entries()].map(([id, date]) => [id, iso(date)])).toEqual([
       ['kanim-medan-1', slot(1)],
       ['kanim-ambon-1', slot(2)],
@@ -254,5 +254,82 @@ describe('fair allocation across units', () => {
 
   it('allocates nothing to nobody', () => {
     expect(allocateSlots(wib, [], [], MONDAY_MIDNIGHT_UTC).size).toBe(0);
+  });
+});
+
+describe('fair share with history, blackouts and preferred starts', () => {
+  const wib = channel({ crons: ['0 9,12,15,18 * * *'] });
+  const request = (id: string, unitId: string, minutes: number, extra: Partial<SlotRequest> = {}) => ({
+    id,
+    unitId,
+    requestedAt: new Date(MONDAY_MIDNIGHT_UTC.getTime() - minutes * 60_000),
+    ...extra,
+  });
+
+  it('gives the next slot to the office that has had the fewest of the channel’s slots, not the longest wait', () => {
+    const allocation = allocateSlots(
+      wib,
+      [request('busy-1', 'busy', 600), request('busy-2', 'busy', 590), request('quiet-1', 'quiet', 10)],
+      [],
+      MONDAY_MIDNIGHT_UTC,
+      { usage: new Map([['busy', 5]]) },
+    );
+    expect(iso(allocation.get('quiet-1'))).toBe('2025-03-03T02:00:00.000Z');
+    expect(iso(allocation.get('busy-1'))).toBe('2025-03-03T05:00:00.000Z');
+    expect(iso(allocation.get('busy-2'))).toBe('2025-03-03T08:00:00.000Z');
+  });
+
+  it('among equals, keeps the earlier slot with the request that holds it', () => {
+    const order = fairOrder([
+      request('new', 'a', 0),
+      request('holder', 'b', 0, { current: at('2025-03-03T02:00:00Z') }),
+    ]).map((r) => r.id);
+    expect(order).toEqual(['holder', 'new']);
+  });
+
+  it('uses no slot inside a blackout, and none at all after one without an end', () => {
+    const blocked = [{ from: at('2025-03-03T01:00:00Z'), to: at('2025-03-03T06:00:00Z') }];
+    const allocation = allocateSlots(
+      wib,
+      [request('a', 'a', 1), request('b', 'b', 0)],
+      [],
+      MONDAY_MIDNIGHT_UTC,
+      {
+        blocked,
+      },
+    );
+    // 09:00 and 12:00 WIB (02:00, 05:00 UTC) fall inside; 15:00 and 18:00 are next.
+    expect([iso(allocation.get('a')), iso(allocation.get('b'))]).toEqual([
+      '2025-03-03T08:00:00.000Z',
+      '2025-03-03T11:00:00.000Z',
+    ]);
+    expect(
+      freeSlots(wib, [], MONDAY_MIDNIGHT_UTC, at('2025-03-04T00:00:00Z'), 10, [
+        { from: at('2025-03-03T06:00:00Z'), to: null },
+      ]).map(iso),
+    ).toEqual(['2025-03-03T02:00:00.000Z', '2025-03-03T05:00:00.000Z']);
+    expect(
+      nextFreeSlot(wib, [], MONDAY_MIDNIGHT_UTC, 30, [{ from: MONDAY_MIDNIGHT_UTC, to: null }]),
+    ).toBeNull();
+  });
+
+  it('leaves a slot free rather than give it to a post that may not start yet', () => {
+    const allocation = allocateSlots(
+      wib,
+      [request('later', 'a', 5, { notBefore: at('2025-03-03T07:00:00Z') })],
+      [],
+      MONDAY_MIDNIGHT_UTC,
+    );
+    expect(iso(allocation.get('later'))).toBe('2025-03-03T08:00:00.000Z');
+    const both = allocateSlots(
+      wib,
+      [request('later', 'a', 5, { notBefore: at('2025-03-03T07:00:00Z') }), request('now', 'b', 0)],
+      [],
+      MONDAY_MIDNIGHT_UTC,
+    );
+    expect([iso(both.get('now')), iso(both.get('later'))]).toEqual([
+      '2025-03-03T02:00:00.000Z',
+      '2025-03-03T08:00:00.000Z',
+    ]);
   });
 });

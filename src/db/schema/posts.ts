@@ -27,9 +27,10 @@ import {
   type PostEventKind,
   type PostStatus,
 } from '../../domain/vocabulary';
+import type { PostOrigin } from '../../platforms/types';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
-import { feeds } from './feeds';
 import { units, users } from './org';
+import { sources } from './sources';
 
 /** A submission from a unit, reviewed by humas. */
 export const posts = pgTable(
@@ -52,9 +53,11 @@ export const posts = pgTable(
     /** The platform the source URL points to (derived from it), for the reviewers' inbox filter. */
     sourcePlatform: text('source_platform').$type<Platform>(),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
-    /** The office feed the post was brought in from, and the item's key in it (one post per item). */
-    feedId: uuid('feed_id').references(() => feeds.id, { onDelete: 'set null' }),
-    feedItemKey: text('feed_item_key'),
+    /** The office source the post was brought in from, and the item's key in it (one post per item). */
+    sourceId: uuid('source_id').references(() => sources.id, { onDelete: 'set null' }),
+    sourceItemKey: text('source_item_key'),
+    /** The original on the office's account, as its source read it: repost and quote act on it. */
+    origin: jsonb('origin').$type<PostOrigin>(),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
     submittedAt: tstz('submitted_at'),
@@ -83,7 +86,7 @@ export const posts = pgTable(
     index('posts_unit_created_idx').on(t.unitId, t.createdAt, t.id),
     index('posts_status_created_idx').on(t.status, t.createdAt, t.id),
     index('posts_author_idx').on(t.authorId),
-    uniqueIndex('posts_feed_item_idx').on(t.feedId, t.feedItemKey),
+    uniqueIndex('posts_source_item_idx').on(t.sourceId, t.sourceItemKey),
     index('posts_search_idx').using('gin', t.search),
     index('posts_tags_idx').using('gin', t.tags),
   ],
@@ -146,6 +149,24 @@ export const postLevels = pgTable(
       .on(t.arrivedAt)
       .where(sql`${t.decision} is null and ${t.closedAt} is null and ${t.adminsAlarmedAt} is null`),
   ],
+);
+
+/**
+ * How many posts wait at each level per originating office: kept exact by a trigger on post_levels
+ * (migration 0007), so an inbox's per-office counts read a few rows instead of counting the backlog.
+ */
+export const inboxTallies = pgTable(
+  'inbox_tallies',
+  {
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'cascade' }),
+    originUnitId: uuid('origin_unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'cascade' }),
+    waiting: integer('waiting').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.unitId, t.originUnitId] })],
 );
 
 /** Per-platform text that replaces the body on that platform. */

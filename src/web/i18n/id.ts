@@ -2,11 +2,11 @@ import type {
   ChannelStatus,
   DeliveryMode,
   DeliveryStatus,
-  FeedKind,
   Locale,
   Platform,
   PostStatus,
   Role,
+  SourceKind,
   UnitKind,
 } from '../../domain/vocabulary';
 import type { NotificationKind } from '../../services/notifications';
@@ -74,7 +74,18 @@ const unitKind: Record<UnitKind, string> = {
   office: 'Kantor',
 };
 
-const feedKinds: Record<FeedKind, string> = { rss: 'RSS / Atom', mastodon: 'Mastodon' };
+const sourceKinds: Record<SourceKind, string> = {
+  rss: 'RSS / Atom',
+  mastodon: 'Mastodon',
+  instagram: 'Instagram',
+  facebook: 'Facebook',
+  threads: 'Threads',
+  x: 'X',
+  bluesky: 'Bluesky',
+  telegram: 'Telegram',
+  youtube: 'YouTube',
+  tiktok: 'TikTok',
+};
 
 const languages: Record<Locale, string> = { id: 'Bahasa Indonesia', en: 'English' };
 
@@ -112,7 +123,7 @@ export const id = {
     inbox: 'Kotak masuk',
     posts: 'Kiriman',
     newPost: 'Kiriman baru',
-    feeds: 'Sumber otomatis',
+    sources: 'Sumber',
     calendar: 'Kalender',
     deliveries: 'Penerbitan',
     reports: 'Laporan',
@@ -254,12 +265,15 @@ export const id = {
     markAllRead: 'Tandai semua sudah dibaca',
     kinds: notificationKinds,
   },
-  feeds: {
+  sources: {
     title: 'Sumber otomatis (RSS & Mastodon)',
+    needsReauth: 'Kredensial ditolak: sambungkan lagi',
+    xReads: (minutes: number) =>
+      `X menghitung setiap pembacaan dari jatah yang kecil dan berbayar: sumber ini dibaca setiap ${minutes} menit.`,
     intro:
       'Gaung membaca akun kantor Anda sendiri (feed RSS/Atom situs web atau profil Mastodon publik) dan menjadikan setiap unggahan barunya kiriman kantor. Unggahan yang terbit sebelum sumber ditambahkan tidak diambil.',
     empty: 'Belum ada sumber.',
-    kinds: feedKinds,
+    kinds: sourceKinds,
     toReview: 'Langsung ke tinjauan',
     toDrafts: 'Menjadi draf',
     paused: 'Dijeda',
@@ -304,6 +318,34 @@ export const id = {
     passed: 'bukan untuk level ini',
     forwardedNote: (note: string) => `diteruskan: “${note}”`,
     forwardedPlain: 'diteruskan',
+    select: (unit: string) => `Pilih kiriman ${unit}`,
+    bulkTitle: 'Putuskan kiriman terpilih sekaligus',
+    bulkHint:
+      'Setiap kiriman diputuskan sendiri-sendiri: versinya diperiksa, slotnya dibagi adil, dan keputusannya tercatat di linimasanya.',
+    bulkAction: 'Keputusan',
+    bulkActions: { approve: 'Setujui', pass: 'Bukan untuk level ini', forward: 'Teruskan ke level di atas' },
+    bulkChannels: 'Kanal (untuk persetujuan)',
+    bulkAtSlot: 'Slot kosong berikutnya (dibagi adil antarkantor)',
+    bulkNote: 'Catatan (opsional)',
+    bulkButton: 'Putuskan yang terpilih',
+    bulkSelect: 'Pilih setidaknya satu kiriman (paling banyak 50)',
+    bulkDone: (n: number) => `${n} kiriman sudah diputuskan.`,
+    bulkRefused: (n: number) => `${n} kiriman tidak dapat diputuskan:`,
+  },
+  reviewSettings: {
+    title: 'Alur tinjauan',
+    hint: 'Kiriman kantor menunggu di kotak masuk level di atas kantor; level mana pun dapat meneruskannya ke level di atasnya.',
+    direct: 'Kiriman juga langsung masuk ke kotak masuk nasional (tanpa menunggu diteruskan)',
+    applies: 'Berlaku untuk kiriman yang diajukan sesudah disimpan.',
+  },
+  slotShares: {
+    title: (days: number) => `Bagian slot per kantor (${days} hari terakhir dan yang sudah dipesan)`,
+    hint: 'Bila slot langka, slot kosong berikutnya diberikan kepada kantor yang paling sedikit mendapat slot kanal ini.',
+    none: 'Belum ada slot yang dipakai atau dipesan.',
+    office: 'Kantor',
+    used: 'Terpakai',
+    booked: 'Dipesan',
+    share: 'Bagian',
   },
   shortcuts: {
     title: 'Pintasan papan ketik',
@@ -664,9 +706,9 @@ export const id = {
       'channel.archived': 'Kanal diarsipkan',
       'channel.verified': 'Kanal diperiksa',
       'channel.verify_failed': 'Pemeriksaan kanal gagal',
-      'feed.created': 'Sumber ditambahkan',
-      'feed.updated': 'Sumber diubah',
-      'feed.deleted': 'Sumber dihapus',
+      'source.created': 'Sumber ditambahkan',
+      'source.updated': 'Sumber diubah',
+      'source.deleted': 'Sumber dihapus',
     },
   },
   sandbox: {
@@ -785,13 +827,13 @@ export const id = {
     tokenCreated: 'Token dibuat.',
     passwordChanged: 'Kata sandi diganti. Sesi lain telah diakhiri.',
     passwordMustChange: 'Buat kata sandi Anda sendiri terlebih dahulu.',
-    feedCreated: 'Sumber ditambahkan. Gaung segera membacanya.',
-    feedPaused: 'Sumber dijeda.',
-    feedResumed: 'Sumber dilanjutkan. Gaung segera membacanya.',
-    feedPolled: 'Gaung segera membaca sumber ini.',
-    feedToReview: 'Unggahan baru dari sumber ini langsung dikirim untuk ditinjau.',
-    feedToDrafts: 'Unggahan baru dari sumber ini menjadi draf.',
-    feedDeleted: 'Sumber dihapus. Kiriman yang sudah diambil tetap ada.',
+    sourceCreated: 'Sumber ditambahkan. Gaung segera membacanya.',
+    sourcePaused: 'Sumber dijeda.',
+    sourceResumed: 'Sumber dilanjutkan. Gaung segera membacanya.',
+    sourcePolled: 'Gaung segera membaca sumber ini.',
+    sourceToReview: 'Unggahan baru dari sumber ini langsung dikirim untuk ditinjau.',
+    sourceToDrafts: 'Unggahan baru dari sumber ini menjadi draf.',
+    sourceDeleted: 'Sumber dihapus. Kiriman yang sudah diambil tetap ada.',
     targetsAdded: 'Kanal ditambahkan dan dijadwalkan.',
   },
   problems: {
@@ -814,9 +856,9 @@ export const id = {
     wrong_password: 'Kata sandi saat ini salah.',
     x_app_missing: 'Aplikasi X belum dikonfigurasi di server (GAUNG_X_CLIENT_ID).',
     unauthenticated: 'Silakan masuk terlebih dahulu.',
-    feed_unreadable: 'Alamat ini tidak dapat dibaca sebagai sumber. Periksa jenis dan alamatnya.',
-    feed_exists: 'Unit Anda sudah membaca sumber ini.',
-    feed_paused: 'Sumber ini dijeda; lanjutkan dulu.',
+    source_unreadable: 'Alamat ini tidak dapat dibaca sebagai sumber. Periksa jenis dan alamatnya.',
+    source_exists: 'Unit Anda sudah membaca sumber ini.',
+    source_paused: 'Sumber ini dijeda; lanjutkan dulu.',
   },
   fieldProblems: {
     required: 'wajib diisi',
@@ -833,7 +875,7 @@ export const id = {
     unknown_placeholder: 'placeholder tidak dikenal',
     missing_text_placeholder: 'harus memuat {text}',
     not_found: 'tidak ditemukan',
-    feed_exists: 'sudah dibaca unit Anda',
+    source_exists: 'sudah dibaca unit Anda',
     invalid_file_name: 'nama berkas ini tidak diterima; ganti nama berkasnya',
     empty_file: 'berkas kosong',
     unsupported_media_type: 'bukan foto atau video yang diterima Gaung (JPEG, PNG, WebP, GIF, MP4, MOV)',

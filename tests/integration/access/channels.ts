@@ -87,6 +87,11 @@ export const channelsTable = accessTable<{ channel: string; x: string; facebook:
       expect: read,
     },
     {
+      route: 'GET /api/v1/channels/:id/shares',
+      request: (_actor, f) => call('GET', `/api/v1/channels/${f.channel}/shares`),
+      expect: read,
+    },
+    {
       route: 'GET /api/v1/channels/:id/connect/:provider',
       request: (_actor, f) => call('GET', `/api/v1/channels/${f.x}/connect/x`),
       expect: manage(200),

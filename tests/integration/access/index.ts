@@ -1,13 +1,13 @@
 import { blackoutsTable } from './blackouts';
 import { channelsTable } from './channels';
 import { deliveriesTable } from './deliveries';
-import { feedsTable } from './feeds';
 import { mediaTable } from './media';
 import { notificationsTable } from './notifications';
 import { orgTable } from './org';
 import { postsTable } from './posts';
 import { reportsTable } from './reports';
 import { reviewsTable } from './reviews';
+import { sourcesTable } from './sources';
 import type { AnyAccessTable } from './table';
 import { workingCalendarTable } from './working-calendar';
 
@@ -21,7 +21,7 @@ export const ACCESS_TABLES: AnyAccessTable[] = [
   reportsTable,
   mediaTable,
   notificationsTable,
-  feedsTable,
+  sourcesTable,
   blackoutsTable,
   workingCalendarTable,
 ];

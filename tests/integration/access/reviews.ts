@@ -138,6 +138,47 @@ export const reviewsTable = accessTable<Fixtures>({
       }),
     },
     {
+      route: 'POST /api/v1/reviews/bulk',
+      case: 'pass one post of office A1: 207 when it was refused',
+      request: async (_actor, _f, env) => {
+        const post = await officeA1Post(env, true);
+        return call('POST', '/api/v1/reviews/bulk', {
+          action: 'pass',
+          posts: [{ id: post.id, version: post.version }],
+        });
+      },
+      expect: statuses({
+        national: [403, 200, 200],
+        regionA: [403, 200, 200],
+        regionB: [403, 207, 207],
+        officeA1: [403, 200, 200],
+        officeA2: [403, 207, 207],
+        officeB1: [403, 207, 207],
+        officeB2: [403, 207, 207],
+      }),
+    },
+    {
+      route: 'POST /api/v1/reviews/bulk',
+      case: 'approve onto a national channel',
+      request: async (_actor, f, env) => {
+        const post = await officeA1Post(env, true);
+        return call('POST', '/api/v1/reviews/bulk', {
+          action: 'approve',
+          posts: [{ id: post.id, version: post.version }],
+          targets: [{ channelId: f.channel, at: inAWeek() }],
+        });
+      },
+      expect: statuses({
+        national: [403, 200, 200],
+        regionA: [403, 207, 207],
+        regionB: [403, 207, 207],
+        officeA1: [403, 207, 207],
+        officeA2: [403, 207, 207],
+        officeB1: [403, 207, 207],
+        officeB2: [403, 207, 207],
+      }),
+    },
+    {
       route: 'POST /api/v1/posts/:id/approve',
       case: 'onto a national channel',
       request: async (_actor, f, env) => {

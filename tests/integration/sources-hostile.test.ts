@@ -1,19 +1,19 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feeds, posts } from '../../src/db/schema';
+import { posts, sources } from '../../src/db/schema';
 import { FeedError, parseFeed, parseFeedDocument } from '../../src/platforms/feeds';
-import { pollFeed } from '../../src/services/feeds';
+import { pollSource } from '../../src/services/sources';
 import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 
 /**
- * Feeds written to hurt: content whose size or shape would make parsing slow, and character
- * references that name no character. Reading them costs about what an ordinary feed of the same
+ * Sources written to hurt: content whose size or shape would make parsing slow, and character
+ * references that name no character. Reading them costs about what an ordinary source of the same
  * size costs, and never holds up the API meanwhile.
  */
 
-const BASE = 'https://kanim-pontianak.example/feed/';
+const BASE = 'https://kanim-pontianak.example/source/';
 const SIZE = 4 * 1024 * 1024;
 
 const rss = (description: string) =>
@@ -24,7 +24,7 @@ const rss = (description: string) =>
 /** 4 MB of the text, repeated and cut. */
 const fill = (text: string) => text.repeat(Math.ceil(SIZE / text.length)).slice(0, SIZE);
 
-/** An ordinary feed of the same size: escaped HTML paragraphs, as Atom and many RSS feeds write them. */
+/** An ordinary source of the same size: escaped HTML paragraphs, as Atom and many RSS sources write them. */
 const benign = rss(fill('&lt;p&gt;Kantor Imigrasi melayani paspor pada hari Sabtu.&lt;/p&gt; '));
 const hostile = {
   'a run of <': rss(`<![CDATA[${fill('<')}]]>`),
@@ -44,9 +44,9 @@ function fastest(xml: string): number {
   return best;
 }
 
-describe('hostile feed content', () => {
+describe('hostile source content', () => {
   it.each(Object.entries(hostile))(
-    'parses 4 MB of %s in at most twice the time of an ordinary 4 MB feed',
+    'parses 4 MB of %s in at most twice the time of an ordinary 4 MB source',
     (_name, xml) => {
       const ordinary = fastest(benign);
       expect(fastest(xml)).toBeLessThanOrEqual(2 * ordinary);
@@ -63,15 +63,15 @@ describe('hostile feed content', () => {
     }
   });
 
-  it('answers anything that breaks parsing as the feed’s own error', async () => {
+  it('answers anything that breaks parsing as the source’s own error', async () => {
     await expect(parseFeed(`<rss><channel>${'<item>'.repeat(40_000)}`, BASE)).rejects.toBeInstanceOf(
       FeedError,
     );
-    await expect(parseFeed('<html><body>not a feed</body></html>', BASE)).rejects.toBeInstanceOf(FeedError);
+    await expect(parseFeed('<html><body>not a source</body></html>', BASE)).rejects.toBeInstanceOf(FeedError);
   });
 });
 
-describe('reading a large feed through the API', () => {
+describe('reading a large source through the API', () => {
   let t: TestApp;
   let org: TestOrg;
   let site: FeedSite;
@@ -112,11 +112,11 @@ describe('reading a large feed through the API', () => {
     expect(waits.filter((wait) => wait >= 200).length).toBeLessThanOrEqual(waits.length / 20);
   });
 
-  it('reads a 4 MB feed through POST /api/v1/feeds', async () => {
+  it('reads a 4 MB source through POST /api/v1/sources', async () => {
     site.serve('/besar.xml', benign, 'application/rss+xml');
     const created = await t.app.inject({
       method: 'POST',
-      url: '/api/v1/feeds',
+      url: '/api/v1/sources',
       headers: org.user('officeA1', 'contributor').headers,
       payload: { kind: 'rss', url: `${site.url}/besar.xml` },
     });
@@ -124,21 +124,21 @@ describe('reading a large feed through the API', () => {
     expect(created.json()).toMatchObject({ title: 'Kanim' });
   });
 
-  it('adds and polls a feed with an invalid character reference, keeping the item', async () => {
+  it('adds and polls a source with an invalid character reference, keeping the item', async () => {
     site.serve('/rusak.xml', rss('<![CDATA[Layanan &#99999999; paspor]]>'), 'application/rss+xml');
     const created = await t.app.inject({
       method: 'POST',
-      url: '/api/v1/feeds',
+      url: '/api/v1/sources',
       headers: org.user('officeA1', 'contributor').headers,
       payload: { kind: 'rss', url: `${site.url}/rusak.xml`, since: new Date(0).toISOString() },
     });
     expect(created.statusCode, created.body).toBe(201);
     const { id } = created.json() as { id: string };
-    const result = await pollFeed(t.ctx, id);
+    const result = await pollSource(t.ctx, id);
     expect(result).toMatchObject({ outcome: 'polled', imported: 1 });
-    const [post] = await t.ctx.db.select().from(posts).where(eq(posts.feedId, id));
+    const [post] = await t.ctx.db.select().from(posts).where(eq(posts.sourceId, id));
     expect(post?.body).toContain('&#99999999;');
-    const [feed] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, id));
-    expect(feed?.lastError).toBeNull();
+    const [source] = await t.ctx.db.select().from(sources).where(eq(sources.id, id));
+    expect(source?.lastError).toBeNull();
   });
 });

@@ -1,11 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { feeds } from '../../../src/db/schema';
+import { sources } from '../../../src/db/schema';
 import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
-/** A feed of office A1: the unit's people manage it; reviewers and admins above only read it. */
+/** A source of office A1: the unit's people manage it; reviewers and admins above only read it. */
 
-/** A site answering a small RSS document at every path, so each added feed has an address of its own. */
+/** A site answering a small RSS document at every path, so each added source has an address of its own. */
 let site: Promise<string> | null = null;
 function feedSite(): Promise<string> {
   site ??= new Promise((resolve) => {
@@ -21,22 +21,22 @@ function feedSite(): Promise<string> {
   return site;
 }
 
-let feedsAdded = 0;
+let sourcesAdded = 0;
 
-async function officeA1Feed(env: MatrixEnv): Promise<string> {
-  feedsAdded += 1;
+async function officeA1Source(env: MatrixEnv): Promise<string> {
+  sourcesAdded += 1;
   const now = new Date();
   const [row] = await env.ctx.db
-    .insert(feeds)
+    .insert(sources)
     .values({
       unitId: env.org.units.officeA1.id,
       createdBy: env.org.user('officeA1', 'contributor').id,
       kind: 'rss',
-      url: `${await feedSite()}/setup/${feedsAdded}.xml`,
+      url: `${await feedSite()}/setup/${sourcesAdded}.xml`,
       since: now,
       nextPollAt: new Date(now.getTime() + 86_400_000),
     })
-    .returning({ id: feeds.id });
+    .returning({ id: sources.id });
   return row!.id;
 }
 
@@ -61,40 +61,40 @@ const manage = (ok: number) =>
     officeB2: [404, 404, 404],
   });
 
-export const feedsTable = accessTable<{ feed: string }>({
-  name: 'feeds',
-  setup: async (env) => ({ feed: await officeA1Feed(env) }),
+export const sourcesTable = accessTable<{ source: string }>({
+  name: 'sources',
+  setup: async (env) => ({ source: await officeA1Source(env) }),
   rows: [
     {
-      route: 'GET /api/v1/feeds',
-      request: () => call('GET', '/api/v1/feeds'),
+      route: 'GET /api/v1/sources',
+      request: () => call('GET', '/api/v1/sources'),
       expect: everyone(200),
     },
     {
-      route: 'POST /api/v1/feeds',
+      route: 'POST /api/v1/sources',
       case: 'into the own unit',
       request: async (actor) =>
-        call('POST', '/api/v1/feeds', { kind: 'rss', url: `${await feedSite()}/${actor.key}.xml` }),
+        call('POST', '/api/v1/sources', { kind: 'rss', url: `${await feedSite()}/${actor.key}.xml` }),
       expect: everyone(201),
     },
     {
-      route: 'GET /api/v1/feeds/:id',
-      request: (_actor, f) => call('GET', `/api/v1/feeds/${f.feed}`),
+      route: 'GET /api/v1/sources/:id',
+      request: (_actor, f) => call('GET', `/api/v1/sources/${f.source}`),
       expect: read,
     },
     {
-      route: 'PATCH /api/v1/feeds/:id',
-      request: (_actor, f) => call('PATCH', `/api/v1/feeds/${f.feed}`, { autoSubmit: true }),
+      route: 'PATCH /api/v1/sources/:id',
+      request: (_actor, f) => call('PATCH', `/api/v1/sources/${f.source}`, { autoSubmit: true }),
       expect: manage(200),
     },
     {
-      route: 'POST /api/v1/feeds/:id/poll',
-      request: (_actor, f) => call('POST', `/api/v1/feeds/${f.feed}/poll`),
+      route: 'POST /api/v1/sources/:id/poll',
+      request: (_actor, f) => call('POST', `/api/v1/sources/${f.source}/poll`),
       expect: manage(202),
     },
     {
-      route: 'DELETE /api/v1/feeds/:id',
-      request: async (_actor, _f, env) => call('DELETE', `/api/v1/feeds/${await officeA1Feed(env)}`),
+      route: 'DELETE /api/v1/sources/:id',
+      request: async (_actor, _f, env) => call('DELETE', `/api/v1/sources/${await officeA1Source(env)}`),
       expect: manage(204),
     },
   ],

@@ -1,10 +1,10 @@
 import { Worker } from 'bullmq';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feeds, media, postEvents, postMedia, posts, users } from '../../src/db/schema';
+import { media, postEvents, postMedia, posts, sources, users } from '../../src/db/schema';
 import { workerConnection } from '../../src/queues/redis';
-import { pollFeed } from '../../src/services/feeds';
 import { sweep } from '../../src/services/maintenance';
+import { pollSource } from '../../src/services/sources';
 import { processIngest } from '../../workers/ingest';
 import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
@@ -14,11 +14,11 @@ import { solidImage } from '../helpers/media';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 
 /**
- * Ingest end to end: an office adds its own feed through the API, polls bring new items in as its
+ * Ingest end to end: an office adds its own source through the API, polls bring new items in as its
  * posts (text, media with alt text, the item as source URL), once each, and failures are kept on the
- * feed with a growing wait. Fakes: an office website (RSS, Atom) and a Mastodon instance.
+ * source with a growing wait. Fakes: an office website (RSS, Atom) and a Mastodon instance.
  */
-describe.each(testDrivers())('office feeds on %s', (driver) => {
+describe.each(testDrivers())('office sources on %s', (driver) => {
   let t: TestApp;
   let org: TestOrg;
   let site: FeedSite;
@@ -29,7 +29,7 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     site = createFeedSite();
     mastodon = createFakeMastodon();
     await Promise.all([site.start(), mastodon.start()]);
-    t = await createTestApp(driver, { env: { GAUNG_FEED_POLL_SECONDS: '300' } });
+    t = await createTestApp(driver, { env: { GAUNG_SOURCE_POLL_SECONDS: '300' } });
     org = await seedTestOrg(t.ctx);
   });
 
@@ -41,32 +41,32 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
 
   const office = () => org.user('officeA1', 'contributor');
 
-  async function addFeed(body: Record<string, unknown>, who = office()) {
-    return t.app.inject({ method: 'POST', url: '/api/v1/feeds', headers: who.headers, payload: body });
+  async function addSource(body: Record<string, unknown>, who = office()) {
+    return t.app.inject({ method: 'POST', url: '/api/v1/sources', headers: who.headers, payload: body });
   }
 
-  /** Makes the feed due and polls it, as the worker would. */
-  async function pollNow(feedId: string) {
+  /** Makes the source due and polls it, as the worker would. */
+  async function pollNow(sourceId: string) {
     await t.ctx.db
-      .update(feeds)
+      .update(sources)
       .set({ nextPollAt: new Date(Date.now() - 1_000) })
-      .where(eq(feeds.id, feedId));
-    return pollFeed(t.ctx, feedId);
+      .where(eq(sources.id, sourceId));
+    return pollSource(t.ctx, sourceId);
   }
 
-  const postsOf = (feedId: string) =>
-    t.ctx.db.select().from(posts).where(eq(posts.feedId, feedId)).orderBy(asc(posts.createdAt));
+  const postsOf = (sourceId: string) =>
+    t.ctx.db.select().from(posts).where(eq(posts.sourceId, sourceId)).orderBy(asc(posts.createdAt));
 
-  it('brings new items of an RSS feed in as drafts of the office, each once, with their pictures', async () => {
-    const feed = site.feed('/berita/feed', { format: 'rss', title: 'Kantor Imigrasi Kelas I Medan' });
-    feed.add({
+  it('brings new items of an RSS source in as drafts of the office, each once, with their pictures', async () => {
+    const source = site.feed('/berita/source', { format: 'rss', title: 'Kantor Imigrasi Kelas I Medan' });
+    source.add({
       title: 'Arsip lama',
-      summary: '<p>Sebelum feed ditambahkan</p>',
+      summary: '<p>Sebelum source ditambahkan</p>',
       published: new Date(Date.now() - 48 * hour),
     });
-    const created = await addFeed({
+    const created = await addSource({
       kind: 'rss',
-      url: feed.url,
+      url: source.url,
       tags: ['#Imigrasi', 'Medan'],
       since: new Date(Date.now() - 24 * hour).toISOString(),
     });
@@ -79,13 +79,13 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     });
 
     const picture = await solidImage(640, 480).jpeg().toBuffer();
-    const first = feed.add({
+    const first = source.add({
       title: 'Layanan paspor di akhir pekan',
       summary: '<p>Kantor kami membuka layanan <b>paspor</b> pada hari Sabtu &amp; Minggu.</p>',
       published: new Date(Date.now() - 2 * hour),
       media: [{ bytes: picture, description: 'Petugas melayani pemohon paspor', as: 'media:content' }],
     });
-    feed.add({
+    source.add({
       title: 'Sosialisasi keimigrasian',
       summary: 'Di SMA Negeri 1',
       published: new Date(Date.now() - hour),
@@ -117,7 +117,7 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     expect(event).toMatchObject({ kind: 'edit', toStatus: 'draft', actorId: office().id });
     expect(event!.data).toMatchObject({
       created: true,
-      feed: { id: view.id, kind: 'rss', item: first.link },
+      source: { id: view.id, kind: 'rss', item: first.link },
     });
 
     // Read again: nothing new, nothing twice.
@@ -133,17 +133,21 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     const ids = (listed.json() as { items: { id: string }[] }).items.map((p) => p.id);
     expect(ids).toEqual(expect.arrayContaining(brought.map((p) => p.id)));
 
-    const [stored] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, view.id));
+    const [stored] = await t.ctx.db.select().from(sources).where(eq(sources.id, view.id));
     expect(stored).toMatchObject({ failures: 0, lastError: null, itemsImported: 2 });
     expect(stored!.nextPollAt.getTime() - stored!.lastPolledAt!.getTime()).toBe(300_000);
   });
 
-  it('sends items straight to review when the feed submits automatically', async () => {
-    const feed = site.feed('/otomatis.atom', { format: 'atom', title: 'Kanim Bandung' });
-    const created = (await addFeed({ kind: 'rss', url: feed.url, autoSubmit: true })).json() as {
+  it('sends items straight to review when the source submits automatically', async () => {
+    const source = site.feed('/otomatis.atom', { format: 'atom', title: 'Kanim Bandung' });
+    const created = (await addSource({ kind: 'rss', url: source.url, autoSubmit: true })).json() as {
       id: string;
     };
-    feed.add({ title: 'Pelayanan ramah disabilitas', summary: 'Kursi roda tersedia', published: new Date() });
+    source.add({
+      title: 'Pelayanan ramah disabilitas',
+      summary: 'Kursi roda tersedia',
+      published: new Date(),
+    });
     expect(await pollNow(created.id)).toMatchObject({ imported: 1 });
     const [post] = await postsOf(created.id);
     expect(post).toMatchObject({ status: 'submitted' });
@@ -158,14 +162,14 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
 
   it('reads a public Mastodon account: public statuses only, content warning first, media with alt text', async () => {
     const account = mastodon.addAccount({ username: 'kanim_medan', displayName: 'Kanim Medan' });
-    const created = await addFeed({
+    const created = await addSource({
       kind: 'mastodon',
       url: `${mastodon.url}/@kanim_medan`,
       autoSubmit: false,
     });
     expect(created.statusCode, created.body).toBe(201);
-    const feed = created.json() as { id: string; title: string };
-    expect(feed.title).toBe('Kanim Medan');
+    const source = created.json() as { id: string; title: string };
+    expect(source.title).toBe('Kanim Medan');
 
     const picture = await solidImage(800, 600).png().toBuffer();
     const shown = mastodon.addStatus(
@@ -180,8 +184,8 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     mastodon.addStatus(account.id, 'Hanya pengikut', { visibility: 'private' });
     expect(reply.inReplyTo).toBe(shown.id);
 
-    expect(await pollNow(feed.id)).toMatchObject({ outcome: 'polled', imported: 1 });
-    const [post] = await postsOf(feed.id);
+    expect(await pollNow(source.id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    const [post] = await postsOf(source.id);
     expect(post!.body).toBe('Pengumuman\n\nAntrean online dibuka #paspor https://imigrasi.go.id/antrean');
     expect(post!.sourceUrl).toBe(mastodon.statusUrl(shown));
     const [attached] = await t.ctx.db
@@ -192,25 +196,25 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     expect(attached).toEqual({ altText: 'Tangkapan layar aplikasi', mime: 'image/png' });
   });
 
-  it('keeps a failure on the feed, waits twice as long each time, and recovers', async () => {
-    const feed = site.feed('/gangguan.xml', { format: 'rss', title: 'Kanim Surabaya' });
-    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+  it('keeps a failure on the source, waits twice as long each time, and recovers', async () => {
+    const source = site.feed('/gangguan.xml', { format: 'rss', title: 'Kanim Surabaya' });
+    const created = (await addSource({ kind: 'rss', url: source.url })).json() as { id: string };
     site.server.inject({ kind: 'respond', status: 503, body: 'Service Unavailable' }, { times: 2 });
 
     expect(await pollNow(created.id)).toMatchObject({ outcome: 'failed' });
-    let [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    let [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
     expect(row).toMatchObject({ failures: 1 });
     expect(row!.lastError).toContain('HTTP 503');
     expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBe(600_000);
 
     await pollNow(created.id);
-    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
     expect(row!.failures).toBe(2);
     expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBe(1_200_000);
 
     const api = await t.app.inject({
       method: 'GET',
-      url: `/api/v1/feeds/${created.id}`,
+      url: `/api/v1/sources/${created.id}`,
       headers: office().headers,
     });
     expect(api.json()).toMatchObject({ failures: 2, lastError: expect.stringContaining('503') });
@@ -218,20 +222,20 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     // A site that asks for time with Retry-After gets it, even beyond the doubled wait.
     site.server.inject(site.tooManyRequests(7_200), { times: 1 });
     await pollNow(created.id);
-    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
     expect(row!.failures).toBe(3);
     expect(row!.nextPollAt.getTime() - row!.lastPolledAt!.getTime()).toBeGreaterThan(7_000_000);
 
-    feed.add({ title: 'Kembali normal', published: new Date() });
+    source.add({ title: 'Kembali normal', published: new Date() });
     expect(await pollNow(created.id)).toMatchObject({ outcome: 'polled', imported: 1 });
-    [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+    [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
     expect(row).toMatchObject({ failures: 0, lastError: null });
   });
 
   it('still brings an item in when one of its media is not a picture, and says which', async () => {
-    const feed = site.feed('/rusak.xml', { format: 'rss', title: 'Kanim Makassar' });
-    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
-    const item = feed.add({
+    const source = site.feed('/rusak.xml', { format: 'rss', title: 'Kanim Makassar' });
+    const created = (await addSource({ kind: 'rss', url: source.url })).json() as { id: string };
+    const item = source.add({
       title: 'Foto kegiatan',
       published: new Date(),
       media: [{ bytes: Buffer.from('<html>not a picture</html>'), type: 'image/jpeg', as: 'media:content' }],
@@ -241,32 +245,32 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     expect(await t.ctx.db.select().from(postMedia).where(eq(postMedia.postId, post!.id))).toEqual([]);
     const [event] = await t.ctx.db.select().from(postEvents).where(eq(postEvents.postId, post!.id));
     expect(event!.data).toMatchObject({
-      feed: { mediaSkipped: [{ url: item.media[0], reason: expect.stringContaining('not a') }] },
+      source: { mediaSkipped: [{ url: item.media[0], reason: expect.stringContaining('not a') }] },
     });
   });
 
-  it('refuses an address that is not a feed, and the same feed twice, naming the field', async () => {
+  it('refuses an address that is not a source, and the same source twice, naming the field', async () => {
     site.serve('/beranda', '<!DOCTYPE html><title>Beranda</title><p>Selamat datang</p>', 'text/html');
-    const notFeed = await addFeed({ kind: 'rss', url: `${site.url}/beranda` });
-    expect(notFeed.statusCode).toBe(422);
-    expect(notFeed.json()).toMatchObject({
-      code: 'feed_unreadable',
-      errors: [{ field: 'url', code: 'feed_unreadable' }],
+    const notSource = await addSource({ kind: 'rss', url: `${site.url}/beranda` });
+    expect(notSource.statusCode).toBe(422);
+    expect(notSource.json()).toMatchObject({
+      code: 'source_unreadable',
+      errors: [{ field: 'url', code: 'source_unreadable' }],
     });
-    const feed = site.feed('/dua-kali.xml', { format: 'rss', title: 'Kanim Batam' });
-    expect((await addFeed({ kind: 'rss', url: feed.url })).statusCode).toBe(201);
-    const again = await addFeed({ kind: 'rss', url: feed.url });
+    const source = site.feed('/dua-kali.xml', { format: 'rss', title: 'Kanim Batam' });
+    expect((await addSource({ kind: 'rss', url: source.url })).statusCode).toBe(201);
+    const again = await addSource({ kind: 'rss', url: source.url });
     expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ code: 'feed_exists' });
-    const mastodonTypo = await addFeed({ kind: 'mastodon', url: `${mastodon.url}/@tidak_ada` });
-    expect(mastodonTypo.json()).toMatchObject({ code: 'feed_unreadable', errors: [{ field: 'url' }] });
+    expect(again.json()).toMatchObject({ code: 'source_exists' });
+    const mastodonTypo = await addSource({ kind: 'mastodon', url: `${mastodon.url}/@tidak_ada` });
+    expect(mastodonTypo.json()).toMatchObject({ code: 'source_unreadable', errors: [{ field: 'url' }] });
   });
 
-  it('stops bringing items in when the person who added the feed has left', async () => {
-    const feed = site.feed('/pindah.xml', { format: 'rss', title: 'Kanim Denpasar' });
+  it('stops bringing items in when the person who added the source has left', async () => {
+    const source = site.feed('/pindah.xml', { format: 'rss', title: 'Kanim Denpasar' });
     const author = org.user('officeA1', 'reviewer');
-    const created = (await addFeed({ kind: 'rss', url: feed.url }, author)).json() as { id: string };
-    feed.add({ title: 'Berita', published: new Date() });
+    const created = (await addSource({ kind: 'rss', url: source.url }, author)).json() as { id: string };
+    source.add({ title: 'Berita', published: new Date() });
     await t.ctx.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, author.id));
     try {
       expect(await pollNow(created.id)).toMatchObject({ outcome: 'failed', imported: 0 });
@@ -276,16 +280,16 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
     }
   });
 
-  it('reads a feed now when asked, but never twice at once', async () => {
-    const feed = site.feed('/sekarang.xml', { format: 'rss', title: 'Kanim Ambon' });
-    const created = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
+  it('reads a source now when asked, but never twice at once', async () => {
+    const source = site.feed('/sekarang.xml', { format: 'rss', title: 'Kanim Ambon' });
+    const created = (await addSource({ kind: 'rss', url: source.url })).json() as { id: string };
     const later = new Date(Date.now() + 3 * hour);
-    await t.ctx.db.update(feeds).set({ nextPollAt: later }).where(eq(feeds.id, created.id));
-    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
+    await t.ctx.db.update(sources).set({ nextPollAt: later }).where(eq(sources.id, created.id));
+    expect(await pollSource(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
 
     const asked = await t.app.inject({
       method: 'POST',
-      url: `/api/v1/feeds/${created.id}/poll`,
+      url: `/api/v1/sources/${created.id}/poll`,
       headers: office().headers,
     });
     expect(asked.statusCode).toBe(202);
@@ -293,44 +297,44 @@ describe.each(testDrivers())('office feeds on %s', (driver) => {
       Date.now(),
     );
 
-    // A poll that is running holds the feed: a second one finds nothing to do until its lease passes.
+    // A poll that is running holds the source: a second one finds nothing to do until its lease passes.
     await t.ctx.db
-      .update(feeds)
+      .update(sources)
       .set({ pollingUntil: new Date(Date.now() + 60_000) })
-      .where(eq(feeds.id, created.id));
-    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
+      .where(eq(sources.id, created.id));
+    expect(await pollSource(t.ctx, created.id)).toMatchObject({ outcome: 'not_due' });
     await t.ctx.db
-      .update(feeds)
+      .update(sources)
       .set({ pollingUntil: new Date(Date.now() - 1_000) })
-      .where(eq(feeds.id, created.id));
-    expect(await pollFeed(t.ctx, created.id)).toMatchObject({ outcome: 'polled' });
-    const [row] = await t.ctx.db.select().from(feeds).where(eq(feeds.id, created.id));
+      .where(eq(sources.id, created.id));
+    expect(await pollSource(t.ctx, created.id)).toMatchObject({ outcome: 'polled' });
+    const [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
     expect(row!.pollingUntil).toBeNull();
   });
 
-  it('polls due feeds from the maintenance sweep through the ingest queue, and skips paused ones', async () => {
-    const feed = site.feed('/antrian.xml', { format: 'rss', title: 'Kanim Jayapura' });
+  it('polls due sources from the maintenance sweep through the ingest queue, and skips paused ones', async () => {
+    const source = site.feed('/antrian.xml', { format: 'rss', title: 'Kanim Jayapura' });
     const paused = site.feed('/jeda.xml', { format: 'rss', title: 'Kanim Sorong' });
-    const live = (await addFeed({ kind: 'rss', url: feed.url })).json() as { id: string };
-    const stopped = (await addFeed({ kind: 'rss', url: paused.url })).json() as { id: string };
+    const live = (await addSource({ kind: 'rss', url: source.url })).json() as { id: string };
+    const stopped = (await addSource({ kind: 'rss', url: paused.url })).json() as { id: string };
     const pause = await t.app.inject({
       method: 'PATCH',
-      url: `/api/v1/feeds/${stopped.id}`,
+      url: `/api/v1/sources/${stopped.id}`,
       headers: office().headers,
       payload: { paused: true },
     });
     expect(pause.json()).toMatchObject({ paused: true, nextPollAt: null });
-    feed.add({ title: 'Lewat antrean', published: new Date() });
+    source.add({ title: 'Lewat antrean', published: new Date() });
     paused.add({ title: 'Tidak dibaca', published: new Date() });
-    // Both feeds are due (they were just added); only the live one may be read.
-    await t.ctx.db.update(feeds).set({ nextPollAt: new Date(Date.now() - 1_000) });
+    // Both sources are due (they were just added); only the live one may be read.
+    await t.ctx.db.update(sources).set({ nextPollAt: new Date(Date.now() - 1_000) });
 
     const worker = new Worker('ingest', (job) => processIngest(t.ctx, job), {
       connection: workerConnection(t.ctx.redisTarget),
       prefix: t.ctx.redisPrefix,
     });
     try {
-      expect((await sweep(t.ctx)).feeds).toBeGreaterThanOrEqual(1);
+      expect((await sweep(t.ctx)).sources).toBeGreaterThanOrEqual(1);
       await expect.poll(async () => (await postsOf(live.id)).length, { timeout: 15_000 }).toBe(1);
     } finally {
       await worker.close();

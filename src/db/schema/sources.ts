@@ -1,0 +1,69 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
+import { channels } from './channels';
+import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
+import { units, users } from './org';
+
+/**
+ * An office's own account that Gaung reads (ingest): new items become posts of the office, as drafts
+ * for the office to finish or, with `auto_submit`, straight into the reviewers' inbox.
+ */
+export const sources = pgTable(
+  'sources',
+  {
+    id: id(),
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id, { onDelete: 'restrict' }),
+    /** Who added the source: the author of the posts it brings in. */
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    kind: text('kind').$type<SourceKind>().notNull(),
+    /** The source's address (RSS/Atom) or the account's profile address (Mastodon). */
+    url: text('url').notNull(),
+    /** The account's handle on its platform, where the source names one (`kanim_pontianak`). */
+    handle: text('handle'),
+    /** Non-secret settings of the reader (which items to include, a page id, a PDS…). */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    /** The source's own credentials, encrypted and bound to the source's id; null when it reads without. */
+    credentials: text('credentials'),
+    /** Compare-and-set guard for rotated tokens, as on channels. */
+    credentialsVersion: integer('credentials_version').notNull().default(0),
+    credentialsExpiresAt: tstz('credentials_expires_at'),
+    /** A channel of the same unit and platform whose credentials the source reads with (connected once). */
+    channelId: uuid('channel_id').references(() => channels.id, { onDelete: 'set null' }),
+    /** `needs_reauth` once the platform refused the credentials: not read until they are given again. */
+    status: text('status').$type<'active' | 'needs_reauth'>().notNull().default('active'),
+    /** What the last read returned for the next one (a since_id, a page cursor). */
+    cursor: text('cursor'),
+    /** For Mastodon: the account id behind the profile address, found when the source was added. */
+    accountId: text('account_id'),
+    title: text('title'),
+    autoSubmit: boolean('auto_submit').notNull().default(false),
+    /** Tags given to every post from this source. */
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** Items published before this are not brought in (a new source does not import its archive). */
+    since: tstz('since').notNull(),
+    pausedAt: tstz('paused_at'),
+    /** When the next poll is due. */
+    nextPollAt: tstz('next_poll_at').notNull(),
+    /** A poll in progress holds the source until then (its lease); a worker that died lets go when it passes. */
+    pollingUntil: tstz('polling_until'),
+    lastPolledAt: tstz('last_polled_at'),
+    /** Consecutive failed polls; each one doubles the wait before the next. */
+    failures: integer('failures').notNull().default(0),
+    lastError: text('last_error'),
+    itemsImported: integer('items_imported').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    oneOf('sources_kind_check', t.kind, SOURCE_KINDS),
+    check('sources_failures_check', sql`${t.failures} >= 0`),
+    check('sources_status_check', sql`${t.status} in ('active', 'needs_reauth')`),
+    uniqueIndex('sources_unit_url_idx').on(t.unitId, t.url),
+    index('sources_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
+  ],
+);

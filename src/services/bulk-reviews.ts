@@ -1,0 +1,73 @@
+import type { AppContext } from '../context';
+import { AppError } from '../domain/errors';
+import { type Actor, decide } from '../domain/permissions';
+import type { PostStatus } from '../domain/vocabulary';
+import { postFacts, postResource } from './posts';
+import { approvePost, forwardPost, passPost, type TargetInput } from './reviews';
+
+/**
+ * Bulk decisions from the inbox: several posts decided together (approve to the same channels, pass,
+ * or forward). Each post is decided on its own, exactly as one decision would be: its own
+ * permission and version check, its own transaction, slot (the fair share plans each approval's
+ * slotted channels again) and timeline event. One refusal does not stop the others.
+ */
+
+export const BULK_ACTIONS = ['approve', 'pass', 'forward'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+/** At most this many posts in one bulk decision (an inbox page). */
+export const MAX_BULK_POSTS = 50;
+
+export interface BulkInput {
+  action: BulkAction;
+  posts: { id: string; version: number }[];
+  /** For `approve`: the channels every post goes to. */
+  targets?: TargetInput[];
+  /** The approval's comment, or the pass / forward note. */
+  note?: string | null;
+}
+
+export interface BulkResult {
+  id: string;
+  /** The HTTP status the single decision would have answered. */
+  status: number;
+  /** The post's status and version after the decision (when it was made). */
+  postStatus?: PostStatus;
+  version?: number;
+  /** Why it was refused: the problem's code and text. */
+  code?: string;
+  detail?: string;
+}
+
+export async function decideInBulk(ctx: AppContext, actor: Actor, input: BulkInput): Promise<BulkResult[]> {
+  const results: BulkResult[] = [];
+  for (const item of input.posts) {
+    try {
+      const facts = await postFacts(ctx.db, item.id);
+      const decision = decide(actor, 'post.review', postResource(facts));
+      if (decision !== 'allow') {
+        results.push(
+          decision === 'not_found'
+            ? { id: item.id, status: 404, code: 'not_found', detail: 'Post not found' }
+            : { id: item.id, status: 403, code: 'forbidden', detail: 'You may not review this post' },
+        );
+        continue;
+      }
+      const note = input.note ?? null;
+      const view =
+        input.action === 'approve'
+          ? await approvePost(ctx, actor, facts, {
+              version: item.version,
+              targets: input.targets ?? [],
+              ...(note ? { comment: note } : {}),
+            })
+          : input.action === 'pass'
+            ? await passPost(ctx, actor, facts, item.version, note)
+            : await forwardPost(ctx, actor, facts, item.version, note);
+      results.push({ id: item.id, status: 200, postStatus: view.status, version: view.version });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      results.push({ id: item.id, status: error.status, code: error.code, detail: error.message });
+    }
+  }
+  return results;
+}

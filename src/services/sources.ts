@@ -1,0 +1,810 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import type { DbOrTx } from '../db/client';
+import { channels, notifications, posts, sources, units, users } from '../db/schema';
+import { AppError, conflict, invalid, notFound } from '../domain/errors';
+import type { Actor } from '../domain/permissions';
+import type { Platform, SourceKind } from '../domain/vocabulary';
+import {
+  FEED_KINDS,
+  FeedError,
+  type FeedKind,
+  fetchFeedMedia,
+  resolveFeed,
+  shorten,
+} from '../platforms/feeds';
+import { sourceReaderFor } from '../platforms/index';
+import { type NetworkReach, type PlatformContext, PlatformError, type SourceItem } from '../platforms/types';
+import { enqueueSourcePolls } from '../queues/producers';
+import { recordAudit } from './audit';
+import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
+import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
+import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+
+/**
+ * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
+ * with its text, pictures and videos, and the item's address as the source URL (so reviewers can
+ * repost or quote the original). Items become drafts for the office to finish or, when the source says
+ * so, go straight to the reviewers' inbox. Each item becomes at most one post, however often it is read.
+ */
+
+export type SourceRow = typeof sources.$inferSelect;
+
+export interface SourceView {
+  id: string;
+  unitId: string;
+  kind: SourceKind;
+  url: string;
+  handle: string | null;
+  title: string | null;
+  settings: Record<string, unknown>;
+  /** `needs_reauth` once the platform refused the credentials: reconnect (PATCH credentials) to read again. */
+  status: 'active' | 'needs_reauth';
+  /** Whether the source has credentials of its own (never returned). */
+  hasCredentials: boolean;
+  channelId: string | null;
+  autoSubmit: boolean;
+  tags: string[];
+  since: string;
+  paused: boolean;
+  nextPollAt: string | null;
+  lastPolledAt: string | null;
+  failures: number;
+  lastError: string | null;
+  itemsImported: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+export function sourceView(row: SourceRow): SourceView {
+  return {
+    id: row.id,
+    unitId: row.unitId,
+    kind: row.kind,
+    url: row.url,
+    handle: row.handle,
+    title: row.title,
+    settings: row.settings,
+    status: row.status,
+    hasCredentials: row.credentials !== null,
+    channelId: row.channelId,
+    autoSubmit: row.autoSubmit,
+    tags: row.tags,
+    since: row.since.toISOString(),
+    paused: row.pausedAt !== null,
+    nextPollAt: row.pausedAt ? null : iso(row.nextPollAt),
+    lastPolledAt: iso(row.lastPolledAt),
+    failures: row.failures,
+    lastError: row.lastError,
+    itemsImported: row.itemsImported,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** A source with its unit's path (for `authorize`), or 404. */
+export async function loadSource(db: DbOrTx, id: string): Promise<{ source: SourceRow; unitPath: string }> {
+  const [row] = await db
+    .select({ source: sources, unitPath: units.path })
+    .from(sources)
+    .innerJoin(units, eq(units.id, sources.unitId))
+    .where(eq(sources.id, id));
+  if (!row) throw notFound('Source');
+  return row;
+}
+
+/** The sources of the units whose posts the actor sees. */
+export async function listSources(
+  ctx: AppContext,
+  actor: Actor,
+  filters: { unitId?: string },
+): Promise<SourceView[]> {
+  const visible =
+    actor.role === 'contributor'
+      ? eq(units.path, actor.unitPath)
+      : sql`${units.path} like ${`${actor.unitPath}%`}`;
+  const rows = await ctx.db
+    .select({ source: sources })
+    .from(sources)
+    .innerJoin(units, eq(units.id, sources.unitId))
+    .where(and(visible, filters.unitId ? eq(sources.unitId, filters.unitId) : undefined))
+    .orderBy(asc(units.name), asc(sources.createdAt));
+  return rows.map((r) => sourceView(r.source));
+}
+
+export interface SourceInput {
+  kind: SourceKind;
+  /** The feed's or profile's address; for a platform account, `handle` may name it instead. */
+  url?: string;
+  handle?: string;
+  settings?: Record<string, unknown>;
+  /** The account's credentials, checked with the platform and kept encrypted. */
+  credentials?: Record<string, unknown>;
+  /** A channel of the same unit and platform whose credentials the source reads with. */
+  channelId?: string;
+  autoSubmit?: boolean;
+  tags?: string[];
+  /** Bring in items published from this time on (default: the last day; the archive stays out). */
+  since?: Date;
+}
+
+const unreadable = (error: Error, field = 'url') =>
+  new AppError('source_unreadable', 422, error.message, {
+    errors: [{ field, message: error.message, code: 'source_unreadable' }],
+  });
+
+/** Where an account's profile is, for a source named by its handle. */
+const PROFILE_URLS: Partial<Record<SourceKind, (handle: string) => string>> = {
+  x: (h) => `https://x.com/${h}`,
+  instagram: (h) => `https://www.instagram.com/${h}/`,
+  facebook: (h) => `https://www.facebook.com/${h}`,
+  threads: (h) => `https://www.threads.net/@${h}`,
+  bluesky: (h) => `https://bsky.app/profile/${h}`,
+  telegram: (h) => `https://t.me/${h}`,
+  youtube: (h) => `https://www.youtube.com/@${h}`,
+  tiktok: (h) => `https://www.tiktok.com/@${h}`,
+};
+
+const isFeedKind = (kind: SourceKind): kind is FeedKind => (FEED_KINDS as readonly string[]).includes(kind);
+
+/** What a new source needs beyond the input: its address, account id, title and checked credentials. */
+interface Resolved {
+  url: string;
+  handle: string | null;
+  accountId: string | null;
+  title: string | null;
+  credentials: Record<string, unknown> | null;
+  settings: Record<string, unknown>;
+}
+
+/**
+ * Checks a new source before it is kept: a feed is read once; an account's credentials (its own or
+ * its channel's) are verified with the platform, which also tells its handle.
+ */
+async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput): Promise<Resolved> {
+  if (!sourceReaderFor(ctx.platforms, input.kind))
+    throw invalid([
+      {
+        field: 'kind',
+        message: `Gaung cannot read ${input.kind} accounts yet`,
+        code: 'source_kind_unavailable',
+      },
+    ]);
+  const settings = input.settings ?? {};
+  if (isFeedKind(input.kind)) {
+    if (!input.url) throw invalid([{ field: 'url', message: 'is required for this kind', code: 'required' }]);
+    const resolved = await resolveFeed(input.kind, input.url, { reach: reachOf(ctx.config) }).catch(
+      (error: unknown) => {
+        throw error instanceof FeedError ? unreadable(error) : error;
+      },
+    );
+    return { url: input.url, handle: null, credentials: null, settings, ...resolved };
+  }
+  const kind = input.kind as Platform;
+  const adapter = adapterFor(ctx, kind);
+  let credentials: Record<string, unknown> | null = null;
+  let verifyWith: PlatformContext | null = null;
+  if (input.channelId) {
+    const [channel] = await ctx.db.select().from(channels).where(eq(channels.id, input.channelId));
+    if (!channel || channel.unitId !== unitId || channel.platform !== kind || channel.archivedAt)
+      throw invalid([
+        {
+          field: 'channelId',
+          message: `must be a ${kind} channel of the same unit`,
+          code: 'source_channel_mismatch',
+        },
+      ]);
+    verifyWith = await platformContextFor(ctx, channel);
+  } else if (input.credentials) {
+    const parsed = adapter.credentialsSchema.safeParse(input.credentials);
+    if (!parsed.success)
+      throw invalid([
+        { field: 'credentials', message: 'are not valid for this platform', code: 'invalid_credentials' },
+      ]);
+    credentials = parsed.data;
+    verifyWith = readingContext(ctx, { id: randomUUID(), kind, settings }, credentials);
+  }
+  let handle = input.handle?.replace(/^@/, '') ?? null;
+  let accountId: string | null = null;
+  if (verifyWith) {
+    const account = await adapter.verifyCredentials(verifyWith).catch((error: unknown) => {
+      const classified = adapter.classifyError(error);
+      throw unreadable(
+        new Error(`${kind} refused these credentials: ${classified.message}`),
+        input.channelId ? 'channelId' : 'credentials',
+      );
+    });
+    handle ??= account.handle.replace(/^@/, '');
+    accountId = account.remoteId;
+  }
+  const url = input.url ?? (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined);
+  if (!url)
+    throw invalid([{ field: 'handle', message: 'name the account (handle or url)', code: 'required' }]);
+  return { url, handle, accountId, title: handle ? `@${handle}` : null, credentials, settings };
+}
+
+/** Adds a source to the actor's own unit after checking it, and queues its first poll. */
+export async function createSource(
+  ctx: AppContext,
+  who: ActingUser,
+  input: SourceInput,
+): Promise<SourceView> {
+  const { actor } = who;
+  const url =
+    input.url ?? (input.handle ? PROFILE_URLS[input.kind]?.(input.handle.replace(/^@/, '')) : undefined);
+  if (url) {
+    const [existing] = await ctx.db
+      .select({ id: sources.id })
+      .from(sources)
+      .where(and(eq(sources.unitId, actor.unitId), eq(sources.url, url)));
+    if (existing)
+      throw conflict('source_exists', 'Your unit already reads this source', { sourceId: existing.id });
+  }
+  const resolved = await resolveSource(ctx, actor.unitId, input);
+  const now = ctx.now();
+  const id = randomUUID();
+  const row = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(sources)
+      .values({
+        id,
+        unitId: actor.unitId,
+        createdBy: actor.userId,
+        kind: input.kind,
+        url: resolved.url,
+        handle: resolved.handle,
+        accountId: resolved.accountId,
+        settings: resolved.settings,
+        credentials: resolved.credentials ? ctx.keys.encrypt(resolved.credentials, id) : null,
+        channelId: input.channelId ?? null,
+        title: resolved.title ? shorten(resolved.title, 200) : null,
+        autoSubmit: input.autoSubmit ?? false,
+        tags: normaliseTags(input.tags ?? []),
+        since: input.since ?? new Date(now.getTime() - DEFAULT_LOOKBACK_MS),
+        nextPollAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing({ target: [sources.unitId, sources.url] })
+      .returning();
+    if (!created) throw conflict('source_exists', 'Your unit already reads this source');
+    await recordAudit(ctx, tx, {
+      actorId: actor.userId,
+      unitId: actor.unitId,
+      action: 'source.created',
+      targetType: 'source',
+      targetId: created.id,
+      ip: who.ip,
+      details: {
+        kind: input.kind,
+        url: resolved.url,
+        autoSubmit: created.autoSubmit,
+        ...(input.channelId ? { channelId: input.channelId } : {}),
+        ...(resolved.credentials ? { credentials: 'given' } : {}),
+      },
+    });
+    return created;
+  });
+  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
+}
+
+export interface SourcePatch {
+  autoSubmit?: boolean;
+  tags?: string[];
+  paused?: boolean;
+  settings?: Record<string, unknown>;
+  /** New credentials (a reconnection): checked with the platform; the source reads again at once. */
+  credentials?: Record<string, unknown>;
+}
+
+export async function updateSource(
+  ctx: AppContext,
+  who: ActingUser,
+  source: SourceRow,
+  patch: SourcePatch,
+): Promise<SourceView> {
+  const now = ctx.now();
+  let credentials: string | null = null;
+  if (patch.credentials) {
+    if (isFeedKind(source.kind))
+      throw invalid([
+        { field: 'credentials', message: 'this kind reads without credentials', code: 'invalid' },
+      ]);
+    const checked = await resolveSource(ctx, source.unitId, {
+      kind: source.kind,
+      url: source.url,
+      handle: source.handle ?? undefined,
+      settings: patch.settings ?? source.settings,
+      credentials: patch.credentials,
+    });
+    credentials = ctx.keys.encrypt(checked.credentials ?? {}, source.id);
+  }
+  const row = await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(sources)
+      .set({
+        ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
+        ...(credentials
+          ? {
+              credentials,
+              credentialsVersion: source.credentialsVersion + 1,
+              credentialsExpiresAt: null,
+              status: 'active' as const,
+              failures: 0,
+              lastError: null,
+              nextPollAt: now,
+            }
+          : {}),
+        ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
+        ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
+        // Resuming polls at once and forgets earlier failures; pausing keeps the schedule out of the sweep.
+        ...(patch.paused === true && !source.pausedAt ? { pausedAt: now } : {}),
+        ...(patch.paused === false && source.pausedAt
+          ? { pausedAt: null, nextPollAt: now, failures: 0 }
+          : {}),
+        updatedAt: now,
+      })
+      .where(eq(sources.id, source.id))
+      .returning();
+    if (!updated) throw notFound('Source');
+    await recordAudit(ctx, tx, {
+      actorId: who.actor.userId,
+      unitId: source.unitId,
+      action: 'source.updated',
+      targetType: 'source',
+      targetId: source.id,
+      ip: who.ip,
+      details: { ...patch, ...(patch.credentials ? { credentials: 'given' } : {}) },
+    });
+    return updated;
+  });
+  if (!row.pausedAt) await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
+}
+
+/** Stops reading the source. The posts it brought in stay, without the link to it. */
+export async function deleteSource(ctx: AppContext, who: ActingUser, source: SourceRow): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(sources).where(eq(sources.id, source.id));
+    await recordAudit(ctx, tx, {
+      actorId: who.actor.userId,
+      unitId: source.unitId,
+      action: 'source.deleted',
+      targetType: 'source',
+      targetId: source.id,
+      ip: who.ip,
+      details: { kind: source.kind, url: source.url },
+    });
+  });
+}
+
+/** Makes the source due now and queues its poll (a paused source is resumed only by unpausing it). */
+export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promise<SourceView> {
+  if (source.pausedAt) throw conflict('source_paused', 'This source is paused; resume it first');
+  const now = ctx.now();
+  // A poll running now keeps its lease; this one follows when it ends.
+  const [row] = await ctx.db
+    .update(sources)
+    .set({ nextPollAt: now, updatedAt: now })
+    .where(eq(sources.id, source.id))
+    .returning();
+  if (!row) throw notFound('Source');
+  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  return sourceView(row);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+
+/** How often a source of this kind is read: X's reads are few and paid, the others share one interval. */
+export function pollSecondsOf(config: AppContext['config'], kind: SourceKind): number {
+  return kind === 'x' ? config.GAUNG_SOURCE_POLL_SECONDS_X : config.GAUNG_SOURCE_POLL_SECONDS;
+}
+
+/** A new source brings in what the office published in the last day: the post it just made is usually why it adds the source. */
+const DEFAULT_LOOKBACK_MS = 24 * 60 * 60_000;
+/** A poll holds its source this long; a worker that dies mid-poll leaves it due again afterwards. */
+const LEASE_MS = 5 * 60_000;
+/** A failing source waits at most this long between polls. */
+const MAX_BACKOFF_MS = 6 * 60 * 60_000;
+/** Items taken per poll; the rest follow on the next one. */
+const ITEMS_PER_POLL = 20;
+const BODY_MAX = 10_000;
+
+const notPolling = (now: Date) => or(isNull(sources.pollingUntil), lte(sources.pollingUntil, now));
+
+/** Queues a poll for each source that is due; the job id makes a repeated offer a no-op. */
+export async function enqueueDueSources(ctx: AppContext): Promise<number> {
+  const due = await ctx.db
+    .select({ id: sources.id, nextPollAt: sources.nextPollAt })
+    .from(sources)
+    .where(and(isNull(sources.pausedAt), lte(sources.nextPollAt, ctx.now()), notPolling(ctx.now())))
+    .orderBy(asc(sources.nextPollAt))
+    .limit(1_000);
+  await enqueueSourcePolls(
+    ctx,
+    due.map((row) => ({ sourceId: row.id, dueAt: row.nextPollAt })),
+  );
+  return due.length;
+}
+
+export interface PollResult {
+  outcome: 'polled' | 'not_due' | 'failed';
+  imported: number;
+  message?: string;
+}
+
+/**
+ * What a reader needs to read a source: the source as the "channel" (its id, its kind, its settings
+ * with its address), its credentials, and writes of rotated tokens back onto the source.
+ */
+function readingContext(
+  ctx: AppContext,
+  source: {
+    id: string;
+    kind: Platform | SourceKind;
+    settings: Record<string, unknown>;
+    credentialsVersion?: number;
+  },
+  initial: Record<string, unknown>,
+): PlatformContext {
+  let credentials = initial;
+  let version = source.credentialsVersion ?? 0;
+  return {
+    channel: { id: source.id, platform: source.kind as Platform, settings: source.settings },
+    get credentials() {
+      return credentials;
+    },
+    async saveCredentials(next, expiresAt) {
+      const updated = await ctx.db
+        .update(sources)
+        .set({
+          credentials: ctx.keys.encrypt(next, source.id),
+          credentialsVersion: version + 1,
+          credentialsExpiresAt: expiresAt,
+          updatedAt: ctx.now(),
+        })
+        .where(and(eq(sources.id, source.id), eq(sources.credentialsVersion, version)))
+        .returning({ version: sources.credentialsVersion });
+      if (updated.length === 0) return false;
+      version += 1;
+      credentials = next;
+      return true;
+    },
+    async reloadCredentials() {
+      const [fresh] = await ctx.db.select().from(sources).where(eq(sources.id, source.id));
+      if (!fresh) throw notFound('Source');
+      version = fresh.credentialsVersion;
+      credentials = fresh.credentials ? ctx.keys.decrypt(fresh.credentials, fresh.id) : {};
+      return credentials;
+    },
+    endpoints: endpointsOf(ctx.config),
+    apps: appsOf(ctx.config),
+    reach: reachOf(ctx.config),
+    log: ctx.log.child({ sourceId: source.id, kind: source.kind }),
+  };
+}
+
+/** Settings a reader sees: the source's own, and where it is (its address, handle, account id). */
+const readerSettings = (source: SourceRow): Record<string, unknown> => ({
+  ...source.settings,
+  url: source.url,
+  ...(source.handle ? { handle: source.handle } : {}),
+  ...(source.accountId ? { accountId: source.accountId } : {}),
+});
+
+/**
+ * The context a source is read with: its channel's (the office account connected once, for both),
+ * whose rotated tokens go back to the channel; or its own credentials, refreshed as a channel's are
+ * when they are about to expire.
+ */
+async function sourceContext(ctx: AppContext, source: SourceRow): Promise<PlatformContext> {
+  const settings = readerSettings(source);
+  if (source.channelId) {
+    const [channel] = await ctx.db.select().from(channels).where(eq(channels.id, source.channelId));
+    if (!channel || channel.archivedAt)
+      throw new SourceAuthError('The channel this source reads with is gone');
+    if (channel.status === 'needs_reauth')
+      throw new SourceAuthError(`The channel ${channel.name} must be reconnected first`);
+    const base = await platformContextFor(ctx, channel);
+    return Object.assign(base, {
+      channel: { id: source.id, platform: channel.platform, settings: { ...channel.settings, ...settings } },
+    });
+  }
+  const credentials = source.credentials
+    ? ctx.keys.decrypt<Record<string, unknown>>(source.credentials, source.id)
+    : {};
+  const reading = readingContext(ctx, { ...source, settings }, credentials);
+  const adapter = isFeedKind(source.kind) ? undefined : ctx.platforms.get(source.kind as Platform);
+  if (
+    adapter?.refreshCredentials &&
+    source.credentials &&
+    source.credentialsExpiresAt &&
+    source.credentialsExpiresAt.getTime() - ctx.now().getTime() < REFRESH_AHEAD_MS
+  )
+    await adapter.refreshCredentials(reading);
+  return reading;
+}
+
+/** Credentials that no longer work: the source waits for a person to reconnect it. */
+class SourceAuthError extends Error {}
+
+/** Tokens this close to expiry are refreshed before a read. */
+const REFRESH_AHEAD_MS = 5 * 60_000;
+
+/** Which item kinds a source's settings include beyond its own posts (`include: ['reply', …]`). */
+function included(source: SourceRow): Set<SourceItem['kind']> {
+  const include = source.settings.include;
+  return new Set(['post', ...(Array.isArray(include) ? include : [])] as SourceItem['kind'][]);
+}
+
+/** A failed read as the source shows it, and whether it means the credentials stopped working. */
+function readFailure(
+  ctx: AppContext,
+  source: SourceRow,
+  error: unknown,
+): { message: string; retryAt?: Date | null; auth?: boolean } | null {
+  if (error instanceof FeedError) return error;
+  if (error instanceof SourceAuthError) return { message: error.message, auth: true };
+  if (error instanceof AppError) return { message: error.message };
+  const adapter = isFeedKind(source.kind) ? undefined : ctx.platforms.get(source.kind as Platform);
+  if (!adapter && !(error instanceof PlatformError)) return null;
+  const classified = error instanceof PlatformError ? error.classification : adapter!.classifyError(error);
+  return {
+    message: classified.message,
+    retryAt: classified.kind === 'rate_limited' ? classified.until : null,
+    auth: classified.kind === 'auth',
+  };
+}
+
+/**
+ * Reads a due source and brings in its new items, oldest first. The source is claimed with a
+ * conditional UPDATE (its lease), so two workers never read it at once. Any source kind whose reader
+ * exists is read the same way: feeds by the feed reader, platform accounts by their adapter's
+ * `source`. A failure is kept on the source (shown to the office) and the next poll waits twice as
+ * long each time, or as long as the platform asked; refused credentials set the source to
+ * `needs_reauth` and tell the office. An answer that cannot be read brings nothing in.
+ */
+export async function pollSource(ctx: AppContext, sourceId: string): Promise<PollResult> {
+  const now = ctx.now();
+  const [source] = await ctx.db
+    .update(sources)
+    .set({ pollingUntil: new Date(now.getTime() + LEASE_MS) })
+    .where(
+      and(
+        eq(sources.id, sourceId),
+        isNull(sources.pausedAt),
+        eq(sources.status, 'active'),
+        lte(sources.nextPollAt, now),
+        notPolling(now),
+      ),
+    )
+    .returning();
+  if (!source) return { outcome: 'not_due', imported: 0 };
+
+  const [author] = await ctx.db
+    .select({ id: users.id, unitId: users.unitId, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.id, source.createdBy));
+  if (!author || author.disabledAt || author.unitId !== source.unitId)
+    return recordPoll(ctx, source, 0, {
+      message: 'The person who added this source no longer works in this unit; add the source again.',
+    });
+
+  let imported = 0;
+  try {
+    const reader = sourceReaderFor(ctx.platforms, source.kind);
+    if (!reader)
+      throw new AppError('source_kind_unavailable', 422, `Gaung cannot read ${source.kind} accounts`);
+    const reading = await sourceContext(ctx, source);
+    const result = await reader.readSource(reading, {
+      cursor: source.cursor,
+      since: source.since,
+      limit: ITEMS_PER_POLL,
+    });
+    const kinds = included(source);
+    const fresh = result.items
+      .filter((item) => kinds.has(item.kind))
+      .filter((item) => !item.publishedAt || item.publishedAt >= source.since)
+      .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
+    const known = new Set(
+      fresh.length === 0
+        ? []
+        : (
+            await ctx.db
+              .select({ key: posts.sourceItemKey })
+              .from(posts)
+              .where(
+                and(
+                  eq(posts.sourceId, source.id),
+                  inArray(
+                    posts.sourceItemKey,
+                    fresh.map((item) => item.key),
+                  ),
+                ),
+              )
+          ).map((row) => row.key),
+    );
+    const actor = { userId: author.id, unitId: source.unitId };
+    for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, ITEMS_PER_POLL))
+      if (await importItem(ctx, source, actor, item, reading.reach)) imported += 1;
+    return await recordPoll(ctx, source, imported, null, result.title ?? null, result.cursor);
+  } catch (error) {
+    const failure = readFailure(ctx, source, error);
+    if (!failure) throw error;
+    if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
+    return recordPoll(ctx, source, imported, failure);
+  }
+}
+
+/** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
+async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(sources)
+      .set({ status: 'needs_reauth', updatedAt: ctx.now() })
+      .where(and(eq(sources.id, source.id), eq(sources.status, 'active')))
+      .returning({ id: sources.id });
+    if (!updated) return;
+    await recordAudit(ctx, tx, {
+      actorId: null,
+      ip: null,
+      unitId: source.unitId,
+      action: 'source.needs_reauth',
+      targetType: 'source',
+      targetId: source.id,
+      details: { problem: reason },
+    });
+    const people = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.unitId, source.unitId), isNull(users.disabledAt)));
+    if (people.length > 0)
+      await tx.insert(notifications).values(
+        people.map((person) => ({
+          userId: person.id,
+          kind: 'source.needs_reauth',
+          data: { sourceId: source.id, channelName: source.title ?? source.url, reason },
+        })),
+      );
+  });
+}
+
+/**
+ * Keeps the outcome of a poll on the source and schedules the next one: after the usual interval, or
+ * after a failure twice as long as the last wait (up to 6 h), and never before a time the site asked for.
+ */
+async function recordPoll(
+  ctx: AppContext,
+  source: SourceRow,
+  imported: number,
+  failure: { message: string; retryAt?: Date | null } | null,
+  title: string | null = null,
+  cursor: string | null = source.cursor,
+): Promise<PollResult> {
+  const done = ctx.now();
+  const failures = failure ? source.failures + 1 : 0;
+  const interval = pollSecondsOf(ctx.config, source.kind) * 1000;
+  const asked = failure?.retryAt ? Math.min(failure.retryAt.getTime() - done.getTime(), 86_400_000) : 0;
+  const wait = failure ? Math.max(Math.min(interval * 2 ** failures, MAX_BACKOFF_MS), asked) : interval;
+  await ctx.db
+    .update(sources)
+    .set({
+      title: source.title ?? (title ? shorten(title, 200) : null),
+      cursor,
+      lastPolledAt: done,
+      nextPollAt: new Date(done.getTime() + wait),
+      pollingUntil: null,
+      failures,
+      lastError: failure?.message ?? null,
+      itemsImported: sql`${sources.itemsImported} + ${imported}`,
+      updatedAt: done,
+    })
+    .where(eq(sources.id, source.id));
+  const outcome = failure ? 'failed' : 'polled';
+  ctx.metrics.sourcePolls.inc({ kind: source.kind, outcome });
+  ctx.metrics.sourceItemsImported.inc({ kind: source.kind }, imported);
+  if (failure)
+    ctx.log.warn({ sourceId: source.id, failures, message: failure.message }, 'source poll failed');
+  else if (imported > 0) ctx.log.info({ sourceId: source.id, imported }, 'source items brought in');
+  return failure ? { outcome, imported, message: failure.message } : { outcome, imported };
+}
+
+/** The last segment of a media address, as the medium's original name. */
+function fileNameOf(url: string): string {
+  try {
+    return decodeURIComponent(path.posix.basename(new URL(url).pathname)).slice(0, 200);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Takes an item's media through the same checks as an upload (type from the bytes, size, pixels),
+ * then inserts its post. Returns false when another poll brought the item in first.
+ */
+async function importItem(
+  ctx: AppContext,
+  source: SourceRow,
+  actor: { userId: string; unitId: string },
+  item: SourceItem,
+  reach: NetworkReach,
+): Promise<boolean> {
+  const mediaIds: { id: string; altText: string | null }[] = [];
+  const skipped: { url: string; reason: string }[] = [];
+  for (const medium of item.media) {
+    if (medium.skippedReason) {
+      skipped.push({ url: medium.url, reason: medium.skippedReason });
+      continue;
+    }
+    try {
+      const maxBytes =
+        medium.kind === 'image'
+          ? ctx.config.GAUNG_MEDIA_MAX_IMAGE_BYTES
+          : ctx.config.GAUNG_MEDIA_MAX_VIDEO_BYTES;
+      const stream = await fetchFeedMedia(medium.url, {
+        reach,
+        maxBytes: maxBytes + 1,
+        headers: medium.headers,
+      });
+      const staged = await stageUpload(ctx, {
+        stream,
+        fileName: fileNameOf(medium.url),
+        contentType: undefined,
+      });
+      const altText = medium.altText.slice(0, ALT_TEXT_MAX);
+      const { media } = await commitUpload(ctx, actor, staged, altText);
+      mediaIds.push({ id: media.id, altText: altText || null });
+    } catch (error) {
+      // One medium that cannot be taken (refused, too large, the connection lost) does not hold the item back.
+      const reason = error instanceof FeedError || error instanceof AppError ? error.message : String(error);
+      skipped.push({ url: medium.url, reason });
+      if (!(error instanceof FeedError || error instanceof AppError))
+        ctx.log.warn(
+          { err: error, sourceId: source.id, url: medium.url },
+          'a source medium could not be taken',
+        );
+    }
+  }
+  const body = shorten(item.text, BODY_MAX);
+  if (!body.trim() && mediaIds.length === 0) return false;
+  const postId = await ctx.db.transaction(async (tx) => {
+    const at = ctx.now();
+    const id = await insertDraftInTx(
+      tx,
+      actor,
+      {
+        body,
+        sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
+        tags: source.tags,
+        media: mediaIds,
+      },
+      at,
+      {
+        sourceId: source.id,
+        sourceItemKey: item.key,
+        origin: item.origin,
+        details: {
+          id: source.id,
+          kind: source.kind,
+          item: item.url,
+          ...(skipped.length ? { mediaSkipped: skipped } : {}),
+        },
+      },
+    );
+    if (id && source.autoSubmit) {
+      const facts = await postFacts(tx, id);
+      const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
+      await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {
+        columns: { submittedAt: at },
+      });
+    }
+    return id;
+  });
+  return postId !== null;
+}
