@@ -275,6 +275,12 @@ export const MEDIA_RULES: Readonly<Record<Platform, MediaRules>> = {
   },
 };
 
+/**
+ * Press room downloads are the rendition made for webhooks: any format, no size, aspect or byte
+ * limits, so the original resolution, but camera and location data removed like for every platform.
+ */
+export const PRESS_DOWNLOAD_PLATFORM: Platform = 'webhook';
+
 /** The byte and duration caps of a platform for media. */
 export function mediaCaps(platform: Platform): {
   imageMaxBytes: number | null;

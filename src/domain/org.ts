@@ -26,6 +26,14 @@ export const PARENT_KINDS: Record<UnitKind, readonly UnitKind[]> = {
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /**
+ * Slugs a unit may not take: the press room's own paths beside `/press/<slug>` (the pattern already
+ * refuses the dotted ones; they are listed so the rule survives a looser pattern).
+ */
+export const RESERVED_SLUGS: readonly string[] = ['feed.xml', 'feed.json', 'media'];
+
+export const isUsableSlug = (slug: string) => SLUG_PATTERN.test(slug) && !RESERVED_SLUGS.includes(slug);
+
+/**
  * Names of units and people: letters (any script), digits, spaces and the punctuation real names
  * use ("Dr. Siti Nur'aini, S.H.", "Kantor Imigrasi Kelas I TPI Ngurah Rai"). Markup and statement
  * separators are refused outright rather than stored and escaped forever after.

@@ -1,17 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { isTimeZone, SLUG_PATTERN } from '../domain/org';
+import { isTimeZone } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { unitName } from '../schemas/org';
+import { unitName, unitSlug } from '../schemas/org';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
 
-const slug = z
-  .string()
-  .min(2)
-  .max(60)
-  .regex(SLUG_PATTERN, 'lower-case letters and digits in words joined by "-"');
+const slug = unitSlug;
 
 const timeZone = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NAME_PATTERN } from '../domain/org';
+import { isUsableSlug, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
 
 /** Inputs of units and people, shared by the API and the web app. */
 
@@ -9,6 +9,14 @@ export const unitName = z
   .min(1)
   .max(120)
   .regex(NAME_PATTERN, "letters, digits, spaces and . , ' ( ) & / - only");
+
+/** A unit's slug: its address in the press room (`/press/<slug>`), unique, never one of the press room's own paths. */
+export const unitSlug = z
+  .string()
+  .min(2)
+  .max(60)
+  .regex(SLUG_PATTERN, 'lower-case letters and digits in words joined by "-"')
+  .refine(isUsableSlug, 'is reserved by the press room');
 
 export const personName = z
   .string()

@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { auditEvents, channels, postingSlots, units, users } from '../db/schema';
 import type { Role, UnitKind } from '../domain/vocabulary';
 import { hashPassword, randomToken } from '../infra/crypto';
+import { seedDemoHistory } from './demo-history';
 
 const DEMO_LOCK_KEY = 7_302_418_003;
 
@@ -70,11 +71,13 @@ const DEMO_USERS: Array<{ unit: string; role: Role; email: string; name: string 
   { unit: 'national', role: 'reviewer', email: 'humas@demo.gaung', name: 'Humas Pusat' },
   { unit: 'surabaya', role: 'contributor', email: 'surabaya@demo.gaung', name: 'Kantor Surabaya' },
   { unit: 'makassar', role: 'contributor', email: 'makassar@demo.gaung', name: 'Kantor Makassar' },
+  { unit: 'malang', role: 'contributor', email: 'malang@demo.gaung', name: 'Kantor Malang' },
 ];
 
 /**
  * GAUNG_DEMO=1 on a first start: a small organisation with one user per role and national channels
- * on the `sandbox` platform, which publishes into Gaung's own timeline. Sign-ins are printed once.
+ * on the `sandbox` platform, which publishes into Gaung's own timeline, and a few weeks of history
+ * (see demo-history.ts). Sign-ins are printed once.
  */
 export async function seedDemo(
   ctx: AppContext,
@@ -106,15 +109,22 @@ export async function seedDemo(
         path,
       });
     }
-    for (const person of people)
-      await tx.insert(users).values({
-        unitId: ids.get(person.unit)!.id,
-        email: person.email,
-        name: person.name,
-        role: person.role,
-        passwordHash: person.passwordHash,
-      });
+    const userIds = new Map<string, string>();
+    for (const person of people) {
+      const [user] = await tx
+        .insert(users)
+        .values({
+          unitId: ids.get(person.unit)!.id,
+          email: person.email,
+          name: person.name,
+          role: person.role,
+          passwordHash: person.passwordHash,
+        })
+        .returning({ id: users.id });
+      userIds.set(person.email, user!.id);
+    }
     const national = ids.get('national')!.id;
+    const channelIds: string[] = [];
     for (const name of ['Sandbox — Akun Nasional A', 'Sandbox — Akun Nasional B']) {
       const [channel] = await tx
         .insert(channels)
@@ -128,6 +138,7 @@ export async function seedDemo(
           minSpacingMinutes: 60,
         })
         .returning({ id: channels.id });
+      channelIds.push(channel!.id);
       await tx.insert(postingSlots).values(
         ['0 9 * * *', '0 12 * * *', '0 16 * * *', '0 19 * * *'].map((cron) => ({
           channelId: channel!.id,
@@ -135,6 +146,19 @@ export async function seedDemo(
         })),
       );
     }
+    const offices = people.filter((person) => person.role === 'contributor');
+    await seedDemoHistory(tx, {
+      now: ctx.now(),
+      offices: offices.map((person) => ({
+        ...ids.get(person.unit)!,
+        name: person.name,
+        authorId: userIds.get(person.email)!,
+      })),
+      nationalId: national,
+      reviewerId: userIds.get('humas@demo.gaung')!,
+      channelIds,
+      publicUrl: ctx.config.publicUrl,
+    });
     await tx
       .insert(auditEvents)
       .values({ unitId: national, action: 'demo.seeded', details: { users: people.length } });

@@ -2,11 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type FieldError, notFoundAt } from '../domain/errors';
-import { SLUG_PATTERN } from '../domain/org';
 import { type Actor, decide } from '../domain/permissions';
 import { LOCALES, ROLES, type Role } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
-import { email, newPassword, personName, unitName } from '../schemas/org';
+import { email, newPassword, personName, unitName, unitSlug } from '../schemas/org';
 import { type AuditView, listAudit } from '../services/audit';
 import { createToken, listTokens, loadToken, revokeToken, type TokenRow } from '../services/tokens';
 import {
@@ -524,7 +523,7 @@ export const adminRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     slug: z.string().max(200),
     timeZone: z.string().max(64),
   });
-  const slugSchema = z.string().min(2).max(60).regex(SLUG_PATTERN);
+  const slugSchema = unitSlug;
 
   /**
    * An admin form: done → `done` with a notice; refused by the rules → `show` again with the form

@@ -24,6 +24,7 @@ import { reviewPages } from './review';
 import { reviewSettingsPages } from './review-settings';
 import { sandboxRoutes } from './sandbox';
 import { sourcePages } from './sources';
+import { transparencyRoutes } from './transparency';
 import { workingTimePages } from './working-time';
 
 /**
@@ -136,5 +137,6 @@ export const webRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(workingTimePages, { kit });
   await app.register(reportPages, { kit });
   await app.register(pressRoutes, { kit });
+  await app.register(transparencyRoutes, { kit });
   await app.register(sandboxRoutes, { kit });
 };

@@ -154,7 +154,8 @@ export function Layout(props: {
 }
 
 export function AdminNav() {
-  const { t, path } = useEnv();
+  const { t, path, actor } = useEnv();
+  const national = actor?.unitPath.split('/').filter(Boolean).length === 1;
   const items = [
     ['/admin/channels', t.admin.nav.channels],
     ['/admin/units', t.admin.nav.units],
@@ -163,6 +164,7 @@ export function AdminNav() {
     ['/admin/tokens', t.admin.nav.tokens],
     ['/admin/audit', t.admin.nav.audit],
     ['/admin/blackouts', t.admin.nav.blackouts],
+    ...(national ? ([['/admin/transparency', t.admin.nav.transparency]] as const) : []),
     ['/admin/working-time', t.admin.nav.workingTime],
   ] as const;
   return (

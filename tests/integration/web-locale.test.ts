@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveries, notifications, sandboxPosts, sources, users } from '../../src/db/schema';
+import { deliveries, notifications, sandboxPosts, sources, units, users } from '../../src/db/schema';
 import { CREDIT_PLACEHOLDERS } from '../../src/domain/rendering';
 import { LOCALES, type Locale } from '../../src/domain/vocabulary';
 import { en } from '../../src/web/i18n/en';
@@ -69,7 +69,7 @@ function registeredPages(app: TestApp['app']): string[] {
     if (match[3]?.split(', ').includes('GET')) routes.push(path);
   }
   const notPages =
-    /^\/(api\/|docs|admin\/queues|assets\/|media-public\/|healthz|readyz|metrics|press\/feed\.)|^\/$/;
+    /^\/(api\/|docs|admin\/queues|assets\/|media-public\/|healthz|readyz|metrics|press\/feed\.|press\/media\/)|^\/$|^\/press\/:slug\/feed\./;
   return [...new Set(routes.filter((path) => !notPages.test(path)))].sort();
 }
 
@@ -85,6 +85,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     published: '',
     retracted: '',
     channel: '',
+    regionSlug: '',
   };
 
   const people = (): Record<Exclude<Role, 'visitor'>, TestUser> => ({
@@ -104,6 +105,15 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     t = await createTestApp(driver);
     org = await seedTestOrg(t.ctx);
     const { contributor, reviewer, admin } = people();
+    const [region] = await t.ctx.db
+      .select({ slug: units.slug })
+      .from(units)
+      .where(eq(units.id, org.units.regionA.id));
+    ids.regionSlug = region!.slug;
+    await t.ctx.db
+      .update(units)
+      .set({ transparencyPage: true, transparencyInternal: true })
+      .where(eq(units.id, org.units.national.id));
     ids.channel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
       name: 'Sandbox Nasional',
       slots: ['0 9 * * *', '0 15 * * *'],
@@ -247,6 +257,9 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['admin', '/admin/working-time', '/admin/working-time'],
     ['visitor', '/login', '/login'],
     ['visitor', '/press', '/press'],
+    ['visitor', '/press/:slug', `/press/${ids.regionSlug}`],
+    ['visitor', '/transparency', '/transparency'],
+    ['admin', '/admin/transparency', '/admin/transparency'],
   ];
 
   it('covers every page the web app registers', () => {

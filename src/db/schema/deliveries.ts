@@ -95,6 +95,8 @@ export const deliveries = pgTable(
     index('deliveries_channel_due_idx').on(t.channelId, t.dueAt),
     // Metrics snapshots and reports: published deliveries by publish time.
     index('deliveries_published_idx').on(t.publishedAt).where(sql`${t.status} = 'published'`),
+    // The press room walks deliveries that went out newest first, and finds a post's first one.
+    index('deliveries_press_idx').on(t.publishedAt, t.postId).where(sql`${t.publishedAt} is not null`),
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
       .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown', 'retraction_needs_attention')`),

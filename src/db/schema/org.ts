@@ -41,6 +41,10 @@ export const units = pgTable(
     notifyWebhookUrl: text('notify_webhook_url'),
     /** On the national (root) unit: every submitted post also waits in the national inbox, forwarded or not. */
     reviewNationalDirect: boolean('review_national_direct').notNull().default(true),
+    /** On the national unit: the public transparency page (monthly counts per office) is shown. */
+    transparencyPage: boolean('transparency_page').notNull().default(false),
+    /** On the national unit: the transparency page also shows internal figures (review times, rejections). */
+    transparencyInternal: boolean('transparency_internal').notNull().default(false),
     /** How long a post may wait for this unit's decision, in working minutes, before its reviewers are told. */
     reviewWaitMinutes: integer('review_wait_minutes').notNull().default(240),
     /** The unit's working days (ISO weekdays, 1 = Monday) and hours (minutes after local midnight). */
