@@ -6,7 +6,6 @@ import { instagramAdapter } from './instagram';
 import { mastodonAdapter } from './mastodon';
 import { createSandboxAdapter, type SandboxTimeline } from './sandbox';
 import { telegramAdapter } from './telegram';
-import { telegramSource } from './telegram-source';
 import { threadsAdapter } from './threads';
 import { tiktokAdapter } from './tiktok';
 import type { PlatformAdapter, SourceReader } from './types';
@@ -35,8 +34,7 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     facebookAdapter,
     instagramAdapter,
     threadsAdapter,
-    // The channel read as a source arrives through the source bot's poller (telegram-source.ts).
-    { ...telegramAdapter, source: telegramSource },
+    telegramAdapter,
     mastodonAdapter,
     blueskyAdapter,
     youtubeAdapter,

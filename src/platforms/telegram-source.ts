@@ -8,7 +8,6 @@ import {
   PlatformError,
   type SourceItem,
   type SourceMedia,
-  type SourceReader,
 } from './types';
 
 /**
@@ -200,12 +199,3 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
  * A Telegram source is not read on its own: its posts arrive through the source bot's poller
  * (`readChannelUpdates`). Whether an original was deleted, the Bot API cannot tell.
  */
-export const telegramSource: SourceReader = {
-  async readSource() {
-    throw new PlatformError({
-      kind: 'invalid',
-      message: 'Telegram channels are read by the source bot poller, not one source at a time',
-    });
-  },
-  originExists: async () => 'cannot_tell',
-};
