@@ -255,6 +255,7 @@ describe.each(testDrivers())('web pages in both languages on %s', (driver) => {
     ['admin', '/admin/tokens', '/admin/tokens'],
     ['admin', '/admin/audit', '/admin/audit'],
     ['admin', '/admin/working-time', '/admin/working-time'],
+    ['admin', '/admin/blackouts', '/admin/blackouts'],
     ['visitor', '/login', '/login'],
     ['visitor', '/press', '/press'],
     ['visitor', '/press/:slug', `/press/${ids.regionSlug}`],
