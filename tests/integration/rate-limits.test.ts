@@ -52,13 +52,13 @@ describe.each(testDrivers())('per-route rate limits on %s', (driver) => {
       ...(payload ? { payload } : {}),
     });
 
-  it('limits adding a feed per person, counting refused bodies too', async () => {
+  it('limits adding a source per person, counting refused bodies too', async () => {
     const user = org.user('officeA1', 'contributor');
-    const limited = await exhaust(ROUTE_LIMITS.sourceAdd.max, () => api(user, '/feeds', { kind: 'rss' }));
+    const limited = await exhaust(ROUTE_LIMITS.sourceAdd.max, () => api(user, '/sources', { kind: 'rss' }));
     expectLimited(limited);
-    expectLimited(await api(user, '/feeds', { kind: 'rss', url: 'https://kanim.example/feed/' }));
+    expectLimited(await api(user, '/sources', { kind: 'rss', url: 'https://kanim.example/feed/' }));
     // Someone else of the same office still has their own allowance.
-    const other = await api(org.user('officeA1', 'reviewer'), '/feeds', { kind: 'rss' });
+    const other = await api(org.user('officeA1', 'reviewer'), '/sources', { kind: 'rss' });
     expect(other.statusCode).toBe(400);
   });
 

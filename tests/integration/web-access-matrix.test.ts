@@ -21,6 +21,13 @@ const ROWS: Record<string, Access> = {
   'GET /press': 'public',
   'GET /press/feed.json': 'public',
   'GET /press/feed.xml': 'public',
+  // The press room of an office or a region, its feeds, and its media downloads (published posts only).
+  'GET /press/:slug': 'public',
+  'GET /press/:slug/feed.json': 'public',
+  'GET /press/:slug/feed.xml': 'public',
+  'GET /press/media/:postId/:position': 'public',
+  // Monthly counts per office, when the organisation turns the page on.
+  'GET /transparency': 'public',
   'GET /assets/:name': 'public',
   // Signed URLs for platforms that fetch media themselves: the signature is the credential.
   'GET /media-public/:id/:platform': 'public',
