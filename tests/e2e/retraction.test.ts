@@ -122,8 +122,18 @@ describeInBrowser('retracting posts and stopping all publishing', () => {
         );
         throw error;
       });
-    await page.reload();
-    await expect.poll(textOf(page.locator('main')), POLL).toContain(msg.retraction.finished);
+    // The progress page refreshes itself while channels are still at work: open it afresh until it
+    // says it is done, without racing its own refresh.
+    await expect
+      .poll(async () => {
+        try {
+          await page.goto(`${gaung.url}/posts/${postId}/retraction`);
+          return (await page.locator('main').textContent()) ?? '';
+        } catch {
+          return '';
+        }
+      }, POLL)
+      .toContain(msg.retraction.finished);
   }
 
   it('retracts a post with a correction published as a reply before the original is deleted', async () => {
