@@ -14,17 +14,17 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { loadConfig } from '../config/env';
 import { buildApp } from '../src/app';
 import { type AppContext, assembleContext } from '../src/context';
-import { type Database, openPglite, openPostgres, queryRows } from '../src/db/client';
+import { type Database, openPglite, queryRows } from '../src/db/client';
 import { apiTokens, posts, units, users } from '../src/db/schema';
 import type { PostStatus } from '../src/domain/vocabulary';
 import { KeyRing, randomToken, sha256Hex } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
 import { inboxCountsSql, inboxPageSql } from '../src/services/reviews';
+import { benchPostgres } from './database';
 
 const POSTS = 100_000;
 const REGIONS = 33;
@@ -367,43 +367,6 @@ async function benchDriver(
   }
 }
 
-async function postgresDatabase(): Promise<{
-  database: Database;
-  version: string;
-  drop(): Promise<void>;
-} | null> {
-  const adminUrl =
-    process.env.BENCH_DATABASE_URL ||
-    process.env.TEST_DATABASE_URL ||
-    'postgres://postgres@127.0.0.1:5432/postgres';
-  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3_000 });
-  try {
-    await admin.connect();
-  } catch (error) {
-    console.warn(`PostgreSQL not reachable (${(error as Error).message}); PGlite only`);
-    return null;
-  }
-  const name = `gaung_bench_inbox_${randomBytes(4).toString('hex')}`;
-  const version = (await admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!
-    .v;
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openPostgres(url.toString());
-  return {
-    database,
-    version,
-    async drop() {
-      await database.close();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists ${name} with (force)`);
-      await cleanup.end();
-    },
-  };
-}
-
 const ms = (value: number) => value.toFixed(1);
 
 function report(
@@ -466,7 +429,7 @@ async function main() {
   const load = os.loadavg();
   const rows: Row[] = [];
   const plans = new Map<string, string>();
-  const postgres = await postgresDatabase();
+  const postgres = await benchPostgres('inbox');
   if (postgres) {
     try {
       const result = await benchDriver('postgres', postgres.database);
