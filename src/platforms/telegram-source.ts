@@ -3,12 +3,7 @@ import { createHttpClient } from './http';
 import { SOURCE_ANSWER_MAX_BYTES } from './shared';
 import { oversized, readClass } from './source-read';
 import { classifyTelegramError } from './telegram';
-import {
-  type PlatformContext,
-  PlatformError,
-  type SourceItem,
-  type SourceMedia,
-} from './types';
+import { type PlatformContext, PlatformError, type SourceItem, type SourceMedia } from './types';
 
 /**
  * Telegram channels as sources. The Bot API has no history call: Gaung's source bot
