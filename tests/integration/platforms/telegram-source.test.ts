@@ -2,12 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { builtInAdapters } from '../../../src/platforms/index';
 import { readChannelUpdates, TELEGRAM_DOWNLOAD_MAX_BYTES } from '../../../src/platforms/telegram-source';
 import { PlatformError } from '../../../src/platforms/types';
-import {
-  createCredentialStore,
-  createPlatformContext,
-  testImage,
-  testVideo,
-} from '../../fakes/platform-context';
+import { testImage, testVideo } from '../../fakes/platform-context';
 import { OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
 import { createTelegramFake, type TelegramFake, telegramTooManyRequests } from '../../fakes/telegram';
 
@@ -129,17 +124,8 @@ describe('Telegram channels as sources: the source bot reads channel posts with 
     expect((revoked as PlatformError).message).not.toContain(fake.bot.token);
   });
 
-  it('cannot tell whether an original still exists', async () => {
+  it('is not offered as a source until the bot poller routes channel posts to their sources', () => {
     const telegram = builtInAdapters({} as never, 'http://localhost').find((a) => a.platform === 'telegram')!;
-    const ctx = createPlatformContext({ platform: 'telegram', store: createCredentialStore({}) });
-    expect(
-      await telegram.source!.originExists!(ctx, {
-        platform: 'telegram',
-        nativeId: '5',
-        url: null,
-        authorHandle: null,
-        publishedAt: new Date().toISOString(),
-      }),
-    ).toBe('cannot_tell');
+    expect(telegram.source).toBeUndefined();
   });
 });
