@@ -9,6 +9,7 @@ import { ACCESS_TABLES } from './access/index';
 import {
   ACTOR_KEYS,
   type ActorKey,
+  MATRIX_APP_ENV,
   type MatrixActor,
   type MatrixEnv,
   registeredApiRoutes,
@@ -27,21 +28,7 @@ describe.each(testDrivers())('access matrix on %s', (driver) => {
   let seeded: string[] = [];
 
   beforeAll(async () => {
-    // Platform APIs point at a closed local port: connect flows fail there instead of reaching out.
-    const closed = 'http://127.0.0.1:9';
-    t = await createTestApp(driver, {
-      env: {
-        GAUNG_X_CLIENT_ID: 'matrix-x-client',
-        GAUNG_X_CLIENT_SECRET: 'matrix-x-secret',
-        GAUNG_X_API_URL: closed,
-        GAUNG_X_UPLOAD_URL: closed,
-        GAUNG_GRAPH_API_URL: closed,
-        GAUNG_THREADS_API_URL: closed,
-        GAUNG_TELEGRAM_API_URL: closed,
-        GAUNG_META_APP_ID: 'matrix-meta-app',
-        GAUNG_META_APP_SECRET: 'matrix-meta-secret',
-      },
-    });
+    t = await createTestApp(driver, { env: MATRIX_APP_ENV });
     org = await seedTestOrg(t.ctx);
     env = { app: t.app, ctx: t.ctx, org };
     const revoked = await createTestUser(t.ctx, { unit: org.units.national, role: 'admin' });

@@ -16,7 +16,7 @@ import {
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
-import { createPostVia, insertMedia } from '../helpers/posts';
+import { createPostVia, insertChannel, insertMedia } from '../helpers/posts';
 
 /**
  * Bad input to every endpoint of units, users, sign-in, tokens and audit, and to the post, review,
@@ -27,7 +27,7 @@ import { createPostVia, insertMedia } from '../helpers/posts';
 type Json = Record<string, unknown>;
 
 interface Endpoint {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: (org: TestOrg) => string;
   /** A body that would be accepted; every case spoils one thing in it. */
   body?: (org: TestOrg) => Json;
@@ -40,6 +40,8 @@ interface Endpoint {
   anonymous?: boolean;
   /** String fields where an empty value is a valid one (alt text may be cleared). */
   emptyOk?: string[];
+  /** Further spoilt bodies, inside lists: [title, changes to the valid body, the field named]. */
+  more?: Array<[string, Json, string]>;
 }
 
 /** An id of nothing: the body is refused before any lookup, so the target need not exist. */
@@ -179,6 +181,82 @@ const ENDPOINTS: Endpoint[] = [
     body: () => ({ url: 'https://x.com/imigrasi/status/1', version: 1 }),
     required: ['url'],
   },
+  { method: 'POST', url: () => `/deliveries/${NOWHERE}/retry`, body: () => ({ version: 1 }) },
+  { method: 'POST', url: () => `/deliveries/${NOWHERE}/cancel`, body: () => ({ version: 1 }) },
+  {
+    method: 'POST',
+    url: () => `/posts/${NOWHERE}/approve`,
+    body: () => ({
+      version: 1,
+      targets: [{ channelId: NOWHERE, at: '2999-01-01T09:00:00+07:00' }],
+      comment: 'Layak tayang',
+    }),
+    required: ['version', 'targets'],
+    more: [
+      [
+        'a target channel id that is not one',
+        { targets: [{ channelId: 'bukan-uuid', at: 'now' }] },
+        'targets.0.channelId',
+      ],
+      [
+        'a target time that is not one',
+        { targets: [{ channelId: NOWHERE, at: 'besok pagi' }] },
+        'targets.0.at',
+      ],
+      [
+        'a target mode that does not exist',
+        { targets: [{ channelId: NOWHERE, at: 'now', mode: 'blast' }] },
+        'targets.0.mode',
+      ],
+      [
+        'a target text of 100 kB',
+        { targets: [{ channelId: NOWHERE, at: 'now', text: 'a'.repeat(100_000) }] },
+        'targets.0.text',
+      ],
+      [
+        'an unknown field in a target',
+        { targets: [{ channelId: NOWHERE, at: 'now', priority: 'tinggi' }] },
+        'targets.0.priority',
+      ],
+      ['a target that is not an object', { targets: ['semua'] }, 'targets.0'],
+    ],
+  },
+  {
+    method: 'POST',
+    url: () => '/channels',
+    body: (org) => ({
+      unitId: org.units.regionA.id,
+      platform: 'sandbox',
+      name: 'Kanal Baru',
+      minSpacingMinutes: 30,
+      slots: ['0 9 * * *'],
+    }),
+    required: ['unitId', 'platform', 'name'],
+    names: ['name'],
+  },
+  {
+    method: 'PATCH',
+    url: () => `/channels/${NOWHERE}`,
+    body: () => ({ name: 'Kanal Lama', paused: true, minSpacingMinutes: 30 }),
+    names: ['name'],
+  },
+  {
+    method: 'PUT',
+    url: () => `/channels/${NOWHERE}/slots`,
+    body: () => ({ slots: ['0 9 * * *'] }),
+    required: ['slots'],
+    more: [
+      ['a slot of 200 characters', { slots: ['0 9 * * *', '1'.repeat(200)] }, 'slots.1'],
+      ['a slot that is not text', { slots: [9] }, 'slots.0'],
+      ['101 slots', { slots: Array.from({ length: 101 }, (_, i) => `${i % 60} 9 * * *`) }, 'slots'],
+    ],
+  },
+  {
+    method: 'POST',
+    url: () => `/channels/${NOWHERE}/connect/meta`,
+    body: () => ({ userAccessToken: 'token-pengguna-meta', pageId: '1234567890' }),
+    required: ['userAccessToken'],
+  },
 ];
 
 const WRONG_TYPE: Record<string, unknown> = { string: 12345, number: 'x', boolean: 'yes', object: 'x' };
@@ -258,7 +336,7 @@ function casesFor(endpoint: Endpoint, org: TestOrg): Case[] {
         cases.push(json(`${field} empty`, { ...valid, [field]: '' }, field));
     }
   }
-  const firstString = Object.entries(valid).find(([, value]) => typeof value === 'string')![0];
+  const firstString = Object.entries(valid).find(([, value]) => typeof value === 'string')?.[0] ?? 'padding';
   cases.push({
     ...json(`${firstString} of 10 MB`, { ...valid, [firstString]: 'a'.repeat(10 * 1024 * 1024) }, null, 413),
     code: 'body_too_large',
@@ -266,6 +344,8 @@ function casesFor(endpoint: Endpoint, org: TestOrg): Case[] {
   for (const field of endpoint.names ?? [])
     for (const name of [...SQL_NAMES, ...HTML_NAMES])
       cases.push(json(`${field} = ${name}`, { ...valid, [field]: name }, field));
+  for (const [title, change, field] of endpoint.more ?? [])
+    cases.push(json(title, { ...valid, ...change }, field));
   return cases;
 }
 
@@ -409,6 +489,197 @@ describe.each(testDrivers())('bad input on %s', (driver) => {
         : null;
       if (response.statusCode !== status || problem?.code !== code)
         failures.push(`${title}: ${response.statusCode} ${response.body.slice(0, 200)}`);
+    }
+    expect(failures).toEqual([]);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('refuses approvals, channels and deliveries of another office, over-long texts and stale versions, naming the field and changing nothing', async () => {
+    const inAWeek = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const officeB1 = await createPostVia(t.app, org.user('officeB1', 'contributor'), {
+      body: 'Layanan paspor Sabtu',
+    });
+    const regionAChannel = await insertChannel(t.ctx, org.units.regionA, 'sandbox', {
+      name: 'Sandbox Kanwil A',
+    });
+    const regionBX = await insertChannel(t.ctx, org.units.regionB, 'x', { name: 'X Kanwil B' });
+    const regionBSandbox = await insertChannel(t.ctx, org.units.regionB, 'sandbox', {
+      name: 'Sandbox Kanwil B',
+    });
+    // A delivery of region B, for the steps on it.
+    const approved = await createPostVia(t.app, org.user('officeB1', 'contributor'), {
+      body: 'Jadwal layanan',
+    });
+    const approval = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/posts/${approved.id}/approve`,
+      headers: org.user('regionB', 'reviewer').headers,
+      payload: { version: approved.version, targets: [{ channelId: regionBSandbox, at: inAWeek }] },
+    });
+    expect(approval.statusCode, approval.body).toBe(200);
+    const delivery = (approval.json() as { deliveries: Array<{ id: string; version: number }> })
+      .deliveries[0]!;
+    const outsider = org.user('regionA', 'admin').headers;
+    const reviewer = org.user('regionB', 'reviewer').headers;
+    const admin = org.user('regionB', 'admin').headers;
+    for (const headers of [outsider, reviewer, admin]) await t.app.inject({ url: '/api/v1/me', headers });
+    const before = await snapshot();
+    const approve = (targets: Json[], version = officeB1.version): InjectOptions => ({
+      method: 'POST',
+      url: `/api/v1/posts/${officeB1.id}/approve`,
+      headers: reviewer,
+      payload: { version, targets },
+    });
+    /**
+     * [title, request, status, code, the field named: `errors[].field`, or `targets[i].issues[].field`
+     * for a target; none where the refused thing is the one in the path].
+     */
+    const cases: Array<[string, InjectOptions, number, string, string]> = [
+      [
+        'approve onto another office’s channel',
+        approve([{ channelId: regionAChannel, at: inAWeek }]),
+        422,
+        'invalid_targets',
+        'targets.0.channelId',
+      ],
+      [
+        'approve onto a channel that does not exist',
+        approve([{ channelId: crypto.randomUUID(), at: inAWeek }]),
+        422,
+        'invalid_targets',
+        'targets.0.channelId',
+      ],
+      [
+        'approve with a text over X’s limit',
+        approve([{ channelId: regionBX, at: inAWeek, text: 'Layanan paspor. '.repeat(30) }]),
+        422,
+        'invalid_targets',
+        'targets.0.text',
+      ],
+      [
+        'approve a stale version',
+        approve([{ channelId: regionBSandbox, at: inAWeek }], officeB1.version + 3),
+        409,
+        'stale_version',
+        'version',
+      ],
+      [
+        'rename another office’s channel',
+        {
+          method: 'PATCH',
+          url: `/api/v1/channels/${regionBSandbox}`,
+          headers: outsider,
+          payload: { name: 'Diambil' },
+        },
+        404,
+        'not_found',
+        '',
+      ],
+      [
+        'posting slots of another office’s channel',
+        {
+          method: 'PUT',
+          url: `/api/v1/channels/${regionBSandbox}/slots`,
+          headers: outsider,
+          payload: { slots: ['0 9 * * *'] },
+        },
+        404,
+        'not_found',
+        '',
+      ],
+      [
+        'a posting slot that is not a schedule',
+        {
+          method: 'PUT',
+          url: `/api/v1/channels/${regionBSandbox}/slots`,
+          headers: admin,
+          payload: { slots: ['0 9 * * *', 'tiap pagi'] },
+        },
+        400,
+        'validation_failed',
+        'slots.1',
+      ],
+      [
+        'a channel in another office’s unit',
+        {
+          method: 'POST',
+          url: '/api/v1/channels',
+          headers: outsider,
+          payload: { unitId: org.units.regionB.id, platform: 'sandbox', name: 'Kanal Titipan' },
+        },
+        404,
+        'not_found',
+        'unitId',
+      ],
+      [
+        'connect another office’s channel',
+        {
+          method: 'POST',
+          url: `/api/v1/channels/${regionBSandbox}/connect/meta`,
+          headers: outsider,
+          payload: { userAccessToken: 'token-pengguna-meta' },
+        },
+        404,
+        'not_found',
+        '',
+      ],
+      [
+        'cancel another office’s delivery',
+        { method: 'POST', url: `/api/v1/deliveries/${delivery.id}/cancel`, headers: outsider, payload: {} },
+        404,
+        'not_found',
+        '',
+      ],
+      [
+        'retry another office’s delivery',
+        { method: 'POST', url: `/api/v1/deliveries/${delivery.id}/retry`, headers: outsider, payload: {} },
+        404,
+        'not_found',
+        '',
+      ],
+      [
+        'cancel a stale version of a delivery',
+        {
+          method: 'POST',
+          url: `/api/v1/deliveries/${delivery.id}/cancel`,
+          headers: reviewer,
+          payload: { version: delivery.version + 2 },
+        },
+        409,
+        'stale_version',
+        'version',
+      ],
+      [
+        'retry a delivery that has not failed',
+        {
+          method: 'POST',
+          url: `/api/v1/deliveries/${delivery.id}/retry`,
+          headers: reviewer,
+          payload: { version: delivery.version },
+        },
+        409,
+        'invalid_transition',
+        '',
+      ],
+    ];
+    const failures: string[] = [];
+    for (const [title, request, status, code, field] of cases) {
+      const response = await t.app.inject(request);
+      const problem = response.headers['content-type']?.toString().startsWith('application/problem+json')
+        ? (response.json() as {
+            code: string;
+            errors?: Array<{ field: string }>;
+            targets?: Array<{ issues: Array<{ field: string }> }>;
+          })
+        : null;
+      const targetField = /^targets\.(\d+)\.(\w+)$/.exec(field);
+      const named = !field
+        ? true
+        : targetField
+          ? problem?.targets?.[Number(targetField[1])]?.issues.some((issue) => issue.field === targetField[2])
+          : problem?.errors?.some((error) => error.field === field);
+      if (response.statusCode !== status || problem?.code !== code || !named)
+        failures.push(`${title}: ${response.statusCode} ${response.body.slice(0, 300)}`);
     }
     expect(failures).toEqual([]);
     expect(await snapshot()).toBe(before);

@@ -4,7 +4,7 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
 const nextYear = (days = 0) => new Date(Date.now() + (365 + days) * 24 * 3600 * 1000).toISOString();
 
-const overRegionA = (env: MatrixEnv) => ({
+export const overRegionA = (env: MatrixEnv) => ({
   unitId: env.org.units.regionA.id,
   startsAt: nextYear(),
   endsAt: nextYear(3),

@@ -3,7 +3,7 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** A sandbox channel of region A: seen by its subtree, the offices below and the reviewers above; managed by admins over it. */
 
-const regionAChannel = (env: MatrixEnv) =>
+export const regionAChannel = (env: MatrixEnv) =>
   insertChannel(env.ctx, env.org.units.regionA, 'sandbox', { name: 'Sandbox Kanwil A' });
 
 const read = statuses({

@@ -12,7 +12,7 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 const inAWeek = () => new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
 
 /** A fresh delivery, approved by humas, in the given status. */
-async function freshDelivery(
+export async function freshDelivery(
   env: MatrixEnv,
   channel: string,
   status: 'scheduled' | 'failed' | 'published' | 'retraction_needs_attention',

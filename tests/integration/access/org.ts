@@ -5,7 +5,7 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** Units, users, sign-in, tokens and audit. */
 
-const freshToken = async (env: MatrixEnv, userId: string) => {
+export const freshToken = async (env: MatrixEnv, userId: string) => {
   const secret = randomToken('gaung_');
   const [row] = await env.ctx.db
     .insert(apiTokens)
@@ -14,7 +14,7 @@ const freshToken = async (env: MatrixEnv, userId: string) => {
   return row!.id;
 };
 
-const freshOfficeA1User = (env: MatrixEnv) =>
+export const freshOfficeA1User = (env: MatrixEnv) =>
   createTestUser(env.ctx, { unit: env.org.units.officeA1, role: 'contributor' });
 
 let slugs = 0;

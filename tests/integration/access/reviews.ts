@@ -9,13 +9,13 @@ import { accessTable, call, type MatrixEnv, statuses } from './table';
 
 const inAWeek = () => new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
 
-interface Fixtures {
+export interface Fixtures {
   channel: string;
   other: string;
 }
 
 /** A fresh post of office A1 approved by humas onto the national channel. */
-async function approvedPost(env: MatrixEnv, f: Fixtures) {
+export async function approvedPost(env: MatrixEnv, f: Fixtures) {
   const post = await officeA1Post(env, true);
   const response = await env.app.inject({
     method: 'POST',

@@ -7,7 +7,7 @@ import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** A site answering a small RSS document at every path, so each added source has an address of its own. */
 let site: Promise<string> | null = null;
-function feedSite(): Promise<string> {
+export function feedSite(): Promise<string> {
   site ??= new Promise((resolve) => {
     const server = http.createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/rss+xml' });
@@ -23,7 +23,7 @@ function feedSite(): Promise<string> {
 
 let sourcesAdded = 0;
 
-async function officeA1Source(env: MatrixEnv): Promise<string> {
+export async function officeA1Source(env: MatrixEnv): Promise<string> {
   sourcesAdded += 1;
   const now = new Date();
   const [row] = await env.ctx.db

@@ -27,6 +27,22 @@ export const ACTOR_KEYS: ActorKey[] = [
   'disabled',
 ];
 
+/** Platform APIs point at a closed local port: connect flows fail there instead of reaching out. */
+const CLOSED = 'http://127.0.0.1:9';
+
+/** The environment of the app both matrices call. */
+export const MATRIX_APP_ENV = {
+  GAUNG_X_CLIENT_ID: 'matrix-x-client',
+  GAUNG_X_CLIENT_SECRET: 'matrix-x-secret',
+  GAUNG_X_API_URL: CLOSED,
+  GAUNG_X_UPLOAD_URL: CLOSED,
+  GAUNG_GRAPH_API_URL: CLOSED,
+  GAUNG_THREADS_API_URL: CLOSED,
+  GAUNG_TELEGRAM_API_URL: CLOSED,
+  GAUNG_META_APP_ID: 'matrix-meta-app',
+  GAUNG_META_APP_SECRET: 'matrix-meta-secret',
+};
+
 export interface MatrixActor {
   key: ActorKey;
   /** The person behind the credentials; null for `anonymous`. */
@@ -65,31 +81,32 @@ export const everyone = (status: number, special: Partial<Record<SpecialKey, num
     special,
   );
 
-export interface AccessRow<F> {
-  /** `METHOD /api/v1/path/:param`, exactly as registered. */
+/** A row's request: an API call (`InjectOptions`), or a page request or form (`WebRequest`, see web/table.ts). */
+export interface AccessRow<F, R = InjectOptions> {
+  /** `METHOD /path/:param`, exactly as registered. */
   route: string;
   /** Tells rows of one route apart (another target, another body). */
   case?: string;
   /** The request for one caller; the caller's credentials are added to it. Build fresh targets here when the call changes them. */
-  request(actor: MatrixActor, fixtures: F, env: MatrixEnv): InjectOptions | Promise<InjectOptions>;
+  request(actor: MatrixActor, fixtures: F, env: MatrixEnv): R | Promise<R>;
   expect: Expected;
 }
 
-export interface AccessTable<F> {
+export interface AccessTable<F, R = InjectOptions> {
   name: string;
   /** Builds what the rows act on (posts, channels…), once per database. */
   setup?(env: MatrixEnv): Promise<F>;
-  rows: AccessRow<F>[];
+  rows: AccessRow<F, R>[];
 }
 
 /** A table with its fixture type hidden, so tables of different resources sit in one list. */
-export interface AnyAccessTable {
+export interface AnyAccessTable<R = InjectOptions> {
   name: string;
   setup(env: MatrixEnv): Promise<unknown>;
-  rows: Array<Omit<AccessRow<unknown>, 'request'> & { request: AccessRow<unknown>['request'] }>;
+  rows: Array<Omit<AccessRow<unknown, R>, 'request'> & { request: AccessRow<unknown, R>['request'] }>;
 }
 
-export function accessTable<F>(table: AccessTable<F>): AnyAccessTable {
+export function accessTable<F, R = InjectOptions>(table: AccessTable<F, R>): AnyAccessTable<R> {
   return {
     name: table.name,
     setup: async (env) => (table.setup ? table.setup(env) : undefined),
@@ -108,10 +125,10 @@ export const call = (method: InjectOptions['method'], url: string, payload?: obj
 });
 
 /**
- * The API routes of an app, as `METHOD /path`, read from Fastify's route tree (HEAD, which Fastify
- * adds to every GET, left out).
+ * The routes of an app whose path passes `keep`, as `METHOD /path`, read from Fastify's route tree
+ * (HEAD, which Fastify adds to every GET, left out).
  */
-export function registeredApiRoutes(app: App): string[] {
+function registeredRoutes(app: App, keep: (path: string) => boolean): string[] {
   const routes: string[] = [];
   const stack: string[] = [];
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
@@ -122,15 +139,21 @@ export function registeredApiRoutes(app: App): string[] {
     const path = `${stack[depth - 1] ?? ''}${match[2]}`;
     stack[depth] = path;
     for (const method of match[3]?.split(', ') ?? [])
-      if (method !== 'HEAD' && path.startsWith('/api/v1/')) routes.push(`${method} ${path}`);
+      if (method !== 'HEAD' && keep(path)) routes.push(`${method} ${path}`);
   }
   return [...new Set(routes)].sort();
 }
 
-/** Whether a request is an instance of a route (`PATCH /api/v1/units/:id`). */
-export function requestMatches(route: string, request: InjectOptions): boolean {
+export const registeredApiRoutes = (app: App) => registeredRoutes(app, (path) => path.startsWith('/api/v1/'));
+
+/** Every page, form and dashboard route: everything outside the API, the docs and the operations endpoints. */
+export const registeredWebRoutes = (app: App) =>
+  registeredRoutes(app, (path) => !/^\/(api\/v1|docs)(\/|\*|$)|^\/(healthz|readyz|metrics)$/.test(path));
+
+/** Whether a request is an instance of a route (`PATCH /api/v1/units/:id`, `GET /admin/queues*`). */
+export function requestMatches(route: string, request: Pick<InjectOptions, 'method' | 'url'>): boolean {
   const [method, pattern] = route.split(' ') as [string, string];
-  const path = new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, '[^/]+')}$`);
+  const path = new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, '[^/]+').replace(/\*$/, '.*')}$`);
   const url = typeof request.url === 'string' ? request.url : '';
   return (request.method ?? 'GET').toUpperCase() === method && path.test(url.split('?')[0]!);
 }

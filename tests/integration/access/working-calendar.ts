@@ -7,7 +7,7 @@ import { accessTable, call, everyone, statuses } from './table';
 
 let day = 0;
 /** A date of its own for every call, so no two callers collide on the unique date. */
-const freshDate = () => new Date(Date.UTC(2031, 0, 1) + day++ * 86_400_000).toISOString().slice(0, 10);
+export const freshDate = () => new Date(Date.UTC(2031, 0, 1) + day++ * 86_400_000).toISOString().slice(0, 10);
 
 const nationalAdminOnly = (ok: number) =>
   statuses({
