@@ -53,7 +53,7 @@ declare module 'fastify' {
   }
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The CSRF token of a session: an HMAC of its id, so nothing more needs storing. */
 export const csrfTokenFor = (ctx: AppContext, sessionId: string) => ctx.keys.sign('csrf', sessionId);

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../domain/errors';
-import { authorize, requireActor } from '../http/auth';
+import { assertCsrf, authorize, CSRF_HEADER, requireActor, SAFE_METHODS } from '../http/auth';
 import { sendProblem } from '../http/problem';
 import { QUEUE_NAMES } from '../queues/index';
 
@@ -42,7 +42,12 @@ export const queueDashboardRoutes: FastifyPluginAsync = async (app) => {
 
   app.addHook('onRequest', async (request, reply) => {
     try {
-      authorize(requireActor(request), 'queues.admin', { type: 'queues' }, 'Page');
+      const actor = requireActor(request);
+      authorize(actor, 'queues.admin', { type: 'queues' }, 'Page');
+      // A session's writes carry its CSRF token (header): checked here too, so that refusal is also
+      // answered as a problem rather than by the dashboard's own error handler.
+      if (actor.via === 'session' && !SAFE_METHODS.has(request.method))
+        assertCsrf(ctx, actor, request.headers[CSRF_HEADER]);
     } catch (error) {
       // Answered here: the dashboard's own error handler would turn a refusal into a 500.
       if (error instanceof AppError) return sendProblem(reply, error.status, error.code, error.message);

@@ -44,6 +44,9 @@ interface Fixtures {
 const delivery = (env: MatrixEnv, f: Fixtures, status: Parameters<typeof freshDelivery>[2]) =>
   freshDelivery(env, f.channel, status);
 
+/** Every added source has an address of its own (one address is one source per office). */
+let sourcesAdded = 0;
+
 export const publishingTable = webTable<Fixtures>({
   name: 'deliveries, retraction, calendar, reports and sources',
   setup: async (env) => ({
@@ -189,7 +192,7 @@ export const publishingTable = webTable<Fixtures>({
       route: 'POST /sources',
       case: 'into the own unit',
       request: async (actor) =>
-        form('/sources', { kind: 'rss', url: `${await feedSite()}/web/${actor.key}.xml` }),
+        form('/sources', { kind: 'rss', url: `${await feedSite()}/web/${actor.key}-${++sourcesAdded}.xml` }),
       expect: anyone(303),
     },
     {
