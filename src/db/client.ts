@@ -129,9 +129,9 @@ const PGLITE_SETTINGS = ['shared_buffers = 16MB', 'max_connections = 5'];
 /**
  * PGlite is PostgreSQL compiled to WebAssembly. V8 compiles it with its baseline compiler (Liftoff)
  * and re-compiles hot functions with its optimising one in the background, which costs CPU at start
- * and keeps both versions in memory. Liftoff alone opens the database with about half the CPU and
- * holds ~40 MB less, and answers Gaung's indexed queries as fast; a scan-and-aggregate query over
- * 100,000 rows takes ~1.6× the CPU (docs/benchmarks.md, "PGlite: baseline WebAssembly compiler only").
+ * and keeps both versions in memory. Liftoff alone opens the database with a third less CPU and
+ * holds 20-35 MB less, and answers Gaung's indexed reads as fast; a scan-and-aggregate query over
+ * 100,000 rows takes ~1.7× the CPU (docs/benchmarks.md, "PGlite: baseline WebAssembly compiler only").
  * Only PGlite runs WebAssembly in a Gaung process; the flag must be set before its module compiles.
  */
 const WASM_FLAGS = '--liftoff-only';
