@@ -348,7 +348,7 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
       }
       const [row] = await queryRows<Record<string, unknown>>(
         t.ctx.db,
-        sql`select impressions_1h, impressions_24h from delivery_metric_rollups where delivery_id = ${target!.id}::uuid`,
+        sql`select impressions_1h::int, impressions_24h::int from delivery_metric_rollups where delivery_id = ${target!.id}::uuid`,
       );
       expect(row).toEqual({ impressions_1h: 111, impressions_24h: 222 });
       expect(await rows(sql`delivery_metric_rollups`)).toEqual(await rows(RAW));
