@@ -9,17 +9,20 @@ import {
   checkSlots,
   connectMeta,
   createChannel,
+  exchangeOAuthCode,
   finishOAuthConnect,
   listChannels,
   loadChannel,
   OAUTH_PROVIDERS,
   replaceSlots,
   startOAuthConnect,
+  takeOAuthState,
   toView,
   updateChannel,
   verifyChannel,
   viewsOf,
 } from '../services/channels';
+import { createSource } from '../services/sources';
 
 const secretBag = z.record(z.string().max(100), z.unknown());
 
@@ -223,7 +226,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['channels'],
-        description: "The platform's redirect back after consent; ends on the channel's page in the web app.",
+        description:
+          "The platform's redirect back after consent; ends on the channel's page in the web app, or on the sources page for a new source.",
         params: z.strictObject({ provider: z.enum(OAUTH_PROVIDERS) }),
         querystring: z.object({
           code: z.string().max(2000).optional(),
@@ -234,13 +238,29 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
+      const who = { actor, ip: request.ip };
+      const { provider } = request.params;
+      const { target, codeVerifier } = await takeOAuthState(ctx, who, provider, request.query.state);
+      const forSource = 'source' in target;
       if (request.query.error || !request.query.code)
-        return reply.redirect('/admin/channels?connect=denied', 302);
+        return reply.redirect(forSource ? '/sources?connect=denied' : '/admin/channels?connect=denied', 302);
+      if (forSource) {
+        authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
+        const account = await exchangeOAuthCode(ctx, provider, request.query.code, codeVerifier);
+        await createSource(ctx, who, {
+          kind: provider,
+          credentials: account.credentials,
+          settings: account.settings,
+          ...target.source,
+        });
+        return reply.redirect('/sources?ok=sourceCreated', 302);
+      }
       const view = await finishOAuthConnect(
         ctx,
-        { actor, ip: request.ip },
-        request.params.provider,
-        { code: request.query.code, state: request.query.state },
+        who,
+        provider,
+        target,
+        { code: request.query.code, codeVerifier },
         (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
       );
       return reply.redirect(

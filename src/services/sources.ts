@@ -6,7 +6,7 @@ import type { DbOrTx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
-import type { Platform, SourceKind } from '../domain/vocabulary';
+import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import {
   FEED_KINDS,
   FeedError,
@@ -117,6 +117,27 @@ export async function listSources(
   return rows.map((r) => sourceView(r.source));
 }
 
+/** The kinds this Gaung reads: those with a reader, and Telegram where a source bot is configured. */
+export function offeredSourceKinds(ctx: AppContext): SourceKind[] {
+  return SOURCE_KINDS.filter((kind) =>
+    kind === 'telegram'
+      ? ctx.config.GAUNG_TELEGRAM_SOURCE_BOT_TOKEN !== undefined
+      : sourceReaderFor(ctx.platforms, kind) !== undefined,
+  );
+}
+
+/** The channels of a unit a source of the same platform may read with (connected once, used for both). */
+export async function lendingChannels(
+  ctx: AppContext,
+  unitId: string,
+): Promise<{ id: string; name: string; platform: Platform }[]> {
+  return ctx.db
+    .select({ id: channels.id, name: channels.name, platform: channels.platform })
+    .from(channels)
+    .where(and(eq(channels.unitId, unitId), isNull(channels.archivedAt)))
+    .orderBy(asc(channels.name));
+}
+
 export interface SourceInput {
   kind: SourceKind;
   /** The feed's or profile's address; for a platform account, `handle` may name it instead. */
@@ -223,7 +244,12 @@ async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput
     handle ??= account.handle.replace(/^@/, '');
     accountId = account.remoteId;
   }
-  const url = input.url ?? (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined);
+  const youtubeChannel =
+    input.kind === 'youtube' && typeof settings.channelId === 'string' ? settings.channelId : null;
+  const url =
+    input.url ??
+    (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined) ??
+    (youtubeChannel ? `https://www.youtube.com/channel/${youtubeChannel}` : undefined);
   if (!url)
     throw invalid([{ field: 'handle', message: 'name the account (handle or url)', code: 'required' }]);
   return { url, handle, accountId, title: handle ? `@${handle}` : null, credentials, settings };
@@ -283,6 +309,12 @@ function telegramHandleOf(url: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
+/** When tokens given with an `expiresAt` (as OAuth hands them over) expire: they are refreshed before then. */
+function expiryOf(credentials: Record<string, unknown> | null): Date | null {
+  const at = typeof credentials?.expiresAt === 'string' ? new Date(credentials.expiresAt) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
+}
+
 /** Adds a source to the actor's own unit after checking it, and queues its first poll. */
 export async function createSource(
   ctx: AppContext,
@@ -316,6 +348,7 @@ export async function createSource(
         accountId: resolved.accountId,
         settings: resolved.settings,
         credentials: resolved.credentials ? ctx.keys.encrypt(resolved.credentials, id) : null,
+        credentialsExpiresAt: expiryOf(resolved.credentials),
         channelId: input.channelId ?? null,
         title: resolved.title ? shorten(resolved.title, 200) : null,
         autoSubmit: input.autoSubmit ?? false,
@@ -389,7 +422,7 @@ export async function updateSource(
           ? {
               credentials,
               credentialsVersion: source.credentialsVersion + 1,
-              credentialsExpiresAt: null,
+              credentialsExpiresAt: expiryOf(patch.credentials ?? null),
               status: 'active' as const,
               failures: 0,
               lastError: null,
