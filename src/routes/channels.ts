@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../domain/errors';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
@@ -240,11 +241,21 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const who = { actor, ip: request.ip };
       const { provider } = request.params;
+      if (request.query.error || !request.query.code) {
+        // A refusal ends where the flow began; one whose state is unknown, on the channels page.
+        const saved = await takeOAuthState(ctx, who, provider, request.query.state).catch(
+          (error: unknown) => {
+            if (error instanceof AppError) return null;
+            throw error;
+          },
+        );
+        return reply.redirect(
+          saved && 'source' in saved.target ? '/sources?connect=denied' : '/admin/channels?connect=denied',
+          302,
+        );
+      }
       const { target, codeVerifier } = await takeOAuthState(ctx, who, provider, request.query.state);
-      const forSource = 'source' in target;
-      if (request.query.error || !request.query.code)
-        return reply.redirect(forSource ? '/sources?connect=denied' : '/admin/channels?connect=denied', 302);
-      if (forSource) {
+      if ('source' in target) {
         authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
         const account = await exchangeOAuthCode(ctx, provider, request.query.code, codeVerifier);
         await createSource(ctx, who, {

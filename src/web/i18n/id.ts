@@ -305,17 +305,21 @@ export const id = {
     kindHints: {
       rss: 'Alamat feed situs web kantor, mis. https://kantor.go.id/feed/.',
       mastodon: 'Alamat profil publik, mis. https://mastodon.social/@kantor.',
-      instagram: 'Akun profesional yang tertaut ke Halaman Facebook: masuk lewat dialog login Meta, atau pakai kanal Instagram kantor.',
+      instagram:
+        'Akun profesional yang tertaut ke Halaman Facebook: masuk lewat dialog login Meta, atau pakai kanal Instagram kantor.',
       facebook: 'Halaman Facebook kantor: masuk lewat dialog login Meta, atau pakai kanal Facebook kantor.',
       threads: 'Akun Threads kantor: id pengguna dan token aksesnya, atau kanal Threads kantor.',
       x: 'Akun X kantor: sambungkan lewat halaman persetujuan X, atau pakai kanal X kantor.',
       bluesky: 'Akun Bluesky publik: cukup handle-nya (mis. kanim.bsky.social); PDS sendiri bila ada.',
-      telegram: 'Jadikan bot sumber Gaung administrator kanal Telegram kantor dulu, lalu tulis @nama kanal (atau chat id kanal privat).',
+      telegram:
+        'Jadikan bot sumber Gaung administrator kanal Telegram kantor dulu, lalu tulis @nama kanal (atau chat id kanal privat).',
       youtube: 'Id kanal YouTube (UC…); video baru dan Shorts dibaca dari feed publik kanal.',
-      tiktok: 'Akun TikTok kantor: sambungkan lewat halaman persetujuan TikTok, atau pakai kanal TikTok kantor.',
+      tiktok:
+        'Akun TikTok kantor: sambungkan lewat halaman persetujuan TikTok, atau pakai kanal TikTok kantor.',
     },
     useChannel: 'Baca dengan kanal kantor ini',
-    useChannelHint: 'Akun yang juga menjadi kanal kantor disambungkan sekali saja dan dipakai untuk keduanya.',
+    useChannelHint:
+      'Akun yang juga menjadi kanal kantor disambungkan sekali saja dan dipakai untuk keduanya.',
     noChannel: 'Tidak, sambungkan akun di sini',
     handle: 'Handle akun',
     pdsUrl: 'Alamat PDS (opsional)',
@@ -324,7 +328,8 @@ export const id = {
     threadsUserId: 'Id pengguna Threads',
     accessToken: 'Token akses',
     connectWith: (platform: string) => `Sambungkan dengan ${platform}`,
-    connectNeedsHttps: 'Platform ini hanya menerima alamat kembali https: gunakan kanal yang sudah tersambung.',
+    connectNeedsHttps:
+      'Platform ini hanya menerima alamat kembali https: gunakan kanal yang sudah tersambung.',
     connectDenied: 'Penyambungan dibatalkan di platform; sumber tidak ditambahkan.',
   },
   inbox: {
