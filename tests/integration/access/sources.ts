@@ -101,8 +101,8 @@ export const sourcesTable = accessTable<{ source: string }>({
     },
     {
       route: 'PATCH /api/v1/sources/:id',
-      case: 'pause only',
-      request: (_actor, f) => call('PATCH', `/api/v1/sources/${f.source}`, { paused: true }),
+      case: 'pause or resume only',
+      request: (_actor, f) => call('PATCH', `/api/v1/sources/${f.source}`, { paused: false }),
       expect: control(200),
     },
     {
