@@ -196,6 +196,12 @@ export const publishingTable = webTable<Fixtures>({
       expect: anyone(303),
     },
     {
+      route: 'POST /sources/connect/:provider',
+      case: 'an X account of the own unit (sent on to X’s consent page)',
+      request: () => form('/sources/connect/x', { tags: 'layanan' }),
+      expect: anyone(303),
+    },
+    {
       route: 'POST /sources/:id/pause',
       request: (_actor, f) => form(`/sources/${f.source}/pause`, { paused: 'false' }),
       expect: manageSource(303),
