@@ -21,6 +21,7 @@ import { enqueueSourcePolls } from '../queues/producers';
 import { recordAudit } from './audit';
 import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
+import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
 
 /**
@@ -633,6 +634,7 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     const actor = { userId: author.id, unitId: source.unitId };
     for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, ITEMS_PER_POLL))
       if (await importItem(ctx, source, actor, item, reading.reach)) imported += 1;
+    await checkPendingOrigins(ctx, source.id, reader, reading);
     return await recordPoll(ctx, source, imported, null, result.title ?? null, result.cursor);
   } catch (error) {
     const failure = readFailure(ctx, source, error);
@@ -640,6 +642,32 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
     return recordPoll(ctx, source, imported, failure);
   }
+}
+
+/**
+ * The check just before publishing a due delivery of a post brought in by a source: where the
+ * source's platform says the original was deleted (or it was found deleted before), the delivery and
+ * the post's other scheduled ones go to `needs_attention` instead. True when the delivery was held.
+ */
+export async function holdIfOriginDeleted(ctx: AppContext, deliveryId: string): Promise<boolean> {
+  const due = await originOfDueDelivery(ctx.db, deliveryId, ctx.now());
+  if (!due) return false;
+  if (!due.deleted) {
+    if (!due.sourceId) return false;
+    const [source] = await ctx.db.select().from(sources).where(eq(sources.id, due.sourceId));
+    const reader = source && sourceReaderFor(ctx.platforms, source.kind);
+    if (!source || !reader?.originExists || source.status !== 'active') return false;
+    const reading = await sourceContext(ctx, source).catch(() => null);
+    if (!reading) return false;
+    const exists = await askOrigin(ctx, reader, reading, due.origin, { deliveryId, sourceId: source.id });
+    if (exists !== false) {
+      if (exists)
+        await ctx.db.update(posts).set({ originCheckedAt: ctx.now() }).where(eq(posts.id, due.postId));
+      return false;
+    }
+  }
+  const settled = await settleDeletedOrigin(ctx, due.postId);
+  return settled.held.includes(deliveryId);
 }
 
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */

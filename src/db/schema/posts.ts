@@ -58,6 +58,10 @@ export const posts = pgTable(
     sourceItemKey: text('source_item_key'),
     /** The original on the office's account, as its source read it: repost and quote act on it. */
     origin: jsonb('origin').$type<PostOrigin>(),
+    /** When the source's platform last said whether the original still exists. */
+    originCheckedAt: tstz('origin_checked_at'),
+    /** When the source's platform said the original was deleted: the post is withdrawn or its deliveries held. */
+    originDeletedAt: tstz('origin_deleted_at'),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
     submittedAt: tstz('submitted_at'),
