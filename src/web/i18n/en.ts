@@ -204,7 +204,8 @@ export const en: Messages = {
       'post.changes_requested': () => 'PR asked for changes to your post',
       'post.rejected': () => 'Your post was rejected',
       'post.approved': () => 'Your post was approved',
-      'post.origin_deleted': () => 'The original of your post was deleted on its account: it will not be republished',
+      'post.origin_deleted': () =>
+        'The original of your post was deleted on its account: it will not be republished',
       'delivery.published': (channel) => `Published on ${channel}`,
       'delivery.failed': (channel) => `Publishing on ${channel} failed`,
       'delivery.needs_attention': (channel) => `Publishing on ${channel} needs attention`,

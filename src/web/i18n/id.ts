@@ -93,7 +93,8 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'post.changes_requested': () => 'Humas meminta perbaikan kiriman Anda',
   'post.rejected': () => 'Kiriman Anda ditolak',
   'post.approved': () => 'Kiriman Anda disetujui',
-  'post.origin_deleted': () => 'Unggahan asli kiriman Anda sudah dihapus di akunnya: tidak akan diterbitkan ulang',
+  'post.origin_deleted': () =>
+    'Unggahan asli kiriman Anda sudah dihapus di akunnya: tidak akan diterbitkan ulang',
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
