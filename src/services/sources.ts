@@ -23,6 +23,7 @@ import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, r
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+import { queueRuleApprovals, rulesOfSource } from './source-rules';
 
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
@@ -801,6 +802,7 @@ async function importItem(
   }
   const body = shorten(item.text, BODY_MAX);
   if (!body.trim() && mediaIds.length === 0) return false;
+  const rules = await rulesOfSource(ctx, source.id);
   const postId = await ctx.db.transaction(async (tx) => {
     const at = ctx.now();
     const id = await insertDraftInTx(
@@ -825,7 +827,9 @@ async function importItem(
         },
       },
     );
-    if (id && source.autoSubmit) {
+    // A rule that takes the item approves it after its stop window: the item goes to review at once.
+    const ruled = id ? await queueRuleApprovals(tx, rules, { id, body, tags: source.tags }, at) : 0;
+    if (id && (source.autoSubmit || ruled > 0)) {
       const facts = await postFacts(tx, id);
       const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
       await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {

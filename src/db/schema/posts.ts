@@ -30,7 +30,7 @@ import {
 import type { PostOrigin } from '../../platforms/types';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
 import { units, users } from './org';
-import { sources } from './sources';
+import { sourceRules, sources } from './sources';
 
 /** A submission from a unit, reviewed by humas. */
 export const posts = pgTable(
@@ -303,5 +303,34 @@ export const notifyOutbox = pgTable(
     index('notify_outbox_pending_idx')
       .on(t.createdAt)
       .where(sql`${t.sentAt} is null and ${t.failedAt} is null`),
+  ],
+);
+
+/**
+ * An approval a rule will make of a post: after `decideAt` the rule approves it as its author, unless
+ * a reviewer stopped it first (the post then waits in the inbox as any other).
+ */
+export const ruleApprovals = pgTable(
+  'rule_approvals',
+  {
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    ruleId: uuid('rule_id')
+      .notNull()
+      .references(() => sourceRules.id, { onDelete: 'cascade' }),
+    decideAt: tstz('decide_at').notNull(),
+    stoppedAt: tstz('stopped_at'),
+    stoppedBy: uuid('stopped_by').references(() => users.id, { onDelete: 'set null' }),
+    appliedAt: tstz('applied_at'),
+    /** What the application came to: `approved`, or why it did not approve. */
+    outcome: text('outcome'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.postId, t.ruleId] }),
+    index('rule_approvals_due_idx')
+      .on(t.decideAt)
+      .where(sql`${t.stoppedAt} is null and ${t.appliedAt} is null`),
   ],
 );
