@@ -9,7 +9,7 @@ import type { DeliveryMode, Platform } from '../domain/vocabulary';
 import { recordAudit } from './audit';
 import type { ActingUser } from './channels';
 import { postFacts, postResource } from './posts';
-import { approvePost } from './reviews';
+import { approvePost } from './reviews/approval';
 
 /**
  * Auto-approval rules (trusted offices): a reviewer attaches rules to a source in their subtree; each
