@@ -238,7 +238,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['sources'],
         summary: 'Approves the items the rule takes to its channels unless a reviewer stops them in time',
         description:
-          "Reviewers of the source's office or above; each channel must be one the caller may target (422 `channel_not_targetable` on `channelIds.<i>`).",
+          "Reviewers of the source's office or above; each channel must be one the caller may target (400 `channel_not_targetable` on `channelIds.<i>`).",
         params: idParams,
         body: sourceRuleInput,
         response: { 201: sourceRuleView },
