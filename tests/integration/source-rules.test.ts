@@ -15,8 +15,9 @@ import { pollSource } from '../../src/services/sources';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
-import { seedTestOrg, type TestOrg } from '../helpers/org';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
 import { insertChannel } from '../helpers/posts';
+import { signIn, submitForm } from '../helpers/session';
 
 const MINUTE = 60_000;
 
@@ -186,6 +187,31 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
     expect((await postOf(source.id, status.id)).status).toBe('submitted');
     expect(await t.ctx.db.select().from(deliveries).where(eq(deliveries.postId, post.id))).toEqual([]);
     offset = 0;
+  });
+
+  it('the inbox shows what rules will approve in a lane of its own, with its time, stop and edit', async () => {
+    offset = 0;
+    const source = await mastodonSource();
+    const rule = (
+      await addRule(source.id, { channelIds: [nationalChannel], mode: 'copy', delayMinutes: 120 })
+    ).json();
+    const status = mastodon.addStatus(source.account, 'Pengumuman jam layanan');
+    await poll(source.id);
+    const post = await postOf(source.id, status.id);
+    const session = await signIn(t.app, national().email, TEST_PASSWORD);
+    const page = await t.app.inject({ url: '/inbox', headers: session.cookie });
+    expect(page.statusCode).toBe(200);
+    const lane = page.body.slice(page.body.indexOf('data-lane="automatic"'));
+    expect(lane).toContain(`data-post="${post.id}"`);
+    expect(lane).toMatch(/(Will publish automatically at|Akan terbit otomatis pukul) \d{2}[:.]\d{2}/);
+    expect(lane).toContain(`/inbox/rules/${source.id}/${rule.id}/stop`);
+    expect(lane).toContain(`#rule-${rule.id}`);
+    const stopped = await submitForm(t.app, session, `/inbox/rules/${source.id}/${rule.id}/stop`, {
+      post: post.id,
+    });
+    expect(stopped.statusCode).toBe(303);
+    const after = await t.app.inject({ url: '/inbox', headers: session.cookie });
+    expect(after.body).not.toContain(`data-rule="${rule.id}"`);
   });
 
   it("checks the author's rights again when it approves", async () => {

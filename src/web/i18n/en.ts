@@ -263,6 +263,12 @@ export const en: Messages = {
   },
   inbox: {
     title: 'Inbox',
+    automaticTitle: 'Approved automatically unless stopped',
+    automaticAt: (time: string) => `Will publish automatically at ${time}`,
+    automaticSlot: (time: string) => `Will be approved automatically at ${time}, for the next free slot`,
+    byRule: (author: string) => `rule by ${author}`,
+    stopRule: 'Stop',
+    editRule: 'Edit rule',
     waiting: (n) => `${n} ${n === 1 ? 'post' : 'posts'} awaiting review`,
     unit: 'Unit',
     platform: 'Platform of the original',
@@ -796,6 +802,7 @@ export const en: Messages = {
     home: 'Go to the start page',
   },
   notices: {
+    ruleStopped: 'Stopped: the post waits in the inbox for a decision.',
     retracting: 'Retraction started.',
     blackoutCreated: 'Blackout saved.',
     blackoutEnded: 'Blackout ended.',

@@ -307,6 +307,12 @@ export const id = {
   },
   inbox: {
     title: 'Kotak masuk',
+    automaticTitle: 'Disetujui otomatis kecuali dihentikan',
+    automaticAt: (time: string) => `Akan terbit otomatis pukul ${time}`,
+    automaticSlot: (time: string) => `Akan disetujui otomatis pukul ${time}, untuk slot kosong berikutnya`,
+    byRule: (author: string) => `aturan oleh ${author}`,
+    stopRule: 'Hentikan',
+    editRule: 'Ubah aturan',
     waiting: (n: number) => `${n} kiriman menunggu tinjauan`,
     unit: 'Unit',
     platform: 'Platform unggahan asli',
@@ -847,6 +853,7 @@ export const id = {
     home: 'Ke beranda',
   },
   notices: {
+    ruleStopped: 'Dihentikan: kiriman menunggu keputusan di kotak masuk.',
     retracting: 'Penarikan dimulai.',
     blackoutCreated: 'Masa henti disimpan.',
     blackoutEnded: 'Masa henti diakhiri.',
