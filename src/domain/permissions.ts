@@ -78,6 +78,8 @@ export type Action =
   | 'source.manage'
   /** Attach auto-approval rules to a source, or stop what they would approve: its unit's reviewers and those above. */
   | 'source.rules'
+  /** Pause, resume or remove a source: its unit's people, and the admins above it. */
+  | 'source.control'
   | 'delivery.read'
   | 'delivery.manage'
   | 'token.manage'
@@ -218,6 +220,10 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       if (action === 'source.rules')
         return hide(visible, () =>
           allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath)),
+        );
+      if (action === 'source.control')
+        return hide(visible, () =>
+          allowIf(actor.unitPath === resource.unitPath || manages(actor, resource.unitPath)),
         );
       break;
     }

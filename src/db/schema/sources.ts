@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   index,
@@ -116,3 +117,14 @@ export const sourceRules = pgTable(
     index('source_rules_source_idx').on(t.sourceId),
   ],
 );
+
+/**
+ * A Telegram source bot's place in its update stream: the offset of its next `getUpdates`, stored
+ * once the updates below it are saved, so they are brought in once across restarts and processes.
+ */
+export const telegramSourceBots = pgTable('telegram_source_bots', {
+  /** The bot's numeric id (the part of its token before the colon). */
+  botId: text('bot_id').primaryKey(),
+  updateOffset: bigint('update_offset', { mode: 'number' }).notNull(),
+  updatedAt: updatedAt(),
+});
