@@ -7,6 +7,8 @@ export const NOTIFICATION_KINDS = [
   'post.changes_requested',
   'post.rejected',
   'post.approved',
+  /** The original on the office's account was deleted: the post left review, or its deliveries wait for a person. */
+  'post.origin_deleted',
   'delivery.published',
   'delivery.failed',
   'delivery.needs_attention',

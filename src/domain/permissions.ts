@@ -76,6 +76,8 @@ export type Action =
   | 'source.read'
   /** Add, change, poll or remove a source: its posts are the unit's own, so only the unit's people may. */
   | 'source.manage'
+  /** Attach auto-approval rules to a source, or stop what they would approve: its unit's reviewers and those above. */
+  | 'source.rules'
   /** Pause, resume or remove a source: its unit's people, and the admins above it. */
   | 'source.control'
   | 'delivery.read'
@@ -215,6 +217,10 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       if (action === 'source.read') return showIf(visible);
       if (action === 'source.manage')
         return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
+      if (action === 'source.rules')
+        return hide(visible, () =>
+          allowIf(atLeast(actor, 'reviewer') && contains(actor.unitPath, resource.unitPath)),
+        );
       if (action === 'source.control')
         return hide(visible, () =>
           allowIf(actor.unitPath === resource.unitPath || manages(actor, resource.unitPath)),

@@ -8,7 +8,7 @@ import type { SourceKind } from '../domain/vocabulary';
 import { lazyRequire } from '../infra/lazy-require';
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
-import type { NetworkReach, PlatformContext, SourceItem, SourceReader } from './types';
+import type { NetworkReach, PlatformContext, PostOrigin, SourceItem, SourceReader } from './types';
 
 /** The source kinds read as web feeds: an RSS/Atom document, or a public Mastodon account's statuses. */
 export const FEED_KINDS = ['rss', 'mastodon'] as const satisfies readonly SourceKind[];
@@ -547,6 +547,28 @@ async function mastodonJson<T>(url: string, options: FeedReadOptions): Promise<T
   return (await get<T>(url, { ...options, responseType: 'json' })).data;
 }
 
+/**
+ * GET /api/v1/statuses/:id on the account's instance: the status, or 404 ("Record not found") once it
+ * was deleted. An RSS feed has no such question: its readers cannot tell.
+ */
+async function mastodonStatusExists(ctx: PlatformContext, origin: PostOrigin): Promise<boolean> {
+  const { url } = ctx.channel.settings as { url?: unknown };
+  const profile = typeof url === 'string' ? mastodonProfile(url) : null;
+  if (!profile) throw new FeedError('The source has no Mastodon profile address', false);
+  try {
+    const status = await mastodonJson<{ id?: string }>(
+      `${profile.instanceUrl}/api/v1/statuses/${encodeURIComponent(origin.nativeId)}`,
+      { reach: ctx.reach, signal: ctx.signal },
+    );
+    if (status?.id !== origin.nativeId)
+      throw new FeedError(`${profile.instanceUrl} did not answer with status ${origin.nativeId}`, true);
+    return true;
+  } catch (error) {
+    if (error instanceof FeedError && /HTTP 404/.test(error.message)) return false;
+    throw error;
+  }
+}
+
 async function readMastodon(address: FeedAddress, options: FeedReadOptions): Promise<FeedSnapshot> {
   const profile = mastodonProfile(address.url);
   if (!profile || !address.accountId)
@@ -669,6 +691,7 @@ function asSourceItem(kind: FeedKind, item: FeedItem, account: string | null): S
  */
 function feedSourceReader(kind: FeedKind): SourceReader {
   return {
+    ...(kind === 'mastodon' ? { originExists: mastodonStatusExists } : {}),
     async readSource(ctx, request) {
       const address = addressOf(kind, ctx);
       const snapshot = await readFeed(address, { reach: ctx.reach, signal: ctx.signal });

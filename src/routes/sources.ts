@@ -3,6 +3,15 @@ import { z } from 'zod';
 import { SOURCE_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
+import { sourceRuleInput, sourceRulePatch, sourceRuleView } from '../schemas/source-rules';
+import {
+  createRule,
+  DEFAULT_STOP_WINDOW_MINUTES,
+  deleteRule,
+  listRules,
+  stopRuleApproval,
+  updateRule,
+} from '../services/source-rules';
 import {
   createSource,
   deleteSource,
@@ -205,6 +214,116 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const { source, unitPath } = await loadSource(ctx.db, request.params.id);
       authorize(actor, 'source.control', { type: 'source', unitPath }, 'Source');
       await deleteSource(ctx, { actor, ip: request.ip }, source);
+      return reply.code(204).send(null);
+    },
+  );
+
+  // Auto-approval rules (trusted offices)
+
+  const ruleParams = z.strictObject({ id: z.uuid(), ruleId: z.uuid() });
+
+  app.get(
+    '/sources/:id/rules',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: "The source's auto-approval rules",
+        params: idParams,
+        response: { 200: z.object({ rules: z.array(sourceRuleView) }) },
+      },
+    },
+    async (request) => ({ rules: await listRules(ctx, requireActor(request), request.params.id) }),
+  );
+
+  app.post(
+    '/sources/:id/rules',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Approves the items the rule takes to its channels unless a reviewer stops them in time',
+        description:
+          "Reviewers of the source's office or above; each channel must be one the caller may target (400 `channel_not_targetable` on `channelIds.<i>`).",
+        params: idParams,
+        body: sourceRuleInput,
+        response: { 201: sourceRuleView },
+      },
+    },
+    async (request, reply) => {
+      const { stopWindowMinutes, ...input } = request.body;
+      const rule = await createRule(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        {
+          ...input,
+          stopWindowMinutes: stopWindowMinutes ?? DEFAULT_STOP_WINDOW_MINUTES,
+        },
+      );
+      return reply.code(201).send(rule);
+    },
+  );
+
+  app.patch(
+    '/sources/:id/rules/:ruleId',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Changes a rule; the caller becomes the author it approves as',
+        params: ruleParams,
+        body: sourceRulePatch,
+        response: { 200: sourceRuleView },
+      },
+    },
+    async (request) =>
+      updateRule(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        request.params.ruleId,
+        request.body,
+      ),
+  );
+
+  app.delete(
+    '/sources/:id/rules/:ruleId',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Removes a rule; the approvals it has not made yet are not made',
+        params: ruleParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await deleteRule(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        request.params.ruleId,
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/sources/:id/rules/:ruleId/stop',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Stops what the rule would approve of a post: it waits in the inbox for a person',
+        params: ruleParams,
+        body: z.strictObject({ postId: z.uuid() }),
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await stopRuleApproval(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        request.params.ruleId,
+        request.body.postId,
+      );
       return reply.code(204).send(null);
     },
   );

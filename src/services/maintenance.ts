@@ -15,6 +15,7 @@ import { loadChannel, markNeedsReauth, platformContextFor } from './channels';
 import { pendingOutbox } from './notifications';
 import { expireLeases } from './publishing';
 import { sweepRetractions } from './retraction';
+import { applyDueRuleApprovals } from './source-rules';
 import { enqueueDueSources } from './sources';
 import { goneWorkers } from './worker-liveness';
 
@@ -50,6 +51,8 @@ export interface SweepResult {
   retractions: number;
   /** Deliveries moved into free slots after a blackout ended. */
   blackoutsSettled: number;
+  /** Approvals of auto-approval rules whose stop window passed (made, or refused with the reason kept). */
+  ruleApprovals: number;
 }
 
 /**
@@ -131,7 +134,9 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   await enqueueNotify(ctx, unsent);
   const sources = await enqueueDueSources(ctx);
   const retractions = await sweepRetractions(ctx, SWEEP_BATCH);
+  const ruleApprovals = await applyDueRuleApprovals(ctx);
   return {
+    ruleApprovals,
     retractions,
     blackoutsSettled,
     leasesExpired: expired.length,

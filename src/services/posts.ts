@@ -511,6 +511,8 @@ export async function transitionInTx(
     columns?: Partial<typeof posts.$inferInsert>;
     /** More facts for the timeline event (the review level a decision was taken at). */
     data?: Record<string, unknown>;
+    /** Who the timeline names; null when Gaung itself acted (the original was deleted at its source). */
+    actorId?: string | null;
   } = {},
 ): Promise<{ version: number; eventId: number; to: PostStatus }> {
   const to = nextStatus(facts.status, event);
@@ -523,7 +525,7 @@ export async function transitionInTx(
     await leaveInboxes(tx, facts.id, at);
   const eventId = await insertPostEvent(tx, {
     postId: facts.id,
-    actorId: actor.userId,
+    actorId: options.actorId === undefined ? actor.userId : options.actorId,
     kind: 'transition',
     fromStatus: facts.status,
     toStatus: to,

@@ -26,6 +26,7 @@ import { type ChannelRow, markNeedsReauth, platformContextFor, quotaOverridesOf 
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
 import { type PublishOutcome, publishOutcomeCtes } from './notifications';
+import { holdIfOriginDeleted } from './sources';
 import type { WorkerLiveness } from './worker-liveness';
 
 /**
@@ -259,6 +260,8 @@ export async function advanceDelivery(
   worker: PublishWorker = { name: WORKER_NAME },
 ): Promise<PublishStep> {
   // A few rounds: a reconciliation that finds nothing makes the delivery claimable at once.
+  // An original deleted at its source is never republished: the delivery waits for a person instead.
+  if (await holdIfOriginDeleted(ctx, deliveryId)) return done('the original was deleted');
   for (let round = 0; round < 3; round++) {
     const claim = await claimDelivery(ctx, deliveryId, worker);
     if (claim) return publishClaimed(ctx, claim, worker);

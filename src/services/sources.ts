@@ -22,7 +22,9 @@ import { enqueueSourcePolls, enqueueTelegramBotRound } from '../queues/producers
 import { recordAudit } from './audit';
 import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
+import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+import { queueRuleApprovals, rulesOfSource } from './source-rules';
 
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
@@ -708,6 +710,7 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
       limit: ITEMS_PER_POLL,
     });
     await bringInItems(ctx, source, author, result.items, reading.reach, progress);
+    await checkPendingOrigins(ctx, source.id, reader, reading);
     return await recordPoll(ctx, source, progress.imported, null, result.title ?? null, result.cursor);
   } catch (error) {
     const failure = readFailure(ctx, source, error);
@@ -715,6 +718,32 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
     return recordPoll(ctx, source, progress.imported, failure);
   }
+}
+
+/**
+ * The check just before publishing a due delivery of a post brought in by a source: where the
+ * source's platform says the original was deleted (or it was found deleted before), the delivery and
+ * the post's other scheduled ones go to `needs_attention` instead. True when the delivery was held.
+ */
+export async function holdIfOriginDeleted(ctx: AppContext, deliveryId: string): Promise<boolean> {
+  const due = await originOfDueDelivery(ctx.db, deliveryId, ctx.now());
+  if (!due) return false;
+  if (!due.deleted) {
+    if (!due.sourceId) return false;
+    const [source] = await ctx.db.select().from(sources).where(eq(sources.id, due.sourceId));
+    const reader = source && sourceReaderFor(ctx.platforms, source.kind);
+    if (!source || !reader?.originExists || source.status !== 'active') return false;
+    const reading = await sourceContext(ctx, source).catch(() => null);
+    if (!reading) return false;
+    const exists = await askOrigin(ctx, reader, reading, due.origin, { deliveryId, sourceId: source.id });
+    if (exists !== false) {
+      if (exists)
+        await ctx.db.update(posts).set({ originCheckedAt: ctx.now() }).where(eq(posts.id, due.postId));
+      return false;
+    }
+  }
+  const settled = await settleDeletedOrigin(ctx, due.postId);
+  return settled.held.includes(deliveryId);
 }
 
 export const AUTHOR_GONE =
@@ -906,6 +935,7 @@ async function importItem(
   }
   const body = shorten(item.text, BODY_MAX);
   if (!body.trim() && mediaIds.length === 0) return false;
+  const rules = await rulesOfSource(ctx, source.id);
   const postId = await ctx.db.transaction(async (tx) => {
     const at = ctx.now();
     const id = await insertDraftInTx(
@@ -930,7 +960,9 @@ async function importItem(
         },
       },
     );
-    if (id && source.autoSubmit) {
+    // A rule that takes the item approves it after its stop window: the item goes to review at once.
+    const ruled = id ? await queueRuleApprovals(tx, rules, { id, body, tags: source.tags }, at) : 0;
+    if (id && (source.autoSubmit || ruled > 0)) {
       const facts = await postFacts(tx, id);
       const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
       await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { allowedDeliveryEvents } from '../domain/delivery-machine';
-import { AppError, type FieldError } from '../domain/errors';
+import { AppError, type FieldError, invalid } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import type { ValidationIssue } from '../domain/rendering';
 import { type LevelState, levelAbove } from '../domain/review-levels';
@@ -36,6 +36,7 @@ import {
   type TargetChannel,
   type TargetReport,
 } from '../services/reviews/targets';
+import { type PendingRuleApproval, pendingRuleApprovals, stopRuleApproval } from '../services/source-rules';
 import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {
   ActionButton,
@@ -186,6 +187,36 @@ function BulkSummary(props: { outcome: BulkOutcome }) {
   );
 }
 
+/** What auto-approval rules will approve, each with its time, a stop button and a link to the rule. */
+function AutomaticLane(props: { entries: PendingRuleApproval[] }) {
+  const { t, locale, zone } = useEnv();
+  if (props.entries.length === 0) return null;
+  return (
+    <section class="lane" data-lane="automatic" aria-labelledby="automatic-title">
+      <h2 id="automatic-title">{t.inbox.automaticTitle}</h2>
+      <ul>
+        {props.entries.map((entry) => (
+          <li data-post={entry.postId} data-rule={entry.ruleId}>
+            <a href={`/review/${entry.postId}`}>{entry.excerpt}</a> · {entry.unitName}
+            <p>
+              {entry.publishAt
+                ? t.inbox.automaticAt(formatTime(entry.publishAt, locale, zone))
+                : t.inbox.automaticSlot(formatTime(entry.decideAt, locale, zone))}{' '}
+              · {entry.channelNames.join(', ')} · {t.inbox.byRule(entry.authorName)}
+            </p>
+            <form method="post" action={`/inbox/rules/${entry.sourceId}/${entry.ruleId}/stop`} class="inline">
+              <Csrf />
+              <input type="hidden" name="post" value={entry.postId} />
+              <button type="submit">{t.inbox.stopRule}</button>{' '}
+              <a href={`/sources#rule-${entry.ruleId}`}>{t.inbox.editRule}</a>
+            </form>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function InboxPage(props: {
   inbox: Inbox;
   units: UnitRow[];
@@ -197,6 +228,7 @@ function InboxPage(props: {
   error?: string | null;
   bulkChannels: BulkChannel[];
   bulk?: BulkOutcome;
+  automatic: PendingRuleApproval[];
 }) {
   const { t } = useEnv();
   const { inbox } = props;
@@ -211,6 +243,7 @@ function InboxPage(props: {
       <p class="lead" data-total={inbox.total}>
         {t.inbox.waiting(inbox.total)}
       </p>
+      <AutomaticLane entries={props.automatic} />
       <form method="get" action="/inbox" class="filters">
         <div class="field">
           <label for="unit">{t.inbox.unit}</label>
@@ -1063,7 +1096,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     );
     const q = blank(query.q);
     const platform = query.platform || undefined;
-    const [inbox, units, channels] = await Promise.all([
+    const [inbox, units, channels, automatic] = await Promise.all([
       reviewInbox(ctx, {
         levelId: actor.unitId,
         scopePath: unit ? scopePath : undefined,
@@ -1075,6 +1108,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       }),
       listVisibleUnits(ctx, actor),
       bulkChannels(actor),
+      pendingRuleApprovals(ctx, actor),
     ]);
     const env = await kit.env(request, reply);
     return kit.page(
@@ -1091,6 +1125,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         notice={noticeOf(env.t, query.ok)}
         bulkChannels={channels}
         bulk={bulk}
+        automatic={automatic}
         error={refusal?.error}
       />,
       refusal?.status ?? 200,
@@ -1099,6 +1134,31 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
 
   app.get('/inbox', { schema: { hide: true, querystring: inboxQuery } }, async (request, reply) =>
     showInbox(request, reply, request.query),
+  );
+
+  /** A reviewer stops what a rule would approve; the post stays in the inbox for a person. */
+  app.post(
+    '/inbox/rules/:sourceId/:ruleId/stop',
+    {
+      schema: {
+        hide: true,
+        params: z.strictObject({ sourceId: z.uuid(), ruleId: z.uuid() }),
+        body: patternForm(/^(_csrf|post)$/),
+      },
+    },
+    async (request, reply) => {
+      const postId = one(request.body.post) ?? '';
+      if (!z.uuid().safeParse(postId).success)
+        throw invalid([{ field: 'post', message: 'must be a post id', code: 'invalid' }]);
+      await stopRuleApproval(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.sourceId,
+        request.params.ruleId,
+        postId,
+      );
+      return reply.redirect(okAt('/inbox', 'ruleStopped'), 303);
+    },
   );
 
   /** Several selected posts decided together; each is decided on its own (see `decideInBulk`). */

@@ -71,6 +71,8 @@ export interface FakeMastodon {
   stop(): Promise<void>;
   addAccount(options: { username: string; displayName?: string; remoteDomain?: string }): FakeMastodonAccount;
   issueToken(accountId: string, scopes?: string[]): string;
+  /** The account deletes its own status (as from its Mastodon app). */
+  removeStatus(id: string): void;
   revokeToken(token: string): void;
   addStatus(
     accountId: string,
@@ -558,12 +560,18 @@ export function createFakeMastodon(
     { anonymous: true },
   );
 
-  route('GET', '/api/v1/statuses/{id}', (request, reply, viewerId) => {
-    const status = statuses.find((s) => s.id === (request.params as { id: string }).id);
-    return status && visibleTo(status, viewerId)
-      ? statusJson(status, viewerId)
-      : fail(reply, 404, 'Record not found');
-  });
+  // Public statuses answer anonymous callers; a deleted one is "Record not found".
+  route(
+    'GET',
+    '/api/v1/statuses/{id}',
+    (request, reply, viewerId) => {
+      const status = statuses.find((s) => s.id === (request.params as { id: string }).id);
+      return status && visibleTo(status, viewerId)
+        ? statusJson(status, viewerId)
+        : fail(reply, 404, 'Record not found');
+    },
+    { anonymous: true },
+  );
 
   function timeline(accountId: string): FakeMastodonStatus[] {
     return statuses
@@ -596,6 +604,12 @@ export function createFakeMastodon(
       const token = randomBytes(24).toString('base64url');
       tokens.set(token, { accountId, scopes, revoked: false });
       return token;
+    },
+    removeStatus(id) {
+      const index = statuses.findIndex((s) => s.id === id);
+      if (index < 0) throw new Error(`no status ${id}`);
+      statuses.splice(index, 1);
+      deleted.push(id);
     },
     revokeToken(token) {
       const stored = tokens.get(token);

@@ -30,7 +30,7 @@ import {
 import type { PostOrigin } from '../../platforms/types';
 import { createdAt, id, oneOf, tstz, tsvector, updatedAt } from './columns';
 import { units, users } from './org';
-import { sources } from './sources';
+import { sourceRules, sources } from './sources';
 
 /** A submission from a unit, reviewed by humas. */
 export const posts = pgTable(
@@ -58,6 +58,10 @@ export const posts = pgTable(
     sourceItemKey: text('source_item_key'),
     /** The original on the office's account, as its source read it: repost and quote act on it. */
     origin: jsonb('origin').$type<PostOrigin>(),
+    /** When the source's platform last said whether the original still exists. */
+    originCheckedAt: tstz('origin_checked_at'),
+    /** When the source's platform said the original was deleted: the post is withdrawn or its deliveries held. */
+    originDeletedAt: tstz('origin_deleted_at'),
     preferredFrom: tstz('preferred_from'),
     preferredTo: tstz('preferred_to'),
     submittedAt: tstz('submitted_at'),
@@ -299,5 +303,34 @@ export const notifyOutbox = pgTable(
     index('notify_outbox_pending_idx')
       .on(t.createdAt)
       .where(sql`${t.sentAt} is null and ${t.failedAt} is null`),
+  ],
+);
+
+/**
+ * An approval a rule will make of a post: after `decideAt` the rule approves it as its author, unless
+ * a reviewer stopped it first (the post then waits in the inbox as any other).
+ */
+export const ruleApprovals = pgTable(
+  'rule_approvals',
+  {
+    postId: uuid('post_id')
+      .notNull()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    ruleId: uuid('rule_id')
+      .notNull()
+      .references(() => sourceRules.id, { onDelete: 'cascade' }),
+    decideAt: tstz('decide_at').notNull(),
+    stoppedAt: tstz('stopped_at'),
+    stoppedBy: uuid('stopped_by').references(() => users.id, { onDelete: 'set null' }),
+    appliedAt: tstz('applied_at'),
+    /** What the application came to: `approved`, or why it did not approve. */
+    outcome: text('outcome'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.postId, t.ruleId] }),
+    index('rule_approvals_due_idx')
+      .on(t.decideAt)
+      .where(sql`${t.stoppedAt} is null and ${t.appliedAt} is null`),
   ],
 );

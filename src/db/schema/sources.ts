@@ -7,11 +7,12 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
+import { DELIVERY_MODES, type DeliveryMode, SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
 import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { units, users } from './org';
@@ -76,6 +77,44 @@ export const sources = pgTable(
     check('sources_status_check', sql`${t.status} in ('active', 'needs_reauth')`),
     uniqueIndex('sources_unit_url_idx').on(t.unitId, t.url),
     index('sources_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
+  ],
+);
+
+/**
+ * An auto-approval rule of a trusted office's source: its items (optionally only those with these
+ * hashtags) are approved to the rule's channels, with the rule's mode and time, unless a reviewer
+ * stops them within the stop window. Only channels its author may target; checked again when applied.
+ */
+export const sourceRules = pgTable(
+  'source_rules',
+  {
+    id: id(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    /** The reviewer the rule approves as (its last editor). */
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** Only items carrying one of these hashtags (without `#`, lower case); empty: every item. */
+    hashtags: text('hashtags').array().notNull().default(sql`'{}'::text[]`),
+    channelIds: uuid('channel_ids').array().notNull(),
+    mode: text('mode').$type<DeliveryMode>().notNull(),
+    /** Minutes after the item arrived; null: the channel's next free slot. */
+    delayMinutes: integer('delay_minutes'),
+    /** How long a reviewer has to stop an approval before the rule makes it. */
+    stopWindowMinutes: integer('stop_window_minutes').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    oneOf('source_rules_mode_check', t.mode, DELIVERY_MODES),
+    check('source_rules_window_check', sql`${t.stopWindowMinutes} between 0 and 1440`),
+    check(
+      'source_rules_delay_check',
+      sql`${t.delayMinutes} is null or ${t.delayMinutes} between 0 and 10080`,
+    ),
+    index('source_rules_source_idx').on(t.sourceId),
   ],
 );
 

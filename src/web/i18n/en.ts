@@ -204,6 +204,8 @@ export const en: Messages = {
       'post.changes_requested': () => 'PR asked for changes to your post',
       'post.rejected': () => 'Your post was rejected',
       'post.approved': () => 'Your post was approved',
+      'post.origin_deleted': () =>
+        'The original of your post was deleted on its account: it will not be republished',
       'delivery.published': (channel) => `Published on ${channel}`,
       'delivery.failed': (channel) => `Publishing on ${channel} failed`,
       'delivery.needs_attention': (channel) => `Publishing on ${channel} needs attention`,
@@ -292,6 +294,12 @@ export const en: Messages = {
   },
   inbox: {
     title: 'Inbox',
+    automaticTitle: 'Approved automatically unless stopped',
+    automaticAt: (time: string) => `Will publish automatically at ${time}`,
+    automaticSlot: (time: string) => `Will be approved automatically at ${time}, for the next free slot`,
+    byRule: (author: string) => `rule by ${author}`,
+    stopRule: 'Stop',
+    editRule: 'Edit rule',
     waiting: (n) => `${n} ${n === 1 ? 'post' : 'posts'} awaiting review`,
     unit: 'Unit',
     platform: 'Platform of the original',
@@ -825,6 +833,7 @@ export const en: Messages = {
     home: 'Go to the start page',
   },
   notices: {
+    ruleStopped: 'Stopped: the post waits in the inbox for a decision.',
     retracting: 'Retraction started.',
     blackoutCreated: 'Blackout saved.',
     blackoutEnded: 'Blackout ended.',

@@ -93,6 +93,8 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'post.changes_requested': () => 'Humas meminta perbaikan kiriman Anda',
   'post.rejected': () => 'Kiriman Anda ditolak',
   'post.approved': () => 'Kiriman Anda disetujui',
+  'post.origin_deleted': () =>
+    'Unggahan asli kiriman Anda sudah dihapus di akunnya: tidak akan diterbitkan ulang',
   'delivery.published': (channel) => `Terbit di ${channel}`,
   'delivery.failed': (channel) => `Gagal terbit di ${channel}`,
   'delivery.needs_attention': (channel) => `Penerbitan di ${channel} perlu dicek`,
@@ -334,6 +336,12 @@ export const id = {
   },
   inbox: {
     title: 'Kotak masuk',
+    automaticTitle: 'Disetujui otomatis kecuali dihentikan',
+    automaticAt: (time: string) => `Akan terbit otomatis pukul ${time}`,
+    automaticSlot: (time: string) => `Akan disetujui otomatis pukul ${time}, untuk slot kosong berikutnya`,
+    byRule: (author: string) => `aturan oleh ${author}`,
+    stopRule: 'Hentikan',
+    editRule: 'Ubah aturan',
     waiting: (n: number) => `${n} kiriman menunggu tinjauan`,
     unit: 'Unit',
     platform: 'Platform unggahan asli',
@@ -874,6 +882,7 @@ export const id = {
     home: 'Ke beranda',
   },
   notices: {
+    ruleStopped: 'Dihentikan: kiriman menunggu keputusan di kotak masuk.',
     retracting: 'Penarikan dimulai.',
     blackoutCreated: 'Masa henti disimpan.',
     blackoutEnded: 'Masa henti diakhiri.',

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sources } from '../../../src/db/schema';
-import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
+import { channels, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
+import { accessTable, call, everyone, type MatrixActor, type MatrixEnv, statuses } from './table';
 
 /** A source of office A1: the unit's people manage it; reviewers and admins above only read it. */
 
@@ -61,6 +61,71 @@ const manage = (ok: number) =>
     officeB2: [404, 404, 404],
   });
 
+/** A sandbox channel of the caller's unit (office A1's for callers without one): the channel a rule of theirs targets. */
+async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
+  const [row] = await env.ctx.db
+    .insert(channels)
+    .values({
+      unitId: actor.user?.unitId ?? env.org.units.officeA1.id,
+      platform: 'sandbox',
+      name: `sandbox ${actor.key}`,
+      settings: {},
+      timeZone: 'Asia/Jakarta',
+    })
+    .returning({ id: channels.id });
+  return row!.id;
+}
+
+/** A rule of office A1's reviewer on the source, to a channel of office A1. */
+async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
+  const reviewer = env.org.user('officeA1', 'reviewer');
+  const channel = await ownChannel(env, { key: 'officeA1.reviewer', user: reviewer, headers: {} });
+  const [row] = await env.ctx.db
+    .insert(sourceRules)
+    .values({
+      sourceId: source,
+      createdBy: reviewer.id,
+      channelIds: [channel],
+      mode: 'copy',
+      stopWindowMinutes: 30,
+    })
+    .returning({ id: sourceRules.id });
+  return row!.id;
+}
+
+/** A submitted post of office A1 that the rule will approve in half an hour. */
+async function pendingApproval(env: MatrixEnv, source: string): Promise<{ rule: string; post: string }> {
+  const rule = await officeA1Rule(env, source);
+  const now = new Date();
+  const [post] = await env.ctx.db
+    .insert(posts)
+    .values({
+      unitId: env.org.units.officeA1.id,
+      authorId: env.org.user('officeA1', 'contributor').id,
+      status: 'submitted',
+      body: 'Dari sumber',
+      sourceId: source,
+      submittedAt: now,
+    })
+    .returning({ id: posts.id });
+  await env.ctx.db
+    .insert(ruleApprovals)
+    .values({ postId: post!.id, ruleId: rule, decideAt: new Date(now.getTime() + 30 * 60_000) });
+  return { rule, post: post!.id };
+}
+
+/** Reviewers and admins of office A1 and above set rules; office A1's contributors see the source but may not. */
+const rules = (ok: number) =>
+  statuses({
+    national: [404, ok, ok],
+    regionA: [404, ok, ok],
+    regionB: [404, 404, 404],
+    officeA1: [403, ok, ok],
+    officeA2: [404, 404, 404],
+    officeB1: [404, 404, 404],
+    officeB2: [404, 404, 404],
+  });
+
 /** Pausing and removing: the office's people, and the admins above it. */
 const control = (ok: number) =>
   statuses({
@@ -114,6 +179,46 @@ export const sourcesTable = accessTable<{ source: string }>({
       route: 'DELETE /api/v1/sources/:id',
       request: async (_actor, _f, env) => call('DELETE', `/api/v1/sources/${await officeA1Source(env)}`),
       expect: control(204),
+    },
+    {
+      route: 'GET /api/v1/sources/:id/rules',
+      request: (_actor, f) => call('GET', `/api/v1/sources/${f.source}/rules`),
+      expect: read,
+    },
+    {
+      route: 'POST /api/v1/sources/:id/rules',
+      case: "to the caller's own channel",
+      request: async (actor, f, env) =>
+        call('POST', `/api/v1/sources/${f.source}/rules`, {
+          channelIds: [await ownChannel(env, actor)],
+          mode: 'copy',
+          stopWindowMinutes: 15,
+        }),
+      expect: rules(201),
+    },
+    {
+      route: 'PATCH /api/v1/sources/:id/rules/:ruleId',
+      case: "to the caller's own channel",
+      request: async (actor, f, env) =>
+        call('PATCH', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
+          channelIds: [await ownChannel(env, actor)],
+          delayMinutes: 60,
+        }),
+      expect: rules(200),
+    },
+    {
+      route: 'DELETE /api/v1/sources/:id/rules/:ruleId',
+      request: async (_actor, f, env) =>
+        call('DELETE', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`),
+      expect: rules(204),
+    },
+    {
+      route: 'POST /api/v1/sources/:id/rules/:ruleId/stop',
+      request: async (_actor, f, env) => {
+        const { rule, post } = await pendingApproval(env, f.source);
+        return call('POST', `/api/v1/sources/${f.source}/rules/${rule}/stop`, { postId: post });
+      },
+      expect: rules(204),
     },
   ],
 });
