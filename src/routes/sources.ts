@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { units } from '../db/schema';
 import { notFound } from '../domain/errors';
 import { SOURCE_KINDS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   createSource,

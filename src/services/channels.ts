@@ -16,7 +16,7 @@ import { type ChannelEvent, transitionChannel } from '../domain/channel-machine'
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
-import { type Actor, decide } from '../domain/permissions';
+import { type Actor, authorize, decide } from '../domain/permissions';
 import type { QuotaOverrides } from '../domain/rate-limits';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
@@ -251,6 +251,21 @@ export function channelViewFor(
   const settings = Object.fromEntries(Object.entries(view.settings).filter(([key]) => !hidden.includes(key)));
   return { ...view, settings };
 }
+
+/** The channel, when the actor may `action` it; 404 or 403 otherwise. */
+export async function channelFor(
+  ctx: AppContext,
+  actor: Actor,
+  action: 'channel.read' | 'channel.manage' | 'channel.target',
+  id: string,
+): Promise<{ channel: ChannelRow; unitPath: string }> {
+  const found = await loadChannel(ctx.db, id);
+  authorize(actor, action, { type: 'channel', unitPath: found.unitPath }, 'Channel');
+  return found;
+}
+
+export const readableChannel = (ctx: AppContext, actor: Actor, id: string) =>
+  channelFor(ctx, actor, 'channel.read', id);
 
 /** The channel with its owning unit's path (for `authorize`), or 404. Archived channels are gone. */
 export async function loadChannel(

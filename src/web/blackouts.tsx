@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { type FieldError, forbidden, invalid } from '../domain/errors';
 import { atLeast, decide } from '../domain/permissions';
 import { BLACKOUT_ON_END } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import {
   type BlackoutView,
   blackoutUnitPath,

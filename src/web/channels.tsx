@@ -6,7 +6,8 @@ import { type Actor, decide } from '../domain/permissions';
 import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY } from '../domain/rendering';
 import { TIKTOK_PRIVACY_LEVELS, tiktokFacts } from '../domain/tiktok';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,

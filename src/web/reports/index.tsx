@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { invalid } from '../../domain/errors';
 import { atLeast } from '../../domain/permissions';
 import { PLATFORMS, type Platform } from '../../domain/vocabulary';
-import { authorize, requireActor } from '../../http/auth';
+import { requireActor } from '../../http/auth';
+import { authorize } from '../../domain/permissions';
 import { listChannels } from '../../services/channels';
 import { refreshDeliveryMetrics } from '../../services/delivery-metrics';
 import {
