@@ -2,24 +2,19 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,
-  channelViewFor,
-  checkSlots,
   connectMeta,
   createChannel,
   finishOAuthConnect,
+  getChannel,
   listChannels,
-  loadChannel,
   OAUTH_PROVIDERS,
-  replaceSlots,
+  recheckChannel,
+  setChannelSlots,
   startOAuthConnect,
-  toView,
   updateChannel,
-  verifyChannel,
-  viewsOf,
 } from '../services/channels';
 
 const secretBag = z.record(z.string().max(100), z.unknown());
@@ -87,10 +82,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const view = await createChannel(ctx, { actor, ip: request.ip }, request.body, (unitPath) =>
-        authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit', 'unitId'),
-      );
+      const view = await createChannel(ctx, { actor: requireActor(request), ip: request.ip }, request.body);
       return reply.code(201).send(view);
     },
   );
@@ -99,10 +91,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     '/channels/:id',
     { schema: { tags: ['channels'], params: idParams, response: { 200: channelView } } },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
-      return channelViewFor(ctx, actor, (await viewsOf(ctx.db, [channel]))[0]!, unitPath);
+      return getChannel(ctx, requireActor(request), request.params.id);
     },
   );
 
@@ -121,10 +110,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return updateChannel(ctx, { actor, ip: request.ip }, channel, request.body);
+      const who = { actor: requireActor(request), ip: request.ip };
+      return updateChannel(ctx, who, request.params.id, request.body);
     },
   );
 
@@ -132,10 +119,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     '/channels/:id',
     { schema: { tags: ['channels'], params: idParams, response: { 204: z.null() } } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      await archiveChannel(ctx, { actorId: actor.userId, ip: request.ip }, channel);
+      await archiveChannel(ctx, { actor: requireActor(request), ip: request.ip }, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -151,12 +135,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      checkSlots(request.body.slots);
-      await ctx.db.transaction((tx) => replaceSlots(tx, channel.id, request.body.slots));
-      return toView(channel, request.body.slots);
+      return setChannelSlots(ctx, requireActor(request), request.params.id, request.body.slots);
     },
   );
 
@@ -180,12 +159,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });
+      const who = { actor: requireActor(request), ip: request.ip };
+      const result = await recheckChannel(ctx, who, request.params.id);
       return {
-        channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
+        channel: result.channel,
         ok: result.account !== null,
         account: result.account,
         problem: result.problem,
@@ -205,13 +182,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
       const authorizeUrl = await startOAuthConnect(
         ctx,
-        { actor, ip: request.ip },
-        channel,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
         request.params.provider,
       );
       if (request.headers.accept?.includes('text/html')) return reply.redirect(authorizeUrl, 302);
@@ -237,13 +211,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       if (request.query.error || !request.query.code)
         return reply.redirect('/admin/channels?connect=denied', 302);
-      const view = await finishOAuthConnect(
-        ctx,
-        { actor, ip: request.ip },
-        request.params.provider,
-        { code: request.query.code, state: request.query.state },
-        (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
-      );
+      const view = await finishOAuthConnect(ctx, { actor, ip: request.ip }, request.params.provider, {
+        code: request.query.code,
+        state: request.query.state,
+      });
       return reply.redirect(
         `/admin/channels/${view.id}?connected=${view.status === 'active' ? '1' : '0'}`,
         302,
@@ -270,10 +241,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return connectMeta(ctx, { actor, ip: request.ip }, channel, request.body);
+      const who = { actor: requireActor(request), ip: request.ip };
+      return connectMeta(ctx, who, request.params.id, request.body);
     },
   );
 };

@@ -267,6 +267,40 @@ export async function channelFor(
 export const readableChannel = (ctx: AppContext, actor: Actor, id: string) =>
   channelFor(ctx, actor, 'channel.read', id);
 
+/** One channel as the actor may see it. */
+export async function getChannel(ctx: AppContext, actor: Actor, id: string): Promise<ChannelView> {
+  const { channel, unitPath } = await readableChannel(ctx, actor, id);
+  return channelViewFor(ctx, actor, (await viewsOf(ctx.db, [channel]))[0]!, unitPath);
+}
+
+/** Replaces a channel's posting slots (cron lines in its time zone). */
+export async function setChannelSlots(
+  ctx: AppContext,
+  actor: Actor,
+  id: string,
+  slots: string[],
+): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, actor, 'channel.manage', id);
+  checkSlots(slots);
+  await ctx.db.transaction((tx) => replaceSlots(tx, channel.id, slots));
+  return toView(channel, slots);
+}
+
+/** A manager's check of the channel's credentials with its platform, now. */
+export async function recheckChannel(
+  ctx: AppContext,
+  who: ActingUser,
+  id: string,
+): Promise<{ channel: ChannelView; account: AccountInfo | null; problem: string | null }> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', id);
+  const result = await verifyChannel(ctx, channel, initiator(who));
+  return {
+    channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
+    account: result.account,
+    problem: result.problem,
+  };
+}
+
 /** The channel with its owning unit's path (for `authorize`), or 404. Archived channels are gone. */
 export async function loadChannel(
   db: DbOrTx,
@@ -480,7 +514,9 @@ async function notifyNeedsReauth(ctx: AppContext, channel: ChannelRow): Promise<
  * Removes a channel from use: it is archived (deliveries keep their history) and its scheduled
  * deliveries are cancelled through the delivery state machine.
  */
-export async function archiveChannel(ctx: AppContext, by: Initiator, channel: ChannelRow): Promise<void> {
+export async function archiveChannel(ctx: AppContext, who: ActingUser, channelId: string): Promise<void> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
+  const by = initiator(who);
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
     const pending = await tx
@@ -577,11 +613,10 @@ export async function createChannel(
   ctx: AppContext,
   who: ActingUser,
   input: ChannelInput,
-  authorizeUnit: (unitPath: string) => void,
 ): Promise<ChannelView> {
   const [unit] = await ctx.db.select().from(units).where(eq(units.id, input.unitId));
   if (!unit) throw notFoundAt('Unit', 'unitId');
-  authorizeUnit(unit.path);
+  authorize(who.actor, 'channel.manage', { type: 'channel', unitPath: unit.path }, 'Unit', 'unitId');
   checkCommon(input);
   const adapter = adapterFor(ctx, input.platform);
   // Settings may come later with a connect flow; an unverified channel does not publish.
@@ -627,9 +662,10 @@ export async function createChannel(
 export async function updateChannel(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   patch: ChannelPatch,
 ): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   checkCommon(patch);
   const adapter = adapterFor(ctx, channel.platform);
   const parsed = parseChannelSecrets(adapter, { settings: patch.settings, credentials: patch.credentials });
@@ -757,9 +793,10 @@ function connectFailed(error: unknown, adapter: PlatformAdapter): never {
 export async function startOAuthConnect(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   provider: OAuthProvider,
 ): Promise<string> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   const flow = OAUTH_FLOWS[provider];
   if (channel.platform !== provider)
     throw unprocessable('wrong_platform', `This channel is not a ${flow.label} account`);
@@ -784,7 +821,6 @@ export async function finishOAuthConnect(
   who: ActingUser,
   provider: OAuthProvider,
   callback: { code: string; state: string },
-  authorizeChannel: (unitPath: string) => void,
 ): Promise<ChannelView> {
   const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', provider, callback.state));
   const saved = raw ? (JSON.parse(raw) as { channelId: string; userId: string; codeVerifier: string }) : null;
@@ -792,8 +828,7 @@ export async function finishOAuthConnect(
     throw invalid([
       { field: 'state', message: 'unknown or expired; start connecting again', code: 'oauth_state' },
     ]);
-  const { channel, unitPath } = await loadChannel(ctx.db, saved.channelId);
-  authorizeChannel(unitPath);
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', saved.channelId);
   const adapter = adapterFor(ctx, provider);
   const result = await OAUTH_FLOWS[provider]
     .exchange(endpointsOf(ctx.config), appsOf(ctx.config), {
@@ -802,7 +837,7 @@ export async function finishOAuthConnect(
       redirectUri: oauthCallbackUrl(ctx, provider),
     })
     .catch((error: unknown) => connectFailed(error, adapter));
-  return updateChannel(ctx, who, channel, {
+  return updateChannel(ctx, who, channel.id, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },
     credentialsExpiresAt: new Date(result.credentials.expiresAt),
@@ -816,9 +851,10 @@ export async function finishOAuthConnect(
 export async function connectMeta(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   input: { userAccessToken: string; pageId?: string },
 ): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   if (channel.platform !== 'facebook' && channel.platform !== 'instagram')
     throw unprocessable('wrong_platform', 'Only Facebook and Instagram channels connect through Meta');
   const adapter = adapterFor(ctx, channel.platform);
@@ -849,11 +885,11 @@ export async function connectMeta(
       },
     );
   return channel.platform === 'facebook'
-    ? updateChannel(ctx, who, channel, {
+    ? updateChannel(ctx, who, channel.id, {
         credentials: { pageAccessToken: page.pageAccessToken },
         settings: { pageId: page.pageId },
       })
-    : updateChannel(ctx, who, channel, {
+    : updateChannel(ctx, who, channel.id, {
         credentials: { accessToken: page.pageAccessToken },
         settings: { igUserId: page.instagram!.igUserId },
       });
