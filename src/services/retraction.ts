@@ -32,7 +32,7 @@ import {
   transitionInTx,
 } from './posts';
 import { WORKER_NAME } from './publishing';
-import { approvePost } from './reviews';
+import { approvePost } from './reviews/approval';
 
 /**
  * The engine's retraction: take one `retracting` delivery off its platform. The discipline is the
