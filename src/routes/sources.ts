@@ -1,22 +1,16 @@
-import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { units } from '../db/schema';
-import { notFound } from '../domain/errors';
 import { SOURCE_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   createSource,
   deleteSource,
+  getSource,
   listSources,
-  loadSource,
   pollSourceSoon,
-  sourceView as toSourceView,
   updateSource,
 } from '../services/sources';
-import { loadUnit } from '../services/units';
 
 const sourceView = z.object({
   id: z.uuid(),
@@ -115,16 +109,10 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { since, unitId, ...input } = request.body;
-      if (unitId && unitId !== actor.unitId) {
-        const unit = await loadUnit(ctx, unitId);
-        authorize(actor, 'source.manage', { type: 'source', unitPath: unit.path }, 'Unit');
-      }
-      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
+      const { since, ...input } = request.body;
       const view = await createSource(
         ctx,
-        { actor, ip: request.ip },
+        { actor: requireActor(request), ip: request.ip },
         { ...input, since: since ? new Date(since) : undefined },
       );
       return reply.code(201).send(view);
@@ -135,10 +123,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/sources/:id',
     { schema: { tags: ['sources'], params: idParams, response: { 200: sourceView } } },
     async (request) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.read', { type: 'source', unitPath }, 'Source');
-      return toSourceView(source);
+      return getSource(ctx, requireActor(request), request.params.id);
     },
   );
 
@@ -162,10 +147,12 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
-      return updateSource(ctx, { actor, ip: request.ip }, source, request.body);
+      return updateSource(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        request.body,
+      );
     },
   );
 
@@ -180,10 +167,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
-      return reply.code(202).send(await pollSourceSoon(ctx, source));
+      return reply.code(202).send(await pollSourceSoon(ctx, requireActor(request), request.params.id));
     },
   );
 
@@ -198,10 +182,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
-      await deleteSource(ctx, { actor, ip: request.ip }, source);
+      await deleteSource(ctx, { actor: requireActor(request), ip: request.ip }, request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import type { Platform, SourceKind } from '../domain/vocabulary';
 import {
   FEED_KINDS,
@@ -22,6 +22,7 @@ import { recordAudit } from './audit';
 import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+import { loadUnit } from './units';
 
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
@@ -95,6 +96,22 @@ export async function loadSource(db: DbOrTx, id: string): Promise<{ source: Sour
     .where(eq(sources.id, id));
   if (!row) throw notFound('Source');
   return row;
+}
+
+/** The source, when the actor may `action` it; 404 or 403 otherwise. */
+async function sourceFor(
+  ctx: AppContext,
+  actor: Actor,
+  action: 'source.read' | 'source.manage',
+  id: string,
+): Promise<SourceRow> {
+  const { source, unitPath } = await loadSource(ctx.db, id);
+  authorize(actor, action, { type: 'source', unitPath }, 'Source');
+  return source;
+}
+
+export async function getSource(ctx: AppContext, actor: Actor, id: string): Promise<SourceView> {
+  return sourceView(await sourceFor(ctx, actor, 'source.read', id));
 }
 
 /** The sources of the units whose posts the actor sees. */
@@ -231,9 +248,15 @@ async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput
 export async function createSource(
   ctx: AppContext,
   who: ActingUser,
-  input: SourceInput,
+  input: SourceInput & { unitId?: string },
 ): Promise<SourceView> {
   const { actor } = who;
+  // A source reads for the actor's own unit: naming another one is refused as that unit's reader would be.
+  if (input.unitId && input.unitId !== actor.unitId) {
+    const unit = await loadUnit(ctx, input.unitId);
+    authorize(actor, 'source.manage', { type: 'source', unitPath: unit.path }, 'Unit');
+  }
+  authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
   const url =
     input.url ?? (input.handle ? PROFILE_URLS[input.kind]?.(input.handle.replace(/^@/, '')) : undefined);
   if (url) {
@@ -305,9 +328,10 @@ export interface SourcePatch {
 export async function updateSource(
   ctx: AppContext,
   who: ActingUser,
-  source: SourceRow,
+  id: string,
   patch: SourcePatch,
 ): Promise<SourceView> {
+  const source = await sourceFor(ctx, who.actor, 'source.manage', id);
   const now = ctx.now();
   let credentials: string | null = null;
   if (patch.credentials) {
@@ -368,7 +392,8 @@ export async function updateSource(
 }
 
 /** Stops reading the source. The posts it brought in stay, without the link to it. */
-export async function deleteSource(ctx: AppContext, who: ActingUser, source: SourceRow): Promise<void> {
+export async function deleteSource(ctx: AppContext, who: ActingUser, id: string): Promise<void> {
+  const source = await sourceFor(ctx, who.actor, 'source.manage', id);
   await ctx.db.transaction(async (tx) => {
     await tx.delete(sources).where(eq(sources.id, source.id));
     await recordAudit(ctx, tx, {
@@ -384,7 +409,8 @@ export async function deleteSource(ctx: AppContext, who: ActingUser, source: Sou
 }
 
 /** Makes the source due now and queues its poll (a paused source is resumed only by unpausing it). */
-export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promise<SourceView> {
+export async function pollSourceSoon(ctx: AppContext, actor: Actor, id: string): Promise<SourceView> {
+  const source = await sourceFor(ctx, actor, 'source.manage', id);
   if (source.pausedAt) throw conflict('source_paused', 'This source is paused; resume it first');
   const now = ctx.now();
   // A poll running now keeps its lease; this one follows when it ends.

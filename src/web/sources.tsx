@@ -5,7 +5,6 @@ import type { AppError, FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import { FEED_KINDS } from '../platforms/feeds';
 import type { ActingUser } from '../services/channels';
@@ -13,10 +12,8 @@ import {
   createSource,
   deleteSource,
   listSources,
-  loadSource,
   pollSecondsOf,
   pollSourceSoon,
-  type SourceRow,
   type SourceView,
   updateSource,
 } from '../services/sources';
@@ -26,7 +23,7 @@ import { useEnv } from './env';
 import type { Messages } from './i18n/index';
 import { blank, parseForm, type WebOptions } from './kit';
 import { Layout } from './layout';
-import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { fieldErrorsOf, isFormError, noticeOf, problemText } from './page';
 
 /**
  * Ingest: the office's own accounts (an RSS or Atom feed, a public Mastodon profile) that Gaung reads,
@@ -279,7 +276,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
       const { kind, url, autoSubmit, tags } = request.body;
       const values: SourceFormValues = { kind, url, autoSubmit: autoSubmit === '1', tags };
       try {
@@ -294,7 +290,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         );
         return reply.redirect('/sources?ok=sourceCreated', 303);
       } catch (error) {
-        if (!isUserError(error)) throw error;
+        if (!isFormError(error)) throw error;
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
@@ -315,16 +311,14 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     reply: FastifyReply,
     id: string,
     ok: keyof Messages['notices'],
-    work: (who: ActingUser, source: SourceRow) => Promise<unknown>,
+    work: (who: ActingUser, id: string) => Promise<unknown>,
   ) => {
     const actor = requireActor(request);
-    const { source, unitPath } = await loadSource(ctx.db, id);
-    authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
     try {
-      await work({ actor, ip: request.ip }, source);
+      await work({ actor, ip: request.ip }, id);
       return reply.redirect(`/sources?ok=${ok}`, 303);
     } catch (error) {
-      if (!isUserError(error) || error.status === 404) throw error;
+      if (!isFormError(error)) throw error;
       const env = await kit.env(request, reply);
       return showList(request, reply, { error: problemText(env.t, error), status: error.status });
     }
@@ -343,12 +337,8 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
     (request, reply) => {
       const paused = request.body.paused === 'true';
-      return change(
-        request,
-        reply,
-        request.params.id,
-        paused ? 'sourcePaused' : 'sourceResumed',
-        (who, source) => updateSource(ctx, who, source, { paused }),
+      return change(request, reply, request.params.id, paused ? 'sourcePaused' : 'sourceResumed', (who, id) =>
+        updateSource(ctx, who, id, { paused }),
       );
     },
   );
@@ -369,7 +359,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         reply,
         request.params.id,
         autoSubmit ? 'sourceToReview' : 'sourceToDrafts',
-        (who, source) => updateSource(ctx, who, source, { autoSubmit }),
+        (who, id) => updateSource(ctx, who, id, { autoSubmit }),
       );
     },
   );
@@ -384,9 +374,9 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       },
     },
     (request, reply) =>
-      change(request, reply, request.params.id, 'saved', (who, source) => {
+      change(request, reply, request.params.id, 'saved', (who, id) => {
         const { tags } = parseForm(sourceInput.pick({ tags: true }), { tags: splitTags(request.body.tags) });
-        return updateSource(ctx, who, source, { tags });
+        return updateSource(ctx, who, id, { tags });
       }),
   );
 
@@ -394,8 +384,8 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     '/sources/:id/poll',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'sourcePolled', (_who, source) =>
-        pollSourceSoon(ctx, source),
+      change(request, reply, request.params.id, 'sourcePolled', (who, id) =>
+        pollSourceSoon(ctx, who.actor, id),
       ),
   );
 
@@ -403,8 +393,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     '/sources/:id/delete',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'sourceDeleted', (who, source) =>
-        deleteSource(ctx, who, source),
-      ),
+      change(request, reply, request.params.id, 'sourceDeleted', (who, id) => deleteSource(ctx, who, id)),
   );
 };
