@@ -1,7 +1,8 @@
+import { AppError, notFound, notFoundAt } from './errors';
 import type { PostStatus, Role } from './vocabulary';
 
 /**
- * Who may do what. Every route asks `decide` and nothing else decides. A resource the actor may
+ * Who may do what. Every use case asks `decide` (through `authorize`) and nothing else decides. A resource the actor may
  * not even see answers `not_found` (the API says 404, so ids of other units leak nothing); one
  * the actor sees but may not change answers `forbidden` (403).
  *
@@ -276,4 +277,21 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       break;
   }
   return 'forbidden';
+}
+
+/**
+ * Throws unless `decide` allows: 404 for what the actor may not see (named `what`), 403 for what
+ * they see but may not do. `field` names the body or query field that referred to the resource.
+ */
+export function authorize(
+  actor: Actor,
+  action: Action,
+  resource: Resource,
+  what = 'Resource',
+  field?: string,
+): void {
+  const decision = decide(actor, action, resource);
+  if (decision === 'not_found') throw field ? notFoundAt(what, field) : notFound(what);
+  if (decision === 'forbidden')
+    throw new AppError('forbidden', 403, `You may not ${action.replace('.', ' ')} here`);
 }

@@ -3,15 +3,15 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppContext } from '../context';
 import { apiTokens, sessions, units, users } from '../db/schema';
-import { AppError, notFound, notFoundAt, unauthenticated } from '../domain/errors';
-import { type Action, type Actor, decide, type Resource } from '../domain/permissions';
+import { AppError, unauthenticated } from '../domain/errors';
+import type { Actor } from '../domain/permissions';
 import type { Locale } from '../domain/vocabulary';
 import { sha256Hex } from '../infra/crypto';
 import { sessionExpiry } from '../services/auth';
 
 /**
  * Who is calling: a session cookie (browser) or a Bearer token (automation). Routes call
- * `requireActor` and `authorize`; the decision itself is `decide` in src/domain/permissions.ts.
+ * `requireActor`; the use cases in src/services authorize with `authorize` from src/domain/permissions.ts.
  */
 
 export const SESSION_COOKIE = 'gaung_session';
@@ -173,21 +173,4 @@ export default fp(authPlugin, { name: 'auth' });
 export function requireActor(request: FastifyRequest): RequestActor {
   if (!request.actor) throw unauthenticated();
   return request.actor;
-}
-
-/**
- * Throws unless `decide` allows: 404 for what the actor may not see (named `what`), 403 for what
- * they see but may not do. `field` names the body or query field that referred to the resource.
- */
-export function authorize(
-  actor: Actor,
-  action: Action,
-  resource: Resource,
-  what = 'Resource',
-  field?: string,
-): void {
-  const decision = decide(actor, action, resource);
-  if (decision === 'not_found') throw field ? notFoundAt(what, field) : notFound(what);
-  if (decision === 'forbidden')
-    throw new AppError('forbidden', 403, `You may not ${action.replace('.', ' ')} here`);
 }

@@ -2,28 +2,24 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,
-  channelViewFor,
-  checkSlots,
   connectMeta,
   createChannel,
-  exchangeOAuthCode,
   finishOAuthConnect,
+  getChannel,
   listChannels,
-  loadChannel,
   OAUTH_PROVIDERS,
-  replaceSlots,
+  recheckChannel,
+  setChannelSlots,
   startOAuthConnect,
   takeOAuthState,
   toView,
   updateChannel,
-  verifyChannel,
-  viewsOf,
 } from '../services/channels';
-import { createSource } from '../services/sources';
+import { finishSourceConnect } from '../services/sources';
 
 const secretBag = z.record(z.string().max(100), z.unknown());
 
@@ -90,10 +86,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const view = await createChannel(ctx, { actor, ip: request.ip }, request.body, (unitPath) =>
-        authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit', 'unitId'),
-      );
+      const view = await createChannel(ctx, { actor: requireActor(request), ip: request.ip }, request.body);
       return reply.code(201).send(view);
     },
   );
@@ -102,10 +95,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     '/channels/:id',
     { schema: { tags: ['channels'], params: idParams, response: { 200: channelView } } },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
-      return channelViewFor(ctx, actor, (await viewsOf(ctx.db, [channel]))[0]!, unitPath);
+      return getChannel(ctx, requireActor(request), request.params.id);
     },
   );
 
@@ -124,10 +114,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return updateChannel(ctx, { actor, ip: request.ip }, channel, request.body);
+      const who = { actor: requireActor(request), ip: request.ip };
+      return updateChannel(ctx, who, request.params.id, request.body);
     },
   );
 
@@ -135,10 +123,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     '/channels/:id',
     { schema: { tags: ['channels'], params: idParams, response: { 204: z.null() } } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      await archiveChannel(ctx, { actorId: actor.userId, ip: request.ip }, channel);
+      await archiveChannel(ctx, { actor: requireActor(request), ip: request.ip }, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -154,12 +139,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      checkSlots(request.body.slots);
-      await ctx.db.transaction((tx) => replaceSlots(tx, channel.id, request.body.slots));
-      return toView(channel, request.body.slots);
+      return setChannelSlots(ctx, requireActor(request), request.params.id, request.body.slots);
     },
   );
 
@@ -183,12 +163,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });
+      const who = { actor: requireActor(request), ip: request.ip };
+      const result = await recheckChannel(ctx, who, request.params.id);
       return {
-        channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
+        channel: result.channel,
         ok: result.account !== null,
         account: result.account,
         problem: result.problem,
@@ -208,13 +186,10 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
       const authorizeUrl = await startOAuthConnect(
         ctx,
-        { actor, ip: request.ip },
-        channel,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
         request.params.provider,
       );
       if (request.headers.accept?.includes('text/html')) return reply.redirect(authorizeUrl, 302);
@@ -256,24 +231,16 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const { target, codeVerifier } = await takeOAuthState(ctx, who, provider, request.query.state);
       if ('source' in target) {
-        authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
-        const account = await exchangeOAuthCode(ctx, provider, request.query.code, codeVerifier);
-        await createSource(ctx, who, {
-          kind: provider,
-          credentials: account.credentials,
-          settings: account.settings,
-          ...target.source,
+        await finishSourceConnect(ctx, who, provider, target.source, {
+          code: request.query.code,
+          codeVerifier,
         });
         return reply.redirect('/sources?ok=sourceCreated', 302);
       }
-      const view = await finishOAuthConnect(
-        ctx,
-        who,
-        provider,
-        target,
-        { code: request.query.code, codeVerifier },
-        (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
-      );
+      const view = await finishOAuthConnect(ctx, who, provider, target, {
+        code: request.query.code,
+        codeVerifier,
+      });
       return reply.redirect(
         `/admin/channels/${view.id}?connected=${view.status === 'active' ? '1' : '0'}`,
         302,
@@ -300,10 +267,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
-      return connectMeta(ctx, { actor, ip: request.ip }, channel, request.body);
+      const who = { actor: requireActor(request), ip: request.ip };
+      return connectMeta(ctx, who, request.params.id, request.body);
     },
   );
 };

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DELIVERY_EVENTS } from '../domain/delivery-machine';
-import { invalid } from '../domain/errors';
 import {
   ATTEMPT_OUTCOMES,
   DELIVERY_MODES,
@@ -9,23 +8,19 @@ import {
   PLATFORMS,
   SNAPSHOT_WINDOWS,
 } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
-import { loadChannel } from '../services/channels';
+import { requireActor } from '../http/auth';
 import {
   cancelDelivery,
-  channelFreeSlots,
   confirmDelivery,
   confirmRetracted,
-  deliveryFacts,
-  deliveryResource,
   listDeliveries,
+  listFreeSlots,
+  listSlotShares,
   loadDeliveryDetail,
   rescheduleDelivery,
   retryDelivery,
 } from '../services/deliveries';
 import { MetricsRefreshThrottled, refreshDeliveryMetrics } from '../services/delivery-metrics';
-import { channelShares } from '../services/slot-planning';
-import { loadUnit } from '../services/units';
 
 const isoTime = z.iso.datetime({ offset: true });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
@@ -92,8 +87,6 @@ const optionalVersion = z
   .strictObject({ version: z.number().int().min(1).optional().describe('Refuse (409) if it changed since') })
   .nullish();
 
-const MAX_SLOT_RANGE_MS = 62 * 24 * 60 * 60 * 1000;
-
 /** Deliveries: the engine's work as people see and steer it. */
 export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
@@ -123,12 +116,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const actor = requireActor(request);
       const { unit, channel, post, ...filters } = request.query;
-      let unitPath: string | undefined;
-      if (unit) {
-        unitPath = (await loadUnit(ctx, unit)).path;
-        authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
-      }
-      return listDeliveries(ctx, actor, { ...filters, unitPath, channelId: channel, postId: post });
+      return listDeliveries(ctx, actor, { ...filters, unitId: unit, channelId: channel, postId: post });
     },
   );
 
@@ -136,18 +124,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     '/deliveries/:id',
     { schema: { tags: ['deliveries'], params: idParams, response: { 200: deliveryDetail } } },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await deliveryFacts(ctx.db, request.params.id);
-      authorize(actor, 'delivery.read', deliveryResource(facts), 'Delivery');
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      return loadDeliveryDetail(ctx, requireActor(request), request.params.id);
     },
   );
-
-  const manage = async (actor: ReturnType<typeof requireActor>, id: string) => {
-    const facts = await deliveryFacts(ctx.db, id);
-    authorize(actor, 'delivery.manage', deliveryResource(facts), 'Delivery');
-    return facts;
-  };
 
   app.post(
     '/deliveries/:id/retry',
@@ -163,9 +142,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await manage(actor, request.params.id);
-      await retryDelivery(ctx, actor, facts, request.body?.version);
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      const { id } = request.params;
+      await retryDelivery(ctx, actor, id, request.body?.version);
+      return loadDeliveryDetail(ctx, actor, id);
     },
   );
 
@@ -216,9 +195,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await manage(actor, request.params.id);
-      await cancelDelivery(ctx, actor, facts, request.body?.version);
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      const { id } = request.params;
+      await cancelDelivery(ctx, actor, id, request.body?.version);
+      return loadDeliveryDetail(ctx, actor, id);
     },
   );
 
@@ -235,9 +214,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await manage(actor, request.params.id);
-      await confirmDelivery(ctx, actor, facts, request.body.url, request.body.version);
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      const { id } = request.params;
+      await confirmDelivery(ctx, actor, id, request.body.url, request.body.version);
+      return loadDeliveryDetail(ctx, actor, id);
     },
   );
 
@@ -255,9 +234,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await manage(actor, request.params.id);
-      await confirmRetracted(ctx, actor, facts, request.body?.version);
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      const { id } = request.params;
+      await confirmRetracted(ctx, actor, id, request.body?.version);
+      return loadDeliveryDetail(ctx, actor, id);
     },
   );
 
@@ -274,9 +253,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await manage(actor, request.params.id);
-      await rescheduleDelivery(ctx, actor, facts, new Date(request.body.dueAt), request.body.version);
-      return loadDeliveryDetail(ctx, actor, facts.id);
+      const { id } = request.params;
+      await rescheduleDelivery(ctx, actor, id, new Date(request.body.dueAt), request.body.version);
+      return loadDeliveryDetail(ctx, actor, id);
     },
   );
 
@@ -295,17 +274,11 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
-      const from = request.query.from ? new Date(request.query.from) : ctx.now();
-      const to = request.query.to
-        ? new Date(request.query.to)
-        : new Date(from.getTime() + 7 * 24 * 3600 * 1000);
-      if (to <= from) throw invalid([{ field: 'to', message: 'must be after from', code: 'empty_range' }]);
-      if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_MS)
-        throw invalid([{ field: 'to', message: 'at most 62 days after from', code: 'range_too_long' }]);
-      const slots = await channelFreeSlots(ctx, channel, from, to);
+      const { from, to } = request.query;
+      const slots = await listFreeSlots(ctx, requireActor(request), request.params.id, {
+        from: from ? new Date(from) : undefined,
+        to: to ? new Date(to) : undefined,
+      });
       return { slots: slots.map((slot) => slot.toISOString()) };
     },
   );
@@ -333,11 +306,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { unitPath } = await loadChannel(ctx.db, request.params.id);
-      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
-      const windowDays = ctx.config.GAUNG_FAIR_SHARE_DAYS;
-      return { windowDays, shares: await channelShares(ctx.db, request.params.id, ctx.now(), windowDays) };
+      return listSlotShares(ctx, requireActor(request), request.params.id);
     },
   );
 };

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import {
   ALT_TEXT_MAX,

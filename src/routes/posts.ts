@@ -10,7 +10,8 @@ import {
   POST_STATUSES,
   SOURCE_KINDS,
 } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { isoTime, postContent } from '../schemas/posts';
 import {
   addComment,

@@ -3,7 +3,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../domain/errors';
-import { assertCsrf, authorize, CSRF_HEADER, requireActor, SAFE_METHODS } from '../http/auth';
+import { authorize } from '../domain/permissions';
+import { assertCsrf, CSRF_HEADER, requireActor, SAFE_METHODS } from '../http/auth';
 import { sendProblem } from '../http/problem';
 import { QUEUE_NAMES } from '../queues/index';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { forbidden, notFound } from '../domain/errors';
-import { atLeast, decide } from '../domain/permissions';
+import { atLeast, authorize, decide } from '../domain/permissions';
 import { TIKTOK_PRIVACY_LEVELS } from '../domain/tiktok';
 import {
   DELIVERY_MODES,
@@ -10,10 +10,10 @@ import {
   PLATFORMS,
   POST_STATUSES,
 } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
-import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
+import { cancelDelivery } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
 import { addTargets, approvePost, deliveryIdFor } from '../services/reviews/approval';
 import { forwardPost, passPost, rejectPost, requestChanges } from '../services/reviews/decisions';
@@ -354,11 +354,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       const actor = requireActor(request);
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.read', postResource(facts), 'Post');
-      const delivery = await deliveryFacts(
-        ctx.db,
-        await deliveryIdFor(ctx.db, facts.id, request.params.channelId),
-      );
-      authorize(actor, 'delivery.manage', deliveryResource(delivery), 'Delivery');
+      const delivery = await deliveryIdFor(ctx.db, facts.id, request.params.channelId);
       await cancelDelivery(ctx, actor, delivery, request.body?.version);
       return loadPostView(ctx.db, facts.id);
     },

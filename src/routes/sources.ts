@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SOURCE_KINDS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import { sourceRuleInput, sourceRulePatch, sourceRuleView } from '../schemas/source-rules';
 import {
@@ -15,13 +15,11 @@ import {
 import {
   createSource,
   deleteSource,
+  getSource,
   listSources,
-  loadSource,
   pollSourceSoon,
-  sourceView as toSourceView,
   updateSource,
 } from '../services/sources';
-import { loadUnit } from '../services/units';
 
 const sourceView = z.object({
   id: z.uuid(),
@@ -120,16 +118,10 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { since, unitId, ...input } = request.body;
-      if (unitId && unitId !== actor.unitId) {
-        const unit = await loadUnit(ctx, unitId);
-        authorize(actor, 'source.manage', { type: 'source', unitPath: unit.path }, 'Unit');
-      }
-      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
+      const { since, ...input } = request.body;
       const view = await createSource(
         ctx,
-        { actor, ip: request.ip },
+        { actor: requireActor(request), ip: request.ip },
         { ...input, since: since ? new Date(since) : undefined },
       );
       return reply.code(201).send(view);
@@ -140,10 +132,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/sources/:id',
     { schema: { tags: ['sources'], params: idParams, response: { 200: sourceView } } },
     async (request) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.read', { type: 'source', unitPath }, 'Source');
-      return toSourceView(source);
+      return getSource(ctx, requireActor(request), request.params.id);
     },
   );
 
@@ -167,17 +156,12 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      // Pausing or resuming alone is also for the admins above the office; any other change is the office's.
-      const onlyPause = Object.keys(request.body).every((key) => key === 'paused');
-      authorize(
-        actor,
-        onlyPause ? 'source.control' : 'source.manage',
-        { type: 'source', unitPath },
-        'Source',
+      return updateSource(
+        ctx,
+        { actor: requireActor(request), ip: request.ip },
+        request.params.id,
+        request.body,
       );
-      return updateSource(ctx, { actor, ip: request.ip }, source, request.body);
     },
   );
 
@@ -192,10 +176,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
-      return reply.code(202).send(await pollSourceSoon(ctx, source));
+      return reply.code(202).send(await pollSourceSoon(ctx, requireActor(request), request.params.id));
     },
   );
 
@@ -210,10 +191,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.control', { type: 'source', unitPath }, 'Source');
-      await deleteSource(ctx, { actor, ip: request.ip }, source);
+      await deleteSource(ctx, { actor: requireActor(request), ip: request.ip }, request.params.id);
       return reply.code(204).send(null);
     },
   );

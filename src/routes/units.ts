@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
 import { UNIT_KINDS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { unitName, unitSlug } from '../schemas/org';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
 

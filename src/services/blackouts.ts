@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { blackouts, postingSlots, units } from '../db/schema';
 import { forbidden, invalid, notFound } from '../domain/errors';
-import { type Actor, decide } from '../domain/permissions';
+import { type Actor, authorize, decide } from '../domain/permissions';
 import { allocateSlots } from '../domain/slots';
 import type { BlackoutOnEnd } from '../domain/vocabulary';
 import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
@@ -220,7 +220,7 @@ export async function loadBlackout(ctx: AppContext, id: string): Promise<Blackou
 }
 
 /** The unit path of a blackout, for `authorize`, or 404. */
-export async function blackoutUnitPath(ctx: AppContext, id: string): Promise<string> {
+async function blackoutUnitPath(ctx: AppContext, id: string): Promise<string> {
   const [row] = await ctx.db
     .select({ path: units.path })
     .from(blackouts)
@@ -235,6 +235,12 @@ export async function blackoutUnitPath(ctx: AppContext, id: string): Promise<str
  * fell due inside is settled by the next sweep, as the blackout says.
  */
 export async function endBlackout(ctx: AppContext, actor: Actor, id: string, ip: string | null = null) {
+  authorize(
+    actor,
+    'blackout.manage',
+    { type: 'blackout', unitPath: await blackoutUnitPath(ctx, id) },
+    'Blackout',
+  );
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select().from(blackouts).where(eq(blackouts.id, id)).for('update');

@@ -16,7 +16,7 @@ import { type ChannelEvent, transitionChannel } from '../domain/channel-machine'
 import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
-import { type Actor, decide } from '../domain/permissions';
+import { type Actor, authorize, decide } from '../domain/permissions';
 import type { QuotaOverrides } from '../domain/rate-limits';
 import { validateCron } from '../domain/slots';
 import type { Platform } from '../domain/vocabulary';
@@ -252,6 +252,55 @@ export function channelViewFor(
   return { ...view, settings };
 }
 
+/** The channel, when the actor may `action` it; 404 or 403 otherwise. */
+export async function channelFor(
+  ctx: AppContext,
+  actor: Actor,
+  action: 'channel.read' | 'channel.manage' | 'channel.target',
+  id: string,
+): Promise<{ channel: ChannelRow; unitPath: string }> {
+  const found = await loadChannel(ctx.db, id);
+  authorize(actor, action, { type: 'channel', unitPath: found.unitPath }, 'Channel');
+  return found;
+}
+
+export const readableChannel = (ctx: AppContext, actor: Actor, id: string) =>
+  channelFor(ctx, actor, 'channel.read', id);
+
+/** One channel as the actor may see it. */
+export async function getChannel(ctx: AppContext, actor: Actor, id: string): Promise<ChannelView> {
+  const { channel, unitPath } = await readableChannel(ctx, actor, id);
+  return channelViewFor(ctx, actor, (await viewsOf(ctx.db, [channel]))[0]!, unitPath);
+}
+
+/** Replaces a channel's posting slots (cron lines in its time zone). */
+export async function setChannelSlots(
+  ctx: AppContext,
+  actor: Actor,
+  id: string,
+  slots: string[],
+): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, actor, 'channel.manage', id);
+  checkSlots(slots);
+  await ctx.db.transaction((tx) => replaceSlots(tx, channel.id, slots));
+  return toView(channel, slots);
+}
+
+/** A manager's check of the channel's credentials with its platform, now. */
+export async function recheckChannel(
+  ctx: AppContext,
+  who: ActingUser,
+  id: string,
+): Promise<{ channel: ChannelView; account: AccountInfo | null; problem: string | null }> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', id);
+  const result = await verifyChannel(ctx, channel, initiator(who));
+  return {
+    channel: (await viewsOf(ctx.db, [result.channel]))[0]!,
+    account: result.account,
+    problem: result.problem,
+  };
+}
+
 /** The channel with its owning unit's path (for `authorize`), or 404. Archived channels are gone. */
 export async function loadChannel(
   db: DbOrTx,
@@ -465,7 +514,9 @@ async function notifyNeedsReauth(ctx: AppContext, channel: ChannelRow): Promise<
  * Removes a channel from use: it is archived (deliveries keep their history) and its scheduled
  * deliveries are cancelled through the delivery state machine.
  */
-export async function archiveChannel(ctx: AppContext, by: Initiator, channel: ChannelRow): Promise<void> {
+export async function archiveChannel(ctx: AppContext, who: ActingUser, channelId: string): Promise<void> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
+  const by = initiator(who);
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
     const pending = await tx
@@ -562,11 +613,10 @@ export async function createChannel(
   ctx: AppContext,
   who: ActingUser,
   input: ChannelInput,
-  authorizeUnit: (unitPath: string) => void,
 ): Promise<ChannelView> {
   const [unit] = await ctx.db.select().from(units).where(eq(units.id, input.unitId));
   if (!unit) throw notFoundAt('Unit', 'unitId');
-  authorizeUnit(unit.path);
+  authorize(who.actor, 'channel.manage', { type: 'channel', unitPath: unit.path }, 'Unit', 'unitId');
   checkCommon(input);
   const adapter = adapterFor(ctx, input.platform);
   // Settings may come later with a connect flow; an unverified channel does not publish.
@@ -612,9 +662,10 @@ export async function createChannel(
 export async function updateChannel(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   patch: ChannelPatch,
 ): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   checkCommon(patch);
   const adapter = adapterFor(ctx, channel.platform);
   const parsed = parseChannelSecrets(adapter, { settings: patch.settings, credentials: patch.credentials });
@@ -769,12 +820,13 @@ export async function startOAuthFlow(
 }
 
 /** Step 1 for a channel of this platform. */
-export function startOAuthConnect(
+export async function startOAuthConnect(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   provider: OAuthProvider,
 ): Promise<string> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   if (channel.platform !== provider)
     throw unprocessable('wrong_platform', `This channel is not a ${OAUTH_FLOWS[provider].label} account`);
   return startOAuthFlow(ctx, who, provider, { channelId: channel.id });
@@ -825,12 +877,10 @@ export async function finishOAuthConnect(
   provider: OAuthProvider,
   target: { channelId: string },
   callback: { code: string; codeVerifier: string },
-  authorizeChannel: (unitPath: string) => void,
 ): Promise<ChannelView> {
-  const { channel, unitPath } = await loadChannel(ctx.db, target.channelId);
-  authorizeChannel(unitPath);
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', target.channelId);
   const result = await exchangeOAuthCode(ctx, provider, callback.code, callback.codeVerifier);
-  return updateChannel(ctx, who, channel, {
+  return updateChannel(ctx, who, channel.id, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },
     credentialsExpiresAt: new Date(result.credentials.expiresAt),
@@ -885,14 +935,15 @@ export async function metaAccount(
 export async function connectMeta(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
+  channelId: string,
   input: { userAccessToken: string; pageId?: string },
 ): Promise<ChannelView> {
+  const { channel } = await channelFor(ctx, who.actor, 'channel.manage', channelId);
   if (channel.platform !== 'facebook' && channel.platform !== 'instagram')
     throw unprocessable('wrong_platform', 'Only Facebook and Instagram channels connect through Meta');
   const account = await metaAccount(ctx, channel.platform, {
     userAccessToken: input.userAccessToken,
     pageId: input.pageId ?? (channel.settings.pageId as string | undefined),
   });
-  return updateChannel(ctx, who, channel, account);
+  return updateChannel(ctx, who, channel.id, account);
 }

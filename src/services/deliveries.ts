@@ -14,7 +14,7 @@ import {
 } from '../db/schema';
 import { allowedDeliveryEvents, type DeliveryEvent, transitionDelivery } from '../domain/delivery-machine';
 import { conflict, invalid, notFound, staleVersion } from '../domain/errors';
-import { type Actor, atLeast, decide, type Resource } from '../domain/permissions';
+import { type Actor, atLeast, authorize, decide, type Resource } from '../domain/permissions';
 import { freeSlots } from '../domain/slots';
 import type { AttemptOutcome, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
 import {
@@ -24,11 +24,13 @@ import {
   enqueueRetractionJobs,
   followRescheduledDelivery,
 } from '../queues/producers';
+import { readableChannel } from './channels';
 import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
 import { publishOutcomeCtes } from './notifications';
 import { exactTime } from './posts';
 import { settleRetractedPosts } from './retraction';
-import { blackoutPeriods, replanAfterFreed } from './slot-planning';
+import { blackoutPeriods, channelShares, replanAfterFreed, type SlotShare } from './slot-planning';
+import { loadUnit } from './units';
 
 /**
  * Deliveries for the people who run them: the list (failed and unsure ones first when asked), one
@@ -105,8 +107,8 @@ export interface DeliverySummary {
 export interface DeliveryListFilters {
   status?: DeliveryStatus[];
   channelId?: string;
-  /** Originating unit's subtree (already authorised), as its path. */
-  unitPath?: string;
+  /** Originating unit and its subtree (the actor must see the unit). */
+  unitId?: string;
   postId?: string;
   from?: string;
   to?: string;
@@ -159,6 +161,11 @@ export async function listDeliveries(
   actor: Actor,
   filters: DeliveryListFilters,
 ): Promise<{ items: DeliverySummary[]; nextCursor: string | null }> {
+  let unitPath: string | undefined;
+  if (filters.unitId) {
+    unitPath = (await loadUnit(ctx, filters.unitId)).path;
+    authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
+  }
   const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
   const rank = filters.sort === 'attention' ? attentionRank : sql<number>`0::int`;
   const rows = await ctx.db
@@ -198,7 +205,7 @@ export async function listDeliveries(
         visibleDeliveries(actor),
         filters.status?.length ? inArray(deliveries.status, filters.status) : undefined,
         filters.channelId ? eq(deliveries.channelId, filters.channelId) : undefined,
-        filters.unitPath ? sql`${postUnits.path} like ${`${filters.unitPath}%`}` : undefined,
+        unitPath ? sql`${postUnits.path} like ${`${unitPath}%`}` : undefined,
         filters.postId ? eq(deliveries.postId, filters.postId) : undefined,
         filters.from ? gte(deliveries.dueAt, new Date(filters.from)) : undefined,
         filters.to
@@ -308,6 +315,8 @@ const HUMAN_ACTIONS: DeliveryEvent[] = [
 ];
 
 export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: string): Promise<DeliveryDetail> {
+  const facts = await deliveryFacts(ctx.db, id);
+  authorize(actor, 'delivery.read', deliveryResource(facts), 'Delivery');
   const [[row], attemptRows, eventRows] = await Promise.all([
     ctx.db
       .select({
@@ -339,7 +348,7 @@ export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: stri
   ]);
   if (!row) throw notFound('Delivery');
   const d = row.delivery;
-  const controls = decide(actor, 'delivery.manage', await deliveryFacts(ctx.db, id).then(deliveryResource));
+  const controls = decide(actor, 'delivery.manage', deliveryResource(facts));
   return {
     ...summaryOf(d, row, d.renderedText.slice(0, 200)),
     renderedText: d.renderedText,
@@ -367,6 +376,13 @@ export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: stri
       at: event.createdAt.toISOString(),
     })),
   };
+}
+
+/** The delivery, when the actor may steer it (`delivery.manage`); 404 or 403 otherwise. */
+async function manageableDelivery(ctx: AppContext, actor: Actor, id: string): Promise<DeliveryFacts> {
+  const facts = await deliveryFacts(ctx.db, id);
+  authorize(actor, 'delivery.manage', deliveryResource(facts), 'Delivery');
+  return facts;
 }
 
 /**
@@ -412,7 +428,8 @@ async function act(
  * failed / needs_attention → scheduled now, with a fresh attempt budget. A retraction that needed a
  * person is retried as a retraction (never as a publication, which would put the post back).
  */
-export async function retryDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
+export async function retryDelivery(ctx: AppContext, actor: Actor, id: string, version?: number) {
+  const facts = await manageableDelivery(ctx, actor, id);
   if (facts.status === 'retraction_needs_attention') {
     const row = await act(
       ctx,
@@ -447,7 +464,8 @@ export async function retryDelivery(ctx: AppContext, actor: Actor, facts: Delive
   return row;
 }
 
-export async function cancelDelivery(ctx: AppContext, actor: Actor, facts: DeliveryFacts, version?: number) {
+export async function cancelDelivery(ctx: AppContext, actor: Actor, id: string, version?: number) {
+  const facts = await manageableDelivery(ctx, actor, id);
   const row = await act(ctx, actor, facts, 'cancel', { reason: 'cancelled by a person' }, { version });
   await dropPublishJob(ctx, facts).catch(() => {});
   await replanAfterFreed(ctx, [facts.channelId]);
@@ -458,10 +476,11 @@ export async function cancelDelivery(ctx: AppContext, actor: Actor, facts: Deliv
 export async function confirmDelivery(
   ctx: AppContext,
   actor: Actor,
-  facts: DeliveryFacts,
+  id: string,
   url: string,
   version?: number,
 ) {
+  const facts = await manageableDelivery(ctx, actor, id);
   return act(
     ctx,
     actor,
@@ -473,12 +492,8 @@ export async function confirmDelivery(
 }
 
 /** A person removed the post from the platform by hand (or saw it gone): recorded as retracted. */
-export async function confirmRetracted(
-  ctx: AppContext,
-  actor: Actor,
-  facts: DeliveryFacts,
-  version?: number,
-) {
+export async function confirmRetracted(ctx: AppContext, actor: Actor, id: string, version?: number) {
+  const facts = await manageableDelivery(ctx, actor, id);
   const row = await act(
     ctx,
     actor,
@@ -499,10 +514,11 @@ export async function confirmRetracted(
 export async function rescheduleDelivery(
   ctx: AppContext,
   actor: Actor,
-  facts: DeliveryFacts,
+  id: string,
   dueAt: Date,
   version: number,
 ) {
+  const facts = await manageableDelivery(ctx, actor, id);
   const row = await act(
     ctx,
     actor,
@@ -573,4 +589,33 @@ export async function channelFreeSlots(
     undefined,
     blocked,
   );
+}
+
+const MAX_SLOT_RANGE_MS = 62 * DAY_MS;
+
+/** A channel's free posting slots in [from, to) (default: the seven days from now), for whoever reads the channel. */
+export async function listFreeSlots(
+  ctx: AppContext,
+  actor: Actor,
+  channelId: string,
+  range: { from?: Date; to?: Date },
+): Promise<Date[]> {
+  const { channel } = await readableChannel(ctx, actor, channelId);
+  const from = range.from ?? ctx.now();
+  const to = range.to ?? new Date(from.getTime() + 7 * DAY_MS);
+  if (to <= from) throw invalid([{ field: 'to', message: 'must be after from', code: 'empty_range' }]);
+  if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_MS)
+    throw invalid([{ field: 'to', message: 'at most 62 days after from', code: 'range_too_long' }]);
+  return channelFreeSlots(ctx, channel, from, to);
+}
+
+/** Each office's share of a channel's slots over the fair-share window, for whoever reads the channel. */
+export async function listSlotShares(
+  ctx: AppContext,
+  actor: Actor,
+  channelId: string,
+): Promise<{ windowDays: number; shares: SlotShare[] }> {
+  const { channel } = await readableChannel(ctx, actor, channelId);
+  const windowDays = ctx.config.GAUNG_FAIR_SHARE_DAYS;
+  return { windowDays, shares: await channelShares(ctx.db, channel.id, ctx.now(), windowDays) };
 }

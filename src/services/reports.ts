@@ -1,7 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
+import { invalid } from '../domain/errors';
+import { type Actor, atLeast, authorize } from '../domain/permissions';
 import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
+import { loadUnit } from './units';
 
 /**
  * Whose content reached whom: per office, region, channel or platform of a subtree over [from, to) —
@@ -186,6 +189,31 @@ async function weekStarts(ctx: AppContext, query: ReportQuery): Promise<string[]
 
 const numberOrNull = (value: number | string | null | undefined) =>
   value === null || value === undefined ? null : Number(value);
+
+/** The longest period one report covers. */
+export const REPORT_MAX_DAYS = 400;
+
+/**
+ * The report a reader asks for: a unit (default their own) they may read reports of, over at most
+ * `REPORT_MAX_DAYS`, with weeks in the reader's time zone. `unitField` names the field that chose the unit.
+ */
+export async function unitReport(
+  ctx: AppContext,
+  actor: Actor & { timeZone: string },
+  query: Omit<ReportQuery, 'scopePath' | 'subtree' | 'timeZone'> & { unitId?: string; unitField?: string },
+): Promise<Report> {
+  const { unitId, unitField, ...rest } = query;
+  const scopePath = unitId ? (await loadUnit(ctx, unitId)).path : actor.unitPath;
+  authorize(actor, 'report.read', { type: 'report', unitPath: scopePath }, 'Unit', unitField);
+  if (rest.to.getTime() - rest.from.getTime() > REPORT_MAX_DAYS * 86_400_000)
+    throw invalid([{ field: 'from', message: `at most ${REPORT_MAX_DAYS} days`, code: 'range_too_long' }]);
+  return buildReport(ctx, {
+    ...rest,
+    scopePath,
+    subtree: atLeast(actor, 'reviewer'),
+    timeZone: actor.timeZone,
+  });
+}
 
 export async function buildReport(
   ctx: AppContext,

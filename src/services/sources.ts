@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import {
   FEED_KINDS,
@@ -20,11 +20,22 @@ import { findSourceChat } from '../platforms/telegram-source';
 import { type NetworkReach, type PlatformContext, PlatformError, type SourceItem } from '../platforms/types';
 import { enqueueSourcePolls, enqueueTelegramBotRound } from '../queues/producers';
 import { recordAudit } from './audit';
-import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
+import {
+  type ActingUser,
+  adapterFor,
+  appsOf,
+  endpointsOf,
+  exchangeOAuthCode,
+  type OAuthProvider,
+  platformContextFor,
+  reachOf,
+  startOAuthFlow,
+} from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
 import { queueRuleApprovals, rulesOfSource } from './source-rules';
+import { loadUnit } from './units';
 
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
@@ -98,6 +109,22 @@ export async function loadSource(db: DbOrTx, id: string): Promise<{ source: Sour
     .where(eq(sources.id, id));
   if (!row) throw notFound('Source');
   return row;
+}
+
+/** The source, when the actor may `action` it; 404 or 403 otherwise. */
+async function sourceFor(
+  ctx: AppContext,
+  actor: Actor,
+  action: 'source.read' | 'source.manage' | 'source.control',
+  id: string,
+): Promise<SourceRow> {
+  const { source, unitPath } = await loadSource(ctx.db, id);
+  authorize(actor, action, { type: 'source', unitPath }, 'Source');
+  return source;
+}
+
+export async function getSource(ctx: AppContext, actor: Actor, id: string): Promise<SourceView> {
+  return sourceView(await sourceFor(ctx, actor, 'source.read', id));
 }
 
 /** The sources of the units whose posts the actor sees. */
@@ -321,9 +348,15 @@ function expiryOf(credentials: Record<string, unknown> | null): Date | null {
 export async function createSource(
   ctx: AppContext,
   who: ActingUser,
-  input: SourceInput,
+  input: SourceInput & { unitId?: string },
 ): Promise<SourceView> {
   const { actor } = who;
+  // A source reads for the actor's own unit: naming another one is refused as that unit's reader would be.
+  if (input.unitId && input.unitId !== actor.unitId) {
+    const unit = await loadUnit(ctx, input.unitId);
+    authorize(actor, 'source.manage', { type: 'source', unitPath: unit.path }, 'Unit');
+  }
+  authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
   const url =
     input.url ?? (input.handle ? PROFILE_URLS[input.kind]?.(input.handle.replace(/^@/, '')) : undefined);
   if (url) {
@@ -393,12 +426,44 @@ export interface SourcePatch {
   credentials?: Record<string, unknown>;
 }
 
+/** Step 1 of connecting an office account as a new source by the platform's consent page. */
+export function startSourceConnect(
+  ctx: AppContext,
+  who: ActingUser,
+  provider: OAuthProvider,
+  source: { autoSubmit: boolean; tags: string[] },
+): Promise<string> {
+  authorize(who.actor, 'source.manage', { type: 'source', unitPath: who.actor.unitPath }, 'Unit');
+  return startOAuthFlow(ctx, who, provider, { source });
+}
+
+/** Step 2: the consent's code exchanged for the account's tokens, and the source made with them. */
+export async function finishSourceConnect(
+  ctx: AppContext,
+  who: ActingUser,
+  provider: OAuthProvider,
+  source: { autoSubmit: boolean; tags: string[] },
+  callback: { code: string; codeVerifier: string },
+): Promise<SourceView> {
+  authorize(who.actor, 'source.manage', { type: 'source', unitPath: who.actor.unitPath }, 'Unit');
+  const account = await exchangeOAuthCode(ctx, provider, callback.code, callback.codeVerifier);
+  return createSource(ctx, who, {
+    kind: provider,
+    credentials: account.credentials,
+    settings: account.settings,
+    ...source,
+  });
+}
+
 export async function updateSource(
   ctx: AppContext,
   who: ActingUser,
-  source: SourceRow,
+  id: string,
   patch: SourcePatch,
 ): Promise<SourceView> {
+  // Pausing or resuming alone is also for the admins above the office; any other change is the office's.
+  const onlyPause = Object.keys(patch).every((key) => key === 'paused');
+  const source = await sourceFor(ctx, who.actor, onlyPause ? 'source.control' : 'source.manage', id);
   const now = ctx.now();
   let credentials: string | null = null;
   if (patch.credentials) {
@@ -459,7 +524,8 @@ export async function updateSource(
 }
 
 /** Stops reading the source. The posts it brought in stay, without the link to it. */
-export async function deleteSource(ctx: AppContext, who: ActingUser, source: SourceRow): Promise<void> {
+export async function deleteSource(ctx: AppContext, who: ActingUser, id: string): Promise<void> {
+  const source = await sourceFor(ctx, who.actor, 'source.control', id);
   await ctx.db.transaction(async (tx) => {
     await tx.delete(sources).where(eq(sources.id, source.id));
     await recordAudit(ctx, tx, {
@@ -475,7 +541,8 @@ export async function deleteSource(ctx: AppContext, who: ActingUser, source: Sou
 }
 
 /** Makes the source due now and queues its poll (a paused source is resumed only by unpausing it). */
-export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promise<SourceView> {
+export async function pollSourceSoon(ctx: AppContext, actor: Actor, id: string): Promise<SourceView> {
+  const source = await sourceFor(ctx, actor, 'source.manage', id);
   if (source.pausedAt) throw conflict('source_paused', 'This source is paused; resume it first');
   const now = ctx.now();
   // A poll running now keeps its lease; this one follows when it ends.

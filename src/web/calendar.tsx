@@ -2,15 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JSX } from 'preact';
 import { z } from 'zod';
 import type { DeliveryEvent } from '../domain/delivery-machine';
+import { authorize } from '../domain/permissions';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { blackoutsOver, type ChannelBlackout } from '../services/blackouts';
 import type { ChannelView } from '../services/channels';
 import {
   channelFreeSlots,
   type DeliverySummary,
-  deliveryFacts,
-  deliveryResource,
   listDeliveries,
   rescheduleDelivery,
 } from '../services/deliveries';
@@ -20,7 +19,7 @@ import { deliveryActions, deliveryContext } from './deliveries';
 import { useEnv } from './env';
 import { blank, type WebOptions } from './kit';
 import { Layout } from './layout';
-import { isUserError, noticeOf, problemText } from './page';
+import { isFormError, noticeOf, problemText } from './page';
 import { SlotShares } from './slot-shares';
 import {
   addDays,
@@ -408,8 +407,6 @@ export const calendarRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { k
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await deliveryFacts(ctx.db, request.params.id);
-      authorize(actor, 'delivery.manage', deliveryResource(facts), 'Delivery');
       const env = await kit.env(request, reply);
       const back = request.body.back?.startsWith('/calendar') ? request.body.back : '/calendar';
       const slot = blank(request.body.slot);
@@ -431,9 +428,9 @@ export const calendarRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { k
         );
       if (!dueAt) return fail(env.t.fieldProblems.invalid_date, 400);
       try {
-        await rescheduleDelivery(ctx, actor, facts, dueAt, request.body.version);
+        await rescheduleDelivery(ctx, actor, request.params.id, dueAt, request.body.version);
       } catch (error) {
-        if (!isUserError(error) || error.status === 404) throw error;
+        if (!isFormError(error)) throw error;
         return fail(problemText(env.t, error), error.status);
       }
       const [base, query] = back.split('?');

@@ -6,18 +6,18 @@ import { type Actor, decide } from '../domain/permissions';
 import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY } from '../domain/rendering';
 import { TIKTOK_PRIVACY_LEVELS, tiktokFacts } from '../domain/tiktok';
 import { PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import {
   archiveChannel,
   type ChannelRow,
   type ChannelView,
+  channelFor,
   connectMeta,
   createChannel,
   listChannels,
-  loadChannel,
+  recheckChannel,
   updateChannel,
-  verifyChannel,
   viewsOf,
 } from '../services/channels';
 import { channelFreeSlots } from '../services/deliveries';
@@ -540,7 +540,6 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     } = {},
   ) => {
     const actor = requireActor(request);
-    authorize(actor, 'unit.read', { type: 'unit', unitPath: actor.unitPath }, 'Unit');
     const [channels, { units, managed }] = await Promise.all([
       listChannels(ctx, actor, {}),
       managedUnits(actor),
@@ -602,7 +601,6 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
             name: values.name.trim(),
             timeZone: blank(values.timeZone),
           },
-          (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Unit', 'unitId'),
         );
         return reply.redirect(`/admin/channels/${view.id}?ok=created`, 303);
       } catch (error) {
@@ -623,8 +621,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     id: string,
   ): Promise<{ actor: Actor; channel: ChannelRow; unitPath: string }> => {
     const actor = requireActor(request);
-    const { channel, unitPath } = await loadChannel(ctx.db, id);
-    authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel');
+    const { channel, unitPath } = await channelFor(ctx, actor, 'channel.manage', id);
     return { actor, channel, unitPath };
   };
 
@@ -746,7 +743,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
           errors.push({ field: 'minSpacingMinutes', message: '0–1440', code: 'too_small' });
         if (body.name.trim() === '') errors.push({ field: 'name', message: 'required', code: 'required' });
         if (errors.length > 0) throw invalid(errors);
-        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+        await updateChannel(ctx, { actor, ip: request.ip }, channel.id, {
           name: body.name.trim(),
           timeZone: body.timeZone,
           slots: body.slots
@@ -787,7 +784,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
           const value = blank(body[name]);
           if (value !== undefined) (part === 'settings' ? settings : credentials)[name] = value;
         }
-        await updateChannel(ctx, { actor, ip: request.ip }, channel, { settings, credentials });
+        await updateChannel(ctx, { actor, ip: request.ip }, channel.id, { settings, credentials });
       }),
   );
 
@@ -815,7 +812,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         if (!body.madeForKids)
           throw invalid([{ field: 'settings.madeForKids', message: 'required', code: 'required' }]);
         const { playlistId: _, categoryId: __, privacyStatus: ___, ...kept } = channel.settings;
-        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+        await updateChannel(ctx, { actor, ip: request.ip }, channel.id, {
           settings: {
             ...kept,
             madeForKids: body.madeForKids === 'true',
@@ -848,7 +845,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         if (channel.platform !== 'tiktok')
           throw invalid([{ field: 'platform', message: 'not a TikTok channel', code: 'wrong_platform' }]);
         const { privacyLevel: _, ...kept } = channel.settings;
-        await updateChannel(ctx, { actor, ip: request.ip }, channel, {
+        await updateChannel(ctx, { actor, ip: request.ip }, channel.id, {
           settings: {
             ...kept,
             unaudited: body.unaudited === 'true',
@@ -874,7 +871,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     },
     (request, reply) =>
       change(request, reply, request.params.id, 'connected', (actor, channel) =>
-        connectMeta(ctx, { actor, ip: request.ip }, channel, {
+        connectMeta(ctx, { actor, ip: request.ip }, channel.id, {
           userAccessToken: request.body.userAccessToken.trim(),
           pageId: blank(request.body.pageId),
         }),
@@ -888,10 +885,10 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       schema: { hide: true, params: idParams, body: csrfOnly },
     },
     async (request, reply) => {
-      const { actor, channel } = await manageable(request, request.params.id);
-      const result = await verifyChannel(ctx, channel, { actorId: actor.userId, ip: request.ip });
+      const who = { actor: requireActor(request), ip: request.ip };
+      const result = await recheckChannel(ctx, who, request.params.id);
       const env = await kit.env(request, reply);
-      return showChannel(request, reply, channel.id, {
+      return showChannel(request, reply, result.channel.id, {
         notice: result.account ? env.t.notices.verified : null,
         error: result.problem,
       });
@@ -914,7 +911,9 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
         request.params.id,
         request.body.paused === 'true' ? 'paused' : 'resumed',
         (actor, channel) =>
-          updateChannel(ctx, { actor, ip: request.ip }, channel, { paused: request.body.paused === 'true' }),
+          updateChannel(ctx, { actor, ip: request.ip }, channel.id, {
+            paused: request.body.paused === 'true',
+          }),
       ),
   );
 
@@ -922,8 +921,7 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     '/admin/channels/:id/archive',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     async (request, reply) => {
-      const { actor, channel } = await manageable(request, request.params.id);
-      await archiveChannel(ctx, { actorId: actor.userId, ip: request.ip }, channel);
+      await archiveChannel(ctx, { actor: requireActor(request), ip: request.ip }, request.params.id);
       return reply.redirect('/admin/channels?ok=archived', 303);
     },
   );

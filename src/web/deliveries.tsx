@@ -5,14 +5,13 @@ import type { AppContext } from '../context';
 import { allowedDeliveryEvents, type DeliveryEvent } from '../domain/delivery-machine';
 import { type Actor, decide } from '../domain/permissions';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { type ChannelView, listChannels } from '../services/channels';
 import {
   cancelDelivery,
   confirmDelivery,
   confirmRetracted,
   type DeliverySummary,
-  deliveryFacts,
   deliveryResource,
   listDeliveries,
   retryDelivery,
@@ -33,7 +32,7 @@ import { useEnv } from './env';
 import type { Messages } from './i18n/index';
 import { blank, parseForm, type WebOptions } from './kit';
 import { Layout } from './layout';
-import { isUserError, noticeOf, problemText } from './page';
+import { isFormError, noticeOf, problemText } from './page';
 import { dayKeyOf } from './time';
 
 /** The deliveries people steer: failed and unsure ones first, with retry, cancel and confirm-with-URL. */
@@ -287,19 +286,16 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
   const step = async (
     request: FastifyRequest,
     reply: FastifyReply,
-    id: string,
     back: string | undefined,
     ok: keyof Messages['notices'],
-    work: (actor: Actor, facts: Awaited<ReturnType<typeof deliveryFacts>>) => Promise<unknown>,
+    work: (actor: Actor) => Promise<unknown>,
   ) => {
     const actor = requireActor(request);
-    const facts = await deliveryFacts(ctx.db, id);
-    authorize(actor, 'delivery.manage', deliveryResource(facts), 'Delivery');
     try {
-      await work(actor, facts);
+      await work(actor);
       return reply.redirect(withOk(backTo(back), ok), 303);
     } catch (error) {
-      if (!isUserError(error) || error.status === 404) throw error;
+      if (!isFormError(error)) throw error;
       const env = await kit.env(request, reply);
       return showList(request, reply, {}, { error: problemText(env.t, error), status: error.status });
     }
@@ -311,8 +307,8 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     '/deliveries/:id/retry',
     { schema: { hide: true, params: idParams, body: actionForm } },
     (request, reply) =>
-      step(request, reply, request.params.id, request.body.back, 'retried', (actor, facts) =>
-        retryDelivery(ctx, actor, facts, request.body.version),
+      step(request, reply, request.body.back, 'retried', (actor) =>
+        retryDelivery(ctx, actor, request.params.id, request.body.version),
       ),
   );
 
@@ -320,8 +316,8 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     '/deliveries/:id/cancel',
     { schema: { hide: true, params: idParams, body: actionForm } },
     (request, reply) =>
-      step(request, reply, request.params.id, request.body.back, 'cancelled', (actor, facts) =>
-        cancelDelivery(ctx, actor, facts, request.body.version),
+      step(request, reply, request.body.back, 'cancelled', (actor) =>
+        cancelDelivery(ctx, actor, request.params.id, request.body.version),
       ),
   );
 
@@ -329,8 +325,8 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     '/deliveries/:id/confirm-retracted',
     { schema: { hide: true, params: idParams, body: actionForm } },
     (request, reply) =>
-      step(request, reply, request.params.id, request.body.back, 'retractionConfirmed', (actor, facts) =>
-        confirmRetracted(ctx, actor, facts, request.body.version),
+      step(request, reply, request.body.back, 'retractionConfirmed', (actor) =>
+        confirmRetracted(ctx, actor, request.params.id, request.body.version),
       ),
   );
 
@@ -338,11 +334,11 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     '/deliveries/:id/confirm',
     { schema: { hide: true, params: idParams, body: actionForm.extend({ url: z.string().max(2048) }) } },
     (request, reply) =>
-      step(request, reply, request.params.id, request.body.back, 'confirmed', async (actor, facts) => {
+      step(request, reply, request.body.back, 'confirmed', async (actor) => {
         const { url } = parseForm(z.object({ url: z.url({ protocol: /^https?$/ }).max(2048) }), {
           url: blank(request.body.url),
         });
-        await confirmDelivery(ctx, actor, facts, url, request.body.version);
+        await confirmDelivery(ctx, actor, request.params.id, url, request.body.version);
       }),
   );
 };

@@ -105,6 +105,10 @@ export function fieldErrorsOf(t: Messages, error: AppError): FieldError[] {
 export const isUserError = (error: unknown): error is AppError =>
   error instanceof AppError && error.status < 500 && error.status !== 401;
 
+/** A form shows a user error beside itself, except a refusal of the actor (403, or 404 for what they may not see): that is the error page. */
+export const isFormError = (error: unknown): error is AppError =>
+  isUserError(error) && error.status !== 403 && !(error.status === 404 && !error.errors);
+
 /** `?ok=` codes after a redirect: the page shows the matching notice. */
 export function noticeOf(t: Messages, ok: string | undefined): string | null {
   if (!ok) return null;

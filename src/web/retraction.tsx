@@ -7,7 +7,8 @@ import type { FieldError } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { CORRECTION_KINDS, type CorrectionKind, type DeliveryStatus } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { loadPostView, type PostView, postFacts, postResource } from '../services/posts';
 import { type RetractionScope, requestRetraction, retractionScope } from '../services/retraction';
 import {

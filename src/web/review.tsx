@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { allowedDeliveryEvents } from '../domain/delivery-machine';
 import { AppError, type FieldError, invalid } from '../domain/errors';
-import { type Actor, contains, decide } from '../domain/permissions';
+import { type Actor, authorize, contains, decide } from '../domain/permissions';
 import type { ValidationIssue } from '../domain/rendering';
 import { type LevelState, levelAbove } from '../domain/review-levels';
 import {
@@ -13,11 +13,11 @@ import {
   tiktokFacts,
 } from '../domain/tiktok';
 import { DELIVERY_MODES, type DeliveryMode, PLATFORMS, type Platform } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { blackoutsOver, type ChannelBlackout } from '../services/blackouts';
 import { BULK_ACTIONS, type BulkAction, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { listChannels } from '../services/channels';
-import { cancelDelivery, channelFreeSlots, deliveryFacts, deliveryResource } from '../services/deliveries';
+import { cancelDelivery, channelFreeSlots, deliveryResource } from '../services/deliveries';
 import {
   listPostEvents,
   loadPostView,
@@ -1342,11 +1342,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       const actor = requireActor(request);
       const facts = await postFacts(ctx.db, request.params.id);
       authorize(actor, 'post.read', postResource(facts), 'Post');
-      const delivery = await deliveryFacts(
-        ctx.db,
-        await deliveryIdFor(ctx.db, facts.id, request.params.channelId),
-      );
-      authorize(actor, 'delivery.manage', deliveryResource(delivery), 'Delivery');
+      const delivery = await deliveryIdFor(ctx.db, facts.id, request.params.channelId);
       return respond(request, reply, facts.id, {}, okAt(`/review/${facts.id}`, 'cancelled'), () =>
         cancelDelivery(ctx, actor, delivery, request.body.version),
       );

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../domain/errors';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { loadChannel } from '../services/channels';
 import { listSandboxPosts, type SandboxPost } from '../services/sandbox-timeline';
 import { ExternalLink, Time } from './components';

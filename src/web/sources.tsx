@@ -4,21 +4,20 @@ import { z } from 'zod';
 import { type AppError, type FieldError, invalid } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { type ActingUser, metaAccount, type OAuthProvider, startOAuthFlow } from '../services/channels';
+import { type ActingUser, metaAccount, type OAuthProvider } from '../services/channels';
 import {
   createSource,
   deleteSource,
   lendingChannels,
   listSources,
-  loadSource,
   offeredSourceKinds,
   pollSecondsOf,
   pollSourceSoon,
   type SourceInput,
-  type SourceRow,
   type SourceView,
+  startSourceConnect,
   updateSource,
 } from '../services/sources';
 import { listVisibleUnits, type UnitRow } from '../services/units';
@@ -27,7 +26,7 @@ import { useEnv } from './env';
 import type { Messages } from './i18n/index';
 import { blank, parseForm, type WebOptions } from './kit';
 import { Layout } from './layout';
-import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { fieldErrorsOf, isFormError, noticeOf, problemText } from './page';
 
 /**
  * Ingest: the office's own accounts (on every platform with a reader, a website's RSS or Atom feed)
@@ -495,7 +494,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
       const body = request.body;
       const { accessToken, userAccessToken, pageId, _csrf, ...shown } = body;
       const values: SourceFormValues = { ...shown, autoSubmit: body.autoSubmit === '1' };
@@ -509,7 +507,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         );
         return reply.redirect('/sources?ok=sourceCreated', 303);
       } catch (error) {
-        if (!isUserError(error)) throw error;
+        if (!isFormError(error)) throw error;
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
@@ -599,18 +597,18 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
       const { provider } = request.params;
       try {
         const { tags } = parseForm(sourceInput.pick({ tags: true }), {
           tags: splitTags(request.body.tags ?? ''),
         });
-        const consentUrl = await startOAuthFlow(ctx, { actor, ip: request.ip }, provider, {
-          source: { autoSubmit: request.body.autoSubmit === '1', tags },
+        const consentUrl = await startSourceConnect(ctx, { actor, ip: request.ip }, provider, {
+          autoSubmit: request.body.autoSubmit === '1',
+          tags,
         });
         return reply.redirect(consentUrl, 303);
       } catch (error) {
-        if (!isUserError(error)) throw error;
+        if (!isFormError(error)) throw error;
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
@@ -630,17 +628,14 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     reply: FastifyReply,
     id: string,
     ok: keyof Messages['notices'],
-    work: (who: ActingUser, source: SourceRow) => Promise<unknown>,
-    action: 'source.manage' | 'source.control' = 'source.manage',
+    work: (who: ActingUser, id: string) => Promise<unknown>,
   ) => {
     const actor = requireActor(request);
-    const { source, unitPath } = await loadSource(ctx.db, id);
-    authorize(actor, action, { type: 'source', unitPath }, 'Source');
     try {
-      await work({ actor, ip: request.ip }, source);
+      await work({ actor, ip: request.ip }, id);
       return reply.redirect(`/sources?ok=${ok}`, 303);
     } catch (error) {
-      if (!isUserError(error) || error.status === 404) throw error;
+      if (!isFormError(error)) throw error;
       const env = await kit.env(request, reply);
       return showList(request, reply, { error: problemText(env.t, error), status: error.status });
     }
@@ -659,13 +654,8 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     },
     (request, reply) => {
       const paused = request.body.paused === 'true';
-      return change(
-        request,
-        reply,
-        request.params.id,
-        paused ? 'sourcePaused' : 'sourceResumed',
-        (who, source) => updateSource(ctx, who, source, { paused }),
-        'source.control',
+      return change(request, reply, request.params.id, paused ? 'sourcePaused' : 'sourceResumed', (who, id) =>
+        updateSource(ctx, who, id, { paused }),
       );
     },
   );
@@ -686,7 +676,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         reply,
         request.params.id,
         autoSubmit ? 'sourceToReview' : 'sourceToDrafts',
-        (who, source) => updateSource(ctx, who, source, { autoSubmit }),
+        (who, id) => updateSource(ctx, who, id, { autoSubmit }),
       );
     },
   );
@@ -701,9 +691,9 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       },
     },
     (request, reply) =>
-      change(request, reply, request.params.id, 'saved', (who, source) => {
+      change(request, reply, request.params.id, 'saved', (who, id) => {
         const { tags } = parseForm(sourceInput.pick({ tags: true }), { tags: splitTags(request.body.tags) });
-        return updateSource(ctx, who, source, { tags });
+        return updateSource(ctx, who, id, { tags });
       }),
   );
 
@@ -711,8 +701,8 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     '/sources/:id/poll',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'sourcePolled', (_who, source) =>
-        pollSourceSoon(ctx, source),
+      change(request, reply, request.params.id, 'sourcePolled', (who, id) =>
+        pollSourceSoon(ctx, who.actor, id),
       ),
   );
 
@@ -720,13 +710,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     '/sources/:id/delete',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(
-        request,
-        reply,
-        request.params.id,
-        'sourceDeleted',
-        (who, source) => deleteSource(ctx, who, source),
-        'source.control',
-      ),
+      change(request, reply, request.params.id, 'sourceDeleted', (who, id) => deleteSource(ctx, who, id)),
   );
 };

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
 import { decide } from '../domain/permissions';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
-import { authorize, requireActor } from '../http/auth';
+import { requireActor } from '../http/auth';
+import { authorize } from '../domain/permissions';
 import { calendarDate, clockTime, holidayName, reviewWaitMinutes } from '../schemas/working-time';
 import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {

@@ -4,7 +4,7 @@ import { channels, deliveries } from '../../src/db/schema';
 import { AppError } from '../../src/domain/errors';
 import type { Actor } from '../../src/domain/permissions';
 import { createTiktokAdapter } from '../../src/platforms/tiktok';
-import { loadChannel, startOAuthConnect } from '../../src/services/channels';
+import { startOAuthConnect } from '../../src/services/channels';
 import { advanceDelivery } from '../../src/services/publishing';
 import { createFakeTiktok, type FakeTiktok, type FakeTiktokAccount } from '../fakes/tiktok';
 import { createTestApp, type TestApp } from '../helpers/context';
@@ -94,12 +94,12 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
     expect(secret.refreshToken).toMatch(/^rft\./);
     expect(JSON.stringify(row!.settings)).not.toContain(secret.accessToken);
     // Over plain http TikTok would refuse the return address: Gaung says so before sending anyone there.
-    const { channel: stored } = await loadChannel(t.ctx.db, channel.id);
+    const national = org.units.national;
+    const actor: Actor = { userId: admin().id, role: 'admin', unitId: national.id, unitPath: national.path };
     const refused = await startOAuthConnect(
       { ...t.ctx, config: { ...t.ctx.config, publicUrl: 'http://gaung.local' } },
-      // Refused before anything is stored for the user, so only the id matters here.
-      { actor: { userId: admin().id } as Actor, ip: null },
-      stored,
+      { actor, ip: null },
+      channel.id,
       'tiktok',
     ).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AppError);
