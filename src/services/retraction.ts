@@ -3,9 +3,8 @@ import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
 import { posts } from '../db/schema';
-import { conflict, forbidden } from '../domain/errors';
+import { forbidden } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
-import { transitionPost } from '../domain/post-machine';
 import { describeDeleteWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
 import type { CorrectionKind, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
@@ -22,14 +21,12 @@ import { type ChannelRow, loadChannel, platformContextFor } from './channels';
 import { transitionDeliveries, transitionDeliveryRow } from './delivery-transitions';
 import {
   bumpPost,
-  expectedVersion,
-  insertDraftInTx,
   insertPostEvent,
   nextStatus,
-  type PostFacts,
-  postFacts,
+  retractSettledPosts,
   transitionInTx,
-} from './posts';
+} from './post-transitions';
+import { expectedVersion, insertDraftInTx, type PostFacts, postFacts } from './posts';
 import { WORKER_NAME } from './publishing';
 import { approvePost } from './reviews';
 import { replanAfterFreed } from './slot-planning';
@@ -323,31 +320,14 @@ export async function settleRetractedPosts(
   postIds?: readonly string[],
   db: DbOrTx = ctx.db,
 ) {
-  const step = transitionPost('approved', 'retract');
-  if (!step.ok) throw conflict(step.code, step.message);
-  const now = ctx.now();
+  if (postIds && postIds.length === 0) return [];
   const only = postIds
     ? sql`and p.id in (${sql.join(
         postIds.map((id) => sql`${id}::uuid`),
         sql`, `,
       )})`
     : sql``;
-  if (postIds && postIds.length === 0) return [];
-  const rows = await queryRows<{ id: string }>(
-    db,
-    sql`with settled as (
-        update posts p set status = ${step.to}, retracted_at = ${ts(now)}, version = p.version + 1, updated_at = ${ts(now)}
-        where p.status = 'approved' and p.retraction_reason is not null ${only}
-          and not exists (select 1 from deliveries d where d.post_id = p.id and d.status not in ('retracted', 'cancelled'))
-        returning p.id, p.version, p.retraction_reason
-      ), event as (
-        insert into post_events (post_id, actor_id, kind, from_status, to_status, body, data, created_at)
-        select id, null, 'transition', 'approved', ${step.to}, retraction_reason,
-          jsonb_build_object('event', 'retract', 'version', version), ${ts(now)} from settled
-      )
-      select id from settled`,
-  );
-  return rows.map((row) => row.id);
+  return retractSettledPosts(db, ctx.now(), only);
 }
 
 /**

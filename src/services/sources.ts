@@ -21,7 +21,8 @@ import { enqueueSourcePolls } from '../queues/producers';
 import { recordAudit } from './audit';
 import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
-import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+import { transitionInTx } from './post-transitions';
+import { insertDraftInTx, normaliseTags, postFacts } from './posts';
 
 /**
  * Ingest: Gaung reads the offices' own accounts and brings each new item in as a post of the office,
