@@ -23,7 +23,7 @@ import type { PostStatus } from '../src/domain/vocabulary';
 import { KeyRing, randomToken, sha256Hex } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
-import { inboxCountsSql, inboxPageSql } from '../src/services/reviews';
+import { inboxCountsSql, inboxPageSql } from '../src/services/reviews/inbox';
 import { benchPostgres } from './database';
 
 const POSTS = 100_000;

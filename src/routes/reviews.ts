@@ -15,18 +15,10 @@ import { ROUTE_LIMITS } from '../http/rate-limit';
 import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
 import { cancelDelivery, deliveryFacts, deliveryResource } from '../services/deliveries';
 import { loadPostView, postFacts, postResource } from '../services/posts';
-import {
-  addTargets,
-  approvePost,
-  deliveryIdFor,
-  forwardPost,
-  loadTargetChannels,
-  passPost,
-  previewTargets,
-  rejectPost,
-  requestChanges,
-  reviewInbox,
-} from '../services/reviews';
+import { addTargets, approvePost, deliveryIdFor } from '../services/reviews/approval';
+import { forwardPost, passPost, rejectPost, requestChanges } from '../services/reviews/decisions';
+import { reviewInbox } from '../services/reviews/inbox';
+import { loadTargetChannels, previewTargets } from '../services/reviews/targets';
 import { loadUnit } from '../services/units';
 import { idParams, postView, versionField } from './posts';
 

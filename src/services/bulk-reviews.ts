@@ -3,7 +3,8 @@ import { AppError } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
 import type { PostStatus } from '../domain/vocabulary';
 import { postFacts, postResource } from './posts';
-import { approvePost, forwardPost, passPost, type TargetInput } from './reviews';
+import { approvePost, type TargetInput } from './reviews/approval';
+import { forwardPost, passPost } from './reviews/decisions';
 
 /**
  * Bulk decisions from the inbox: several posts decided together (approve to the same channels, pass,

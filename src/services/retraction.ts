@@ -28,7 +28,7 @@ import {
 } from './post-transitions';
 import { expectedVersion, insertDraftInTx, type PostFacts, postFacts } from './posts';
 import { WORKER_NAME } from './publishing';
-import { approvePost } from './reviews';
+import { approvePost } from './reviews/approval';
 import { replanAfterFreed } from './slot-planning';
 
 /**

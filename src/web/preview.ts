@@ -5,7 +5,7 @@ import type { Actor } from '../domain/permissions';
 import type { TextCount, ValidationIssue } from '../domain/rendering';
 import type { Platform } from '../domain/vocabulary';
 import { listChannels } from '../services/channels';
-import { type PostContentSnapshot, renderTarget } from '../services/reviews';
+import { type PostContentSnapshot, renderTarget } from '../services/reviews/targets';
 
 /**
  * What a post being written would become on each channel its office may be republished to: the

@@ -27,24 +27,15 @@ import {
   postResource,
 } from '../services/posts';
 import { type LevelUnit, levelState, loadLevelUnit } from '../services/review-levels';
+import { addTargets, approvePost, deliveryIdFor, type TargetInput } from '../services/reviews/approval';
+import { forwardPost, passPost, rejectPost, requestChanges } from '../services/reviews/decisions';
+import { type Inbox, type LevelDecisionView, levelDecisions, reviewInbox } from '../services/reviews/inbox';
 import {
-  addTargets,
-  approvePost,
-  deliveryIdFor,
-  forwardPost,
-  type Inbox,
-  type LevelDecisionView,
-  levelDecisions,
   loadTargetChannels,
-  passPost,
   previewTargets,
-  rejectPost,
-  requestChanges,
-  reviewInbox,
   type TargetChannel,
-  type TargetInput,
   type TargetReport,
-} from '../services/reviews';
+} from '../services/reviews/targets';
 import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {
   ActionButton,

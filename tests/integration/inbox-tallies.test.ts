@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { posts } from '../../src/db/schema';
-import { inboxCountsSql } from '../../src/services/reviews';
+import { inboxCountsSql } from '../../src/services/reviews/inbox';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, type TestOrg, type TestUser, type UnitKey } from '../helpers/org';

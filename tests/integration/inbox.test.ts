@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
-import { inboxCountsSql, inboxPageSql } from '../../src/services/reviews';
+import { inboxCountsSql, inboxPageSql } from '../../src/services/reviews/inbox';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, type TestOrg, type TestUser, type UnitKey } from '../helpers/org';

@@ -1,0 +1,263 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { AppContext } from '../../context';
+import { type DbOrTx, queryRows } from '../../db/client';
+import type { LevelArrival, LevelDecision, Platform, PostStatus } from '../../domain/vocabulary';
+import { decodeCursor, encodeCursor } from '../posts';
+
+/** The review inbox: the posts waiting at a level, with what the levels below and beside did with them. */
+
+export interface InboxFilters {
+  /** The level whose inbox this is: the reviewer's own unit. */
+  levelId: string;
+  /** Only posts of offices in this subtree (already authorised). */
+  scopePath?: string;
+  q?: string;
+  /** Only posts whose original is on this platform (from the source URL). */
+  platform?: Platform;
+  /** Only posts the level below forwarded. */
+  forwarded?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+/** What one level did with a post, as the inbox lists it for the levels above and beside. */
+export interface LevelDecisionView {
+  unit: { id: string; name: string };
+  decision: LevelDecision | null;
+  /** Its own channels the level approved the post for. */
+  channels: string[];
+  note: string | null;
+  forwarded: boolean;
+  forwardNote: string | null;
+}
+
+export interface InboxItem {
+  id: string;
+  unit: { id: string; name: string };
+  author: { id: string; name: string };
+  status: PostStatus;
+  version: number;
+  body: string;
+  tags: string[];
+  sourceUrl: string | null;
+  sourcePlatform: Platform | null;
+  /** The first photo or video of the post (its thumbnail), if any. */
+  thumbnailMediaId: string | null;
+  arrival: LevelArrival;
+  submittedAt: string;
+  /** When the post reached this level's inbox; the waiting time counts from here. */
+  arrivedAt: string;
+  ageSeconds: number;
+  /** The post waited past this level's limit (working time) and its reviewers were told. */
+  overdue: boolean;
+  decisions: LevelDecisionView[];
+}
+
+export interface InboxUnitCount {
+  unit: { id: string; name: string };
+  count: number;
+  oldestArrivedAt: string;
+  oldestAgeSeconds: number;
+}
+
+export interface Inbox {
+  items: InboxItem[];
+  units: InboxUnitCount[];
+  total: number;
+  nextCursor: string | null;
+}
+
+/** The posts waiting at a level, with the optional filters, as one condition on `l` (post_levels) and `p`. */
+function waitingAt(filters: Omit<InboxFilters, 'cursor' | 'limit'>, needsPost: boolean): SQL {
+  return sql.join(
+    [
+      sql`l.unit_id = ${filters.levelId}::uuid and l.decision is null and l.closed_at is null`,
+      filters.scopePath
+        ? sql`l.origin_unit_id in (select id from units where path like ${`${filters.scopePath}%`})`
+        : sql`true`,
+      filters.forwarded ? sql`l.arrival = 'forwarded'` : sql`true`,
+      needsPost && filters.q ? sql`p.search @@ websearch_to_tsquery('simple', ${filters.q})` : sql`true`,
+      needsPost && filters.platform ? sql`p.source_platform = ${filters.platform}` : sql`true`,
+    ],
+    sql` and `,
+  );
+}
+
+/**
+ * The page query of a level's inbox, oldest arrival first; exported so its plan can be checked.
+ * Without words it walks the partial index post_levels_inbox_idx (unit_id, arrived_at, post_id) of
+ * the waiting rows, so its cost grows with the page, never with the backlog.
+ */
+export function inboxPageSql(filters: InboxFilters): SQL {
+  const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
+  const after = cursor
+    ? sql`and (l.arrived_at, l.post_id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
+    : sql``;
+  return sql`select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.status, p.version,
+                    p.body, p.tags, p.source_url, p.source_platform, p.submitted_at, l.arrival, l.arrived_at,
+                    (l.alarmed_at is not null) as overdue,
+                    (select pm.media_id from post_media pm where pm.post_id = p.id order by pm.position limit 1)
+                      as thumbnail_media_id,
+                    to_char(l.arrived_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_arrived_at
+             from post_levels l
+             join posts p on p.id = l.post_id
+             join units u on u.id = p.unit_id
+             join users a on a.id = p.author_id
+             where ${waitingAt(filters, true)} ${after}
+             order by l.arrived_at, l.post_id
+             limit ${filters.limit + 1}`;
+}
+
+/**
+ * Waiting posts per office, with the oldest arrival of each. Without words, platform or the
+ * forwarded filter the counts come from inbox_tallies (kept exact by a trigger on post_levels) and
+ * each office's oldest arrival is the first entry of post_levels_inbox_origin_idx, so the cost grows
+ * with the number of offices, never with the backlog; with them, the waiting rows are counted.
+ */
+export function inboxCountsSql(
+  filters: Omit<InboxFilters, 'cursor' | 'limit'>,
+  options: { countRows?: boolean } = {},
+): SQL {
+  const needsPost = Boolean(filters.q || filters.platform);
+  if (!needsPost && !filters.forwarded && !options.countRows)
+    return sql`select t.origin_unit_id as unit_id, s.name as unit_name, t.waiting as count,
+                 (select l.arrived_at from post_levels l
+                  where l.unit_id = t.unit_id and l.origin_unit_id = t.origin_unit_id
+                    and l.decision is null and l.closed_at is null
+                  order by l.arrived_at limit 1) as oldest
+               from inbox_tallies t join units s on s.id = t.origin_unit_id
+               where t.unit_id = ${filters.levelId}::uuid and t.waiting > 0
+                 ${filters.scopePath ? sql`and s.path like ${`${filters.scopePath}%`}` : sql``}`;
+  return sql`select c.origin_unit_id as unit_id, s.name as unit_name, c.count, c.oldest
+             from (
+               select l.origin_unit_id, count(*)::int as count, min(l.arrived_at) as oldest
+               from post_levels l ${needsPost ? sql`join posts p on p.id = l.post_id` : sql``}
+               where ${waitingAt(filters, needsPost)}
+               group by l.origin_unit_id
+             ) c join units s on s.id = c.origin_unit_id`;
+}
+
+/** What every level did with these posts so far (the levels that have done something). */
+export function levelDecisionsSql(postIds: readonly string[]): SQL {
+  return sql`select l.post_id, l.unit_id, s.name as unit_name, l.decision, l.note, l.forwarded_at, l.forward_note,
+               coalesce((select array_agg(c.name order by c.name) from deliveries d join channels c on c.id = d.channel_id
+                         where d.post_id = l.post_id and c.unit_id = l.unit_id), '{}') as channels
+             from post_levels l join units s on s.id = l.unit_id
+             where l.post_id in (${sql.join(
+               postIds.map((id) => sql`${id}::uuid`),
+               sql`, `,
+             )}) and (l.decision is not null or l.forwarded_at is not null)
+             order by l.post_id, length(s.path) desc`;
+}
+
+interface InboxRow extends Record<string, unknown> {
+  id: string;
+  unit_id: string;
+  unit_name: string;
+  author_id: string;
+  author_name: string;
+  status: PostStatus;
+  version: number;
+  body: string;
+  tags: string[];
+  source_url: string | null;
+  source_platform: Platform | null;
+  submitted_at: Date | string;
+  arrival: LevelArrival;
+  arrived_at: Date | string;
+  overdue: boolean;
+  thumbnail_media_id: string | null;
+  exact_arrived_at: string;
+}
+
+interface InboxCountRow extends Record<string, unknown> {
+  unit_id: string;
+  unit_name: string;
+  count: number;
+  oldest: Date | string;
+}
+
+interface LevelDecisionRow extends Record<string, unknown> {
+  post_id: string;
+  unit_id: string;
+  unit_name: string;
+  decision: LevelDecision | null;
+  note: string | null;
+  forwarded_at: Date | string | null;
+  forward_note: string | null;
+  channels: string[];
+}
+
+/** Raw queries answer timestamps as the driver gives them: text through drizzle, a Date elsewhere. */
+const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+
+/** What the levels did with each of these posts, by post id. */
+export async function levelDecisions(db: DbOrTx, postIds: readonly string[]) {
+  const byPost = new Map<string, LevelDecisionView[]>();
+  if (postIds.length === 0) return byPost;
+  for (const row of await queryRows<LevelDecisionRow>(db, levelDecisionsSql(postIds))) {
+    const list = byPost.get(row.post_id) ?? [];
+    list.push({
+      unit: { id: row.unit_id, name: row.unit_name },
+      decision: row.decision,
+      channels: row.channels,
+      note: row.note,
+      forwarded: row.forwarded_at !== null,
+      forwardNote: row.forward_note,
+    });
+    byPost.set(row.post_id, list);
+  }
+  return byPost;
+}
+
+export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
+  const now = ctx.now().getTime();
+  const age = (at: Date) => Math.max(0, Math.floor((now - at.getTime()) / 1000));
+  const [rows, counts] = await Promise.all([
+    queryRows<InboxRow>(ctx.db, inboxPageSql(filters)),
+    queryRows<InboxCountRow>(ctx.db, inboxCountsSql(filters)),
+  ]);
+  const page = rows.slice(0, filters.limit);
+  const last = page.at(-1);
+  const decisions = await levelDecisions(
+    ctx.db,
+    page.map((row) => row.id),
+  );
+  return {
+    items: page.map((row) => {
+      const arrivedAt = asDate(row.arrived_at);
+      return {
+        id: row.id,
+        unit: { id: row.unit_id, name: row.unit_name },
+        author: { id: row.author_id, name: row.author_name },
+        status: row.status,
+        version: Number(row.version),
+        body: row.body,
+        tags: row.tags,
+        sourceUrl: row.source_url,
+        sourcePlatform: row.source_platform,
+        thumbnailMediaId: row.thumbnail_media_id,
+        arrival: row.arrival,
+        submittedAt: asDate(row.submitted_at).toISOString(),
+        arrivedAt: arrivedAt.toISOString(),
+        ageSeconds: age(arrivedAt),
+        overdue: Boolean(row.overdue),
+        decisions: decisions.get(row.id) ?? [],
+      };
+    }),
+    units: counts
+      .map((c) => {
+        const oldest = asDate(c.oldest);
+        return {
+          unit: { id: c.unit_id, name: c.unit_name },
+          count: Number(c.count),
+          oldestArrivedAt: oldest.toISOString(),
+          oldestAgeSeconds: age(oldest),
+        };
+      })
+      .sort((a, b) => a.oldestArrivedAt.localeCompare(b.oldestArrivedAt)),
+    total: counts.reduce((sum, c) => sum + Number(c.count), 0),
+    nextCursor:
+      rows.length > filters.limit && last ? encodeCursor({ at: last.exact_arrived_at, id: last.id }) : null,
+  };
+}
