@@ -83,7 +83,7 @@ export function mediaView(row: MediaRow): MediaView {
   return {
     id: row.id,
     unitId: row.unitId,
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     mime: row.mime,
     bytes: row.bytes,
     width: row.width,
@@ -424,7 +424,7 @@ export function factsOf(row: MediaRow): MediumFacts {
   const probe = row.probe ?? {};
   const text = (key: string) => (typeof probe[key] === 'string' ? (probe[key] as string) : null);
   return {
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     mime: row.mime,
     bytes: row.bytes,
     width: row.width,

@@ -181,7 +181,7 @@ export async function postMediaList(db: DbOrTx, postId: string): Promise<PostMed
     .orderBy(asc(postMedia.position));
   return rows.map(({ postAlt, mediaAlt, ...row }) => ({
     ...row,
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     altText: postAlt ?? mediaAlt,
   }));
 }
@@ -272,7 +272,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     deliveries: deliveryRows.map((d) => ({
       ...d,
       platform: d.platform,
-      mode: d.mode as DeliveryMode,
+      mode: d.mode,
       status: d.status,
       dueAt: d.dueAt.toISOString(),
       slotted: d.slotted === 1,
@@ -532,7 +532,7 @@ export async function listPostEvents(
     .orderBy(asc(postEvents.id));
   return rows.map((row) => ({
     id: row.id,
-    kind: row.kind as PostEventKind,
+    kind: row.kind,
     actor: row.actorId && row.actorName ? { id: row.actorId, name: row.actorName } : null,
     fromStatus: row.fromStatus,
     toStatus: row.toStatus,

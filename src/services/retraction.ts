@@ -137,7 +137,7 @@ function classify(adapter: { classifyError(error: unknown): ErrorClass }, error:
 export async function advanceRetraction(ctx: AppContext, deliveryId: string): Promise<RetractionStep> {
   const claim = await claimRetraction(ctx, deliveryId);
   if (!claim) return whyNotClaimed(ctx, deliveryId);
-  const platform = claim.channel.platform as Platform;
+  const platform = claim.channel.platform;
   const adapter = ctx.platforms.get(platform);
   let outcome: RetractResult | ErrorClass;
   if (!adapter) {
@@ -214,7 +214,7 @@ async function recordRetraction(
   outcome: RetractResult | ErrorClass,
 ): Promise<RetractionStep> {
   const now = ctx.now();
-  const platform = claim.channel.platform as Platform;
+  const platform = claim.channel.platform;
   const base = { deliveryId: claim.id, from: 'retracting' as const, version: claim.version, now };
   const close = claim.attemptNumber;
   const lost = done('lost the claim');
