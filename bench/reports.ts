@@ -3,10 +3,13 @@
  * and 1,500,000 metric snapshots across 160 units on PostgreSQL (a tenth of that on PGlite). p50/p99
  * of the reports page (`GET /reports`, signed in) and of the API (`GET /api/v1/reports/units`),
  * through the real app, against a baseline from the same run: the report's queries alone
- * (`buildReport`). Seeding is set-based SQL (generate_series), so it takes seconds, not minutes.
+ * (`buildReport`), and each of those queries' EXPLAIN ANALYZE execution time and the scans in its
+ * plan. Seeding is set-based SQL (generate_series); the rollup triggers run as it goes.
  * Writes its section of docs/benchmarks.md.
  *
  *   npm run bench:reports          (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server)
+ *   BENCH_ONLY=postgres|pglite     one driver only (the section is printed, not written)
+ *   BENCH_PGLITE_FULL=1            PGlite at full size instead of a tenth
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { loadConfig } from '../config/env';
 import { buildApp } from '../src/app';
 import { type AppContext, assembleContext } from '../src/context';
@@ -23,7 +27,7 @@ import { SESSION_COOKIE } from '../src/http/auth';
 import { hashPassword, KeyRing, randomToken, sha256Hex } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
-import { buildReport } from '../src/services/reports';
+import { buildReport, type ReportQuery } from '../src/services/reports';
 import { benchPostgres } from './database';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
@@ -144,7 +148,8 @@ async function seed(db: Database['db'], posts: number, now: Date): Promise<Scale
     await exec(sql`insert into metrics_snapshots (delivery_id, "window", taken_at, impressions, likes, reposts, replies, quotes, clicks)
       select d.id, 'now', d.published_at + interval '9 days', 9000, 400, 50, 25, 0, null
       from deliveries d where d.status = 'published' order by d.id limit ${budget}`);
-  await exec(sql`analyze`);
+  // The rollup rows were rewritten as each snapshot arrived: clear what autovacuum clears on a live database.
+  await exec(sql`vacuum analyze`);
   const [totals] = await queryRows<Scale>(
     db,
     sql`select (select count(*)::int from posts) as posts, (select count(*)::int from deliveries) as deliveries,
@@ -175,8 +180,66 @@ async function measure(run: () => Promise<void>): Promise<Timing> {
   return { p50: pick(0.5), p99: pick(0.99) };
 }
 
+interface PlanSummary {
+  /** What the query reads first, for the table of plans. */
+  label: string;
+  executionMs: number;
+  /** Sequential scans in the plan with the rows they read. */
+  seqScans: string[];
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  Plans?: PlanNode[];
+}
+
+function seqScansOf(node: PlanNode): string[] {
+  const own =
+    node['Node Type'] === 'Seq Scan'
+      ? [`${node['Relation Name']} (${n((node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1))} rows)`]
+      : [];
+  return [...own, ...(node.Plans ?? []).flatMap(seqScansOf)];
+}
+
+/** Runs the report once recording its statements, then EXPLAIN ANALYZEs each of them. */
+async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanSummary[]> {
+  const statements: SQL[] = [];
+  const db = ctx.db;
+  const recording = new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'execute')
+        return (statement: SQL) => {
+          statements.push(statement);
+          return target.execute(statement);
+        };
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  await buildReport({ ...ctx, db: recording }, query);
+  const summaries: PlanSummary[] = [];
+  for (const statement of statements) {
+    const [row] = await queryRows<{ 'QUERY PLAN': unknown }>(
+      db,
+      sql`explain (analyze, format json) ${statement}`,
+    );
+    const raw = row!['QUERY PLAN'];
+    const [plan] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as {
+      Plan: PlanNode;
+      'Execution Time': number;
+    }[];
+    const text = new PgDialect().sqlToQuery(statement).sql.replace(/\s+/g, ' ');
+    const label = /\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30);
+    summaries.push({ label, executionMs: plan!['Execution Time'], seqScans: seqScansOf(plan!.Plan) });
+  }
+  return summaries;
+}
+
 interface Row {
   driver: string;
+  plans: PlanSummary[];
   scale: Scale;
   inQuarter: number;
   seedSeconds: number;
@@ -259,21 +322,27 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
     };
     const page = await measure(() => expectOk(pageUrl, { cookie }));
     const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }));
+    const reportQuery: ReportQuery = {
+      scopePath: national!.path,
+      subtree: true,
+      from,
+      to,
+      group: 'office',
+      timeZone: 'Asia/Jakarta',
+    };
     const baseline = await measure(async () => {
-      await buildReport(ctx!, {
-        scopePath: national!.path,
-        subtree: true,
-        from,
-        to,
-        group: 'office',
-        timeZone: 'Asia/Jakarta',
-      });
+      await buildReport(ctx!, reportQuery);
     });
+    const plans = await explainReport(ctx, reportQuery);
+    for (const plan of plans)
+      console.log(
+        `${driver}: explain ${plan.label}: ${plan.executionMs.toFixed(1)} ms${plan.seqScans.length ? `; seq scans: ${plan.seqScans.join(', ')}` : ''}`,
+      );
     console.log(
       `${driver}: page p50 ${page.p50.toFixed(1)} p99 ${page.p99.toFixed(1)}; api p50 ${api.p50.toFixed(1)} p99 ${api.p99.toFixed(1)}; baseline p50 ${baseline.p50.toFixed(1)} p99 ${baseline.p99.toFixed(1)} ms`,
     );
     await app.close();
-    return { driver, scale, inQuarter: Number(inQuarter!.n), seedSeconds, page, api, baseline };
+    return { driver, plans, scale, inQuarter: Number(inQuarter!.n), seedSeconds, page, api, baseline };
   } finally {
     if (ctx) {
       await Promise.all(Object.values(ctx.queues).map((queue) => queue.close()));
@@ -303,7 +372,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
     `Data: a year of history across 160 units (1 national, ${REGIONS} regional, ${OFFICES} offices), seeded with set-based SQL ` +
       '(generate_series): posts from offices and regions (one in ten rejected), five deliveries per approved post (four of the ' +
       "eight national accounts and the region's page; one in twenty-five failed), snapshots at 1 h, 24 h and 7 d per published " +
-      'delivery plus on-demand ones; `ANALYZE` after seeding. The period: the last 91 WIB days, grouped by office. ' +
+      'delivery plus on-demand ones (the rollup triggers running as they are written); `VACUUM ANALYZE` after seeding. The period: the last 91 WIB days, grouped by office. ' +
       `Each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones.`,
     '',
     '- **page**: `GET /reports` signed in as a national reviewer — session, permission check, the report, the SVG charts and the HTML.',
@@ -315,6 +384,17 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
     ...rows.map(
       (r) =>
         `| ${r.driver} | ${n(r.scale.posts)} | ${n(r.scale.deliveries)} | ${n(r.scale.snapshots)} | ${n(r.inQuarter)} | ${r.seedSeconds.toFixed(0)} s | ${ms(r.page.p50)} | ${ms(r.page.p99)} | ${ms(r.api.p50)} | ${ms(r.api.p99)} | ${ms(r.baseline.p50)} | ${ms(r.baseline.p99)} |`,
+    ),
+    '',
+    "EXPLAIN ANALYZE of each of the report's statements (one run after the measurements; they run concurrently on PostgreSQL's pool, one after another on PGlite), with the sequential scans in its plan:",
+    '',
+    '| driver | statement (reads first) | execution | sequential scans |',
+    '|---|---|---:|---|',
+    ...rows.flatMap((r) =>
+      r.plans.map(
+        (plan) =>
+          `| ${r.driver} | ${plan.label} | ${ms(plan.executionMs)} | ${plan.seqScans.join(', ') || 'none'} |`,
+      ),
     ),
     '',
     'Target: page and API p99 < 200 ms.',
@@ -347,7 +427,9 @@ async function main() {
   if (only !== 'postgres') {
     const pglite = await openPglite();
     try {
-      rows.push(await benchDriver('pglite', pglite, FULL.posts / 10));
+      rows.push(
+        await benchDriver('pglite', pglite, process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10),
+      );
     } finally {
       await pglite.close();
     }

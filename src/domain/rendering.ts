@@ -1,4 +1,3 @@
-import twitterText from 'twitter-text';
 import {
   MASTODON_DEFAULT_MAX_CHARACTERS,
   MASTODON_DEFAULT_URL_LENGTH,
@@ -7,7 +6,11 @@ import {
   TIKTOK_PHOTO_DESCRIPTION_MAX,
   TIKTOK_PHOTO_TITLE_MAX,
 } from '../../config/platform-limits';
+import { lazyRequire } from '../infra/lazy-require';
 import type { DeliveryMode, Platform } from './vocabulary';
+
+/** X's own counting rules (weighted characters, t.co links, hashtags); loaded on the first count. */
+const twitterText = lazyRequire<typeof import('twitter-text')>('twitter-text');
 
 /**
  * What a post becomes on each channel: the text that will be published (variant, credit line,
@@ -58,7 +61,11 @@ function firstFilled(...candidates: (string | null | undefined)[]): string {
 
 /** `#Tag` for each tag, without duplicates and without those the text already carries. */
 export function renderHashtags(tags: string[], alreadyPresentIn: string): string {
-  const present = new Set(twitterText.extractHashtags(alreadyPresentIn).map((tag) => tag.toLowerCase()));
+  const present = new Set(
+    twitterText()
+      .extractHashtags(alreadyPresentIn)
+      .map((tag) => tag.toLowerCase()),
+  );
   const rendered: string[] = [];
   for (const tag of tags) {
     // A hashtag ends at the first character that is not a letter, mark, digit or underscore.
@@ -177,7 +184,7 @@ const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
 
 /** Mastodon replaces each http(s) URL by `urlLength` characters and counts a remote mention as its local part. */
 function mastodonCountable(text: string, urlLength: number): string {
-  const urls = twitterText.extractUrlsWithIndices(text, { extractUrlsWithoutProtocol: false });
+  const urls = twitterText().extractUrlsWithIndices(text, { extractUrlsWithoutProtocol: false });
   let out = '';
   let last = 0;
   for (const { indices } of urls) {
@@ -191,7 +198,7 @@ function mastodonCountable(text: string, urlLength: number): string {
 function countWith(limits: PlatformLimits, text: string, settings: CountSettings): number {
   switch (limits.text.counting) {
     case 'twitter':
-      return twitterText.parseTweet(text, X_TEXT_CONFIG).weightedLength;
+      return twitterText().parseTweet(text, X_TEXT_CONFIG).weightedLength;
     case 'graphemes':
       return graphemes(text).length;
     case 'mastodon':
@@ -542,7 +549,7 @@ function textIssues(
     }
   }
   if (limits.maxHashtags !== null) {
-    const hashtags = twitterText.extractHashtags(input.text).length;
+    const hashtags = twitterText().extractHashtags(input.text).length;
     if (hashtags > limits.maxHashtags) {
       issues.push({
         code: 'too_many_hashtags',
@@ -555,7 +562,7 @@ function textIssues(
   if (limits.maxLinks !== null) {
     // The post's link goes out as a link attachment and counts when the text does not already carry it.
     const normalise = (url: string) => url.trim().replace(/\/+$/, '').toLowerCase();
-    const urls = new Set(twitterText.extractUrls(input.text).map(normalise));
+    const urls = new Set(twitterText().extractUrls(input.text).map(normalise));
     if (input.link && input.link.trim() !== '') urls.add(normalise(input.link));
     const links = urls.size;
     if (links > limits.maxLinks) {

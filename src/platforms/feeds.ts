@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
-import { XMLParser } from 'fast-xml-parser';
 import { projectRoot, runsFromBundle } from '../../config/paths';
 import type { SourceKind } from '../domain/vocabulary';
+import { lazyRequire } from '../infra/lazy-require';
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
 import type { NetworkReach, PlatformContext, SourceItem, SourceReader } from './types';
@@ -228,25 +228,32 @@ export function shorten(text: string, max: number): string {
 // ---------------------------------------------------------------------------------------------
 // RSS and Atom
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  textNodeName: '#text',
-  parseTagValue: false,
-  trimValues: true,
-  processEntities: true,
-  // One linear pass over each value; DOCTYPE entities are never expanded (no entity bombs), and a
-  // reference to no character stays as written instead of throwing.
-  entityDecoder: {
-    decode: decodeEntities,
-    setExternalEntities: () => {},
-    addInputEntities: () => {},
-    reset: () => {},
-    setXmlVersion: () => {},
-  },
-  isArray: (name) =>
-    ['item', 'entry', 'link', 'enclosure', 'media:content', 'media:group', 'category'].includes(name),
-});
+const fastXmlParser = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let parser: import('fast-xml-parser').XMLParser | undefined;
+
+/** The feed parser, built on the first feed read: fast-xml-parser is not loaded at start. */
+function feedParser(): import('fast-xml-parser').XMLParser {
+  parser ??= new (fastXmlParser().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    textNodeName: '#text',
+    parseTagValue: false,
+    trimValues: true,
+    processEntities: true,
+    // One linear pass over each value; DOCTYPE entities are never expanded (no entity bombs), and a
+    // reference to no character stays as written instead of throwing.
+    entityDecoder: {
+      decode: decodeEntities,
+      setExternalEntities: () => {},
+      addInputEntities: () => {},
+      reset: () => {},
+      setXmlVersion: () => {},
+    },
+    isArray: (name) =>
+      ['item', 'entry', 'link', 'enclosure', 'media:content', 'media:group', 'category'].includes(name),
+  });
+  return parser;
+}
 
 type XmlNode = Record<string, unknown>;
 
@@ -347,7 +354,7 @@ export function parseFeedDocument(xml: string, base: string): FeedSnapshot {
 function parseDocument(xml: string, base: string): FeedSnapshot {
   let document: XmlNode;
   try {
-    document = parser.parse(xml) as XmlNode;
+    document = feedParser().parse(xml) as XmlNode;
   } catch (error) {
     throw new FeedError(`${base} is not valid XML`, false, { cause: error });
   }

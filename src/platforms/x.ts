@@ -1,15 +1,16 @@
 import http from 'node:http';
 import https from 'node:https';
 import { AxiosError, AxiosHeaders, type AxiosResponse } from 'axios';
-import {
+import type {
   ApiPartialResponseError,
   ApiRequestError,
   ApiResponseError,
-  type ITwitterApiClientPlugin,
+  ITwitterApiClientPlugin,
   TwitterApi,
-  type TwitterRateLimit,
+  TwitterRateLimit,
 } from 'twitter-api-v2';
 import { z } from 'zod';
+import { lazyRequire } from '../infra/lazy-require';
 import { classifyHttpError, REQUEST_TIMEOUT_MS } from './http';
 import {
   decodeEntities,
@@ -46,6 +47,9 @@ import {
  * a request plugin re-targets every call to the configured API and upload hosts and picks an
  * http.Agent when that host speaks plain HTTP (the test fakes do).
  */
+
+/** twitter-api-v2, loaded on the first call to X rather than at start. */
+const twitter = lazyRequire<typeof import('twitter-api-v2')>('twitter-api-v2');
 
 export const X_SCOPES = ['tweet.read', 'tweet.write', 'users.read', 'media.write', 'offline.access'] as const;
 
@@ -174,7 +178,7 @@ function reportRateLimit(ctx: PlatformContext, rateLimit: TwitterRateLimit | und
 function appClient(endpoints: PlatformEndpoints, apps: PlatformApps, ctx?: PlatformContext): TwitterApi {
   const app = apps.x;
   if (!app) throw new PlatformError({ kind: 'auth', message: 'no X app configured (GAUNG_X_CLIENT_ID)' });
-  return new TwitterApi(
+  return new (twitter().TwitterApi)(
     { clientId: app.clientId, ...(app.clientSecret ? { clientSecret: app.clientSecret } : {}) },
     { plugins: [routing(endpoints, ctx)] },
   );
@@ -198,7 +202,8 @@ async function refresh(ctx: PlatformContext): Promise<XCredentials> {
   try {
     result = await appClient(ctx.endpoints, ctx.apps, ctx).refreshOAuth2Token(current.refreshToken);
   } catch (error) {
-    if (!(error instanceof ApiResponseError) || (error.code !== 400 && error.code !== 401)) throw error;
+    if (!(error instanceof twitter().ApiResponseError) || (error.code !== 400 && error.code !== 401))
+      throw error;
     // Refresh tokens rotate on use: a rejected one may mean another worker already rotated it.
     const stored = credentialsSchema.parse(await ctx.reloadCredentials());
     if (stored.refreshToken !== current.refreshToken) {
@@ -225,11 +230,12 @@ async function refresh(ctx: PlatformContext): Promise<XCredentials> {
 async function withClient<T>(ctx: PlatformContext, call: (client: TwitterApi) => Promise<T>): Promise<T> {
   let current = credentials(ctx);
   if (Date.parse(current.expiresAt) - Date.now() < REFRESH_MARGIN_MS) current = await refresh(ctx);
-  const client = (token: string) => new TwitterApi(token, { plugins: [routing(ctx.endpoints, ctx)] });
+  const client = (token: string) =>
+    new (twitter().TwitterApi)(token, { plugins: [routing(ctx.endpoints, ctx)] });
   try {
     return await call(client(current.accessToken));
   } catch (error) {
-    if (!(error instanceof ApiResponseError) || error.code !== 401) throw error;
+    if (!(error instanceof twitter().ApiResponseError) || error.code !== 401) throw error;
     const renewed = await refresh(ctx);
     return call(client(renewed.accessToken));
   }
@@ -490,7 +496,7 @@ async function retract(ctx: PlatformContext, request: RetractRequest): Promise<R
       };
     }
   } catch (error) {
-    if (!(error instanceof ApiResponseError && error.code === 404)) throw error;
+    if (!(error instanceof twitter().ApiResponseError && error.code === 404)) throw error;
   }
   return { outcome: 'retracted' };
 }
@@ -503,7 +509,7 @@ function describeXError(error: ApiResponseError): string {
 
 /** The library's errors expressed as axios errors, so the shared transport/status rules apply. */
 function asAxiosError(error: ApiRequestError | ApiPartialResponseError | ApiResponseError): AxiosError {
-  if (error instanceof ApiResponseError) {
+  if (error instanceof twitter().ApiResponseError) {
     const response = {
       status: error.code,
       statusText: '',
@@ -513,13 +519,14 @@ function asAxiosError(error: ApiRequestError | ApiPartialResponseError | ApiResp
     } as AxiosResponse;
     return new AxiosError(error.message, String(error.code), response.config, undefined, response);
   }
-  const cause = error instanceof ApiRequestError ? (error.requestError as NodeJS.ErrnoException) : undefined;
+  const cause =
+    error instanceof twitter().ApiRequestError ? (error.requestError as NodeJS.ErrnoException) : undefined;
   return new AxiosError(cause?.message ?? error.message, cause?.code ?? 'ERR_X_CONNECTION');
 }
 
 function classifyError(error: unknown): ErrorClass {
   if (error instanceof PlatformError) return error.classification;
-  if (error instanceof ApiResponseError) {
+  if (error instanceof twitter().ApiResponseError) {
     const message = describeXError(error);
     if (error.code === 429) {
       const limits = error.rateLimit;
@@ -535,7 +542,7 @@ function classifyError(error: unknown): ErrorClass {
       return { kind: 'unknown', message, httpStatus: 403 };
     return classifyHttpError(asAxiosError(error), () => message);
   }
-  if (error instanceof ApiRequestError || error instanceof ApiPartialResponseError)
+  if (error instanceof twitter().ApiRequestError || error instanceof twitter().ApiPartialResponseError)
     return classifyHttpError(asAxiosError(error));
   return classifyHttpError(error);
 }
@@ -698,7 +705,7 @@ async function originExists(ctx: PlatformContext, origin: { nativeId: string }):
       message: `X did not say whether post ${origin.nativeId} exists`,
     });
   } catch (error) {
-    if (error instanceof ApiResponseError && error.code === 404) return false;
+    if (error instanceof twitter().ApiResponseError && error.code === 404) return false;
     throw readFailure(error);
   }
 }
@@ -774,7 +781,9 @@ export async function exchangeXCode(
         kind: 'invalid',
         message: 'X granted no refresh token (offline.access is required)',
       });
-    const user = await new TwitterApi(result.accessToken, { plugins: [routing(endpoints)] }).v2.get<{
+    const user = await new (twitter().TwitterApi)(result.accessToken, {
+      plugins: [routing(endpoints)],
+    }).v2.get<{
       data: Me;
     }>('users/me');
     return {

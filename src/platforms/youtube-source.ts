@@ -1,6 +1,6 @@
 import { isAxiosError } from 'axios';
-import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
+import { lazyRequire } from '../infra/lazy-require';
 import { classifyHttpError, createHttpClient } from './http';
 import { decodeEntities, SOURCE_ANSWER_MAX_BYTES, withLink } from './shared';
 import { formatTimeCursor, getSourceJson, oversized, parseTimeCursor, readClass } from './source-read';
@@ -35,22 +35,29 @@ const DEFAULT_FEEDS = 'https://www.youtube.com';
 /** videos.list takes at most 50 ids. */
 const VIDEOS_PER_CALL = 50;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  textNodeName: '#text',
-  parseTagValue: false,
-  trimValues: true,
-  processEntities: true,
-  entityDecoder: {
-    decode: decodeEntities,
-    setExternalEntities: () => {},
-    addInputEntities: () => {},
-    reset: () => {},
-    setXmlVersion: () => {},
-  },
-  isArray: (name) => ['entry', 'link'].includes(name),
-});
+const fastXmlParser = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let parser: import('fast-xml-parser').XMLParser | undefined;
+
+/** The channel feed parser, built on the first read: fast-xml-parser is not loaded at start. */
+function feedParser(): import('fast-xml-parser').XMLParser {
+  parser ??= new (fastXmlParser().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    textNodeName: '#text',
+    parseTagValue: false,
+    trimValues: true,
+    processEntities: true,
+    entityDecoder: {
+      decode: decodeEntities,
+      setExternalEntities: () => {},
+      addInputEntities: () => {},
+      reset: () => {},
+      setXmlVersion: () => {},
+    },
+    isArray: (name) => ['entry', 'link'].includes(name),
+  });
+  return parser;
+}
 
 type Node = Record<string, unknown>;
 const text = (node: unknown): string =>
@@ -73,7 +80,7 @@ interface FeedVideo {
 function parseChannelFeed(xml: string): FeedVideo[] {
   let document: Node;
   try {
-    document = parser.parse(xml) as Node;
+    document = feedParser().parse(xml) as Node;
   } catch {
     throw new PlatformError({ kind: 'retry', message: 'YouTube sent a channel feed that is not XML' });
   }

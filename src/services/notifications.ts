@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
@@ -374,11 +374,14 @@ export async function composeEmail(
 
 const transports = new WeakMap<AppContext, Transporter>();
 
-export function mailer(ctx: AppContext): Transporter | null {
+/** The SMTP transport, made on the first e-mail: nodemailer is loaded then, not at start. */
+async function mailer(ctx: AppContext): Promise<Transporter | null> {
   if (!ctx.config.SMTP_URL) return null;
   let transport = transports.get(ctx);
   if (!transport) {
-    transport = nodemailer.createTransport(ctx.config.SMTP_URL);
+    const { default: nodemailer } = await import('nodemailer');
+    // Another e-mail may have made it while nodemailer loaded.
+    transport = transports.get(ctx) ?? nodemailer.createTransport(ctx.config.SMTP_URL);
     transports.set(ctx, transport);
   }
   return transport;
@@ -386,7 +389,7 @@ export function mailer(ctx: AppContext): Transporter | null {
 
 /** Sends a notification's e-mail over SMTP. Returns false when there is nothing to send. */
 export async function sendNotificationEmail(ctx: AppContext, notificationId: string): Promise<boolean> {
-  const transport = mailer(ctx);
+  const transport = await mailer(ctx);
   if (!transport) return false;
   const email = await composeEmail(ctx, notificationId);
   if (!email) return false;
@@ -396,7 +399,7 @@ export async function sendNotificationEmail(ctx: AppContext, notificationId: str
 
 /** Sends a batched e-mail (arrivals, a digest). Returns false when there is nothing to send. */
 async function sendBatchedMail(ctx: AppContext, batchedMailId: number): Promise<boolean> {
-  const transport = mailer(ctx);
+  const transport = await mailer(ctx);
   if (!transport) return false;
   const email = await composeBatchedMail(ctx, batchedMailId);
   if (!email) return false;

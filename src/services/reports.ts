@@ -117,21 +117,36 @@ function groupKey(group: ReportGroup): SQL {
   }
 }
 
-/** Engagements of one snapshot: every interaction it counted, or null when it counted none. */
-const engagementsOf = (m: string) =>
-  sql.raw(`case when coalesce(${m}.likes, ${m}.reposts, ${m}.replies, ${m}.quotes, ${m}.clicks) is null then null
-  else coalesce(${m}.likes, 0) + coalesce(${m}.reposts, 0) + coalesce(${m}.replies, 0) + coalesce(${m}.quotes, 0) + coalesce(${m}.clicks, 0) end`);
-
 const FIGURES = [...METRIC_FIELDS, 'engagements'] as const;
-const figureSums = (alias: string) =>
-  sql.raw(FIGURES.map((field) => `sum(${alias}.${field})::float8 as ${field}`).join(', '));
+/** The rollup's column of a figure: the latest reading, or a window's (`impressions_24h`). */
+const column = (field: (typeof FIGURES)[number], window: ReachWindow) =>
+  window === 'latest' ? field : `${field}_${window}`;
+const figureSums = (alias: string, windows: readonly ReachWindow[] = ['latest']) =>
+  sql.raw(
+    windows
+      .flatMap((window) =>
+        FIGURES.map((field) => `sum(${alias}.${column(field, window)})::float8 as ${column(field, window)}`),
+      )
+      .join(', '),
+  );
 
-type FigureRow = Record<MetricField | 'engagements', number | string | null>;
-const figuresOf = (row: FigureRow): Figures => {
+type FigureRow = Record<string, unknown>;
+const figuresOf = (row: FigureRow, window: ReachWindow = 'latest'): Figures => {
   const out = emptyFigures();
-  for (const field of FIGURES) out[field] = row[field] === null ? null : Number(row[field]);
+  for (const field of FIGURES) {
+    const value = row[column(field, window)];
+    out[field] = value === null || value === undefined ? null : Number(value);
+  }
   return out;
 };
+
+/**
+ * What the report reads per published delivery: post, originating unit (`unit_id`), channel,
+ * `published_at`, `taken_at` and `demo` of the latest snapshot, and the figures as last measured and
+ * at each window (columns as in delivery_metric_rollups). The rollup table is kept exact by triggers;
+ * its test passes the same relation derived from the snapshots and expects the same report.
+ */
+export const METRIC_ROLLUP: SQL = sql`delivery_metric_rollups`;
 
 const addInto = (target: Figures, figures: Figures) => {
   for (const field of FIGURES) target[field] = plus(target[field], figures[field]);
@@ -172,7 +187,11 @@ async function weekStarts(ctx: AppContext, query: ReportQuery): Promise<string[]
 const numberOrNull = (value: number | string | null | undefined) =>
   value === null || value === undefined ? null : Number(value);
 
-export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<Report> {
+export async function buildReport(
+  ctx: AppContext,
+  query: ReportQuery,
+  source: SQL = METRIC_ROLLUP,
+): Promise<Report> {
   const inScope = query.subtree
     ? sql`u.path like ${`${query.scopePath}%`}`
     : sql`u.path = ${query.scopePath}`;
@@ -183,25 +202,20 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
   const filter = deliveryFilter(query);
   const inPeriod = (column: SQL) => sql`${column} >= ${ts(query.from)} and ${column} < ${ts(query.to)}`;
   const byUnit = query.group === 'office' || query.group === 'region';
-  // Each published delivery of the period with its latest snapshot: what it had reached when last measured.
-  const latest = (where: SQL) => sql`
-    select d.post_id, d.published_at, c.platform, c.unit_id as channel_unit_id, ${key} as k,
-      to_char(date_trunc('week', d.published_at at time zone ${query.timeZone}) at time zone ${query.timeZone}
+  // Each published delivery of the period with what it had reached when last measured and at each window.
+  const reached = (where: SQL) => sql`
+    select r.post_id, r.published_at, c.platform, c.unit_id as channel_unit_id, ${key} as k,
+      to_char(date_trunc('week', r.published_at at time zone ${query.timeZone}) at time zone ${query.timeZone}
         at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as week,
-      s.impressions, s.likes, s.reposts, s.replies, s.quotes, s.clicks, s.engagements,
-      coalesce(s.demo, false) as demo, (s.taken_at is not null) as measured
-    from deliveries d
-    join channels c on c.id = d.channel_id
-    join posts p on p.id = d.post_id
-    join units u on u.id = p.unit_id
-    left join lateral (
-      select m.taken_at, m.impressions, m.likes, m.reposts, m.replies, m.quotes, m.clicks,
-        ${engagementsOf('m')} as engagements, (m.raw ->> 'demo') = 'true' as demo
-      from metrics_snapshots m where m.delivery_id = d.id order by m.taken_at desc limit 1
-    ) s on true
-    where d.status = 'published' and ${inPeriod(sql`d.published_at`)} ${where} ${filter}`;
+      r.taken_at is not null as measured, r.demo, ${sql.raw(
+        REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `r.${column(field, window)}`)).join(', '),
+      )}
+    from ${source} r
+    join channels c on c.id = r.channel_id
+    join units u on u.id = r.unit_id
+    where ${inPeriod(sql`r.published_at`)} ${where} ${filter}`;
 
-  const [units, channelRows, weeks, postRows, publishedRows, failedRows, windowRows, nationalRows, topRows] =
+  const [units, channelRows, weeks, postRows, publishedRows, failedRows, nationalRows, topRows] =
     await Promise.all([
       queryRows<{ id: string; name: string; kind: string; path: string }>(
         ctx.db,
@@ -265,12 +279,12 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
         }
       >(
         ctx.db,
-        sql`with l as (${latest(sql`and ${inScope}`)})
+        sql`with l as (${reached(sql`and ${inScope}`)})
           select l.k, l.week, l.platform,
             count(*)::int as published, count(*) filter (where l.measured)::int as measured,
             count(*) filter (where l.channel_unit_id = ${rootId}::uuid)::int as national_published,
             sum(l.impressions) filter (where l.channel_unit_id = ${rootId}::uuid)::float8 as national_impressions,
-            bool_or(l.demo) as demo, ${figureSums('l')}
+            bool_or(l.demo) as demo, ${figureSums('l', REACH_WINDOWS)}
           from l group by 1, 2, 3`,
       ),
       queryRows<{ k: string; failed: number }>(
@@ -281,21 +295,9 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
           where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)} and ${inScope} ${filter}
           group by 1`,
       ),
-      queryRows<FigureRow & { k: string; window: MetricWindow }>(
-        ctx.db,
-        sql`with w as (
-            select ${key} as k, m.window, m.impressions, m.likes, m.reposts, m.replies, m.quotes, m.clicks,
-              ${engagementsOf('m')} as engagements
-            from deliveries d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
-            join units u on u.id = p.unit_id
-            join metrics_snapshots m on m.delivery_id = d.id and m.window in ('1h', '24h', '7d')
-            where d.status = 'published' and ${inPeriod(sql`d.published_at`)} and ${inScope} ${filter}
-          )
-          select w.k, w.window, ${figureSums('w')} from w group by 1, 2`,
-      ),
       queryRows<{ published: number; impressions: number | null }>(
         ctx.db,
-        sql`with l as (${latest(sql`and c.unit_id = ${rootId}::uuid`)})
+        sql`with l as (${reached(sql`and c.unit_id = ${rootId}::uuid`)})
           select count(*)::int as published, sum(l.impressions)::float8 as impressions from l`,
       ),
       queryRows<
@@ -310,7 +312,7 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
         }
       >(
         ctx.db,
-        sql`with l as (${latest(sql`and ${inScope}`)}),
+        sql`with l as (${reached(sql`and ${inScope}`)}),
           ranked as (
             select l.post_id, min(l.published_at) as first_published, array_to_json(array_agg(distinct l.platform)) as platforms,
               ${figureSums('l')}
@@ -387,7 +389,7 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
     for (const target of [groupFor(row.k), totals]) {
       target.deliveries.published += published;
       target.publishedByPlatform[row.platform] = (target.publishedByPlatform[row.platform] ?? 0) + published;
-      addInto(target.reach.latest, figures);
+      for (const window of REACH_WINDOWS) addInto(target.reach[window], figuresOf(row, window));
       const week = target.weekly[weekIndex.get(row.week) ?? -1];
       if (week) {
         week.published += published;
@@ -414,11 +416,6 @@ export async function buildReport(ctx: AppContext, query: ReportQuery): Promise<
   for (const row of failedRows) {
     groupFor(row.k).deliveries.failed += Number(row.failed);
     totals.deliveries.failed += Number(row.failed);
-  }
-  for (const row of windowRows) {
-    const figures = figuresOf(row);
-    addInto(groupFor(row.k).reach[row.window], figures);
-    addInto(totals.reach[row.window], figures);
   }
 
   const nationalPublished = Number(nationalRows[0]?.published ?? 0);

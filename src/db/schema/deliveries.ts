@@ -3,6 +3,7 @@ import {
   type AnyPgColumn,
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -167,6 +168,64 @@ export const metricsSnapshots = pgTable(
   (t) => [
     oneOf('metrics_snapshots_window_check', t.window, SNAPSHOT_WINDOWS),
     uniqueIndex('metrics_snapshots_delivery_window_key').on(t.deliveryId, t.window),
+  ],
+);
+
+const figure = (name: string) => bigint(name, { mode: 'number' });
+
+/**
+ * What each published delivery has reached, kept by triggers on metrics_snapshots, deliveries and
+ * posts in the same transaction as the write (migration 0011): the latest snapshot's figures and
+ * those of the 1 h, 24 h and 7 d windows, with engagements summed (null when no interaction was
+ * counted). Reports read this instead of every snapshot; it equals what the snapshots say.
+ */
+export const deliveryMetricRollups = pgTable(
+  'delivery_metric_rollups',
+  {
+    deliveryId: uuid('delivery_id')
+      .primaryKey()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    postId: uuid('post_id').notNull(),
+    /** The post's originating unit. */
+    unitId: uuid('unit_id').notNull(),
+    channelId: uuid('channel_id').notNull(),
+    publishedAt: tstz('published_at').notNull(),
+    /** When the latest snapshot was taken; null when the delivery was never measured. */
+    takenAt: tstz('taken_at'),
+    /** The latest snapshot is demo data (GAUNG_DEMO). */
+    demo: boolean('demo').notNull().default(false),
+    impressions: figure('impressions'),
+    likes: figure('likes'),
+    reposts: figure('reposts'),
+    replies: figure('replies'),
+    quotes: figure('quotes'),
+    clicks: figure('clicks'),
+    engagements: figure('engagements'),
+    impressions1h: figure('impressions_1h'),
+    likes1h: figure('likes_1h'),
+    reposts1h: figure('reposts_1h'),
+    replies1h: figure('replies_1h'),
+    quotes1h: figure('quotes_1h'),
+    clicks1h: figure('clicks_1h'),
+    engagements1h: figure('engagements_1h'),
+    impressions24h: figure('impressions_24h'),
+    likes24h: figure('likes_24h'),
+    reposts24h: figure('reposts_24h'),
+    replies24h: figure('replies_24h'),
+    quotes24h: figure('quotes_24h'),
+    clicks24h: figure('clicks_24h'),
+    engagements24h: figure('engagements_24h'),
+    impressions7d: figure('impressions_7d'),
+    likes7d: figure('likes_7d'),
+    reposts7d: figure('reposts_7d'),
+    replies7d: figure('replies_7d'),
+    quotes7d: figure('quotes_7d'),
+    clicks7d: figure('clicks_7d'),
+    engagements7d: figure('engagements_7d'),
+  },
+  (t) => [
+    // Reports: a period's published deliveries.
+    index('delivery_metric_rollups_published_idx').on(t.publishedAt),
   ],
 );
 

@@ -84,28 +84,51 @@ function waitingAt(filters: Omit<InboxFilters, 'cursor' | 'limit'>, needsPost: b
 }
 
 /**
+ * What every level did with the post `postId` names so far (the levels that have done something),
+ * the lowest level first, as one JSON array: the page query folds it in for each of its rows.
+ */
+function levelDecisionsOf(postId: SQL): SQL {
+  return sql`coalesce((
+      select json_agg(json_build_object(
+               'unitId', d.unit_id, 'unitName', s.name, 'decision', d.decision, 'note', d.note,
+               'forwarded', d.forwarded_at is not null, 'forwardNote', d.forward_note,
+               'channels', coalesce((select array_agg(c.name order by c.name)
+                                     from deliveries x join channels c on c.id = x.channel_id
+                                     where x.post_id = d.post_id and c.unit_id = d.unit_id), '{}'))
+             order by length(s.path) desc, d.unit_id)
+      from post_levels d join units s on s.id = d.unit_id
+      where d.post_id = ${postId} and (d.decision is not null or d.forwarded_at is not null)), '[]')`;
+}
+
+/**
  * The page query of a level's inbox, oldest arrival first; exported so its plan can be checked.
  * Without words it walks the partial index post_levels_inbox_idx (unit_id, arrived_at, post_id) of
- * the waiting rows, so its cost grows with the page, never with the backlog.
+ * the waiting rows, so its cost grows with the page, never with the backlog. The thumbnail and the
+ * levels' decisions are looked up for the page's rows only (by primary key), in the same query.
  */
 export function inboxPageSql(filters: InboxFilters): SQL {
   const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
   const after = cursor
     ? sql`and (l.arrived_at, l.post_id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)`
     : sql``;
-  return sql`select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.status, p.version,
-                    p.body, p.tags, p.source_url, p.source_platform, p.submitted_at, l.arrival, l.arrived_at,
-                    (l.alarmed_at is not null) as overdue,
-                    (select pm.media_id from post_media pm where pm.post_id = p.id order by pm.position limit 1)
+  return sql`select w.*,
+                    (select pm.media_id from post_media pm where pm.post_id = w.id order by pm.position limit 1)
                       as thumbnail_media_id,
-                    to_char(l.arrived_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_arrived_at
-             from post_levels l
-             join posts p on p.id = l.post_id
-             join units u on u.id = p.unit_id
-             join users a on a.id = p.author_id
-             where ${waitingAt(filters, true)} ${after}
-             order by l.arrived_at, l.post_id
-             limit ${filters.limit + 1}`;
+                    ${levelDecisionsOf(sql`w.id`)} as decisions
+             from (
+               select p.id, p.unit_id, u.name as unit_name, p.author_id, a.name as author_name, p.status,
+                      p.version, p.body, p.tags, p.source_url, p.source_platform, p.submitted_at, l.arrival,
+                      l.arrived_at, (l.alarmed_at is not null) as overdue,
+                      to_char(l.arrived_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_arrived_at
+               from post_levels l
+               join posts p on p.id = l.post_id
+               join units u on u.id = p.unit_id
+               join users a on a.id = p.author_id
+               where ${waitingAt(filters, true)} ${after}
+               order by l.arrived_at, l.post_id
+               limit ${filters.limit + 1}
+             ) w
+             order by w.arrived_at, w.id`;
 }
 
 /**
@@ -137,19 +160,6 @@ export function inboxCountsSql(
              ) c join units s on s.id = c.origin_unit_id`;
 }
 
-/** What every level did with these posts so far (the levels that have done something). */
-export function levelDecisionsSql(postIds: readonly string[]): SQL {
-  return sql`select l.post_id, l.unit_id, s.name as unit_name, l.decision, l.note, l.forwarded_at, l.forward_note,
-               coalesce((select array_agg(c.name order by c.name) from deliveries d join channels c on c.id = d.channel_id
-                         where d.post_id = l.post_id and c.unit_id = l.unit_id), '{}') as channels
-             from post_levels l join units s on s.id = l.unit_id
-             where l.post_id in (${sql.join(
-               postIds.map((id) => sql`${id}::uuid`),
-               sql`, `,
-             )}) and (l.decision is not null or l.forwarded_at is not null)
-             order by l.post_id, length(s.path) desc`;
-}
-
 interface InboxRow extends Record<string, unknown> {
   id: string;
   unit_id: string;
@@ -168,6 +178,7 @@ interface InboxRow extends Record<string, unknown> {
   overdue: boolean;
   thumbnail_media_id: string | null;
   exact_arrived_at: string;
+  decisions: LevelDecisionJson[];
 }
 
 interface InboxCountRow extends Record<string, unknown> {
@@ -177,16 +188,25 @@ interface InboxCountRow extends Record<string, unknown> {
   oldest: Date | string;
 }
 
-interface LevelDecisionRow extends Record<string, unknown> {
-  post_id: string;
-  unit_id: string;
-  unit_name: string;
+/** One level's entry of levelDecisionsOf, as the JSON of both drivers gives it. */
+interface LevelDecisionJson {
+  unitId: string;
+  unitName: string;
   decision: LevelDecision | null;
   note: string | null;
-  forwarded_at: Date | string | null;
-  forward_note: string | null;
+  forwarded: boolean;
+  forwardNote: string | null;
   channels: string[];
 }
+
+const decisionView = (d: LevelDecisionJson): LevelDecisionView => ({
+  unit: { id: d.unitId, name: d.unitName },
+  decision: d.decision,
+  channels: d.channels,
+  note: d.note,
+  forwarded: d.forwarded,
+  forwardNote: d.forwardNote,
+});
 
 /** Raw queries answer timestamps as the driver gives them: text through drizzle, a Date elsewhere. */
 const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
@@ -195,18 +215,15 @@ const asDate = (value: Date | string) => (value instanceof Date ? value : new Da
 export async function levelDecisions(db: DbOrTx, postIds: readonly string[]) {
   const byPost = new Map<string, LevelDecisionView[]>();
   if (postIds.length === 0) return byPost;
-  for (const row of await queryRows<LevelDecisionRow>(db, levelDecisionsSql(postIds))) {
-    const list = byPost.get(row.post_id) ?? [];
-    list.push({
-      unit: { id: row.unit_id, name: row.unit_name },
-      decision: row.decision,
-      channels: row.channels,
-      note: row.note,
-      forwarded: row.forwarded_at !== null,
-      forwardNote: row.forward_note,
-    });
-    byPost.set(row.post_id, list);
-  }
+  const rows = await queryRows<{ id: string; decisions: LevelDecisionJson[] }>(
+    db,
+    sql`select p.id, ${levelDecisionsOf(sql`p.id`)} as decisions from posts p
+        where p.id in (${sql.join(
+          postIds.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})`,
+  );
+  for (const row of rows) byPost.set(row.id, row.decisions.map(decisionView));
   return byPost;
 }
 
@@ -219,10 +236,6 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
   ]);
   const page = rows.slice(0, filters.limit);
   const last = page.at(-1);
-  const decisions = await levelDecisions(
-    ctx.db,
-    page.map((row) => row.id),
-  );
   return {
     items: page.map((row) => {
       const arrivedAt = asDate(row.arrived_at);
@@ -242,7 +255,7 @@ export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promi
         arrivedAt: arrivedAt.toISOString(),
         ageSeconds: age(arrivedAt),
         overdue: Boolean(row.overdue),
-        decisions: decisions.get(row.id) ?? [],
+        decisions: row.decisions.map(decisionView),
       };
     }),
     units: counts
