@@ -76,6 +76,8 @@ export type Action =
   | 'source.read'
   /** Add, change, poll or remove a source: its posts are the unit's own, so only the unit's people may. */
   | 'source.manage'
+  /** Pause, resume or remove a source: its unit's people, and the admins above it. */
+  | 'source.control'
   | 'delivery.read'
   | 'delivery.manage'
   | 'token.manage'
@@ -213,6 +215,10 @@ export function decide(actor: Actor, action: Action, resource: Resource): Decisi
       if (action === 'source.read') return showIf(visible);
       if (action === 'source.manage')
         return hide(visible, () => allowIf(actor.unitPath === resource.unitPath));
+      if (action === 'source.control')
+        return hide(visible, () =>
+          allowIf(actor.unitPath === resource.unitPath || manages(actor, resource.unitPath)),
+        );
       break;
     }
     case 'delivery': {

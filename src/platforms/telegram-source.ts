@@ -64,6 +64,8 @@ export interface ChannelUpdatesRequest {
   waitSeconds?: number;
   signal?: AbortSignal;
   log: PlatformContext['log'];
+  /** The time albums are judged settled against (tests pass their own). */
+  now?: Date;
 }
 
 export interface ChannelUpdatesResult {
@@ -76,21 +78,15 @@ export interface ChannelUpdatesResult {
   nextOffset: number | null;
 }
 
-const tmeUrl = (post: ChannelPost) =>
-  post.chat.username
-    ? `https://t.me/${post.chat.username}/${post.message_id}`
-    : `https://t.me/c/${String(-post.chat.id).replace(/^100/, '')}/${post.message_id}`;
+const tmeUrl = (post: ChannelPost) => `${chatUrl(post.chat)}/${post.message_id}`;
 
-/**
- * Reads the source bot's channel posts from `offset`, groups them by channel and album, and finds
- * each medium's file. The bot's poller calls it in a loop (see the module comment).
- */
-export async function readChannelUpdates(request: ChannelUpdatesRequest): Promise<ChannelUpdatesResult> {
+/** A Bot API caller for the source bot whose failures never carry the token (it is in every URL). */
+function botApi(request: { botToken: string; apiUrl: string; signal?: AbortSignal; waitSeconds?: number }) {
   const http = createHttpClient(`${request.apiUrl.replace(/\/+$/, '')}/bot${request.botToken}`, {
     signal: request.signal,
     timeoutMs: ((request.waitSeconds ?? 0) + 30) * 1000,
   });
-  const call = async <T>(method: string, params: Record<string, unknown>): Promise<T> => {
+  return async <T>(method: string, params: Record<string, unknown>): Promise<T> => {
     try {
       const response = await http.post<{ ok?: boolean; result?: T }>(`/${method}`, params, {
         maxContentLength: SOURCE_ANSWER_MAX_BYTES,
@@ -105,7 +101,66 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
       throw new PlatformError(readClass(classifyTelegramError(error)));
     }
   };
+}
 
+/** The bot's numeric id: the part of its token before the colon. */
+export const botIdOf = (botToken: string) => botToken.split(':')[0]!;
+
+export interface SourceChat {
+  /** The chat id as a string, e.g. "-1001234567890". */
+  chatId: string;
+  title: string | null;
+  username: string | null;
+  /** The channel's public address, or its t.me/c/ address when it has no username. */
+  url: string;
+}
+
+const chatUrl = (chat: { id: number; username?: string }) =>
+  chat.username ? `https://t.me/${chat.username}` : `https://t.me/c/${String(-chat.id).replace(/^100/, '')}`;
+
+/**
+ * Finds the channel an office names (`@username`, or its numeric chat id for a private channel) and
+ * checks that the source bot is one of its administrators, without which Telegram sends it no posts.
+ */
+export async function findSourceChat(request: {
+  botToken: string;
+  apiUrl: string;
+  chat: string;
+}): Promise<SourceChat> {
+  const call = botApi(request);
+  const chat = await call<{ id: number; type: string; title?: string; username?: string }>('getChat', {
+    chat_id: request.chat,
+  });
+  if (chat.type !== 'channel')
+    throw new PlatformError({ kind: 'invalid', message: 'Telegram says this chat is not a channel' });
+  const member = await call<{ status: string }>('getChatMember', {
+    chat_id: chat.id,
+    user_id: Number(botIdOf(request.botToken)),
+  });
+  if (member.status !== 'administrator' && member.status !== 'creator')
+    throw new PlatformError({
+      kind: 'invalid',
+      message: "Gaung's source bot is not an administrator of this channel; add it as one first",
+    });
+  return {
+    chatId: String(chat.id),
+    title: chat.title ?? null,
+    username: chat.username ?? null,
+    url: chatUrl(chat),
+  };
+}
+
+/** Telegram sends an album's messages one by one: a trailing album this recent may still be growing. */
+export const ALBUM_SETTLE_SECONDS = 10;
+
+/**
+ * Reads the source bot's channel posts from `offset`, groups them by channel and album, and finds
+ * each medium's file. The bot's poller calls it in a loop (see the module comment). An album at the
+ * end of the answer that is younger than ALBUM_SETTLE_SECONDS is left for the next read (the offset
+ * stops before it), so its later messages are not split into another item.
+ */
+export async function readChannelUpdates(request: ChannelUpdatesRequest): Promise<ChannelUpdatesResult> {
+  const call = botApi(request);
   const updates = await call<Update[]>('getUpdates', {
     ...(request.offset !== null ? { offset: request.offset } : {}),
     limit: UPDATES_MAX,
@@ -114,6 +169,17 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
   });
   if (!Array.isArray(updates))
     throw new PlatformError({ kind: 'retry', message: 'Telegram answered getUpdates without a list' });
+  const now = request.now ?? new Date();
+  const tail = updates.at(-1)?.channel_post;
+  const heldFrom =
+    tail?.media_group_id && now.getTime() / 1000 - tail.date < ALBUM_SETTLE_SECONDS
+      ? updates.findIndex(
+          (u) =>
+            u.channel_post?.media_group_id === tail.media_group_id &&
+            u.channel_post?.chat?.id === tail.chat?.id,
+        )
+      : -1;
+  const taken = heldFrom >= 0 ? updates.slice(0, heldFrom) : updates;
 
   const fileUrl = (path: string) =>
     `${request.apiUrl.replace(/\/+$/, '')}/file/bot${request.botToken}/${path}`;
@@ -140,7 +206,7 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
 
   // Albums: the messages of one media_group_id in one chat become one item.
   const groups = new Map<string, ChannelPost[]>();
-  for (const update of updates) {
+  for (const update of taken) {
     const post = update.channel_post;
     if (!post || typeof post.message_id !== 'number' || typeof post.chat?.id !== 'number') continue;
     const key = post.media_group_id
@@ -185,12 +251,10 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
     };
     byChat.set(chatId, [...(byChat.get(chatId) ?? []), item]);
   }
-  const last = updates.at(-1)?.update_id;
-  request.log.info({ updates: updates.length, chats: byChat.size }, 'read the source bot updates');
+  const last = taken.at(-1)?.update_id;
+  request.log.info(
+    { updates: taken.length, held: updates.length - taken.length, chats: byChat.size },
+    'read the source bot updates',
+  );
   return { byChat, nextOffset: typeof last === 'number' ? last + 1 : request.offset };
 }
-
-/**
- * A Telegram source is not read on its own: its posts arrive through the source bot's poller
- * (`readChannelUpdates`). Whether an original was deleted, the Bot API cannot tell.
- */

@@ -18,8 +18,8 @@ export interface QueuePayloads {
     | { task: 'notices' }
     | { task: 'refresh-credentials'; channelId: string };
   metrics: { deliveryId: string; window: MetricWindow };
-  /** One poll of an office source. */
-  ingest: { sourceId: string };
+  /** One poll of an office source, or one round of a Telegram source bot (all its channels at once). */
+  ingest: { sourceId: string } | { telegramBotId: string };
   /** One row of the notify outbox: an e-mail or a unit webhook. */
   notify: { outboxId: number };
 }

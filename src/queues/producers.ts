@@ -232,6 +232,24 @@ export async function enqueueCredentialRefresh(
   );
 }
 
+/**
+ * One round of the Telegram source bot, which reads every Telegram source's channel at once. The job
+ * id carries the due time, so the sweep may offer a round many times and it runs once.
+ */
+export async function enqueueTelegramBotRound(ctx: AppContext, botToken: string, dueAt: Date): Promise<void> {
+  const botId = botToken.split(':')[0]!;
+  await ctx.queues.ingest.add(
+    'telegram-bot',
+    { telegramBotId: botId },
+    {
+      ...HOUSEKEEPING_JOB_OPTIONS,
+      removeOnComplete: true,
+      removeOnFail: true,
+      jobId: `telegram-bot-${botId}-${dueAt.getTime()}`,
+    },
+  );
+}
+
 /** The recurring housekeeping, as BullMQ job schedulers (an upsert is idempotent, so every worker may call it). */
 export async function upsertMaintenanceSchedulers(ctx: AppContext): Promise<void> {
   const template = (task: 'sweep' | 'metrics-due' | 'media-gc' | 'notices') => ({

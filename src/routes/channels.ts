@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../domain/errors';
 import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
@@ -9,17 +10,20 @@ import {
   checkSlots,
   connectMeta,
   createChannel,
+  exchangeOAuthCode,
   finishOAuthConnect,
   listChannels,
   loadChannel,
   OAUTH_PROVIDERS,
   replaceSlots,
   startOAuthConnect,
+  takeOAuthState,
   toView,
   updateChannel,
   verifyChannel,
   viewsOf,
 } from '../services/channels';
+import { createSource } from '../services/sources';
 
 const secretBag = z.record(z.string().max(100), z.unknown());
 
@@ -223,7 +227,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['channels'],
-        description: "The platform's redirect back after consent; ends on the channel's page in the web app.",
+        description:
+          "The platform's redirect back after consent; ends on the channel's page in the web app, or on the sources page for a new source.",
         params: z.strictObject({ provider: z.enum(OAUTH_PROVIDERS) }),
         querystring: z.object({
           code: z.string().max(2000).optional(),
@@ -234,13 +239,39 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      if (request.query.error || !request.query.code)
-        return reply.redirect('/admin/channels?connect=denied', 302);
+      const who = { actor, ip: request.ip };
+      const { provider } = request.params;
+      if (request.query.error || !request.query.code) {
+        // A refusal ends where the flow began; one whose state is unknown, on the channels page.
+        const saved = await takeOAuthState(ctx, who, provider, request.query.state).catch(
+          (error: unknown) => {
+            if (error instanceof AppError) return null;
+            throw error;
+          },
+        );
+        return reply.redirect(
+          saved && 'source' in saved.target ? '/sources?connect=denied' : '/admin/channels?connect=denied',
+          302,
+        );
+      }
+      const { target, codeVerifier } = await takeOAuthState(ctx, who, provider, request.query.state);
+      if ('source' in target) {
+        authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
+        const account = await exchangeOAuthCode(ctx, provider, request.query.code, codeVerifier);
+        await createSource(ctx, who, {
+          kind: provider,
+          credentials: account.credentials,
+          settings: account.settings,
+          ...target.source,
+        });
+        return reply.redirect('/sources?ok=sourceCreated', 302);
+      }
       const view = await finishOAuthConnect(
         ctx,
-        { actor, ip: request.ip },
-        request.params.provider,
-        { code: request.query.code, state: request.query.state },
+        who,
+        provider,
+        target,
+        { code: request.query.code, codeVerifier },
         (unitPath) => authorize(actor, 'channel.manage', { type: 'channel', unitPath }, 'Channel'),
       );
       return reply.redirect(

@@ -1,8 +1,5 @@
-import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { units } from '../db/schema';
-import { notFound } from '../domain/errors';
 import { SOURCE_KINDS } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
@@ -163,7 +160,14 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const actor = requireActor(request);
       const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+      // Pausing or resuming alone is also for the admins above the office; any other change is the office's.
+      const onlyPause = Object.keys(request.body).every((key) => key === 'paused');
+      authorize(
+        actor,
+        onlyPause ? 'source.control' : 'source.manage',
+        { type: 'source', unitPath },
+        'Source',
+      );
       return updateSource(ctx, { actor, ip: request.ip }, source, request.body);
     },
   );
@@ -199,7 +203,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       const { source, unitPath } = await loadSource(ctx.db, request.params.id);
-      authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+      authorize(actor, 'source.control', { type: 'source', unitPath }, 'Source');
       await deleteSource(ctx, { actor, ip: request.ip }, source);
       return reply.code(204).send(null);
     },

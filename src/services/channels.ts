@@ -716,18 +716,23 @@ function connectFailed(error: unknown, adapter: PlatformAdapter): never {
 }
 
 /**
- * Step 1 of connecting an account by OAuth 2.0 with PKCE (X, YouTube): the consent URL. The verifier
- * stays in Redis for ten minutes under the random `state`, bound to the user who started the flow.
+ * What an OAuth flow connects: an existing channel, or a new source of the user's own unit (created
+ * once the platform hands over the tokens).
  */
-export async function startOAuthConnect(
+export type OAuthTarget = { channelId: string } | { source: { autoSubmit: boolean; tags: string[] } };
+
+/**
+ * Step 1 of connecting an account by OAuth 2.0 with PKCE (X, YouTube, TikTok): the consent URL. The
+ * verifier stays in Redis for ten minutes under the random `state`, bound to the user who started
+ * the flow and to what it connects.
+ */
+export async function startOAuthFlow(
   ctx: AppContext,
   who: ActingUser,
-  channel: ChannelRow,
   provider: OAuthProvider,
+  target: OAuthTarget,
 ): Promise<string> {
   const flow = OAUTH_FLOWS[provider];
-  if (channel.platform !== provider)
-    throw unprocessable('wrong_platform', `This channel is not a ${flow.label} account`);
   const apps = appsOf(ctx.config);
   const missing = flow.appMissing(apps);
   if (missing) throw unprocessable(`${provider}_app_missing`, missing);
@@ -736,37 +741,75 @@ export async function startOAuthConnect(
   const link = flow.authorize(endpointsOf(ctx.config), apps, oauthCallbackUrl(ctx, provider));
   await ctx.redis.set(
     redisKey(ctx, 'oauth', provider, link.state),
-    JSON.stringify({ channelId: channel.id, userId: who.actor.userId, codeVerifier: link.codeVerifier }),
+    JSON.stringify({ target, userId: who.actor.userId, codeVerifier: link.codeVerifier }),
     'EX',
     OAUTH_STATE_TTL_SECONDS,
   );
   return link.url;
 }
 
-/** Step 2: the callback. The state is single-use and must come back to the user who started. */
-export async function finishOAuthConnect(
+/** Step 1 for a channel of this platform. */
+export function startOAuthConnect(
+  ctx: AppContext,
+  who: ActingUser,
+  channel: ChannelRow,
+  provider: OAuthProvider,
+): Promise<string> {
+  if (channel.platform !== provider)
+    throw unprocessable('wrong_platform', `This channel is not a ${OAUTH_FLOWS[provider].label} account`);
+  return startOAuthFlow(ctx, who, provider, { channelId: channel.id });
+}
+
+/** The state of a callback: single-use, and it must come back to the user who started. */
+export async function takeOAuthState(
   ctx: AppContext,
   who: ActingUser,
   provider: OAuthProvider,
-  callback: { code: string; state: string },
-  authorizeChannel: (unitPath: string) => void,
-): Promise<ChannelView> {
-  const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', provider, callback.state));
-  const saved = raw ? (JSON.parse(raw) as { channelId: string; userId: string; codeVerifier: string }) : null;
+  state: string,
+): Promise<{ target: OAuthTarget; codeVerifier: string }> {
+  const raw = await ctx.redis.getdel(redisKey(ctx, 'oauth', provider, state));
+  const saved = raw
+    ? (JSON.parse(raw) as { target: OAuthTarget; userId: string; codeVerifier: string })
+    : null;
   if (!saved || saved.userId !== who.actor.userId)
     throw invalid([
       { field: 'state', message: 'unknown or expired; start connecting again', code: 'oauth_state' },
     ]);
-  const { channel, unitPath } = await loadChannel(ctx.db, saved.channelId);
-  authorizeChannel(unitPath);
+  return saved;
+}
+
+/** Step 2: the code exchanged for the account's tokens (and what the platform tells of the account). */
+export function exchangeOAuthCode(
+  ctx: AppContext,
+  provider: OAuthProvider,
+  code: string,
+  codeVerifier: string,
+): Promise<{
+  credentials: Record<string, unknown> & { expiresAt: string };
+  settings: Record<string, unknown>;
+}> {
   const adapter = adapterFor(ctx, provider);
-  const result = await OAUTH_FLOWS[provider]
+  return OAUTH_FLOWS[provider]
     .exchange(endpointsOf(ctx.config), appsOf(ctx.config), {
-      code: callback.code,
-      codeVerifier: saved.codeVerifier,
+      code,
+      codeVerifier,
       redirectUri: oauthCallbackUrl(ctx, provider),
     })
     .catch((error: unknown) => connectFailed(error, adapter));
+}
+
+/** Step 2 for a channel: its new tokens, checked with the platform. */
+export async function finishOAuthConnect(
+  ctx: AppContext,
+  who: ActingUser,
+  provider: OAuthProvider,
+  target: { channelId: string },
+  callback: { code: string; codeVerifier: string },
+  authorizeChannel: (unitPath: string) => void,
+): Promise<ChannelView> {
+  const { channel, unitPath } = await loadChannel(ctx.db, target.channelId);
+  authorizeChannel(unitPath);
+  const result = await exchangeOAuthCode(ctx, provider, callback.code, callback.codeVerifier);
   return updateChannel(ctx, who, channel, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },
@@ -775,27 +818,24 @@ export async function finishOAuthConnect(
 }
 
 /**
- * Connects a Facebook Page or the Instagram account linked to it: a short-lived user token from
- * Meta's login dialog is exchanged for a long-lived one, whose page token is stored.
+ * A Facebook Page or the Instagram account linked to it, from a short-lived user token of Meta's
+ * login dialog: exchanged for a long-lived one, whose page token is what Gaung keeps. A user who
+ * manages several Pages is asked which one (`choose_page`, with the Pages).
  */
-export async function connectMeta(
+export async function metaAccount(
   ctx: AppContext,
-  who: ActingUser,
-  channel: ChannelRow,
+  platform: 'facebook' | 'instagram',
   input: { userAccessToken: string; pageId?: string },
-): Promise<ChannelView> {
-  if (channel.platform !== 'facebook' && channel.platform !== 'instagram')
-    throw unprocessable('wrong_platform', 'Only Facebook and Instagram channels connect through Meta');
-  const adapter = adapterFor(ctx, channel.platform);
+): Promise<{ credentials: Record<string, unknown>; settings: Record<string, unknown> }> {
+  const adapter = adapterFor(ctx, platform);
   const pages = await connectMetaPages(
     ctx.config.GAUNG_GRAPH_API_URL,
     appsOf(ctx.config).meta,
     input.userAccessToken,
   ).catch((error: unknown) => connectFailed(error, adapter));
-  const wanted = input.pageId ?? (channel.settings.pageId as string | undefined);
-  const candidates = pages.filter((page) => channel.platform === 'facebook' || page.instagram);
-  const page = wanted
-    ? candidates.find((p) => p.pageId === wanted)
+  const candidates = pages.filter((page) => platform === 'facebook' || page.instagram);
+  const page = input.pageId
+    ? candidates.find((p) => p.pageId === input.pageId)
     : candidates.length === 1
       ? candidates[0]
       : undefined;
@@ -803,7 +843,7 @@ export async function connectMeta(
     throw unprocessable(
       candidates.length === 0 ? 'no_pages' : 'choose_page',
       candidates.length === 0
-        ? `This Meta account manages no Page${channel.platform === 'instagram' ? ' with a linked Instagram account' : ''}`
+        ? `This Meta account manages no Page${platform === 'instagram' ? ' with a linked Instagram account' : ''}`
         : 'Choose which Page to connect (pageId)',
       {
         pages: candidates.map((p) => ({
@@ -813,13 +853,26 @@ export async function connectMeta(
         })),
       },
     );
-  return channel.platform === 'facebook'
-    ? updateChannel(ctx, who, channel, {
-        credentials: { pageAccessToken: page.pageAccessToken },
-        settings: { pageId: page.pageId },
-      })
-    : updateChannel(ctx, who, channel, {
+  return platform === 'facebook'
+    ? { credentials: { pageAccessToken: page.pageAccessToken }, settings: { pageId: page.pageId } }
+    : {
         credentials: { accessToken: page.pageAccessToken },
         settings: { igUserId: page.instagram!.igUserId },
-      });
+      };
+}
+
+/** Connects a Facebook Page channel, or an Instagram one, through Meta's login dialog. */
+export async function connectMeta(
+  ctx: AppContext,
+  who: ActingUser,
+  channel: ChannelRow,
+  input: { userAccessToken: string; pageId?: string },
+): Promise<ChannelView> {
+  if (channel.platform !== 'facebook' && channel.platform !== 'instagram')
+    throw unprocessable('wrong_platform', 'Only Facebook and Instagram channels connect through Meta');
+  const account = await metaAccount(ctx, channel.platform, {
+    userAccessToken: input.userAccessToken,
+    pageId: input.pageId ?? (channel.settings.pageId as string | undefined),
+  });
+  return updateChannel(ctx, who, channel, account);
 }

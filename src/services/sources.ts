@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import type { Actor } from '../domain/permissions';
-import type { Platform, SourceKind } from '../domain/vocabulary';
+import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import {
   FEED_KINDS,
   FeedError,
@@ -16,8 +16,9 @@ import {
   shorten,
 } from '../platforms/feeds';
 import { sourceReaderFor } from '../platforms/index';
+import { findSourceChat } from '../platforms/telegram-source';
 import { type NetworkReach, type PlatformContext, PlatformError, type SourceItem } from '../platforms/types';
-import { enqueueSourcePolls } from '../queues/producers';
+import { enqueueSourcePolls, enqueueTelegramBotRound } from '../queues/producers';
 import { recordAudit } from './audit';
 import { type ActingUser, adapterFor, appsOf, endpointsOf, platformContextFor, reachOf } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
@@ -117,6 +118,27 @@ export async function listSources(
   return rows.map((r) => sourceView(r.source));
 }
 
+/** The kinds this Gaung reads: those with a reader, and Telegram where a source bot is configured. */
+export function offeredSourceKinds(ctx: AppContext): SourceKind[] {
+  return SOURCE_KINDS.filter((kind) =>
+    kind === 'telegram'
+      ? ctx.config.GAUNG_TELEGRAM_SOURCE_BOT_TOKEN !== undefined
+      : sourceReaderFor(ctx.platforms, kind) !== undefined,
+  );
+}
+
+/** The channels of a unit a source of the same platform may read with (connected once, used for both). */
+export async function lendingChannels(
+  ctx: AppContext,
+  unitId: string,
+): Promise<{ id: string; name: string; platform: Platform }[]> {
+  return ctx.db
+    .select({ id: channels.id, name: channels.name, platform: channels.platform })
+    .from(channels)
+    .where(and(eq(channels.unitId, unitId), isNull(channels.archivedAt)))
+    .orderBy(asc(channels.name));
+}
+
 export interface SourceInput {
   kind: SourceKind;
   /** The feed's or profile's address; for a platform account, `handle` may name it instead. */
@@ -167,6 +189,7 @@ interface Resolved {
  * its channel's) are verified with the platform, which also tells its handle.
  */
 async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput): Promise<Resolved> {
+  if (input.kind === 'telegram') return resolveTelegramSource(ctx, input);
   if (!sourceReaderFor(ctx.platforms, input.kind))
     throw invalid([
       {
@@ -222,10 +245,75 @@ async function resolveSource(ctx: AppContext, unitId: string, input: SourceInput
     handle ??= account.handle.replace(/^@/, '');
     accountId = account.remoteId;
   }
-  const url = input.url ?? (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined);
+  const youtubeChannel =
+    input.kind === 'youtube' && typeof settings.channelId === 'string' ? settings.channelId : null;
+  const url =
+    input.url ??
+    (handle ? PROFILE_URLS[input.kind]?.(handle) : undefined) ??
+    (youtubeChannel ? `https://www.youtube.com/channel/${youtubeChannel}` : undefined);
   if (!url)
     throw invalid([{ field: 'handle', message: 'name the account (handle or url)', code: 'required' }]);
   return { url, handle, accountId, title: handle ? `@${handle}` : null, credentials, settings };
+}
+
+/**
+ * A Telegram channel is read by Gaung's source bot, which must be one of its administrators: the
+ * channel is named by its `@handle` (or `settings.chatId` for a private one) and looked up as the bot.
+ */
+async function resolveTelegramSource(ctx: AppContext, input: SourceInput): Promise<Resolved> {
+  const botToken = ctx.config.GAUNG_TELEGRAM_SOURCE_BOT_TOKEN;
+  if (!botToken)
+    throw invalid([
+      {
+        field: 'kind',
+        message:
+          'Telegram channels are read by a source bot this Gaung has none of (GAUNG_TELEGRAM_SOURCE_BOT_TOKEN)',
+        code: 'source_kind_unavailable',
+      },
+    ]);
+  const settings = input.settings ?? {};
+  const chatId =
+    typeof settings.chatId === 'string' || typeof settings.chatId === 'number'
+      ? String(settings.chatId)
+      : null;
+  const handle = input.handle?.replace(/^@/, '') ?? telegramHandleOf(input.url);
+  if (!chatId && !handle)
+    throw invalid([
+      {
+        field: 'handle',
+        message: 'name the channel (@handle, or settings.chatId for a private one)',
+        code: 'required',
+      },
+    ]);
+  const chat = await findSourceChat({
+    botToken,
+    apiUrl: ctx.config.GAUNG_TELEGRAM_API_URL,
+    chat: chatId ?? `@${handle}`,
+  }).catch((error: unknown) => {
+    if (error instanceof PlatformError)
+      throw unreadable(new Error(`Telegram: ${error.message}`), chatId ? 'settings.chatId' : 'handle');
+    throw error;
+  });
+  return {
+    url: chat.url,
+    handle: chat.username,
+    accountId: chat.chatId,
+    title: chat.title ?? (chat.username ? `@${chat.username}` : null),
+    credentials: null,
+    settings: { ...settings, chatId: chat.chatId },
+  };
+}
+
+/** The channel a t.me address names (`https://t.me/kanim_pontianak`). */
+function telegramHandleOf(url: string | undefined): string | null {
+  const match = url ? /^https:\/\/t\.me\/([A-Za-z0-9_]{4,64})\/?$/.exec(url) : null;
+  return match ? match[1]! : null;
+}
+
+/** When tokens given with an `expiresAt` (as OAuth hands them over) expire: they are refreshed before then. */
+function expiryOf(credentials: Record<string, unknown> | null): Date | null {
+  const at = typeof credentials?.expiresAt === 'string' ? new Date(credentials.expiresAt) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
 }
 
 /** Adds a source to the actor's own unit after checking it, and queues its first poll. */
@@ -261,6 +349,7 @@ export async function createSource(
         accountId: resolved.accountId,
         settings: resolved.settings,
         credentials: resolved.credentials ? ctx.keys.encrypt(resolved.credentials, id) : null,
+        credentialsExpiresAt: expiryOf(resolved.credentials),
         channelId: input.channelId ?? null,
         title: resolved.title ? shorten(resolved.title, 200) : null,
         autoSubmit: input.autoSubmit ?? false,
@@ -290,7 +379,7 @@ export async function createSource(
     });
     return created;
   });
-  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  await enqueueReads(ctx, [row]);
   return sourceView(row);
 }
 
@@ -312,7 +401,7 @@ export async function updateSource(
   const now = ctx.now();
   let credentials: string | null = null;
   if (patch.credentials) {
-    if (isFeedKind(source.kind))
+    if (isFeedKind(source.kind) || source.kind === 'telegram')
       throw invalid([
         { field: 'credentials', message: 'this kind reads without credentials', code: 'invalid' },
       ]);
@@ -334,7 +423,7 @@ export async function updateSource(
           ? {
               credentials,
               credentialsVersion: source.credentialsVersion + 1,
-              credentialsExpiresAt: null,
+              credentialsExpiresAt: expiryOf(patch.credentials ?? null),
               status: 'active' as const,
               failures: 0,
               lastError: null,
@@ -364,7 +453,7 @@ export async function updateSource(
     });
     return updated;
   });
-  if (!row.pausedAt) await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  if (!row.pausedAt) await enqueueReads(ctx, [row]);
   return sourceView(row);
 }
 
@@ -395,8 +484,27 @@ export async function pollSourceSoon(ctx: AppContext, source: SourceRow): Promis
     .where(eq(sources.id, source.id))
     .returning();
   if (!row) throw notFound('Source');
-  await enqueueSourcePolls(ctx, [{ sourceId: row.id, dueAt: row.nextPollAt }]);
+  await enqueueReads(ctx, [row]);
   return sourceView(row);
+}
+
+/** Telegram sources are read together by the source bot's round; every other source by its own poll. */
+async function enqueueReads(
+  ctx: AppContext,
+  due: readonly { id: string; kind: SourceKind; nextPollAt: Date }[],
+): Promise<void> {
+  const telegram = due.filter((row) => row.kind === 'telegram');
+  const botToken = ctx.config.GAUNG_TELEGRAM_SOURCE_BOT_TOKEN;
+  if (telegram.length > 0 && botToken)
+    await enqueueTelegramBotRound(
+      ctx,
+      botToken,
+      new Date(Math.min(...telegram.map((row) => row.nextPollAt.getTime()))),
+    );
+  await enqueueSourcePolls(
+    ctx,
+    due.filter((row) => row.kind !== 'telegram').map((row) => ({ sourceId: row.id, dueAt: row.nextPollAt })),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,15 +530,12 @@ const notPolling = (now: Date) => or(isNull(sources.pollingUntil), lte(sources.p
 /** Queues a poll for each source that is due; the job id makes a repeated offer a no-op. */
 export async function enqueueDueSources(ctx: AppContext): Promise<number> {
   const due = await ctx.db
-    .select({ id: sources.id, nextPollAt: sources.nextPollAt })
+    .select({ id: sources.id, kind: sources.kind, nextPollAt: sources.nextPollAt })
     .from(sources)
     .where(and(isNull(sources.pausedAt), lte(sources.nextPollAt, ctx.now()), notPolling(ctx.now())))
     .orderBy(asc(sources.nextPollAt))
     .limit(1_000);
-  await enqueueSourcePolls(
-    ctx,
-    due.map((row) => ({ sourceId: row.id, dueAt: row.nextPollAt })),
-  );
+  await enqueueReads(ctx, due);
   return due.length;
 }
 
@@ -579,6 +684,7 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     .where(
       and(
         eq(sources.id, sourceId),
+        ne(sources.kind, 'telegram'),
         isNull(sources.pausedAt),
         eq(sources.status, 'active'),
         lte(sources.nextPollAt, now),
@@ -588,16 +694,10 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     .returning();
   if (!source) return { outcome: 'not_due', imported: 0 };
 
-  const [author] = await ctx.db
-    .select({ id: users.id, unitId: users.unitId, disabledAt: users.disabledAt })
-    .from(users)
-    .where(eq(users.id, source.createdBy));
-  if (!author || author.disabledAt || author.unitId !== source.unitId)
-    return recordPoll(ctx, source, 0, {
-      message: 'The person who added this source no longer works in this unit; add the source again.',
-    });
+  const author = await authorOf(ctx, source);
+  if (!author) return recordPoll(ctx, source, 0, { message: AUTHOR_GONE });
 
-  let imported = 0;
+  const progress = { imported: 0 };
   try {
     const reader = sourceReaderFor(ctx.platforms, source.kind);
     if (!reader)
@@ -608,39 +708,72 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
       since: source.since,
       limit: ITEMS_PER_POLL,
     });
-    const kinds = included(source);
-    const fresh = result.items
-      .filter((item) => kinds.has(item.kind))
-      .filter((item) => !item.publishedAt || item.publishedAt >= source.since)
-      .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
-    const known = new Set(
-      fresh.length === 0
-        ? []
-        : (
-            await ctx.db
-              .select({ key: posts.sourceItemKey })
-              .from(posts)
-              .where(
-                and(
-                  eq(posts.sourceId, source.id),
-                  inArray(
-                    posts.sourceItemKey,
-                    fresh.map((item) => item.key),
-                  ),
-                ),
-              )
-          ).map((row) => row.key),
-    );
-    const actor = { userId: author.id, unitId: source.unitId };
-    for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, ITEMS_PER_POLL))
-      if (await importItem(ctx, source, actor, item, reading.reach)) imported += 1;
-    return await recordPoll(ctx, source, imported, null, result.title ?? null, result.cursor);
+    await bringInItems(ctx, source, author, result.items, reading.reach, progress);
+    return await recordPoll(ctx, source, progress.imported, null, result.title ?? null, result.cursor);
   } catch (error) {
     const failure = readFailure(ctx, source, error);
     if (!failure) throw error;
     if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
-    return recordPoll(ctx, source, imported, failure);
+    return recordPoll(ctx, source, progress.imported, failure);
   }
+}
+
+export const AUTHOR_GONE =
+  'The person who added this source no longer works in this unit; add the source again.';
+
+/** Who the source's posts are written by: the person who added it, while they work in its unit. */
+export async function authorOf(
+  ctx: AppContext,
+  source: SourceRow,
+): Promise<{ userId: string; unitId: string } | null> {
+  const [author] = await ctx.db
+    .select({ id: users.id, unitId: users.unitId, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.id, source.createdBy));
+  if (!author || author.disabledAt || author.unitId !== source.unitId) return null;
+  return { userId: author.id, unitId: source.unitId };
+}
+
+/**
+ * Brings a source's new items in as posts of its unit, oldest first: those of kinds the source
+ * includes, published since its start, not brought in before. `progress` counts the posts made,
+ * so a failure half-way still tells how many came in.
+ */
+export async function bringInItems(
+  ctx: AppContext,
+  source: SourceRow,
+  actor: { userId: string; unitId: string },
+  items: readonly SourceItem[],
+  reach: NetworkReach,
+  progress = { imported: 0 },
+  limit = ITEMS_PER_POLL,
+): Promise<number> {
+  const kinds = included(source);
+  const fresh = items
+    .filter((item) => kinds.has(item.kind))
+    .filter((item) => !item.publishedAt || item.publishedAt >= source.since)
+    .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
+  const known = new Set(
+    fresh.length === 0
+      ? []
+      : (
+          await ctx.db
+            .select({ key: posts.sourceItemKey })
+            .from(posts)
+            .where(
+              and(
+                eq(posts.sourceId, source.id),
+                inArray(
+                  posts.sourceItemKey,
+                  fresh.map((item) => item.key),
+                ),
+              ),
+            )
+        ).map((row) => row.key),
+  );
+  for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, limit))
+    if (await importItem(ctx, source, actor, item, reach)) progress.imported += 1;
+  return progress.imported;
 }
 
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
@@ -680,7 +813,7 @@ async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason:
  * Keeps the outcome of a poll on the source and schedules the next one: after the usual interval, or
  * after a failure twice as long as the last wait (up to 6 h), and never before a time the site asked for.
  */
-async function recordPoll(
+export async function recordPoll(
   ctx: AppContext,
   source: SourceRow,
   imported: number,

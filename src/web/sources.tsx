@@ -1,20 +1,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppError, FieldError } from '../domain/errors';
+import { type AppError, type FieldError, invalid } from '../domain/errors';
 import { decide } from '../domain/permissions';
-import { SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
+import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { authorize, requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { FEED_KINDS } from '../platforms/feeds';
-import type { ActingUser } from '../services/channels';
+import { type ActingUser, metaAccount, type OAuthProvider, startOAuthFlow } from '../services/channels';
 import {
   createSource,
   deleteSource,
+  lendingChannels,
   listSources,
   loadSource,
+  offeredSourceKinds,
   pollSecondsOf,
   pollSourceSoon,
+  type SourceInput,
   type SourceRow,
   type SourceView,
   updateSource,
@@ -28,19 +30,72 @@ import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
 
 /**
- * Ingest: the office's own accounts (an RSS or Atom feed, a public Mastodon profile) that Gaung reads,
- * bringing their new items in as the office's posts. Everyone sees the sources of the units whose posts
- * they see; only the people of a source's own unit add, pause, read, change or remove it.
+ * Ingest: the office's own accounts (on every platform with a reader, a website's RSS or Atom feed)
+ * that Gaung reads, bringing their new items in as the office's posts. Everyone sees the sources of
+ * the units whose posts they see; the people of a source's own unit add, read, change, pause or
+ * remove it; the admins above it may pause or remove it too.
  */
 
 interface SourceFormValues {
   kind?: SourceKind;
   url?: string;
+  handle?: string;
+  pdsUrl?: string;
+  chatId?: string;
+  youtubeChannelId?: string;
+  userId?: string;
+  channelId?: string;
   autoSubmit?: boolean;
   tags?: string;
 }
 
-function SourceEntry(props: { source: SourceView; unitName: string; manages: boolean; pollMinutes: number }) {
+/** A channel of the viewer's office that a source of its platform may read with. */
+interface LendingChannel {
+  id: string;
+  name: string;
+  platform: Platform;
+}
+
+/** The connect form's own fields per kind: [form field, input type, required]. */
+const KIND_FIELDS: Record<
+  SourceKind,
+  [keyof SourceFormValues | 'accessToken' | 'userAccessToken', 'url' | 'text' | 'password', boolean][]
+> = {
+  rss: [['url', 'url', true]],
+  mastodon: [['url', 'url', true]],
+  bluesky: [
+    ['handle', 'text', true],
+    ['pdsUrl', 'url', false],
+  ],
+  telegram: [
+    ['handle', 'text', false],
+    ['chatId', 'text', false],
+  ],
+  youtube: [['youtubeChannelId', 'text', false]],
+  threads: [
+    ['userId', 'text', false],
+    ['accessToken', 'password', false],
+  ],
+  instagram: [['userAccessToken', 'password', false]],
+  facebook: [['userAccessToken', 'password', false]],
+  x: [],
+  tiktok: [],
+};
+
+/** The kinds whose account is connected on the platform's consent page (OAuth with PKCE). */
+const CONSENT_KINDS = ['x', 'tiktok'] as const satisfies readonly OAuthProvider[];
+const isConsentKind = (kind: SourceKind): kind is (typeof CONSENT_KINDS)[number] =>
+  (CONSENT_KINDS as readonly string[]).includes(kind);
+
+function SourceEntry(props: {
+  source: SourceView;
+  unitName: string;
+  /** The office's own people: read now, auto-submit, tags. */
+  manages: boolean;
+  /** They and the admins above: pause and remove. */
+  controls: boolean;
+  pollMinutes: number;
+}) {
   const { t } = useEnv();
   const { source } = props;
   return (
@@ -78,21 +133,23 @@ function SourceEntry(props: { source: SourceView; unitName: string; manages: boo
           <strong>{t.sources.failing(source.failures)}</strong> {source.lastError ?? ''}
         </p>
       ) : null}
-      {props.manages ? (
+      {props.controls ? (
         <div class="actions">
-          {source.paused ? null : (
+          {props.manages && !source.paused ? (
             <ActionButton action={`/sources/${source.id}/poll`} label={t.sources.pollNow} kind="primary" />
-          )}
+          ) : null}
           <ActionButton
             action={`/sources/${source.id}/pause`}
             label={source.paused ? t.sources.resume : t.sources.pause}
             hidden={{ paused: source.paused ? 'false' : 'true' }}
           />
-          <ActionButton
-            action={`/sources/${source.id}/auto-submit`}
-            label={source.autoSubmit ? t.sources.makeDrafts : t.sources.sendToReview}
-            hidden={{ autoSubmit: source.autoSubmit ? 'false' : 'true' }}
-          />
+          {props.manages ? (
+            <ActionButton
+              action={`/sources/${source.id}/auto-submit`}
+              label={source.autoSubmit ? t.sources.makeDrafts : t.sources.sendToReview}
+              hidden={{ autoSubmit: source.autoSubmit ? 'false' : 'true' }}
+            />
+          ) : null}
           <ActionButton
             action={`/sources/${source.id}/delete`}
             label={t.sources.delete}
@@ -115,6 +172,147 @@ function SourceEntry(props: { source: SourceView; unitName: string; manages: boo
   );
 }
 
+/** Whether new items go straight to review, and the hashtags every post of the source gets. */
+function CommonFields(props: { kind: SourceKind; values: SourceFormValues; errors?: FieldError[] }) {
+  const { t } = useEnv();
+  const { kind, values } = props;
+  return (
+    <>
+      <div class="field">
+        <label class="check">
+          <input
+            type="checkbox"
+            name="autoSubmit"
+            value="1"
+            checked={values.autoSubmit ?? false}
+            aria-describedby={`${kind}-autoSubmit-hint`}
+          />{' '}
+          {t.sources.autoSubmit}
+        </label>
+        <small class="hint" id={`${kind}-autoSubmit-hint`}>
+          {t.sources.autoSubmitHint}
+        </small>
+      </div>
+      <Field
+        id={`${kind}-tags`}
+        field="tags"
+        label={t.sources.tags}
+        hint={t.editor.tagsHint}
+        errors={props.errors}
+      >
+        <input id={`${kind}-tags`} name="tags" maxLength={3000} value={values.tags ?? ''} />
+      </Field>
+    </>
+  );
+}
+
+/**
+ * Adding a source of one kind: its own fields (an address, a handle, a token), or one of the office's
+ * channels of the same platform to read with; X and TikTok connect on the platform's consent page.
+ */
+function AddSourceForm(props: {
+  kind: SourceKind;
+  channels: LendingChannel[];
+  values: SourceFormValues;
+  errors?: FieldError[];
+  pages?: { pageId: string; name: string; instagram: string | null }[];
+  httpsCallback: boolean;
+}) {
+  const { t } = useEnv();
+  const { kind, values } = props;
+  const label = t.sources.kinds[kind];
+  const fieldLabel = (name: string): string =>
+    name === 'url'
+      ? t.sources.url
+      : name === 'userAccessToken'
+        ? t.channels.metaToken
+        : ((t.sources as unknown as Record<string, string>)[name] ?? name);
+  const consent = isConsentKind(kind);
+  return (
+    <details class="source-kind" data-kind={kind} open={values.kind === kind}>
+      <summary>{label}</summary>
+      <p class="hint">{t.sources.kindHints[kind]}</p>
+      <form method="post" action="/sources">
+        <Csrf />
+        <input type="hidden" name="kind" value={kind} />
+        {props.channels.length > 0 ? (
+          <Field
+            id={`${kind}-channelId`}
+            field="channelId"
+            label={t.sources.useChannel}
+            hint={t.sources.useChannelHint}
+            errors={props.errors}
+          >
+            <select id={`${kind}-channelId`} name="channelId">
+              {consent ? null : <option value="">{t.sources.noChannel}</option>}
+              {props.channels.map((channel) => (
+                <option value={channel.id} selected={values.channelId === channel.id}>
+                  {channel.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
+        {KIND_FIELDS[kind].map(([name, type, required]) => (
+          <Field id={`${kind}-${name}`} field={name} label={fieldLabel(name)} errors={props.errors}>
+            {type === 'password' ? (
+              <input
+                id={`${kind}-${name}`}
+                name={name}
+                type="password"
+                autoComplete="off"
+                required={required && props.channels.length === 0}
+                maxLength={4000}
+              />
+            ) : (
+              <input
+                id={`${kind}-${name}`}
+                name={name}
+                type="text"
+                inputMode={type === 'url' ? 'url' : undefined}
+                autoComplete="off"
+                required={required && props.channels.length === 0}
+                maxLength={type === 'url' ? 2048 : 1000}
+                value={(values[name as keyof SourceFormValues] as string | undefined) ?? ''}
+              />
+            )}
+          </Field>
+        ))}
+        {props.pages?.length ? (
+          <Field id={`${kind}-pageId`} field="pageId" label={t.channels.metaPage} errors={props.errors}>
+            <select id={`${kind}-pageId`} name="pageId">
+              {props.pages.map((p) => (
+                <option value={p.pageId}>{p.instagram ? `${p.name} (@${p.instagram})` : p.name}</option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
+        {consent && props.channels.length === 0 ? null : (
+          <>
+            <CommonFields kind={kind} values={values} errors={props.errors} />
+            <button type="submit" class="button primary">
+              {t.sources.createButton}
+            </button>
+          </>
+        )}
+      </form>
+      {consent ? (
+        kind === 'tiktok' && !props.httpsCallback ? (
+          <p class="notice">{t.sources.connectNeedsHttps}</p>
+        ) : (
+          <form method="post" action={`/sources/connect/${kind}`}>
+            <Csrf />
+            <CommonFields kind={kind} values={values} />
+            <button type="submit" class="button">
+              {t.sources.connectWith(label)}
+            </button>
+          </form>
+        )
+      ) : null}
+    </details>
+  );
+}
+
 function SourcesPage(props: {
   sources: SourceView[];
   units: UnitRow[];
@@ -124,16 +322,22 @@ function SourcesPage(props: {
   values?: SourceFormValues;
   /** Minutes between reads, per kind. */
   pollMinutes: Record<SourceKind, number>;
+  /** The kinds this Gaung reads. */
+  kinds: SourceKind[];
+  channels: LendingChannel[];
+  /** The Pages a Meta sign-in manages, when it manages several. */
+  pages?: { pageId: string; name: string; instagram: string | null }[];
+  httpsCallback: boolean;
 }) {
   const { t, actor } = useEnv();
   const values = props.values ?? {};
   const unitOf = new Map(props.units.map((u) => [u.id, u]));
-  const manages = (source: SourceView) => {
+  const may = (source: SourceView, action: 'source.manage' | 'source.control') => {
     const unitPath = unitOf.get(source.unitId)?.path;
     return (
       actor !== null &&
       unitPath !== undefined &&
-      decide(actor, 'source.manage', { type: 'source', unitPath }) === 'allow'
+      decide(actor, action, { type: 'source', unitPath }) === 'allow'
     );
   };
   return (
@@ -145,57 +349,25 @@ function SourcesPage(props: {
           <SourceEntry
             source={source}
             unitName={unitOf.get(source.unitId)?.name ?? ''}
-            manages={manages(source)}
+            manages={may(source, 'source.manage')}
+            controls={may(source, 'source.control')}
             pollMinutes={props.pollMinutes[source.kind]}
           />
         ))}
       </ul>
-      <form method="post" action="/sources" class="card">
-        <Csrf />
-        <h2>{t.sources.create}</h2>
-        <Field id="kind" label={t.sources.kind} hint={t.sources.kindHint} errors={props.errors}>
-          <select id="kind" name="kind">
-            {FEED_KINDS.map((kind) => (
-              <option value={kind} selected={kind === values.kind}>
-                {t.sources.kinds[kind]}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field id="url" label={t.sources.url} errors={props.errors}>
-          <input
-            id="url"
-            name="url"
-            type="url"
-            inputMode="url"
-            autoComplete="off"
-            required
-            maxLength={2048}
-            value={values.url ?? ''}
+      <section class="card" aria-labelledby="add-source">
+        <h2 id="add-source">{t.sources.create}</h2>
+        {props.kinds.map((kind) => (
+          <AddSourceForm
+            kind={kind}
+            channels={props.channels.filter((c) => c.platform === kind)}
+            values={values.kind === kind ? values : {}}
+            errors={values.kind === kind ? props.errors : undefined}
+            pages={values.kind === kind ? props.pages : undefined}
+            httpsCallback={props.httpsCallback}
           />
-        </Field>
-        <div class="field">
-          <label class="check">
-            <input
-              type="checkbox"
-              name="autoSubmit"
-              value="1"
-              checked={values.autoSubmit ?? false}
-              aria-describedby="autoSubmit-hint"
-            />{' '}
-            {t.sources.autoSubmit}
-          </label>
-          <small class="hint" id="autoSubmit-hint">
-            {t.sources.autoSubmitHint}
-          </small>
-        </div>
-        <Field id="tags" label={t.sources.tags} hint={t.editor.tagsHint} errors={props.errors}>
-          <input id="tags" name="tags" maxLength={3000} value={values.tags ?? ''} />
-        </Field>
-        <button type="submit" class="button primary">
-          {t.sources.createButton}
-        </button>
-      </form>
+        ))}
+      </section>
     </Layout>
   );
 }
@@ -210,7 +382,43 @@ function sourceFieldErrors(t: Messages, error: AppError): FieldError[] {
 
 const idParams = z.strictObject({ id: z.uuid() });
 const csrfOnly = z.strictObject({ _csrf: z.string().max(200) });
-const okQuery = z.strictObject({ ok: z.string().max(40).optional() });
+const okQuery = z.strictObject({
+  ok: z.string().max(40).optional(),
+  connect: z.literal('denied').optional(),
+});
+
+interface SourcesPageExtra {
+  notice?: string | null;
+  error?: string | null;
+  errors?: FieldError[];
+  values?: SourceFormValues;
+  pages?: { pageId: string; name: string; instagram: string | null }[];
+  status?: number;
+}
+
+const webUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+
+/** A form field that must be filled for this kind. */
+function required(field: string, value: string | undefined): string {
+  const given = blank(value);
+  if (given === undefined) throw invalid([{ field, message: 'is required', code: 'required' }]);
+  return given;
+}
+
+/** Problems of the API's fields shown at the form's fields: credentials at the kind's token field. */
+function formFieldErrors(kind: SourceKind, errors: FieldError[]): FieldError[] {
+  const secret = kind === 'instagram' || kind === 'facebook' ? 'userAccessToken' : 'accessToken';
+  return errors.map((error) =>
+    error.field === 'credentials' || error.field.startsWith('credentials.')
+      ? { ...error, field: secret }
+      : error.field.startsWith('settings.')
+        ? {
+            ...error,
+            field: error.field === 'settings.channelId' ? 'youtubeChannelId' : error.field.slice(9),
+          }
+        : error,
+  );
+}
 
 /** Hashtags as typed: separated by commas or spaces. */
 const splitTags = (value: string) => value.split(/[,\s]+/).filter(Boolean);
@@ -224,19 +432,13 @@ const sourceInput = z.object({
 export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
 
-  const showList = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    extra: {
-      notice?: string | null;
-      error?: string | null;
-      errors?: FieldError[];
-      values?: SourceFormValues;
-      status?: number;
-    } = {},
-  ) => {
+  const showList = async (request: FastifyRequest, reply: FastifyReply, extra: SourcesPageExtra = {}) => {
     const actor = requireActor(request);
-    const [sources, units] = await Promise.all([listSources(ctx, actor, {}), listVisibleUnits(ctx, actor)]);
+    const [sources, units, channels] = await Promise.all([
+      listSources(ctx, actor, {}),
+      listVisibleUnits(ctx, actor),
+      lendingChannels(ctx, actor.unitId),
+    ]);
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -250,6 +452,9 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
             SOURCE_KINDS.map((kind) => [kind, Math.round(pollSecondsOf(ctx.config, kind) / 60)]),
           ) as Record<SourceKind, number>
         }
+        kinds={offeredSourceKinds(ctx)}
+        channels={channels}
+        httpsCallback={ctx.config.publicUrl.startsWith('https://')}
         {...extra}
       />,
       extra.status ?? 200,
@@ -258,7 +463,10 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
 
   app.get('/sources', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
     const env = await kit.env(request, reply);
-    return showList(request, reply, { notice: noticeOf(env.t, request.query.ok) });
+    return showList(request, reply, {
+      notice: noticeOf(env.t, request.query.ok),
+      error: request.query.connect === 'denied' ? env.t.sources.connectDenied : null,
+    });
   });
 
   app.post(
@@ -269,8 +477,17 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         hide: true,
         body: z.strictObject({
           _csrf: z.string().max(200),
-          kind: z.enum(FEED_KINDS),
-          url: z.string().max(3000),
+          kind: z.enum(SOURCE_KINDS),
+          channelId: z.string().max(100).optional(),
+          url: z.string().max(3000).optional(),
+          handle: z.string().max(300).optional(),
+          pdsUrl: z.string().max(3000).optional(),
+          chatId: z.string().max(100).optional(),
+          youtubeChannelId: z.string().max(100).optional(),
+          userId: z.string().max(100).optional(),
+          accessToken: z.string().max(4000).optional(),
+          userAccessToken: z.string().max(1000).optional(),
+          pageId: z.string().max(40).optional(),
           autoSubmit: z.literal('1').optional(),
           tags: z.string().max(3000).optional(),
         }),
@@ -279,17 +496,16 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     async (request, reply) => {
       const actor = requireActor(request);
       authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
-      const { kind, url, autoSubmit, tags } = request.body;
-      const values: SourceFormValues = { kind, url, autoSubmit: autoSubmit === '1', tags };
+      const body = request.body;
+      const { accessToken, userAccessToken, pageId, _csrf, ...shown } = body;
+      const values: SourceFormValues = { ...shown, autoSubmit: body.autoSubmit === '1' };
       try {
-        const input = parseForm(sourceInput, {
-          url: blank(url) ?? '',
-          tags: splitTags(tags ?? ''),
-        });
+        const common = parseForm(sourceInput.pick({ tags: true }), { tags: splitTags(body.tags ?? '') });
+        const input = await sourceInputOf(body);
         await createSource(
           ctx,
           { actor, ip: request.ip },
-          { kind, ...input, autoSubmit: autoSubmit === '1' },
+          { ...input, ...common, autoSubmit: body.autoSubmit === '1' },
         );
         return reply.redirect('/sources?ok=sourceCreated', 303);
       } catch (error) {
@@ -297,8 +513,108 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
-          errors: sourceFieldErrors(env.t, error),
+          errors: formFieldErrors(body.kind, sourceFieldErrors(env.t, error)),
+          pages: error.extra?.pages as SourcesPageExtra['pages'],
           values,
+          status: error.status,
+        });
+      }
+    },
+  );
+
+  /** The form's fields as the API's source input: a channel to read with, or the kind's own fields. */
+  async function sourceInputOf(body: {
+    kind: SourceKind;
+    channelId?: string;
+    url?: string;
+    handle?: string;
+    pdsUrl?: string;
+    chatId?: string;
+    youtubeChannelId?: string;
+    userId?: string;
+    accessToken?: string;
+    userAccessToken?: string;
+    pageId?: string;
+  }): Promise<SourceInput> {
+    const { kind } = body;
+    const channelId = blank(body.channelId);
+    if (channelId)
+      return { kind, channelId: parseForm(z.object({ channelId: z.uuid() }), { channelId }).channelId };
+    switch (kind) {
+      case 'rss':
+      case 'mastodon':
+        return { kind, url: parseForm(sourceInput.pick({ url: true }), { url: blank(body.url) ?? '' }).url };
+      case 'bluesky': {
+        const pdsUrl = blank(body.pdsUrl);
+        return {
+          kind,
+          handle: required('handle', body.handle),
+          ...(pdsUrl
+            ? { settings: { pdsUrl: parseForm(z.object({ pdsUrl: webUrl }), { pdsUrl }).pdsUrl } }
+            : {}),
+        };
+      }
+      case 'telegram': {
+        const chatId = blank(body.chatId);
+        return chatId ? { kind, settings: { chatId } } : { kind, handle: required('handle', body.handle) };
+      }
+      case 'youtube':
+        return { kind, settings: { channelId: required('youtubeChannelId', body.youtubeChannelId) } };
+      case 'threads':
+        return {
+          kind,
+          settings: { userId: required('userId', body.userId) },
+          credentials: { accessToken: required('accessToken', body.accessToken) },
+        };
+      case 'instagram':
+      case 'facebook':
+        return {
+          kind,
+          ...(await metaAccount(ctx, kind, {
+            userAccessToken: required('userAccessToken', body.userAccessToken),
+            pageId: blank(body.pageId),
+          })),
+        };
+      case 'x':
+      case 'tiktok':
+        throw invalid([
+          { field: 'channelId', message: 'choose a channel, or connect on the platform', code: 'required' },
+        ]);
+    }
+  }
+
+  app.post(
+    '/sources/connect/:provider',
+    {
+      config: { rateLimit: ROUTE_LIMITS.sourceAdd },
+      schema: {
+        hide: true,
+        params: z.strictObject({ provider: z.enum(CONSENT_KINDS) }),
+        body: z.strictObject({
+          _csrf: z.string().max(200),
+          autoSubmit: z.literal('1').optional(),
+          tags: z.string().max(3000).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      authorize(actor, 'source.manage', { type: 'source', unitPath: actor.unitPath }, 'Unit');
+      const { provider } = request.params;
+      try {
+        const { tags } = parseForm(sourceInput.pick({ tags: true }), {
+          tags: splitTags(request.body.tags ?? ''),
+        });
+        const consentUrl = await startOAuthFlow(ctx, { actor, ip: request.ip }, provider, {
+          source: { autoSubmit: request.body.autoSubmit === '1', tags },
+        });
+        return reply.redirect(consentUrl, 303);
+      } catch (error) {
+        if (!isUserError(error)) throw error;
+        const env = await kit.env(request, reply);
+        return showList(request, reply, {
+          error: problemText(env.t, error),
+          values: { kind: provider },
           status: error.status,
         });
       }
@@ -315,10 +631,11 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     id: string,
     ok: keyof Messages['notices'],
     work: (who: ActingUser, source: SourceRow) => Promise<unknown>,
+    action: 'source.manage' | 'source.control' = 'source.manage',
   ) => {
     const actor = requireActor(request);
     const { source, unitPath } = await loadSource(ctx.db, id);
-    authorize(actor, 'source.manage', { type: 'source', unitPath }, 'Source');
+    authorize(actor, action, { type: 'source', unitPath }, 'Source');
     try {
       await work({ actor, ip: request.ip }, source);
       return reply.redirect(`/sources?ok=${ok}`, 303);
@@ -348,6 +665,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         request.params.id,
         paused ? 'sourcePaused' : 'sourceResumed',
         (who, source) => updateSource(ctx, who, source, { paused }),
+        'source.control',
       );
     },
   );
@@ -402,8 +720,13 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     '/sources/:id/delete',
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
-      change(request, reply, request.params.id, 'sourceDeleted', (who, source) =>
-        deleteSource(ctx, who, source),
+      change(
+        request,
+        reply,
+        request.params.id,
+        'sourceDeleted',
+        (who, source) => deleteSource(ctx, who, source),
+        'source.control',
       ),
   );
 };

@@ -122,23 +122,23 @@ describe.each(testDrivers())('the sources page on %s', (driver) => {
     });
     expect(notASource.statusCode).toBe(422);
     expect(notASource.body).toContain(msg.problems.source_unreadable);
-    expect(textOf(notASource.body, 'url-error')).toContain('is not an RSS or Atom feed');
-    expect(notASource.body).toMatch(/<input[^>]*id="url"[^>]*aria-invalid="true"/);
+    expect(textOf(notASource.body, 'rss-url-error')).toContain('is not an RSS or Atom feed');
+    expect(notASource.body).toMatch(/<input[^>]*id="rss-url"[^>]*aria-invalid="true"/);
     expect(notASource.body).toContain(`value="${site.url}/beranda"`);
     expect(notASource.body).toContain('value="Kabar"');
 
     const again = await form(office, '/sources', { kind: 'rss', url: `${site.url}/source.xml` });
     expect(again.statusCode).toBe(409);
     expect(again.body).toContain(msg.problems.source_exists);
-    expect(textOf(again.body, 'url-error')).toBe(msg.fieldProblems.source_exists);
+    expect(textOf(again.body, 'rss-url-error')).toBe(msg.fieldProblems.source_exists);
 
     const notHttp = await form(office, '/sources', {
       kind: 'mastodon',
       url: 'ftp://mastodon.example/@kantor',
     });
     expect(notHttp.statusCode).toBe(400);
-    expect(textOf(notHttp.body, 'url-error')).toBe(msg.fieldProblems.invalid_format);
-    expect(notHttp.body).toMatch(/<option value="mastodon" selected/);
+    expect(textOf(notHttp.body, 'mastodon-url-error')).toBe(msg.fieldProblems.invalid_format);
+    expect(notHttp.body).toMatch(/<details[^>]*data-kind="mastodon"[^>]*open/);
 
     expect(await t.ctx.db.select().from(sources)).toHaveLength(1);
   });

@@ -211,6 +211,18 @@ describe('decide: posts, channels, media, deliveries', () => {
   });
 });
 
+describe('decide: sources', () => {
+  it("lets the office's people manage its source, and the admins above it pause or remove it too", () => {
+    const source: Resource = { type: 'source', unitPath: PATHS.A1 };
+    expect(grid('source.manage', source)).toEqual(
+      expected({ N: 'NFF', A: 'NFF', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
+    );
+    expect(grid('source.control', source)).toEqual(
+      expected({ N: 'NFY', A: 'NFY', B: 'NNN', A1: 'YYY', A2: 'NNN', B1: 'NNN' }),
+    );
+  });
+});
+
 describe('decide: existence never leaks', () => {
   // Every resource in every unit, with its read action and the actions that change it.
   const families: Array<{ read: Action; writes: Action[]; at: (path: string) => Resource }> = [
@@ -241,7 +253,7 @@ describe('decide: existence never leaks', () => {
     },
     {
       read: 'source.read',
-      writes: ['source.manage'],
+      writes: ['source.manage', 'source.control'],
       at: (p) => ({ type: 'source', unitPath: p }),
     },
     {

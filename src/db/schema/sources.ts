@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
 import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
@@ -67,3 +78,14 @@ export const sources = pgTable(
     index('sources_due_idx').on(t.nextPollAt).where(sql`${t.pausedAt} is null`),
   ],
 );
+
+/**
+ * A Telegram source bot's place in its update stream: the offset of its next `getUpdates`, stored
+ * once the updates below it are saved, so they are brought in once across restarts and processes.
+ */
+export const telegramSourceBots = pgTable('telegram_source_bots', {
+  /** The bot's numeric id (the part of its token before the colon). */
+  botId: text('bot_id').primaryKey(),
+  updateOffset: bigint('update_offset', { mode: 'number' }).notNull(),
+  updatedAt: updatedAt(),
+});

@@ -220,7 +220,7 @@ export const en: Messages = {
     xReads: (minutes) =>
       `X counts every read against a small, paid allowance: this source is read every ${minutes} minutes.`,
     intro:
-      "Gaung reads your office's own accounts (a website's RSS/Atom feed or a public Mastodon profile) and brings each new item in as a post of the office. Items published before the source was added are not brought in.",
+      "Gaung reads your office's own accounts (Instagram, Facebook, X, Threads, Bluesky, Telegram, YouTube, TikTok, Mastodon, or a website's RSS/Atom feed) and brings each new item in as a post of the office. Items published before the source was added are not brought in.",
     empty: 'No sources yet.',
     kinds: {
       rss: 'RSS / Atom',
@@ -258,6 +258,37 @@ export const en: Messages = {
     autoSubmitHint: 'Unticked, new items become drafts for you to check first.',
     tags: 'Hashtags for every post from this source',
     createButton: 'Check and add',
+    kindHints: {
+      rss: "The address of the website's feed, e.g. https://kantor.go.id/feed/.",
+      mastodon: 'The public profile address, e.g. https://mastodon.social/@kantor.',
+      instagram:
+        "A professional account linked to a Facebook Page: sign in through Meta's login dialog, or use the office's Instagram channel.",
+      facebook:
+        "The office's Facebook Page: sign in through Meta's login dialog, or use the office's Facebook channel.",
+      threads: "The office's Threads account: its user id and access token, or the office's Threads channel.",
+      x: "The office's X account: connect through X's consent page, or use the office's X channel.",
+      bluesky:
+        'A public Bluesky account: its handle is enough (e.g. kanim.bsky.social); its own PDS if it has one.',
+      telegram:
+        "First make Gaung's source bot an administrator of the office's Telegram channel, then give the channel's @name (or a private channel's chat id).",
+      youtube: "The YouTube channel id (UC…); new videos and Shorts are read from the channel's public feed.",
+      tiktok:
+        "The office's TikTok account: connect through TikTok's consent page, or use the office's TikTok channel.",
+    },
+    useChannel: 'Read with this office channel',
+    useChannelHint:
+      "An account that is also one of the office's channels is connected once and used for both.",
+    noChannel: 'No, connect the account here',
+    handle: 'Account handle',
+    pdsUrl: 'PDS address (optional)',
+    chatId: "A private channel's chat id (optional)",
+    youtubeChannelId: 'YouTube channel id (UC…)',
+    threadsUserId: 'Threads user id',
+    accessToken: 'Access token',
+    connectWith: (platform) => `Connect with ${platform}`,
+    connectNeedsHttps:
+      'This platform accepts only https return addresses: use a channel that is already connected.',
+    connectDenied: 'Connecting was cancelled at the platform; no source was added.',
   },
   inbox: {
     title: 'Inbox',

@@ -270,12 +270,12 @@ export const id = {
     kinds: notificationKinds,
   },
   sources: {
-    title: 'Sumber otomatis (RSS & Mastodon)',
+    title: 'Sumber otomatis',
     needsReauth: 'Kredensial ditolak: sambungkan lagi',
     xReads: (minutes: number) =>
       `X menghitung setiap pembacaan dari jatah yang kecil dan berbayar: sumber ini dibaca setiap ${minutes} menit.`,
     intro:
-      'Gaung membaca akun kantor Anda sendiri (feed RSS/Atom situs web atau profil Mastodon publik) dan menjadikan setiap unggahan barunya kiriman kantor. Unggahan yang terbit sebelum sumber ditambahkan tidak diambil.',
+      'Gaung membaca akun kantor Anda sendiri (Instagram, Facebook, X, Threads, Bluesky, Telegram, YouTube, TikTok, Mastodon, atau feed RSS/Atom situs web) dan menjadikan setiap unggahan barunya kiriman kantor. Unggahan yang terbit sebelum sumber ditambahkan tidak diambil.',
     empty: 'Belum ada sumber.',
     kinds: sourceKinds,
     toReview: 'Langsung ke tinjauan',
@@ -302,6 +302,35 @@ export const id = {
     autoSubmitHint: 'Tanpa centang, unggahan baru menjadi draf yang Anda periksa dulu.',
     tags: 'Tagar untuk setiap kiriman dari sumber ini',
     createButton: 'Periksa dan tambahkan',
+    kindHints: {
+      rss: 'Alamat feed situs web kantor, mis. https://kantor.go.id/feed/.',
+      mastodon: 'Alamat profil publik, mis. https://mastodon.social/@kantor.',
+      instagram:
+        'Akun profesional yang tertaut ke Halaman Facebook: masuk lewat dialog login Meta, atau pakai kanal Instagram kantor.',
+      facebook: 'Halaman Facebook kantor: masuk lewat dialog login Meta, atau pakai kanal Facebook kantor.',
+      threads: 'Akun Threads kantor: id pengguna dan token aksesnya, atau kanal Threads kantor.',
+      x: 'Akun X kantor: sambungkan lewat halaman persetujuan X, atau pakai kanal X kantor.',
+      bluesky: 'Akun Bluesky publik: cukup handle-nya (mis. kanim.bsky.social); PDS sendiri bila ada.',
+      telegram:
+        'Jadikan bot sumber Gaung administrator kanal Telegram kantor dulu, lalu tulis @nama kanal (atau chat id kanal privat).',
+      youtube: 'Id kanal YouTube (UC…); video baru dan Shorts dibaca dari feed publik kanal.',
+      tiktok:
+        'Akun TikTok kantor: sambungkan lewat halaman persetujuan TikTok, atau pakai kanal TikTok kantor.',
+    },
+    useChannel: 'Baca dengan kanal kantor ini',
+    useChannelHint:
+      'Akun yang juga menjadi kanal kantor disambungkan sekali saja dan dipakai untuk keduanya.',
+    noChannel: 'Tidak, sambungkan akun di sini',
+    handle: 'Handle akun',
+    pdsUrl: 'Alamat PDS (opsional)',
+    chatId: 'Chat id kanal privat (opsional)',
+    youtubeChannelId: 'Id kanal YouTube (UC…)',
+    threadsUserId: 'Id pengguna Threads',
+    accessToken: 'Token akses',
+    connectWith: (platform: string) => `Sambungkan dengan ${platform}`,
+    connectNeedsHttps:
+      'Platform ini hanya menerima alamat kembali https: gunakan kanal yang sudah tersambung.',
+    connectDenied: 'Penyambungan dibatalkan di platform; sumber tidak ditambahkan.',
   },
   inbox: {
     title: 'Kotak masuk',

@@ -61,6 +61,18 @@ const manage = (ok: number) =>
     officeB2: [404, 404, 404],
   });
 
+/** Pausing and removing: the office's people, and the admins above it. */
+const control = (ok: number) =>
+  statuses({
+    national: [404, 403, ok],
+    regionA: [404, 403, ok],
+    regionB: [404, 404, 404],
+    officeA1: [ok, ok, ok],
+    officeA2: [404, 404, 404],
+    officeB1: [404, 404, 404],
+    officeB2: [404, 404, 404],
+  });
+
 export const sourcesTable = accessTable<{ source: string }>({
   name: 'sources',
   setup: async (env) => ({ source: await officeA1Source(env) }),
@@ -88,6 +100,12 @@ export const sourcesTable = accessTable<{ source: string }>({
       expect: manage(200),
     },
     {
+      route: 'PATCH /api/v1/sources/:id',
+      case: 'pause or resume only',
+      request: (_actor, f) => call('PATCH', `/api/v1/sources/${f.source}`, { paused: false }),
+      expect: control(200),
+    },
+    {
       route: 'POST /api/v1/sources/:id/poll',
       request: (_actor, f) => call('POST', `/api/v1/sources/${f.source}/poll`),
       expect: manage(202),
@@ -95,7 +113,7 @@ export const sourcesTable = accessTable<{ source: string }>({
     {
       route: 'DELETE /api/v1/sources/:id',
       request: async (_actor, _f, env) => call('DELETE', `/api/v1/sources/${await officeA1Source(env)}`),
-      expect: manage(204),
+      expect: control(204),
     },
   ],
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { builtInAdapters } from '../../../src/platforms/index';
 import { readChannelUpdates, TELEGRAM_DOWNLOAD_MAX_BYTES } from '../../../src/platforms/telegram-source';
 import { PlatformError } from '../../../src/platforms/types';
 import { testImage, testVideo } from '../../fakes/platform-context';
@@ -122,10 +121,5 @@ describe('Telegram channels as sources: the source bot reads channel posts with 
     expect(revoked).toBeInstanceOf(PlatformError);
     expect((revoked as PlatformError).classification.kind).toBe('auth');
     expect((revoked as PlatformError).message).not.toContain(fake.bot.token);
-  });
-
-  it('is not offered as a source until the bot poller routes channel posts to their sources', () => {
-    const telegram = builtInAdapters({} as never, 'http://localhost').find((a) => a.platform === 'telegram')!;
-    expect(telegram.source).toBeUndefined();
   });
 });

@@ -1,0 +1,250 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channels, sources } from '../../src/db/schema';
+import { SOURCE_KINDS } from '../../src/domain/vocabulary';
+import { id as msg } from '../../src/web/i18n/id';
+import { createGraphFake, type GraphFake } from '../fakes/meta';
+import { createTelegramFake, type TelegramFake } from '../fakes/telegram';
+import { createFakeX, type FakeX } from '../fakes/x';
+import { createTestApp, type TestApp } from '../helpers/context';
+import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
+import { signIn, submitForm, type TestSession } from '../helpers/session';
+
+const CLIENT_ID = 'gaung-source-web-client';
+
+/**
+ * Connecting an office's own accounts as sources in the web app: every kind Gaung reads is offered
+ * with its own fields; X connects on X's consent page (state and PKCE, the tokens encrypted and bound
+ * to the new source); Facebook and Instagram through a Meta sign-in; Telegram through the source bot;
+ * an account that is also a channel of the office is read with that channel. Admins above the
+ * office may pause or remove its source; reviewers above may not.
+ */
+// Connect flows talk to the platforms only; one database driver is enough here.
+describe('connecting sources on the sources page', () => {
+  let t: TestApp;
+  let org: TestOrg;
+  let x: FakeX;
+  let graph: GraphFake;
+  let telegram: TelegramFake;
+  let office: TestSession;
+
+  beforeAll(async () => {
+    x = createFakeX();
+    graph = createGraphFake();
+    telegram = createTelegramFake();
+    await Promise.all([x.start(), graph.start(), telegram.start()]);
+    x.registerClient(CLIENT_ID);
+    t = await createTestApp('pglite', {
+      env: {
+        GAUNG_X_API_URL: x.url,
+        GAUNG_X_UPLOAD_URL: x.url,
+        GAUNG_X_CLIENT_ID: CLIENT_ID,
+        GAUNG_GRAPH_API_URL: graph.url,
+        GAUNG_META_APP_ID: graph.app.appId,
+        GAUNG_META_APP_SECRET: graph.app.appSecret,
+        GAUNG_TELEGRAM_API_URL: telegram.url,
+        GAUNG_TELEGRAM_SOURCE_BOT_TOKEN: telegram.bot.token,
+      },
+    });
+    org = await seedTestOrg(t.ctx);
+    office = await signIn(t.app, org.user('officeA1', 'contributor').email, TEST_PASSWORD);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all([x?.stop(), graph?.stop(), telegram?.stop()]);
+  });
+
+  const form = (session: TestSession, url: string, fields: Record<string, string>) =>
+    submitForm(t.app, session, url, fields);
+  const sourceOf = async (kind: string) =>
+    (
+      await t.ctx.db
+        .select()
+        .from(sources)
+        .where(and(eq(sources.unitId, org.units.officeA1.id), eq(sources.kind, kind as 'x')))
+    ).at(-1);
+
+  it('offers every kind Gaung reads, each with its own fields', async () => {
+    const body = (await t.app.inject({ url: '/sources', headers: office.cookie })).body;
+    for (const kind of SOURCE_KINDS) expect(body, kind).toContain(`data-kind="${kind}"`);
+    expect(body).toMatch(/id="bluesky-handle"/);
+    expect(body).toMatch(/id="telegram-handle"/);
+    expect(body).toMatch(/id="youtube-youtubeChannelId"/);
+    expect(body).toMatch(/id="facebook-userAccessToken"[^>]*type="password"/);
+    expect(body).toContain('action="/sources/connect/x"');
+    // TikTok registers only https return addresses; this Gaung is on http.
+    expect(body).not.toContain('action="/sources/connect/tiktok"');
+    expect(body).toContain(msg.sources.connectNeedsHttps);
+  });
+
+  it("connects an X source on X's consent page: single-use state, PKCE, tokens kept encrypted on the source", async () => {
+    const account = x.addUser({ username: 'kanim_sambas' });
+    const start = await form(office, '/sources/connect/x', { autoSubmit: '1', tags: 'Sambas' });
+    expect(start.statusCode).toBe(303);
+    const consent = new URL(start.headers.location as string);
+    expect(consent.searchParams.get('code_challenge_method')).toMatch(/^s256$/i);
+    expect(consent.searchParams.get('redirect_uri')).toBe(`${t.config.publicUrl}/api/v1/oauth/x/callback`);
+    const state = consent.searchParams.get('state')!;
+    const code = x.authorize({
+      clientId: consent.searchParams.get('client_id')!,
+      userId: account.id,
+      redirectUri: consent.searchParams.get('redirect_uri')!,
+      codeChallenge: consent.searchParams.get('code_challenge')!,
+      scope: consent.searchParams.get('scope')!,
+    });
+
+    // The state belongs to the person who started: another one's session is refused and changes nothing.
+    const stranger = await signIn(t.app, org.user('officeA2', 'contributor').email, TEST_PASSWORD);
+    const stolen = await t.app.inject({
+      url: `/api/v1/oauth/x/callback?code=${code}&state=${state}`,
+      headers: stranger.cookie,
+    });
+    expect(stolen.statusCode).toBe(400);
+    expect(stolen.json().errors[0]).toMatchObject({ field: 'state', code: 'oauth_state' });
+    expect(await sourceOf('x')).toBeUndefined();
+
+    // Single use: the refused attempt spent it, so the office starts again.
+    const again = await form(office, '/sources/connect/x', { autoSubmit: '1', tags: 'Sambas' });
+    const retry = new URL(again.headers.location as string);
+    const code2 = x.authorize({
+      clientId: retry.searchParams.get('client_id')!,
+      userId: account.id,
+      redirectUri: retry.searchParams.get('redirect_uri')!,
+      codeChallenge: retry.searchParams.get('code_challenge')!,
+      scope: retry.searchParams.get('scope')!,
+    });
+    const back = await t.app.inject({
+      url: `/api/v1/oauth/x/callback?code=${code2}&state=${retry.searchParams.get('state')}`,
+      headers: office.cookie,
+    });
+    expect(back.statusCode, back.body).toBe(302);
+    expect(back.headers.location).toBe('/sources?ok=sourceCreated');
+    const source = await sourceOf('x');
+    expect(source).toMatchObject({
+      handle: 'kanim_sambas',
+      url: 'https://x.com/kanim_sambas',
+      autoSubmit: true,
+      tags: ['Sambas'],
+      channelId: null,
+      createdBy: org.user('officeA1', 'contributor').id,
+    });
+    expect(source!.credentialsExpiresAt).not.toBeNull();
+    const credentials = t.ctx.keys.decrypt<{ accessToken: string; refreshToken: string }>(
+      source!.credentials!,
+      source!.id,
+    );
+    expect(credentials.refreshToken).toBeTruthy();
+    expect(source!.credentials).not.toContain(credentials.accessToken);
+    // Bound to the source: the ciphertext does not open under another id.
+    expect(() => t.ctx.keys.decrypt(source!.credentials!, source!.createdBy)).toThrow();
+
+    const denied = await form(office, '/sources/connect/x', {});
+    const deniedState = new URL(denied.headers.location as string).searchParams.get('state');
+    const cancel = await t.app.inject({
+      url: `/api/v1/oauth/x/callback?error=access_denied&state=${deniedState}`,
+      headers: office.cookie,
+    });
+    expect(cancel.headers.location).toBe('/sources?connect=denied');
+  });
+
+  it('reads with a channel of the office when the account is also one of its channels', async () => {
+    const account = x.addUser({ username: 'kanim_singkawang' });
+    const tokens = x.issueTokens(account.id, { clientId: CLIENT_ID });
+    const [channel] = await t.ctx.db
+      .insert(channels)
+      .values({
+        unitId: org.units.officeA1.id,
+        platform: 'x',
+        name: 'X Kanim Singkawang',
+        settings: { userId: account.id, username: account.username },
+        credentials: 'pending',
+        timeZone: 'Asia/Pontianak',
+      })
+      .returning();
+    await t.ctx.db
+      .update(channels)
+      .set({
+        credentials: t.ctx.keys.encrypt(
+          {
+            accessToken: tokens.accessToken,
+            refreshToken: tokens.refreshToken,
+            expiresAt: tokens.expiresAt.toISOString(),
+          },
+          channel!.id,
+        ),
+      })
+      .where(eq(channels.id, channel!.id));
+    const body = (await t.app.inject({ url: '/sources', headers: office.cookie })).body;
+    expect(body).toContain(`<option value="${channel!.id}"`);
+    expect(body).toContain(msg.sources.useChannel);
+
+    const added = await form(office, '/sources', { kind: 'x', channelId: channel!.id });
+    expect(added.statusCode, added.body).toBe(303);
+    const [source] = await t.ctx.db.select().from(sources).where(eq(sources.channelId, channel!.id));
+    expect(source).toMatchObject({ kind: 'x', handle: 'kanim_singkawang', credentials: null });
+
+    // Another office cannot read with it.
+    const other = await signIn(t.app, org.user('officeA2', 'contributor').email, TEST_PASSWORD);
+    const refused = await form(other, '/sources', { kind: 'x', channelId: channel!.id });
+    expect(refused.statusCode).toBe(400);
+    expect(
+      await t.ctx.db.select().from(sources).where(eq(sources.unitId, org.units.officeA2.id)),
+    ).toHaveLength(0);
+  });
+
+  it('connects a Facebook Page through a Meta sign-in, asking which Page when there are several', async () => {
+    const first = graph.createPage('Kanim Pontianak');
+    const second = graph.createPage('Kanim Pontianak (arsip)');
+    const user = graph.createUser('Petugas Kanim', [first.pageId, second.pageId]);
+    const choose = await form(office, '/sources', {
+      kind: 'facebook',
+      userAccessToken: user.shortLivedToken,
+    });
+    expect(choose.statusCode).toBe(422);
+    expect(choose.body).toMatch(/<details[^>]*data-kind="facebook"[^>]*open/);
+    expect(choose.body).toContain(`<option value="${second.pageId}">`);
+    expect(choose.body).not.toContain(user.shortLivedToken);
+
+    const added = await form(office, '/sources', {
+      kind: 'facebook',
+      userAccessToken: user.shortLivedToken,
+      pageId: first.pageId,
+    });
+    expect(added.statusCode, added.body).toBe(303);
+    const source = await sourceOf('facebook');
+    expect(source!.settings).toMatchObject({ pageId: first.pageId });
+    expect(t.ctx.keys.decrypt(source!.credentials!, source!.id)).toEqual({
+      pageAccessToken: first.pageToken,
+    });
+
+    const refused = await form(office, '/sources', { kind: 'facebook', userAccessToken: 'EAAB-bukan-token' });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).not.toContain('EAAB-bukan-token');
+  });
+
+  it('adds a Telegram channel the source bot administers, by its handle', async () => {
+    const chat = telegram.createChat({ title: 'Kanim Entikong', username: 'kanim_entikong' });
+    const added = await form(office, '/sources', { kind: 'telegram', handle: '@kanim_entikong' });
+    expect(added.statusCode, added.body).toBe(303);
+    expect(await sourceOf('telegram')).toMatchObject({ accountId: String(chat.id), title: 'Kanim Entikong' });
+    const unnamed = await form(office, '/sources', { kind: 'telegram' });
+    expect(unnamed.statusCode).toBe(400);
+    expect(unnamed.body).toContain('id="telegram-handle-error"');
+  });
+
+  it('lets the admins above the office pause and remove its source, and no reviewer above', async () => {
+    const source = await sourceOf('telegram');
+    const reviewer = await signIn(t.app, org.user('regionA', 'reviewer').email, TEST_PASSWORD);
+    expect((await form(reviewer, `/sources/${source!.id}/pause`, { paused: 'true' })).statusCode).toBe(403);
+    const admin = await signIn(t.app, org.user('regionA', 'admin').email, TEST_PASSWORD);
+    const page = (await t.app.inject({ url: '/sources', headers: admin.cookie })).body;
+    expect(page).toContain(`action="/sources/${source!.id}/pause"`);
+    expect(page).not.toContain(`action="/sources/${source!.id}/poll"`);
+    expect((await form(admin, `/sources/${source!.id}/poll`, {})).statusCode).toBe(403);
+    expect((await form(admin, `/sources/${source!.id}/pause`, { paused: 'true' })).headers.location).toBe(
+      '/sources?ok=sourcePaused',
+    );
+    expect((await form(admin, `/sources/${source!.id}/delete`, {})).statusCode).toBe(303);
+    expect(await t.ctx.db.select().from(sources).where(eq(sources.id, source!.id))).toHaveLength(0);
+  });
+});
