@@ -3,8 +3,8 @@ import type { ChannelStatus } from './vocabulary';
 
 /**
  * The life of a channel, as one pure function. Services call `transitionChannel` inside the
- * transaction that updates the row and record the step in the audit trail. Archiving is not a
- * status: it sets `archived_at`, whatever the status was.
+ * transaction that updates the row and record the step in the audit trail. Archiving is an event,
+ * not a status: it sets `archived_at` and keeps the status the channel had.
  */
 
 export const CHANNEL_EVENTS = [
@@ -15,14 +15,27 @@ export const CHANNEL_EVENTS = [
   'pause',
   /** An administrator lifts a pause; the channel is then verified again. */
   'resume',
+  /** The channel is removed from use (`archived_at`); its history stays. */
+  'archive',
 ] as const;
 export type ChannelEvent = (typeof CHANNEL_EVENTS)[number];
 
 const TRANSITIONS: Readonly<Record<ChannelStatus, Partial<Record<ChannelEvent, ChannelStatus>>>> = {
-  active: { verified: 'active', credentials_refused: 'needs_reauth', pause: 'paused' },
-  needs_reauth: { verified: 'active', credentials_refused: 'needs_reauth', pause: 'paused' },
+  active: { verified: 'active', credentials_refused: 'needs_reauth', pause: 'paused', archive: 'active' },
+  needs_reauth: {
+    verified: 'active',
+    credentials_refused: 'needs_reauth',
+    pause: 'paused',
+    archive: 'needs_reauth',
+  },
   // A paused channel stays paused whatever a check finds; only a person resumes it.
-  paused: { verified: 'paused', credentials_refused: 'paused', pause: 'paused', resume: 'active' },
+  paused: {
+    verified: 'paused',
+    credentials_refused: 'paused',
+    pause: 'paused',
+    resume: 'active',
+    archive: 'paused',
+  },
 };
 
 const EVENT_PHRASE: Record<ChannelEvent, string> = {
@@ -30,6 +43,7 @@ const EVENT_PHRASE: Record<ChannelEvent, string> = {
   credentials_refused: 'refused',
   pause: 'paused',
   resume: 'resumed',
+  archive: 'archived',
 };
 
 export function transitionChannel(from: ChannelStatus, event: ChannelEvent): TransitionResult<ChannelStatus> {

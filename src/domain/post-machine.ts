@@ -15,6 +15,8 @@ export const POST_EVENTS = [
   'forward',
   'edit',
   'retract',
+  /** More channels for an approved post; the status stays. */
+  'add_targets',
 ] as const;
 export type PostEvent = (typeof POST_EVENTS)[number];
 
@@ -34,7 +36,13 @@ const TRANSITIONS: Readonly<Record<PostStatus, Partial<Record<PostEvent, PostSta
   changes_requested: { submit: 'submitted', withdraw: 'withdrawn', edit: 'changes_requested' },
   // Approved once any level approved; the other levels still decide for their own channels.
   // Retracted once every delivery is retracted or cancelled (services/retraction decides when).
-  approved: { approve: 'approved', pass: 'approved', forward: 'approved', retract: 'retracted' },
+  approved: {
+    approve: 'approved',
+    pass: 'approved',
+    forward: 'approved',
+    retract: 'retracted',
+    add_targets: 'approved',
+  },
   rejected: {},
   withdrawn: {},
   retracted: {},
@@ -60,12 +68,16 @@ const EVENT_PHRASE: Record<PostEvent, string> = {
   forward: 'forwarded',
   edit: 'edited',
   retract: 'retracted',
+  add_targets: 'given more channels',
 };
 
 /** What the person can do instead, where there is something useful to say. */
 function hint(from: PostStatus, event: PostEvent): string {
   if (from === 'draft' && (event === 'approve' || event === 'reject' || event === 'request_changes')) {
     return ' Submit it for review first.';
+  }
+  if (event === 'add_targets' && (from === 'submitted' || from === 'draft' || from === 'changes_requested')) {
+    return ' Approve it first.';
   }
   if (from === 'changes_requested' && (event === 'approve' || event === 'reject')) {
     return ' The office has to resubmit it first.';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { requireActor } from '../http/auth';
 import { authorize } from '../domain/permissions';
+import { requireActor } from '../http/auth';
 import { listAudit } from '../services/audit';
 import { findUnit } from '../services/units';
 

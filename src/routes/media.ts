@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
+import { authorize } from '../domain/permissions';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import {
   ALT_TEXT_MAX,

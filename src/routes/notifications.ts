@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EMAIL_TOPICS } from '../domain/notices';
-import { requireActor } from '../http/auth';
 import { authorize } from '../domain/permissions';
+import { requireActor } from '../http/auth';
 import {
   listNotifications,
   loadNoticeSettings,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { authorize } from '../domain/permissions';
 import {
   CORRECTION_KINDS,
   DELIVERY_MODES,
@@ -11,7 +12,6 @@ import {
   SOURCE_KINDS,
 } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { isoTime, postContent } from '../schemas/posts';
 import {
   addComment,

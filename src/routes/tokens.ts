@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireActor } from '../http/auth';
 import { authorize } from '../domain/permissions';
+import { requireActor } from '../http/auth';
 import { createToken, listTokens, loadToken, revokeToken, tokenView } from '../services/tokens';
 
 const tokenViewSchema = z.object({

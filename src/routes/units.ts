@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
+import { authorize } from '../domain/permissions';
 import { UNIT_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { unitName, unitSlug } from '../schemas/org';
 import { createUnit, findUnit, listVisibleUnits, loadUnit, unitView, updateUnit } from '../services/units';
 

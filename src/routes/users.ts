@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
+import { authorize } from '../domain/permissions';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { email, newPassword, personName } from '../schemas/org';
 import { findUnit } from '../services/units';
 import { createUser, listUsers, loadUser, resetPassword, updateUser, userView } from '../services/users';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { authorize } from '../domain/permissions';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { calendarDate, clockTime, holidayName, reviewWaitMinutes, workDays } from '../schemas/working-time';
 import { loadUnit } from '../services/units';
 import {

@@ -10,7 +10,7 @@ import { enqueueDueDeliveries, enqueueNotify } from '../queues/producers';
 import { recordAudit } from './audit';
 import { transitionDeliveryRow } from './delivery-transitions';
 import { recordNotifications } from './notifications';
-import { insertPostEvent } from './posts';
+import { insertPostEvent } from './post-transitions';
 import { blackoutPeriods, replanAfterFreed, usageByOffice } from './slot-planning';
 
 /**

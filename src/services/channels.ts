@@ -3,17 +3,8 @@ import type { Config } from '../../config/env';
 import { YOUTUBE_UNITS_PER_PUBLISH } from '../../config/platform-limits';
 import { type AppContext, redisKey } from '../context';
 import type { DbOrTx } from '../db/client';
-import {
-  channels,
-  deliveries,
-  deliveryEvents,
-  notifications,
-  postingSlots,
-  units,
-  users,
-} from '../db/schema';
-import { type ChannelEvent, transitionChannel } from '../domain/channel-machine';
-import { transitionDelivery } from '../domain/delivery-machine';
+import { channels, notifications, postingSlots, units, users } from '../db/schema';
+import type { ChannelEvent } from '../domain/channel-machine';
 import { AppError, type FieldError, invalid, notFound, notFoundAt, unprocessable } from '../domain/errors';
 import { isTimeZone } from '../domain/org';
 import { type Actor, authorize, decide } from '../domain/permissions';
@@ -36,6 +27,8 @@ import { PlatformError } from '../platforms/types';
 import { buildXAuthorizeUrl, exchangeXCode } from '../platforms/x';
 import { buildGoogleAuthorizeUrl, exchangeGoogleCode } from '../platforms/youtube';
 import { recordAudit } from './audit';
+import { transitionChannelRow } from './channel-transitions';
+import { transitionDeliveries } from './delivery-transitions';
 
 /**
  * Channels: the national (or regional) accounts Gaung publishes to. Credentials are encrypted with
@@ -419,68 +412,57 @@ export async function verifyChannel(
   const now = ctx.now();
   // A transient failure (network, 5xx) changes no status; it is only reported.
   const event: ChannelEvent | null = account ? 'verified' : authFailure ? 'credentials_refused' : null;
-  const status = event ? channelStep(channel.status, event) : channel.status;
-  const next = account
-    ? {
-        status,
-        statusReason: status === 'paused' ? channel.statusReason : null,
-        handle: account.handle,
-        settings,
-      }
-    : { status, statusReason: status === 'paused' ? channel.statusReason : problem };
-  const [updated] = await ctx.db.transaction(async (tx) => {
-    const rows = await tx
+  const columns = account ? { handle: account.handle, settings } : {};
+  const action = account ? 'channel.verified' : 'channel.verify_failed';
+  const details = problem ? { problem } : {};
+  const updated = await ctx.db.transaction(async (tx) => {
+    if (event)
+      return (await transitionChannelRow(ctx, tx, {
+        channelId: channel.id,
+        event,
+        now,
+        by,
+        action,
+        details,
+        columns,
+        statusReason: (to, current) => (to === 'paused' ? current.statusReason : account ? null : problem),
+      }))!.channel;
+    const [row] = await tx
       .update(channels)
-      .set({ ...next, updatedAt: now })
+      .set({ statusReason: channel.status === 'paused' ? channel.statusReason : problem, updatedAt: now })
       .where(eq(channels.id, channel.id))
       .returning();
     await recordAudit(ctx, tx, {
       ...by,
       unitId: channel.unitId,
-      action: account ? 'channel.verified' : 'channel.verify_failed',
+      action,
       targetType: 'channel',
       targetId: channel.id,
-      details: { from: channel.status, status: next.status, ...(problem ? { problem } : {}) },
+      details: { from: channel.status, status: channel.status, ...details },
     });
-    return rows;
+    return row!;
   });
   // Owners hear of a new problem once, not on every failed check of the same one.
   if (!account && authFailure && (channel.status !== 'needs_reauth' || channel.statusReason !== problem))
-    await notifyNeedsReauth(ctx, updated!);
-  return { channel: updated!, account, problem };
-}
-
-/** The status a channel event leads to; a refused step is a conflict, never a silent write. */
-function channelStep(from: ChannelRow['status'], event: ChannelEvent): ChannelRow['status'] {
-  const step = transitionChannel(from, event);
-  if (!step.ok) throw new AppError(step.code, 409, step.message);
-  return step.to;
+    await notifyNeedsReauth(ctx, updated);
+  return { channel: updated, account, problem };
 }
 
 /** Marks a channel `needs_reauth` after the platform refused its credentials while publishing. */
 export async function markNeedsReauth(ctx: AppContext, channelId: string, reason: string): Promise<void> {
-  const updated = await ctx.db.transaction(async (tx) => {
-    const [current] = await tx.select().from(channels).where(eq(channels.id, channelId)).for('update');
-    if (!current) return null;
-    const to = channelStep(current.status, 'credentials_refused');
-    if (to === current.status) return null;
-    const [row] = await tx
-      .update(channels)
-      .set({ status: to, statusReason: reason, updatedAt: ctx.now() })
-      .where(eq(channels.id, channelId))
-      .returning();
-    await recordAudit(ctx, tx, {
-      actorId: null,
-      ip: null,
-      unitId: current.unitId,
+  const changed = await ctx.db.transaction((tx) =>
+    transitionChannelRow(ctx, tx, {
+      channelId,
+      event: 'credentials_refused',
+      now: ctx.now(),
+      by: { actorId: null, ip: null },
       action: 'channel.needs_reauth',
-      targetType: 'channel',
-      targetId: channelId,
-      details: { from: current.status, status: to, problem: reason },
-    });
-    return row ?? null;
-  });
-  if (updated) await notifyNeedsReauth(ctx, updated);
+      details: { problem: reason },
+      statusReason: () => reason,
+      onlyIfChanged: true,
+    }),
+  );
+  if (changed) await notifyNeedsReauth(ctx, changed.channel);
 }
 
 /** Tells the channel's owners (admins and reviewers of its unit) in the app. */
@@ -519,42 +501,30 @@ export async function archiveChannel(ctx: AppContext, who: ActingUser, channelId
   const by = initiator(who);
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
-    const pending = await tx
-      .select({ id: deliveries.id, status: deliveries.status })
-      .from(deliveries)
-      .where(
-        and(
-          eq(deliveries.channelId, channel.id),
-          inArray(deliveries.status, ['scheduled', 'failed', 'needs_attention']),
-        ),
-      )
-      .for('update');
-    for (const delivery of pending) {
-      const step = transitionDelivery(delivery.status, 'cancel');
-      if (!step.ok) continue;
-      await tx
-        .update(deliveries)
-        .set({ status: step.to, updatedAt: now, version: sql`${deliveries.version} + 1` })
-        .where(eq(deliveries.id, delivery.id));
-      await tx.insert(deliveryEvents).values({
-        deliveryId: delivery.id,
-        actorId: by.actorId,
-        fromStatus: delivery.status,
-        toStatus: step.to,
-        reason: 'channel removed',
-      });
+    let cancelled = 0;
+    for (const from of ['scheduled', 'failed', 'needs_attention'] as const) {
+      const rows = await transitionDeliveries(
+        tx,
+        {
+          from,
+          event: 'cancel',
+          now,
+          where: sql`d.channel_id = ${channel.id}::uuid`,
+          actorId: by.actorId,
+          reason: 'channel removed',
+        },
+        sql`select id from changed`,
+      );
+      cancelled += rows.length;
     }
-    await tx
-      .update(channels)
-      .set({ archivedAt: now, credentials: null, updatedAt: now })
-      .where(eq(channels.id, channel.id));
-    await recordAudit(ctx, tx, {
-      ...by,
-      unitId: channel.unitId,
+    await transitionChannelRow(ctx, tx, {
+      channelId: channel.id,
+      event: 'archive',
+      now,
+      by,
       action: 'channel.archived',
-      targetType: 'channel',
-      targetId: channel.id,
-      details: { cancelledDeliveries: pending.length },
+      details: { cancelledDeliveries: cancelled },
+      columns: { credentials: null },
     });
   });
 }
@@ -688,17 +658,27 @@ export async function updateChannel(
         ...(patch.dailyCap !== undefined ? { dailyCap: patch.dailyCap } : {}),
         ...(patch.minSpacingMinutes !== undefined ? { minSpacingMinutes: patch.minSpacingMinutes } : {}),
         ...(patch.creditTemplate !== undefined ? { creditTemplate: patch.creditTemplate } : {}),
-        ...(patch.paused === true
-          ? { status: channelStep(channel.status, 'pause'), statusReason: 'Paused by an administrator' }
-          : {}),
-        ...(patch.paused === false && channel.status === 'paused'
-          ? { status: channelStep(channel.status, 'resume'), statusReason: null }
-          : {}),
         updatedAt: now,
       })
       .where(eq(channels.id, channel.id))
       .returning();
     if (patch.slots) await replaceSlots(tx, channel.id, patch.slots);
+    const event =
+      patch.paused === true
+        ? 'pause'
+        : patch.paused === false && updated!.status === 'paused'
+          ? 'resume'
+          : null;
+    const stepped = event
+      ? await transitionChannelRow(ctx, tx, {
+          channelId: channel.id,
+          event,
+          now,
+          by: initiator(who),
+          action: event === 'pause' ? 'channel.paused' : 'channel.resumed',
+          statusReason: () => (event === 'pause' ? 'Paused by an administrator' : null),
+        })
+      : null;
     await recordAudit(ctx, tx, {
       ...initiator(who),
       unitId: channel.unitId,
@@ -707,7 +687,7 @@ export async function updateChannel(
       targetId: channel.id,
       details: { fields: parsed.credentials ? [...changed, 'credentials'] : changed },
     });
-    return updated!;
+    return stepped?.channel ?? updated!;
   });
   // New credentials, or un-pausing, are checked with the platform before the channel is used again.
   if (parsed.credentials || patch.paused === false)

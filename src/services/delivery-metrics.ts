@@ -82,7 +82,7 @@ export async function refreshDeliveryMetrics(
     throw new AppError('not_found', 404, 'Delivery not found');
   if (facts.status !== 'published') throw conflict('not_published', 'Only a published delivery has figures');
   const { channel } = await loadChannel(ctx.db, facts.channelId);
-  const platform = channel.platform as Platform;
+  const platform = channel.platform;
   if (!ctx.platforms.get(platform)?.fetchMetrics)
     throw unprocessable('metrics_unavailable', `${platform} gives no figures for a post`, { platform });
   const budget = await takeFixedWindow(ctx, `metrics-refresh:${platform}`, REFRESHES_PER_MINUTE, 60_000);

@@ -44,7 +44,8 @@ import {
 } from '../infra/media-tools';
 import { BlobTooLargeError, type StagedBlob } from '../infra/storage';
 import type { PublishMedia } from '../platforms/types';
-import { bumpPost, insertPostEvent, nextStatus, postMediaList } from './posts';
+import { transitionInTx } from './post-transitions';
+import { postMediaList } from './posts';
 
 /**
  * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,
@@ -82,7 +83,7 @@ export function mediaView(row: MediaRow): MediaView {
   return {
     id: row.id,
     unitId: row.unitId,
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     mime: row.mime,
     bytes: row.bytes,
     width: row.width,
@@ -379,25 +380,25 @@ export async function updateAltText(
     if (!row || !before) throw notFound('Media');
     if (before.altText === altText) return mediaView(row);
     const following = await tx
-      .select({ id: posts.id, status: posts.status, version: posts.version })
+      .select({
+        id: posts.id,
+        unitId: posts.unitId,
+        unitPath: units.path,
+        status: posts.status,
+        version: posts.version,
+      })
       .from(postMedia)
       .innerJoin(posts, eq(posts.id, postMedia.postId))
+      .innerJoin(units, eq(units.id, posts.unitId))
       .where(
         and(eq(postMedia.mediaId, id), isNull(postMedia.altText), inArray(posts.status, FOLLOWING_STATUSES)),
       );
     const now = ctx.now();
     for (const post of following) {
-      const status = nextStatus(post.status as PostStatus, 'edit');
-      const version = await bumpPost(tx, post.id, post.version, { status }, now);
-      await insertPostEvent(tx, {
-        postId: post.id,
-        actorId: actor.userId,
+      await transitionInTx(tx, actor, post, 'edit', post.version, now, {
         kind: 'edit',
-        fromStatus: post.status as PostStatus,
-        toStatus: status,
-        body: altText,
-        data: { version, fields: ['media'], mediaId: id },
-        at: now,
+        comment: altText,
+        data: { fields: ['media'], mediaId: id },
       });
     }
     return mediaView(row);
@@ -423,7 +424,7 @@ export function factsOf(row: MediaRow): MediumFacts {
   const probe = row.probe ?? {};
   const text = (key: string) => (typeof probe[key] === 'string' ? (probe[key] as string) : null);
   return {
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     mime: row.mime,
     bytes: row.bytes,
     width: row.width,

@@ -9,6 +9,7 @@ import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
+import type { Announcement } from './delivery-transitions';
 import { type ComposedMail, excerpt, type MailBlock, renderMail } from './mail-format';
 import { composeBatchedMail } from './reviewer-mail';
 
@@ -82,8 +83,8 @@ export type PublishOutcome = 'published' | 'failed' | 'needs_attention';
  * and their outbox rows — nothing more to write, and no transaction to hold open. They read the
  * changed delivery from a CTE named `changed` (id, post_id, channel_id, remote_url, last_error).
  */
-export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at: Date): SQL {
-  return sql`info as (
+export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at: Date): Announcement {
+  const ctes = sql`info as (
       select ch.id as delivery_id, ch.post_id, p.unit_id, ch.channel_id, c.name as channel_name, c.platform,
         ch.remote_url, ch.last_error
       from changed ch join posts p on p.id = ch.post_id join channels c on c.id = ch.channel_id
@@ -103,10 +104,8 @@ export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at:
       from pe cross join info join users u on u.unit_id = info.unit_id and u.disabled_at is null
       returning id
     ), ${outboxCtes(ctx, at, sql`(select unit_id from info)`)}`;
+  return { ctes, outbox: outboxIds };
 }
-
-/** The publish-outcome statement's extra result column (see `publishOutcomeCtes`). */
-export const publishOutcomeResult = outboxIds;
 
 export interface NotificationView {
   id: string;

@@ -7,7 +7,8 @@ import { allowedPostEvents } from '../domain/post-machine';
 import type { PlatformContext, PostOrigin, SourceReader } from '../platforms/types';
 import { recordAudit } from './audit';
 import { transitionDeliveryRow } from './delivery-transitions';
-import { postFacts, transitionInTx } from './posts';
+import { transitionInTx } from './post-transitions';
+import { postFacts } from './posts';
 import { leaveInboxes } from './review-levels';
 
 /**
@@ -50,19 +51,11 @@ export async function settleDeletedOrigin(ctx: AppContext, postId: string): Prom
     const facts = await postFacts(tx, postId);
     let withdrawn = false;
     if (allowedPostEvents(facts.status).includes('withdraw')) {
-      await transitionInTx(
-        tx,
-        { ...facts, userId: facts.authorId, role: 'contributor' },
-        facts,
-        'withdraw',
-        facts.version,
-        now,
-        {
-          comment: `${reason}: withdrawn from review.`,
-          actorId: null,
-          data: { originDeleted: true },
-        },
-      );
+      await transitionInTx(tx, { userId: facts.authorId }, facts, 'withdraw', facts.version, now, {
+        comment: `${reason}: withdrawn from review.`,
+        actorId: null,
+        data: { originDeleted: true },
+      });
       withdrawn = true;
     } else if (facts.status === 'approved') {
       // Levels that had not decided yet have nothing left to decide on.

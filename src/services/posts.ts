@@ -13,9 +13,8 @@ import {
   units,
   users,
 } from '../db/schema';
-import { AppError, conflict, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
+import { AppError, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
 import { type Actor, atLeast, type Resource } from '../domain/permissions';
-import { type PostEvent, transitionPost } from '../domain/post-machine';
 import { platformOfUrl } from '../domain/rendering';
 import type {
   DeliveryMode,
@@ -26,7 +25,7 @@ import type {
   PostStatus,
 } from '../domain/vocabulary';
 import type { PostOrigin } from '../platforms/types';
-import { enterInboxes, leaveInboxes } from './review-levels';
+import { insertPostEvent, transitionInTx } from './post-transitions';
 
 /**
  * Posts: what an office submits. Every change bumps `version` with a conditional UPDATE, so of two
@@ -182,7 +181,7 @@ export async function postMediaList(db: DbOrTx, postId: string): Promise<PostMed
     .orderBy(asc(postMedia.position));
   return rows.map(({ postAlt, mediaAlt, ...row }) => ({
     ...row,
-    kind: row.kind as MediaKind,
+    kind: row.kind,
     altText: postAlt ?? mediaAlt,
   }));
 }
@@ -273,7 +272,7 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
     deliveries: deliveryRows.map((d) => ({
       ...d,
       platform: d.platform,
-      mode: d.mode as DeliveryMode,
+      mode: d.mode,
       status: d.status,
       dueAt: d.dueAt.toISOString(),
       slotted: d.slotted === 1,
@@ -362,35 +361,6 @@ function contentColumns(content: PostContent) {
   };
 }
 
-export async function insertPostEvent(
-  tx: Tx,
-  event: {
-    postId: string;
-    actorId: string | null;
-    kind: PostEventKind;
-    fromStatus?: PostStatus | null;
-    toStatus?: PostStatus | null;
-    body?: string | null;
-    data?: Record<string, unknown>;
-    at: Date;
-  },
-): Promise<number> {
-  const [row] = await tx
-    .insert(postEvents)
-    .values({
-      postId: event.postId,
-      actorId: event.actorId,
-      kind: event.kind,
-      fromStatus: event.fromStatus ?? null,
-      toStatus: event.toStatus ?? null,
-      body: event.body ?? null,
-      data: event.data ?? {},
-      createdAt: event.at,
-    })
-    .returning({ id: postEvents.id });
-  return row!.id;
-}
-
 /** Where a post came from when an office source brought it in; one post per source item. */
 export interface IngestOrigin {
   sourceId: string;
@@ -454,88 +424,6 @@ export function expectedVersion(facts: PostFacts, given: number | undefined): nu
   return facts.version;
 }
 
-async function currentVersion(db: DbOrTx, postId: string): Promise<number> {
-  const [row] = await db.select({ version: posts.version }).from(posts).where(eq(posts.id, postId));
-  if (!row) throw notFound('Post');
-  return row.version;
-}
-
-/**
- * Bumps the post's version (and sets `columns`) only if it is still at `version`: the one write
- * that makes concurrent edits and decisions safe. Throws 409 with the current version otherwise.
- */
-export async function bumpPost(
-  tx: Tx,
-  postId: string,
-  version: number,
-  columns: Partial<typeof posts.$inferInsert>,
-  at: Date,
-): Promise<number> {
-  const [row] = await tx
-    .update(posts)
-    .set({ ...columns, version: sql`${posts.version} + 1`, updatedAt: at })
-    .where(and(eq(posts.id, postId), eq(posts.version, version)))
-    .returning({ version: posts.version });
-  if (!row) throw staleVersion(await currentVersion(tx, postId));
-  return row.version;
-}
-
-/** Gives each medium of the post that uses the medium's own alt text that text, so later edits of the medium pass it by. */
-async function freezeAltText(tx: Tx, postId: string): Promise<void> {
-  await tx
-    .update(postMedia)
-    .set({ altText: sql`(select ${media.altText} from ${media} where ${media.id} = ${postMedia.mediaId})` })
-    .where(and(eq(postMedia.postId, postId), sql`${postMedia.altText} is null`));
-}
-
-/** Asks the state machine; a refused transition is a 409 that changes nothing. */
-export function nextStatus(from: PostStatus, event: PostEvent): PostStatus {
-  const result = transitionPost(from, event);
-  if (!result.ok) throw conflict(result.code, result.message, { postStatus: from });
-  return result.to;
-}
-
-/**
- * Moves a post through the state machine in the caller's transaction: the conditional row update and
- * the event row together. Returns the new version and the event's id.
- */
-export async function transitionInTx(
-  tx: Tx,
-  actor: Actor,
-  facts: PostFacts,
-  event: PostEvent,
-  version: number,
-  at: Date,
-  options: {
-    comment?: string | null;
-    columns?: Partial<typeof posts.$inferInsert>;
-    /** More facts for the timeline event (the review level a decision was taken at). */
-    data?: Record<string, unknown>;
-    /** Who the timeline names; null when Gaung itself acted (the original was deleted at its source). */
-    actorId?: string | null;
-  } = {},
-): Promise<{ version: number; eventId: number; to: PostStatus }> {
-  const to = nextStatus(facts.status, event);
-  const newVersion = await bumpPost(tx, facts.id, version, { ...options.columns, status: to }, at);
-  // What was approved is what is published: the media's alt text is copied onto the post with the approval.
-  if (to === 'approved') await freezeAltText(tx, facts.id);
-  // The inboxes follow the status: a submission enters them, a post sent back or withdrawn leaves them.
-  if (event === 'submit') await enterInboxes(tx, facts, at);
-  else if (event === 'request_changes' || event === 'reject' || event === 'withdraw')
-    await leaveInboxes(tx, facts.id, at);
-  const eventId = await insertPostEvent(tx, {
-    postId: facts.id,
-    actorId: options.actorId === undefined ? actor.userId : options.actorId,
-    kind: 'transition',
-    fromStatus: facts.status,
-    toStatus: to,
-    body: options.comment ?? null,
-    data: { ...options.data, event, version: newVersion },
-    at,
-  });
-  return { version: newVersion, eventId, to };
-}
-
 export async function updatePost(
   ctx: AppContext,
   actor: Actor,
@@ -558,18 +446,12 @@ export async function updatePost(
       from === undefined ? current?.preferredFrom : from,
       to === undefined ? current?.preferredTo : to,
     );
-    const status = nextStatus(facts.status, 'edit');
-    const newVersion = await bumpPost(tx, facts.id, version, { ...contentColumns(content), status }, now);
-    await writeContentRows(tx, facts.id, facts.unitId, content);
-    await insertPostEvent(tx, {
-      postId: facts.id,
-      actorId: actor.userId,
+    await transitionInTx(tx, actor, facts, 'edit', version, now, {
       kind: 'edit',
-      fromStatus: facts.status,
-      toStatus: status,
-      data: { version: newVersion, fields: changed },
-      at: now,
+      columns: contentColumns(content),
+      data: { fields: changed },
     });
+    await writeContentRows(tx, facts.id, facts.unitId, content);
   });
   return loadPostView(ctx.db, facts.id);
 }
@@ -650,7 +532,7 @@ export async function listPostEvents(
     .orderBy(asc(postEvents.id));
   return rows.map((row) => ({
     id: row.id,
-    kind: row.kind as PostEventKind,
+    kind: row.kind,
     actor: row.actorId && row.actorName ? { id: row.actorId, name: row.actorName } : null,
     fromStatus: row.fromStatus,
     toStatus: row.toStatus,

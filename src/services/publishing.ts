@@ -5,7 +5,6 @@ import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import { channels, deliveries } from '../db/schema';
-import { transitionDelivery } from '../domain/delivery-machine';
 import { AppError } from '../domain/errors';
 import { describeRateWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
@@ -23,7 +22,7 @@ import {
 import { enqueueNotify } from '../queues/producers';
 import { blackoutHolds } from './blackouts';
 import { type ChannelRow, markNeedsReauth, platformContextFor, quotaOverridesOf } from './channels';
-import { type DeliveryTransition, transitionDeliveryRow } from './delivery-transitions';
+import { type DeliveryTransition, transitionDeliveries, transitionDeliveryRow } from './delivery-transitions';
 import { loadPublishMedia } from './media';
 import { type PublishOutcome, publishOutcomeCtes } from './notifications';
 import { holdIfOriginDeleted } from './sources';
@@ -53,13 +52,6 @@ export const WORKER_NAME = `${hostname()}/${process.pid}/${randomBytes(3).toStri
 export interface PublishWorker {
   name: string;
   liveness?: WorkerLiveness;
-}
-
-/** The next status an engine event leads to, from the delivery state machine. */
-function nextStatus(from: DeliveryStatus, event: 'claim' | 'lease_expired'): DeliveryStatus {
-  const step = transitionDelivery(from, event);
-  if (!step.ok) throw new Error(step.message);
-  return step.to;
 }
 
 const done = (outcome: string): PublishStep => ({ next: 'done', outcome });
@@ -191,29 +183,24 @@ export async function claimDelivery(
   const now = ctx.now();
   const leaseUntil = new Date(now.getTime() + ctx.config.GAUNG_LEASE_SECONDS * 1000);
   const holder = worker.liveness?.healthy() ? worker.name : null;
-  const [row] = await queryRows<RawWork & { number: number }>(
+  const [row] = await transitionDeliveries<RawWork & { number: number }>(
     ctx.db,
-    sql`with d as (
-        update deliveries set status = ${nextStatus('scheduled', 'claim')}, lease_until = ${ts(leaseUntil)},
-          lease_holder = ${holder}, version = deliveries.version + 1, updated_at = ${ts(now)}
-        from channels c
-        where deliveries.id = ${deliveryId}::uuid and deliveries.status = 'scheduled'
-          and deliveries.due_at <= ${ts(now)}
-          and c.id = deliveries.channel_id and c.status = 'active' and c.archived_at is null
-          and not ${blackoutHolds(now)}
-        returning deliveries.*
-      ), attempt as (
-        insert into delivery_attempts (delivery_id, number, started_at, worker)
-        select id, coalesce((select max(number) from delivery_attempts where delivery_id = ${deliveryId}::uuid), 0) + 1,
-          ${ts(now)}, ${worker.name}
-        from d
-        returning number
-      ), event as (
-        insert into delivery_events (delivery_id, from_status, to_status, reason, created_at)
-        select d.id, 'scheduled', 'publishing', 'attempt ' || attempt.number, ${ts(now)} from d, attempt
-      )
-      select ${workColumns}, attempt.number
-      from d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id, attempt`,
+    {
+      deliveryId,
+      from: 'scheduled',
+      event: 'claim',
+      now,
+      reason: sql`'attempt ' || attempt.number`,
+      lease: { until: leaseUntil, holder },
+      attempt: { open: { worker: worker.name } },
+      using: sql`channels c`,
+      where: sql`d.due_at <= ${ts(now)}
+        and c.id = d.channel_id and c.status = 'active' and c.archived_at is null
+        and not ${blackoutHolds(now, sql`d.due_at`)}`,
+    },
+    sql`select ${workColumns}, attempt.number
+      from changed d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
+        join attempt on attempt.delivery_id = d.id`,
   );
   if (!row) return null;
   const work = workFromRaw(row);
@@ -310,28 +297,27 @@ export async function expireLeases(
 ): Promise<{ id: string; attempts: number }[]> {
   const now = ctx.now();
   const { deliveryId, gone } = scope;
-  const which = gone
-    ? sql`lease_holder = ${gone.holder} and updated_at < ${ts(gone.claimedBefore)}`
-    : sql`lease_until < ${ts(now)}`;
-  const rows = await queryRows<{ id: string; attempts: number }>(
+  const rows = await transitionDeliveries<{ id: string; attempts: number }>(
     ctx.db,
-    sql`with expired as (
-        update deliveries set status = ${nextStatus('publishing', 'lease_expired')}, attempts = deliveries.attempts + 1,
-          lease_until = null, lease_holder = null, version = deliveries.version + 1, updated_at = ${ts(now)},
-          last_error = 'The worker stopped before it recorded the outcome', last_error_code = 'lease_expired'
-        where status = 'publishing' and ${which}
-          ${deliveryId ? sql`and id = ${deliveryId}::uuid` : sql``}
-        returning id, attempts
-      ), attempt as (
-        update delivery_attempts set ended_at = ${ts(now)}, outcome = 'unknown',
-          error = 'lease expired: the worker stopped before it recorded the outcome', error_code = 'lease_expired'
-        where delivery_id in (select id from expired) and ended_at is null
-      ), event as (
-        insert into delivery_events (delivery_id, from_status, to_status, reason, created_at)
-        select id, 'publishing', ${nextStatus('publishing', 'lease_expired')}, ${gone ? 'the worker holding it is gone' : 'lease expired'}, ${ts(now)}
-        from expired
-      )
-      select id, attempts from expired`,
+    {
+      deliveryId,
+      from: 'publishing',
+      event: 'lease_expired',
+      now,
+      where: gone
+        ? sql`d.lease_holder = ${gone.holder} and d.updated_at < ${ts(gone.claimedBefore)}`
+        : sql`d.lease_until < ${ts(now)}`,
+      reason: gone ? 'the worker holding it is gone' : 'lease expired',
+      attemptsDelta: 1,
+      lastError: { message: 'The worker stopped before it recorded the outcome', code: 'lease_expired' },
+      attempt: {
+        close: 'open',
+        outcome: 'unknown',
+        error: 'lease expired: the worker stopped before it recorded the outcome',
+        errorCode: 'lease_expired',
+      },
+    },
+    sql`select id, attempts from changed`,
   );
   return rows.map((row) => ({ id: row.id, attempts: Number(row.attempts) }));
 }

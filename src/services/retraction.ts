@@ -3,10 +3,8 @@ import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
 import { posts } from '../db/schema';
-import { transitionDelivery } from '../domain/delivery-machine';
-import { conflict, forbidden } from '../domain/errors';
+import { forbidden } from '../domain/errors';
 import { type Actor, decide } from '../domain/permissions';
-import { transitionPost } from '../domain/post-machine';
 import { describeDeleteWindow, waitUntilAfterRateLimit } from '../domain/rate-limits';
 import { retryDelayMs } from '../domain/retry-policy';
 import type { CorrectionKind, DeliveryMode, DeliveryStatus, Platform } from '../domain/vocabulary';
@@ -20,19 +18,18 @@ import {
 } from '../queues/producers';
 import { recordAudit } from './audit';
 import { type ChannelRow, loadChannel, platformContextFor } from './channels';
-import { transitionDeliveryRow } from './delivery-transitions';
+import { transitionDeliveries, transitionDeliveryRow } from './delivery-transitions';
 import {
   bumpPost,
-  expectedVersion,
-  insertDraftInTx,
   insertPostEvent,
   nextStatus,
-  type PostFacts,
-  postFacts,
+  retractSettledPosts,
   transitionInTx,
-} from './posts';
+} from './post-transitions';
+import { expectedVersion, insertDraftInTx, type PostFacts, postFacts } from './posts';
 import { WORKER_NAME } from './publishing';
 import { approvePost } from './reviews/approval';
+import { replanAfterFreed } from './slot-planning';
 
 /**
  * The engine's retraction: take one `retracting` delivery off its platform. The discipline is the
@@ -73,11 +70,9 @@ const label = (platform: Platform) => PLATFORM_LIMITS[platform]?.label ?? platfo
  * replying to it still on its way out (the reply goes first, then the original is deleted).
  */
 async function claimRetraction(ctx: AppContext, deliveryId: string): Promise<RetractionClaim | null> {
-  const step = transitionDelivery('retracting', 'claim_retraction');
-  if (!step.ok) throw new Error(step.message);
   const now = ctx.now();
   const leaseUntil = new Date(now.getTime() + ctx.config.GAUNG_LEASE_SECONDS * 1000);
-  const [row] = await queryRows<{
+  const [row] = await transitionDeliveries<{
     id: string;
     post_id: string;
     version: number;
@@ -93,29 +88,22 @@ async function claimRetraction(ctx: AppContext, deliveryId: string): Promise<Ret
     channel_id: string;
   }>(
     ctx.db,
-    sql`with d as (
-        update deliveries set lease_until = ${ts(leaseUntil)}, version = deliveries.version + 1,
-          updated_at = ${ts(now)}
-        where deliveries.id = ${deliveryId}::uuid and deliveries.status = 'retracting'
-          and deliveries.due_at <= ${ts(now)}
-          and (deliveries.lease_until is null or deliveries.lease_until < ${ts(now)})
-          and not exists (select 1 from deliveries r where r.replies_to = deliveries.id
-            and r.status in ('scheduled', 'publishing', 'unknown'))
-        returning deliveries.*
-      ), attempt as (
-        insert into delivery_attempts (delivery_id, number, started_at, worker)
-        select id, coalesce((select max(number) from delivery_attempts where delivery_id = ${deliveryId}::uuid), 0) + 1,
-          ${ts(now)}, ${WORKER_NAME}
-        from d
-        returning number
-      ), event as (
-        insert into delivery_events (delivery_id, from_status, to_status, reason, created_at)
-        select d.id, 'retracting', ${step.to}, 'retraction attempt ' || attempt.number, ${ts(now)} from d, attempt
-      )
-      select d.id, d.post_id, d.version, d.attempts, attempt.number, d.mode, d.remote_id, d.remote_ids, d.remote_url,
+    {
+      deliveryId,
+      from: 'retracting',
+      event: 'claim_retraction',
+      now,
+      reason: sql`'retraction attempt ' || attempt.number`,
+      lease: { until: leaseUntil, holder: null },
+      attempt: { open: { worker: WORKER_NAME } },
+      where: sql`d.due_at <= ${ts(now)} and (d.lease_until is null or d.lease_until < ${ts(now)})
+        and not exists (select 1 from deliveries r where r.replies_to = d.id
+          and r.status in ('scheduled', 'publishing', 'unknown'))`,
+    },
+    sql`select d.id, d.post_id, d.version, d.attempts, attempt.number, d.mode, d.remote_id, d.remote_ids, d.remote_url,
         (extract(epoch from coalesce(d.published_at, d.updated_at)) * 1000)::float8 as published_ms,
         p.source_url, d.retraction_reason as reason, d.channel_id
-      from d join posts p on p.id = d.post_id, attempt`,
+      from changed d join posts p on p.id = d.post_id join attempt on attempt.delivery_id = d.id`,
   );
   if (!row) return null;
   const { channel } = await loadChannel(ctx.db, row.channel_id);
@@ -149,7 +137,7 @@ function classify(adapter: { classifyError(error: unknown): ErrorClass }, error:
 export async function advanceRetraction(ctx: AppContext, deliveryId: string): Promise<RetractionStep> {
   const claim = await claimRetraction(ctx, deliveryId);
   if (!claim) return whyNotClaimed(ctx, deliveryId);
-  const platform = claim.channel.platform as Platform;
+  const platform = claim.channel.platform;
   const adapter = ctx.platforms.get(platform);
   let outcome: RetractResult | ErrorClass;
   if (!adapter) {
@@ -226,7 +214,7 @@ async function recordRetraction(
   outcome: RetractResult | ErrorClass,
 ): Promise<RetractionStep> {
   const now = ctx.now();
-  const platform = claim.channel.platform as Platform;
+  const platform = claim.channel.platform;
   const base = { deliveryId: claim.id, from: 'retracting' as const, version: claim.version, now };
   const close = claim.attemptNumber;
   const lost = done('lost the claim');
@@ -332,31 +320,14 @@ export async function settleRetractedPosts(
   postIds?: readonly string[],
   db: DbOrTx = ctx.db,
 ) {
-  const step = transitionPost('approved', 'retract');
-  if (!step.ok) throw conflict(step.code, step.message);
-  const now = ctx.now();
+  if (postIds && postIds.length === 0) return [];
   const only = postIds
     ? sql`and p.id in (${sql.join(
         postIds.map((id) => sql`${id}::uuid`),
         sql`, `,
       )})`
     : sql``;
-  if (postIds && postIds.length === 0) return [];
-  const rows = await queryRows<{ id: string }>(
-    db,
-    sql`with settled as (
-        update posts p set status = ${step.to}, retracted_at = ${ts(now)}, version = p.version + 1, updated_at = ${ts(now)}
-        where p.status = 'approved' and p.retraction_reason is not null ${only}
-          and not exists (select 1 from deliveries d where d.post_id = p.id and d.status not in ('retracted', 'cancelled'))
-        returning p.id, p.version, p.retraction_reason
-      ), event as (
-        insert into post_events (post_id, actor_id, kind, from_status, to_status, body, data, created_at)
-        select id, null, 'transition', 'approved', ${step.to}, retraction_reason,
-          jsonb_build_object('event', 'retract', 'version', version), ${ts(now)} from settled
-      )
-      select id from settled`,
-  );
-  return rows.map((row) => row.id);
+  return retractSettledPosts(db, ctx.now(), only);
 }
 
 /**
@@ -365,21 +336,19 @@ export async function settleRetractedPosts(
  */
 export async function sweepRetractions(ctx: AppContext, limit: number): Promise<number> {
   const now = ctx.now();
-  const start = transitionDelivery('published', 'retract');
-  if (!start.ok) throw new Error(start.message);
   // In flight when retracted, published since: retracted now.
-  const resolved = await queryRows<{ id: string }>(
+  const resolved = await transitionDeliveries<{ id: string }>(
     ctx.db,
-    sql`with moved as (
-        update deliveries d set status = ${start.to}, version = d.version + 1, updated_at = ${ts(now)},
-          due_at = ${ts(now)}, attempts = 0, lease_until = null
-        where d.status = 'published' and d.retraction_requested_at is not null
-        returning d.id, d.retraction_reason
-      ), event as (
-        insert into delivery_events (delivery_id, from_status, to_status, reason, created_at)
-        select id, 'published', ${start.to}, 'retracted once published: ' || coalesce(retraction_reason, ''), ${ts(now)} from moved
-      )
-      select id from moved`,
+    {
+      from: 'published',
+      event: 'retract',
+      now,
+      where: sql`d.retraction_requested_at is not null`,
+      reason: sql`'retracted once published: ' || coalesce(changed.retraction_reason, '')`,
+      dueAt: now,
+      attempts: 0,
+    },
+    sql`select id from changed`,
   );
   const due = await queryRows<{ id: string; attempts: number; due_ms: number }>(
     ctx.db,
@@ -497,7 +466,7 @@ export async function requestRetraction(
     );
   const reason = input.reason.trim();
   const retracting: PublishTarget[] = [];
-  const cancelled: { id: string; attempts: number }[] = [];
+  const cancelled: { id: string; attempts: number; channelId: string }[] = [];
   const replying = input.correction?.as === 'reply';
   let correctionPostId: string | null = null;
   await ctx.db.transaction(async (tx) => {
@@ -541,7 +510,7 @@ export async function requestRetraction(
           reason: `cancelled by a retraction: ${reason}`,
           retraction: { reason },
         });
-        if (row) cancelled.push({ id: row.id, attempts: row.attempts });
+        if (row) cancelled.push({ id: row.id, attempts: row.attempts, channelId: entry.channelId });
       } else if (entry.plan === 'after_publish') {
         // Not a status change: the sweep retracts it once it is published.
         await queryRows(
@@ -577,6 +546,11 @@ export async function requestRetraction(
     ctx.log.warn({ err: error, postId: facts.id }, 'could not queue the retractions; the sweeper will'),
   );
   for (const target of cancelled) await dropPublishJob(ctx, target).catch(() => {});
+  // The cancelled deliveries' slots are free again for the channels' provisional deliveries.
+  await replanAfterFreed(
+    ctx,
+    cancelled.map((target) => target.channelId),
+  );
   return { scope, correctionPostId };
 }
 

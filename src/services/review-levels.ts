@@ -85,7 +85,7 @@ export async function levelState(
     .from(postLevels)
     .where(and(eq(postLevels.postId, postId), eq(postLevels.unitId, unitId)));
   const [row] = lock ? await query.for('update') : await query;
-  return row ? { decision: row.decision as LevelDecision | null, forwardedAt: row.forwardedAt } : null;
+  return row ? { decision: row.decision, forwardedAt: row.forwardedAt } : null;
 }
 
 /** More channels come from a level that approved the post; any other level approves it first. */

@@ -33,7 +33,8 @@ import {
 } from './channels';
 import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
-import { insertDraftInTx, normaliseTags, postFacts, transitionInTx } from './posts';
+import { transitionInTx } from './post-transitions';
+import { insertDraftInTx, normaliseTags, postFacts } from './posts';
 import { queueRuleApprovals, rulesOfSource } from './source-rules';
 import { loadUnit } from './units';
 

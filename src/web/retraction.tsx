@@ -4,11 +4,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { posts } from '../db/schema';
 import type { FieldError } from '../domain/errors';
-import { type Actor, decide } from '../domain/permissions';
+import { type Actor, authorize, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { CORRECTION_KINDS, type CorrectionKind, type DeliveryStatus } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { loadPostView, type PostView, postFacts, postResource } from '../services/posts';
 import { type RetractionScope, requestRetraction, retractionScope } from '../services/retraction';
 import {

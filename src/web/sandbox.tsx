@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../domain/errors';
-import { requireActor } from '../http/auth';
 import { authorize } from '../domain/permissions';
+import { requireActor } from '../http/auth';
 import { loadChannel } from '../services/channels';
 import { listSandboxPosts, type SandboxPost } from '../services/sandbox-timeline';
 import { ExternalLink, Time } from './components';

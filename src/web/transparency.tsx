@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
+import { authorize } from '../domain/permissions';
 import { LOCALES, type Platform } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { nationalPressUnit } from '../services/press';
 import {
   type TransparencyMonth,

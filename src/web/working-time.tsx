@@ -2,10 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
-import { decide } from '../domain/permissions';
+import { authorize, decide } from '../domain/permissions';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { authorize } from '../domain/permissions';
 import { calendarDate, clockTime, holidayName, reviewWaitMinutes } from '../schemas/working-time';
 import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {

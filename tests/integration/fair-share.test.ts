@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blackouts, deliveries, deliveryEvents, posts } from '../../src/db/schema';
 import { settleEndedBlackouts } from '../../src/services/blackouts';
@@ -143,6 +143,33 @@ describe.each(testDrivers())('fair share of slots on %s', (driver) => {
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect((await deliveryOf(second)).dueAt.toISOString()).toBe('2030-03-11T02:00:00.000Z');
     expect((await deliveryOf(fixedPost.id)).dueAt.toISOString()).toBe(fixedAt);
+  });
+
+  it('moves provisional deliveries into a slot a retraction cancelled', async () => {
+    now = new Date('2030-04-01T00:00:00.000Z');
+    const channel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: '@ditjen_retracted',
+      slots: ['0 9,15 * * *'],
+    });
+    const first = await approveToNextSlot('officeA1', channel, 'Akan ditarik');
+    const second = await approveToNextSlot('officeA2', channel, 'Menunggu slot');
+    expect((await deliveryOf(first)).dueAt.toISOString()).toBe('2030-04-01T02:00:00.000Z');
+    expect((await deliveryOf(second)).dueAt.toISOString()).toBe('2030-04-01T08:00:00.000Z');
+    const [post] = await t.ctx.db.select().from(posts).where(eq(posts.id, first));
+    const retracted = await api(humas, 'POST', `/posts/${first}/retract`, {
+      version: post!.version,
+      reason: 'Jadwal keliru',
+    });
+    expect(retracted.statusCode, retracted.body).toBe(200);
+    expect((await deliveryOf(first)).status).toBe('cancelled');
+    expect((await deliveryOf(second)).dueAt.toISOString()).toBe('2030-04-01T02:00:00.000Z');
+    const [moved] = await t.ctx.db
+      .select({ reason: deliveryEvents.reason })
+      .from(deliveryEvents)
+      .where(eq(deliveryEvents.deliveryId, (await deliveryOf(second)).id))
+      .orderBy(desc(deliveryEvents.id))
+      .limit(1);
+    expect(moved?.reason).toBe('fair share: moved to 2030-04-01T02:00:00.000Z');
   });
 
   it('neither offers nor gives a slot inside a blackout, and plans into it once the blackout ends', async () => {

@@ -14,6 +14,10 @@ const ALLOWED: Record<string, ChannelStatus> = {
   'paused credentials_refused': 'paused',
   'paused pause': 'paused',
   'paused resume': 'active',
+  // Archiving keeps the status; it sets archived_at.
+  'active archive': 'active',
+  'needs_reauth archive': 'needs_reauth',
+  'paused archive': 'paused',
 };
 
 const pairs = CHANNEL_STATUSES.flatMap((from) =>

@@ -18,6 +18,7 @@ const EVENTS: PostEvent[] = [
   'forward',
   'edit',
   'retract',
+  'add_targets',
 ];
 const ALLOWED: Record<string, PostStatus> = {
   'draft submit': 'submitted',
@@ -38,17 +39,19 @@ const ALLOWED: Record<string, PostStatus> = {
   'changes_requested withdraw': 'withdrawn',
   'changes_requested edit': 'changes_requested',
   'approved retract': 'retracted',
+  // More channels only for an approved post, which stays approved.
+  'approved add_targets': 'approved',
 };
 
 const pairs = POST_STATUSES.flatMap((from) => EVENTS.map((event) => ({ from, event })));
 
 describe('post state machine', () => {
-  it('knows exactly the nine events of the design', () => {
+  it('knows exactly the ten events of the design', () => {
     expect([...POST_EVENTS].sort()).toEqual([...EVENTS].sort());
   });
 
-  it('is tested on all 63 (state, event) pairs', () => {
-    expect(pairs).toHaveLength(63);
+  it('is tested on all 70 (state, event) pairs', () => {
+    expect(pairs).toHaveLength(70);
   });
 
   it.each(pairs)('$from + $event', ({ from, event }) => {
@@ -85,6 +88,14 @@ describe('post state machine', () => {
     if (!result.ok) expect(result.message).toContain('cancel those instead');
   });
 
+  it('refuses more channels for a post under review, and says to approve it first', () => {
+    expect(transitionPost('submitted', 'add_targets')).toEqual({
+      ok: false,
+      code: 'invalid_transition',
+      message: 'This post is waiting for review, so it cannot be given more channels. Approve it first.',
+    });
+  });
+
   it('lists the buttons for each state', () => {
     expect(allowedPostEvents('draft')).toEqual(['submit', 'withdraw', 'edit']);
     expect(allowedPostEvents('submitted')).toEqual([
@@ -97,7 +108,7 @@ describe('post state machine', () => {
       'edit',
     ]);
     expect(allowedPostEvents('changes_requested')).toEqual(['submit', 'withdraw', 'edit']);
-    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward', 'retract']);
+    expect(allowedPostEvents('approved')).toEqual(['approve', 'pass', 'forward', 'retract', 'add_targets']);
     expect(allowedPostEvents('retracted')).toEqual([]);
     expect(allowedPostEvents('rejected')).toEqual([]);
     expect(allowedPostEvents('withdrawn')).toEqual([]);

@@ -8,16 +8,8 @@ import { decideTiktokChoice, type TiktokChoice, tiktokFacts } from '../../domain
 import type { DeliveryMode } from '../../domain/vocabulary';
 import type { ChannelRow } from '../channels';
 import { recordNotifications } from '../notifications';
-import {
-  bumpPost,
-  expectedVersion,
-  insertPostEvent,
-  loadPostView,
-  nextStatus,
-  type PostFacts,
-  type PostView,
-  transitionInTx,
-} from '../posts';
+import { bumpPost, insertPostEvent, nextStatus, transitionInTx } from '../post-transitions';
+import { expectedVersion, loadPostView, type PostFacts, type PostView } from '../posts';
 import { recordLevelAction, requireApprovedLevel } from '../review-levels';
 import { replanChannel } from '../slot-planning';
 import { actorLevel, afterCommit } from './decisions';
@@ -324,10 +316,7 @@ export async function addTargets(
   input: { version: number; targets: TargetInput[] },
 ): Promise<PostView> {
   expectedVersion(facts, input.version);
-  if (facts.status !== 'approved')
-    throw conflict('invalid_transition', 'Only an approved post can get more channels; approve it first', {
-      postStatus: facts.status,
-    });
+  nextStatus(facts.status, 'add_targets');
   const existing = await ctx.db
     .select({ channelId: deliveries.channelId })
     .from(deliveries)

@@ -7,14 +7,8 @@ import type { Actor } from '../../domain/permissions';
 import { levelAbove } from '../../domain/review-levels';
 import { enqueueDueDeliveries, enqueueNotify } from '../../queues/producers';
 import { recordNotifications } from '../notifications';
-import {
-  expectedVersion,
-  loadPostView,
-  nextStatus,
-  type PostFacts,
-  type PostView,
-  transitionInTx,
-} from '../posts';
+import { nextStatus, transitionInTx } from '../post-transitions';
+import { expectedVersion, loadPostView, type PostFacts, type PostView } from '../posts';
 import { type LevelUnit, loadLevelUnit, recordLevelAction } from '../review-levels';
 
 /** Decisions without deliveries: pass, forward, request changes, reject. */

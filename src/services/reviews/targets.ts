@@ -90,7 +90,7 @@ export async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<Pos
     unitName: facts.unitName,
     variants,
     mediaIds: mediaRows.map((m) => m.id),
-    media: mediaRows.map(({ id: _, ...m }) => ({ ...m, kind: m.kind as MediaFacts['kind'] })),
+    media: mediaRows.map(({ id: _, ...m }) => m),
   };
 }
 
