@@ -94,7 +94,10 @@ async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
 }
 
 /** A submitted post of office A1 that the rule will approve in half an hour. */
-async function pendingApproval(env: MatrixEnv, source: string): Promise<{ rule: string; post: string }> {
+export async function pendingApproval(
+  env: MatrixEnv,
+  source: string,
+): Promise<{ rule: string; post: string }> {
   const rule = await officeA1Rule(env, source);
   const now = new Date();
   const [post] = await env.ctx.db

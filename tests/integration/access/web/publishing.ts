@@ -1,6 +1,6 @@
 import { insertChannel } from '../../../helpers/posts';
 import { freshDelivery } from '../deliveries';
-import { feedSite, officeA1Source } from '../sources';
+import { feedSite, officeA1Source, pendingApproval } from '../sources';
 import type { MatrixEnv } from '../table';
 import { anyone, form, page, signedIn, webTable } from './table';
 
@@ -237,6 +237,24 @@ export const publishingTable = webTable<Fixtures>({
       route: 'POST /sources/:id/delete',
       request: async (_actor, _f, env) => form(`/sources/${await officeA1Source(env)}/delete`),
       expect: stopSource(303),
+    },
+    {
+      route: 'POST /inbox/rules/:sourceId/:ruleId/stop',
+      case: "stopping a rule's pending approval of a post of office A1's source",
+      request: async (_actor, f, env) => {
+        const { rule, post } = await pendingApproval(env, f.source);
+        return form(`/inbox/rules/${f.source}/${rule}/stop`, { post });
+      },
+      // Reviewers and admins of office A1 and above, who may set the source's rules.
+      expect: signedIn({
+        national: [404, 303, 303],
+        regionA: [404, 303, 303],
+        regionB: [404, 404, 404],
+        officeA1: [403, 303, 303],
+        officeA2: [404, 404, 404],
+        officeB1: [404, 404, 404],
+        officeB2: [404, 404, 404],
+      }),
     },
   ],
 });
