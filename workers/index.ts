@@ -1,5 +1,6 @@
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { AppContext } from '../src/context';
+import { preloadLazyModules } from '../src/infra/lazy-require';
 import type { QueueName, QueuePayloads } from '../src/queues/index';
 import { upsertMaintenanceSchedulers } from '../src/queues/producers';
 import { workerConnection } from '../src/queues/redis';
@@ -29,6 +30,7 @@ type Processor<N extends QueueName> = (
  * heartbeats in Redis and, twice a beat, hands the claims of workers that are gone to reconciliation.
  */
 export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
+  preloadLazyModules();
   const liveness = await startLiveness(ctx, WORKER_NAME);
   const publisher: PublishWorker = { name: WORKER_NAME, liveness };
   const connections = new Set<ReturnType<typeof workerConnection>>();

@@ -9,8 +9,21 @@ const require = createRequire(import.meta.url);
  */
 export function lazyRequire<T>(name: string): () => T {
   let loaded: T | undefined;
-  return () => {
+  const load = () => {
     loaded ??= require(name) as T;
     return loaded;
   };
+  loaders.push(load);
+  return load;
+}
+
+const loaders: (() => unknown)[] = [];
+
+/**
+ * Loads every lazily required package now. A worker does this before it takes any job: a synchronous
+ * load in the middle of publishing would hold up its heartbeat, and a worker whose heartbeat stops
+ * looks gone to the others, who then take its claims over.
+ */
+export function preloadLazyModules(): void {
+  for (const load of loaders) load();
 }
