@@ -229,31 +229,46 @@ export function shorten(text: string, max: number): string {
 // RSS and Atom
 
 const fastXmlParser = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
-let parser: import('fast-xml-parser').XMLParser | undefined;
 
-/** The feed parser, built on the first feed read: fast-xml-parser is not loaded at start. */
-function feedParser(): import('fast-xml-parser').XMLParser {
-  parser ??= new (fastXmlParser().XMLParser)({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    textNodeName: '#text',
-    parseTagValue: false,
-    trimValues: true,
-    processEntities: true,
-    // One linear pass over each value; DOCTYPE entities are never expanded (no entity bombs), and a
-    // reference to no character stays as written instead of throwing.
-    entityDecoder: {
-      decode: decodeEntities,
-      setExternalEntities: () => {},
-      addInputEntities: () => {},
-      reset: () => {},
-      setXmlVersion: () => {},
-    },
-    isArray: (name) =>
-      ['item', 'entry', 'link', 'enclosure', 'media:content', 'media:group', 'category'].includes(name),
-  });
-  return parser;
+/**
+ * An XML parser for feeds whose `arrayTags` always parse as lists, built on its first use:
+ * fast-xml-parser is not loaded at start.
+ */
+export function lazyFeedParser(arrayTags: readonly string[]): () => import('fast-xml-parser').XMLParser {
+  let parser: import('fast-xml-parser').XMLParser | undefined;
+  return () => {
+    parser ??= new (fastXmlParser().XMLParser)({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      textNodeName: '#text',
+      parseTagValue: false,
+      trimValues: true,
+      processEntities: true,
+      // One linear pass over each value; DOCTYPE entities are never expanded (no entity bombs), and a
+      // reference to no character stays as written instead of throwing.
+      entityDecoder: {
+        decode: decodeEntities,
+        setExternalEntities: () => {},
+        addInputEntities: () => {},
+        reset: () => {},
+        setXmlVersion: () => {},
+      },
+      isArray: (name) => arrayTags.includes(name),
+    });
+    return parser;
+  };
 }
+
+/** The RSS and Atom parser. */
+const feedParser = lazyFeedParser([
+  'item',
+  'entry',
+  'link',
+  'enclosure',
+  'media:content',
+  'media:group',
+  'category',
+]);
 
 type XmlNode = Record<string, unknown>;
 

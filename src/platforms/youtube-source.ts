@@ -1,8 +1,8 @@
 import { isAxiosError } from 'axios';
 import { z } from 'zod';
-import { lazyRequire } from '../infra/lazy-require';
+import { lazyFeedParser } from './feeds';
 import { classifyHttpError, createHttpClient } from './http';
-import { decodeEntities, SOURCE_ANSWER_MAX_BYTES, withLink } from './shared';
+import { SOURCE_ANSWER_MAX_BYTES, withLink } from './shared';
 import { formatTimeCursor, getSourceJson, oversized, parseTimeCursor, readClass } from './source-read';
 import {
   type ErrorClass,
@@ -35,29 +35,8 @@ const DEFAULT_FEEDS = 'https://www.youtube.com';
 /** videos.list takes at most 50 ids. */
 const VIDEOS_PER_CALL = 50;
 
-const fastXmlParser = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
-let parser: import('fast-xml-parser').XMLParser | undefined;
-
-/** The channel feed parser, built on the first read: fast-xml-parser is not loaded at start. */
-function feedParser(): import('fast-xml-parser').XMLParser {
-  parser ??= new (fastXmlParser().XMLParser)({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    textNodeName: '#text',
-    parseTagValue: false,
-    trimValues: true,
-    processEntities: true,
-    entityDecoder: {
-      decode: decodeEntities,
-      setExternalEntities: () => {},
-      addInputEntities: () => {},
-      reset: () => {},
-      setXmlVersion: () => {},
-    },
-    isArray: (name) => ['entry', 'link'].includes(name),
-  });
-  return parser;
-}
+/** The channel feed parser. */
+const feedParser = lazyFeedParser(['entry', 'link']);
 
 type Node = Record<string, unknown>;
 const text = (node: unknown): string =>
