@@ -18,6 +18,9 @@ const twitterText = lazyRequire<typeof import('twitter-text')>('twitter-text');
  * publishing engine all call these same functions.
  */
 
+/** The hashtags in a text as X counts them (`#tag`, in any script), without their `#`. */
+export const extractHashtags = (text: string): string[] => twitterText().extractHashtags(text);
+
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
