@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Platform } from '../../src/domain/vocabulary';
+import { isPlatform, type Platform, type SourceKind } from '../../src/domain/vocabulary';
 import { type RunningWorkers, startWorkers } from '../../workers/index';
+import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createGraphFake, createThreadsFake, type GraphFake, type ThreadsFake } from '../fakes/meta';
 import { testImage } from '../fakes/platform-context';
@@ -51,6 +52,7 @@ describe('an office post, from its own account to a national channel', () => {
   let threads: ThreadsFake;
   let telegram: TelegramFake;
   let youtube: FakeYoutube;
+  let site: FeedSite;
   let pds: TestPds;
   let office: TestUser;
   let reviewer: TestUser;
@@ -66,6 +68,7 @@ describe('an office post, from its own account to a national channel', () => {
     threads = createThreadsFake({ pollsUntilFinished: 0 });
     telegram = createTelegramFake();
     youtube = createFakeYoutube();
+    site = createFeedSite();
     const [started] = await Promise.all([
       startTestPds(),
       x.start(),
@@ -74,6 +77,7 @@ describe('an office post, from its own account to a national channel', () => {
       threads.start(),
       telegram.start(),
       youtube.start(),
+      site.start(),
     ]);
     pds = started;
     // Instagram and Threads fetch the media from Gaung's signed URLs: the app listens where it says it is.
@@ -122,6 +126,7 @@ describe('an office post, from its own account to a national channel', () => {
       threads?.stop(),
       telegram?.stop(),
       youtube?.stop(),
+      site?.stop(),
     ]);
   });
 
@@ -153,7 +158,7 @@ describe('an office post, from its own account to a national channel', () => {
   async function journey(input: {
     source: Record<string, unknown>;
     post: () => Promise<Original>;
-    platform: Platform;
+    platform: SourceKind;
     mediaKinds: string[];
     authorHandle: string | null;
     channelId: string;
@@ -190,7 +195,7 @@ describe('an office post, from its own account to a national channel', () => {
       }, 30_000),
     ).toBe(true);
     expect(item!.body).toContain(original.text);
-    expect(item!.sourcePlatform).toBe(input.platform);
+    expect(item!.sourcePlatform).toBe(isPlatform(input.platform) ? input.platform : null);
 
     const view = (await api('GET', `/posts/${item!.id}`, reviewer)).json();
     expect(view).toMatchObject({
@@ -526,6 +531,39 @@ describe('an office post, from its own account to a national channel', () => {
     const made = graph.pagePosts(centre.pageId);
     expect(made).toHaveLength(1);
     expect(made[0]!.message).toContain(original.url);
+    expect(made[0]!.photoIds).toHaveLength(1);
+  });
+
+  it('RSS: an article of the office website with its picture, a copy with credit on the national Page', async () => {
+    const feed = site.feed('/berita/rss.xml', { format: 'rss', title: 'Kanim Pontianak' });
+    const centre = graph.createPage('Ditjen Imigrasi (RSS)');
+    const channelId = await nationalChannel(
+      'facebook',
+      { pageId: centre.pageId },
+      { pageAccessToken: centre.pageToken },
+    );
+    const picture = await testImage({ hue: 330, format: 'jpeg' });
+    const { original, delivery } = await journey({
+      source: { kind: 'rss', url: feed.url },
+      async post() {
+        const title = unique('Sosialisasi keimigrasian di SMA Negeri 1');
+        const added = feed.add({
+          title,
+          summary: '<p>Petugas menjelaskan layanan paspor.</p>',
+          media: [{ bytes: picture, description: 'Petugas di depan kelas' }],
+        });
+        return { nativeId: added.link, url: added.link, text: title };
+      },
+      platform: 'rss',
+      mediaKinds: ['image'],
+      authorHandle: null,
+      channelId,
+      mode: 'copy',
+    });
+    expect(delivery.renderedText).toContain(original.url);
+    const made = graph.pagePosts(centre.pageId);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.message).toBe(delivery.renderedText);
     expect(made[0]!.photoIds).toHaveLength(1);
   });
 });
