@@ -7,6 +7,7 @@ import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createGraphFake, createThreadsFake, type GraphFake, type ThreadsFake } from '../fakes/meta';
 import { testImage } from '../fakes/platform-context';
 import { createTelegramFake, type TelegramFake } from '../fakes/telegram';
+import { createFakeTiktok, type FakeTiktok } from '../fakes/tiktok';
 import { createFakeX, type FakeX } from '../fakes/x';
 import { createFakeYoutube, type FakeYoutube } from '../fakes/youtube';
 import { createTestApp, type TestApp } from '../helpers/context';
@@ -17,6 +18,7 @@ import { startTestPds, type TestPds } from '../helpers/pds';
 import { insertChannel } from '../helpers/posts';
 
 const X_CLIENT = 'gaung-journey-client';
+const TIKTOK = { clientKey: 'gaungjourneykey', clientSecret: 'rahasia-tiktok' };
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -53,6 +55,7 @@ describe('an office post, from its own account to a national channel', () => {
   let telegram: TelegramFake;
   let youtube: FakeYoutube;
   let site: FeedSite;
+  let tiktok: FakeTiktok;
   let pds: TestPds;
   let office: TestUser;
   let reviewer: TestUser;
@@ -69,6 +72,8 @@ describe('an office post, from its own account to a national channel', () => {
     telegram = createTelegramFake();
     youtube = createFakeYoutube();
     site = createFeedSite();
+    tiktok = createFakeTiktok();
+    tiktok.registerClient(TIKTOK.clientKey, TIKTOK.clientSecret);
     const [started] = await Promise.all([
       startTestPds(),
       x.start(),
@@ -78,6 +83,7 @@ describe('an office post, from its own account to a national channel', () => {
       telegram.start(),
       youtube.start(),
       site.start(),
+      tiktok.start(),
     ]);
     pds = started;
     // Instagram and Threads fetch the media from Gaung's signed URLs: the app listens where it says it is.
@@ -95,6 +101,9 @@ describe('an office post, from its own account to a national channel', () => {
         GAUNG_YOUTUBE_API_URL: youtube.url,
         GAUNG_YOUTUBE_FEEDS_URL: youtube.url,
         GAUNG_PLC_DIRECTORY_URL: pds.plc.url,
+        GAUNG_TIKTOK_API_URL: tiktok.url,
+        GAUNG_TIKTOK_CLIENT_KEY: TIKTOK.clientKey,
+        GAUNG_TIKTOK_CLIENT_SECRET: TIKTOK.clientSecret,
         GAUNG_SWEEP_EVERY_MS: '500',
         GAUNG_HORIZON_SECONDS: '5',
         GAUNG_RECONCILE_DELAY_MS: '0',
@@ -127,6 +136,7 @@ describe('an office post, from its own account to a national channel', () => {
       telegram?.stop(),
       youtube?.stop(),
       site?.stop(),
+      tiktok?.stop(),
     ]);
   });
 
@@ -187,13 +197,13 @@ describe('an office post, from its own account to a national channel', () => {
       thumbnailMediaId: string | null;
     };
     let item: InboxItem | undefined;
-    expect(
-      await eventually(async () => {
-        const inbox = (await api('GET', '/reviews?limit=100', reviewer)).json() as { items: InboxItem[] };
-        item = inbox.items.find((candidate) => candidate.sourceUrl === original.url);
-        return item !== undefined;
-      }, 30_000),
-    ).toBe(true);
+    const arrived = await eventually(async () => {
+      const inbox = (await api('GET', '/reviews?limit=100', reviewer)).json() as { items: InboxItem[] };
+      item = inbox.items.find((candidate) => candidate.sourceUrl === original.url);
+      return item !== undefined;
+    }, 30_000);
+    // When nothing arrives, the source's last error says why.
+    expect(arrived, (await api('GET', `/sources/${sourceId}`, office)).body).toBe(true);
     expect(item!.body).toContain(original.text);
     expect(item!.sourcePlatform).toBe(isPlatform(input.platform) ? input.platform : null);
 
@@ -531,6 +541,50 @@ describe('an office post, from its own account to a national channel', () => {
     const made = graph.pagePosts(centre.pageId);
     expect(made).toHaveLength(1);
     expect(made[0]!.message).toContain(original.url);
+    expect(made[0]!.photoIds).toHaveLength(1);
+  });
+
+  it('TikTok: a new video of the office account, a copy with its share link and cover on the national Page', async () => {
+    // TikTok gives no video file either: the item is the share link and the cover image.
+    const kanim = tiktok.addAccount({ dailyCap: 100 });
+    const tokens = tiktok.issueTokens(kanim.openId, { clientKey: TIKTOK.clientKey });
+    const centre = graph.createPage('Ditjen Imigrasi (TikTok)');
+    const channelId = await nationalChannel(
+      'facebook',
+      { pageId: centre.pageId },
+      { pageAccessToken: centre.pageToken },
+    );
+    const cover = await testImage({ hue: 15, format: 'jpeg' });
+    site.serve('/tiktok/cover.jpeg', cover, 'image/jpeg');
+    const { original, delivery } = await journey({
+      source: {
+        kind: 'tiktok',
+        settings: { openId: kanim.openId, username: kanim.username },
+        credentials: {
+          accessToken: tokens.accessToken,
+          refreshToken: tokens.refreshToken,
+          expiresAt: tokens.expiresAt.toISOString(),
+        },
+      },
+      async post() {
+        const title = unique('Profil pos lintas batas');
+        const id = tiktok.addListedVideo(kanim.openId, {
+          title,
+          createTime: new Date(),
+          cover: `${site.url}/tiktok/cover.jpeg`,
+        });
+        return { nativeId: id, url: `https://www.tiktok.com/@${kanim.username}/video/${id}`, text: title };
+      },
+      platform: 'tiktok',
+      mediaKinds: ['image'],
+      authorHandle: `@${kanim.username}`,
+      channelId,
+      mode: 'copy',
+    });
+    expect(delivery.renderedText).toContain(original.url);
+    const made = graph.pagePosts(centre.pageId);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.message).toBe(delivery.renderedText);
     expect(made[0]!.photoIds).toHaveLength(1);
   });
 
