@@ -7,7 +7,6 @@ import {
   listNotifications,
   loadNoticeSettings,
   markRead,
-  notificationOwner,
   saveNoticeSettings,
   WEBHOOK_SIGNATURE_HEADER,
   webhookSecret,
@@ -51,8 +50,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return listNotifications(ctx, actor.userId, {
+      return listNotifications(ctx, actor, {
         unreadOnly: request.query.unread,
         limit: request.query.limit,
       });
@@ -70,9 +68,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const userId = await notificationOwner(ctx, request.params.id);
-      authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
-      return { changed: await markRead(ctx, actor.userId, request.params.id) };
+      return { changed: await markRead(ctx, actor, request.params.id) };
     },
   );
 
@@ -143,8 +139,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return { changed: await markRead(ctx, actor.userId) };
+      return { changed: await markRead(ctx, actor) };
     },
   );
 };

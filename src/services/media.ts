@@ -26,7 +26,7 @@ import {
   planMedia,
   type VideoContainer,
 } from '../domain/media-rules';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import type { MediaKind, Platform, PostStatus } from '../domain/vocabulary';
 import {
   copyWithoutMetadata,
@@ -342,18 +342,59 @@ export async function commitUpload(
   }
 }
 
+/** A person's upload, recorded for their own unit. */
+export async function uploadMedia(
+  ctx: AppContext,
+  actor: Actor,
+  upload: StagedUpload,
+  altText: string,
+): Promise<{ media: MediaView; created: boolean }> {
+  try {
+    authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
+  } catch (error) {
+    await upload.discard();
+    throw error;
+  }
+  return commitUpload(ctx, actor, upload, altText);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading and editing
 
-/** A medium with its unit's path, for `authorize`; 404 when there is none. */
-export async function loadMedia(ctx: AppContext, id: string): Promise<MediaRow & { unitPath: string }> {
+/** A medium, when the actor may do `action` on it (by default, read it); 404 or 403 otherwise. */
+export async function loadMedia(
+  ctx: AppContext,
+  actor: Actor,
+  id: string,
+  action: 'media.read' | 'media.update' = 'media.read',
+): Promise<MediaRow> {
   const [row] = await ctx.db
     .select({ media, unitPath: units.path })
     .from(media)
     .innerJoin(units, eq(units.id, media.unitId))
     .where(eq(media.id, id));
   if (!row) throw notFound('Media');
-  return { ...row.media, unitPath: row.unitPath };
+  authorize(actor, action, { type: 'media', unitPath: row.unitPath }, 'Media');
+  return row.media;
+}
+
+/** The editor's thumbnails of media of the actor's unit, in the order given; others are left out. */
+export async function unitMediaThumbnails(
+  ctx: AppContext,
+  actor: Actor,
+  ids: string[],
+): Promise<Map<string, { kind: MediaKind; thumbnailUrl: string | null }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ctx.db
+    .select({ id: media.id, kind: media.kind, thumbnail: media.thumbnailSha256 })
+    .from(media)
+    .where(and(inArray(media.id, ids), eq(media.unitId, actor.unitId)));
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      { kind: row.kind, thumbnailUrl: row.thumbnail ? `/api/v1/media/${row.id}/thumbnail` : null },
+    ]),
+  );
 }
 
 /** Posts whose alt text follows the medium's own and whose content may still change: drafts and posts in review. */
@@ -370,6 +411,7 @@ export async function updateAltText(
   id: string,
   altText: string,
 ): Promise<MediaView> {
+  await loadMedia(ctx, actor, id, 'media.update');
   return ctx.db.transaction(async (tx) => {
     const [before] = await tx
       .select({ altText: media.altText })

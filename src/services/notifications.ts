@@ -6,6 +6,7 @@ import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
 import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/notices';
+import { type Actor, authorize } from '../domain/permissions';
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
@@ -117,11 +118,14 @@ export interface NotificationView {
   createdAt: string;
 }
 
+/** The actor's own notifications, newest first, with how many are unread. */
 export async function listNotifications(
   ctx: AppContext,
-  userId: string,
+  actor: Actor,
   options: { unreadOnly: boolean; limit: number },
 ): Promise<{ items: NotificationView[]; unread: number }> {
+  const { userId } = actor;
+  authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
   const [rows, [count]] = await Promise.all([
     ctx.db
       .select()
@@ -151,7 +155,7 @@ export async function listNotifications(
 }
 
 /** The owner of a notification, for `authorize`; 404 when there is none. */
-export async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
+async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
   const [row] = await ctx.db
     .select({ userId: notifications.userId })
     .from(notifications)
@@ -160,8 +164,11 @@ export async function notificationOwner(ctx: AppContext, id: string): Promise<st
   return row.userId;
 }
 
-/** Marks one notification, or all of a user's, as read; returns how many changed. */
-export async function markRead(ctx: AppContext, userId: string, id?: string): Promise<number> {
+/** Marks one of the actor's notifications, or all of them, as read; returns how many changed. */
+export async function markRead(ctx: AppContext, actor: Actor, id?: string): Promise<number> {
+  const owner = id ? await notificationOwner(ctx, id) : actor.userId;
+  authorize(actor, 'notification.read', { type: 'notification', userId: owner }, 'Notification');
+  const { userId } = actor;
   const changed = await ctx.db
     .update(notifications)
     .set({ readAt: ctx.now() })

@@ -1,33 +1,30 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ComponentChildren } from 'preact';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { media as mediaTable } from '../db/schema';
 import type { FieldError } from '../domain/errors';
-import { type Actor, authorize, decide } from '../domain/permissions';
+import { type Actor, decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { POST_STATUSES, type PostStatus } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { postContent } from '../schemas/posts';
+import { COMMENT_MAX, commentBody, postContent, WITHDRAW_REASON_MAX } from '../schemas/posts';
 import { type DeliverySummary, listDeliveries } from '../services/deliveries';
 import { snapshotsOf } from '../services/delivery-metrics';
-import { commitUpload } from '../services/media';
+import { type ChannelPreview, previewDraft } from '../services/draft-preview';
+import { unitMediaThumbnails, uploadMedia } from '../services/media';
 import { listNotifications, markRead, type NotificationView } from '../services/notifications';
 import {
   addComment,
   createPost,
   listPostEvents,
   listPosts,
-  loadPostView,
   type PostContent,
   type PostEventView,
   type PostSummary,
   type PostView,
-  postFacts,
-  postResource,
+  readPost,
   submitPost,
   updatePost,
   withdrawPost,
@@ -52,7 +49,6 @@ import type { Messages } from './i18n/index';
 import { blank, many, one, parseForm, patternForm, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
-import { type ChannelPreview, previewDraft } from './preview';
 import { DeliveryFigures, type DeliveryFiguresData } from './reports/delivery-figures';
 import { RetractAction } from './retraction';
 import { fromLocalInput, toLocalInput, zoneLabel } from './time';
@@ -388,31 +384,14 @@ async function editorMedia(
   actor: Actor,
   list: { id: string; altText: string }[],
 ): Promise<EditorMedium[]> {
-  if (list.length === 0) return [];
-  const rows = await ctx.db
-    .select({ id: mediaTable.id, kind: mediaTable.kind, thumbnail: mediaTable.thumbnailSha256 })
-    .from(mediaTable)
-    .where(
-      and(
-        inArray(
-          mediaTable.id,
-          list.map((m) => m.id),
-        ),
-        eq(mediaTable.unitId, actor.unitId),
-      ),
-    );
-  const byId = new Map(rows.map((row) => [row.id, row]));
+  const thumbnails = await unitMediaThumbnails(
+    ctx,
+    actor,
+    list.map((m) => m.id),
+  );
   return list.flatMap((m) => {
-    const row = byId.get(m.id);
-    if (!row) return [];
-    return [
-      {
-        id: m.id,
-        altText: m.altText,
-        kind: row.kind,
-        thumbnailUrl: row.thumbnail ? `/api/v1/media/${m.id}/thumbnail` : null,
-      },
-    ];
+    const found = thumbnails.get(m.id);
+    return found ? [{ id: m.id, altText: m.altText, ...found }] : [];
   });
 }
 
@@ -657,7 +636,7 @@ function PostPage(props: {
             <Csrf />
             <input type="hidden" name="version" value={String(post.version)} />
             <Field id="reason" label={t.post.withdrawReason}>
-              <input id="reason" name="reason" maxLength={5000} />
+              <input id="reason" name="reason" maxLength={WITHDRAW_REASON_MAX} />
             </Field>
             <button type="submit" class="button danger">
               {t.post.withdraw}
@@ -673,7 +652,7 @@ function PostPage(props: {
           <form method="post" action={`/posts/${post.id}/comments`} class="card">
             <Csrf />
             <Field id="comment" label={t.post.addComment} errors={props.commentError} field="body">
-              <textarea id="comment" name="body" rows={3} maxLength={5000} required />
+              <textarea id="comment" name="body" rows={3} maxLength={COMMENT_MAX} required />
             </Field>
             <button type="submit" class="button">
               {t.post.sendComment}
@@ -796,17 +775,11 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(
-        actor,
-        'post.read',
-        { type: 'post', unitPath: actor.unitPath, authorId: actor.userId, status: 'draft', submitted: false },
-        'Post',
-      );
       const status = request.query.status || undefined;
       const q = blank(request.query.q);
       const page = await listPosts(ctx, actor, {
         status: status ? [status] : undefined,
-        unitPath: actor.unitPath,
+        unitId: actor.unitId,
         q,
         cursor: request.query.cursor,
         limit: 30,
@@ -842,13 +815,6 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, querystring: z.strictObject({}) } },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'post.create', {
-        type: 'post',
-        unitPath: actor.unitPath,
-        authorId: actor.userId,
-        status: 'draft',
-        submitted: false,
-      });
       const env = await kit.env(request, reply);
       const empty: EditorValues = {
         body: '',
@@ -870,24 +836,11 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
   const saveEditor = async (request: FastifyRequest, reply: FastifyReply, postId: string | null) => {
     const actor = requireActor(request);
     const env = await kit.env(request, reply);
-    let current: PostView | null = null;
-    if (postId) {
-      const facts = await postFacts(ctx.db, postId);
-      authorize(actor, 'post.update', postResource(facts), 'Post');
-      current = await loadPostView(ctx.db, postId);
-    } else
-      authorize(actor, 'post.create', {
-        type: 'post',
-        unitPath: actor.unitPath,
-        authorId: actor.userId,
-        status: 'draft',
-        submitted: false,
-      });
-    if (request.isMultipart())
-      authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
+    // An edit is refused before the file is read; a new draft is always the actor's own unit's.
+    let current = postId ? (await readPost(ctx, actor, postId, 'post.update')).post : null;
     const { form, staged, refusal } = await readFormWithUpload(ctx, request, editorForm);
     // The file is kept even when other fields need fixing, so it need not be chosen again.
-    const attached = staged ? (await commitUpload(ctx, actor, staged, '')).media.id : null;
+    const attached = staged ? (await uploadMedia(ctx, actor, staged, '')).media.id : null;
     const { values, content, errors } = readEditor(
       attached ? { ...form, media: [...many(form.media), attached] } : form,
       env.zone,
@@ -910,17 +863,18 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       let saved: PostView;
       if (postId) {
         const version = Number(one(form.version));
-        saved = await updatePost(ctx, actor, await postFacts(ctx.db, postId), { ...content, version });
+        saved = await updatePost(ctx, actor, postId, { ...content, version });
       } else saved = await createPost(ctx, actor, content);
       if (one(form.intent) === 'submit') {
-        await submitPost(ctx, actor, await postFacts(ctx.db, saved.id), saved.version);
+        await submitPost(ctx, actor, saved.id, saved.version);
         return reply.redirect(`/posts/${saved.id}?ok=submitted`, 303);
       }
       if (one(form.intent) === 'attach') return reply.redirect(`/posts/${saved.id}/edit#media-title`, 303);
       return reply.redirect(`/posts/${saved.id}?ok=saved`, 303);
     } catch (error) {
       if (!isUserError(error)) throw error;
-      if (postId && error.code === 'stale_version') current = await loadPostView(ctx.db, postId);
+      if (postId && error.code === 'stale_version')
+        current = (await readPost(ctx, actor, postId, 'post.update')).post;
       return again({
         errors: fieldErrorsOf(env.t, error),
         error: problemText(env.t, error),
@@ -947,9 +901,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, params: idParams, querystring: z.strictObject({}) } },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.update', postResource(facts), 'Post');
-      const post = await loadPostView(ctx.db, facts.id);
+      const { post } = await readPost(ctx, actor, request.params.id, 'post.update');
       const env = await kit.env(request, reply);
       return showEditor(request, reply, env, actor, post, valuesOfPost(post, env.zone));
     },
@@ -966,13 +918,8 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       status?: number;
     } = {},
   ) => {
-    const actor = requireActor(request);
-    const facts = await postFacts(ctx.db, postId);
-    authorize(actor, 'post.read', postResource(facts), 'Post');
-    const [post, events] = await Promise.all([
-      loadPostView(ctx.db, facts.id),
-      listPostEvents(ctx.db, facts.id),
-    ]);
+    const { facts, post } = await readPost(ctx, requireActor(request), postId);
+    const events = await listPostEvents(ctx.db, facts.id);
     const published = post.deliveries.filter((d) => d.status === 'published');
     const snapshots = await snapshotsOf(
       ctx,
@@ -1020,7 +967,8 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       await work();
       return reply.redirect(`/posts/${postId}?ok=${notice}`, 303);
     } catch (error) {
-      if (!isUserError(error) || error.status === 404) throw error;
+      // What the actor may not see or do is an error page, not a refusal on the post.
+      if (!isUserError(error) || error.status === 404 || error.code === 'forbidden') throw error;
       const env = await kit.env(request, reply);
       return showPost(request, reply, postId, {
         error: problemText(env.t, error),
@@ -1037,10 +985,9 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, params: idParams, body: versionForm } },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.submit', postResource(facts), 'Post');
-      return postAction(request, reply, facts.id, 'submitted', () =>
-        submitPost(ctx, actor, facts, request.body.version),
+      const postId = request.params.id;
+      return postAction(request, reply, postId, 'submitted', () =>
+        submitPost(ctx, actor, postId, request.body.version),
       );
     },
   );
@@ -1051,15 +998,14 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       schema: {
         hide: true,
         params: idParams,
-        body: versionForm.extend({ reason: z.string().max(5000).optional() }),
+        body: versionForm.extend({ reason: z.string().max(WITHDRAW_REASON_MAX).optional() }),
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.withdraw', postResource(facts), 'Post');
-      return postAction(request, reply, facts.id, 'withdrawn', () =>
-        withdrawPost(ctx, actor, facts, request.body.version, blank(request.body.reason)),
+      const postId = request.params.id;
+      return postAction(request, reply, postId, 'withdrawn', () =>
+        withdrawPost(ctx, actor, postId, request.body.version, blank(request.body.reason)),
       );
     },
   );
@@ -1070,16 +1016,16 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
       schema: {
         hide: true,
         params: idParams,
-        body: z.strictObject({ _csrf: z.string().max(200), body: z.string().max(10_000) }),
+        // Bounds the request only: a comment over the limit is refused on the post page by `commentBody`.
+        body: z.strictObject({ _csrf: z.string().max(200), body: z.string().max(2 * COMMENT_MAX) }),
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.comment', postResource(facts), 'Post');
-      return postAction(request, reply, facts.id, 'commented', async () => {
-        const { body } = parseForm(z.object({ body: z.string().trim().min(1).max(5_000) }), request.body);
-        await addComment(ctx, actor, facts, body);
+      const postId = request.params.id;
+      return postAction(request, reply, postId, 'commented', async () => {
+        const { body } = parseForm(z.object({ body: commentBody }), request.body);
+        await addComment(ctx, actor, postId, body);
       });
     },
   );
@@ -1101,13 +1047,6 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'post.create', {
-        type: 'post',
-        unitPath: actor.unitPath,
-        authorId: actor.userId,
-        status: 'draft',
-        submitted: false,
-      });
       const env = await kit.env(request, reply);
       const input = request.body;
       const previews = await previewDraft(ctx, actor, {
@@ -1138,9 +1077,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
   );
 
   app.get('/notifications', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
-    const actor = requireActor(request);
-    authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-    const list = await listNotifications(ctx, actor.userId, { unreadOnly: false, limit: 100 });
+    const list = await listNotifications(ctx, requireActor(request), { unreadOnly: false, limit: 100 });
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -1158,9 +1095,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     '/notifications/read',
     { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200) }) } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      await markRead(ctx, actor.userId);
+      await markRead(ctx, requireActor(request));
       return reply.redirect('/notifications?ok=read', 303);
     },
   );

@@ -1,11 +1,12 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { media, units } from '../db/schema';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import type { TextCount, ValidationIssue } from '../domain/rendering';
 import type { Platform } from '../domain/vocabulary';
-import { listChannels } from '../services/channels';
-import { type PostContentSnapshot, renderTarget } from '../services/reviews/targets';
+import { listChannels } from './channels';
+import { newPostResource } from './posts';
+import { type PostContentSnapshot, renderTarget } from './reviews/targets';
 
 /**
  * What a post being written would become on each channel its office may be republished to: the
@@ -37,6 +38,7 @@ export async function previewDraft(
   actor: Actor,
   draft: DraftContent,
 ): Promise<ChannelPreview[]> {
+  authorize(actor, 'post.create', newPostResource(actor));
   const [channels, [unit], mediaRows] = await Promise.all([
     listChannels(ctx, actor, {}),
     ctx.db.select({ name: units.name }).from(units).where(eq(units.id, actor.unitId)),
