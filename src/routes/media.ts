@@ -4,9 +4,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
-import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
+import { PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
+import { mediaFactsView } from '../schemas/media';
 import {
   ALT_TEXT_MAX,
   checkMediaUrl,
@@ -22,12 +23,7 @@ import {
 const mediaViewSchema = z.object({
   id: z.uuid(),
   unitId: z.uuid(),
-  kind: z.enum(MEDIA_KINDS),
-  mime: z.string(),
-  bytes: z.number().int(),
-  width: z.number().int().nullable(),
-  height: z.number().int().nullable(),
-  durationMs: z.number().int().nullable(),
+  ...mediaFactsView,
   altText: z.string(),
   originalName: z.string().nullable(),
   sha256: z.string(),

@@ -4,13 +4,13 @@ import {
   CORRECTION_KINDS,
   DELIVERY_MODES,
   DELIVERY_STATUSES,
-  MEDIA_KINDS,
   PLATFORMS,
   POST_EVENT_KINDS,
   POST_STATUSES,
   SOURCE_KINDS,
 } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
+import { mediaFactsView } from '../schemas/media';
 import {
   CORRECTION_MAX,
   commentBody,
@@ -63,12 +63,7 @@ export const postView = z.object({
       id: z.uuid(),
       position: z.number().int(),
       altText: z.string(),
-      kind: z.enum(MEDIA_KINDS),
-      mime: z.string(),
-      width: z.number().int().nullable(),
-      height: z.number().int().nullable(),
-      durationMs: z.number().int().nullable(),
-      bytes: z.number().int(),
+      ...mediaFactsView,
     }),
   ),
   link: z.string().nullable(),

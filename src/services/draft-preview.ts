@@ -5,6 +5,7 @@ import { type Actor, authorize } from '../domain/permissions';
 import type { TextCount, ValidationIssue } from '../domain/rendering';
 import type { Platform } from '../domain/vocabulary';
 import { listChannels } from './channels';
+import { factsOf } from './media';
 import { newPostResource } from './posts';
 import { type PostContentSnapshot, renderTarget } from './reviews/targets';
 
@@ -61,17 +62,7 @@ export async function previewDraft(
     preferredFrom: null,
     variants: {},
     mediaIds,
-    media: mediaIds.map((id) => {
-      const row = byId.get(id)!;
-      return {
-        kind: row.kind,
-        mime: row.mime,
-        bytes: row.bytes,
-        width: row.width,
-        height: row.height,
-        durationMs: row.durationMs,
-      };
-    }),
+    media: mediaIds.map((id) => factsOf(byId.get(id)!)),
   };
   return Promise.all(
     channels.map(async (channel) => {

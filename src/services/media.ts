@@ -16,10 +16,11 @@ import {
   claimedKind,
   FIRST_ATTEMPT,
   fileNameProblem,
+  type InspectedMediaFacts,
   MEDIA_RULES,
+  type MediaFacts,
   type MediaIssue,
   type MediaPlan,
-  type MediumFacts,
   MIME_OF_CONTAINER,
   megabytesLabel,
   nextAttempt,
@@ -58,15 +59,9 @@ import { postMediaList } from './posts';
 
 export type MediaRow = typeof media.$inferSelect;
 
-export interface MediaView {
+export interface MediaView extends MediaFacts {
   id: string;
   unitId: string;
-  kind: MediaKind;
-  mime: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
   altText: string;
   originalName: string | null;
   sha256: string;
@@ -462,7 +457,7 @@ export interface PreparedMedia {
   changes: string[];
 }
 
-export function factsOf(row: MediaRow): MediumFacts {
+export function factsOf(row: MediaRow): InspectedMediaFacts {
   const probe = row.probe ?? {};
   const text = (key: string) => (typeof probe[key] === 'string' ? (probe[key] as string) : null);
   return {

@@ -14,16 +14,10 @@ import {
   users,
 } from '../db/schema';
 import { AppError, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
+import type { MediaFacts } from '../domain/media-rules';
 import { type Action, type Actor, atLeast, authorize, type Resource } from '../domain/permissions';
 import { platformOfUrl } from '../domain/rendering';
-import type {
-  DeliveryMode,
-  DeliveryStatus,
-  MediaKind,
-  Platform,
-  PostEventKind,
-  PostStatus,
-} from '../domain/vocabulary';
+import type { DeliveryMode, DeliveryStatus, Platform, PostEventKind, PostStatus } from '../domain/vocabulary';
 import type { PostOrigin } from '../platforms/types';
 import { insertPostEvent, transitionInTx } from './post-transitions';
 import { loadUnit } from './units';
@@ -112,16 +106,10 @@ export interface PostContent {
   preferredTo?: string | null;
 }
 
-export interface PostMediaView {
+export interface PostMediaView extends MediaFacts {
   id: string;
   position: number;
   altText: string;
-  kind: MediaKind;
-  mime: string;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
-  bytes: number;
 }
 
 export interface PostDeliveryView {
