@@ -3,7 +3,7 @@ import type { MediaKind, Platform } from './vocabulary';
 
 /**
  * What Gaung accepts as an upload, and what must happen to a medium before a platform takes it.
- * Pure decisions from facts (type, size, dimensions, duration, codecs); src/services/media.ts does
+ * Pure decisions from facts (type, size, dimensions, duration, codecs); src/services/media/ does
  * the sniffing, probing and re-encoding. Byte and duration caps come from config/platform-limits.ts;
  * this file adds what only media preparation needs (formats, aspect ratios, dimensions, codecs).
  */
