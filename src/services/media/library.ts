@@ -26,16 +26,20 @@ export interface MediaView extends MediaFacts {
 
 export const ALT_TEXT_MAX = 1000;
 
+export const mediaFactsOf = (row: MediaRow): MediaFacts => ({
+  kind: row.kind,
+  mime: row.mime,
+  bytes: row.bytes,
+  width: row.width,
+  height: row.height,
+  durationMs: row.durationMs,
+});
+
 export function mediaView(row: MediaRow): MediaView {
   return {
     id: row.id,
     unitId: row.unitId,
-    kind: row.kind,
-    mime: row.mime,
-    bytes: row.bytes,
-    width: row.width,
-    height: row.height,
-    durationMs: row.durationMs,
+    ...mediaFactsOf(row),
     altText: row.altText,
     originalName: row.originalName,
     sha256: row.sha256,

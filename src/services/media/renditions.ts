@@ -25,7 +25,7 @@ import type { Platform } from '../../domain/vocabulary';
 import { copyWithoutMetadata, encodeImage, toolAvailable, transcodeToH264 } from '../../infra/media-tools';
 import type { StagedBlob } from '../../infra/storage';
 import { deleteIfUnused, lockBlobs, storeOnce } from './blobs';
-import type { MediaRow } from './library';
+import { type MediaRow, mediaFactsOf } from './library';
 
 /** Per-platform renditions: what preparation does to a medium for a platform, made once and cached. */
 
@@ -45,12 +45,7 @@ export function factsOf(row: MediaRow): InspectedMediaFacts {
   const probe = row.probe ?? {};
   const text = (key: string) => (typeof probe[key] === 'string' ? (probe[key] as string) : null);
   return {
-    kind: row.kind,
-    mime: row.mime,
-    bytes: row.bytes,
-    width: row.width,
-    height: row.height,
-    durationMs: row.durationMs,
+    ...mediaFactsOf(row),
     animated: probe.animated === true,
     hasAlpha: probe.hasAlpha === true,
     hasMetadata: probe.metadata === true,
@@ -70,14 +65,9 @@ const preparedOf = (row: typeof mediaRenditions.$inferSelect): PreparedMedia => 
   changes: row.changes,
 });
 
-interface Rendition {
+/** What rendering made, with the new bytes in staging (none when the original is kept). */
+interface Rendition extends Omit<PreparedMedia, 'mediaId' | 'platform'> {
   staged: StagedBlob | null;
-  sha256: string;
-  mime: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  changes: string[];
 }
 
 async function renderImage(
