@@ -7,6 +7,7 @@ import {
   listNotifications,
   loadNoticeSettings,
   markRead,
+  notificationOwner,
   saveNoticeSettings,
   WEBHOOK_SIGNATURE_HEADER,
   webhookSecret,
@@ -50,7 +51,8 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      return listNotifications(ctx, actor, {
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      return listNotifications(ctx, actor.userId, {
         unreadOnly: request.query.unread,
         limit: request.query.limit,
       });
@@ -68,7 +70,9 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      return { changed: await markRead(ctx, actor, request.params.id) };
+      const userId = await notificationOwner(ctx, request.params.id);
+      authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
+      return { changed: await markRead(ctx, actor.userId, request.params.id) };
     },
   );
 
@@ -139,7 +143,8 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      return { changed: await markRead(ctx, actor) };
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      return { changed: await markRead(ctx, actor.userId) };
     },
   );
 };

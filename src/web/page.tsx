@@ -48,7 +48,9 @@ export async function pageEnv(
       });
     } else if (isLocale(request.cookies[LANG_COOKIE])) locale = request.cookies[LANG_COOKIE] as Locale;
   }
-  const unread = actor ? (await listNotifications(ctx, actor, { unreadOnly: true, limit: 1 })).unread : 0;
+  const unread = actor
+    ? (await listNotifications(ctx, actor.userId, { unreadOnly: true, limit: 1 })).unread
+    : 0;
   const blackouts = actor
     ? (await activeBlackoutsOver(ctx, actor)).map(({ reason, endsAt }) => ({ reason, endsAt }))
     : [];

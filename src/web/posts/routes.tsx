@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../../domain/errors';
-import type { Actor } from '../../domain/permissions';
+import { type Actor, authorize } from '../../domain/permissions';
 import { POST_STATUSES } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
 import { ROUTE_LIMITS } from '../../http/rate-limit';
@@ -388,7 +388,9 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
   );
 
   app.get('/notifications', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
-    const list = await listNotifications(ctx, requireActor(request), { unreadOnly: false, limit: 100 });
+    const actor = requireActor(request);
+    authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+    const list = await listNotifications(ctx, actor.userId, { unreadOnly: false, limit: 100 });
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -406,7 +408,9 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     '/notifications/read',
     { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200) }) } },
     async (request, reply) => {
-      await markRead(ctx, requireActor(request));
+      const actor = requireActor(request);
+      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
+      await markRead(ctx, actor.userId);
       return reply.redirect('/notifications?ok=read', 303);
     },
   );
