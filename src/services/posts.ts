@@ -17,7 +17,14 @@ import { AppError, type FieldError, invalid, notFound, staleVersion } from '../d
 import type { MediaFacts } from '../domain/media-rules';
 import { type Action, type Actor, atLeast, authorize, type Resource } from '../domain/permissions';
 import { platformOfUrl } from '../domain/rendering';
-import type { DeliveryMode, DeliveryStatus, Platform, PostEventKind, PostStatus } from '../domain/vocabulary';
+import {
+  type DeliveryMode,
+  type DeliveryStatus,
+  isPlatform,
+  type Platform,
+  type PostEventKind,
+  type PostStatus,
+} from '../domain/vocabulary';
 import type { PostOrigin } from '../platforms/types';
 import { insertPostEvent, transitionInTx } from './post-transitions';
 import { loadUnit } from './units';
@@ -437,7 +444,13 @@ export async function insertDraftInTx(
       authorId: actor.userId,
       ...contentColumns(content),
       ...(origin
-        ? { sourceId: origin.sourceId, sourceItemKey: origin.sourceItemKey, origin: origin.origin }
+        ? {
+            sourceId: origin.sourceId,
+            sourceItemKey: origin.sourceItemKey,
+            origin: origin.origin,
+            // The origin knows its platform; its address may be one no URL rule recognises (YouTube).
+            ...(isPlatform(origin.origin.platform) ? { sourcePlatform: origin.origin.platform } : {}),
+          }
         : {}),
       // created_at stays the database's (microsecond) time: it orders lists and their cursors.
       updatedAt: at,
