@@ -422,6 +422,27 @@ export function platformOfUrl(raw: string): Platform | null {
   return parseMastodon(url) ? 'mastodon' : null;
 }
 
+/**
+ * The delivery modes a channel on `platform` offers for a post: a copy always; a repost or a quote
+ * where the platform has them and the original is on that platform — the origin a source read, or
+ * else the source URL the office gave.
+ */
+export function offeredModes(
+  platform: Platform,
+  original: { origin: { platform: string } | null; sourceUrl: string | null },
+): DeliveryMode[] {
+  const limits = PLATFORM_LIMITS[platform];
+  const samePlatform = original.origin
+    ? original.origin.platform === platform
+    : original.sourceUrl !== null && parseSourceUrl(platform, original.sourceUrl) !== null;
+  if (!samePlatform) return ['copy'];
+  return [
+    'copy',
+    ...(limits.repost ? (['repost'] as const) : []),
+    ...(limits.quote ? (['quote'] as const) : []),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { forbidden } from '../domain/errors';
-import { atLeast } from '../domain/permissions';
-import { requireActor } from '../http/auth';
-import { loadUnit, setReviewNationalDirect } from '../services/units';
-import { Csrf } from './components';
-import { useEnv } from './env';
-import type { WebOptions } from './kit';
-import { AdminNav, Layout } from './layout';
-import { noticeOf } from './page';
+import { forbidden } from '../../domain/errors';
+import { atLeast } from '../../domain/permissions';
+import { requireActor } from '../../http/auth';
+import { loadUnit, setReviewNationalDirect } from '../../services/units';
+import { Csrf } from '../components';
+import { useEnv } from '../env';
+import type { WebOptions } from '../kit';
+import { AdminNav, Layout } from '../layout';
+import { noticeOf } from '../page';
 
 /**
  * How posts reach the national inbox, for national admins: directly at submission (the default)
