@@ -1,10 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../../context';
 import { type DbOrTx, queryRows } from '../../db/client';
-import { type Actor, authorize } from '../../domain/permissions';
+import { type Actor, authorize, contains } from '../../domain/permissions';
 import type { LevelArrival, LevelDecision, Platform, PostStatus } from '../../domain/vocabulary';
 import { decodeCursor, encodeCursor } from '../posts';
-import { loadUnit } from '../units';
+import { listVisibleUnits, loadUnit, type UnitRow } from '../units';
 
 /** The review inbox: the posts waiting at a level, with what the levels below and beside did with them. */
 
@@ -260,6 +260,11 @@ export async function reviewInbox(ctx: AppContext, actor: Actor, query: InboxQue
     'Unit',
   );
   return levelInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });
+}
+
+/** The units a reviewer may narrow their inbox to: their own and those below it. */
+export async function inboxUnits(ctx: AppContext, actor: Actor): Promise<UnitRow[]> {
+  return (await listVisibleUnits(ctx, actor)).filter((unit) => contains(actor.unitPath, unit.path));
 }
 
 /** The posts waiting at a level, unauthorised: the caller decided who may read them. */

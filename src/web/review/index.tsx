@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, type FieldError, invalid } from '../../domain/errors';
-import { contains } from '../../domain/permissions';
 import type { ValidationIssue } from '../../domain/rendering';
 import { PLATFORMS } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
@@ -11,10 +10,9 @@ import { loadPostView } from '../../services/posts';
 import { addTargets, approvePost } from '../../services/reviews/approval';
 import { cancelTarget } from '../../services/reviews/cancel-target';
 import { forwardPost, passPost, rejectPost, requestChanges } from '../../services/reviews/decisions';
-import { reviewInbox } from '../../services/reviews/inbox';
+import { inboxUnits, reviewInbox } from '../../services/reviews/inbox';
 import { bulkChannels, reviewScreen } from '../../services/reviews/screen';
 import { pendingRuleApprovals, stopRuleApproval } from '../../services/source-rules';
-import { listVisibleUnits } from '../../services/units';
 import type { Messages } from '../i18n/index';
 import { blank, one, patternForm, type WebOptions } from '../kit';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from '../page';
@@ -95,7 +93,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       limit: 50,
     });
     const [units, channels, automatic] = await Promise.all([
-      listVisibleUnits(ctx, actor),
+      inboxUnits(ctx, actor),
       bulkChannels(ctx, actor),
       pendingRuleApprovals(ctx, actor),
     ]);
@@ -106,7 +104,7 @@ export const reviewPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       env,
       <InboxPage
         inbox={inbox}
-        units={units.filter((u) => contains(actor.unitPath, u.path))}
+        units={units}
         unit={unit}
         platform={platform}
         q={q}
