@@ -16,6 +16,7 @@ import {
 } from '../../domain/rendering';
 import type { DeliveryMode, Platform } from '../../domain/vocabulary';
 import { exhaustedQuotas } from '../../infra/rate-limiter';
+import type { PostOrigin } from '../../platforms/types';
 import { type ChannelRow, quotaOverridesOf } from '../channels';
 import { mediaIssuesForPlatform } from '../media';
 import { type PostFacts, postFacts, postResource, postVariantMap } from '../posts';
@@ -49,6 +50,8 @@ export interface PostContentSnapshot {
   body: string;
   link: string | null;
   sourceUrl: string | null;
+  /** The original as a source read it (a saved post's; a draft in the editor has none). */
+  origin?: PostOrigin | null;
   tags: string[];
   preferredFrom: Date | null;
   variants: Partial<Record<Platform, string>>;
@@ -63,6 +66,7 @@ export async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<Pos
       body: posts.body,
       link: posts.link,
       sourceUrl: posts.sourceUrl,
+      origin: posts.origin,
       tags: posts.tags,
       preferredFrom: posts.preferredFrom,
     })
@@ -168,6 +172,7 @@ export async function renderTarget(
     media: content.media,
     mode,
     sourceUrl: content.sourceUrl,
+    originPlatform: content.origin?.platform ?? null,
     link: content.link,
     settings: channelRules(platform, channel.settings),
     tags: content.tags,
