@@ -435,9 +435,12 @@ export function offeredModes(
   original: { origin: { platform: string } | null; sourceUrl: string | null },
 ): DeliveryMode[] {
   const limits = PLATFORM_LIMITS[platform];
+  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link is not enough.
   const samePlatform = original.origin
     ? original.origin.platform === platform
-    : original.sourceUrl !== null && parseSourceUrl(platform, original.sourceUrl) !== null;
+    : platform !== 'threads' &&
+      original.sourceUrl !== null &&
+      parseSourceUrl(platform, original.sourceUrl) !== null;
   if (!samePlatform) return ['copy'];
   return [
     'copy',

@@ -591,6 +591,7 @@ describe('offeredModes', () => {
     expect(offeredModes('x', origin('x'))).toEqual(['copy', 'repost', 'quote']);
     expect(offeredModes('bluesky', origin('bluesky'))).toEqual(['copy', 'repost', 'quote']);
     expect(offeredModes('telegram', origin('telegram'))).toEqual(['copy', 'repost']);
+    expect(offeredModes('threads', origin('threads'))).toEqual(['copy', 'repost']);
     expect(offeredModes('instagram', origin('instagram'))).toEqual(['copy']);
     expect(offeredModes('x', origin('instagram'))).toEqual(['copy']);
     expect(offeredModes('youtube', origin('youtube'))).toEqual(['copy']);
@@ -608,5 +609,8 @@ describe('offeredModes', () => {
       'copy',
     ]);
     expect(offeredModes('x', given(null))).toEqual(['copy']);
+    expect(offeredModes('threads', given('https://www.threads.net/@kanim/post/C0ffee12345'))).toEqual([
+      'copy',
+    ]);
   });
 });
