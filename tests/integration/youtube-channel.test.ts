@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { channels, deliveries } from '../../src/db/schema';
 import { nextMidnight } from '../../src/domain/rate-limits';
 import { reservePublishSlot } from '../../src/infra/rate-limiter';
