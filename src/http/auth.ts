@@ -98,6 +98,16 @@ export function sayWhenToRetry(reply: FastifyReply, error: unknown): void {
   if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
 }
 
+/** Runs work that checks a password, adding Retry-After to a throttled answer before the error handler renders it. */
+export async function throttled<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    sayWhenToRetry(reply, error);
+    throw error;
+  }
+}
+
 export function requireActor(request: FastifyRequest): SignedInActor {
   if (!request.actor) throw unauthenticated();
   return request.actor;

@@ -1,8 +1,7 @@
-import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
-import { cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE, sayWhenToRetry } from '../http/auth';
+import { cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE, throttled } from '../http/auth';
 import { email, newPassword } from '../schemas/org';
 import { changePassword, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadUnit, unitView } from '../services/units';
@@ -18,16 +17,6 @@ const meSchema = z.object({
     .optional()
     .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
 });
-
-/** Adds Retry-After to a throttled answer before the error handler renders it. */
-async function throttled<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    sayWhenToRetry(reply, error);
-    throw error;
-  }
-}
 
 /** Sign-in into a cookie session, sign-out, who-am-I, and password change. */
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireActor } from '../http/auth';
+import { requireActor, throttled } from '../http/auth';
 import { createToken, listTokens, revokeToken, tokenView } from '../services/tokens';
 
 const tokenViewSchema = z.object({
@@ -38,11 +38,14 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       const { name, expiresAt, currentPassword } = request.body;
-      const created = await createToken(
-        ctx,
-        actor,
-        { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined, currentPassword },
-        request.ip,
+      const created = await throttled(
+        reply,
+        createToken(
+          ctx,
+          actor,
+          { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined, currentPassword },
+          request.ip,
+        ),
       );
       return reply.code(201).send({ token: tokenView(created.token), secret: created.secret });
     },

@@ -171,22 +171,23 @@ export async function saveWorkingHours(
   return workingHoursOf(await loadUnit(ctx, unitId));
 }
 
-/**
- * The working-time page: the days off of a year and the working hours of one unit (default: the
- * actor's), with what the actor may change.
- */
-export async function workingTime(
-  ctx: AppContext,
-  actor: Actor,
-  options: { year: number; unitId?: string },
-): Promise<{
+/** The days off of a year and the working hours of one unit, with what the actor may change. */
+export interface WorkingTime {
   holidays: HolidayView[];
   managesHolidays: boolean;
+  /** The units the actor sees, and the shown one. */
   units: UnitRow[];
   unit: UnitRow;
   hours: WorkingHoursView;
   managesUnit: boolean;
-}> {
+}
+
+/** The working-time page of a year, for one unit (default: the actor's). */
+export async function workingTime(
+  ctx: AppContext,
+  actor: Actor,
+  options: { year: number; unitId?: string },
+): Promise<WorkingTime> {
   authorize(actor, 'holiday.read', { type: 'holidays' }, 'Holiday');
   const units = await listVisibleUnits(ctx, actor);
   const unit = await readableUnit(ctx, actor, options.unitId ?? actor.unitId);

@@ -5,13 +5,11 @@ import type { FieldError } from '../domain/errors';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { calendarDate, clockTime, holidayName, reviewWaitMinutes } from '../schemas/working-time';
-import type { UnitRow } from '../services/units';
 import {
   addHoliday,
-  type HolidayView,
   removeHoliday,
   saveWorkingHours,
-  type WorkingHoursView,
+  type WorkingTime,
   workingTime,
 } from '../services/working-calendar';
 import { ActionButton, Csrf, Field } from './components';
@@ -25,14 +23,8 @@ import { fieldErrorsOf, isFormError, noticeOf, problemText } from './page';
  * unit's working days, hours and waiting limit (its admins, and those above, set them).
  */
 
-interface PageProps {
+interface PageProps extends WorkingTime {
   year: number;
-  holidays: HolidayView[];
-  managesHolidays: boolean;
-  units: UnitRow[];
-  unit: UnitRow;
-  hours: WorkingHoursView;
-  managesUnit: boolean;
   notice?: string | null;
   error?: string | null;
   errors?: FieldError[];

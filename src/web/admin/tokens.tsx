@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireActor } from '../../http/auth';
+import { requireActor, sayWhenToRetry } from '../../http/auth';
 import { createToken, listTokens, revokeToken, type TokenRow } from '../../services/tokens';
 import { ActionButton, Csrf, Field, PasswordField, Time } from '../components';
 import { useEnv } from '../env';
@@ -139,6 +139,7 @@ export const tokenPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }
           status: 201,
         });
       } catch (error) {
+        sayWhenToRetry(reply, error);
         if (!isUserError(error)) throw error;
         return showTokens(request, reply, {
           problem: { error: problemText(env.t, error), errors: fieldErrorsOf(env.t, error) },
