@@ -267,9 +267,9 @@ export async function updateUser(
 
 /**
  * A new password set for someone else: by an admin of a higher rank over them, or (`actor` null) by
- * an operator with `npm run admin:reset-password`. Their sessions end and their API tokens are revoked at once, the
- * failed sign-ins counted against the account are forgotten, and unless `mustChange` is false they
- * must choose a password of their own when they next sign in.
+ * an operator with `npm run admin:reset-password`. Their sessions end and their API tokens are
+ * revoked at once, the failed sign-ins counted against the account are forgotten, and unless
+ * `mustChange` is false they must choose a password of their own when they next sign in.
  */
 export async function resetPassword(
   ctx: AppContext,
