@@ -223,7 +223,6 @@ export function ChannelFilter(props: { channels: { id: string; name: string }[];
   );
 }
 
-
 /** A time-zone picker; `emptyLabel` offers "inherit" as an empty choice, and an unlisted current zone stays selectable. */
 export function ZoneSelect(props: { id: string; name?: string; value?: string; emptyLabel?: string }) {
   return (
