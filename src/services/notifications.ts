@@ -6,12 +6,14 @@ import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
 import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/notices';
+import { type Actor, authorize } from '../domain/permissions';
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
 import type { Announcement } from './delivery-transitions';
 import { type ComposedMail, excerpt, type MailBlock, renderMail } from './mail-format';
 import { composeBatchedMail } from './reviewer-mail';
+import { loadUnit } from './units';
 
 /**
  * The submitting office hears of every decision and every publish outcome: one in-app notification
@@ -150,8 +152,28 @@ export async function listNotifications(
   };
 }
 
+/** In-app notifications are personal: nobody else sees them, not even an admin. */
+const authorizeOwner = (actor: Actor, userId: string) =>
+  authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
+
+/** The actor's own notifications, newest first, and how many are unread. */
+export async function notificationsOf(
+  ctx: AppContext,
+  actor: Actor,
+  options: { unreadOnly: boolean; limit: number },
+): Promise<{ items: NotificationView[]; unread: number }> {
+  authorizeOwner(actor, actor.userId);
+  return listNotifications(ctx, actor.userId, options);
+}
+
+/** Marks one of the actor's notifications (404 for anyone else's), or all of them, as read. */
+export async function markNotificationsRead(ctx: AppContext, actor: Actor, id?: string): Promise<number> {
+  authorizeOwner(actor, id ? await notificationOwner(ctx, id) : actor.userId);
+  return markRead(ctx, actor.userId, id);
+}
+
 /** The owner of a notification, for `authorize`; 404 when there is none. */
-export async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
+async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
   const [row] = await ctx.db
     .select({ userId: notifications.userId })
     .from(notifications)
@@ -181,6 +203,17 @@ export async function markRead(ctx: AppContext, userId: string, id?: string): Pr
  * unit, so nothing extra is stored and one unit's secret says nothing about another's.
  */
 export const webhookSecret = (ctx: AppContext, unitId: string) => ctx.keys.sign('webhook', `unit:${unitId}`);
+
+/** Where a unit's webhook goes and the secret its receiver checks signatures with; for those who may change the unit. */
+export async function unitWebhook(
+  ctx: AppContext,
+  actor: Actor,
+  unitId: string,
+): Promise<{ url: string | null; secret: string }> {
+  const unit = await loadUnit(ctx, unitId);
+  authorize(actor, 'unit.update', { type: 'unit', unitPath: unit.path }, 'Unit');
+  return { url: unit.notifyWebhookUrl, secret: webhookSecret(ctx, unit.id) };
+}
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, the value of X-Gaung-Signature. */
 export function signWebhook(secret: string, body: string, at: Date): string {
@@ -466,7 +499,9 @@ export interface NoticeSettings {
   weeklyDigest: boolean;
 }
 
-export async function loadNoticeSettings(ctx: AppContext, userId: string): Promise<NoticeSettings> {
+/** What reaches the actor by e-mail. */
+export async function loadNoticeSettings(ctx: AppContext, actor: Actor): Promise<NoticeSettings> {
+  authorizeOwner(actor, actor.userId);
   const [row] = await ctx.db
     .select({
       emailOptOuts: users.emailOptOuts,
@@ -474,17 +509,18 @@ export async function loadNoticeSettings(ctx: AppContext, userId: string): Promi
       weeklyDigest: users.weeklyDigest,
     })
     .from(users)
-    .where(eq(users.id, userId));
+    .where(eq(users.id, actor.userId));
   if (!row) throw notFound('User');
   return { ...row, emailOptOuts: row.emailOptOuts as EmailTopic[] };
 }
 
-/** Replaces a person's choices of what reaches them by e-mail. */
+/** Replaces the actor's choices of what reaches them by e-mail. */
 export async function saveNoticeSettings(
   ctx: AppContext,
-  userId: string,
+  actor: Actor,
   settings: NoticeSettings,
 ): Promise<NoticeSettings> {
+  authorizeOwner(actor, actor.userId);
   await ctx.db
     .update(users)
     .set({
@@ -493,6 +529,6 @@ export async function saveNoticeSettings(
       weeklyDigest: settings.weeklyDigest,
       updatedAt: ctx.now(),
     })
-    .where(eq(users.id, userId));
-  return loadNoticeSettings(ctx, userId);
+    .where(eq(users.id, actor.userId));
+  return loadNoticeSettings(ctx, actor);
 }

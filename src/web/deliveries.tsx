@@ -16,7 +16,7 @@ import {
   listDeliveries,
   retryDelivery,
 } from '../services/deliveries';
-import { listVisibleUnits } from '../services/units';
+import { listUnits } from '../services/units';
 import {
   ActionButton,
   ChannelFilter,
@@ -63,7 +63,7 @@ export function deliveryActions(
 
 /** Unit paths by id and channels by id, as the actor sees them: what `deliveryActions` decides on. */
 export async function deliveryContext(ctx: AppContext, actor: Actor) {
-  const [units, channels] = await Promise.all([listVisibleUnits(ctx, actor), listChannels(ctx, actor, {})]);
+  const [units, channels] = await Promise.all([listUnits(ctx, actor), listChannels(ctx, actor, {})]);
   return {
     paths: new Map(units.map((u) => [u.id, u.path])),
     channels: new Map(channels.map((c) => [c.id, c])),

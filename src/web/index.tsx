@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { projectRoot } from '../../config/paths';
 import { AppError } from '../domain/errors';
 import { sendProblemOf, toProblem } from '../http/problem';
-import { adminRoutes } from './admin';
+import { adminRoutes } from './admin/index';
 import { authPages } from './auth';
 import { blackoutPages } from './blackouts';
 import { calendarRoutes } from './calendar';
