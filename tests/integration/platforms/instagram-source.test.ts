@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { instagramAdapter } from '../../../src/platforms/instagram';
 import { PlatformError, type PostOrigin, type SourceReadRequest } from '../../../src/platforms/types';
-import { createGraphFake, type GraphFake, graphThrottleFault } from '../../fakes/meta';
+import { createGraphFake, type GraphFake } from '../../fakes/meta/facebook-instagram';
+import { graphThrottleFault } from '../../fakes/meta/graph';
 import {
   createCredentialStore,
   createPlatformContext,

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { threadsAdapter } from '../../../src/platforms/threads';
 import { threadsItem } from '../../../src/platforms/threads-source';
 import { PlatformError, type PostOrigin, type SourceReadRequest } from '../../../src/platforms/types';
-import { createThreadsFake, graphThrottleFault, type ThreadsFake } from '../../fakes/meta';
+import { graphThrottleFault } from '../../fakes/meta/graph';
+import { createThreadsFake, type ThreadsFake } from '../../fakes/meta/threads';
 import {
   createCredentialStore,
   createPlatformContext,
