@@ -187,7 +187,7 @@ export function expiringToken<C extends ExpiringCredentials>(rules: ExpiringToke
  * Stores renewed credentials with a compare-and-set; when another worker stored first, its
  * credentials are the ones to use.
  */
-export async function storeRenewed<C extends ExpiringCredentials>(
+export async function storeRenewed<C extends ExpiringCredentials & Record<string, unknown>>(
   ctx: PlatformContext,
   next: C,
   parse: (stored: unknown) => C,
