@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfigOrExit } from '../config/env';
 import { type RunningWorkers, startWorkers } from '../workers/index';
 import { buildApp } from './app';
 import { type AppContext, closeContext, createContext } from './context';
@@ -25,16 +25,7 @@ function roleFromArgs(argv: string[]): Role {
 
 async function main() {
   const role = roleFromArgs(process.argv.slice(2));
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gaung: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const log = createLogger(config.LOG_LEVEL);
 
   let ctx: AppContext;
