@@ -12,11 +12,10 @@
  *   BENCH_PGLITE_FULL=1            PGlite at full size instead of a tenth
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { loadConfig } from '../config/env';
@@ -29,6 +28,7 @@ import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
 import { buildReport, type ReportQuery } from '../src/services/reports';
 import { benchPostgres } from './database';
+import { explainTree, measure, seqScansOf, type Timing, writeSection } from './measure';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
 const REGIONS = 33;
@@ -36,6 +36,7 @@ const OFFICES = 126;
 /** BENCH_RUNS lowers the count on a machine too loaded for the full run. */
 const RUNS = Number(process.env.BENCH_RUNS) || 100;
 const WARMUP = Math.max(1, Math.floor(RUNS / 10));
+const TIMED = { warmup: WARMUP, runs: RUNS };
 const HISTORY_DAYS = 365;
 /** The quarter measured: the last 91 days of the history, in WIB days. */
 const QUARTER_DAYS = 91;
@@ -50,8 +51,6 @@ const NATIONAL_PLATFORMS = [
   'bluesky',
   'youtube',
 ];
-
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 type Scale = {
   posts: number;
@@ -162,46 +161,12 @@ async function seed(db: Database['db'], posts: number, now: Date): Promise<Scale
   };
 }
 
-interface Timing {
-  p50: number;
-  p99: number;
-}
-
-async function measure(run: () => Promise<void>): Promise<Timing> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  const pick = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
-  return { p50: pick(0.5), p99: pick(0.99) };
-}
-
 interface PlanSummary {
   /** What the query reads first, for the table of plans. */
   label: string;
   executionMs: number;
   /** Sequential scans in the plan with the rows they read. */
   seqScans: string[];
-}
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-}
-
-function seqScansOf(node: PlanNode): string[] {
-  const own =
-    node['Node Type'] === 'Seq Scan'
-      ? [`${node['Relation Name']} (${n((node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1))} rows)`]
-      : [];
-  return [...own, ...(node.Plans ?? []).flatMap(seqScansOf)];
 }
 
 /** Runs the report once recording its statements, then EXPLAIN ANALYZEs each of them. */
@@ -221,18 +186,10 @@ async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanS
   await buildReport({ ...ctx, db: recording }, query);
   const summaries: PlanSummary[] = [];
   for (const statement of statements) {
-    const [row] = await queryRows<{ 'QUERY PLAN': unknown }>(
-      db,
-      sql`explain (analyze, format json) ${statement}`,
-    );
-    const raw = row!['QUERY PLAN'];
-    const [plan] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as {
-      Plan: PlanNode;
-      'Execution Time': number;
-    }[];
+    const { plan, ms: executionMs } = await explainTree(db, statement);
     const text = new PgDialect().sqlToQuery(statement).sql.replace(/\s+/g, ' ');
     const label = /\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30);
-    summaries.push({ label, executionMs: plan!['Execution Time'], seqScans: seqScansOf(plan!.Plan) });
+    summaries.push({ label, executionMs, seqScans: seqScansOf(plan) });
   }
   return summaries;
 }
@@ -320,8 +277,8 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
       if (response.statusCode !== 200)
         throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
     };
-    const page = await measure(() => expectOk(pageUrl, { cookie }));
-    const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }));
+    const page = await measure(() => expectOk(pageUrl, { cookie }), TIMED);
+    const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }), TIMED);
     const reportQuery: ReportQuery = {
       scopePath: national!.path,
       subtree: true,
@@ -332,7 +289,7 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
     };
     const baseline = await measure(async () => {
       await buildReport(ctx!, reportQuery);
-    });
+    }, TIMED);
     const plans = await explainReport(ctx, reportQuery);
     for (const plan of plans)
       console.log(
@@ -359,7 +316,6 @@ const n = (value: number) => value.toLocaleString('en-US');
 function report(rows: Row[], postgresVersion: string | null, load: number[], loadAfter: number[]): string {
   const cpu = os.cpus();
   return [
-    '<!-- bench:reports -->',
     '## Reports for a quarter at national scope (`/reports` and `GET /api/v1/reports/units`)',
     '',
     'Command: `npm run bench:reports` (bench/reports.ts).',
@@ -398,18 +354,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
     ),
     '',
     'Target: page and API p99 < 200 ms.',
-    '<!-- /bench:reports -->',
   ].join('\n');
-}
-
-function writeSection(section: string): void {
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  const current = readFileSync(file, 'utf8');
-  const pattern = /<!-- bench:reports -->[\s\S]*?<!-- \/bench:reports -->/;
-  writeFileSync(
-    file,
-    pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`,
-  );
 }
 
 async function main() {
@@ -435,7 +380,7 @@ async function main() {
     }
   }
   const section = report(rows, postgres?.version ?? null, load, os.loadavg());
-  if (!only) writeSection(section);
+  if (!only) writeSection('reports', section);
   console.log(`\n${section}`);
 }
 

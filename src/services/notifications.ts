@@ -5,7 +5,13 @@ import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
-import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/notices';
+import {
+  type EmailTopic,
+  emailTopicOf,
+  isPostNotification,
+  type NotificationKind,
+  type PostNotificationKind,
+} from '../domain/notices';
 import { type Actor, authorize } from '../domain/permissions';
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
@@ -111,7 +117,7 @@ export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at:
 
 export interface NotificationView {
   id: string;
-  kind: string;
+  kind: NotificationKind;
   postId: string | null;
   deliveryId: string | null;
   data: Record<string, unknown>;
@@ -302,7 +308,7 @@ export async function sendUnitWebhook(ctx: AppContext, postEventId: number): Pro
   throw new Error(message);
 }
 
-const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
+const SUBJECTS: Record<Locale, Record<PostNotificationKind, string>> = {
   id: {
     'post.changes_requested': 'Kiriman Anda perlu diperbaiki',
     'post.rejected': 'Kiriman Anda ditolak',
@@ -387,11 +393,11 @@ export async function composeEmail(
     .leftJoin(posts, eq(posts.id, notifications.postId))
     .leftJoin(postEvents, sql`${postEvents.id} = (${notifications.data}->>'postEventId')::bigint`)
     .where(eq(notifications.id, notificationId));
-  if (!row || row.disabledAt || !row.postId) return null;
+  // Only news of a post is e-mailed; a channel's or a source's stays in the app.
+  if (!row || row.disabledAt || !row.postId || !isPostNotification(row.kind)) return null;
   const locale: Locale = row.locale === 'en' ? 'en' : 'id';
-  const kind = row.kind as NotificationKind;
-  const template = SUBJECTS[locale][kind];
-  if (!template || row.optOuts.includes(emailTopicOf(kind) satisfies EmailTopic)) return null;
+  const template = SUBJECTS[locale][row.kind];
+  if (!template || row.optOuts.includes(emailTopicOf(row.kind) satisfies EmailTopic)) return null;
   const labels = LABELS[locale];
   const headline = fill(template, row.data);
   const note = row.comment ?? (typeof row.data.error === 'string' ? row.data.error : null);

@@ -99,7 +99,7 @@ export async function settleDeletedOrigin(ctx: AppContext, postId: string): Prom
         await tx.insert(notifications).values(
           people.map((person) => ({
             userId: person.id,
-            kind: 'post.origin_deleted',
+            kind: 'post.origin_deleted' as const,
             postId,
             data: { reason, withdrawn, held: held.length, url: post.origin?.url ?? null },
           })),

@@ -189,7 +189,7 @@ export async function advanceRetraction(ctx: AppContext, deliveryId: string): Pr
 
 async function whyNotClaimed(ctx: AppContext, deliveryId: string): Promise<RetractionStep> {
   const [row] = await queryRows<{
-    status: string;
+    status: DeliveryStatus;
     attempts: number;
     due_ms: number;
     lease_ms: number | null;

@@ -5,7 +5,7 @@ import { channels, posts, ruleApprovals, sourceRules, sources, units, users } fr
 import { AppError, conflict, type FieldError, forbidden, invalid, notFound } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import { normaliseHashtags, ruleDecidesAt, rulePublishesAt, ruleTakes } from '../domain/source-rules';
-import type { DeliveryMode, Platform } from '../domain/vocabulary';
+import type { DeliveryMode } from '../domain/vocabulary';
 import { recordAudit } from './audit';
 import type { ActingUser } from './channels';
 import { postFacts, postResource } from './posts';
@@ -127,7 +127,7 @@ async function checkTargets(
     else if (decision !== 'allow')
       errors.push({ field, code: 'channel_not_targetable', message: 'You may not publish to this channel' });
     else if (input.mode !== 'copy') {
-      const adapter = ctx.platforms.get(channel.platform as Platform);
+      const adapter = ctx.platforms.get(channel.platform);
       const able = input.mode === 'repost' ? adapter?.repost : adapter?.quote;
       if (channel.platform !== sourceKind || !able)
         errors.push({

@@ -898,7 +898,7 @@ async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason:
       await tx.insert(notifications).values(
         people.map((person) => ({
           userId: person.id,
-          kind: 'source.needs_reauth',
+          kind: 'source.needs_reauth' as const,
           data: { sourceId: source.id, channelName: source.title ?? source.url, reason },
         })),
       );

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, sources } from '../../src/db/schema';
 import { SOURCE_KINDS } from '../../src/domain/vocabulary';
 import { id as msg } from '../../src/web/i18n/id';
-import { createGraphFake, type GraphFake } from '../fakes/meta';
+import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
 import { createTelegramFake, type TelegramFake } from '../fakes/telegram';
 import { createFakeX, type FakeX } from '../fakes/x';
 import { createTestApp, type TestApp } from '../helpers/context';

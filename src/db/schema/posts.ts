@@ -13,6 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { NotificationKind } from '../../domain/notices';
 import {
   BATCHED_MAIL_KINDS,
   type BatchedMailKind,
@@ -222,7 +223,7 @@ export const notifications = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<NotificationKind>().notNull(),
     postId: uuid('post_id').references(() => posts.id, { onDelete: 'cascade' }),
     deliveryId: uuid('delivery_id'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),

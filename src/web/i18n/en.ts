@@ -214,6 +214,8 @@ export const en: Messages = {
       'review.forwarded': (office) => `A post from ${office} was forwarded to you`,
       'review.overdue': (office) => `A post from ${office} has waited past the limit`,
       'review.overdue_admin': (office) => `A post from ${office} has waited twice the limit`,
+      'channel.needs_reauth': (channel) => `${channel} needs reconnecting`,
+      'source.needs_reauth': (source) => `The source ${source} refused its credentials: reconnect it`,
     },
   },
   sources: {

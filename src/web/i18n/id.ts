@@ -103,6 +103,8 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'review.forwarded': (office) => `Kiriman dari ${office} diteruskan kepada Anda`,
   'review.overdue': (office) => `Kiriman dari ${office} melewati batas waktu tunggu`,
   'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
+  'channel.needs_reauth': (channel) => `Kanal ${channel} perlu dihubungkan ulang`,
+  'source.needs_reauth': (source) => `Sumber ${source} menolak kredensialnya: hubungkan ulang`,
 };
 
 /** Durations as "3 jam", "2 hari". */

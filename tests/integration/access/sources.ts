@@ -1,7 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { channels, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
-import { accessTable, call, everyone, type MatrixActor, type MatrixEnv, statuses } from './table';
+import {
+  accessTable,
+  type ByUnit,
+  call,
+  everyone,
+  type MatrixActor,
+  type MatrixEnv,
+  statuses,
+} from './table';
 
 /** A source of office A1: the unit's people manage it; reviewers and admins above only read it. */
 
@@ -50,16 +58,18 @@ const read = statuses({
   officeB2: [404, 404, 404],
 });
 
-const manage = (ok: number) =>
-  statuses({
-    national: [404, 403, 403],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+/** Managed only by the people of office A1; those above see it but may not change it. */
+export const officeA1SourcePeople = (ok: number): ByUnit => ({
+  national: [404, 403, 403],
+  regionA: [404, 403, 403],
+  regionB: [404, 404, 404],
+  officeA1: [ok, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
+
+const manage = (ok: number) => statuses(officeA1SourcePeople(ok));
 
 /** A sandbox channel of the caller's unit (office A1's for callers without one): the channel a rule of theirs targets. */
 async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {

@@ -1,6 +1,6 @@
 import { insertChannel } from '../../../helpers/posts';
-import { freshDelivery } from '../deliveries';
-import { feedSite, officeA1Source, pendingApproval } from '../sources';
+import { freshDelivery, steeringNational } from '../deliveries';
+import { feedSite, officeA1Source, officeA1SourcePeople, pendingApproval } from '../sources';
 import type { MatrixEnv } from '../table';
 import { anyone, form, page, signedIn, webTable } from './table';
 
@@ -13,28 +13,10 @@ import { anyone, form, page, signedIn, webTable } from './table';
 const inAWeekLocal = () => new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 16);
 
 /** Steering a delivery of a post of office A1 on a national channel. */
-const steer = (ok: number) =>
-  signedIn({
-    national: [404, ok, ok],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const steer = (ok: number) => signedIn(steeringNational(ok));
 
 /** Managed only by the people of office A1; those above see it but may not change it. */
-const manageSource = (ok: number) =>
-  signedIn({
-    national: [404, 403, 403],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const manageSource = (ok: number) => signedIn(officeA1SourcePeople(ok));
 
 /** Pausing, resuming or removing a source: its office, and the admins above it (who may stop what it brings in). */
 const stopSource = (ok: number) =>
