@@ -125,7 +125,7 @@ export interface NotificationView {
   createdAt: string;
 }
 
-export async function listNotifications(
+async function listNotifications(
   ctx: AppContext,
   userId: string,
   options: { unreadOnly: boolean; limit: number },
@@ -189,7 +189,7 @@ async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
 }
 
 /** Marks one notification, or all of a user's, as read; returns how many changed. */
-export async function markRead(ctx: AppContext, userId: string, id?: string): Promise<number> {
+async function markRead(ctx: AppContext, userId: string, id?: string): Promise<number> {
   const changed = await ctx.db
     .update(notifications)
     .set({ readAt: ctx.now() })
