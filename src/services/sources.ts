@@ -6,7 +6,8 @@ import type { DbOrTx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import { type Actor, authorize } from '../domain/permissions';
-import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
+import type { SourceEvent } from '../domain/source-machine';
+import { type Platform, SOURCE_KINDS, type SourceKind, type SourceStatus } from '../domain/vocabulary';
 import {
   FEED_KINDS,
   FeedError,
@@ -36,6 +37,7 @@ import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigi
 import { transitionInTx } from './post-transitions';
 import { insertDraftInTx, normaliseTags, postFacts } from './posts';
 import { queueRuleApprovals, rulesOfSource } from './source-rules';
+import { type SourceTransition, transitionSourceRow } from './source-transitions';
 import { loadUnit } from './units';
 
 /**
@@ -56,7 +58,7 @@ export interface SourceView {
   title: string | null;
   settings: Record<string, unknown>;
   /** `needs_reauth` once the platform refused the credentials: reconnect (PATCH credentials) to read again. */
-  status: 'active' | 'needs_reauth';
+  status: SourceStatus;
   /** Whether the source has credentials of its own (never returned). */
   hasCredentials: boolean;
   channelId: string | null;
@@ -481,43 +483,51 @@ export async function updateSource(
     });
     credentials = ctx.keys.encrypt(checked.credentials ?? {}, source.id);
   }
+  const by = { actorId: who.actor.userId, ip: who.ip };
   const row = await ctx.db.transaction(async (tx) => {
-    const [updated] = await tx
+    const columns = {
+      ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
+      ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
+      ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
+    };
+    let [updated] = await tx
       .update(sources)
-      .set({
-        ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
-        ...(credentials
-          ? {
-              credentials,
-              credentialsVersion: source.credentialsVersion + 1,
-              credentialsExpiresAt: expiryOf(patch.credentials ?? null),
-              status: 'active' as const,
-              failures: 0,
-              lastError: null,
-              nextPollAt: now,
-            }
-          : {}),
-        ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
-        ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
-        // Resuming polls at once and forgets earlier failures; pausing keeps the schedule out of the sweep.
-        ...(patch.paused === true && !source.pausedAt ? { pausedAt: now } : {}),
-        ...(patch.paused === false && source.pausedAt
-          ? { pausedAt: null, nextPollAt: now, failures: 0 }
-          : {}),
-        updatedAt: now,
-      })
+      .set({ ...columns, updatedAt: now })
       .where(eq(sources.id, source.id))
       .returning();
     if (!updated) throw notFound('Source');
-    await recordAudit(ctx, tx, {
-      actorId: who.actor.userId,
-      unitId: source.unitId,
-      action: 'source.updated',
-      targetType: 'source',
-      targetId: source.id,
-      ip: who.ip,
-      details: { ...patch, ...(patch.credentials ? { credentials: 'given' } : {}) },
-    });
+    if (Object.keys(columns).length > 0)
+      await recordAudit(ctx, tx, {
+        ...by,
+        unitId: source.unitId,
+        action: 'source.updated',
+        targetType: 'source',
+        targetId: source.id,
+        details: columns,
+      });
+    const step = async (event: SourceEvent, action: string, stepColumns: SourceTransition['columns']) => {
+      updated = (await transitionSourceRow(ctx, tx, {
+        sourceId: source.id,
+        event,
+        now,
+        by,
+        action,
+        columns: stepColumns,
+      }))!.source;
+    };
+    if (credentials)
+      await step('reconnected', 'source.reconnected', {
+        credentials,
+        credentialsVersion: source.credentialsVersion + 1,
+        credentialsExpiresAt: expiryOf(patch.credentials ?? null),
+        failures: 0,
+        lastError: null,
+        nextPollAt: now,
+      });
+    // Pausing keeps the schedule out of the sweep; resuming polls at once and forgets earlier failures.
+    if (patch.paused === true && !updated.pausedAt) await step('pause', 'source.paused', {});
+    if (patch.paused === false && updated.pausedAt)
+      await step('resume', 'source.resumed', { nextPollAt: now, failures: 0 });
     return updated;
   });
   if (!row.pausedAt) await enqueueReads(ctx, [row]);
@@ -875,21 +885,16 @@ export async function bringInItems(
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
 async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(sources)
-      .set({ status: 'needs_reauth', updatedAt: ctx.now() })
-      .where(and(eq(sources.id, source.id), eq(sources.status, 'active')))
-      .returning({ id: sources.id });
-    if (!updated) return;
-    await recordAudit(ctx, tx, {
-      actorId: null,
-      ip: null,
-      unitId: source.unitId,
+    const changed = await transitionSourceRow(ctx, tx, {
+      sourceId: source.id,
+      event: 'credentials_refused',
+      now: ctx.now(),
+      by: { actorId: null, ip: null },
       action: 'source.needs_reauth',
-      targetType: 'source',
-      targetId: source.id,
       details: { problem: reason },
+      onlyIfChanged: true,
     });
+    if (!changed) return;
     const people = await tx
       .select({ id: users.id })
       .from(users)
