@@ -110,6 +110,8 @@ export const sourceRules = pgTable(
     delayMinutes: integer('delay_minutes'),
     /** How long a reviewer has to stop an approval before the rule makes it. */
     stopWindowMinutes: integer('stop_window_minutes').notNull(),
+    /** A paused rule takes no new items and makes none of its pending approvals; they wait for a person. */
+    pausedAt: tstz('paused_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
