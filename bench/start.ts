@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     NODE_ENV: 'development',
   };
   // The server itself, not the `sh -c` npm runs it through.
-  const gaung = /^\S*node .*dist\/server\.js/;
+  const gaung = /^\S*node .*config\/start\.mjs/;
   try {
     // The first start creates and migrates the data directory (and builds dist/ when it is stale).
     const first = await measure('npm', ['start'], env, gaung);
@@ -200,7 +200,7 @@ Command: \`npm run bench:start\` (bench/start.ts). Machine: ${machine}
 
 \`npm start\` on the embedded defaults (PGlite in a data directory that already exists, the local Redis),
 timed from the command to the first 200 from \`/readyz\`, with the CPU time (user + system) that
-the command and every process it started (npm, the build check, Gaung) had used by then; the CPU
+the command and every process it started (npm and Gaung, which checks that dist/ is up to date first) had used by then; the CPU
 time moves far less than the wall-clock time when other work shares the cores. Then the all-in-one process's RSS after
 ${IDLE_MS / 1000} s idle (API, workers and schedulers running). Baseline in the same run: a bare Fastify
 app with @fastify/multipart started with \`node\`, timed to its first 200 and measured the same way.

@@ -1,7 +1,10 @@
-// Compiles Gaung's TypeScript into one ES module per entry under dist/, so a start loads plain
-// JavaScript: no transpiler in the process and one file to read instead of hundreds.
-// `npm start` runs this first with --if-stale, which builds only when a source is newer than dist/.
-import { readdirSync, statSync } from 'node:fs';
+// Compiles Gaung's TypeScript, with the packages it uses, into ES modules under dist/, so a start
+// loads plain JavaScript: no transpiler in the process, and a few files to read instead of the
+// hundreds Node would otherwise resolve one by one in node_modules. Code loaded on first use
+// (`import()`) goes into chunks of its own, read only when it is needed.
+// `npm run build` builds; `npm start` (config/start.mjs) calls buildIfStale(), which builds only when a
+// source is newer than dist/.
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,25 +35,86 @@ function stale() {
   return inputs.some((input) => newest(path.join(root, input)) > built);
 }
 
-if (process.argv.includes('--if-stale') && !stale()) process.exit(0);
+/** Builds dist/ when a source is newer than it: the check is all most starts need. */
+export async function buildIfStale() {
+  if (stale()) await buildDist();
+}
 
-// Imported only when there is something to build: the check above is all most starts need.
-const { build } = await import('esbuild');
-await build({
-  absWorkingDir: root,
-  entryPoints: entries,
-  outdir: out,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // Packages stay in node_modules, loaded as they are; only Gaung's own code is compiled.
-  packages: 'external',
-  jsx: 'automatic',
-  jsxImportSource: 'preact',
-  // Stack traces name src/ files and lines (--enable-source-maps). The map leaves the sources out:
-  // Node reads and keeps the whole map at start, and the sources were two thirds of it (~20 MB RSS).
-  sourcemap: 'linked',
-  sourcesContent: false,
-  logLevel: 'warning',
-});
+/**
+ * A package imported with `import()` is loaded on first use, so bundling it saves nothing at start;
+ * and a bundled CommonJS package imported that way would give only its `default` export (named
+ * exports cannot be known before it runs), where Node gives them all. So these stay in node_modules;
+ * drizzle-orm's PostgreSQL driver excepted: it is ES modules, and must share the bundled drizzle-orm.
+ */
+const packagesLoadedOnFirstUseStayOut = {
+  name: 'packages-loaded-on-first-use-stay-out',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && !args.path.startsWith('drizzle-orm/')
+        ? { path: args.path, external: true }
+        : undefined,
+    );
+  },
+};
+
+export async function buildDist() {
+  // Imported only when there is something to build.
+  const { build } = await import('esbuild');
+  const { metafile } = await build({
+    absWorkingDir: root,
+    entryPoints: entries,
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    // These stay in node_modules, loaded as they are: PGlite reads its WebAssembly and data files from
+    // beside its module; BullMQ looks for files beside its own and loads a native addon (msgpackr), and
+    // ioredis must be the very copy BullMQ uses (it tells connections apart by class); the queue
+    // dashboard and the API docs serve files from their package directories; pino runs its transports
+    // from files beside it; sharp and pg-native are native; twitter-api-v2, twitter-text and
+    // fast-xml-parser load on first use (src/infra/lazy-require.ts).
+    external: [
+      '@electric-sql/pglite',
+      'bullmq',
+      'ioredis',
+      'msgpackr',
+      'msgpackr-extract',
+      '@bull-board/*',
+      '@fastify/swagger',
+      '@fastify/swagger-ui',
+      'pino',
+      'sharp',
+      'pg-native',
+      'twitter-api-v2',
+      'twitter-text',
+      'fast-xml-parser',
+      'esbuild',
+    ],
+    plugins: [packagesLoadedOnFirstUseStayOut],
+    // Bundled CommonJS packages call require() for Node's own modules and optional ones.
+    banner: {
+      js: "import { createRequire as __gaungCreateRequire } from 'node:module'; const require = __gaungCreateRequire(import.meta.url);",
+    },
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    // Stack traces name src/ files and lines (--enable-source-maps). The map leaves the sources out:
+    // Node reads and keeps the whole map at start, and the sources were two thirds of it (~20 MB RSS).
+    sourcemap: 'linked',
+    sourcesContent: false,
+    logLevel: 'warning',
+    metafile: true,
+  });
+  // Chunk names carry a hash of their content, so an earlier build's chunks would only pile up. They
+  // go after the build (not before), so that a process started from dist/ meanwhile finds its files.
+  const written = new Set(Object.keys(metafile.outputs).map((file) => path.resolve(root, file)));
+  for (const name of readdirSync(out)) {
+    const file = path.join(out, name);
+    if (!written.has(file)) rmSync(file, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  await (process.argv.includes('--if-stale') ? buildIfStale() : buildDist());

@@ -199,8 +199,9 @@ export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
     maxImageBytes: 8 * MB,
     maxVideoBytes: 1024 * MB,
     maxVideoSeconds: 300,
-    // Both need the original's numeric media id; a permalink carries only a shortcode, with no documented lookup.
-    repost: false,
+    // A repost needs the original's numeric media id, which only a Threads source knows (a permalink
+    // carries a shortcode, with no documented lookup); quote is not offered yet.
+    repost: true,
     quote: false,
     // https://developers.facebook.com/docs/threads/overview#rate-limiting: 250 API-published posts per 24 h.
     rateLimits: [{ scope: 'channel', max: 250, windowSeconds: DAY }],

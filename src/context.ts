@@ -109,13 +109,28 @@ export async function assembleContext(parts: ContextParts): Promise<AppContext> 
   };
 }
 
-/** Opens the database (migrating it) and Redis as configured. On failure nothing stays open. */
-export async function createContext(config: Config, log: Logger): Promise<AppContext> {
+/**
+ * Opens Redis and the database (migrating it) as configured. On failure nothing stays open. Redis
+ * comes first, so that a start which cannot reach it creates no database; `opening` is a database
+ * the process entry began to open before it loaded the rest of Gaung (one that exists already), and
+ * is waited for alongside.
+ */
+export async function createContext(
+  config: Config,
+  log: Logger,
+  opening?: Promise<Database>,
+): Promise<AppContext> {
   const keys = resolveKeyRing(config, log);
-  const redisTarget = await resolveRedis(config);
+  const [redis, opened] = await Promise.allSettled([resolveRedis(config), opening]);
+  if (redis.status === 'rejected') {
+    if (opened.status === 'fulfilled') await opened.value?.close().catch(() => {});
+    throw redis.reason;
+  }
+  const redisTarget = redis.value;
   let database: Database | undefined;
   try {
-    database = await openDatabase(config);
+    if (opened.status === 'rejected') throw opened.reason;
+    database = opened.value ?? (await openDatabase(config));
     await database.migrate();
     const ctx = await assembleContext({ config, log, database, redisTarget, keys });
     log.info({ database: database.driver, redis: redisTarget.description }, 'context ready');

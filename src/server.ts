@@ -1,14 +1,16 @@
 import { ConfigError, loadConfig } from '../config/env';
-import { type RunningWorkers, startWorkers } from '../workers/index';
-import { buildApp } from './app';
-import { type AppContext, closeContext, createContext } from './context';
-import { createLogger } from './logger';
-import { bootstrapAdmin, hasOrganisation } from './services/bootstrap';
-import { seedDemo } from './services/demo';
+import type { RunningWorkers } from '../workers/index';
+import type { AppContext } from './context';
+import { databaseExists, openDatabase } from './db/client';
 
 /**
  * Process entry. `npm start` runs the API, the workers and the schedulers in one process;
  * `--role=api` and `--role=worker` run them apart (against a shared PostgreSQL and Redis).
+ *
+ * A database that exists already starts opening first, and the rest of Gaung loads while it does:
+ * opening PGlite is mostly WebAssembly compiled on other threads, so the two overlap instead of
+ * following each other. A new one waits until Redis answers (a start that cannot reach it creates
+ * nothing).
  */
 
 type Role = 'all' | 'api' | 'worker';
@@ -35,11 +37,23 @@ async function main() {
     }
     throw error;
   }
+  const opening = databaseExists(config) ? openDatabase(config) : undefined;
+  // Awaited by createContext; this only keeps a failure from counting as unhandled meanwhile.
+  opening?.catch(() => {});
+  const [{ startWorkers }, { buildApp }, { closeContext, createContext }, { createLogger }, bootstrap, demo] =
+    await Promise.all([
+      import('../workers/index'),
+      import('./app'),
+      import('./context'),
+      import('./logger'),
+      import('./services/bootstrap'),
+      import('./services/demo'),
+    ]);
   const log = createLogger(config.LOG_LEVEL);
 
   let ctx: AppContext;
   try {
-    ctx = await createContext(config, log);
+    ctx = await createContext(config, log, opening);
   } catch (error) {
     console.error(`gaung: cannot start: ${(error as Error).message}`);
     process.exit(1);
@@ -79,8 +93,8 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
-    await bootstrapAdmin(ctx);
-    const demoUsers = await seedDemo(ctx);
+    await bootstrap.bootstrapAdmin(ctx);
+    const demoUsers = await demo.seedDemo(ctx);
     if (demoUsers) {
       // Printed once, on the start that created them; they are not stored anywhere in plain text.
       console.log('\nGaung demo organisation created. Sign in with:');
@@ -88,7 +102,7 @@ async function main() {
         console.log(`  ${user.role.padEnd(12)} ${user.email.padEnd(24)} ${user.password}`);
       console.log('');
     }
-    if (!(await hasOrganisation(ctx)))
+    if (!(await bootstrap.hasOrganisation(ctx)))
       log.warn(
         'no organisation yet, so nobody can sign in: start once with GAUNG_BOOTSTRAP_ADMIN_EMAIL and GAUNG_BOOTSTRAP_ADMIN_PASSWORD, or with GAUNG_DEMO=1 for a demo',
       );

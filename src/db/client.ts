@@ -213,11 +213,18 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** True when the configured database is there to be opened: PostgreSQL, or an embedded one made before. */
+export function databaseExists(config: { DATABASE_URL?: string; dataDir: string }): boolean {
+  return Boolean(config.DATABASE_URL) || existsSync(embeddedPath(config.dataDir));
+}
+
+const embeddedPath = (dataDir: string) => path.join(dataDir, 'pglite');
+
 export async function openDatabase(config: {
   DATABASE_URL?: string;
   DATABASE_POOL_MAX: number;
   dataDir: string;
 }): Promise<Database> {
   if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, { poolMax: config.DATABASE_POOL_MAX });
-  return openPglite(path.join(config.dataDir, 'pglite'));
+  return openPglite(embeddedPath(config.dataDir));
 }

@@ -18,6 +18,9 @@ const twitterText = lazyRequire<typeof import('twitter-text')>('twitter-text');
  * publishing engine all call these same functions.
  */
 
+/** The hashtags in a text as X counts them (`#tag`, in any script), without their `#`. */
+export const extractHashtags = (text: string): string[] => twitterText().extractHashtags(text);
+
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
@@ -474,6 +477,8 @@ export interface PlatformRulesInput {
   media: MediaFacts[];
   mode: DeliveryMode;
   sourceUrl: string | null;
+  /** The platform of the original as a source read it (the post's origin), if a source brought the post in. */
+  originPlatform?: string | null;
   link: string | null;
   settings?: {
     maxCharacters?: number;
@@ -672,6 +677,18 @@ function sourceIssues(input: PlatformRulesInput, limits: PlatformLimits): Valida
       },
     ];
   }
+  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link cannot be resolved.
+  if (input.platform === 'threads')
+    return input.originPlatform === 'threads'
+      ? []
+      : [
+          {
+            code: 'mode_unsupported',
+            severity: 'error',
+            field: 'mode',
+            message: `${label} reposts only posts a Threads source brought in; a pasted link cannot be resolved. Publish a copy with the credit line instead.`,
+          },
+        ];
   const sourceUrl = input.sourceUrl?.trim() ?? '';
   if (sourceUrl === '') {
     return [

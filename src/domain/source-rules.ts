@@ -1,4 +1,4 @@
-import twitterText from 'twitter-text';
+import { extractHashtags } from './rendering';
 
 /**
  * Auto-approval rules of a trusted office's source, the pure part: which items a rule takes and when
@@ -14,7 +14,7 @@ export function normaliseHashtags(hashtags: readonly string[]): string[] {
 export function ruleTakes(ruleHashtags: readonly string[], text: string, tags: readonly string[]): boolean {
   if (ruleHashtags.length === 0) return true;
   const carried = new Set(
-    [...twitterText.extractHashtags(text), ...tags].map((tag) => tag.replace(/^#+/, '').toLowerCase()),
+    [...extractHashtags(text), ...tags].map((tag) => tag.replace(/^#+/, '').toLowerCase()),
   );
   return ruleHashtags.some((tag) => carried.has(tag));
 }

@@ -31,6 +31,7 @@ export const PLATFORMS = [
   'sandbox',
 ] as const;
 export type Platform = (typeof PLATFORMS)[number];
+export const isPlatform = (kind: string): kind is Platform => (PLATFORMS as readonly string[]).includes(kind);
 
 /** Platforms that are no public place: a webhook reaches its owner's own system, the sandbox nobody. The press room leaves them out. */
 export const NON_PUBLIC_PLATFORMS: readonly Platform[] = ['webhook', 'sandbox'];

@@ -1,4 +1,4 @@
-import { PLATFORMS, type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
+import { isPlatform, type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { blueskyAdapter } from './bluesky';
 import { facebookAdapter } from './facebook';
 import { rssSource } from './feeds';
@@ -43,8 +43,6 @@ export function builtInAdapters(sandboxTimeline: SandboxTimeline, publicUrl: str
     createSandboxAdapter(sandboxTimeline, publicUrl),
   ];
 }
-
-const isPlatform = (kind: string): kind is Platform => (PLATFORMS as readonly string[]).includes(kind);
 
 /**
  * How a source of this kind is read: a website's feed by the feed reader, an account on a platform

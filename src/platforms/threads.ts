@@ -38,8 +38,9 @@ import type {
  * The 24-hour publishing quota is read before publishing. Long-lived tokens last 60 days and are refreshed (th_refresh_token) before they expire.
  * Reconciliation reads the account's recent threads and matches the text.
  *
- * Repost and quote are not offered: both need the numeric Threads media id of the office's post,
- * and a permalink carries only a shortcode, which the Threads API cannot resolve for another account.
+ * Repost is POST /{threads-media-id}/repost of the office's thread, by the media id its source read
+ * (the origin); a pasted permalink carries only a shortcode, which the Threads API cannot resolve for
+ * another account, so a post without a Threads origin is not reposted. Quote is not offered yet.
  */
 
 const credentialsSchema = z.strictObject({
@@ -53,7 +54,7 @@ const capabilities: Capabilities = {
   text: true,
   images: true,
   video: true,
-  repost: false,
+  repost: true,
   quote: false,
   metrics: true,
   reconcile: 'search',
@@ -76,6 +77,14 @@ function container(medium: PublishMedia, carouselItem: boolean): Record<string, 
     ...(medium.altText ? { alt_text: medium.altText } : {}),
     ...(carouselItem ? { is_carousel_item: true } : {}),
   };
+}
+
+/** The media id of the office's thread a repost acts on: only a Threads source knows it. */
+function originMediaId(request: PublishRequest): string {
+  const origin = request.origin;
+  if (origin?.platform !== 'threads' || !/^\d+$/.test(origin.nativeId))
+    throw invalid('a Threads repost needs the original as a Threads source read it (its media id)');
+  return origin.nativeId;
 }
 
 export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAdapter {
@@ -141,8 +150,26 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
       };
     },
 
+    async repost(ctx, request): Promise<PublishResult> {
+      const { api } = setup(ctx);
+      const reposted = await api.post<{ id: string }>(`/${originMediaId(request)}/repost`, {});
+      return { remoteId: reposted.id, url: request.origin?.url ?? 'https://www.threads.net/' };
+    },
+
     async findPublished(ctx, request) {
       const { api, userId } = setup(ctx);
+      if (request.mode === 'repost') {
+        const mediaId = originMediaId(request);
+        const recent = await listEdge<{ id: string; media_type?: string; reposted_post?: { id: string } }>(
+          api,
+          `/${userId}/threads`,
+          { fields: 'id,media_type,reposted_post,timestamp', since: reconcileSince(request.firstAttemptAt) },
+        );
+        const found = recent.find(
+          (thread) => thread.media_type === 'REPOST_FACADE' && thread.reposted_post?.id === mediaId,
+        );
+        return found ? { remoteId: found.id, url: request.origin?.url ?? 'https://www.threads.net/' } : null;
+      }
       const recent = await listEdge<{ id: string; text?: string; permalink?: string }>(
         api,
         `/${userId}/threads`,

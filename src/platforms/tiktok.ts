@@ -497,6 +497,9 @@ function creatorSettings(creator: CreatorInfo): Partial<TiktokSettings> {
 
 class UploadExpired extends Error {}
 
+/** A source's settings carry its address (url, handle, account id) besides the channel's: read leniently. */
+const sourceSettings = z.object({ username: z.string().optional() });
+
 /** Video list pages one source read may take. */
 const SOURCE_PAGES = 5;
 
@@ -931,7 +934,7 @@ export function createTiktokAdapter(options: TiktokAdapterOptions = {}): Platfor
       request.cursor ? Number(request.cursor) : 0,
       Math.floor(request.since.getTime() / 1000),
     );
-    const settings = settingsSchema.parse(ctx.channel.settings);
+    const { username } = sourceSettings.parse(ctx.channel.settings);
     const items: SourceItem[] = [];
     let newest = request.cursor ? Number(request.cursor) : null;
     let cursor: number | undefined;
@@ -955,7 +958,7 @@ export function createTiktokAdapter(options: TiktokAdapterOptions = {}): Platfor
             break;
           }
           newest = Math.max(newest ?? 0, created);
-          if (items.length < request.limit) items.push(sourceItem(video, settings.username));
+          if (items.length < request.limit) items.push(sourceItem(video, username));
         }
         if (reachedOld || !data.has_more || data.cursor === undefined) break;
         cursor = data.cursor;

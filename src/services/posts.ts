@@ -16,13 +16,14 @@ import {
 import { AppError, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
 import { type Actor, atLeast, type Resource } from '../domain/permissions';
 import { platformOfUrl } from '../domain/rendering';
-import type {
-  DeliveryMode,
-  DeliveryStatus,
-  MediaKind,
-  Platform,
-  PostEventKind,
-  PostStatus,
+import {
+  type DeliveryMode,
+  type DeliveryStatus,
+  isPlatform,
+  type MediaKind,
+  type Platform,
+  type PostEventKind,
+  type PostStatus,
 } from '../domain/vocabulary';
 import type { PostOrigin } from '../platforms/types';
 import { insertPostEvent, transitionInTx } from './post-transitions';
@@ -396,7 +397,13 @@ export async function insertDraftInTx(
       authorId: actor.userId,
       ...contentColumns(content),
       ...(origin
-        ? { sourceId: origin.sourceId, sourceItemKey: origin.sourceItemKey, origin: origin.origin }
+        ? {
+            sourceId: origin.sourceId,
+            sourceItemKey: origin.sourceItemKey,
+            origin: origin.origin,
+            // The origin knows its platform; its address may be one no URL rule recognises (YouTube).
+            ...(isPlatform(origin.origin.platform) ? { sourcePlatform: origin.origin.platform } : {}),
+          }
         : {}),
       // created_at stays the database's (microsecond) time: it orders lists and their cursors.
       updatedAt: at,

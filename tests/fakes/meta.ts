@@ -1472,6 +1472,8 @@ const THREADS_SPECS: Record<string, EndpointSpec> = {
     required: ['media_type'],
   },
   'POST threads_publish': { params: { creation_id: 'string' }, required: ['creation_id'] },
+  // developers.facebook.com/docs/threads/posts/reposts: POST /{threads-media-id}/repost, no parameters.
+  'POST repost': { params: {} },
   'GET threads_publishing_limit': { params: { fields: 'string' } },
   'GET insights': { params: { metric: 'list', since: 'time', until: 'time' }, required: ['metric'] },
   'DELETE node': { params: {} },
@@ -1699,11 +1701,33 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
     }),
   );
 
+  /** The token's user reposts a thread: a REPOST_FACADE on its profile whose reposted_post is the original. */
+  const repost = (token: Token, mediaId: string, params: Record<string, unknown>) => {
+    validate(params, THREADS_SPECS['POST repost']!);
+    const original = threads.find((t) => t.id === mediaId && t.mediaType !== 'REPOST_FACADE');
+    if (!original) throw unknownObject(mediaId, 'post');
+    const post: ThreadsPost = {
+      id: objectId(),
+      userId: token.subject,
+      mediaType: 'REPOST_FACADE',
+      text: '',
+      linkAttachment: null,
+      altTexts: [],
+      children: 0,
+      permalink: `https://www.threads.net/@${users.get(token.subject)!.username}/post/${shortcode()}`,
+      createdAt: Date.now(),
+      repostedPost: original.id,
+    };
+    threads.push(post);
+    return { id: post.id };
+  };
+
   server.app.post(
     '/:id/:edge',
     handle(async (request, params) => {
       const { id, edge } = request.params as { id: string; edge: string };
       const token = tokenOf(request, params, tokens);
+      if (edge === 'repost') return repost(token, id, params);
       const userId = ownUser(token, id);
       switch (edge) {
         case 'threads': {

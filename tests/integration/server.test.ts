@@ -9,6 +9,64 @@ const redisUrl = () => {
   return options.path ? undefined : `redis://${options.host}:${options.port}`;
 };
 
+/**
+ * What `npm start` runs is a bundle of Gaung and most of its packages (config/build.mjs), while the
+ * other tests run the sources: a signed-in admin's pages, the queue dashboard, the API description
+ * and an XLSX export go through the packages the bundle holds and those it loads on first use.
+ */
+async function servesFromTheBundle(address: string, email: string, password: string) {
+  const cookies = new Map<string, string>();
+  const keep = (response: Response) => {
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair!.indexOf('=');
+      cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
+    }
+    return response;
+  };
+  const get = async (url: string) =>
+    keep(
+      await fetch(`${address}${url}`, {
+        headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+        redirect: 'manual',
+      }),
+    );
+  const form = await (await get('/login')).text();
+  const token = /name="_login" value="([^"]+)"/.exec(form)?.[1];
+  expect(token).toBeDefined();
+  const signIn = keep(
+    await fetch(`${address}/login`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      body: new URLSearchParams({ email, password, _login: token!, next: '/' }).toString(),
+      redirect: 'manual',
+    }),
+  );
+  expect(signIn.status).toBe(303);
+  for (const page of ['/inbox', '/reports', '/sources', '/admin/users', '/calendar', '/admin/queues']) {
+    const response = await get(page);
+    expect(response.status, page).toBe(200);
+    expect(response.headers.get('content-type'), page).toContain('text/html');
+  }
+  const docs = await get('/docs/json');
+  expect(docs.status).toBe(200);
+  expect((await docs.json()).paths).toHaveProperty(['/api/v1/reviews']);
+  const reports = await (await get('/reports')).text();
+  const xlsx = /href="(\/api\/v1\/reports\/units\?[^"]*format=xlsx[^"]*)"/.exec(reports)?.[1];
+  expect(xlsx).toBeDefined();
+  const workbook = await get(xlsx!.replaceAll('&amp;', '&'));
+  expect(workbook.status).toBe(200);
+  // An XLSX file is a zip archive.
+  expect(
+    Buffer.from(await workbook.arrayBuffer())
+      .subarray(0, 2)
+      .toString(),
+  ).toBe('PK');
+}
+
 // Each test starts Gaung at most twice; the ceiling is for a loaded machine, not a budget.
 describe('the Gaung process', { timeout: 2 * PROCESS_CEILING_MS }, () => {
   it('starts on the embedded database with no DATABASE_URL, is ready, and shuts down cleanly', async () => {
@@ -27,6 +85,7 @@ describe('the Gaung process', { timeout: 2 * PROCESS_CEILING_MS }, () => {
     expect(await ready.json()).toMatchObject({ checks: { database: 'ok', redis: 'ok' } });
     expect(existsSync(path.join(dataDir, 'pglite'))).toBe(true);
     expect(gaung.output()).toContain('created the national unit and its first admin');
+    await servesFromTheBundle(address, 'admin@gaung.test', 'sangat-rahasia-123');
 
     gaung.child.kill('SIGTERM');
     const exit = await gaung.exited();

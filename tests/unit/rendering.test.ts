@@ -515,18 +515,37 @@ describe('repost and quote', () => {
     expect(repost(platform, url).issues).toEqual([]);
   });
 
-  it('Facebook, Instagram and Threads have no repost or quote', () => {
-    for (const platform of ['facebook', 'instagram', 'threads'] as const) {
+  it('Facebook and Instagram have no repost or quote, Threads no quote', () => {
+    for (const platform of ['facebook', 'instagram'] as const)
       expect(codes(repost(platform, 'https://www.facebook.com/kanim.medan/posts/123'))).toEqual([
         'mode_unsupported',
       ]);
+    for (const platform of ['facebook', 'instagram', 'threads'] as const)
       expect(errorCodes(quote(platform, 'https://www.facebook.com/kanim.medan/posts/123', 'teks'))).toContain(
         'mode_unsupported',
       );
-    }
     expect(repost('instagram', null).issues[0]?.message).toBe(
       'Instagram has no reposts. Publish a copy with the credit line instead.',
     );
+  });
+
+  it('Threads reposts only a post its Threads source brought in, never a pasted link', () => {
+    const permalink = 'https://www.threads.net/@kanim_medan/post/C8abc123';
+    const pasted = repost('threads', permalink);
+    expect(codes(pasted)).toEqual(['mode_unsupported']);
+    expect(pasted.issues[0]?.message).toContain('a pasted link cannot be resolved');
+    const read = (originPlatform: string) =>
+      validateForPlatform({
+        platform: 'threads',
+        text: 'teks',
+        media: [],
+        mode: 'repost',
+        sourceUrl: permalink,
+        originPlatform,
+        link: null,
+      });
+    expect(codes(read('threads'))).toEqual([]);
+    expect(codes(read('instagram'))).toEqual(['mode_unsupported']);
   });
 
   it('Telegram forwards but has no quote posts', () => {

@@ -15,6 +15,7 @@ import {
 } from '../../domain/rendering';
 import type { DeliveryMode, Platform } from '../../domain/vocabulary';
 import { exhaustedQuotas } from '../../infra/rate-limiter';
+import type { PostOrigin } from '../../platforms/types';
 import { type ChannelRow, quotaOverridesOf } from '../channels';
 import { mediaIssuesForPlatform } from '../media';
 import { type PostFacts, postVariantMap } from '../posts';
@@ -48,6 +49,8 @@ export interface PostContentSnapshot {
   body: string;
   link: string | null;
   sourceUrl: string | null;
+  /** The original as a source read it (a saved post's; a draft in the editor has none). */
+  origin?: PostOrigin | null;
   tags: string[];
   preferredFrom: Date | null;
   variants: Partial<Record<Platform, string>>;
@@ -62,6 +65,7 @@ export async function contentSnapshot(db: DbOrTx, facts: PostFacts): Promise<Pos
       body: posts.body,
       link: posts.link,
       sourceUrl: posts.sourceUrl,
+      origin: posts.origin,
       tags: posts.tags,
       preferredFrom: posts.preferredFrom,
     })
@@ -167,6 +171,7 @@ export async function renderTarget(
     media: content.media,
     mode,
     sourceUrl: content.sourceUrl,
+    originPlatform: content.origin?.platform ?? null,
     link: content.link,
     settings: channelRules(platform, channel.settings),
     tags: content.tags,

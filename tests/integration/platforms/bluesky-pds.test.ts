@@ -1,10 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { AtpAgent } from '@atproto/api';
-import { envToCfg, envToSecrets, PDS } from '@atproto/pds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blueskyAdapter } from '../../../src/platforms/bluesky';
 import {
@@ -14,7 +8,7 @@ import {
   publishRequest,
   testImage,
 } from '../../fakes/platform-context';
-import { createFakePlc, type FakePlc } from '../../fakes/plc';
+import { startTestPds, type TestPds } from '../../helpers/pds';
 
 /**
  * Bluesky against a real PDS: @atproto/pds 0.4 runs in this process on Node 20 (SQLite in a
@@ -22,61 +16,21 @@ import { createFakePlc, type FakePlc } from '../../fakes/plc';
  * account posts there; Gaung reads it as a source and publishes, reposts and quotes with the
  * adapter, and the PDS stores exactly those records.
  */
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-
 describe('Bluesky against a real PDS (@atproto/pds 0.4, in-process, with a fake PLC directory)', () => {
-  let plc: FakePlc;
-  let pds: PDS;
-  let dir: string;
+  let pds: TestPds;
   let url: string;
-  const password = `sandi-${randomBytes(6).toString('hex')}`;
+  let password: string;
+  let plc: TestPds['plc'];
   const office = { handle: 'kanim-pontianak.test', did: '' };
   const centre = { handle: 'ditjen-imigrasi.test', did: '' };
 
   beforeAll(async () => {
-    plc = createFakePlc();
-    await plc.start();
-    dir = await mkdtemp(path.join(tmpdir(), 'gaung-pds-'));
-    const port = await freePort();
-    url = `http://localhost:${port}`;
-    const env = {
-      devMode: true,
-      port,
-      hostname: 'localhost',
-      dataDirectory: dir,
-      blobstoreDiskLocation: path.join(dir, 'blobs'),
-      didPlcUrl: plc.url,
-      serviceHandleDomains: ['.test'],
-      jwtSecret: randomBytes(16).toString('hex'),
-      adminPassword: randomBytes(16).toString('hex'),
-      plcRotationKeyK256PrivateKeyHex: randomBytes(32).toString('hex'),
-      inviteRequired: false,
-      disableSsrfProtection: true,
-    };
-    pds = await PDS.create(envToCfg(env), envToSecrets(env));
-    await pds.start();
-    for (const account of [office, centre]) {
-      const agent = new AtpAgent({ service: url });
-      const created = await agent.createAccount({
-        email: `${account.handle}@imigrasi.test`,
-        handle: account.handle,
-        password,
-      });
-      account.did = created.data.did;
-    }
+    pds = await startTestPds();
+    ({ url, password, plc } = pds);
+    office.did = (await pds.createAccount(office.handle)).did;
+    centre.did = (await pds.createAccount(centre.handle)).did;
   }, 120_000);
-  afterAll(async () => {
-    await pds?.destroy();
-    await plc?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => pds?.stop());
 
   const sourceContext = () =>
     createPlatformContext({
@@ -93,8 +47,7 @@ describe('Bluesky against a real PDS (@atproto/pds 0.4, in-process, with a fake 
     });
 
   it('reads the office repository as a source, found through the PLC directory, with its image blob', async () => {
-    const agent = new AtpAgent({ service: url });
-    await agent.login({ identifier: office.handle, password });
+    const agent = await pds.login(office.handle);
     const image = await testImage({ hue: 33, format: 'jpeg' });
     const blob = await agent.uploadBlob(image, { encoding: 'image/jpeg' });
     const posted = await agent.post({
@@ -132,8 +85,7 @@ describe('Bluesky against a real PDS (@atproto/pds 0.4, in-process, with a fake 
   });
 
   it('publishes, reposts and quotes the office original with the adapter; the PDS holds each record once', async () => {
-    const agent = new AtpAgent({ service: url });
-    await agent.login({ identifier: office.handle, password });
+    const agent = await pds.login(office.handle);
     const original = await agent.post({ text: 'Pengumuman kantor', createdAt: new Date().toISOString() });
     const [item] = (
       await blueskyAdapter.source!.readSource(sourceContext(), {

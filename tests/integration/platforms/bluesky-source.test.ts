@@ -1,46 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blueskyAdapter } from '../../../src/platforms/bluesky';
-import { PlatformError, type SourceReadRequest } from '../../../src/platforms/types';
-import { createFakeBluesky, type FakeBluesky } from '../../fakes/bluesky';
+import { createFakeBluesky } from '../../fakes/bluesky';
 import {
   createCredentialStore,
   createPlatformContext,
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
-import { createFakePlc, type FakePlc } from '../../fakes/plc';
+import { createFakePlc } from '../../fakes/plc';
 import { malformedJsonFault, OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
-const DAY = 24 * 60 * 60_000;
 const source = blueskyAdapter.source!;
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => {
-      throw new Error('the read succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(PlatformError);
-      return (error as PlatformError).classification;
-    },
-  );
-
 describe('Bluesky as a source: the repository read from the fake PDS, found through a fake PLC directory', () => {
-  let pds: FakeBluesky;
-  let plc: FakePlc;
-
-  beforeAll(async () => {
-    pds = createFakeBluesky();
-    plc = createFakePlc();
-    await pds.start();
-    await plc.start();
-  });
-  afterAll(async () => {
-    await pds.stop();
-    await plc.stop();
-  });
-  beforeEach(() => pds.server.clearFaults());
+  const pds = useFake(createFakeBluesky());
+  const plc = useFake(createFakePlc());
 
   /** An office account on the PDS, registered in the directory; the source knows it by DID or by handle. */
   function office(by: 'did' | 'handle' = 'did') {
@@ -56,15 +32,13 @@ describe('Bluesky as a source: the repository read from the fake PDS, found thro
     return { account, handle, ctx };
   }
 
-  const read = (ctx: ReturnType<typeof office>['ctx'], request: Partial<SourceReadRequest> = {}) =>
-    source.readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
+  const read = sourceRead(blueskyAdapter);
   const listing = (did: string) =>
     pds.server.received.filter(
       (r) =>
         r.url.startsWith('/xrpc/com.atproto.repo.listRecords') &&
         new URL(r.url, pds.url).searchParams.get('repo') === did,
     );
-  const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
 
   it('reads images with alt text, a video, a quote with media and full links, and marks replies', async () => {
     const { account, handle, ctx } = office('handle');

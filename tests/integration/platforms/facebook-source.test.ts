@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { facebookAdapter } from '../../../src/platforms/facebook';
-import { PlatformError, type PostOrigin, type SourceReadRequest } from '../../../src/platforms/types';
-import { createGraphFake, type GraphFake, graphThrottleFault } from '../../fakes/meta';
+import type { PostOrigin } from '../../../src/platforms/types';
+import { createGraphFake, graphThrottleFault } from '../../fakes/meta';
 import {
   createCredentialStore,
   createPlatformContext,
@@ -9,31 +9,13 @@ import {
   testVideo,
 } from '../../fakes/platform-context';
 import { malformedJsonFault, OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
-const DAY = 24 * 60 * 60_000;
 const source = facebookAdapter.source!;
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => {
-      throw new Error('the read succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(PlatformError);
-      return (error as PlatformError).classification;
-    },
-  );
-
 describe('Facebook Page as a source: published_posts read through the fake Graph API', () => {
-  let graph: GraphFake;
+  const graph = useFake(createGraphFake());
   let counter = 0;
-
-  beforeAll(async () => {
-    graph = createGraphFake();
-    await graph.start();
-  });
-  afterAll(() => graph.stop());
-  beforeEach(() => graph.server.clearFaults());
 
   function office() {
     counter += 1;
@@ -47,11 +29,9 @@ describe('Facebook Page as a source: published_posts read through the fake Graph
     return { pageId, pageToken, ctx };
   }
 
-  const read = (ctx: ReturnType<typeof office>['ctx'], request: Partial<SourceReadRequest> = {}) =>
-    source.readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
+  const read = sourceRead(facebookAdapter);
   const edgeRequests = (pageId: string) =>
     graph.server.received.filter((r) => r.url.startsWith(`/${pageId}/published_posts?`));
-  const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
 
   it('reads an album as one item with its photos, a video with its file and still, a link in the text, and marks shares', async () => {
     const { pageId, ctx } = office();

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { instagramAdapter } from '../../../src/platforms/instagram';
-import { PlatformError, type PostOrigin, type SourceReadRequest } from '../../../src/platforms/types';
-import { createGraphFake, type GraphFake, graphThrottleFault } from '../../fakes/meta';
+import type { PostOrigin } from '../../../src/platforms/types';
+import { createGraphFake, graphThrottleFault } from '../../fakes/meta';
 import {
   createCredentialStore,
   createPlatformContext,
@@ -9,31 +9,13 @@ import {
   testVideo,
 } from '../../fakes/platform-context';
 import { malformedJsonFault, OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
-const DAY = 24 * 60 * 60_000;
 const source = instagramAdapter.source!;
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => {
-      throw new Error('the read succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(PlatformError);
-      return (error as PlatformError).classification;
-    },
-  );
-
 describe('Instagram as a source: the office account read through the fake Graph API', () => {
-  let graph: GraphFake;
+  const graph = useFake(createGraphFake());
   let counter = 0;
-
-  beforeAll(async () => {
-    graph = createGraphFake();
-    await graph.start();
-  });
-  afterAll(() => graph.stop());
-  beforeEach(() => graph.server.clearFaults());
 
   function office() {
     counter += 1;
@@ -49,11 +31,9 @@ describe('Instagram as a source: the office account read through the fake Graph 
     return { igUserId, username, token: page.pageToken, ctx };
   }
 
-  const read = (ctx: ReturnType<typeof office>['ctx'], request: Partial<SourceReadRequest> = {}) =>
-    source.readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
+  const read = sourceRead(instagramAdapter);
   const mediaRequests = (igUserId: string) =>
     graph.server.received.filter((r) => r.method === 'GET' && r.url.startsWith(`/${igUserId}/media?`));
-  const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
 
   it('reads a carousel as one item with every file, a reel as its video with its still, and never a story', async () => {
     const { igUserId, username, ctx } = office();

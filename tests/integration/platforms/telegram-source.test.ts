@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readChannelUpdates, TELEGRAM_DOWNLOAD_MAX_BYTES } from '../../../src/platforms/telegram-source';
 import { PlatformError } from '../../../src/platforms/types';
 import { testImage, testVideo } from '../../fakes/platform-context';
 import { OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
-import { createTelegramFake, type TelegramFake, telegramTooManyRequests } from '../../fakes/telegram';
+import { createTelegramFake, telegramTooManyRequests } from '../../fakes/telegram';
+import { bytesAt, failure, useFake } from './source-support';
 
 describe('Telegram channels as sources: the source bot reads channel posts with getUpdates from the fake Bot API', () => {
-  let fake: TelegramFake;
+  const fake = useFake(createTelegramFake());
   const logged: unknown[] = [];
   const log = {
     info: (obj: object, msg?: string) => logged.push([obj, msg]),
     warn: (obj: object, msg?: string) => logged.push([obj, msg]),
   };
-
-  beforeAll(async () => {
-    fake = createTelegramFake();
-    await fake.start();
-  });
-  afterAll(() => fake.stop());
-  beforeEach(() => fake.server.clearFaults());
 
   const read = (offset: number | null) =>
     readChannelUpdates({ botToken: fake.bot.token, apiUrl: fake.url, offset, log });
@@ -80,11 +74,11 @@ describe('Telegram channels as sources: the source bot reads channel posts with 
       ['image', true],
     ]);
     for (const [index, medium] of albumItem!.media.entries())
-      expect(Buffer.from(await (await fetch(medium.url)).arrayBuffer()).equals(photos[index]!)).toBe(true);
+      expect((await bytesAt(medium.url)).equals(photos[index]!)).toBe(true);
     expect(bigItem!.media).toHaveLength(1);
     expect(bigItem!.media[0]!.skippedReason).toMatch(/larger than the 20 MB/);
     expect(bigItem!.media[0]!.url).toBe('');
-    expect(Buffer.from(await (await fetch(clipItem!.media[0]!.url)).arrayBuffer()).equals(video)).toBe(true);
+    expect((await bytesAt(clipItem!.media[0]!.url)).equals(video)).toBe(true);
     const batamItems = result.byChat.get(String(batam.id))!;
     expect(batamItems).toHaveLength(1);
     expect(batamItems[0]).toMatchObject({
@@ -108,11 +102,9 @@ describe('Telegram channels as sources: the source bot reads channel posts with 
   it('passes flood control on as rate_limited, refuses an oversized answer, and a revoked token is auth without the token in the message', async () => {
     const offset = (await drain()).nextOffset;
     fake.server.inject(telegramTooManyRequests(17), { match: (r) => r.url.endsWith('/getUpdates') });
-    const flood = await read(offset).catch((e: unknown) => e);
-    expect((flood as PlatformError).classification.kind).toBe('rate_limited');
+    expect((await failure(read(offset))).kind).toBe('rate_limited');
     fake.server.inject(oversizedJsonFault(), { match: (r) => r.url.endsWith('/getUpdates') });
-    const huge = await read(offset).catch((e: unknown) => e);
-    expect((huge as PlatformError).classification).toMatchObject({
+    expect(await failure(read(offset))).toMatchObject({
       kind: 'invalid',
       message: expect.stringContaining(OVERSIZED_MESSAGE),
     });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { threadsAdapter } from '../../../src/platforms/threads';
 import { threadsItem } from '../../../src/platforms/threads-source';
-import { PlatformError, type PostOrigin, type SourceReadRequest } from '../../../src/platforms/types';
-import { createThreadsFake, graphThrottleFault, type ThreadsFake } from '../../fakes/meta';
+import type { PostOrigin } from '../../../src/platforms/types';
+import { createThreadsFake, graphThrottleFault } from '../../fakes/meta';
 import {
   createCredentialStore,
   createPlatformContext,
@@ -10,31 +10,13 @@ import {
   testVideo,
 } from '../../fakes/platform-context';
 import { malformedJsonFault, OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
-const DAY = 24 * 60 * 60_000;
 const source = threadsAdapter.source!;
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => {
-      throw new Error('the read succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(PlatformError);
-      return (error as PlatformError).classification;
-    },
-  );
-
 describe('Threads as a source: the office account read through the fake Threads API', () => {
-  let fake: ThreadsFake;
+  const fake = useFake(createThreadsFake());
   let counter = 0;
-
-  beforeAll(async () => {
-    fake = createThreadsFake();
-    await fake.start();
-  });
-  afterAll(() => fake.stop());
-  beforeEach(() => fake.server.clearFaults());
 
   function office() {
     counter += 1;
@@ -49,12 +31,10 @@ describe('Threads as a source: the office account read through the fake Threads 
     return { userId, username, token, ctx };
   }
 
-  const read = (ctx: ReturnType<typeof office>['ctx'], request: Partial<SourceReadRequest> = {}) =>
-    source.readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
+  const read = sourceRead(threadsAdapter);
   const edge = (userId: string) => ({
     match: (r: { url: string }) => r.url.startsWith(`/${userId}/threads?`),
   });
-  const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
 
   it('reads a carousel as one item with its files and alt text, a video with its still, and classifies quotes and reposts', async () => {
     const { userId, username, ctx } = office();

@@ -253,6 +253,57 @@ describe('Threads adapter against the fake Threads API', () => {
     expect(await adapter.findPublished(channel().ctx, request)).toBeNull();
   });
 
+  it('reposts the office thread by the media id its source read, and finds the repost after a dropped answer', async () => {
+    const office = fake.createUser(`kanim_${randomUUID().slice(0, 6)}`);
+    const original = fake.postThread(office.userId, { text: 'Pos asli kantor' });
+    const origin = {
+      platform: 'threads' as const,
+      nativeId: original.id,
+      url: original.permalink,
+      authorHandle: null,
+      publishedAt: new Date(original.createdAt).toISOString(),
+    };
+    const request = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'repost',
+      sourceUrl: original.permalink,
+      origin,
+    });
+    const reposting = {
+      match: (r: { method: string; url: string }) =>
+        r.method === 'POST' && r.url.startsWith(`/${original.id}/repost`),
+    };
+    fake.server.inject({ kind: 'drop-after' }, reposting);
+    expect((await failure(adapter, adapter.repost!(channel().ctx, request))).kind).toBe('unknown');
+    const facades = () =>
+      fake
+        .threads(account.userId)
+        .filter((t) => t.mediaType === 'REPOST_FACADE' && t.repostedPost === original.id);
+    expect(facades()).toHaveLength(1);
+    expect(await adapter.findPublished(channel().ctx, request)).toEqual({
+      remoteId: facades()[0]!.id,
+      url: original.permalink,
+    });
+
+    // Without a Threads origin (a pasted permalink) there is no media id to repost: nothing is sent.
+    const before = fake.server.received.length;
+    const pasted = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'repost',
+      sourceUrl: original.permalink,
+    });
+    expect((await failure(adapter, adapter.repost!(channel().ctx, pasted))).kind).toBe('invalid');
+    expect(fake.server.received.length).toBe(before);
+    // A thread that does not exist is refused by Threads.
+    const gone = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'repost',
+      origin: { ...origin, nativeId: '17900000000000999' },
+    });
+    expect((await failure(adapter, adapter.repost!(channel().ctx, gone))).kind).toBe('invalid');
+    expect(facades()).toHaveLength(1);
+  });
+
   it('reads insights as metrics', async () => {
     const result = await adapter.publish(
       channel().ctx,

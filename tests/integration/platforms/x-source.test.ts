@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SOURCE_ANSWER_MAX_BYTES } from '../../../src/platforms/shared';
-import { PlatformError } from '../../../src/platforms/types';
+import { describe, expect, it } from 'vitest';
 import { xAdapter } from '../../../src/platforms/x';
 import {
   createCredentialStore,
@@ -9,21 +7,15 @@ import {
   testImage,
   testVideo,
 } from '../../fakes/platform-context';
-import { createFakeX, type FakeX, type FakeXUser } from '../../fakes/x';
+import { malformedJsonFault, OVERSIZED_MESSAGE, oversizedJsonFault } from '../../fakes/source-faults';
+import { createFakeX, type FakeXUser } from '../../fakes/x';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
 const CLIENT_ID = 'gaung-test-client';
-const DAY = 24 * 60 * 60_000;
 
 describe('X as a source: the office timeline read through the fake X API', () => {
-  let fake: FakeX;
-
-  beforeAll(async () => {
-    fake = createFakeX();
-    fake.registerClient(CLIENT_ID);
-    await fake.start();
-  });
-  afterAll(() => fake.stop());
-  beforeEach(() => fake.server.clearFaults());
+  const fake = useFake(createFakeX());
+  fake.registerClient(CLIENT_ID);
 
   /** A fresh office account and a source context holding the office's own tokens. */
   function office(options: { settings?: 'stored' | 'none'; expiresAt?: Date } = {}) {
@@ -44,11 +36,7 @@ describe('X as a source: the office timeline read through the fake X API', () =>
     return { user, tokens, ctx };
   }
 
-  const read = (
-    ctx: ReturnType<typeof office>['ctx'],
-    request: Partial<Parameters<typeof readSource>[1]> = {},
-  ) => readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
-  const readSource = xAdapter.source!.readSource;
+  const read = sourceRead(xAdapter);
 
   const timelineRequests = (userId: string) =>
     fake.server.received.filter((r) => r.url.startsWith(`/2/users/${userId}/tweets`));
@@ -100,13 +88,11 @@ describe('X as a source: the office timeline read through the fake X API', () =>
       ['image', 'Foto 3'],
       ['image', 'Foto 4'],
     ]);
-    const first = await fetch(albumItem!.media[0]!.url);
-    expect(Buffer.from(await first.arrayBuffer()).equals(images[0]!)).toBe(true);
+    expect((await bytesAt(albumItem!.media[0]!.url)).equals(images[0]!)).toBe(true);
     expect(clipItem!.media).toHaveLength(1);
     expect(clipItem!.media[0]).toMatchObject({ kind: 'video', altText: 'Antrean paspor' });
     expect(clipItem!.media[0]!.url).toMatch(/-1280\.mp4$/);
-    const downloaded = Buffer.from(await (await fetch(clipItem!.media[0]!.url)).arrayBuffer());
-    expect(downloaded.equals(video)).toBe(true);
+    expect((await bytesAt(clipItem!.media[0]!.url)).equals(video)).toBe(true);
     expect(result.cursor).toBe(clip.id);
 
     const query = new URL(timelineRequests(user.id)[0]!.url, fake.url).searchParams;
@@ -159,9 +145,7 @@ describe('X as a source: the office timeline read through the fake X API', () =>
     fake.server.inject(fake.rateLimitFault(resetAt, 900), {
       match: (r) => r.url.startsWith(`/2/users/${user.id}/tweets`),
     });
-    const error = await read(ctx).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PlatformError);
-    expect((error as PlatformError).classification).toMatchObject({ kind: 'rate_limited', until: resetAt });
+    expect(await failure(read(ctx))).toMatchObject({ kind: 'rate_limited', until: resetAt });
   });
 
   it('refreshes an expired token and reads on', async () => {
@@ -202,27 +186,12 @@ describe('X as a source: the office timeline read through the fake X API', () =>
     const { user, ctx } = office();
     fake.addPost(user.id, 'Ada');
     const timeline = { match: (r: { url: string }) => r.url.startsWith(`/2/users/${user.id}/tweets`) };
-    fake.server.inject(
-      {
-        kind: 'respond',
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"data":[{"id":',
-      },
-      timeline,
-    );
-    const malformed = await read(ctx).catch((e: unknown) => e);
-    expect((malformed as PlatformError).classification.kind).toBe('retry');
-
-    const huge = `{"data":[],"padding":"${'x'.repeat(50 * 1024 * 1024)}"}`;
-    fake.server.inject(
-      { kind: 'respond', status: 200, headers: { 'content-type': 'application/json' }, body: huge },
-      timeline,
-    );
-    const oversized = await read(ctx).catch((e: unknown) => e);
-    expect((oversized as PlatformError).classification).toMatchObject({
+    fake.server.inject(malformedJsonFault, timeline);
+    expect((await failure(read(ctx))).kind).toBe('retry');
+    fake.server.inject(oversizedJsonFault(), timeline);
+    expect(await failure(read(ctx))).toMatchObject({
       kind: 'invalid',
-      message: expect.stringContaining(`${SOURCE_ANSWER_MAX_BYTES / 1024 / 1024} MB`),
+      message: expect.stringContaining(OVERSIZED_MESSAGE),
     });
     // The source reads normally again afterwards.
     expect((await read(ctx)).items).toHaveLength(1);

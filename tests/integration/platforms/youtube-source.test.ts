@@ -1,40 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PlatformError, type SourceReadRequest } from '../../../src/platforms/types';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { youtubeAdapter } from '../../../src/platforms/youtube';
 import { createCredentialStore, createPlatformContext, testImage } from '../../fakes/platform-context';
 import { OVERSIZED_MESSAGE } from '../../fakes/source-faults';
-import { createFakeYoutube, type FakeYoutube } from '../../fakes/youtube';
+import { createFakeYoutube } from '../../fakes/youtube';
+import { bytesAt, DAY, failure, sourceRead, useFake } from './source-support';
 
-const DAY = 24 * 60 * 60_000;
 const CLIENT = { clientId: 'gaung-youtube-source', clientSecret: 'rahasia-klien' };
 const API_KEY = 'AIzaSyFakeKeyForGaungSourcesTest0000000';
 const source = youtubeAdapter.source!;
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => {
-      throw new Error('the read succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(PlatformError);
-      return (error as PlatformError).classification;
-    },
-  );
-
 describe('YouTube channel as a source: the public channel feed, with the Data API where a key or token is set', () => {
-  let fake: FakeYoutube;
-
-  beforeAll(async () => {
-    fake = createFakeYoutube();
-    fake.registerClient(CLIENT.clientId, CLIENT.clientSecret);
-    fake.registerApiKey(API_KEY);
-    await fake.start();
-  });
-  afterAll(() => fake.stop());
-  beforeEach(() => {
-    fake.server.clearFaults();
-    fake.setQuota({ uploads: 100, units: 10_000 });
-  });
+  const fake = useFake(createFakeYoutube());
+  fake.registerClient(CLIENT.clientId, CLIENT.clientSecret);
+  fake.registerApiKey(API_KEY);
+  beforeEach(() => fake.setQuota({ uploads: 100, units: 10_000 }));
 
   function office(with_: 'nothing' | 'key' | 'token' = 'nothing') {
     const channelId = fake.addChannel({ title: 'Kanim Pontianak' }).id;
@@ -60,9 +39,7 @@ describe('YouTube channel as a source: the public channel feed, with the Data AP
     return { channelId, ctx };
   }
 
-  const read = (ctx: ReturnType<typeof office>['ctx'], request: Partial<SourceReadRequest> = {}) =>
-    source.readSource(ctx, { cursor: null, since: new Date(Date.now() - DAY), limit: 50, ...request });
-  const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
+  const read = sourceRead(youtubeAdapter);
   const long = `Pelayanan paspor kini buka hari Sabtu di seluruh kantor imigrasi. ${'Rincian jadwal. '.repeat(20)}`;
 
   it('reads a video and a Short as copies: text with the link, the thumbnail as the one image', async () => {
