@@ -7,6 +7,7 @@ import {
   TIKTOK_PHOTO_TITLE_MAX,
 } from '../../config/platform-limits';
 import { lazyRequire } from '../infra/lazy-require';
+import type { MediaFacts } from './media-rules';
 import type { DeliveryMode, Platform } from './vocabulary';
 
 /** X's own counting rules (weighted characters, t.co links, hashtags); loaded on the first count. */
@@ -425,6 +426,30 @@ export function platformOfUrl(raw: string): Platform | null {
   return parseMastodon(url) ? 'mastodon' : null;
 }
 
+/**
+ * The delivery modes a channel on `platform` offers for a post: a copy always; a repost or a quote
+ * where the platform has them and the original is on that platform — the origin a source read, or
+ * else the source URL the office gave.
+ */
+export function offeredModes(
+  platform: Platform,
+  original: { origin: { platform: string } | null; sourceUrl: string | null },
+): DeliveryMode[] {
+  const limits = PLATFORM_LIMITS[platform];
+  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link is not enough.
+  const samePlatform = original.origin
+    ? original.origin.platform === platform
+    : platform !== 'threads' &&
+      original.sourceUrl !== null &&
+      parseSourceUrl(platform, original.sourceUrl) !== null;
+  if (!samePlatform) return ['copy'];
+  return [
+    'copy',
+    ...(limits.repost ? (['repost'] as const) : []),
+    ...(limits.quote ? (['quote'] as const) : []),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 
@@ -453,15 +478,6 @@ export const VALIDATION_CODES = [
   'tiktok_private_only',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
-
-export interface MediaFacts {
-  kind: 'image' | 'video';
-  mime: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
-}
 
 export interface ValidationIssue {
   /** One of VALIDATION_CODES here; callers may add their own (a channel that is paused, …). */

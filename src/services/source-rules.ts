@@ -496,7 +496,7 @@ async function applyRuleApproval(
   const publishAt = rulePublishesAt(approval.createdAt, rule);
   const now = ctx.now();
   const at = publishAt === null ? 'next-slot' : publishAt > now ? publishAt.toISOString() : 'now';
-  await approvePost(ctx, actor, facts, {
+  await approvePost(ctx, actor, facts.id, {
     version: facts.version,
     targets: rule.channelIds.map((channelId) => ({ channelId, mode: rule.mode, at })),
     comment: `Approved by rule ${rule.id} (by ${author.name})`,

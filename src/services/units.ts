@@ -215,6 +215,19 @@ export async function updateUnit(
  * off, the national level sees only what a level below forwards. National admins only; it applies
  * to posts submitted from then on.
  */
+/** Only the national unit's admins decide how posts reach the national inbox (403 for everyone else). */
+function requireNationalAdmin(actor: Actor, unit: UnitRow): void {
+  if (unit.parentId !== null || !atLeast(actor, 'admin'))
+    throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
+}
+
+/** Whether posts reach the national inbox directly at submission, as national admins see it. */
+export async function reviewNationalDirect(ctx: AppContext, actor: Actor): Promise<boolean> {
+  const unit = await loadUnit(ctx, actor.unitId);
+  requireNationalAdmin(actor, unit);
+  return unit.reviewNationalDirect;
+}
+
 export async function setReviewNationalDirect(
   ctx: AppContext,
   actor: Actor,
@@ -223,8 +236,8 @@ export async function setReviewNationalDirect(
 ): Promise<UnitRow> {
   return ctx.db.transaction(async (tx) => {
     const [unit] = await tx.select().from(units).where(eq(units.id, actor.unitId)).for('update');
-    if (!unit || unit.parentId !== null || !atLeast(actor, 'admin'))
-      throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
+    if (!unit) throw notFound('Unit');
+    requireNationalAdmin(actor, unit);
     if (unit.reviewNationalDirect === on) return unit;
     const [row] = await tx
       .update(units)

@@ -1,8 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../../context';
 import { type DbOrTx, queryRows } from '../../db/client';
+import { type Actor, authorize, contains } from '../../domain/permissions';
 import type { LevelArrival, LevelDecision, Platform, PostStatus } from '../../domain/vocabulary';
 import { decodeCursor, encodeCursor } from '../posts';
+import { listVisibleUnits, loadUnit, type UnitRow } from '../units';
 
 /** The review inbox: the posts waiting at a level, with what the levels below and beside did with them. */
 
@@ -254,7 +256,46 @@ export async function levelDecisions(db: DbOrTx, postIds: readonly string[]) {
   return byPost;
 }
 
-export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
+export interface InboxQuery {
+  /** Only posts of this unit and its subtree; the reviewer's whole review otherwise. */
+  unit?: string;
+  q?: string;
+  platform?: Platform;
+  forwarded?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+/**
+ * The reviewer's inbox: the posts waiting at their level. A submitted post anywhere in the scope
+ * stands for all of them: the reviewer may review the whole subtree, or nothing (404 for a unit they
+ * do not see, 403 for one they may not review).
+ */
+export async function reviewInbox(ctx: AppContext, actor: Actor, query: InboxQuery): Promise<Inbox> {
+  const { unit, ...filters } = query;
+  const scopePath = unit ? (await loadUnit(ctx, unit)).path : undefined;
+  authorize(
+    actor,
+    'post.review',
+    {
+      type: 'post',
+      unitPath: scopePath ?? actor.unitPath,
+      authorId: actor.userId,
+      status: 'submitted',
+      submitted: true,
+    },
+    'Unit',
+  );
+  return levelInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });
+}
+
+/** The units a reviewer may narrow their inbox to: their own and those below it. */
+export async function inboxUnits(ctx: AppContext, actor: Actor): Promise<UnitRow[]> {
+  return (await listVisibleUnits(ctx, actor)).filter((unit) => contains(actor.unitPath, unit.path));
+}
+
+/** The posts waiting at a level, unauthorised: the caller decided who may read them. */
+export async function levelInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
   const now = ctx.now().getTime();
   const age = (at: Date) => Math.max(0, Math.floor((now - at.getTime()) / 1000));
   const [rows, counts] = await Promise.all([

@@ -446,6 +446,21 @@ export const en: Messages = {
     levelApproved: 'Your level has approved this post.',
     levelPassed: 'Your level has passed on this post.',
     levelForwarded: 'Your level has forwarded this post to the level above.',
+    ago: (seconds) => (seconds < 60 ? 'just now' : `${age(seconds)} ago`),
+    originOn: (platform, handle, ago) => `Originally on ${platform}${handle ? ` by ${handle}` : ''}, ${ago}`,
+    originLink: 'Open the original',
+    originMedia: (n) => `Media brought from the original (${n})`,
+    originMediaKind: { image: 'photo', video: 'video' },
+    originExists: 'The original still exists',
+    originUnchecked: 'Not yet checked whether the original still exists',
+    originUnknowable: (platform) => `${platform} cannot tell whether the original still exists`,
+    originDeleted: 'The original was deleted at its source; it is not republished',
+    originYoutube:
+      'A YouTube video itself cannot be re-uploaded: this post becomes a copy whose text carries the link to the video and whose image is its thumbnail.',
+    modeCopyOnly: (platform) =>
+      `The original is on ${platform}, so this channel publishes a copy with the credit line.`,
+    modeTextUpTo: (limit) => `text up to ${limit}`,
+    modeNoText: 'the original as it is, no text of ours',
   },
   calendar: {
     title: 'Calendar',

@@ -488,6 +488,23 @@ export const id = {
     levelApproved: 'Level Anda sudah menyetujui kiriman ini.',
     levelPassed: 'Level Anda sudah melewati kiriman ini.',
     levelForwarded: 'Level Anda sudah meneruskan kiriman ini ke level di atas.',
+    ago: (seconds: number) => (seconds < 60 ? 'baru saja' : `${age(seconds)} lalu`),
+    originOn: (platform: string, handle: string | null, ago: string) =>
+      `Aslinya di ${platform}${handle ? ` oleh ${handle}` : ''}, ${ago}`,
+    originLink: 'Buka unggahan asli',
+    originMedia: (n: number) => `Media dari unggahan asli (${n})`,
+    originMediaKind: { image: 'foto', video: 'video' },
+    originExists: 'Unggahan asli masih ada',
+    originUnchecked: 'Belum diperiksa apakah unggahan asli masih ada',
+    originUnknowable: (platform: string) =>
+      `${platform} tidak dapat memberi tahu apakah unggahan asli masih ada`,
+    originDeleted: 'Unggahan asli sudah dihapus di sumbernya; kiriman ini tidak diterbitkan ulang',
+    originYoutube:
+      'Video YouTube tidak dapat diunggah ulang: kiriman ini menjadi salinan yang teksnya memuat tautan ke video dan gambarnya adalah thumbnail video.',
+    modeCopyOnly: (platform: string) =>
+      `Unggahan asli ada di ${platform}, jadi kanal ini menerbitkan salinan dengan kredit.`,
+    modeTextUpTo: (limit: number) => `teks hingga ${limit}`,
+    modeNoText: 'unggahan asli apa adanya, tanpa teks tambahan',
   },
   calendar: {
     title: 'Kalender',
