@@ -72,7 +72,7 @@ export const officeA1SourcePeople = (ok: number): ByUnit => ({
 const manage = (ok: number) => statuses(officeA1SourcePeople(ok));
 
 /** A sandbox channel of the caller's unit (office A1's for callers without one): the channel a rule of theirs targets. */
-async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
+export async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
   const [row] = await env.ctx.db
     .insert(channels)
     .values({
@@ -87,7 +87,7 @@ async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
 }
 
 /** A rule of office A1's reviewer on the source, to a channel of office A1. */
-async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
+export async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
   const reviewer = env.org.user('officeA1', 'reviewer');
   const channel = await ownChannel(env, { key: 'officeA1.reviewer', user: reviewer, headers: {} });
   const [row] = await env.ctx.db
@@ -216,6 +216,15 @@ export const sourcesTable = accessTable<{ source: string }>({
         call('PATCH', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
           channelIds: [await ownChannel(env, actor)],
           delayMinutes: 60,
+        }),
+      expect: rules(200),
+    },
+    {
+      route: 'PATCH /api/v1/sources/:id/rules/:ruleId',
+      case: 'pausing the rule',
+      request: async (_actor, f, env) =>
+        call('PATCH', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
+          paused: true,
         }),
       expect: rules(200),
     },
