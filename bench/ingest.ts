@@ -29,8 +29,9 @@ import { type RedisTarget, resolveRedis, workerConnection } from '../src/queues/
 import { enqueueDueSources, readSourceAnswer } from '../src/services/sources';
 import { processIngest } from '../workers/ingest';
 import { benchPostgres } from './database';
-import { benchOrg, root, writeSection } from './engine-support';
+import { benchOrg } from './engine-support';
 import type { BenchAccount } from './ingest-fakes';
+import { root, writeSection } from './measure';
 
 const SOURCES = Number(process.env.BENCH_INGEST_SOURCES ?? 500);
 const ITEMS = 5;

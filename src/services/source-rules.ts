@@ -5,7 +5,7 @@ import { channels, posts, ruleApprovals, sourceRules, sources, units, users } fr
 import { AppError, conflict, type FieldError, forbidden, invalid, notFound } from '../domain/errors';
 import { type Actor, contains, decide } from '../domain/permissions';
 import { normaliseHashtags, ruleDecidesAt, rulePublishesAt, ruleTakes } from '../domain/source-rules';
-import type { DeliveryMode } from '../domain/vocabulary';
+import type { DeliveryMode, Platform } from '../domain/vocabulary';
 import { recordAudit } from './audit';
 import type { ActingUser } from './channels';
 import { postFacts, postResource } from './posts';
