@@ -2,21 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
 import { cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE, throttled } from '../http/auth';
-import { email, newPassword } from '../schemas/org';
+import { changePasswordBody, loginBody, meSchema } from '../schemas/auth';
+import { noQuery } from '../schemas/common';
 import { changePassword, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadUnit, unitView } from '../services/units';
 import { readUser, userView } from '../services/users';
-import { unitViewSchema } from './units';
-import { userViewSchema } from './users';
-
-const meSchema = z.object({
-  user: userViewSchema,
-  unit: unitViewSchema,
-  csrfToken: z
-    .string()
-    .optional()
-    .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
-});
 
 /** Sign-in into a cookie session, sign-out, who-am-I, and password change. */
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -30,7 +20,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Signs in and sets the session cookie; answers the user and the CSRF token',
-        body: z.strictObject({ email, password: z.string().min(1).max(256) }),
+        body: loginBody,
         response: { 200: meSchema },
       },
     },
@@ -81,7 +71,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user and their unit (with its time zone)',
-        querystring: z.strictObject({}),
+        querystring: noQuery,
         response: { 200: meSchema },
       },
     },
@@ -103,7 +93,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['auth'],
         summary: "Changes the caller's password and ends their other sessions",
-        body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword }),
+        body: changePasswordBody,
         response: { 204: z.null() },
       },
     },

@@ -1,28 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { BLACKOUT_ON_END } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
+import { blackoutList, blackoutListQuery, blackoutView, createBlackoutBody } from '../schemas/blackouts';
+import { idParams } from '../schemas/common';
 import { createBlackout, endBlackout, listBlackouts, loadBlackout } from '../services/blackouts';
-import { idParams } from './posts';
-
-const isoTime = z.iso.datetime({ offset: true });
-
-export const blackoutView = z.object({
-  id: z.uuid(),
-  unit: z.object({ id: z.uuid(), name: z.string() }),
-  startsAt: z.string(),
-  endsAt: z.string().nullable().describe('Null: until it is lifted'),
-  reason: z.string(),
-  channelIds: z
-    .array(z.uuid())
-    .nullable()
-    .describe("Only these channels; null: every channel of the unit's subtree"),
-  onEnd: z.enum(BLACKOUT_ON_END),
-  active: z.boolean().describe('Covers now'),
-  emergency: z.boolean().describe('The emergency stop: the whole organisation, from now, no end'),
-  createdBy: z.object({ id: z.uuid(), name: z.string() }).nullable(),
-  createdAt: z.string(),
-});
 
 export const blackoutRoutes: FastifyPluginAsyncZod = async (app) => {
   const ctx = app.ctx;
@@ -33,8 +13,8 @@ export const blackoutRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['blackouts'],
         description: 'Blackouts not yet over that cover the caller’s unit or lie in its subtree',
-        querystring: z.strictObject({ ended: z.enum(['true', 'false']).default('false') }),
-        response: { 200: z.object({ items: z.array(blackoutView) }) },
+        querystring: blackoutListQuery,
+        response: { 200: blackoutList },
       },
     },
     async (request) => {
@@ -50,14 +30,7 @@ export const blackoutRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['blackouts'],
         description:
           'A period in which the channels of a unit’s subtree publish nothing; covering now, it holds every publish from this moment. Admins of the unit or above it.',
-        body: z.strictObject({
-          unitId: z.uuid(),
-          startsAt: isoTime,
-          endsAt: isoTime.nullable(),
-          reason: z.string().trim().min(1).max(1_000),
-          channelIds: z.array(z.uuid()).max(500).optional(),
-          onEnd: z.enum(BLACKOUT_ON_END),
-        }),
+        body: createBlackoutBody,
         response: { 201: blackoutView },
       },
     },

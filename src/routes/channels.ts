@@ -1,9 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
-import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
+import {
+  authorizeView,
+  channelList,
+  channelListQuery,
+  channelView,
+  connectMetaBody,
+  createChannelBody,
+  oauthCallbackQuery,
+  slotsBody,
+  updateChannelBody,
+  verifyView,
+} from '../schemas/channels';
+import { idParams } from '../schemas/common';
 import {
   archiveChannel,
   connectMeta,
@@ -20,41 +32,6 @@ import {
 } from '../services/channels';
 import { finishSourceConnect } from '../services/sources';
 
-const secretBag = z.record(z.string().max(100), z.unknown());
-
-const channelView = z.object({
-  id: z.uuid(),
-  unitId: z.uuid(),
-  platform: z.enum(PLATFORMS),
-  name: z.string(),
-  handle: z.string().nullable(),
-  status: z.enum(CHANNEL_STATUSES),
-  statusReason: z.string().nullable(),
-  settings: z.record(z.string(), z.unknown()),
-  timeZone: z.string(),
-  dailyCap: z.number().int().nullable(),
-  minSpacingMinutes: z.number().int(),
-  creditTemplate: z.string(),
-  slots: z.array(z.string()),
-  connected: z.boolean().describe('Credentials are stored (they are never returned)'),
-  credentialsExpiresAt: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-
-const common = {
-  name: z.string().trim().min(1).max(120),
-  settings: secretBag.optional(),
-  credentials: secretBag.optional().describe('Platform secrets; stored encrypted, never returned'),
-  timeZone: z.string().max(64).optional(),
-  dailyCap: z.number().int().min(1).max(1000).nullable().optional(),
-  minSpacingMinutes: z.number().int().min(0).max(1440).optional(),
-  creditTemplate: z.string().max(1000).optional(),
-  slots: z.array(z.string().max(120)).max(100).optional(),
-};
-
-const idParams = z.strictObject({ id: z.uuid() });
-
 /** The national (and regional) accounts Gaung publishes to. */
 export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
@@ -64,12 +41,8 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['channels'],
-        querystring: z.strictObject({
-          unitId: z.uuid().optional(),
-          platform: z.enum(PLATFORMS).optional(),
-          status: z.enum(CHANNEL_STATUSES).optional(),
-        }),
-        response: { 200: z.object({ channels: z.array(channelView) }) },
+        querystring: channelListQuery,
+        response: { 200: channelList },
       },
     },
     async (request) => ({ channels: await listChannels(ctx, requireActor(request), request.query) }),
@@ -80,7 +53,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['channels'],
-        body: z.strictObject({ unitId: z.uuid(), platform: z.enum(PLATFORMS), ...common }),
+        body: createChannelBody,
         response: { 201: channelView },
       },
     },
@@ -104,11 +77,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['channels'],
         params: idParams,
-        body: z.strictObject({
-          ...common,
-          name: common.name.optional(),
-          paused: z.boolean().optional().describe('true pauses publishing; false re-verifies and resumes'),
-        }),
+        body: updateChannelBody,
         response: { 200: channelView },
       },
     },
@@ -133,7 +102,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['channels'],
         params: idParams,
-        body: z.strictObject({ slots: z.array(z.string().max(120)).max(100) }),
+        body: slotsBody,
         response: { 200: channelView },
       },
     },
@@ -150,14 +119,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['channels'],
         params: idParams,
         response: {
-          200: z.object({
-            channel: channelView,
-            ok: z.boolean(),
-            account: z
-              .object({ remoteId: z.string(), handle: z.string(), name: z.string().optional() })
-              .nullable(),
-            problem: z.string().nullable(),
-          }),
+          200: verifyView,
         },
       },
     },
@@ -181,7 +143,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "Starts connecting an X or YouTube account: redirects a browser to the platform's consent page, or answers the URL.",
         params: z.strictObject({ id: z.uuid(), provider: z.enum(OAUTH_PROVIDERS) }),
-        response: { 200: z.object({ authorizeUrl: z.string() }) },
+        response: { 200: authorizeView },
       },
     },
     async (request, reply) => {
@@ -204,11 +166,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "The platform's redirect back after consent; ends on the channel's page in the web app, or on the sources page for a new source.",
         params: z.strictObject({ provider: z.enum(OAUTH_PROVIDERS) }),
-        querystring: z.object({
-          code: z.string().max(2000).optional(),
-          state: z.string().max(200),
-          error: z.string().max(200).optional(),
-        }),
+        querystring: oauthCallbackQuery,
       },
     },
     async (request, reply) => {
@@ -255,13 +213,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "Connects a Facebook Page, or its linked Instagram account, with a user token from Meta's login dialog.",
         params: idParams,
-        body: z.strictObject({
-          userAccessToken: z.string().min(10).max(1000),
-          pageId: z
-            .string()
-            .regex(/^\d{1,30}$/)
-            .optional(),
-        }),
+        body: connectMetaBody,
         response: { 200: channelView },
       },
     },

@@ -4,10 +4,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
-import { PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
-import { mediaFactsView } from '../schemas/media';
+import { idParams } from '../schemas/common';
+import { bytesResponse, mediaViewSchema, platformMediaParams, signatureQuery } from '../schemas/media';
 import {
   ALT_TEXT_MAX,
   checkMediaUrl,
@@ -19,25 +19,6 @@ import {
   updateAltText,
   uploadMedia,
 } from '../services/media';
-
-const mediaViewSchema = z.object({
-  id: z.uuid(),
-  unitId: z.uuid(),
-  ...mediaFactsView,
-  altText: z.string(),
-  originalName: z.string().nullable(),
-  sha256: z.string(),
-  details: z
-    .record(z.string(), z.unknown())
-    .nullable()
-    .describe("A video's codecs, frame rate and bit rate (ffprobe); an image's animation and transparency"),
-  thumbnailUrl: z.string().nullable(),
-  contentUrl: z.string(),
-  createdAt: z.string(),
-});
-
-const idParams = z.strictObject({ id: z.uuid() });
-const bytesResponse = { 200: z.any().describe('The bytes') };
 
 const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });
 
@@ -240,8 +221,8 @@ export const mediaPublicRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         hide: true,
-        params: z.strictObject({ id: z.uuid(), platform: z.enum(PLATFORMS) }),
-        querystring: z.object({ exp: z.string().max(20).optional(), sig: z.string().max(200).optional() }),
+        params: platformMediaParams,
+        querystring: signatureQuery,
         response: bytesResponse,
       },
     },

@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { EMAIL_TOPICS } from '../domain/notices';
 import { requireActor } from '../http/auth';
+import { idParams } from '../schemas/common';
+import {
+  changedCount,
+  noticeSettings,
+  notificationListQuery,
+  notificationPage,
+  webhookQuery,
+  webhookView,
+} from '../schemas/notifications';
 import {
   loadNoticeSettings,
   markNotificationsRead,
@@ -10,22 +17,6 @@ import {
   unitWebhook,
   WEBHOOK_SIGNATURE_HEADER,
 } from '../services/notifications';
-
-const notificationView = z.object({
-  id: z.uuid(),
-  kind: z.string(),
-  postId: z.uuid().nullable(),
-  deliveryId: z.uuid().nullable(),
-  data: z.record(z.string(), z.unknown()),
-  readAt: z.string().nullable(),
-  createdAt: z.string(),
-});
-
-const noticeSettings = z.strictObject({
-  emailOptOuts: z.array(z.enum(EMAIL_TOPICS)).max(EMAIL_TOPICS.length),
-  dailyDigest: z.boolean(),
-  weeklyDigest: z.boolean(),
-});
 
 /** The signed-in user's in-app notifications. */
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -36,14 +27,8 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['notifications'],
-        querystring: z.strictObject({
-          unread: z
-            .enum(['1', '0', 'true', 'false'])
-            .optional()
-            .transform((v) => v === '1' || v === 'true'),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-        }),
-        response: { 200: z.object({ items: z.array(notificationView), unread: z.number().int() }) },
+        querystring: notificationListQuery,
+        response: { 200: notificationPage },
       },
     },
     async (request) => {
@@ -59,8 +44,8 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['notifications'],
-        params: z.strictObject({ id: z.uuid() }),
-        response: { 200: z.object({ changed: z.number().int() }) },
+        params: idParams,
+        response: { 200: changedCount },
       },
     },
     async (request) => {
@@ -75,14 +60,9 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['notifications'],
         description:
           "How a unit's webhook receiver checks that a call came from Gaung: HMAC-SHA256 with this secret over `<t>.<raw body>`, sent as `t=<unix seconds>,v1=<hex>`.",
-        querystring: z.strictObject({ unit: z.uuid() }),
+        querystring: webhookQuery,
         response: {
-          200: z.object({
-            url: z.string().nullable(),
-            secret: z.string(),
-            signatureHeader: z.string(),
-            signatureScheme: z.string(),
-          }),
+          200: webhookView,
         },
       },
     },
@@ -123,7 +103,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/notifications/read-all',
     {
-      schema: { tags: ['notifications'], response: { 200: z.object({ changed: z.number().int() }) } },
+      schema: { tags: ['notifications'], response: { 200: changedCount } },
     },
     async (request) => {
       return { changed: await markNotificationsRead(ctx, requireActor(request)) };

@@ -3,45 +3,15 @@ import { z } from 'zod';
 import { invalid } from '../domain/errors';
 import { PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
+import { isoTime } from '../schemas/posts';
+import { commaList, figures, groupView } from '../schemas/reports';
 import { reportCsv, reportXlsx } from '../services/report-exports';
 import { REPORT_GROUPS, unitReport } from '../services/reports';
 
-const isoTime = z.iso.datetime({ offset: true });
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A quarter and a little: longer periods are exported in pieces. */
 
-const count = z.number().int();
-const figure = z.number().nullable().describe('null: no platform of the group gives this figure');
-const figures = z.object({
-  impressions: figure,
-  likes: figure,
-  reposts: figure,
-  replies: figure,
-  quotes: figure,
-  clicks: figure,
-  engagements: figure,
-});
-const groupView = z.object({
-  key: z.string(),
-  name: z.string(),
-  kind: z.string(),
-  posts: z
-    .object({ submitted: count, approved: count, rejected: count, changesRequested: count })
-    .nullable()
-    .describe('null when grouping by channel or platform'),
-  firstDecisionMinutes: z.object({ median: z.number().nullable(), p90: z.number().nullable() }).nullable(),
-  deliveries: z.object({ published: count, failed: count }),
-  publishedByPlatform: z.partialRecord(z.enum(PLATFORMS), count),
-  reach: z.object({ '1h': figures, '24h': figures, '7d': figures, latest: figures }),
-  share: z.object({ output: z.number().nullable(), reach: z.number().nullable() }),
-  weekly: z.array(
-    z.object({ published: count, impressions: z.number().nullable(), engagements: z.number().nullable() }),
-  ),
-  notAvailableFrom: z.partialRecord(
-    z.enum(['impressions', 'likes', 'reposts', 'replies', 'quotes', 'clicks', 'engagements']),
-    z.array(z.enum(PLATFORMS)),
-  ),
-});
+/** A unit's report; its groups (`REPORT_GROUPS`) belong to the reports service, which src/schemas does not import. */
 export const reportView = z.object({
   from: z.string(),
   to: z.string(),
@@ -66,13 +36,6 @@ export const reportView = z.object({
   ),
   demo: z.boolean(),
 });
-
-const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
-  z
-    .string()
-    .max(2000)
-    .transform((value) => value.split(',').map((s) => s.trim()))
-    .pipe(z.array(item).min(1).max(50));
 
 /** Reports for a unit: its subtree for reviewers and admins, the unit itself for contributors. */
 export const reportRoutes: FastifyPluginAsyncZod = async (app) => {

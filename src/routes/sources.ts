@@ -1,9 +1,23 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SOURCE_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { sourceRuleInput, sourceRulePatch, sourceRuleView } from '../schemas/source-rules';
+import { idParams } from '../schemas/common';
+import {
+  sourceRuleInput,
+  sourceRuleList,
+  sourceRulePatch,
+  sourceRuleView,
+  stopRuleBody,
+} from '../schemas/source-rules';
+import {
+  createSourceBody,
+  ruleParams,
+  sourceList,
+  sourceListQuery,
+  sourceView,
+  updateSourceBody,
+} from '../schemas/sources';
 import {
   createRule,
   DEFAULT_STOP_WINDOW_MINUTES,
@@ -21,46 +35,6 @@ import {
   updateSource,
 } from '../services/sources';
 
-const sourceView = z.object({
-  id: z.uuid(),
-  unitId: z.uuid(),
-  kind: z.enum(SOURCE_KINDS),
-  url: z.string(),
-  handle: z.string().nullable(),
-  title: z.string().nullable(),
-  settings: z.record(z.string(), z.unknown()),
-  status: z
-    .enum(['active', 'needs_reauth'])
-    .describe('`needs_reauth`: the platform refused the credentials; give new ones'),
-  hasCredentials: z.boolean(),
-  channelId: z.uuid().nullable().describe('The channel whose credentials the source reads with'),
-  autoSubmit: z.boolean().describe('New items go straight to review instead of waiting as drafts'),
-  tags: z.array(z.string()),
-  since: z.string().describe('Items published before this are not brought in'),
-  paused: z.boolean(),
-  nextPollAt: z.string().nullable(),
-  lastPolledAt: z.string().nullable(),
-  failures: z.number().int().describe('Consecutive failed polls'),
-  lastError: z.string().nullable(),
-  itemsImported: z.number().int(),
-  createdBy: z.uuid(),
-  createdAt: z.string(),
-});
-
-const tags = z.array(z.string().trim().min(1).max(100)).max(30);
-/** Reader settings: `include` (`reply`, `repost`, `story`) takes items a source skips by default. */
-const settings = z
-  .record(z.string().max(100), z.unknown())
-  .refine((value) => JSON.stringify(value).length <= 4_000, 'too large')
-  .refine(
-    (value) =>
-      value.include === undefined ||
-      (Array.isArray(value.include) &&
-        value.include.every((kind) => kind === 'reply' || kind === 'repost' || kind === 'story')),
-    'include lists reply, repost or story',
-  );
-const idParams = z.strictObject({ id: z.uuid() });
-
 /** The offices' own accounts that Gaung reads, bringing their new items in as posts (ingest). */
 export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
@@ -70,8 +44,8 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['sources'],
-        querystring: z.strictObject({ unitId: z.uuid().optional() }),
-        response: { 200: z.object({ sources: z.array(sourceView) }) },
+        querystring: sourceListQuery,
+        response: { 200: sourceList },
       },
     },
     async (request) => ({ sources: await listSources(ctx, requireActor(request), request.query) }),
@@ -86,34 +60,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Reads an office's own account: its new items become the unit's posts",
         description:
           'The source is read once before it is added; an address that is not a source answers 422 `source_unreadable`.',
-        body: z.strictObject({
-          unitId: z.uuid().optional().describe("The office whose account it is: the caller's own unit"),
-          kind: z
-            .enum(SOURCE_KINDS)
-            .describe('`rss` for RSS or Atom; `mastodon` for a profile address; a platform for its account'),
-          url: z
-            .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-            .max(2048)
-            .optional(),
-          handle: z
-            .string()
-            .trim()
-            .regex(/^@?[A-Za-z0-9_.-]{1,100}$/, 'must be an account handle')
-            .optional()
-            .describe('The account on its platform, instead of its profile address'),
-          settings: settings.optional(),
-          credentials: z
-            .record(z.string(), z.unknown())
-            .optional()
-            .describe("The account's tokens, kept encrypted; never returned"),
-          channelId: z.uuid().optional().describe('Read with this channel of the same unit and platform'),
-          autoSubmit: z.boolean().optional(),
-          tags: tags.optional(),
-          since: z.iso
-            .datetime({ offset: true })
-            .optional()
-            .describe('Bring in items published from this time on (default: the last day)'),
-        }),
+        body: createSourceBody,
         response: { 201: sourceView },
       },
     },
@@ -142,16 +89,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['sources'],
         params: idParams,
-        body: z.strictObject({
-          autoSubmit: z.boolean().optional(),
-          tags: tags.optional(),
-          paused: z.boolean().optional(),
-          settings: settings.optional(),
-          credentials: z
-            .record(z.string(), z.unknown())
-            .optional()
-            .describe('New credentials (a reconnection after `needs_reauth`)'),
-        }),
+        body: updateSourceBody,
         response: { 200: sourceView },
       },
     },
@@ -198,8 +136,6 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
 
   // Auto-approval rules (trusted offices)
 
-  const ruleParams = z.strictObject({ id: z.uuid(), ruleId: z.uuid() });
-
   app.get(
     '/sources/:id/rules',
     {
@@ -207,7 +143,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['sources'],
         summary: "The source's auto-approval rules",
         params: idParams,
-        response: { 200: z.object({ rules: z.array(sourceRuleView) }) },
+        response: { 200: sourceRuleList },
       },
     },
     async (request) => ({ rules: await listRules(ctx, requireActor(request), request.params.id) }),
@@ -290,7 +226,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['sources'],
         summary: 'Stops what the rule would approve of a post: it waits in the inbox for a person',
         params: ruleParams,
-        body: z.strictObject({ postId: z.uuid() }),
+        body: stopRuleBody,
         response: { 204: z.null() },
       },
     },

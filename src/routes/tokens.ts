@@ -1,19 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireActor, throttled } from '../http/auth';
+import { idParams, noQuery } from '../schemas/common';
+import { createdTokenView, createTokenBody, tokenList } from '../schemas/tokens';
 import { createToken, listTokens, revokeToken, tokenView } from '../services/tokens';
-
-const tokenViewSchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  prefix: z.string().describe('The first characters of the secret, to tell tokens apart'),
-  createdAt: z.string(),
-  expiresAt: z.string().nullable(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
-});
-
-const idParams = z.strictObject({ id: z.uuid() });
 
 /** The caller's own API tokens (for scripts: `Authorization: Bearer gaung_…`). */
 export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -27,12 +17,8 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Creates an API token; the secret is in this answer only',
         description:
           "Asks for the caller's current password (wrong ones count as failed sign-ins). A password change or reset revokes every token of the user.",
-        body: z.strictObject({
-          name: z.string().trim().min(1).max(100),
-          expiresAt: z.iso.datetime({ offset: true }).optional(),
-          currentPassword: z.string().min(1).max(300),
-        }),
-        response: { 201: z.object({ token: tokenViewSchema, secret: z.string() }) },
+        body: createTokenBody,
+        response: { 201: createdTokenView },
       },
     },
     async (request, reply) => {
@@ -56,8 +42,8 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['tokens'],
-        querystring: z.strictObject({}),
-        response: { 200: z.object({ tokens: z.array(tokenViewSchema) }) },
+        querystring: noQuery,
+        response: { 200: tokenList },
       },
     },
     async (request) => {

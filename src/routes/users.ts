@@ -1,25 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { LOCALES, ROLES } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { email, newPassword, personName } from '../schemas/org';
+import { idParams } from '../schemas/common';
+import {
+  createUserBody,
+  resetPasswordBody,
+  updateUserBody,
+  userListQuery,
+  userPage,
+  userViewSchema,
+} from '../schemas/org';
 import { createUser, listUsers, readUser, resetPassword, updateUser, userView } from '../services/users';
-
-export const userViewSchema = z.object({
-  id: z.uuid(),
-  unitId: z.uuid(),
-  email: z.string(),
-  name: z.string(),
-  role: z.enum(ROLES),
-  locale: z.enum(LOCALES),
-  disabled: z.boolean(),
-  disabledAt: z.string().nullable(),
-  passwordMustChange: z.boolean().describe('Set by an admin; the person must choose their own password'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-
-const idParams = z.strictObject({ id: z.uuid() });
 
 /** People and their roles. Admins manage the users of their own subtree. */
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -31,18 +21,8 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['users'],
         summary: "Users of a subtree (default: the caller's unit and below); admins only",
-        querystring: z.strictObject({
-          unitId: z.uuid().optional(),
-          role: z.enum(ROLES).optional(),
-          disabled: z
-            .enum(['true', 'false'])
-            .transform((v) => v === 'true')
-            .optional(),
-          q: z.string().trim().min(1).max(100).optional(),
-          cursor: z.string().max(254).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
-        }),
-        response: { 200: z.object({ users: z.array(userViewSchema), nextCursor: z.string().nullable() }) },
+        querystring: userListQuery,
+        response: { 200: userPage },
       },
     },
     async (request) => {
@@ -56,14 +36,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['users'],
-        body: z.strictObject({
-          email,
-          name: personName,
-          role: z.enum(ROLES),
-          unitId: z.uuid(),
-          locale: z.enum(LOCALES).optional(),
-          password: newPassword.describe('The first password; the person changes it after signing in'),
-        }),
+        body: createUserBody,
         response: { 201: userViewSchema },
       },
     },
@@ -88,13 +61,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['users'],
         summary: 'Name and locale (the user or an admin); role, unit and access (an admin over them)',
         params: idParams,
-        body: z.strictObject({
-          name: personName.optional(),
-          locale: z.enum(LOCALES).optional(),
-          role: z.enum(ROLES).optional(),
-          unitId: z.uuid().optional(),
-          disabled: z.boolean().optional(),
-        }),
+        body: updateUserBody,
         response: { 200: userViewSchema },
       },
     },
@@ -113,7 +80,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Ends their sessions, revokes their API tokens and clears the failed sign-ins counted against them; they must choose their own password after signing in. An admin of the same unit answers 403: admins of one unit never reset each other (a national admin is reset with `npm run admin:reset-password`). Your own password changes at POST /auth/password.',
         params: idParams,
-        body: z.strictObject({ password: newPassword }),
+        body: resetPasswordBody,
         response: { 200: userViewSchema },
       },
     },

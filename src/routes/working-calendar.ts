@@ -1,8 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { calendarDate, clockTime, holidayName, reviewWaitMinutes, workDays } from '../schemas/working-time';
+import { idParams } from '../schemas/common';
+import {
+  holidayBody,
+  holidayList,
+  holidayListQuery,
+  holidayView,
+  workingHours,
+  workingHoursBody,
+} from '../schemas/working-time';
 import {
   addHoliday,
   listHolidays,
@@ -10,21 +16,6 @@ import {
   removeHoliday,
   saveWorkingHours,
 } from '../services/working-calendar';
-
-const holidayView = z.object({
-  id: z.uuid(),
-  date: z.string(),
-  name: z.string(),
-  kind: z.enum(HOLIDAY_KINDS),
-});
-
-const workingHours = z.object({
-  days: z.array(z.number().int()),
-  start: z.string(),
-  end: z.string(),
-  reviewWaitMinutes: z.number().int(),
-  timeZone: z.string(),
-});
 
 /** The days off of the organisation, and each unit's working hours and waiting limit. */
 export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -36,8 +27,8 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['holidays'],
         summary: "The organisation's public holidays and collective leave days of a year",
-        querystring: z.strictObject({ year: z.coerce.number().int().min(2000).max(2100).optional() }),
-        response: { 200: z.object({ year: z.number().int(), items: z.array(holidayView) }) },
+        querystring: holidayListQuery,
+        response: { 200: holidayList },
       },
     },
     async (request) => {
@@ -52,11 +43,7 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['holidays'],
-        body: z.strictObject({
-          date: calendarDate,
-          name: holidayName,
-          kind: z.enum(HOLIDAY_KINDS),
-        }),
+        body: holidayBody,
         response: { 201: holidayView },
       },
     },
@@ -69,7 +56,7 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/holidays/:id',
     {
-      schema: { tags: ['holidays'], params: z.strictObject({ id: z.uuid() }) },
+      schema: { tags: ['holidays'], params: idParams },
     },
     async (request, reply) => {
       await removeHoliday(ctx, requireActor(request), request.params.id, request.ip);
@@ -82,7 +69,7 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['units'],
-        params: z.strictObject({ id: z.uuid() }),
+        params: idParams,
         response: { 200: workingHours },
       },
     },
@@ -98,13 +85,8 @@ export const workingCalendarRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['units'],
         summary:
           "Sets a unit's working days and hours (in its time zone) and how long a post may wait for it",
-        params: z.strictObject({ id: z.uuid() }),
-        body: z.strictObject({
-          days: workDays,
-          start: clockTime,
-          end: clockTime,
-          reviewWaitMinutes,
-        }),
+        params: idParams,
+        body: workingHoursBody,
         response: { 200: workingHours },
       },
     },

@@ -67,3 +67,7 @@ export const sourceRuleView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+export const sourceRuleList = z.object({ rules: z.array(sourceRuleView) });
+
+export const stopRuleBody = z.strictObject({ postId: z.uuid() });

@@ -29,7 +29,6 @@ export interface PageExtra {
   status?: number;
 }
 
-export const idParams = z.strictObject({ id: z.uuid() });
 export const okQuery = z.strictObject({ ok: z.string().max(40).optional() });
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireActor, sayWhenToRetry } from '../../http/auth';
+import { idParams } from '../../schemas/common';
 import { createToken, listTokens, revokeToken, type TokenRow } from '../../services/tokens';
 import { ActionButton, Csrf, Field, PasswordField, Time } from '../components';
 import { useEnv } from '../env';
@@ -9,7 +10,7 @@ import { blank, parseForm, type WebOptions } from '../kit';
 import { AdminNav, Layout } from '../layout';
 import { fieldErrorsOf, isUserError, noticeOf, problemText } from '../page';
 import { addDays, parseDayKey, startOfDay } from '../time';
-import { type FormProblem, idParams, okQuery, type PageExtra } from './form';
+import { type FormProblem, okQuery, type PageExtra } from './form';
 
 /** The signed-in person's own API tokens: listed, made (the secret shown once) and revoked. */
 

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireActor } from '../../http/auth';
+import { idParams } from '../../schemas/common';
 import { timeZone, unitName, unitSlug } from '../../schemas/org';
 import { createUnit, type UnitRow, unitTree, updateUnit } from '../../services/units';
 import { Csrf, Field, ZoneSelect } from '../components';
@@ -10,7 +11,7 @@ import { blank, parseForm, type WebOptions } from '../kit';
 import { AdminNav, Layout } from '../layout';
 import { noticeOf } from '../page';
 import { zoneLabel } from '../time';
-import { type FormProblem, formChange, idParams, okQuery, type PageExtra } from './form';
+import { type FormProblem, formChange, okQuery, type PageExtra } from './form';
 
 /** The unit tree: every unit the admin sees, the ones they may change, and a form for a new one. */
 

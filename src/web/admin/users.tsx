@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { decide } from '../../domain/permissions';
 import { LOCALES, ROLES, type Role } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
+import { idParams } from '../../schemas/common';
 import { email, newPassword, personName } from '../../schemas/org';
 import type { UnitRow } from '../../services/units';
 import { createUser, resetPassword, type UserRow, updateUser, userDirectory } from '../../services/users';
@@ -12,7 +13,7 @@ import { useEnv } from '../env';
 import { blank, parseForm, type WebOptions } from '../kit';
 import { AdminNav, Layout } from '../layout';
 import { noticeOf } from '../page';
-import { type FormProblem, formChange, idParams, type PageExtra } from './form';
+import { type FormProblem, formChange, type PageExtra } from './form';
 
 /** People: the users of the admin's subtree, a form to change each, to set a temporary password, and to add one. */
 

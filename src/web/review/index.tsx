@@ -5,6 +5,7 @@ import { AppError, type FieldError, invalid } from '../../domain/errors';
 import type { ValidationIssue } from '../../domain/rendering';
 import { PLATFORMS } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
+import { idParams } from '../../schemas/common';
 import { decideInBulk } from '../../services/bulk-reviews';
 import { loadPostView } from '../../services/posts';
 import { addTargets, approvePost } from '../../services/reviews/approval';
@@ -22,8 +23,6 @@ import { InboxPage } from './inbox';
 import { ReviewPage } from './post-page';
 
 /** Humas's pages: the inbox, bulk decisions, and the review page with its decisions. Thin: the use cases authorise. */
-
-const idParams = z.strictObject({ id: z.uuid() });
 
 /** Where a done action goes: a page with its `?ok=` notice. */
 const okAt = (path: string, notice: keyof Messages['notices']) => `${path}?ok=${notice}`;
