@@ -10,6 +10,7 @@
  *   npm run bench:reports          (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server)
  *   BENCH_ONLY=postgres|pglite     one driver only (the section is printed, not written)
  *   BENCH_PGLITE_FULL=1            PGlite at full size instead of a tenth
+ *   BENCH_SCALE=0.1                every size times this (a quick look at the shape; the section is printed, not written)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { buildReport, type ReportQuery } from '../src/services/reports';
 import { benchPostgres } from './database';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
+const SCALE = Number(process.env.BENCH_SCALE) || 1;
 const REGIONS = 33;
 const OFFICES = 126;
 /** BENCH_RUNS lowers the count on a machine too loaded for the full run. */
@@ -180,6 +182,17 @@ async function measure(run: () => Promise<void>): Promise<Timing> {
   return { p50: pick(0.5), p99: pick(0.99) };
 }
 
+/** The tables that name a statement in the table of plans (units only when it reads nothing else). */
+const READ_TABLES = [
+  'units',
+  'generate_series',
+  'post_review_steps',
+  'post_events',
+  'delivery_metric_rollups',
+  'delivery_metric_weeks',
+  'deliveries',
+];
+
 interface PlanSummary {
   /** What the query reads first, for the table of plans. */
   label: string;
@@ -231,7 +244,15 @@ async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanS
       'Execution Time': number;
     }[];
     const text = new PgDialect().sqlToQuery(statement).sql.replace(/\s+/g, ' ');
-    const label = /\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30);
+    const tables = [
+      ...new Set(
+        [...text.matchAll(/\b(?:from|join) ([a-z_]+)/gi)]
+          .map((match) => match[1]!)
+          .filter((table) => READ_TABLES.includes(table)),
+      ),
+    ];
+    const named = tables.length > 1 ? tables.filter((table) => table !== 'units') : tables;
+    const label = named.join(' + ') || (/\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30));
     summaries.push({ label, executionMs: plan!['Execution Time'], seqScans: seqScansOf(plan!.Plan) });
   }
   return summaries;
@@ -397,6 +418,14 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
+    'What the report reads (migrations 0011 and 0015, tables kept by triggers in the same transaction as each write and ' +
+      "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
+      '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
+      "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
+      "deliveries' figures from the weekly sums per unit and channel (`delivery_metric_weeks`) for the whole UTC weeks of the " +
+      "period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges; the weekly series in the viewer's zone " +
+      'and the ranking of top posts from a covering index of the rollup (published_at, unit, channel, post, impressions, engagements).',
+    '',
     'Target: page and API p99 < 200 ms.',
     '<!-- /bench:reports -->',
   ].join('\n');
@@ -419,7 +448,7 @@ async function main() {
   const postgres = only === 'pglite' ? null : await benchPostgres('reports');
   if (postgres) {
     try {
-      rows.push(await benchDriver('postgres', postgres.database, FULL.posts));
+      rows.push(await benchDriver('postgres', postgres.database, Math.round(FULL.posts * SCALE)));
     } finally {
       await postgres.drop();
     }
@@ -428,14 +457,18 @@ async function main() {
     const pglite = await openPglite();
     try {
       rows.push(
-        await benchDriver('pglite', pglite, process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10),
+        await benchDriver(
+          'pglite',
+          pglite,
+          Math.round((process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10) * SCALE),
+        ),
       );
     } finally {
       await pglite.close();
     }
   }
   const section = report(rows, postgres?.version ?? null, load, os.loadavg());
-  if (!only) writeSection(section);
+  if (!only && SCALE === 1) writeSection(section);
   console.log(`\n${section}`);
 }
 
