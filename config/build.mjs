@@ -4,7 +4,7 @@
 // (`import()`) goes into chunks of its own, read only when it is needed.
 // `npm run build` builds; `npm start` (config/start.mjs) calls buildIfStale(), which builds only when a
 // source is newer than dist/.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,6 +57,19 @@ const packagesLoadedOnFirstUseStayOut = {
   },
 };
 
+/**
+ * Node reads the source maps of everything it loads (--enable-source-maps), and the packages'
+ * mappings are most of them: the maps keep Gaung's own, so stack traces name src/ lines while a
+ * package's frames name the bundle.
+ */
+async function keepOwnMappings(file) {
+  const { decode, encode } = await import('@jridgewell/sourcemap-codec');
+  const map = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+  const own = map.sources.map((source) => !source.includes('node_modules/'));
+  map.mappings = encode(decode(map.mappings).map((line) => line.filter((segment) => own[segment[1]])));
+  writeFileSync(path.join(root, file), JSON.stringify(map));
+}
+
 export async function buildDist() {
   // Imported only when there is something to build.
   const { build } = await import('esbuild');
@@ -107,6 +120,7 @@ export async function buildDist() {
     logLevel: 'warning',
     metafile: true,
   });
+  for (const file of Object.keys(metafile.outputs)) if (file.endsWith('.map')) await keepOwnMappings(file);
   // Chunk names carry a hash of their content, so an earlier build's chunks would only pile up. They
   // go after the build (not before), so that a process started from dist/ meanwhile finds its files.
   const written = new Set(Object.keys(metafile.outputs).map((file) => path.resolve(root, file)));

@@ -30,7 +30,7 @@ type Processor<N extends QueueName> = (
  * heartbeats in Redis and, twice a beat, hands the claims of workers that are gone to reconciliation.
  */
 export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
-  preloadLazyModules();
+  await preloadLazyModules();
   const liveness = await startLiveness(ctx, WORKER_NAME);
   const publisher: PublishWorker = { name: WORKER_NAME, liveness };
   const connections = new Set<ReturnType<typeof workerConnection>>();

@@ -3,7 +3,7 @@ import type { MediaKind, Platform } from './vocabulary';
 
 /**
  * What Gaung accepts as an upload, and what must happen to a medium before a platform takes it.
- * Pure decisions from facts (type, size, dimensions, duration, codecs); src/services/media.ts does
+ * Pure decisions from facts (type, size, dimensions, duration, codecs); src/services/media/ does
  * the sniffing, probing and re-encoding. Byte and duration caps come from config/platform-limits.ts;
  * this file adds what only media preparation needs (formats, aspect ratios, dimensions, codecs).
  */
@@ -98,14 +98,21 @@ export function fileNameProblem(fileName: string): string | null {
   return null;
 }
 
-/** What Gaung knows about a stored medium (dimensions as displayed, after EXIF rotation). */
-export interface MediumFacts {
+/**
+ * What Gaung knows about a stored medium (dimensions as displayed, after EXIF rotation): the one
+ * shape that rendering checks, views show and adapters receive.
+ */
+export interface MediaFacts {
   kind: MediaKind;
   mime: string;
   bytes: number;
   width: number | null;
   height: number | null;
   durationMs: number | null;
+}
+
+/** The facts with what inspection found, which decide how a medium is prepared for a platform. */
+export interface InspectedMediaFacts extends MediaFacts {
   /** More than one frame (GIF, WebP). */
   animated: boolean;
   hasAlpha: boolean;
@@ -357,7 +364,7 @@ const issue = (code: string, severity: MediaIssue['severity'], message: string):
   message,
 });
 
-function planImage(facts: MediumFacts, platform: Platform): MediaPlan {
+function planImage(facts: InspectedMediaFacts, platform: Platform): MediaPlan {
   const rules = MEDIA_RULES[platform];
   const caps = mediaCaps(platform);
   const source = formatOfMime(facts.mime);
@@ -476,7 +483,7 @@ const even = (value: number | null) => (value === null ? null : Math.max(2, valu
  */
 const VIDEO_METADATA_REMOVED = 'removed camera and location data (video metadata)';
 
-function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
+function planVideo(facts: InspectedMediaFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
   const rules = MEDIA_RULES[platform].video;
   const caps = mediaCaps(platform);
   const label = PLATFORM_LIMITS[platform].label;
@@ -603,7 +610,11 @@ function planVideo(facts: MediumFacts, platform: Platform, tools: { ffmpeg: bool
  * the reasons. `tools.ffmpeg`: whether the server can rewrap, re-encode and strip videos; without it
  * videos go as they are, metadata included.
  */
-export function planMedia(facts: MediumFacts, platform: Platform, tools: { ffmpeg: boolean }): MediaPlan {
+export function planMedia(
+  facts: InspectedMediaFacts,
+  platform: Platform,
+  tools: { ffmpeg: boolean },
+): MediaPlan {
   return facts.kind === 'image' ? planImage(facts, platform) : planVideo(facts, platform, tools);
 }
 

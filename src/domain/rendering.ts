@@ -7,6 +7,7 @@ import {
   TIKTOK_PHOTO_TITLE_MAX,
 } from '../../config/platform-limits';
 import { lazyRequire } from '../infra/lazy-require';
+import type { MediaFacts } from './media-rules';
 import type { DeliveryMode, Platform } from './vocabulary';
 
 /** X's own counting rules (weighted characters, t.co links, hashtags); loaded on the first count. */
@@ -453,15 +454,6 @@ export const VALIDATION_CODES = [
   'tiktok_private_only',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
-
-export interface MediaFacts {
-  kind: 'image' | 'video';
-  mime: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
-}
 
 export interface ValidationIssue {
   /** One of VALIDATION_CODES here; callers may add their own (a channel that is paused, …). */

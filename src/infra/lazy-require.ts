@@ -22,8 +22,12 @@ const loaders: (() => unknown)[] = [];
 /**
  * Loads every lazily required package now. A worker does this before it takes any job: a synchronous
  * load in the middle of publishing would hold up its heartbeat, and a worker whose heartbeat stops
- * looks gone to the others, who then take its claims over.
+ * looks gone to the others, who then take its claims over. One package per turn of the event loop,
+ * so that the API of an all-in-one process keeps answering meanwhile.
  */
-export function preloadLazyModules(): void {
-  for (const load of loaders) load();
+export async function preloadLazyModules(): Promise<void> {
+  for (const load of loaders) {
+    load();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { DeliveryMode, MediaKind, Platform, SourceKind } from '../domain/vocabulary';
+import type { MediaFacts } from '../domain/media-rules';
+import type { DeliveryMode, Platform, SourceKind } from '../domain/vocabulary';
 
 /**
  * Which addresses a client may reach. URLs typed in by unit administrators (webhooks, Mastodon
@@ -156,14 +157,8 @@ export interface SourceReader {
 }
 
 /** A medium prepared for this platform (resized or re-encoded where the platform needs it). */
-export interface PublishMedia {
+export interface PublishMedia extends MediaFacts {
   id: string;
-  kind: MediaKind;
-  mime: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
   altText: string;
   sha256: string;
   /** The bytes, streamed. */

@@ -4,31 +4,26 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
-import { authorize } from '../domain/permissions';
-import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
+import { PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
+import { mediaFactsView } from '../schemas/media';
 import {
   ALT_TEXT_MAX,
   checkMediaUrl,
-  commitUpload,
   loadMedia,
   mediaView,
   prepareMediaForPlatform,
   type StagedUpload,
   stageUpload,
   updateAltText,
+  uploadMedia,
 } from '../services/media';
 
 const mediaViewSchema = z.object({
   id: z.uuid(),
   unitId: z.uuid(),
-  kind: z.enum(MEDIA_KINDS),
-  mime: z.string(),
-  bytes: z.number().int(),
-  width: z.number().int().nullable(),
-  height: z.number().int().nullable(),
-  durationMs: z.number().int().nullable(),
+  ...mediaFactsView,
   altText: z.string(),
   originalName: z.string().nullable(),
   sha256: z.string(),
@@ -127,7 +122,6 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
       let staged: StagedUpload | null = null;
       const fields: Record<string, string> = {};
       try {
@@ -169,7 +163,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
           throw invalid([
             { field: 'file', message: 'attach one image or video as `file`', code: 'required' },
           ]);
-        const result = await commitUpload(ctx, actor, staged, parsed.data.altText ?? '');
+        const result = await uploadMedia(ctx, actor, staged, parsed.data.altText ?? '');
         return reply.code(result.created ? 201 : 200).send(result.media);
       } catch (error) {
         await (staged as StagedUpload | null)?.discard();
@@ -184,10 +178,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
     '/media/:id',
     { schema: { tags: ['media'], params: idParams, response: { 200: mediaViewSchema } } },
     async (request) => {
-      const actor = requireActor(request);
-      const row = await loadMedia(ctx, request.params.id);
-      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
-      return mediaView(row);
+      return mediaView(await loadMedia(ctx, requireActor(request), request.params.id));
     },
   );
 
@@ -202,10 +193,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const row = await loadMedia(ctx, request.params.id);
-      authorize(actor, 'media.update', { type: 'media', unitPath: row.unitPath }, 'Media');
-      return updateAltText(ctx, actor, row.id, request.body.altText);
+      return updateAltText(ctx, requireActor(request), request.params.id, request.body.altText);
     },
   );
 
@@ -213,9 +201,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
     '/media/:id/thumbnail',
     { schema: { tags: ['media'], params: idParams, response: bytesResponse } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const row = await loadMedia(ctx, request.params.id);
-      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
+      const row = await loadMedia(ctx, requireActor(request), request.params.id);
       const bytes = row.thumbnailSha256 ? await ctx.storage.size(row.thumbnailSha256) : null;
       if (!row.thumbnailSha256 || bytes === null)
         throw new AppError(
@@ -237,9 +223,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
     '/media/:id/content',
     { schema: { tags: ['media'], params: idParams, response: bytesResponse } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const row = await loadMedia(ctx, request.params.id);
-      authorize(actor, 'media.read', { type: 'media', unitPath: row.unitPath }, 'Media');
+      const row = await loadMedia(ctx, requireActor(request), request.params.id);
       return sendBlob(ctx, request, reply, row, 'private, max-age=86400');
     },
   );

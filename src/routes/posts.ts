@@ -1,32 +1,35 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authorize } from '../domain/permissions';
 import {
   CORRECTION_KINDS,
   DELIVERY_MODES,
   DELIVERY_STATUSES,
-  MEDIA_KINDS,
   PLATFORMS,
   POST_EVENT_KINDS,
   POST_STATUSES,
   SOURCE_KINDS,
 } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { isoTime, postContent } from '../schemas/posts';
+import { mediaFactsView } from '../schemas/media';
+import {
+  CORRECTION_MAX,
+  commentBody,
+  isoTime,
+  postContent,
+  retractionReason,
+  withdrawReason,
+} from '../schemas/posts';
 import {
   addComment,
   createPost,
-  listPostEvents,
   listPosts,
-  loadPostView,
-  postFacts,
-  postResource,
+  readPost,
+  readPostEvents,
   submitPost,
   updatePost,
   withdrawPost,
 } from '../services/posts';
 import { requestRetraction } from '../services/retraction';
-import { loadUnit } from '../services/units';
 
 const unitRef = z.object({ id: z.uuid(), name: z.string() });
 
@@ -60,12 +63,7 @@ export const postView = z.object({
       id: z.uuid(),
       position: z.number().int(),
       altText: z.string(),
-      kind: z.enum(MEDIA_KINDS),
-      mime: z.string(),
-      width: z.number().int().nullable(),
-      height: z.number().int().nullable(),
-      durationMs: z.number().int().nullable(),
-      bytes: z.number().int(),
+      ...mediaFactsView,
     }),
   ),
   link: z.string().nullable(),
@@ -152,15 +150,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      authorize(actor, 'post.create', {
-        type: 'post',
-        unitPath: actor.unitPath,
-        authorId: actor.userId,
-        status: 'draft',
-        submitted: false,
-      });
-      return reply.code(201).send(await createPost(ctx, actor, request.body));
+      return reply.code(201).send(await createPost(ctx, requireActor(request), request.body));
     },
   );
 
@@ -183,14 +173,8 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
       const { unit, author, ...filters } = request.query;
-      let unitPath: string | undefined;
-      if (unit) {
-        unitPath = (await loadUnit(ctx, unit)).path;
-        authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
-      }
-      return listPosts(ctx, actor, { ...filters, unitPath, authorId: author });
+      return listPosts(ctx, requireActor(request), { ...filters, unitId: unit, authorId: author });
     },
   );
 
@@ -198,10 +182,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
     '/posts/:id',
     { schema: { tags: ['posts'], params: idParams, response: { 200: postView } } },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      return loadPostView(ctx.db, facts.id);
+      return (await readPost(ctx, requireActor(request), request.params.id)).post;
     },
   );
 
@@ -226,10 +207,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.update', postResource(facts), 'Post');
-      return updatePost(ctx, actor, facts, request.body);
+      return updatePost(ctx, requireActor(request), request.params.id, request.body);
     },
   );
 
@@ -246,10 +224,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.submit', postResource(facts), 'Post');
-      return submitPost(ctx, actor, facts, request.body?.version);
+      return submitPost(ctx, requireActor(request), request.params.id, request.body?.version);
     },
   );
 
@@ -262,17 +237,15 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
         body: z
           .strictObject({
             version: versionField.optional(),
-            reason: z.string().trim().min(1).max(5_000).optional(),
+            reason: withdrawReason.optional(),
           })
           .nullish(),
         response: { 200: postView },
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.withdraw', postResource(facts), 'Post');
-      return withdrawPost(ctx, actor, facts, request.body?.version, request.body?.reason);
+      const { params, body } = request;
+      return withdrawPost(ctx, requireActor(request), params.id, body?.version, body?.reason);
     },
   );
 
@@ -286,9 +259,12 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
         params: idParams,
         body: z.strictObject({
           version: versionField,
-          reason: z.string().trim().min(1).max(2_000),
+          reason: retractionReason,
           correction: z
-            .strictObject({ text: z.string().trim().min(1).max(65_536), as: z.enum(CORRECTION_KINDS) })
+            .strictObject({
+              text: z.string().trim().min(1).max(CORRECTION_MAX),
+              as: z.enum(CORRECTION_KINDS),
+            })
             .optional(),
         }),
         response: {
@@ -312,14 +288,14 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.retract', postResource(facts), 'Post');
-      const result = await requestRetraction(ctx, actor, facts, request.body, request.ip);
-      return {
-        post: await loadPostView(ctx.db, facts.id),
-        deliveries: result.scope,
-        correctionPostId: result.correctionPostId,
-      };
+      const { post, scope, correctionPostId } = await requestRetraction(
+        ctx,
+        actor,
+        request.params.id,
+        request.body,
+        request.ip,
+      );
+      return { post, deliveries: scope, correctionPostId };
     },
   );
 
@@ -333,10 +309,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      return { events: await listPostEvents(ctx.db, facts.id) };
+      return { events: await readPostEvents(ctx, requireActor(request), request.params.id) };
     },
   );
 
@@ -351,9 +324,7 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      return { comments: await listPostEvents(ctx.db, facts.id, 'comments') };
+      return { comments: await readPostEvents(ctx, actor, request.params.id, 'comments') };
     },
   );
 
@@ -363,15 +334,13 @@ export const postRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['posts'],
         params: idParams,
-        body: z.strictObject({ body: z.string().trim().min(1).max(5_000) }),
+        body: z.strictObject({ body: commentBody }),
         response: { 201: postEventView },
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.comment', postResource(facts), 'Post');
-      return reply.code(201).send(await addComment(ctx, actor, facts, request.body.body));
+      const comment = await addComment(ctx, requireActor(request), request.params.id, request.body.body);
+      return reply.code(201).send(comment);
     },
   );
 };

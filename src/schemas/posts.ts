@@ -22,3 +22,18 @@ export const postContent = {
   preferredFrom: isoTime.nullable(),
   preferredTo: isoTime.nullable(),
 };
+
+/** Longest comment in a post's thread, in characters (the web form's field says it too). */
+export const COMMENT_MAX = 5_000;
+export const commentBody = z.string().trim().min(1).max(COMMENT_MAX);
+
+/** Longest reason for withdrawing a post. */
+export const WITHDRAW_REASON_MAX = 5_000;
+export const withdrawReason = z.string().trim().min(1).max(WITHDRAW_REASON_MAX);
+
+/** Longest reason for retracting a published post. */
+export const RETRACTION_REASON_MAX = 2_000;
+export const retractionReason = z.string().trim().min(1).max(RETRACTION_REASON_MAX);
+
+/** Longest correction published in a retracted post's place. */
+export const CORRECTION_MAX = 65_536;

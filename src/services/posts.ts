@@ -14,19 +14,20 @@ import {
   users,
 } from '../db/schema';
 import { AppError, type FieldError, invalid, notFound, staleVersion } from '../domain/errors';
-import { type Actor, atLeast, type Resource } from '../domain/permissions';
+import type { MediaFacts } from '../domain/media-rules';
+import { type Action, type Actor, atLeast, authorize, type Resource } from '../domain/permissions';
 import { platformOfUrl } from '../domain/rendering';
 import {
   type DeliveryMode,
   type DeliveryStatus,
   isPlatform,
-  type MediaKind,
   type Platform,
   type PostEventKind,
   type PostStatus,
 } from '../domain/vocabulary';
 import type { PostOrigin } from '../platforms/types';
 import { insertPostEvent, transitionInTx } from './post-transitions';
+import { loadUnit } from './units';
 
 /**
  * Posts: what an office submits. Every change bumps `version` with a conditional UPDATE, so of two
@@ -54,6 +55,15 @@ export const postResource = (facts: PostFacts): Resource => ({
   submitted: facts.submitted,
 });
 
+/** A post the actor would write: a draft of their own unit. */
+export const newPostResource = (actor: Actor): Resource => ({
+  type: 'post',
+  unitPath: actor.unitPath,
+  authorId: actor.userId,
+  status: 'draft',
+  submitted: false,
+});
+
 export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> {
   const [row] = await db
     .select({
@@ -74,6 +84,18 @@ export async function postFacts(db: DbOrTx, postId: string): Promise<PostFacts> 
   return { ...facts, submitted: submittedAt !== null };
 }
 
+/** The post's facts, when the actor may do `action` on it; 404 or 403 otherwise. */
+export async function authorizedPost(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+  action: Action,
+): Promise<PostFacts> {
+  const facts = await postFacts(ctx.db, postId);
+  authorize(actor, action, postResource(facts), 'Post');
+  return facts;
+}
+
 export interface PostMediaInput {
   id: string;
   altText?: string | null;
@@ -91,16 +113,10 @@ export interface PostContent {
   preferredTo?: string | null;
 }
 
-export interface PostMediaView {
+export interface PostMediaView extends MediaFacts {
   id: string;
   position: number;
   altText: string;
-  kind: MediaKind;
-  mime: string;
-  width: number | null;
-  height: number | null;
-  durationMs: number | null;
-  bytes: number;
 }
 
 export interface PostDeliveryView {
@@ -120,33 +136,82 @@ export interface PostDeliveryView {
   version: number;
 }
 
-export interface PostView {
+export interface PostSummary {
   id: string;
   unit: { id: string; name: string };
   author: { id: string; name: string };
   status: PostStatus;
   version: number;
   body: string;
+  tags: string[];
+  sourceUrl: string | null;
+  submittedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PostView extends PostSummary {
   variants: Partial<Record<Platform, string>>;
   media: PostMediaView[];
   link: string | null;
-  sourceUrl: string | null;
   /** The original on the office's account, when a source brought the post in. */
   origin: PostOrigin | null;
-  tags: string[];
   preferredFrom: string | null;
   preferredTo: string | null;
-  submittedAt: string | null;
   decidedAt: string | null;
   /** Why it was withdrawn from the platforms after publication; null if it was not. */
   retractionReason: string | null;
   retractedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
   deliveries: PostDeliveryView[];
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+/** The columns of a post's summary (its unit and author joined), selected by lists and by the full view. */
+const summaryColumns = {
+  id: posts.id,
+  unitId: posts.unitId,
+  unitName: units.name,
+  authorId: posts.authorId,
+  authorName: users.name,
+  status: posts.status,
+  version: posts.version,
+  body: posts.body,
+  tags: posts.tags,
+  sourceUrl: posts.sourceUrl,
+  submittedAt: posts.submittedAt,
+  createdAt: posts.createdAt,
+  updatedAt: posts.updatedAt,
+};
+
+type SummaryRow = Pick<
+  typeof posts.$inferSelect,
+  | 'id'
+  | 'unitId'
+  | 'authorId'
+  | 'status'
+  | 'version'
+  | 'body'
+  | 'tags'
+  | 'sourceUrl'
+  | 'submittedAt'
+  | 'createdAt'
+  | 'updatedAt'
+> & { unitName: string; authorName: string };
+
+const summaryOf = (row: SummaryRow): PostSummary => ({
+  id: row.id,
+  unit: { id: row.unitId, name: row.unitName },
+  author: { id: row.authorId, name: row.authorName },
+  status: row.status,
+  version: row.version,
+  body: row.body,
+  tags: row.tags,
+  sourceUrl: row.sourceUrl,
+  submittedAt: iso(row.submittedAt),
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
 
 /** Tags are stored without '#', as the office typed them otherwise; duplicates (any case) collapse. */
 export function normaliseTags(tags: readonly string[]): string[] {
@@ -198,26 +263,14 @@ export async function postVariantMap(db: DbOrTx, postId: string): Promise<Partia
 export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView> {
   const [row] = await db
     .select({
-      id: posts.id,
-      unitId: posts.unitId,
-      unitName: units.name,
-      authorId: posts.authorId,
-      authorName: users.name,
-      status: posts.status,
-      version: posts.version,
-      body: posts.body,
+      ...summaryColumns,
       link: posts.link,
-      sourceUrl: posts.sourceUrl,
       origin: posts.origin,
-      tags: posts.tags,
       preferredFrom: posts.preferredFrom,
       preferredTo: posts.preferredTo,
-      submittedAt: posts.submittedAt,
       decidedAt: posts.decidedAt,
       retractionReason: posts.retractionReason,
       retractedAt: posts.retractedAt,
-      createdAt: posts.createdAt,
-      updatedAt: posts.updatedAt,
     })
     .from(posts)
     .innerJoin(units, eq(units.id, posts.unitId))
@@ -250,26 +303,16 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
       .orderBy(asc(deliveries.dueAt), asc(deliveries.id)),
   ]);
   return {
-    id: row.id,
-    unit: { id: row.unitId, name: row.unitName },
-    author: { id: row.authorId, name: row.authorName },
-    status: row.status,
-    version: row.version,
-    body: row.body,
+    ...summaryOf(row),
     variants,
     media: mediaList,
     link: row.link,
-    sourceUrl: row.sourceUrl,
     origin: row.origin,
-    tags: row.tags,
     preferredFrom: iso(row.preferredFrom),
     preferredTo: iso(row.preferredTo),
-    submittedAt: iso(row.submittedAt),
     decidedAt: iso(row.decidedAt),
     retractionReason: row.retractionReason,
     retractedAt: iso(row.retractedAt),
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
     deliveries: deliveryRows.map((d) => ({
       ...d,
       platform: d.platform,
@@ -280,6 +323,17 @@ export async function loadPostView(db: DbOrTx, postId: string): Promise<PostView
       publishedAt: iso(d.publishedAt),
     })),
   };
+}
+
+/** The post as the actor may see it (`action`, by default reading), with the facts its pages decide buttons on. */
+export async function readPost(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+  action: Action = 'post.read',
+): Promise<{ facts: PostFacts; post: PostView }> {
+  const facts = await authorizedPost(ctx, actor, postId, action);
+  return { facts, post: await loadPostView(ctx.db, facts.id) };
 }
 
 /** Media must be the post unit's own; anything else reads as "not found", so other units' ids leak nothing. */
@@ -418,6 +472,7 @@ export async function insertDraftInTx(
 
 /** A new draft in the actor's own unit. */
 export async function createPost(ctx: AppContext, actor: Actor, content: PostContent): Promise<PostView> {
+  authorize(actor, 'post.create', newPostResource(actor));
   const preferredFrom = toDate(content.preferredFrom);
   const preferredTo = toDate(content.preferredTo);
   checkWindow(preferredFrom, preferredTo);
@@ -434,9 +489,10 @@ export function expectedVersion(facts: PostFacts, given: number | undefined): nu
 export async function updatePost(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   input: PostContent & { version: number },
 ): Promise<PostView> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.update');
   const version = expectedVersion(facts, input.version);
   const { version: _, ...content } = input;
   const changed = Object.keys(content);
@@ -466,9 +522,10 @@ export async function updatePost(
 export async function submitPost(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   given: number | undefined,
 ): Promise<PostView> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.submit');
   const version = expectedVersion(facts, given);
   await ctx.db.transaction(async (tx) => {
     const [content] = await tx
@@ -489,10 +546,11 @@ export async function submitPost(
 export async function withdrawPost(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   given: number | undefined,
   reason: string | undefined,
 ): Promise<PostView> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.withdraw');
   const version = expectedVersion(facts, given);
   await ctx.db.transaction(async (tx) => {
     await transitionInTx(tx, actor, facts, 'withdraw', version, ctx.now(), { comment: reason ?? null });
@@ -549,13 +607,25 @@ export async function listPostEvents(
   }));
 }
 
+/** A post's timeline (or only its comments), when the actor may read the post. */
+export async function readPostEvents(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+  only: 'all' | 'comments' = 'all',
+): Promise<PostEventView[]> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.read');
+  return listPostEvents(ctx.db, facts.id, only);
+}
+
 /** A comment in the post's thread; it does not change the post, so the version stays. */
 export async function addComment(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   body: string,
 ): Promise<PostEventView> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.comment');
   const id = await ctx.db.transaction((tx) =>
     insertPostEvent(tx, {
       postId: facts.id,
@@ -569,24 +639,10 @@ export async function addComment(
   return events.find((event) => event.id === id)!;
 }
 
-export interface PostSummary {
-  id: string;
-  unit: { id: string; name: string };
-  author: { id: string; name: string };
-  status: PostStatus;
-  version: number;
-  body: string;
-  tags: string[];
-  sourceUrl: string | null;
-  submittedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
 export interface PostListFilters {
   status?: PostStatus[];
-  /** Subtree root, already authorised; its path. */
-  unitPath?: string;
+  /** A unit and its subtree (the actor must see the unit). */
+  unitId?: string;
   authorId?: string;
   q?: string;
   from?: string;
@@ -640,24 +696,14 @@ export async function listPosts(
   actor: Actor,
   filters: PostListFilters,
 ): Promise<{ items: PostSummary[]; nextCursor: string | null }> {
+  let unitPath: string | undefined;
+  if (filters.unitId) {
+    unitPath = (await loadUnit(ctx, filters.unitId)).path;
+    authorize(actor, 'unit.read', { type: 'unit', unitPath }, 'Unit');
+  }
   const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
   const rows = await ctx.db
-    .select({
-      id: posts.id,
-      unitId: posts.unitId,
-      unitName: units.name,
-      authorId: posts.authorId,
-      authorName: users.name,
-      status: posts.status,
-      version: posts.version,
-      body: posts.body,
-      tags: posts.tags,
-      sourceUrl: posts.sourceUrl,
-      submittedAt: posts.submittedAt,
-      createdAt: posts.createdAt,
-      updatedAt: posts.updatedAt,
-      exactCreatedAt: exactTime(posts.createdAt),
-    })
+    .select({ ...summaryColumns, exactCreatedAt: exactTime(posts.createdAt) })
     .from(posts)
     .innerJoin(units, eq(units.id, posts.unitId))
     .innerJoin(users, eq(users.id, posts.authorId))
@@ -665,7 +711,7 @@ export async function listPosts(
       and(
         visiblePosts(actor),
         filters.status?.length ? inArray(posts.status, filters.status) : undefined,
-        filters.unitPath ? like(units.path, `${filters.unitPath}%`) : undefined,
+        unitPath ? like(units.path, `${unitPath}%`) : undefined,
         filters.authorId ? eq(posts.authorId, filters.authorId) : undefined,
         filters.q ? sql`${posts.search} @@ websearch_to_tsquery('simple', ${filters.q})` : undefined,
         filters.from ? sql`${posts.createdAt} >= ${filters.from}::timestamptz` : undefined,
@@ -680,19 +726,7 @@ export async function listPosts(
   const page = rows.slice(0, filters.limit);
   const last = page.at(-1);
   return {
-    items: page.map((row) => ({
-      id: row.id,
-      unit: { id: row.unitId, name: row.unitName },
-      author: { id: row.authorId, name: row.authorName },
-      status: row.status,
-      version: row.version,
-      body: row.body,
-      tags: row.tags,
-      sourceUrl: row.sourceUrl,
-      submittedAt: iso(row.submittedAt),
-      createdAt: row.createdAt.toISOString(),
-      updatedAt: row.updatedAt.toISOString(),
-    })),
+    items: page.map(summaryOf),
     nextCursor:
       rows.length > filters.limit && last ? encodeCursor({ at: last.exactCreatedAt, id: last.id }) : null,
   };

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { desc, eq, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
@@ -26,7 +26,15 @@ import {
   retractSettledPosts,
   transitionInTx,
 } from './post-transitions';
-import { expectedVersion, insertDraftInTx, type PostFacts, postFacts } from './posts';
+import {
+  authorizedPost,
+  expectedVersion,
+  insertDraftInTx,
+  loadPostView,
+  type PostFacts,
+  type PostView,
+  postFacts,
+} from './posts';
 import { WORKER_NAME } from './publishing';
 import { approvePost } from './reviews/approval';
 import { replanAfterFreed } from './slot-planning';
@@ -404,11 +412,7 @@ export function retractionPlan(status: DeliveryStatus): RetractionPlan {
 }
 
 /** The post's deliveries the actor controls, each with what a retraction would do (the confirmation page lists them). */
-export async function retractionScope(
-  ctx: AppContext,
-  actor: Actor,
-  postId: string,
-): Promise<RetractionScope[]> {
+async function retractionScope(ctx: AppContext, actor: Actor, postId: string): Promise<RetractionScope[]> {
   const rows = await queryRows<{
     id: string;
     channel_id: string;
@@ -444,6 +448,40 @@ export async function retractionScope(
     }));
 }
 
+/** What the confirmation page shows: the post and what a retraction would do on each channel in the actor's scope. */
+export async function retractionPreview(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+): Promise<{ post: PostView; scope: RetractionScope[] }> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.retract');
+  const [post, scope] = await Promise.all([
+    loadPostView(ctx.db, facts.id),
+    retractionScope(ctx, actor, facts.id),
+  ]);
+  return { post, scope };
+}
+
+/** How a retraction goes, for whoever may read the post: the post, the deliveries the actor controls, the correction if any. */
+export async function retractionProgress(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+): Promise<{ post: PostView; scope: RetractionScope[]; correctionId: string | null }> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.read');
+  const [post, scope, corrections] = await Promise.all([
+    loadPostView(ctx.db, facts.id),
+    retractionScope(ctx, actor, facts.id),
+    ctx.db
+      .select({ id: posts.id })
+      .from(posts)
+      .where(eq(posts.correctionOf, facts.id))
+      .orderBy(desc(posts.createdAt))
+      .limit(1),
+  ]);
+  return { post, scope, correctionId: corrections[0]?.id ?? null };
+}
+
 /**
  * A person retracts a published post: every delivery in their scope that is published gets a
  * retraction, scheduled (and failed) ones are cancelled, those in flight are marked and retracted
@@ -453,10 +491,11 @@ export async function retractionScope(
 export async function requestRetraction(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   input: RetractionInput,
   ip: string | null = null,
-): Promise<{ scope: RetractionScope[]; correctionPostId: string | null }> {
+): Promise<{ post: PostView; scope: RetractionScope[]; correctionPostId: string | null }> {
+  const facts = await authorizedPost(ctx, actor, postId, 'post.retract');
   const version = expectedVersion(facts, input.version);
   nextStatus(facts.status, 'retract');
   const scope = await retractionScope(ctx, actor, facts.id);
@@ -551,7 +590,7 @@ export async function requestRetraction(
     ctx,
     cancelled.map((target) => target.channelId),
   );
-  return { scope, correctionPostId };
+  return { post: await loadPostView(ctx.db, facts.id), scope, correctionPostId };
 }
 
 /** How long the deletes of a retraction with a reply correction wait at most for the replies to be linked. */

@@ -1,15 +1,19 @@
-import { desc, eq } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { posts } from '../db/schema';
 import type { FieldError } from '../domain/errors';
-import { type Actor, authorize, decide } from '../domain/permissions';
+import { decide } from '../domain/permissions';
 import { transitionPost } from '../domain/post-machine';
 import { CORRECTION_KINDS, type CorrectionKind, type DeliveryStatus } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { loadPostView, type PostView, postFacts, postResource } from '../services/posts';
-import { type RetractionScope, requestRetraction, retractionScope } from '../services/retraction';
+import { CORRECTION_MAX, RETRACTION_REASON_MAX, retractionReason } from '../schemas/posts';
+import type { PostView } from '../services/posts';
+import {
+  type RetractionScope,
+  requestRetraction,
+  retractionPreview,
+  retractionProgress,
+} from '../services/retraction';
 import {
   ActionButton,
   Csrf,
@@ -141,7 +145,7 @@ function RetractPage(props: {
               hint={t.retraction.reasonHint}
               errors={props.errors}
             >
-              <textarea id="reason" name="reason" rows={2} maxLength={2000} required>
+              <textarea id="reason" name="reason" rows={2} maxLength={RETRACTION_REASON_MAX} required>
                 {props.form.reason ?? ''}
               </textarea>
             </Field>
@@ -151,7 +155,7 @@ function RetractPage(props: {
               hint={t.retraction.correctionHint}
               errors={props.errors}
             >
-              <textarea id="correction" name="correction" rows={4} maxLength={65_536}>
+              <textarea id="correction" name="correction" rows={4} maxLength={CORRECTION_MAX}>
                 {props.form.correction ?? ''}
               </textarea>
             </Field>
@@ -249,19 +253,13 @@ function ProgressPage(props: {
 const retractForm = z.strictObject({
   _csrf: z.string().max(200),
   version: z.coerce.number().int().min(1),
-  reason: z.string().max(2_000),
-  correction: z.string().max(65_536).optional(),
+  reason: z.string().max(RETRACTION_REASON_MAX),
+  correction: z.string().max(CORRECTION_MAX).optional(),
   correction_as: z.enum(CORRECTION_KINDS).optional(),
 });
 
 export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
-
-  const retractable = async (actor: Actor, postId: string) => {
-    const facts = await postFacts(ctx.db, postId);
-    authorize(actor, 'post.retract', postResource(facts), 'Post');
-    return facts;
-  };
 
   const showConfirm = async (
     request: FastifyRequest,
@@ -270,14 +268,9 @@ export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { 
     form: RetractForm,
     extra: { error?: string | null; errors?: FieldError[]; status?: number } = {},
   ) => {
-    const actor = requireActor(request);
-    const facts = await retractable(actor, postId);
-    if (!transitionPost(facts.status, 'retract').ok)
-      return reply.redirect(`/posts/${facts.id}/retraction`, 303);
-    const [post, scope] = await Promise.all([
-      loadPostView(ctx.db, facts.id),
-      retractionScope(ctx, actor, facts.id),
-    ]);
+    const { post, scope } = await retractionPreview(ctx, requireActor(request), postId);
+    if (!transitionPost(post.status, 'retract').ok)
+      return reply.redirect(`/posts/${post.id}/retraction`, 303);
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -299,18 +292,16 @@ export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { 
     { schema: { hide: true, params: idParams, body: retractForm } },
     async (request, reply) => {
       const actor = requireActor(request);
-      const facts = await retractable(actor, request.params.id);
+      const postId = request.params.id;
       const body = request.body;
       const form: RetractForm = { reason: body.reason, correction: body.correction, as: body.correction_as };
       try {
-        const { reason } = parseForm(z.object({ reason: z.string().trim().min(1).max(2_000) }), {
-          reason: body.reason,
-        });
+        const { reason } = parseForm(z.object({ reason: retractionReason }), { reason: body.reason });
         const text = blank(body.correction);
         await requestRetraction(
           ctx,
           actor,
-          facts,
+          postId,
           {
             version: body.version,
             reason,
@@ -318,11 +309,11 @@ export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { 
           },
           request.ip,
         );
-        return reply.redirect(`/posts/${facts.id}/retraction?ok=retracting`, 303);
+        return reply.redirect(`/posts/${postId}/retraction?ok=retracting`, 303);
       } catch (error) {
         if (!isUserError(error) || error.status === 404) throw error;
         const env = await kit.env(request, reply);
-        return showConfirm(request, reply, facts.id, form, {
+        return showConfirm(request, reply, postId, form, {
           error: problemText(env.t, error),
           errors: fieldErrorsOf(env.t, error),
           status: error.status,
@@ -341,19 +332,11 @@ export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      const [post, scope, corrections] = await Promise.all([
-        loadPostView(ctx.db, facts.id),
-        retractionScope(ctx, actor, facts.id),
-        ctx.db
-          .select({ id: posts.id })
-          .from(posts)
-          .where(eq(posts.correctionOf, facts.id))
-          .orderBy(desc(posts.createdAt))
-          .limit(1),
-      ]);
+      const { post, scope, correctionId } = await retractionProgress(
+        ctx,
+        requireActor(request),
+        request.params.id,
+      );
       const env = await kit.env(request, reply);
       return kit.page(
         request,
@@ -362,7 +345,7 @@ export const retractionPages: FastifyPluginAsyncZod<WebOptions> = async (app, { 
         <ProgressPage
           post={post}
           manageable={new Set(scope.map((entry) => entry.deliveryId))}
-          correctionId={corrections[0]?.id ?? null}
+          correctionId={correctionId}
           notice={noticeOf(env.t, request.query.ok)}
         />,
       );

@@ -163,7 +163,7 @@ describe.runIf(testDrivers().includes('postgres'))('retraction under worker cras
     ).map((r) => r.postId);
     for (const postId of postIds) {
       const facts = await postFacts(t.ctx.db, postId);
-      await requestRetraction(t.ctx, reviewer, facts, { version: facts.version, reason: 'Data keliru' });
+      await requestRetraction(t.ctx, reviewer, postId, { version: facts.version, reason: 'Data keliru' });
     }
     let kills = 0;
     while (kills < KILLS) {

@@ -5,7 +5,7 @@ import {
   claimedKind,
   FIRST_ATTEMPT,
   fileNameProblem,
-  type MediumFacts,
+  type InspectedMediaFacts,
   mediaCaps,
   nextAttempt,
   planMedia,
@@ -13,7 +13,7 @@ import {
 
 const MB = 1024 * 1024;
 
-const image = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
+const image = (facts: Partial<InspectedMediaFacts> = {}): InspectedMediaFacts => ({
   kind: 'image',
   mime: 'image/jpeg',
   bytes: 500_000,
@@ -28,7 +28,7 @@ const image = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
   ...facts,
 });
 
-const video = (facts: Partial<MediumFacts> = {}): MediumFacts => ({
+const video = (facts: Partial<InspectedMediaFacts> = {}): InspectedMediaFacts => ({
   kind: 'video',
   mime: 'video/mp4',
   bytes: 20 * MB,
@@ -158,7 +158,11 @@ describe('image preparation per platform', () => {
 });
 
 describe('video preparation per platform', () => {
-  const refusal = (facts: MediumFacts, platform: Parameters<typeof planMedia>[1], tools = withFfmpeg) => {
+  const refusal = (
+    facts: InspectedMediaFacts,
+    platform: Parameters<typeof planMedia>[1],
+    tools = withFfmpeg,
+  ) => {
     const plan = planMedia(facts, platform, tools);
     return plan.outcome === 'refuse' ? plan.issues.map((issue) => issue.code) : [];
   };

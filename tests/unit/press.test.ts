@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type MediumFacts, PRESS_DOWNLOAD_PLATFORM, planMedia } from '../../src/domain/media-rules';
+import { type InspectedMediaFacts, PRESS_DOWNLOAD_PLATFORM, planMedia } from '../../src/domain/media-rules';
 import { isUsableSlug } from '../../src/domain/org';
 import { pressFileName } from '../../src/domain/press';
 
-const photo: MediumFacts = {
+const photo: InspectedMediaFacts = {
   kind: 'image',
   mime: 'image/jpeg',
   bytes: 38_000_000,

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import twitterText from 'twitter-text';
 import { describe, expect, it } from 'vitest';
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
+import type { MediaFacts } from '../../src/domain/media-rules';
 import {
   countText,
-  type MediaFacts,
   type PlatformRulesInput,
   renderText,
   VALIDATION_CODES,

@@ -4,8 +4,8 @@ import type { AppContext } from '../../context';
 import type { DbOrTx } from '../../db/client';
 import { channels, media, postMedia, posts, units } from '../../db/schema';
 import { notFound } from '../../domain/errors';
+import type { MediaFacts } from '../../domain/media-rules';
 import {
-  type MediaFacts,
   type PlatformRulesInput,
   type RenderInput,
   renderText,

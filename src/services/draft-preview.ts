@@ -1,11 +1,13 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { media, units } from '../db/schema';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import type { TextCount, ValidationIssue } from '../domain/rendering';
 import type { Platform } from '../domain/vocabulary';
-import { listChannels } from '../services/channels';
-import { type PostContentSnapshot, renderTarget } from '../services/reviews/targets';
+import { listChannels } from './channels';
+import { factsOf } from './media';
+import { newPostResource } from './posts';
+import { type PostContentSnapshot, renderTarget } from './reviews/targets';
 
 /**
  * What a post being written would become on each channel its office may be republished to: the
@@ -37,6 +39,7 @@ export async function previewDraft(
   actor: Actor,
   draft: DraftContent,
 ): Promise<ChannelPreview[]> {
+  authorize(actor, 'post.create', newPostResource(actor));
   const [channels, [unit], mediaRows] = await Promise.all([
     listChannels(ctx, actor, {}),
     ctx.db.select({ name: units.name }).from(units).where(eq(units.id, actor.unitId)),
@@ -59,17 +62,7 @@ export async function previewDraft(
     preferredFrom: null,
     variants: {},
     mediaIds,
-    media: mediaIds.map((id) => {
-      const row = byId.get(id)!;
-      return {
-        kind: row.kind,
-        mime: row.mime,
-        bytes: row.bytes,
-        width: row.width,
-        height: row.height,
-        durationMs: row.durationMs,
-      };
-    }),
+    media: mediaIds.map((id) => factsOf(byId.get(id)!)),
   };
   return Promise.all(
     channels.map(async (channel) => {

@@ -1,0 +1,19 @@
+/**
+ * Media use cases: uploads (streamed, sniffed, inspected, deduplicated), per-platform renditions,
+ * the media handed to adapters, signed public URLs, and garbage collection.
+ */
+
+export { collectGarbageMedia, type MediaGarbageCounts } from './garbage';
+export {
+  ALT_TEXT_MAX,
+  loadMedia,
+  type MediaRow,
+  type MediaView,
+  mediaView,
+  unitMediaThumbnails,
+  updateAltText,
+} from './library';
+export { loadPublishMedia } from './publish-media';
+export { factsOf, mediaIssuesForPlatform, type PreparedMedia, prepareMediaForPlatform } from './renditions';
+export { checkMediaUrl, signedMediaUrl } from './signed-urls';
+export { commitUpload, type StagedUpload, stageUpload, type UploadSource, uploadMedia } from './upload';

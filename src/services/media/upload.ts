@@ -1,0 +1,258 @@
+import { Readable } from 'node:stream';
+import { and, eq } from 'drizzle-orm';
+import type { AppContext } from '../../context';
+import { media } from '../../db/schema';
+import { AppError } from '../../domain/errors';
+import {
+  ACCEPTED_LABELS,
+  type AcceptedType,
+  acceptedType,
+  claimedKind,
+  fileNameProblem,
+  megabytesLabel,
+} from '../../domain/media-rules';
+import { type Actor, authorize } from '../../domain/permissions';
+import {
+  inspectImage,
+  NoVideoStreamError,
+  PixelLimitError,
+  probeVideo,
+  sniff,
+  thumbnailOf,
+  toolAvailable,
+  type VideoFacts,
+  videoFrame,
+} from '../../infra/media-tools';
+import { BlobTooLargeError, type StagedBlob } from '../../infra/storage';
+import { lockBlobs, storeOnce } from './blobs';
+import { type MediaView, mediaView } from './library';
+
+/** Uploads: streamed into staging, sniffed, inspected, then recorded once per unit and stored once. */
+
+const fileError = (code: string, status: number, message: string) =>
+  new AppError(code, status, message, { errors: [{ field: 'file', message, code }] });
+
+/** An upload in staging: inspected and accepted, not yet stored or recorded. */
+export interface StagedUpload {
+  blob: StagedBlob;
+  thumbnail: StagedBlob | null;
+  type: AcceptedType;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  probe: Record<string, unknown> | null;
+  originalName: string | null;
+  discard(): Promise<void>;
+}
+
+export interface UploadSource {
+  stream: Readable;
+  fileName: string;
+  /** The client's Content-Type for the part: only compared with the bytes, never trusted. */
+  contentType: string | undefined;
+}
+
+function videoProbeRecord(facts: VideoFacts): Record<string, unknown> {
+  return {
+    videoCodec: facts.videoCodec,
+    audioCodec: facts.audioCodec,
+    frameRate: facts.frameRate,
+    bitRate: facts.bitRate,
+    rotation: facts.rotation,
+    format: facts.formatName,
+  };
+}
+
+/**
+ * Streams an upload into staging and inspects it: the type comes from the bytes; the size limit of
+ * that type cuts the stream off as soon as it is passed; images are checked for pixel count from
+ * their header, then decoded once for the thumbnail (which catches truncated files); videos are
+ * probed with ffprobe where installed. Anything refused leaves nothing in storage.
+ */
+export async function stageUpload(ctx: AppContext, source: UploadSource): Promise<StagedUpload> {
+  const { config } = ctx;
+  const nameProblem = fileNameProblem(source.fileName);
+  if (nameProblem) throw fileError('invalid_file_name', 400, `The file name ${nameProblem}.`);
+
+  const sniffed = await sniff(source.stream);
+  if (sniffed.sampled === 0) {
+    sniffed.stream.destroy();
+    throw fileError('empty_file', 400, 'The file is empty.');
+  }
+  const type = acceptedType(sniffed.mime);
+  if (!type) {
+    sniffed.stream.destroy();
+    throw fileError(
+      'unsupported_media_type',
+      415,
+      `This file is not a ${ACCEPTED_LABELS} file (judged from its contents, not its name${sniffed.mime ? `; it looks like ${sniffed.mime}` : ''}).`,
+    );
+  }
+  const claimed = claimedKind(source.fileName, source.contentType);
+  if (claimed && claimed !== type.kind) {
+    sniffed.stream.destroy();
+    throw fileError(
+      'media_type_mismatch',
+      415,
+      `The file is named or labelled as ${claimed === 'video' ? 'a video' : 'an image'}, but its contents are a ${type.label} ${type.kind}. Upload the file you meant, with its own name.`,
+    );
+  }
+
+  const maxBytes =
+    type.kind === 'image' ? config.GAUNG_MEDIA_MAX_IMAGE_BYTES : config.GAUNG_MEDIA_MAX_VIDEO_BYTES;
+  let blob: StagedBlob;
+  try {
+    blob = await ctx.storage.stage(sniffed.stream, { maxBytes });
+  } catch (error) {
+    if (error instanceof BlobTooLargeError)
+      throw fileError(
+        'media_too_large',
+        413,
+        `${type.kind === 'image' ? 'Images' : 'Videos'} may be up to ${megabytesLabel(maxBytes)}; this one is larger.`,
+      );
+    throw error;
+  }
+
+  let thumbnail: StagedBlob | null = null;
+  const discard = async () => {
+    await blob.discard();
+    await thumbnail?.discard();
+  };
+  try {
+    const unreadable = (cause: unknown) =>
+      new AppError(
+        'media_unreadable',
+        422,
+        `This ${type.label} file is damaged or incomplete; export it again and retry.`,
+        {
+          errors: [{ field: 'file', message: 'damaged or incomplete file', code: 'media_unreadable' }],
+          cause,
+        },
+      );
+    const tooManyPixels = () =>
+      fileError(
+        'too_many_pixels',
+        422,
+        `The picture measures more than ${Math.floor(config.GAUNG_MEDIA_MAX_PIXELS / 1_000_000)} megapixels; scale it down before uploading.`,
+      );
+    let facts: Pick<StagedUpload, 'width' | 'height' | 'durationMs' | 'probe'>;
+    let thumbnailBytes: Buffer | null = null;
+    if (type.kind === 'image') {
+      const image = await inspectImage(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
+        throw error instanceof PixelLimitError ? tooManyPixels() : unreadable(error);
+      });
+      thumbnailBytes = await thumbnailOf(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
+        throw unreadable(error);
+      });
+      facts = {
+        width: image.width,
+        height: image.height,
+        durationMs: null,
+        probe:
+          image.animated || image.hasAlpha || image.hasMetadata
+            ? { animated: image.animated, hasAlpha: image.hasAlpha, metadata: image.hasMetadata }
+            : null,
+      };
+    } else if (await toolAvailable(config.GAUNG_FFPROBE_PATH)) {
+      const video = await probeVideo(config.GAUNG_FFPROBE_PATH, blob.path).catch((error: unknown) => {
+        throw error instanceof NoVideoStreamError
+          ? fileError('no_video_stream', 422, 'This file has no video picture in it.')
+          : unreadable(error);
+      });
+      if (video.width && video.height && video.width * video.height > config.GAUNG_MEDIA_MAX_PIXELS)
+        throw tooManyPixels();
+      if (await toolAvailable(config.GAUNG_FFMPEG_PATH)) {
+        thumbnailBytes = await videoFrame(config.GAUNG_FFMPEG_PATH, blob.path, video.durationMs)
+          .then((frame) => thumbnailOf(frame, config.GAUNG_MEDIA_MAX_PIXELS))
+          .catch((error: unknown) => {
+            throw unreadable(error);
+          });
+      }
+      facts = {
+        width: video.width,
+        height: video.height,
+        durationMs: video.durationMs,
+        probe: videoProbeRecord(video),
+      };
+    } else {
+      ctx.log.warn('ffprobe is not installed: a video was accepted without checking its length and codecs');
+      facts = { width: null, height: null, durationMs: null, probe: null };
+    }
+    if (thumbnailBytes) thumbnail = await ctx.storage.stage(Readable.from([thumbnailBytes]));
+    return {
+      blob,
+      thumbnail,
+      type,
+      ...facts,
+      originalName: source.fileName || null,
+      discard,
+    };
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+}
+
+/**
+ * Records a staged upload for the actor's unit and stores its bytes. The same file uploaded again
+ * by the unit returns the existing medium (`created: false`) unchanged; other units share the bytes.
+ */
+export async function commitUpload(
+  ctx: AppContext,
+  actor: { userId: string; unitId: string },
+  upload: StagedUpload,
+  altText: string,
+): Promise<{ media: MediaView; created: boolean }> {
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      await lockBlobs(tx, [upload.blob.sha256, upload.thumbnail?.sha256 ?? null]);
+      const [existing] = await tx
+        .select()
+        .from(media)
+        .where(and(eq(media.unitId, actor.unitId), eq(media.sha256, upload.blob.sha256)));
+      const [row] = existing
+        ? [existing]
+        : await tx
+            .insert(media)
+            .values({
+              unitId: actor.unitId,
+              uploadedBy: actor.userId,
+              sha256: upload.blob.sha256,
+              kind: upload.type.kind,
+              mime: upload.type.mime,
+              bytes: upload.blob.bytes,
+              width: upload.width,
+              height: upload.height,
+              durationMs: upload.durationMs,
+              probe: upload.probe,
+              altText,
+              originalName: upload.originalName,
+              thumbnailSha256: upload.thumbnail?.sha256 ?? null,
+              createdAt: ctx.now(),
+            })
+            .returning();
+      await storeOnce(ctx, upload.blob);
+      if (upload.thumbnail && (!existing || existing.thumbnailSha256 === upload.thumbnail.sha256))
+        await storeOnce(ctx, upload.thumbnail);
+      return { media: mediaView(row!), created: !existing };
+    });
+  } finally {
+    await upload.discard();
+  }
+}
+
+/** A person's upload, recorded for their own unit. */
+export async function uploadMedia(
+  ctx: AppContext,
+  actor: Actor,
+  upload: StagedUpload,
+  altText: string,
+): Promise<{ media: MediaView; created: boolean }> {
+  try {
+    authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
+  } catch (error) {
+    await upload.discard();
+    throw error;
+  }
+  return commitUpload(ctx, actor, upload, altText);
+}
