@@ -17,12 +17,11 @@ import {
   benchDatabase,
   benchOrg,
   describeMachine,
-  percentile,
   publishedCount,
   spawnFake,
   waitFor,
-  writeSection,
 } from './engine-support';
+import { percentile, writeSection } from './measure';
 
 const SPAN_MS = Number(process.env.BENCH_SPAN_MS ?? 200_000);
 const AHEAD = Number(process.env.BENCH_AHEAD ?? 150);

@@ -13,16 +13,8 @@ import { Redis } from 'ioredis';
 import { resolveRedis } from '../src/queues/redis';
 import { insertDeliveries, statusCounts } from '../tests/helpers/engine';
 import { startWorkers } from '../workers/index';
-import {
-  benchContext,
-  benchDatabase,
-  benchOrg,
-  describeMachine,
-  root,
-  spawnFake,
-  waitFor,
-  writeSection,
-} from './engine-support';
+import { benchContext, benchDatabase, benchOrg, describeMachine, spawnFake, waitFor } from './engine-support';
+import { root, writeSection } from './measure';
 
 const DELIVERIES = 300;
 const SPREAD_MS = 8_000;

@@ -17,15 +17,8 @@ import { resolveRedis } from '../src/queues/redis';
 import { sweep } from '../src/services/maintenance';
 import { insertDeliveries } from '../tests/helpers/engine';
 import { startWorkers } from '../workers/index';
-import {
-  benchContext,
-  benchDatabase,
-  benchOrg,
-  describeMachine,
-  root,
-  spawnFake,
-  writeSection,
-} from './engine-support';
+import { benchContext, benchDatabase, benchOrg, describeMachine, spawnFake } from './engine-support';
+import { root, writeSection } from './measure';
 
 const DELIVERIES = 100_000;
 const SAMPLE_JOBS = 10_000;

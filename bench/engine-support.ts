@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -16,13 +14,13 @@ import { KeyRing } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
 import { type RedisTarget, resolveRedis } from '../src/queues/redis';
 import { createLedgerAdapter } from '../tests/helpers/ledger-platform';
+import { root } from './measure';
 
 /**
  * What the engine benchmarks share: a fresh PostgreSQL database, Redis under a fresh key prefix, a
  * fake platform in a process of its own, an organisation with channels, and the machine's description.
  */
 
-export const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ||
   process.env.TEST_DATABASE_URL ||
@@ -198,13 +196,6 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-export const median = (values: number[]) => percentile(values, 50);
-
 export async function describeMachine(bench: BenchDatabase, redisTarget: RedisTarget): Promise<string> {
   const [pgVersion] = await queryRows<{ v: string }>(bench.database.db, sql`select version() as v`);
   const redis = new Redis(redisTarget.options);
@@ -216,21 +207,4 @@ export async function describeMachine(bench: BenchDatabase, redisTarget: RedisTa
     .map((n) => n.toFixed(2))
     .join(' / ');
   return `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, ${pgVersion?.v.split(' on ')[0]}, Redis ${redisVersion}. Load average at the start: ${load} (the machine is shared).`;
-}
-
-/** Replaces (or appends) this benchmark's section of docs/benchmarks.md. */
-export function writeSection(marker: string, section: string): void {
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    current = '# Benchmarks\n\nMeasured on the development machine; each section says how to reproduce it.\n';
-  }
-  const block = `<!-- bench:${marker} -->\n${section.trim()}\n<!-- /bench:${marker} -->`;
-  const pattern = new RegExp(`<!-- bench:${marker} -->[\\s\\S]*?<!-- /bench:${marker} -->`);
-  writeFileSync(
-    file,
-    pattern.test(current) ? current.replace(pattern, block) : `${current.trimEnd()}\n\n${block}\n`,
-  );
 }

@@ -28,12 +28,11 @@ import {
   benchDatabase,
   benchOrg,
   describeMachine,
-  median,
   publishedCount,
   spawnFake,
   waitFor,
-  writeSection,
 } from './engine-support';
+import { median, writeSection } from './measure';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 4_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -9,11 +9,10 @@
  *   npm run bench:inbox            (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { type SQL, sql } from 'drizzle-orm';
 import { loadConfig } from '../config/env';
 import { buildApp } from '../src/app';
@@ -26,12 +25,14 @@ import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
 import { inboxCountsSql, inboxPageSql } from '../src/services/reviews/inbox';
 import { benchPostgres } from './database';
+import { explainAnalyze, measure, type Timing, timing, writeSection } from './measure';
 
 const POSTS = 100_000;
 const REGIONS = 33;
 const OFFICES = 126;
 const WARMUP = 30;
 const RUNS = 400;
+const TIMED = { warmup: WARMUP, runs: RUNS };
 /** EXPLAIN ANALYZE runs of each query for its execution time inside the database. */
 const EXPLAINS = 100;
 /** Share of posts in each status; 15 % waiting for review is a heavy backlog on purpose. */
@@ -50,8 +51,6 @@ const WORDS = (
   'kanwil direktorat jenderal operasi razia deportasi tenaga kerja wisatawan kunjungan perpanjangan'
 ).split(' ');
 const DAY = 86_400_000;
-
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** A small deterministic generator, so every run seeds the same organisation and posts. */
 function rng(seed: number) {
@@ -263,55 +262,22 @@ async function seedLevels(database: Database): Promise<void> {
     where p.status <> 'draft' and r.parent_id is null`);
 }
 
-interface Stats {
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
-}
-
-async function measure(run: () => Promise<void>): Promise<Stats> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  return stats(samples);
-}
-
 interface Row {
   driver: string;
   reviewer: string;
   waiting: number;
-  route: Stats;
-  baseline: Stats;
+  route: Timing;
+  baseline: Timing;
   /** Execution time inside the database (EXPLAIN ANALYZE) of the page and the counts query. */
-  server: { page: Stats; counts: Stats };
+  server: { page: Timing; counts: Timing };
   /** One-minute load average when this row's measurements ended. */
   load: number;
 }
 
-/** The query's plan as EXPLAIN ANALYZE gives it, and the execution time it reports. */
-async function explainAnalyze(database: Database, query: SQL): Promise<{ plan: string; ms: number }> {
-  const plan = (await queryRows<{ 'QUERY PLAN': string }>(database.db, sql`explain (analyze) ${query}`))
-    .map((row) => row['QUERY PLAN'])
-    .join('\n');
-  const ms = /Execution Time: ([\d.]+) ms/.exec(plan);
-  if (!ms) throw new Error(`no execution time in the plan:\n${plan}`);
-  return { plan, ms: Number(ms[1]) };
-}
-
-async function serverTime(database: Database, query: SQL): Promise<Stats> {
+async function serverTime(database: Database, query: SQL): Promise<Timing> {
   const samples: number[] = [];
-  for (let i = 0; i < EXPLAINS; i++) samples.push((await explainAnalyze(database, query)).ms);
-  return stats(samples);
+  for (let i = 0; i < EXPLAINS; i++) samples.push((await explainAnalyze(database.db, query)).ms);
+  return timing(samples);
 }
 
 async function benchDriver(
@@ -356,14 +322,14 @@ async function benchDriver(
         const response = await app.inject({ url: '/api/v1/reviews', headers });
         if (response.statusCode !== 200)
           throw new Error(`inbox answered ${response.statusCode}: ${response.body}`);
-      });
+      }, TIMED);
       const filters = { levelId: who.levelId, limit: 50 };
       const baseline = await measure(async () => {
         await Promise.all([
           queryRows(database.db, inboxPageSql(filters)),
           queryRows(database.db, inboxCountsSql(filters)),
         ]);
-      });
+      }, TIMED);
       const server = {
         page: await serverTime(database, inboxPageSql(filters)),
         counts: await serverTime(database, inboxCountsSql(filters)),
@@ -376,7 +342,7 @@ async function benchDriver(
       );
     }
     const { plan } = await explainAnalyze(
-      database,
+      database.db,
       inboxPageSql({ levelId: seeded.national.levelId, limit: 50 }),
     );
     await app.close();
@@ -402,7 +368,6 @@ function report(
 ): string {
   const cpu = os.cpus();
   const lines = [
-    '<!-- bench:inbox -->',
     '## Reviewer inbox (`GET /api/v1/reviews`) at 100,000 posts',
     '',
     'Command: `npm run bench:inbox` (bench/inbox.ts).',
@@ -440,24 +405,8 @@ function report(
     'Plan of the national page query (`EXPLAIN ANALYZE`, one run):',
     '',
     ...[...plans].flatMap(([driver, plan]) => [`${driver}:`, '', '```', plan, '```', '']),
-    '<!-- /bench:inbox -->',
   ];
   return lines.join('\n');
-}
-
-function writeSection(section: string): void {
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    current = '# Benchmarks\n\nMeasured on the development machine; each section says how to reproduce it.\n';
-  }
-  const pattern = /<!-- bench:inbox -->[\s\S]*?<!-- \/bench:inbox -->/;
-  const next = pattern.test(current)
-    ? current.replace(pattern, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
 }
 
 async function main() {
@@ -483,7 +432,7 @@ async function main() {
     await pglite.close();
   }
   const section = report(rows, plans, postgres?.version ?? null, load);
-  writeSection(section);
+  writeSection('inbox', section);
   console.log(`\n${section}`);
 }
 

@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
@@ -26,10 +25,10 @@ import { openDatabase } from '../src/db/client';
 import { apiTokens, units, users } from '../src/db/schema';
 import { randomToken, sha256Hex } from '../src/infra/crypto';
 import { FFMPEG_MISSING, ffmpegInstalled } from '../tests/helpers/ffmpeg';
+import { root, writeSection } from './measure';
 
 const SIZE = Number(process.env.BENCH_MEDIA_BYTES ?? 200 * 1024 * 1024);
 const TARGET_ABOVE_IDLE = 150 * 1024 * 1024;
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const run = promisify(execFile);
 const MB = 1024 * 1024;
 
@@ -297,21 +296,6 @@ async function forgetRedisKeys(prefix: string): Promise<void> {
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
-function writeSection(section: string): void {
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    current = '# Benchmarks\n\nMeasured on the development machine; each section says how to reproduce it.\n';
-  }
-  const pattern = /<!-- bench:media-upload -->[\s\S]*?<!-- \/bench:media-upload -->/;
-  const next = pattern.test(current)
-    ? current.replace(pattern, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
-}
-
 async function main() {
   if (!ffmpegInstalled) {
     console.error(`bench:media makes its video with ffmpeg and probes it with ffprobe: ${FFMPEG_MISSING}`);
@@ -377,7 +361,6 @@ async function main() {
     ] as const;
     const above = gaung.peak - gaung.idle;
     const section = [
-      '<!-- bench:media-upload -->',
       `## Media upload: server memory for a ${mb(SIZE)} video`,
       '',
       'Command: `npm run bench:media` (bench/media-upload.ts).',
@@ -395,9 +378,8 @@ async function main() {
       '',
       `Target: peak under 150 MB above idle — ${above < TARGET_ABOVE_IDLE ? 'met' : 'NOT met'} (${mb(above)}). The bytes never sit in memory: they flow through a hash and a byte counter into a file, with backpressure from the disk.`,
       '',
-      '<!-- /bench:media-upload -->',
     ].join('\n');
-    writeSection(section);
+    writeSection('media-upload', section);
     console.log(section);
   } finally {
     await rm(work, { recursive: true, force: true });

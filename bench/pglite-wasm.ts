@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { median, root, writeSection } from './engine-support';
+import { median, root, writeSection } from './measure';
 
 const RUNS = Number(process.env.BENCH_PGLITE_RUNS ?? 2);
 

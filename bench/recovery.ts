@@ -22,15 +22,8 @@ import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/client';
 import { insertDeliveries } from '../tests/helpers/engine';
 import { startLedgerServer } from '../tests/helpers/ledger-platform';
-import {
-  benchContext,
-  benchDatabase,
-  benchOrg,
-  describeMachine,
-  median,
-  root,
-  writeSection,
-} from './engine-support';
+import { benchContext, benchDatabase, benchOrg, describeMachine } from './engine-support';
+import { median, root, writeSection } from './measure';
 
 const ROUNDS = Number(process.env.BENCH_RECOVERY_ROUNDS ?? 3);
 const IN_FLIGHT = 12;

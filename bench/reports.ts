@@ -13,11 +13,10 @@
  *   BENCH_SCALE=0.1                every size times this (a quick look at the shape; the section is printed, not written)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { loadConfig } from '../config/env';
@@ -30,6 +29,7 @@ import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
 import { buildReport, type ReportQuery } from '../src/services/reports';
 import { benchPostgres } from './database';
+import { explainTree, measure, seqScansOf, type Timing, writeSection } from './measure';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
 const SCALE = Number(process.env.BENCH_SCALE) || 1;
@@ -38,6 +38,7 @@ const OFFICES = 126;
 /** BENCH_RUNS lowers the count on a machine too loaded for the full run. */
 const RUNS = Number(process.env.BENCH_RUNS) || 100;
 const WARMUP = Math.max(1, Math.floor(RUNS / 10));
+const TIMED = { warmup: WARMUP, runs: RUNS };
 const HISTORY_DAYS = 365;
 /** The quarter measured: the last 91 days of the history, in WIB days. */
 const QUARTER_DAYS = 91;
@@ -52,8 +53,6 @@ const NATIONAL_PLATFORMS = [
   'bluesky',
   'youtube',
 ];
-
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 type Scale = {
   posts: number;
@@ -164,24 +163,6 @@ async function seed(db: Database['db'], posts: number, now: Date): Promise<Scale
   };
 }
 
-interface Timing {
-  p50: number;
-  p99: number;
-}
-
-async function measure(run: () => Promise<void>): Promise<Timing> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  const pick = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
-  return { p50: pick(0.5), p99: pick(0.99) };
-}
-
 /** The tables that name a statement in the table of plans (units only when it reads nothing else). */
 const READ_TABLES = [
   'units',
@@ -201,22 +182,6 @@ interface PlanSummary {
   seqScans: string[];
 }
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-}
-
-function seqScansOf(node: PlanNode): string[] {
-  const own =
-    node['Node Type'] === 'Seq Scan'
-      ? [`${node['Relation Name']} (${n((node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1))} rows)`]
-      : [];
-  return [...own, ...(node.Plans ?? []).flatMap(seqScansOf)];
-}
-
 /** Runs the report once recording its statements, then EXPLAIN ANALYZEs each of them. */
 async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanSummary[]> {
   const statements: SQL[] = [];
@@ -234,15 +199,7 @@ async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanS
   await buildReport({ ...ctx, db: recording }, query);
   const summaries: PlanSummary[] = [];
   for (const statement of statements) {
-    const [row] = await queryRows<{ 'QUERY PLAN': unknown }>(
-      db,
-      sql`explain (analyze, format json) ${statement}`,
-    );
-    const raw = row!['QUERY PLAN'];
-    const [plan] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as {
-      Plan: PlanNode;
-      'Execution Time': number;
-    }[];
+    const { plan, ms: executionMs } = await explainTree(db, statement);
     const text = new PgDialect().sqlToQuery(statement).sql.replace(/\s+/g, ' ');
     const tables = [
       ...new Set(
@@ -253,7 +210,7 @@ async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanS
     ];
     const named = tables.length > 1 ? tables.filter((table) => table !== 'units') : tables;
     const label = named.join(' + ') || (/\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30));
-    summaries.push({ label, executionMs: plan!['Execution Time'], seqScans: seqScansOf(plan!.Plan) });
+    summaries.push({ label, executionMs, seqScans: seqScansOf(plan) });
   }
   return summaries;
 }
@@ -341,8 +298,8 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
       if (response.statusCode !== 200)
         throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
     };
-    const page = await measure(() => expectOk(pageUrl, { cookie }));
-    const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }));
+    const page = await measure(() => expectOk(pageUrl, { cookie }), TIMED);
+    const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }), TIMED);
     const reportQuery: ReportQuery = {
       scopePath: national!.path,
       subtree: true,
@@ -353,7 +310,7 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
     };
     const baseline = await measure(async () => {
       await buildReport(ctx!, reportQuery);
-    });
+    }, TIMED);
     const plans = await explainReport(ctx, reportQuery);
     for (const plan of plans)
       console.log(
@@ -380,7 +337,6 @@ const n = (value: number) => value.toLocaleString('en-US');
 function report(rows: Row[], postgresVersion: string | null, load: number[], loadAfter: number[]): string {
   const cpu = os.cpus();
   return [
-    '<!-- bench:reports -->',
     '## Reports for a quarter at national scope (`/reports` and `GET /api/v1/reports/units`)',
     '',
     'Command: `npm run bench:reports` (bench/reports.ts).',
@@ -418,7 +374,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
-    'What the report reads (migrations 0011 and 0015, tables kept by triggers in the same transaction as each write and ' +
+    'What the report reads (migrations 0011 and 0016, tables kept by triggers in the same transaction as each write and ' +
       "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
       '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
       "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
@@ -427,18 +383,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       'and the ranking of top posts from a covering index of the rollup (published_at, unit, channel, post, impressions, engagements).',
     '',
     'Target: page and API p99 < 200 ms.',
-    '<!-- /bench:reports -->',
   ].join('\n');
-}
-
-function writeSection(section: string): void {
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  const current = readFileSync(file, 'utf8');
-  const pattern = /<!-- bench:reports -->[\s\S]*?<!-- \/bench:reports -->/;
-  writeFileSync(
-    file,
-    pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`,
-  );
 }
 
 async function main() {
@@ -468,7 +413,7 @@ async function main() {
     }
   }
   const section = report(rows, postgres?.version ?? null, load, os.loadavg());
-  if (!only && SCALE === 1) writeSection(section);
+  if (!only && SCALE === 1) writeSection('reports', section);
   console.log(`\n${section}`);
 }
 

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { median, root, writeSection } from './engine-support';
+import { median, root, writeSection } from './measure';
 
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_START_IDLE_MS ?? 15_000);

@@ -299,3 +299,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: config.GAUNG_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
   };
 }
+
+/** The configuration of a process entry: an environment that does not parse ends the process with the reason. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`gaung: ${error.message}`);
+    process.exit(1);
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfigOrExit } from '../config/env';
 import { type AppContext, closeContext, createContext } from './context';
 import { createLogger } from './logger';
 import { email as emailSchema, newPassword } from './schemas/org';
@@ -59,16 +59,7 @@ export async function resetPasswordCommand(ctx: AppContext, argv: string[], io: 
 }
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gaung: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   // Logs go to stderr, so standard output carries only the answer.
   const ctx = await createContext(config, createLogger(config.LOG_LEVEL, pino.destination(2)));
   try {

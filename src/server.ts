@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfigOrExit } from '../config/env';
 import type { RunningWorkers } from '../workers/index';
 import type { AppContext } from './context';
 import { databaseExists, openDatabase } from './db/client';
@@ -27,16 +27,7 @@ function roleFromArgs(argv: string[]): Role {
 
 async function main() {
   const role = roleFromArgs(process.argv.slice(2));
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gaung: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const opening = databaseExists(config) ? openDatabase(config) : undefined;
   // Awaited by createContext; this only keeps a failure from counting as unhandled meanwhile.
   opening?.catch(() => {});

@@ -3,7 +3,8 @@
  * stay; an e-mail topic switched off in /account sends nothing by e-mail.
  */
 
-export const NOTIFICATION_KINDS = [
+/** News of a post or its deliveries: e-mailed too, unless the person turned its topic off. */
+export const POST_NOTIFICATION_KINDS = [
   'post.changes_requested',
   'post.rejected',
   'post.approved',
@@ -21,16 +22,28 @@ export const NOTIFICATION_KINDS = [
   'review.overdue',
   'review.overdue_admin',
 ] as const;
+export type PostNotificationKind = (typeof POST_NOTIFICATION_KINDS)[number];
+
+/** News of a channel or a source whose credentials the platform refused: in the app only. */
+export const ACCOUNT_NOTIFICATION_KINDS = ['channel.needs_reauth', 'source.needs_reauth'] as const;
+
+export const NOTIFICATION_KINDS = [...POST_NOTIFICATION_KINDS, ...ACCOUNT_NOTIFICATION_KINDS] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** The arrivals a reviewer hears of by e-mail in batches, at most one e-mail per batch interval. */
-export const ARRIVAL_KINDS = ['review.submitted', 'review.forwarded'] as const satisfies NotificationKind[];
+export const ARRIVAL_KINDS = [
+  'review.submitted',
+  'review.forwarded',
+] as const satisfies PostNotificationKind[];
 
 /** E-mail topics a person may turn off, one per kind of news. */
 export const EMAIL_TOPICS = ['decisions', 'deliveries', 'arrivals', 'overdue'] as const;
 export type EmailTopic = (typeof EMAIL_TOPICS)[number];
 
-export function emailTopicOf(kind: NotificationKind): EmailTopic {
+export const isPostNotification = (kind: NotificationKind): kind is PostNotificationKind =>
+  (POST_NOTIFICATION_KINDS as readonly string[]).includes(kind);
+
+export function emailTopicOf(kind: PostNotificationKind): EmailTopic {
   if (kind.startsWith('post.')) return 'decisions';
   if (kind.startsWith('delivery.')) return 'deliveries';
   if (kind === 'review.submitted' || kind === 'review.forwarded') return 'arrivals';

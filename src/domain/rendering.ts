@@ -426,6 +426,30 @@ export function platformOfUrl(raw: string): Platform | null {
   return parseMastodon(url) ? 'mastodon' : null;
 }
 
+/**
+ * The delivery modes a channel on `platform` offers for a post: a copy always; a repost or a quote
+ * where the platform has them and the original is on that platform — the origin a source read, or
+ * else the source URL the office gave.
+ */
+export function offeredModes(
+  platform: Platform,
+  original: { origin: { platform: string } | null; sourceUrl: string | null },
+): DeliveryMode[] {
+  const limits = PLATFORM_LIMITS[platform];
+  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link is not enough.
+  const samePlatform = original.origin
+    ? original.origin.platform === platform
+    : platform !== 'threads' &&
+      original.sourceUrl !== null &&
+      parseSourceUrl(platform, original.sourceUrl) !== null;
+  if (!samePlatform) return ['copy'];
+  return [
+    'copy',
+    ...(limits.repost ? (['repost'] as const) : []),
+    ...(limits.quote ? (['quote'] as const) : []),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 

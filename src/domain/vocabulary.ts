@@ -121,6 +121,10 @@ export const SOURCE_KINDS = [
 ] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
+/** A source's standing with its platform: `needs_reauth` once the platform refused its credentials. */
+export const SOURCE_STATUSES = ['active', 'needs_reauth'] as const;
+export type SourceStatus = (typeof SOURCE_STATUSES)[number];
+
 /** What happens to deliveries that fell due inside a blackout once it ends. */
 export const BLACKOUT_ON_END = ['reschedule', 'hold'] as const;
 export type BlackoutOnEnd = (typeof BLACKOUT_ON_END)[number];

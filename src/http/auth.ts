@@ -1,13 +1,8 @@
-import { and, eq, gt, isNull, or } from 'drizzle-orm';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppContext } from '../context';
-import { apiTokens, sessions, units, users } from '../db/schema';
 import { AppError, unauthenticated } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
-import type { Locale } from '../domain/vocabulary';
-import { sha256Hex } from '../infra/crypto';
-import { sessionExpiry } from '../services/auth';
+import { actorForSession, actorForToken, LoginThrottled, type SignedInActor } from '../services/auth';
 
 /**
  * Who is calling: a session cookie (browser) or a Bearer token (automation). Routes call
@@ -26,22 +21,9 @@ export const cookieOptions = (request: FastifyRequest) => ({
   secure: request.protocol === 'https',
 });
 
-export interface RequestActor extends Actor {
-  name: string;
-  email: string;
-  locale: Locale;
-  timeZone: string;
-  via: 'session' | 'token';
-  /** An admin set the password (new account, reset): until the person chooses their own, a session reaches only the account page. */
-  passwordMustChange: boolean;
-  /** sha256 of the session secret (the sessions row id), for session-authenticated requests. */
-  sessionId?: string;
-  tokenId?: string;
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
-    actor: RequestActor | null;
+    actor: SignedInActor | null;
   }
   interface FastifyContextConfig {
     /** `false` for routes a cross-site page cannot call anyway (sign-in takes JSON only). */
@@ -58,65 +40,6 @@ export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** The CSRF token of a session: an HMAC of its id, so nothing more needs storing. */
 export const csrfTokenFor = (ctx: AppContext, sessionId: string) => ctx.keys.sign('csrf', sessionId);
 
-const actorColumns = {
-  userId: users.id,
-  role: users.role,
-  unitId: users.unitId,
-  unitPath: units.path,
-  name: users.name,
-  email: users.email,
-  locale: users.locale,
-  timeZone: units.timeZone,
-  passwordMustChange: users.passwordMustChange,
-};
-
-async function actorFromToken(ctx: AppContext, secret: string): Promise<RequestActor | null> {
-  const now = ctx.now();
-  const [row] = await ctx.db
-    .select({ ...actorColumns, tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt })
-    .from(apiTokens)
-    .innerJoin(users, eq(users.id, apiTokens.userId))
-    .innerJoin(units, eq(units.id, users.unitId))
-    .where(
-      and(
-        eq(apiTokens.tokenHash, sha256Hex(secret)),
-        isNull(apiTokens.revokedAt),
-        isNull(users.disabledAt),
-        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
-      ),
-    );
-  if (!row) return null;
-  // last_used_at is kept to the minute; writing it on every request would serialise busy tokens.
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000)
-    await ctx.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
-  const { lastUsedAt: _, ...actor } = row;
-  return { ...actor, via: 'token' };
-}
-
-async function actorFromSession(ctx: AppContext, secret: string): Promise<RequestActor | null> {
-  const now = ctx.now();
-  const sessionId = sha256Hex(secret);
-  const [row] = await ctx.db
-    .select({ ...actorColumns, lastSeenAt: sessions.lastSeenAt, createdAt: sessions.createdAt })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .innerJoin(units, eq(units.id, users.unitId))
-    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), isNull(users.disabledAt)));
-  if (!row) return null;
-  // Sliding expiry, written at most once a minute like last_used_at of tokens.
-  if (now.getTime() - row.lastSeenAt.getTime() > 60_000)
-    await ctx.db
-      .update(sessions)
-      .set({ lastSeenAt: now, expiresAt: sessionExpiry(row.createdAt, now) })
-      .where(eq(sessions.id, sessionId));
-  const { lastSeenAt: _, createdAt: __, ...actor } = row;
-  return {
-    ...actor,
-    via: 'session',
-    sessionId,
-  };
-}
-
 const authPlugin: FastifyPluginAsync = async (app) => {
   const { ctx } = app;
   app.decorateRequest('actor', null);
@@ -126,7 +49,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      const actor = match ? await actorFromToken(ctx, match[1]!) : null;
+      const actor = match ? await actorForToken(ctx, match[1]!) : null;
       if (!actor)
         throw new AppError('invalid_token', 401, 'The bearer token is not valid, expired or revoked');
       request.actor = actor;
@@ -134,7 +57,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     }
     const secret = request.cookies[SESSION_COOKIE];
     if (!secret) return;
-    request.actor = await actorFromSession(ctx, secret);
+    request.actor = await actorForSession(ctx, secret);
   });
 
   // A password set by an admin is known to two people: the session may only go and replace it.
@@ -163,14 +86,29 @@ const authPlugin: FastifyPluginAsync = async (app) => {
 };
 
 /** Throws unless `given` is the CSRF token of the actor's session. */
-export function assertCsrf(ctx: AppContext, actor: RequestActor, given: unknown): void {
+export function assertCsrf(ctx: AppContext, actor: SignedInActor, given: unknown): void {
   if (typeof given !== 'string' || !ctx.keys.verify('csrf', actor.sessionId!, given))
     throw new AppError('csrf_failed', 403, 'Missing or wrong CSRF token; reload the page and try again');
 }
 
 export default fp(authPlugin, { name: 'auth' });
 
-export function requireActor(request: FastifyRequest): RequestActor {
+/** A refused sign-in or password check says when to try again (Retry-After), whoever renders the answer. */
+export function sayWhenToRetry(reply: FastifyReply, error: unknown): void {
+  if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+}
+
+/** Runs work that checks a password, adding Retry-After to a throttled answer before the error handler renders it. */
+export async function throttled<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    sayWhenToRetry(reply, error);
+    throw error;
+  }
+}
+
+export function requireActor(request: FastifyRequest): SignedInActor {
   if (!request.actor) throw unauthenticated();
   return request.actor;
 }

@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { AxiosResponse } from 'axios';
+import type { PlatformContext } from './types';
 
 /** Helpers several adapters share: reading media streams, waiting between polls, matching posts by text. */
 
@@ -135,4 +137,61 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Credentials with an OAuth access token that runs out. */
+export interface ExpiringCredentials {
+  accessToken: string;
+  expiresAt: string;
+}
+
+/** How an adapter reads, renews and recognises a refused access token. */
+export interface ExpiringTokenRules<C extends ExpiringCredentials> {
+  credentials(ctx: PlatformContext): C;
+  /** Renews the access token and stores the new credentials. */
+  refresh(ctx: PlatformContext): Promise<C>;
+  /** Renew this long before the token runs out. */
+  marginMs: number;
+  /** Whether a failed request says the platform refused the access token. */
+  refused(error: unknown): boolean;
+}
+
+/**
+ * A fresh access token, and requests made with it: a request the platform refuses for its token
+ * renews the token once and tries again.
+ */
+export function expiringToken<C extends ExpiringCredentials>(rules: ExpiringTokenRules<C>) {
+  const fresh = (credentials: C) => Date.parse(credentials.expiresAt) - Date.now() > rules.marginMs;
+  async function accessToken(ctx: PlatformContext): Promise<string> {
+    const current = rules.credentials(ctx);
+    if (fresh(current)) return current.accessToken;
+    return (await rules.refresh(ctx)).accessToken;
+  }
+  async function authorized<T>(
+    ctx: PlatformContext,
+    run: (headers: { authorization: string }) => Promise<AxiosResponse<T>>,
+  ): Promise<AxiosResponse<T>> {
+    const token = await accessToken(ctx);
+    try {
+      return await run({ authorization: `Bearer ${token}` });
+    } catch (error) {
+      if (!rules.refused(error)) throw error;
+      const renewed = await rules.refresh(ctx);
+      return run({ authorization: `Bearer ${renewed.accessToken}` });
+    }
+  }
+  return { fresh, accessToken, authorized };
+}
+
+/**
+ * Stores renewed credentials with a compare-and-set; when another worker stored first, its
+ * credentials are the ones to use.
+ */
+export async function storeRenewed<C extends ExpiringCredentials & Record<string, unknown>>(
+  ctx: PlatformContext,
+  next: C,
+  parse: (stored: unknown) => C,
+): Promise<C> {
+  if (await ctx.saveCredentials(next, new Date(next.expiresAt))) return next;
+  return parse(await ctx.reloadCredentials());
 }

@@ -12,7 +12,7 @@ import {
 } from '../../config/platform-limits';
 import { TIKTOK_PRIVACY_LEVELS, type TiktokPrivacyLevel } from '../domain/tiktok';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
-import { sleep, withLink } from './shared';
+import { expiringToken, sleep, storeRenewed, withLink } from './shared';
 import {
   type AccountInfo,
   type Capabilities,
@@ -345,36 +345,21 @@ async function refresh(ctx: PlatformContext): Promise<TiktokCredentials> {
     for (let look = 0; look < ROTATION_LOOKS; look++) {
       if (look > 0) await sleep(ROTATION_WAIT_MS, ctx.signal);
       const stored = credentialsSchema.parse(await ctx.reloadCredentials());
-      if (stored.refreshToken !== current.refreshToken)
-        return Date.parse(stored.expiresAt) - Date.now() > REFRESH_MARGIN_MS ? stored : refresh(ctx);
+      if (stored.refreshToken !== current.refreshToken) return tokens.fresh(stored) ? stored : refresh(ctx);
     }
     throw error;
   }
-  const next = fromAnswer(answer, current);
-  if (await ctx.saveCredentials(next, new Date(next.expiresAt))) return next;
-  return credentialsSchema.parse(await ctx.reloadCredentials());
+  return storeRenewed(ctx, fromAnswer(answer, current), (stored) => credentialsSchema.parse(stored));
 }
 
-async function accessToken(ctx: PlatformContext): Promise<string> {
-  const current = credentials(ctx);
-  if (Date.parse(current.expiresAt) - Date.now() > REFRESH_MARGIN_MS) return current.accessToken;
-  return (await refresh(ctx)).accessToken;
-}
-
-/** Runs a request with a fresh token; an access_token_invalid refreshes once and tries again. */
-async function authorized<T>(
-  ctx: PlatformContext,
-  run: (headers: { authorization: string }) => Promise<AxiosResponse<T>>,
-): Promise<AxiosResponse<T>> {
-  const token = await accessToken(ctx);
-  try {
-    return await run({ authorization: `Bearer ${token}` });
-  } catch (error) {
-    if (!isAxiosError(error) || codeOf(error.response) !== 'access_token_invalid') throw error;
-    const renewed = await refresh(ctx);
-    return run({ authorization: `Bearer ${renewed.accessToken}` });
-  }
-}
+/** Requests with a fresh token; an access_token_invalid refreshes once and tries again. */
+const tokens = expiringToken({
+  credentials,
+  refresh,
+  marginMs: REFRESH_MARGIN_MS,
+  refused: (error) => isAxiosError(error) && codeOf(error.response) === 'access_token_invalid',
+});
+const { authorized } = tokens;
 
 /** https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info */
 export interface CreatorInfo {

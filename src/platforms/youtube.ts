@@ -6,7 +6,15 @@ import { YOUTUBE_SHORTS_MAX_SECONDS } from '../../config/platform-limits';
 import { nextMidnight } from '../domain/rate-limits';
 import { YOUTUBE_CATEGORY_DEFAULT, YOUTUBE_PRIVACY, youtubeTags, youtubeTitle } from '../domain/rendering';
 import { classifyHttpError, createHttpClient, header } from './http';
-import { RECONCILE_SKEW_MS, readChunks, sleep, textFingerprint, withLink } from './shared';
+import {
+  expiringToken,
+  RECONCILE_SKEW_MS,
+  readChunks,
+  sleep,
+  storeRenewed,
+  textFingerprint,
+  withLink,
+} from './shared';
 import {
   type AccountInfo,
   type Capabilities,
@@ -243,30 +251,16 @@ async function refresh(ctx: PlatformContext): Promise<YoutubeCredentials> {
     expiresAt: new Date(Date.now() + answer.expires_in * 1000).toISOString(),
     ...(answer.scope ? { scope: answer.scope } : current.scope ? { scope: current.scope } : {}),
   };
-  if (await ctx.saveCredentials(next, new Date(next.expiresAt))) return next;
-  return credentialsSchema.parse(await ctx.reloadCredentials());
+  return storeRenewed(ctx, next, (stored) => credentialsSchema.parse(stored));
 }
 
-async function accessToken(ctx: PlatformContext): Promise<string> {
-  const current = credentials(ctx);
-  if (Date.parse(current.expiresAt) - Date.now() > REFRESH_MARGIN_MS) return current.accessToken;
-  return (await refresh(ctx)).accessToken;
-}
-
-/** Runs a request with a fresh token; a 401 refreshes the token once and tries again. */
-async function authorized<T>(
-  ctx: PlatformContext,
-  run: (headers: { authorization: string }) => Promise<AxiosResponse<T>>,
-): Promise<AxiosResponse<T>> {
-  const token = await accessToken(ctx);
-  try {
-    return await run({ authorization: `Bearer ${token}` });
-  } catch (error) {
-    if (!isAxiosError(error) || error.response?.status !== 401) throw error;
-    const renewed = await refresh(ctx);
-    return run({ authorization: `Bearer ${renewed.accessToken}` });
-  }
-}
+/** Requests with a fresh token; a 401 refreshes the token once and tries again. */
+const { authorized } = expiringToken({
+  credentials,
+  refresh,
+  marginMs: REFRESH_MARGIN_MS,
+  refused: (error) => isAxiosError(error) && error.response?.status === 401,
+});
 
 interface ChannelResource {
   id: string;

@@ -1,13 +1,11 @@
-import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
-import { authorize } from '../domain/permissions';
-import { cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE } from '../http/auth';
+import { cookieOptions, csrfTokenFor, requireActor, SESSION_COOKIE, throttled } from '../http/auth';
 import { email, newPassword } from '../schemas/org';
-import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
+import { changePassword, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadUnit, unitView } from '../services/units';
-import { loadUser, userView } from '../services/users';
+import { readUser, userView } from '../services/users';
 import { unitViewSchema } from './units';
 import { userViewSchema } from './users';
 
@@ -19,16 +17,6 @@ const meSchema = z.object({
     .optional()
     .describe('For cookie-authenticated writes: send it as the x-csrf-token header or the _csrf form field'),
 });
-
-/** Adds Retry-After to a throttled answer before the error handler renders it. */
-async function throttled<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
-    throw error;
-  }
-}
 
 /** Sign-in into a cookie session, sign-out, who-am-I, and password change. */
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -99,13 +87,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const user = await loadUser(ctx, actor.userId);
-      authorize(
-        actor,
-        'user.read',
-        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
-        'User',
-      );
+      const user = await readUser(ctx, actor, actor.userId);
       return {
         user: userView(user),
         unit: unitView(await loadUnit(ctx, user.unitId)),
@@ -126,14 +108,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      authorize(
-        actor,
-        'user.profile',
-        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
-        'User',
-      );
-      await throttled(reply, changePassword(ctx, actor, request.body, request.ip));
+      await throttled(reply, changePassword(ctx, requireActor(request), request.body, request.ip));
       return reply.code(204).send(null);
     },
   );

@@ -16,7 +16,6 @@ import {
   setChannelSlots,
   startOAuthConnect,
   takeOAuthState,
-  toView,
   updateChannel,
 } from '../services/channels';
 import { finishSourceConnect } from '../services/sources';

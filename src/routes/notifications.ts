@@ -1,18 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EMAIL_TOPICS } from '../domain/notices';
-import { authorize } from '../domain/permissions';
 import { requireActor } from '../http/auth';
 import {
-  listNotifications,
   loadNoticeSettings,
-  markRead,
-  notificationOwner,
+  markNotificationsRead,
+  notificationsOf,
   saveNoticeSettings,
+  unitWebhook,
   WEBHOOK_SIGNATURE_HEADER,
-  webhookSecret,
 } from '../services/notifications';
-import { loadUnit } from '../services/units';
 
 const notificationView = z.object({
   id: z.uuid(),
@@ -50,9 +47,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return listNotifications(ctx, actor.userId, {
+      return notificationsOf(ctx, requireActor(request), {
         unreadOnly: request.query.unread,
         limit: request.query.limit,
       });
@@ -69,10 +64,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const userId = await notificationOwner(ctx, request.params.id);
-      authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
-      return { changed: await markRead(ctx, actor.userId, request.params.id) };
+      return { changed: await markNotificationsRead(ctx, requireActor(request), request.params.id) };
     },
   );
 
@@ -95,12 +87,8 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const unit = await loadUnit(ctx, request.query.unit);
-      authorize(actor, 'unit.update', { type: 'unit', unitPath: unit.path }, 'Unit');
       return {
-        url: unit.notifyWebhookUrl,
-        secret: webhookSecret(ctx, unit.id),
+        ...(await unitWebhook(ctx, requireActor(request), request.query.unit)),
         signatureHeader: WEBHOOK_SIGNATURE_HEADER,
         signatureScheme: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
       };
@@ -118,9 +106,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return loadNoticeSettings(ctx, actor.userId);
+      return loadNoticeSettings(ctx, requireActor(request));
     },
   );
 
@@ -130,9 +116,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags: ['notifications'], body: noticeSettings, response: { 200: noticeSettings } },
     },
     async (request) => {
-      const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return saveNoticeSettings(ctx, actor.userId, request.body);
+      return saveNoticeSettings(ctx, requireActor(request), request.body);
     },
   );
 
@@ -142,9 +126,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags: ['notifications'], response: { 200: z.object({ changed: z.number().int() }) } },
     },
     async (request) => {
-      const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      return { changed: await markRead(ctx, actor.userId) };
+      return { changed: await markNotificationsRead(ctx, requireActor(request)) };
     },
   );
 };

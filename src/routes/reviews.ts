@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { forbidden, notFound } from '../domain/errors';
-import { atLeast, authorize, decide } from '../domain/permissions';
 import { TIKTOK_PRIVACY_LEVELS } from '../domain/tiktok';
 import {
   DELIVERY_MODES,
@@ -13,13 +11,11 @@ import {
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
-import { cancelDelivery } from '../services/deliveries';
-import { loadPostView, postFacts, postResource } from '../services/posts';
-import { addTargets, approvePost, deliveryIdFor } from '../services/reviews/approval';
+import { addTargets, approvePost } from '../services/reviews/approval';
+import { cancelTarget } from '../services/reviews/cancel-target';
 import { forwardPost, passPost, rejectPost, requestChanges } from '../services/reviews/decisions';
 import { reviewInbox } from '../services/reviews/inbox';
-import { loadTargetChannels, previewTargets } from '../services/reviews/targets';
-import { loadUnit } from '../services/units';
+import { previewPost } from '../services/reviews/targets';
 import { idParams, postView, versionField } from './posts';
 
 const issue = z.object({
@@ -144,17 +140,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { unit, ...filters } = request.query;
-      const scopePath = unit ? (await loadUnit(ctx, unit)).path : actor.unitPath;
-      // A submitted post anywhere in the scope: the reviewer may review the whole subtree, or nothing.
-      authorize(
-        actor,
-        'post.review',
-        { type: 'post', unitPath: scopePath, authorId: actor.userId, status: 'submitted', submitted: true },
-        'Unit',
-      );
-      return reviewInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });
+      return reviewInbox(ctx, requireActor(request), request.query);
     },
   );
 
@@ -173,26 +159,8 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      const ids = [...new Set(request.body.channelIds)];
-      const found = await loadTargetChannels(ctx.db, ids);
-      const channels = ids.map((id) => {
-        const target = found.get(id);
-        if (!target) throw notFound('Channel');
-        authorize(actor, 'channel.read', { type: 'channel', unitPath: target.unitPath }, 'Channel');
-        return target;
-      });
-      const reports = await previewTargets(ctx, facts, channels, request.body.mode);
-      return {
-        channels: reports.map((report, index) => ({
-          ...report,
-          targetable:
-            decide(actor, 'channel.target', { type: 'channel', unitPath: channels[index]!.unitPath }) ===
-            'allow',
-        })),
-      };
+      const { channelIds, mode } = request.body;
+      return { channels: await previewPost(ctx, requireActor(request), request.params.id, channelIds, mode) };
     },
   );
 
@@ -207,10 +175,8 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.review', postResource(facts), 'Post');
-      return requestChanges(ctx, actor, facts, request.body.version, request.body.comment);
+      const { version, comment } = request.body;
+      return requestChanges(ctx, requireActor(request), request.params.id, version, comment);
     },
   );
 
@@ -225,10 +191,8 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.review', postResource(facts), 'Post');
-      return rejectPost(ctx, actor, facts, request.body.version, request.body.reason);
+      const { version, reason } = request.body;
+      return rejectPost(ctx, requireActor(request), request.params.id, version, reason);
     },
   );
 
@@ -248,10 +212,8 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
       async (request) => {
-        const actor = requireActor(request);
-        const facts = await postFacts(ctx.db, request.params.id);
-        authorize(actor, 'post.review', postResource(facts), 'Post');
-        return run(ctx, actor, facts, request.body.version, request.body.note ?? null);
+        const { version, note } = request.body;
+        return run(ctx, requireActor(request), request.params.id, version, note ?? null);
       },
     );
 
@@ -266,10 +228,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.review', postResource(facts), 'Post');
-      return approvePost(ctx, actor, facts, request.body);
+      return approvePost(ctx, requireActor(request), request.params.id, request.body);
     },
   );
 
@@ -312,9 +271,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      if (!atLeast(actor, 'reviewer')) throw forbidden('Only reviewers decide on posts');
-      const results = await decideInBulk(ctx, actor, request.body);
+      const results = await decideInBulk(ctx, requireActor(request), request.body);
       return reply.code(results.every((r) => r.status === 200) ? 200 : 207).send({ results });
     },
   );
@@ -330,10 +287,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.review', postResource(facts), 'Post');
-      return addTargets(ctx, actor, facts, request.body);
+      return addTargets(ctx, requireActor(request), request.params.id, request.body);
     },
   );
 
@@ -351,12 +305,8 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const facts = await postFacts(ctx.db, request.params.id);
-      authorize(actor, 'post.read', postResource(facts), 'Post');
-      const delivery = await deliveryIdFor(ctx.db, facts.id, request.params.channelId);
-      await cancelDelivery(ctx, actor, delivery, request.body?.version);
-      return loadPostView(ctx.db, facts.id);
+      const { id, channelId } = request.params;
+      return cancelTarget(ctx, requireActor(request), id, channelId, request.body?.version);
     },
   );
 };

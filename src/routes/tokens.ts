@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authorize } from '../domain/permissions';
-import { requireActor } from '../http/auth';
-import { createToken, listTokens, loadToken, revokeToken, tokenView } from '../services/tokens';
+import { requireActor, throttled } from '../http/auth';
+import { createToken, listTokens, revokeToken, tokenView } from '../services/tokens';
 
 const tokenViewSchema = z.object({
   id: z.uuid(),
@@ -38,13 +37,15 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
       const { name, expiresAt, currentPassword } = request.body;
-      const created = await createToken(
-        ctx,
-        actor,
-        { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined, currentPassword },
-        request.ip,
+      const created = await throttled(
+        reply,
+        createToken(
+          ctx,
+          actor,
+          { name, expiresAt: expiresAt ? new Date(expiresAt) : undefined, currentPassword },
+          request.ip,
+        ),
       );
       return reply.code(201).send({ token: tokenView(created.token), secret: created.secret });
     },
@@ -60,9 +61,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      authorize(actor, 'token.manage', { type: 'token', ownerId: actor.userId }, 'Token');
-      return { tokens: (await listTokens(ctx, actor)).map(tokenView) };
+      return { tokens: (await listTokens(ctx, requireActor(request))).map(tokenView) };
     },
   );
 
@@ -77,10 +76,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const token = await loadToken(ctx, request.params.id);
-      authorize(actor, 'token.manage', { type: 'token', ownerId: token.userId }, 'Token');
-      await revokeToken(ctx, actor, token.id, request.ip);
+      await revokeToken(ctx, requireActor(request), request.params.id, request.ip);
       return reply.code(204).send(null);
     },
   );

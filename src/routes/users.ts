@@ -1,12 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFoundAt } from '../domain/errors';
-import { authorize } from '../domain/permissions';
 import { LOCALES, ROLES } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { email, newPassword, personName } from '../schemas/org';
-import { findUnit } from '../services/units';
-import { createUser, listUsers, loadUser, resetPassword, updateUser, userView } from '../services/users';
+import { createUser, listUsers, readUser, resetPassword, updateUser, userView } from '../services/users';
 
 export const userViewSchema = z.object({
   id: z.uuid(),
@@ -49,12 +46,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const actor = requireActor(request);
-      const { unitId, ...query } = request.query;
-      const scope = unitId ? await findUnit(ctx.db, unitId) : { path: actor.unitPath };
-      if (!scope) throw notFoundAt('Unit', 'unitId');
-      authorize(actor, 'user.list', { type: 'unit', unitPath: scope.path }, 'Unit', unitId && 'unitId');
-      const page = await listUsers(ctx, scope.path, query);
+      const page = await listUsers(ctx, requireActor(request), request.query);
       return { users: page.users.map(userView), nextCursor: page.nextCursor };
     },
   );
@@ -76,17 +68,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const unit = await findUnit(ctx.db, request.body.unitId);
-      if (!unit) throw notFoundAt('Unit', 'unitId');
-      authorize(
-        actor,
-        'user.create',
-        { type: 'user', unitPath: unit.path, role: request.body.role },
-        'Unit',
-        'unitId',
-      );
-      const user = await createUser(ctx, actor, request.body, request.ip);
+      const user = await createUser(ctx, requireActor(request), request.body, request.ip);
       return reply.code(201).send(userView(user));
     },
   );
@@ -95,15 +77,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     '/users/:id',
     { schema: { tags: ['users'], params: idParams, response: { 200: userViewSchema } } },
     async (request) => {
-      const actor = requireActor(request);
-      const user = await loadUser(ctx, request.params.id);
-      authorize(
-        actor,
-        'user.read',
-        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
-        'User',
-      );
-      return userView(user);
+      return userView(await readUser(ctx, requireActor(request), request.params.id));
     },
   );
 
@@ -126,24 +100,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const user = await loadUser(ctx, request.params.id);
-      const current = { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role } as const;
-      const { role, unitId, disabled } = request.body;
-      if (role === undefined && unitId === undefined && disabled === undefined) {
-        authorize(actor, 'user.profile', current, 'User');
-      } else {
-        authorize(actor, 'user.update', current, 'User');
-        const unit = unitId ? await findUnit(ctx.db, unitId) : { path: user.unitPath };
-        if (!unit) throw notFoundAt('Unit', 'unitId');
-        authorize(
-          actor,
-          'user.create',
-          { ...current, unitPath: unit.path, role: role ?? current.role },
-          'Unit',
-          'unitId',
-        );
-      }
-      return userView(await updateUser(ctx, actor, user.id, request.body, request.ip));
+      return userView(await updateUser(ctx, actor, request.params.id, request.body, request.ip));
     },
   );
 
@@ -162,14 +119,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const actor = requireActor(request);
-      const user = await loadUser(ctx, request.params.id);
-      authorize(
-        actor,
-        'user.credentials',
-        { type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role },
-        'User',
-      );
-      return userView(await resetPassword(ctx, actor, user.id, request.body.password, request.ip));
+      return userView(await resetPassword(ctx, actor, request.params.id, request.body.password, request.ip));
     },
   );
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isUsableSlug, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
+import { isTimeZone, isUsableSlug, NAME_PATTERN, SLUG_PATTERN } from '../domain/org';
 
 /** Inputs of units and people, shared by the API and the web app. */
 
@@ -18,6 +18,12 @@ export const unitSlug = z
   .regex(SLUG_PATTERN, 'lower-case letters and digits in words joined by "-"')
   .refine(isUsableSlug, 'is reserved by the press room');
 
+/** A unit's time zone: an IANA name. */
+export const timeZone = z
+  .string()
+  .max(64)
+  .refine(isTimeZone, 'must be an IANA time zone such as Asia/Jakarta, Asia/Makassar or Asia/Jayapura');
+
 export const personName = z
   .string()
   .trim()
@@ -27,5 +33,10 @@ export const personName = z
 
 export const email = z.email().max(254);
 
+export const PASSWORD_MIN_LENGTH = 12;
+
 /** New passwords; the upper bound keeps scrypt's work per request bounded. */
-export const newPassword = z.string().min(12, 'at least 12 characters').max(256);
+export const newPassword = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(256);

@@ -47,6 +47,10 @@ export const sourceRulePatch = z.strictObject({
   mode: sourceRuleFields.mode.optional(),
   delayMinutes: sourceRuleFields.delayMinutes.optional(),
   stopWindowMinutes: sourceRuleFields.stopWindowMinutes.optional(),
+  paused: z
+    .boolean()
+    .optional()
+    .describe('Pause (true) or resume (false) the rule; alone, it leaves the author the rule approves as'),
 });
 
 export const sourceRuleView = z.object({
@@ -59,6 +63,7 @@ export const sourceRuleView = z.object({
   mode: z.enum(DELIVERY_MODES),
   delayMinutes: z.number().int().nullable(),
   stopWindowMinutes: z.number().int(),
+  paused: z.boolean().describe('A paused rule takes no new items; its pending approvals are not made'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -2,6 +2,8 @@ import { and, desc, eq, gte, isNull, like, lt, lte, or, type SQL } from 'drizzle
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { auditEvents, units, users } from '../db/schema';
+import { notFoundAt } from '../domain/errors';
+import { type Actor, authorize } from '../domain/permissions';
 
 /**
  * The audit trail of sign-ins, tokens, users and units: who, when, from which address, what
@@ -62,14 +64,21 @@ export interface AuditQuery {
 }
 
 /**
- * Events of the subtree at `scopePath`, newest first. Events tied to no unit (a failed sign-in with an
- * unknown e-mail) belong to the root and show only in its trail.
+ * Events of the subtree of `unitId` (default: the actor's unit), newest first, for the admins over it.
+ * Events tied to no unit (a failed sign-in with an unknown e-mail) belong to the root and show only in
+ * its trail.
  */
 export async function listAudit(
   ctx: AppContext,
-  scope: { path: string; parentId: string | null },
-  query: AuditQuery,
+  actor: Actor,
+  query: AuditQuery & { unitId?: string },
 ): Promise<{ events: AuditView[]; nextCursor: string | null }> {
+  const [scope] = await ctx.db
+    .select({ path: units.path, parentId: units.parentId })
+    .from(units)
+    .where(eq(units.id, query.unitId ?? actor.unitId));
+  if (!scope) throw notFoundAt('Unit', 'unitId');
+  authorize(actor, 'audit.read', { type: 'audit', unitPath: scope.path }, 'Unit', query.unitId && 'unitId');
   const inScope = like(units.path, `${scope.path}%`);
   const conditions: (SQL | undefined)[] = [
     scope.parentId === null ? or(inScope, isNull(auditEvents.unitId)) : inScope,

@@ -1,9 +1,10 @@
-import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { type AppContext, redisKey } from '../context';
 import type { Tx } from '../db/client';
-import { apiTokens, sessions, users } from '../db/schema';
+import { apiTokens, sessions, units, users } from '../db/schema';
 import { AppError } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
+import type { Locale } from '../domain/vocabulary';
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../infra/crypto';
 import { recordAudit } from './audit';
 
@@ -29,6 +30,77 @@ export const SESSION_MAX_MS = 30 * 24 * 60 * 60 * 1000;
 /** When a session used at `now` expires: idle timeout, capped by the absolute lifetime. */
 export const sessionExpiry = (createdAt: Date, now: Date) =>
   new Date(Math.min(now.getTime() + SESSION_IDLE_MS, createdAt.getTime() + SESSION_MAX_MS));
+
+/** A signed-in person as every request knows them: who, where, in which language and zone, and by what means. */
+export interface SignedInActor extends Actor {
+  name: string;
+  email: string;
+  locale: Locale;
+  timeZone: string;
+  via: 'session' | 'token';
+  /** An admin set the password (new account, reset): until the person chooses their own, a session reaches only the account page. */
+  passwordMustChange: boolean;
+  /** sha256 of the session secret (the sessions row id), for session-authenticated requests. */
+  sessionId?: string;
+  tokenId?: string;
+}
+
+const actorColumns = {
+  userId: users.id,
+  role: users.role,
+  unitId: users.unitId,
+  unitPath: units.path,
+  name: users.name,
+  email: users.email,
+  locale: users.locale,
+  timeZone: units.timeZone,
+  passwordMustChange: users.passwordMustChange,
+};
+
+/** The person behind a live, unexpired API token of an enabled user, or null. */
+export async function actorForToken(ctx: AppContext, secret: string): Promise<SignedInActor | null> {
+  const now = ctx.now();
+  const [row] = await ctx.db
+    .select({ ...actorColumns, tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, sha256Hex(secret)),
+        isNull(apiTokens.revokedAt),
+        isNull(users.disabledAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
+      ),
+    );
+  if (!row) return null;
+  // last_used_at is kept to the minute; writing it on every request would serialise busy tokens.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000)
+    await ctx.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
+  const { lastUsedAt: _, ...actor } = row;
+  return { ...actor, via: 'token' };
+}
+
+/** The person behind a live session of an enabled user, or null; using it slides its expiry. */
+export async function actorForSession(ctx: AppContext, secret: string): Promise<SignedInActor | null> {
+  const now = ctx.now();
+  const sessionId = sha256Hex(secret);
+  const [row] = await ctx.db
+    .select({ ...actorColumns, lastSeenAt: sessions.lastSeenAt, createdAt: sessions.createdAt })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .innerJoin(units, eq(units.id, users.unitId))
+    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), isNull(users.disabledAt)));
+  if (!row) return null;
+  // Sliding expiry, written at most once a minute like last_used_at of tokens.
+  if (now.getTime() - row.lastSeenAt.getTime() > 60_000)
+    await ctx.db
+      .update(sessions)
+      .set({ lastSeenAt: now, expiresAt: sessionExpiry(row.createdAt, now) })
+      .where(eq(sessions.id, sessionId));
+  const { lastSeenAt: _, createdAt: __, ...actor } = row;
+  return { ...actor, via: 'session', sessionId };
+}
 
 const invalidCredentials = () =>
   new AppError('invalid_credentials', 401, 'The e-mail address or the password is wrong');
@@ -239,6 +311,12 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   ip: string,
 ): Promise<void> {
+  authorize(
+    actor,
+    'user.profile',
+    { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
+    'User',
+  );
   const user = await confirmPassword(ctx, actor, input.currentPassword);
   const passwordHash = await hashPassword(input.newPassword);
   await ctx.db.transaction(async (tx) => {

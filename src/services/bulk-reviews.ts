@@ -1,8 +1,7 @@
 import type { AppContext } from '../context';
-import { AppError } from '../domain/errors';
-import { type Actor, decide } from '../domain/permissions';
+import { AppError, forbidden } from '../domain/errors';
+import { type Actor, atLeast } from '../domain/permissions';
 import type { PostStatus } from '../domain/vocabulary';
-import { postFacts, postResource } from './posts';
 import { approvePost, type TargetInput } from './reviews/approval';
 import { forwardPost, passPost } from './reviews/decisions';
 
@@ -40,30 +39,21 @@ export interface BulkResult {
 }
 
 export async function decideInBulk(ctx: AppContext, actor: Actor, input: BulkInput): Promise<BulkResult[]> {
+  if (!atLeast(actor, 'reviewer')) throw forbidden('Only reviewers decide on posts');
   const results: BulkResult[] = [];
+  const note = input.note ?? null;
   for (const item of input.posts) {
     try {
-      const facts = await postFacts(ctx.db, item.id);
-      const decision = decide(actor, 'post.review', postResource(facts));
-      if (decision !== 'allow') {
-        results.push(
-          decision === 'not_found'
-            ? { id: item.id, status: 404, code: 'not_found', detail: 'Post not found' }
-            : { id: item.id, status: 403, code: 'forbidden', detail: 'You may not review this post' },
-        );
-        continue;
-      }
-      const note = input.note ?? null;
       const view =
         input.action === 'approve'
-          ? await approvePost(ctx, actor, facts, {
+          ? await approvePost(ctx, actor, item.id, {
               version: item.version,
               targets: input.targets ?? [],
               ...(note ? { comment: note } : {}),
             })
           : input.action === 'pass'
-            ? await passPost(ctx, actor, facts, item.version, note)
-            : await forwardPost(ctx, actor, facts, item.version, note);
+            ? await passPost(ctx, actor, item.id, item.version, note)
+            : await forwardPost(ctx, actor, item.id, item.version, note);
       results.push({ id: item.id, status: 200, postStatus: view.status, version: view.version });
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;

@@ -481,7 +481,7 @@ async function notifyNeedsReauth(ctx: AppContext, channel: ChannelRow): Promise<
   await ctx.db.insert(notifications).values(
     owners.map((owner) => ({
       userId: owner.id,
-      kind: 'channel.needs_reauth',
+      kind: 'channel.needs_reauth' as const,
       data: {
         channelId: channel.id,
         channelName: channel.name,

@@ -41,6 +41,15 @@ import { loadUnit } from './units';
 const channelUnits = alias(units, 'channel_units');
 const postUnits = alias(units, 'post_units');
 
+/** Where a summary's post and channel are, selected beside the delivery (posts, post units and channels joined). */
+const placeColumns = {
+  unitId: posts.unitId,
+  unitName: postUnits.name,
+  channelId: channels.id,
+  channelName: channels.name,
+  platform: channels.platform,
+};
+
 export interface DeliveryFacts {
   id: string;
   status: DeliveryStatus;
@@ -170,13 +179,9 @@ export async function listDeliveries(
   const rank = filters.sort === 'attention' ? attentionRank : sql<number>`0::int`;
   const rows = await ctx.db
     .select({
+      ...placeColumns,
       id: deliveries.id,
       postId: deliveries.postId,
-      unitId: posts.unitId,
-      unitName: postUnits.name,
-      channelId: channels.id,
-      channelName: channels.name,
-      platform: channels.platform,
       mode: deliveries.mode,
       status: deliveries.status,
       dueAt: deliveries.dueAt,
@@ -319,16 +324,7 @@ export async function loadDeliveryDetail(ctx: AppContext, actor: Actor, id: stri
   authorize(actor, 'delivery.read', deliveryResource(facts), 'Delivery');
   const [[row], attemptRows, eventRows] = await Promise.all([
     ctx.db
-      .select({
-        id: deliveries.id,
-        postId: deliveries.postId,
-        unitId: posts.unitId,
-        unitName: postUnits.name,
-        channelId: channels.id,
-        channelName: channels.name,
-        platform: channels.platform,
-        delivery: deliveries,
-      })
+      .select({ ...placeColumns, delivery: deliveries })
       .from(deliveries)
       .innerJoin(channels, eq(channels.id, deliveries.channelId))
       .innerJoin(posts, eq(posts.id, deliveries.postId))

@@ -5,13 +5,21 @@ import type { AppContext } from '../context';
 import { queryRows, type Tx } from '../db/client';
 import { notifications, notifyOutbox, postEvents, posts, units, users } from '../db/schema';
 import { notFound } from '../domain/errors';
-import { type EmailTopic, emailTopicOf, type NotificationKind } from '../domain/notices';
+import {
+  type EmailTopic,
+  emailTopicOf,
+  isPostNotification,
+  type NotificationKind,
+  type PostNotificationKind,
+} from '../domain/notices';
+import { type Actor, authorize } from '../domain/permissions';
 import type { Locale } from '../domain/vocabulary';
 import { createHttpClient, InternalAddressError } from '../platforms/http';
 import { reachOf } from './channels';
 import type { Announcement } from './delivery-transitions';
 import { type ComposedMail, excerpt, type MailBlock, renderMail } from './mail-format';
 import { composeBatchedMail } from './reviewer-mail';
+import { loadUnit } from './units';
 
 /**
  * The submitting office hears of every decision and every publish outcome: one in-app notification
@@ -109,7 +117,7 @@ export function publishOutcomeCtes(ctx: AppContext, outcome: PublishOutcome, at:
 
 export interface NotificationView {
   id: string;
-  kind: string;
+  kind: NotificationKind;
   postId: string | null;
   deliveryId: string | null;
   data: Record<string, unknown>;
@@ -117,7 +125,7 @@ export interface NotificationView {
   createdAt: string;
 }
 
-export async function listNotifications(
+async function listNotifications(
   ctx: AppContext,
   userId: string,
   options: { unreadOnly: boolean; limit: number },
@@ -150,8 +158,28 @@ export async function listNotifications(
   };
 }
 
+/** In-app notifications are personal: nobody else sees them, not even an admin. */
+const authorizeOwner = (actor: Actor, userId: string) =>
+  authorize(actor, 'notification.read', { type: 'notification', userId }, 'Notification');
+
+/** The actor's own notifications, newest first, and how many are unread. */
+export async function notificationsOf(
+  ctx: AppContext,
+  actor: Actor,
+  options: { unreadOnly: boolean; limit: number },
+): Promise<{ items: NotificationView[]; unread: number }> {
+  authorizeOwner(actor, actor.userId);
+  return listNotifications(ctx, actor.userId, options);
+}
+
+/** Marks one of the actor's notifications (404 for anyone else's), or all of them, as read. */
+export async function markNotificationsRead(ctx: AppContext, actor: Actor, id?: string): Promise<number> {
+  authorizeOwner(actor, id ? await notificationOwner(ctx, id) : actor.userId);
+  return markRead(ctx, actor.userId, id);
+}
+
 /** The owner of a notification, for `authorize`; 404 when there is none. */
-export async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
+async function notificationOwner(ctx: AppContext, id: string): Promise<string> {
   const [row] = await ctx.db
     .select({ userId: notifications.userId })
     .from(notifications)
@@ -161,7 +189,7 @@ export async function notificationOwner(ctx: AppContext, id: string): Promise<st
 }
 
 /** Marks one notification, or all of a user's, as read; returns how many changed. */
-export async function markRead(ctx: AppContext, userId: string, id?: string): Promise<number> {
+async function markRead(ctx: AppContext, userId: string, id?: string): Promise<number> {
   const changed = await ctx.db
     .update(notifications)
     .set({ readAt: ctx.now() })
@@ -181,6 +209,17 @@ export async function markRead(ctx: AppContext, userId: string, id?: string): Pr
  * unit, so nothing extra is stored and one unit's secret says nothing about another's.
  */
 export const webhookSecret = (ctx: AppContext, unitId: string) => ctx.keys.sign('webhook', `unit:${unitId}`);
+
+/** Where a unit's webhook goes and the secret its receiver checks signatures with; for those who may change the unit. */
+export async function unitWebhook(
+  ctx: AppContext,
+  actor: Actor,
+  unitId: string,
+): Promise<{ url: string | null; secret: string }> {
+  const unit = await loadUnit(ctx, unitId);
+  authorize(actor, 'unit.update', { type: 'unit', unitPath: unit.path }, 'Unit');
+  return { url: unit.notifyWebhookUrl, secret: webhookSecret(ctx, unit.id) };
+}
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, the value of X-Gaung-Signature. */
 export function signWebhook(secret: string, body: string, at: Date): string {
@@ -269,7 +308,7 @@ export async function sendUnitWebhook(ctx: AppContext, postEventId: number): Pro
   throw new Error(message);
 }
 
-const SUBJECTS: Record<Locale, Record<NotificationKind, string>> = {
+const SUBJECTS: Record<Locale, Record<PostNotificationKind, string>> = {
   id: {
     'post.changes_requested': 'Kiriman Anda perlu diperbaiki',
     'post.rejected': 'Kiriman Anda ditolak',
@@ -354,11 +393,11 @@ export async function composeEmail(
     .leftJoin(posts, eq(posts.id, notifications.postId))
     .leftJoin(postEvents, sql`${postEvents.id} = (${notifications.data}->>'postEventId')::bigint`)
     .where(eq(notifications.id, notificationId));
-  if (!row || row.disabledAt || !row.postId) return null;
+  // Only news of a post is e-mailed; a channel's or a source's stays in the app.
+  if (!row || row.disabledAt || !row.postId || !isPostNotification(row.kind)) return null;
   const locale: Locale = row.locale === 'en' ? 'en' : 'id';
-  const kind = row.kind as NotificationKind;
-  const template = SUBJECTS[locale][kind];
-  if (!template || row.optOuts.includes(emailTopicOf(kind) satisfies EmailTopic)) return null;
+  const template = SUBJECTS[locale][row.kind];
+  if (!template || row.optOuts.includes(emailTopicOf(row.kind) satisfies EmailTopic)) return null;
   const labels = LABELS[locale];
   const headline = fill(template, row.data);
   const note = row.comment ?? (typeof row.data.error === 'string' ? row.data.error : null);
@@ -466,7 +505,9 @@ export interface NoticeSettings {
   weeklyDigest: boolean;
 }
 
-export async function loadNoticeSettings(ctx: AppContext, userId: string): Promise<NoticeSettings> {
+/** What reaches the actor by e-mail. */
+export async function loadNoticeSettings(ctx: AppContext, actor: Actor): Promise<NoticeSettings> {
+  authorizeOwner(actor, actor.userId);
   const [row] = await ctx.db
     .select({
       emailOptOuts: users.emailOptOuts,
@@ -474,17 +515,18 @@ export async function loadNoticeSettings(ctx: AppContext, userId: string): Promi
       weeklyDigest: users.weeklyDigest,
     })
     .from(users)
-    .where(eq(users.id, userId));
+    .where(eq(users.id, actor.userId));
   if (!row) throw notFound('User');
   return { ...row, emailOptOuts: row.emailOptOuts as EmailTopic[] };
 }
 
-/** Replaces a person's choices of what reaches them by e-mail. */
+/** Replaces the actor's choices of what reaches them by e-mail. */
 export async function saveNoticeSettings(
   ctx: AppContext,
-  userId: string,
+  actor: Actor,
   settings: NoticeSettings,
 ): Promise<NoticeSettings> {
+  authorizeOwner(actor, actor.userId);
   await ctx.db
     .update(users)
     .set({
@@ -493,6 +535,6 @@ export async function saveNoticeSettings(
       weeklyDigest: settings.weeklyDigest,
       updatedAt: ctx.now(),
     })
-    .where(eq(users.id, userId));
-  return loadNoticeSettings(ctx, userId);
+    .where(eq(users.id, actor.userId));
+  return loadNoticeSettings(ctx, actor);
 }

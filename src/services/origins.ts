@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { queryRows } from '../db/client';
@@ -99,7 +99,7 @@ export async function settleDeletedOrigin(ctx: AppContext, postId: string): Prom
         await tx.insert(notifications).values(
           people.map((person) => ({
             userId: person.id,
-            kind: 'post.origin_deleted',
+            kind: 'post.origin_deleted' as const,
             postId,
             data: { reason, withdrawn, held: held.length, url: post.origin?.url ?? null },
           })),
@@ -111,16 +111,30 @@ export async function settleDeletedOrigin(ctx: AppContext, postId: string): Prom
 
 /**
  * Asks the platform about the originals of a source's posts that could still be republished (in
- * review, or approved with deliveries scheduled), the least recently asked first. A platform that
- * cannot tell, or a question that fails, leaves the post as it is; the check before publishing asks again.
+ * review, or approved with deliveries scheduled), the least recently asked first. The items the read
+ * just listed (`listed`, their keys) exist: they are marked checked without asking again, which would
+ * only spend the platform's read limits. A platform that cannot tell, or a question that fails, leaves
+ * the post as it is; the check before publishing asks again.
  */
 export async function checkPendingOrigins(
   ctx: AppContext,
   sourceId: string,
   reader: SourceReader,
   reading: PlatformContext,
+  listed: readonly string[] = [],
 ): Promise<{ checked: number; deleted: string[] }> {
   if (!reader.originExists) return { checked: 0, deleted: [] };
+  if (listed.length > 0)
+    await ctx.db
+      .update(posts)
+      .set({ originCheckedAt: ctx.now() })
+      .where(
+        and(
+          eq(posts.sourceId, sourceId),
+          inArray(posts.sourceItemKey, [...listed]),
+          isNull(posts.originDeletedAt),
+        ),
+      );
   const pending = await ctx.db
     .select({ id: posts.id, origin: posts.origin })
     .from(posts)
@@ -129,6 +143,7 @@ export async function checkPendingOrigins(
         eq(posts.sourceId, sourceId),
         isNull(posts.originDeletedAt),
         sql`${posts.origin} is not null`,
+        listed.length > 0 ? notInArray(posts.sourceItemKey, [...listed]) : undefined,
         or(
           inArray(posts.status, ['draft', 'submitted', 'changes_requested']),
           sql`exists (select 1 from deliveries d where d.post_id = ${posts.id} and d.status = 'scheduled')`,

@@ -376,9 +376,16 @@ const toDate = (value: string | null | undefined) =>
   value === undefined ? undefined : value === null ? null : new Date(value);
 
 /** Writes the child rows of the content that was given (each list replaces the stored one). */
-async function writeContentRows(tx: Tx, postId: string, unitId: string, content: PostContent): Promise<void> {
+/** Writes a post's variants and media rows; a `fresh` post has none yet to replace. */
+async function writeContentRows(
+  tx: Tx,
+  postId: string,
+  unitId: string,
+  content: PostContent,
+  fresh = false,
+): Promise<void> {
   if (content.variants !== undefined) {
-    await tx.delete(postVariants).where(eq(postVariants.postId, postId));
+    if (!fresh) await tx.delete(postVariants).where(eq(postVariants.postId, postId));
     const rows = Object.entries(content.variants)
       .filter((entry): entry is [Platform, string] => typeof entry[1] === 'string' && entry[1].trim() !== '')
       .map(([platform, body]) => ({ postId, platform, body }));
@@ -386,7 +393,7 @@ async function writeContentRows(tx: Tx, postId: string, unitId: string, content:
   }
   if (content.media !== undefined) {
     await checkMedia(tx, unitId, content.media);
-    await tx.delete(postMedia).where(eq(postMedia.postId, postId));
+    if (!fresh) await tx.delete(postMedia).where(eq(postMedia.postId, postId));
     if (content.media.length > 0)
       await tx.insert(postMedia).values(
         content.media.map((item, position) => ({
@@ -458,7 +465,7 @@ export async function insertDraftInTx(
     .onConflictDoNothing({ target: [posts.sourceId, posts.sourceItemKey] })
     .returning({ id: posts.id });
   if (!row) return null;
-  await writeContentRows(tx, row.id, actor.unitId, content);
+  await writeContentRows(tx, row.id, actor.unitId, content, true);
   await insertPostEvent(tx, {
     postId: row.id,
     actorId: actor.userId,

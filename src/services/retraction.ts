@@ -189,7 +189,7 @@ export async function advanceRetraction(ctx: AppContext, deliveryId: string): Pr
 
 async function whyNotClaimed(ctx: AppContext, deliveryId: string): Promise<RetractionStep> {
   const [row] = await queryRows<{
-    status: string;
+    status: DeliveryStatus;
     attempts: number;
     due_ms: number;
     lease_ms: number | null;
@@ -647,7 +647,7 @@ async function publishCorrection(
     .map((entry) => ({ channelId: entry.channelId, mode: 'copy' as const, at }));
   // Nothing this person may publish to: the correction waits in the inbox for whoever may.
   if (targets.length === 0) return;
-  await approvePost(ctx, actor, facts, { version: facts.version, targets });
+  await approvePost(ctx, actor, facts.id, { version: facts.version, targets });
   if (as !== 'reply') return;
   const replyPlatforms = ctx.platforms
     .list()

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
+import type { NotificationKind } from '../domain/notices';
 import type { BatchedMailKind, Locale } from '../domain/vocabulary';
 import { addDays } from '../domain/working-time';
 import { type ComposedMail, excerpt, type MailBlock, renderMail } from './mail-format';
@@ -163,7 +164,7 @@ const greeting = (r: Recipient): MailBlock => ({
 async function arrivalsMail(ctx: AppContext, r: Recipient): Promise<ComposedMail | null> {
   const items = await queryRows<{
     post_id: string;
-    kind: string;
+    kind: NotificationKind;
     data: Record<string, unknown>;
     body: string;
   }>(

@@ -31,6 +31,8 @@ export interface SourceRuleView {
   mode: DeliveryMode;
   delayMinutes: number | null;
   stopWindowMinutes: number;
+  /** A paused rule takes no new items; its pending approvals are not made. */
+  paused: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -57,6 +59,7 @@ const view = (row: SourceRuleRow, authorName: string): SourceRuleView => ({
   mode: row.mode,
   delayMinutes: row.delayMinutes,
   stopWindowMinutes: row.stopWindowMinutes,
+  paused: row.pausedAt !== null,
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),
 });
@@ -127,7 +130,7 @@ async function checkTargets(
     else if (decision !== 'allow')
       errors.push({ field, code: 'channel_not_targetable', message: 'You may not publish to this channel' });
     else if (input.mode !== 'copy') {
-      const adapter = ctx.platforms.get(channel.platform as Platform);
+      const adapter = ctx.platforms.get(channel.platform);
       const able = input.mode === 'repost' ? adapter?.repost : adapter?.quote;
       if (channel.platform !== sourceKind || !able)
         errors.push({
@@ -161,6 +164,51 @@ export async function listRules(ctx: AppContext, actor: Actor, sourceId: string)
     .where(eq(sourceRules.sourceId, sourceId))
     .orderBy(asc(sourceRules.createdAt));
   return viewsOf(ctx, rows);
+}
+
+/** The rules of these sources (ones the caller already shows), by source, and the names of their channels. */
+export async function rulesOfSources(
+  ctx: AppContext,
+  sourceIds: readonly string[],
+): Promise<{ rules: Map<string, SourceRuleView[]>; channelNames: Map<string, string> }> {
+  const rules = new Map<string, SourceRuleView[]>();
+  if (sourceIds.length === 0) return { rules, channelNames: new Map() };
+  const rows = await ctx.db
+    .select()
+    .from(sourceRules)
+    .where(inArray(sourceRules.sourceId, [...sourceIds]))
+    .orderBy(asc(sourceRules.createdAt));
+  for (const view of await viewsOf(ctx, rows))
+    rules.set(view.sourceId, [...(rules.get(view.sourceId) ?? []), view]);
+  const channelIds = [...new Set(rows.flatMap((row) => row.channelIds))];
+  const channelNames = new Map(
+    channelIds.length === 0
+      ? []
+      : (
+          await ctx.db
+            .select({ id: channels.id, name: channels.name })
+            .from(channels)
+            .where(inArray(channels.id, channelIds))
+        ).map((row) => [row.id, row.name]),
+  );
+  return { rules, channelNames };
+}
+
+/** The channels a rule of this actor may approve to: those they may target (their own unit's). */
+export async function ruleChannels(
+  ctx: AppContext,
+  actor: Actor,
+): Promise<{ id: string; name: string; platform: Platform }[]> {
+  if (actor.role === 'contributor') return [];
+  const rows = await ctx.db
+    .select({ id: channels.id, name: channels.name, platform: channels.platform, unitPath: units.path })
+    .from(channels)
+    .innerJoin(units, eq(units.id, channels.unitId))
+    .where(and(eq(channels.unitId, actor.unitId), isNull(channels.archivedAt)))
+    .orderBy(asc(channels.name));
+  return rows
+    .filter((row) => decide(actor, 'channel.target', { type: 'channel', unitPath: row.unitPath }) === 'allow')
+    .map(({ unitPath: _, ...channel }) => channel);
 }
 
 export async function createRule(
@@ -207,45 +255,66 @@ export async function createRule(
   return (await viewsOf(ctx, [row]))[0]!;
 }
 
-/** Changes a rule; the editor becomes its author (the channels are checked as theirs). */
+export type SourceRulePatch = Partial<SourceRuleInput> & { paused?: boolean };
+
+/**
+ * Changes a rule; the editor becomes its author (the channels are checked as theirs). Pausing or
+ * resuming alone leaves the author as it was: a paused rule takes no new items and the approvals it
+ * has not made yet are not made (those posts wait for a person).
+ */
 export async function updateRule(
   ctx: AppContext,
   who: ActingUser,
   sourceId: string,
   ruleId: string,
-  patch: Partial<SourceRuleInput>,
+  patch: SourceRulePatch,
 ): Promise<SourceRuleView> {
   const { source } = await sourceFor(ctx, who.actor, sourceId, 'source.rules');
   const rule = await ruleOf(ctx, sourceId, ruleId);
+  const { paused, ...change } = patch;
+  const edits = Object.keys(change).length > 0;
   const next = {
-    channelIds: patch.channelIds ?? rule.channelIds,
-    mode: patch.mode ?? rule.mode,
+    channelIds: change.channelIds ?? rule.channelIds,
+    mode: change.mode ?? rule.mode,
   };
-  const errors = await checkTargets(ctx, who.actor, source.kind, next);
-  if (errors.length > 0) throw invalid(errors, "The rule's channels are not valid");
+  if (edits) {
+    const errors = await checkTargets(ctx, who.actor, source.kind, next);
+    if (errors.length > 0) throw invalid(errors, "The rule's channels are not valid");
+  }
   const row = await ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
     const [updated] = await tx
       .update(sourceRules)
       .set({
-        createdBy: who.actor.userId,
-        channelIds: [...new Set(next.channelIds)],
-        mode: next.mode,
-        ...(patch.hashtags ? { hashtags: normaliseHashtags(patch.hashtags) } : {}),
-        ...(patch.delayMinutes !== undefined ? { delayMinutes: patch.delayMinutes } : {}),
-        ...(patch.stopWindowMinutes !== undefined ? { stopWindowMinutes: patch.stopWindowMinutes } : {}),
-        updatedAt: ctx.now(),
+        ...(edits
+          ? {
+              createdBy: who.actor.userId,
+              channelIds: [...new Set(next.channelIds)],
+              mode: next.mode,
+            }
+          : {}),
+        ...(change.hashtags ? { hashtags: normaliseHashtags(change.hashtags) } : {}),
+        ...(change.delayMinutes !== undefined ? { delayMinutes: change.delayMinutes } : {}),
+        ...(change.stopWindowMinutes !== undefined ? { stopWindowMinutes: change.stopWindowMinutes } : {}),
+        ...(paused === true && !rule.pausedAt ? { pausedAt: now } : {}),
+        ...(paused === false ? { pausedAt: null } : {}),
+        updatedAt: now,
       })
       .where(eq(sourceRules.id, ruleId))
       .returning();
-    await recordAudit(ctx, tx, {
-      actorId: who.actor.userId,
-      unitId: source.unitId,
-      action: 'source_rule.updated',
-      targetType: 'source_rule',
-      targetId: ruleId,
-      ip: who.ip,
-      details: { sourceId, previousAuthor: rule.createdBy, ...patch },
-    });
+    const audit = (action: string, details: Record<string, unknown>) =>
+      recordAudit(ctx, tx, {
+        actorId: who.actor.userId,
+        unitId: source.unitId,
+        action,
+        targetType: 'source_rule',
+        targetId: ruleId,
+        ip: who.ip,
+        details: { sourceId, ...details },
+      });
+    if (edits) await audit('source_rule.updated', { previousAuthor: rule.createdBy, ...change });
+    if (paused === true && !rule.pausedAt) await audit('source_rule.paused', {});
+    if (paused === false && rule.pausedAt) await audit('source_rule.resumed', {});
     return updated!;
   });
   return (await viewsOf(ctx, [row]))[0]!;
@@ -322,11 +391,12 @@ export async function stopRuleApproval(
 // ---------------------------------------------------------------------------------------------
 // Applying
 
+/** The rules that take the source's new items: those not paused. */
 export async function rulesOfSource(ctx: AppContext, sourceId: string): Promise<SourceRuleRow[]> {
   return ctx.db
     .select()
     .from(sourceRules)
-    .where(eq(sourceRules.sourceId, sourceId))
+    .where(and(eq(sourceRules.sourceId, sourceId), isNull(sourceRules.pausedAt)))
     .orderBy(asc(sourceRules.createdAt));
 }
 
@@ -390,6 +460,7 @@ async function applyRuleApproval(
 ): Promise<string> {
   const [rule] = await ctx.db.select().from(sourceRules).where(eq(sourceRules.id, approval.ruleId));
   if (!rule) return 'not approved: the rule is gone';
+  if (rule.pausedAt) return 'not approved: the rule is paused';
   const [author] = await ctx.db
     .select({
       id: users.id,
@@ -425,7 +496,7 @@ async function applyRuleApproval(
   const publishAt = rulePublishesAt(approval.createdAt, rule);
   const now = ctx.now();
   const at = publishAt === null ? 'next-slot' : publishAt > now ? publishAt.toISOString() : 'now';
-  await approvePost(ctx, actor, facts, {
+  await approvePost(ctx, actor, facts.id, {
     version: facts.version,
     targets: rule.channelIds.map((channelId) => ({ channelId, mode: rule.mode, at })),
     comment: `Approved by rule ${rule.id} (by ${author.name})`,
@@ -460,7 +531,10 @@ export interface PendingRuleApproval {
   publishAt: Date | null;
 }
 
-/** The approvals rules will make of posts in the actor's subtree, soonest first (reviewers only). */
+/**
+ * The approvals rules will make of posts in the actor's subtree, soonest first (reviewers only): the
+ * approvals `heldByRule` keeps out of the ordinary inbox.
+ */
 export async function pendingRuleApprovals(ctx: AppContext, actor: Actor): Promise<PendingRuleApproval[]> {
   if (actor.role === 'contributor') return [];
   const rows = await ctx.db
@@ -481,6 +555,7 @@ export async function pendingRuleApprovals(ctx: AppContext, actor: Actor): Promi
       and(
         isNull(ruleApprovals.stoppedAt),
         isNull(ruleApprovals.appliedAt),
+        isNull(sourceRules.pausedAt),
         eq(posts.status, 'submitted'),
         sql`${units.path} like ${`${actor.unitPath}%`}`,
         lte(ruleApprovals.createdAt, ctx.now()),

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { and, asc, eq, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import type { DbOrTx } from '../db/client';
+import type { DbOrTx, Tx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import { type Actor, authorize } from '../domain/permissions';
-import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
+import type { SourceEvent } from '../domain/source-machine';
+import { type Platform, SOURCE_KINDS, type SourceKind, type SourceStatus } from '../domain/vocabulary';
 import {
   FEED_KINDS,
   FeedError,
@@ -35,7 +36,8 @@ import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { transitionInTx } from './post-transitions';
 import { insertDraftInTx, normaliseTags, postFacts } from './posts';
-import { queueRuleApprovals, rulesOfSource } from './source-rules';
+import { queueRuleApprovals, rulesOfSource, type SourceRuleRow } from './source-rules';
+import { type SourceTransition, transitionSourceRow } from './source-transitions';
 import { loadUnit } from './units';
 
 /**
@@ -56,7 +58,7 @@ export interface SourceView {
   title: string | null;
   settings: Record<string, unknown>;
   /** `needs_reauth` once the platform refused the credentials: reconnect (PATCH credentials) to read again. */
-  status: 'active' | 'needs_reauth';
+  status: SourceStatus;
   /** Whether the source has credentials of its own (never returned). */
   hasCredentials: boolean;
   channelId: string | null;
@@ -481,43 +483,51 @@ export async function updateSource(
     });
     credentials = ctx.keys.encrypt(checked.credentials ?? {}, source.id);
   }
+  const by = { actorId: who.actor.userId, ip: who.ip };
   const row = await ctx.db.transaction(async (tx) => {
-    const [updated] = await tx
+    const columns = {
+      ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
+      ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
+      ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
+    };
+    let [updated] = await tx
       .update(sources)
-      .set({
-        ...(patch.settings !== undefined ? { settings: patch.settings } : {}),
-        ...(credentials
-          ? {
-              credentials,
-              credentialsVersion: source.credentialsVersion + 1,
-              credentialsExpiresAt: expiryOf(patch.credentials ?? null),
-              status: 'active' as const,
-              failures: 0,
-              lastError: null,
-              nextPollAt: now,
-            }
-          : {}),
-        ...(patch.autoSubmit !== undefined ? { autoSubmit: patch.autoSubmit } : {}),
-        ...(patch.tags !== undefined ? { tags: normaliseTags(patch.tags) } : {}),
-        // Resuming polls at once and forgets earlier failures; pausing keeps the schedule out of the sweep.
-        ...(patch.paused === true && !source.pausedAt ? { pausedAt: now } : {}),
-        ...(patch.paused === false && source.pausedAt
-          ? { pausedAt: null, nextPollAt: now, failures: 0 }
-          : {}),
-        updatedAt: now,
-      })
+      .set({ ...columns, updatedAt: now })
       .where(eq(sources.id, source.id))
       .returning();
     if (!updated) throw notFound('Source');
-    await recordAudit(ctx, tx, {
-      actorId: who.actor.userId,
-      unitId: source.unitId,
-      action: 'source.updated',
-      targetType: 'source',
-      targetId: source.id,
-      ip: who.ip,
-      details: { ...patch, ...(patch.credentials ? { credentials: 'given' } : {}) },
-    });
+    if (Object.keys(columns).length > 0)
+      await recordAudit(ctx, tx, {
+        ...by,
+        unitId: source.unitId,
+        action: 'source.updated',
+        targetType: 'source',
+        targetId: source.id,
+        details: columns,
+      });
+    const step = async (event: SourceEvent, action: string, stepColumns: SourceTransition['columns']) => {
+      updated = (await transitionSourceRow(ctx, tx, {
+        sourceId: source.id,
+        event,
+        now,
+        by,
+        action,
+        columns: stepColumns,
+      }))!.source;
+    };
+    if (credentials)
+      await step('reconnected', 'source.reconnected', {
+        credentials,
+        credentialsVersion: source.credentialsVersion + 1,
+        credentialsExpiresAt: expiryOf(patch.credentials ?? null),
+        failures: 0,
+        lastError: null,
+        nextPollAt: now,
+      });
+    // Pausing keeps the schedule out of the sweep; resuming polls at once and forgets earlier failures.
+    if (patch.paused === true && !updated.pausedAt) await step('pause', 'source.paused', {});
+    if (patch.paused === false && updated.pausedAt)
+      await step('resume', 'source.resumed', { nextPollAt: now, failures: 0 });
     return updated;
   });
   if (!row.pausedAt) await enqueueReads(ctx, [row]);
@@ -768,17 +778,10 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
 
   const progress = { imported: 0 };
   try {
-    const reader = sourceReaderFor(ctx.platforms, source.kind);
-    if (!reader)
-      throw new AppError('source_kind_unavailable', 422, `Gaung cannot read ${source.kind} accounts`);
-    const reading = await sourceContext(ctx, source);
-    const result = await reader.readSource(reading, {
-      cursor: source.cursor,
-      since: source.since,
-      limit: ITEMS_PER_POLL,
-    });
+    const { reader, reading, result } = await readSourceAnswer(ctx, source);
     await bringInItems(ctx, source, author, result.items, reading.reach, progress);
-    await checkPendingOrigins(ctx, source.id, reader, reading);
+    const listed = result.items.map((item) => item.key);
+    await checkPendingOrigins(ctx, source.id, reader, reading, listed);
     return await recordPoll(ctx, source, progress.imported, null, result.title ?? null, result.cursor);
   } catch (error) {
     const failure = readFailure(ctx, source, error);
@@ -786,6 +789,23 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     if (failure.auth) await markSourceNeedsReauth(ctx, source, failure.message);
     return recordPoll(ctx, source, progress.imported, failure);
   }
+}
+
+/**
+ * One read of the source as its reader answers it: fetched and parsed, nothing brought in (a poll
+ * does that next; the ingest benchmark measures this part alone as its baseline).
+ */
+export async function readSourceAnswer(ctx: AppContext, source: SourceRow) {
+  const reader = sourceReaderFor(ctx.platforms, source.kind);
+  if (!reader)
+    throw new AppError('source_kind_unavailable', 422, `Gaung cannot read ${source.kind} accounts`);
+  const reading = await sourceContext(ctx, source);
+  const result = await reader.readSource(reading, {
+    cursor: source.cursor,
+    since: source.since,
+    limit: ITEMS_PER_POLL,
+  });
+  return { reader, reading, result };
 }
 
 /**
@@ -867,29 +887,35 @@ export async function bringInItems(
             )
         ).map((row) => row.key),
   );
-  for (const item of fresh.filter((item) => !known.has(item.key)).slice(0, limit))
-    if (await importItem(ctx, source, actor, item, reach)) progress.imported += 1;
+  const unknown = fresh.filter((item) => !known.has(item.key)).slice(0, limit);
+  if (unknown.length === 0) return progress.imported;
+  const rules = await rulesOfSource(ctx, source.id);
+  for (const item of unknown) {
+    const taken = {
+      item,
+      body: shorten(item.text, BODY_MAX),
+      ...(await takeMedia(ctx, source, actor, item, reach)),
+    };
+    if (!taken.body.trim() && taken.mediaIds.length === 0) continue;
+    const inserted = await ctx.db.transaction((tx) => insertItem(tx, source, actor, taken, rules, ctx.now()));
+    if (inserted) progress.imported += 1;
+  }
   return progress.imported;
 }
 
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
 async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(sources)
-      .set({ status: 'needs_reauth', updatedAt: ctx.now() })
-      .where(and(eq(sources.id, source.id), eq(sources.status, 'active')))
-      .returning({ id: sources.id });
-    if (!updated) return;
-    await recordAudit(ctx, tx, {
-      actorId: null,
-      ip: null,
-      unitId: source.unitId,
+    const changed = await transitionSourceRow(ctx, tx, {
+      sourceId: source.id,
+      event: 'credentials_refused',
+      now: ctx.now(),
+      by: { actorId: null, ip: null },
       action: 'source.needs_reauth',
-      targetType: 'source',
-      targetId: source.id,
       details: { problem: reason },
+      onlyIfChanged: true,
     });
+    if (!changed) return;
     const people = await tx
       .select({ id: users.id })
       .from(users)
@@ -898,7 +924,7 @@ async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason:
       await tx.insert(notifications).values(
         people.map((person) => ({
           userId: person.id,
-          kind: 'source.needs_reauth',
+          kind: 'source.needs_reauth' as const,
           data: { sourceId: source.id, channelName: source.title ?? source.url, reason },
         })),
       );
@@ -954,17 +980,22 @@ function fileNameOf(url: string): string {
   }
 }
 
-/**
- * Takes an item's media through the same checks as an upload (type from the bytes, size, pixels),
- * then inserts its post. Returns false when another poll brought the item in first.
- */
-async function importItem(
+/** An item whose media were taken, ready to become a post. */
+interface TakenItem {
+  item: SourceItem;
+  body: string;
+  mediaIds: { id: string; altText: string | null }[];
+  skipped: { url: string; reason: string }[];
+}
+
+/** Takes an item's media through the same checks as an upload (type from the bytes, size, pixels). */
+async function takeMedia(
   ctx: AppContext,
   source: SourceRow,
   actor: { userId: string; unitId: string },
   item: SourceItem,
   reach: NetworkReach,
-): Promise<boolean> {
+): Promise<Pick<TakenItem, 'mediaIds' | 'skipped'>> {
   const mediaIds: { id: string; altText: string | null }[] = [];
   const skipped: { url: string; reason: string }[] = [];
   for (const medium of item.media) {
@@ -1001,43 +1032,52 @@ async function importItem(
         );
     }
   }
-  const body = shorten(item.text, BODY_MAX);
-  if (!body.trim() && mediaIds.length === 0) return false;
-  const rules = await rulesOfSource(ctx, source.id);
-  const postId = await ctx.db.transaction(async (tx) => {
-    const at = ctx.now();
-    const id = await insertDraftInTx(
-      tx,
-      actor,
-      {
-        body,
-        sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
-        tags: source.tags,
-        media: mediaIds,
+  return { mediaIds, skipped };
+}
+
+/**
+ * Inserts the post of a taken item, with the approvals of the rules that take it, in the caller's
+ * transaction. Returns false when another poll brought the item in first.
+ */
+async function insertItem(
+  tx: Tx,
+  source: SourceRow,
+  actor: { userId: string; unitId: string },
+  { item, body, mediaIds, skipped }: TakenItem,
+  rules: readonly SourceRuleRow[],
+  at: Date,
+): Promise<boolean> {
+  const id = await insertDraftInTx(
+    tx,
+    actor,
+    {
+      body,
+      sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
+      tags: source.tags,
+      media: mediaIds,
+    },
+    at,
+    {
+      sourceId: source.id,
+      sourceItemKey: item.key,
+      origin: item.origin,
+      details: {
+        id: source.id,
+        kind: source.kind,
+        item: item.url,
+        ...(skipped.length ? { mediaSkipped: skipped } : {}),
       },
-      at,
-      {
-        sourceId: source.id,
-        sourceItemKey: item.key,
-        origin: item.origin,
-        details: {
-          id: source.id,
-          kind: source.kind,
-          item: item.url,
-          ...(skipped.length ? { mediaSkipped: skipped } : {}),
-        },
-      },
-    );
-    // A rule that takes the item approves it after its stop window: the item goes to review at once.
-    const ruled = id ? await queueRuleApprovals(tx, rules, { id, body, tags: source.tags }, at) : 0;
-    if (id && (source.autoSubmit || ruled > 0)) {
-      const facts = await postFacts(tx, id);
-      const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
-      await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {
-        columns: { submittedAt: at },
-      });
-    }
-    return id;
-  });
-  return postId !== null;
+    },
+  );
+  if (!id) return false;
+  // A rule that takes the item approves it after its stop window: the item goes to review at once.
+  const ruled = await queueRuleApprovals(tx, rules, { id, body, tags: source.tags }, at);
+  if (source.autoSubmit || ruled > 0) {
+    const facts = await postFacts(tx, id);
+    const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
+    await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {
+      columns: { submittedAt: at },
+    });
+  }
+  return true;
 }

@@ -2,7 +2,7 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { apiTokens } from '../db/schema';
 import { invalid, notFound } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize } from '../domain/permissions';
 import { randomToken, sha256Hex } from '../infra/crypto';
 import { recordAudit } from './audit';
 import { confirmPassword } from './auth';
@@ -35,13 +35,12 @@ export const tokenView = (row: TokenRow): TokenView => ({
   revokedAt: row.revokedAt?.toISOString() ?? null,
 });
 
-export async function loadToken(ctx: AppContext, id: string): Promise<TokenRow> {
-  const [row] = await ctx.db.select().from(apiTokens).where(eq(apiTokens.id, id));
-  if (!row) throw notFound('Token');
-  return row;
-}
+/** Tokens are their owner's alone: nobody else sees them, not even an admin. */
+const authorizeOwner = (actor: Actor, ownerId: string) =>
+  authorize(actor, 'token.manage', { type: 'token', ownerId }, 'Token');
 
 export async function listTokens(ctx: AppContext, actor: Actor): Promise<TokenRow[]> {
+  authorizeOwner(actor, actor.userId);
   return ctx.db
     .select()
     .from(apiTokens)
@@ -59,6 +58,7 @@ export async function createToken(
   input: { name: string; expiresAt?: Date; currentPassword: string },
   ip: string | null,
 ): Promise<{ token: TokenRow; secret: string }> {
+  authorizeOwner(actor, actor.userId);
   const now = ctx.now();
   if (input.expiresAt && input.expiresAt <= now)
     throw invalid([{ field: 'expiresAt', message: 'must be in the future' }]);
@@ -97,6 +97,9 @@ export async function revokeToken(
   tokenId: string,
   ip: string | null,
 ): Promise<void> {
+  const [token] = await ctx.db.select().from(apiTokens).where(eq(apiTokens.id, tokenId));
+  if (!token) throw notFound('Token');
+  authorizeOwner(actor, token.userId);
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiTokens)

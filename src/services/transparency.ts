@@ -2,8 +2,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import { units } from '../db/schema';
-import { forbidden, notFound } from '../domain/errors';
-import { type Actor, decide } from '../domain/permissions';
+import { notFound } from '../domain/errors';
+import { type Actor, authorize } from '../domain/permissions';
 import { NON_PUBLIC_PLATFORMS, type Platform } from '../domain/vocabulary';
 import { changesOf, recordAudit } from './audit';
 
@@ -41,7 +41,18 @@ export async function transparencySettings(
   return { page: row.transparencyPage, internal: row.transparencyInternal, timeZone: row.timeZone };
 }
 
-/** Turns the page and its internal figures on or off; the caller must be allowed to update the national unit. */
+/** Only those who may change the national unit (its admins) see or change the switches. */
+const authorizeSwitches = (actor: Actor, national: { path: string }) =>
+  authorize(actor, 'unit.update', { type: 'unit', unitPath: national.path }, 'Unit');
+
+/** The switches, for the national admins who set them. */
+export async function transparencySwitches(ctx: AppContext, actor: Actor): Promise<TransparencySettings> {
+  const row = await nationalUnit(ctx);
+  authorizeSwitches(actor, row);
+  return { page: row.transparencyPage, internal: row.transparencyInternal };
+}
+
+/** Turns the page and its internal figures on or off: the national admins. */
 export async function updateTransparencySettings(
   ctx: AppContext,
   actor: Actor,
@@ -51,7 +62,7 @@ export async function updateTransparencySettings(
   await ctx.db.transaction(async (tx) => {
     const [unit] = await tx.select().from(units).where(sql`${units.parentId} is null`).for('update');
     if (!unit) throw notFound('Unit');
-    if (decide(actor, 'unit.update', { type: 'unit', unitPath: unit.path }) !== 'allow') throw forbidden();
+    authorizeSwitches(actor, unit);
     const changes = changesOf(
       { transparencyPage: unit.transparencyPage, transparencyInternal: unit.transparencyInternal },
       { transparencyPage: settings.page, transparencyInternal: settings.internal },

@@ -3,9 +3,9 @@ import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { uniqueViolation } from '../db/errors';
 import { units } from '../db/schema';
-import { AppError, forbidden, notFound } from '../domain/errors';
+import { AppError, forbidden, notFound, notFoundAt } from '../domain/errors';
 import { DEFAULT_TIME_ZONE, lineage, PARENT_KINDS, wouldCycle } from '../domain/org';
-import { type Actor, atLeast } from '../domain/permissions';
+import { type Actor, atLeast, authorize, decide } from '../domain/permissions';
 import type { UnitKind } from '../domain/vocabulary';
 import { changesOf, recordAudit } from './audit';
 
@@ -48,6 +48,45 @@ export async function loadUnit(ctx: AppContext, id: string): Promise<UnitRow> {
   const row = await findUnit(ctx.db, id);
   if (!row) throw notFound('Unit');
   return row;
+}
+
+/** A unit the actor may see, or 404. */
+export async function readUnit(ctx: AppContext, actor: Actor, id: string): Promise<UnitRow> {
+  const unit = await loadUnit(ctx, id);
+  authorize(actor, 'unit.read', { type: 'unit', unitPath: unit.path }, 'Unit');
+  return unit;
+}
+
+/** The part of the tree the actor sees (every signed-in person sees their own unit). */
+export async function listUnits(ctx: AppContext, actor: Actor): Promise<UnitRow[]> {
+  authorize(actor, 'unit.read', { type: 'unit', unitPath: actor.unitPath }, 'Unit');
+  return listVisibleUnits(ctx, actor);
+}
+
+/** The units page: the visible tree, the units the actor may change, and those a new unit may go under. */
+export async function unitTree(
+  ctx: AppContext,
+  actor: Actor,
+): Promise<{ units: UnitRow[]; manages: Set<string>; parents: UnitRow[] }> {
+  const units = await listUnits(ctx, actor);
+  const manages = new Set(
+    units
+      .filter((u) => decide(actor, 'unit.update', { type: 'unit', unitPath: u.path }) === 'allow')
+      .map((u) => u.id),
+  );
+  const parents = units.filter(
+    (u) =>
+      u.kind !== 'office' && decide(actor, 'unit.create', { type: 'unit', unitPath: u.path }) === 'allow',
+  );
+  return { units, manages, parents };
+}
+
+/** The unit a new unit (or a moved one) goes under, once the actor may put one there. */
+async function parentFor(ctx: AppContext, actor: Actor, parentId: string): Promise<UnitRow> {
+  const parent = await findUnit(ctx.db, parentId);
+  if (!parent) throw notFoundAt('Unit', 'parentId');
+  authorize(actor, 'unit.create', { type: 'unit', unitPath: parent.path }, 'Unit', 'parentId');
+  return parent;
 }
 
 /** The units `decide(actor, 'unit.read', …)` allows, as one query: the own subtree (own unit for contributors) and the ancestors. */
@@ -98,6 +137,7 @@ export async function createUnit(
   input: NewUnit,
   ip: string | null,
 ): Promise<UnitRow> {
+  await parentFor(ctx, actor, input.parentId);
   return insertOrConflict(() =>
     ctx.db.transaction(async (tx) => {
       const [parent] = await tx.select().from(units).where(eq(units.id, input.parentId)).for('share');
@@ -157,6 +197,10 @@ export async function updateUnit(
   patch: UnitPatch,
   ip: string | null,
 ): Promise<UnitRow> {
+  const current = await loadUnit(ctx, unitId);
+  authorize(actor, 'unit.update', { type: 'unit', unitPath: current.path }, 'Unit');
+  if (patch.parentId !== undefined && patch.parentId !== current.parentId)
+    await parentFor(ctx, actor, patch.parentId);
   return insertOrConflict(() =>
     ctx.db.transaction(async (tx) => {
       const moving = patch.parentId !== undefined;
@@ -215,6 +259,19 @@ export async function updateUnit(
  * off, the national level sees only what a level below forwards. National admins only; it applies
  * to posts submitted from then on.
  */
+/** Only the national unit's admins decide how posts reach the national inbox (403 for everyone else). */
+function requireNationalAdmin(actor: Actor, unit: UnitRow): void {
+  if (unit.parentId !== null || !atLeast(actor, 'admin'))
+    throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
+}
+
+/** Whether posts reach the national inbox directly at submission, as national admins see it. */
+export async function reviewNationalDirect(ctx: AppContext, actor: Actor): Promise<boolean> {
+  const unit = await loadUnit(ctx, actor.unitId);
+  requireNationalAdmin(actor, unit);
+  return unit.reviewNationalDirect;
+}
+
 export async function setReviewNationalDirect(
   ctx: AppContext,
   actor: Actor,
@@ -223,8 +280,8 @@ export async function setReviewNationalDirect(
 ): Promise<UnitRow> {
   return ctx.db.transaction(async (tx) => {
     const [unit] = await tx.select().from(units).where(eq(units.id, actor.unitId)).for('update');
-    if (!unit || unit.parentId !== null || !atLeast(actor, 'admin'))
-      throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
+    if (!unit) throw notFound('Unit');
+    requireNationalAdmin(actor, unit);
     if (unit.reviewNationalDirect === on) return unit;
     const [row] = await tx
       .update(units)

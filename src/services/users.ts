@@ -2,12 +2,13 @@ import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from 'drizzl
 import type { AppContext } from '../context';
 import { uniqueViolation } from '../db/errors';
 import { sessions, units, users } from '../db/schema';
-import { AppError, notFound } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
-import type { Locale, Role } from '../domain/vocabulary';
+import { AppError, notFound, notFoundAt } from '../domain/errors';
+import { type Actor, authorize, decide, type Resource } from '../domain/permissions';
+import { type Locale, ROLES, type Role } from '../domain/vocabulary';
 import { hashPassword } from '../infra/crypto';
 import { changesOf, recordAudit } from './audit';
 import { endCredentials, forgetFailedLogins } from './auth';
+import { findUnit, listVisibleUnits, type UnitRow } from './units';
 
 /** The people of the organisation: a unit, a role, a locale, and whether they may still sign in. */
 
@@ -53,6 +54,38 @@ export async function loadUser(ctx: AppContext, id: string): Promise<UserRow & {
   return { ...row.user, unitPath: row.unitPath };
 }
 
+type LoadedUser = Awaited<ReturnType<typeof loadUser>>;
+
+/** The resource a user is to `authorize`, as they are now. */
+const userResource = (user: LoadedUser) =>
+  ({ type: 'user', userId: user.id, unitPath: user.unitPath, role: user.role }) satisfies Resource;
+
+/** A user the actor may see (themselves, or someone an admin is over), or 404. */
+export async function readUser(ctx: AppContext, actor: Actor, id: string): Promise<LoadedUser> {
+  const user = await loadUser(ctx, id);
+  authorize(actor, 'user.read', userResource(user), 'User');
+  return user;
+}
+
+/** The unit someone is put into (a new user, or one moved or given another role), once the actor may put them there. */
+async function placeIn(
+  ctx: AppContext,
+  actor: Actor,
+  user: { id?: string; role: Role },
+  unitId: string,
+): Promise<UnitRow> {
+  const unit = await findUnit(ctx.db, unitId);
+  if (!unit) throw notFoundAt('Unit', 'unitId');
+  authorize(
+    actor,
+    'user.create',
+    { type: 'user', userId: user.id, unitPath: unit.path, role: user.role },
+    'Unit',
+    'unitId',
+  );
+  return unit;
+}
+
 export interface UserQuery {
   role?: Role;
   disabled?: boolean;
@@ -65,12 +98,16 @@ export interface UserQuery {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Users of the subtree at `scopePath`, by e-mail address. */
+/** Users of the subtree of `unitId` (default: the actor's unit), by e-mail address; for the admins over it. */
 export async function listUsers(
   ctx: AppContext,
-  scopePath: string,
-  query: UserQuery,
+  actor: Actor,
+  query: UserQuery & { unitId?: string },
 ): Promise<{ users: UserRow[]; nextCursor: string | null }> {
+  const scope = query.unitId ? await findUnit(ctx.db, query.unitId) : { path: actor.unitPath };
+  if (!scope) throw notFoundAt('Unit', 'unitId');
+  authorize(actor, 'user.list', { type: 'unit', unitPath: scope.path }, 'Unit', query.unitId && 'unitId');
+  const scopePath = scope.path;
   const needle = query.q ? `%${escapeLike(query.q.toLowerCase())}%` : undefined;
   const conditions: (SQL | undefined)[] = [
     like(units.path, `${scopePath}%`),
@@ -124,6 +161,7 @@ export async function createUser(
   input: NewUser,
   ip: string | null,
 ): Promise<UserRow> {
+  await placeIn(ctx, actor, input, input.unitId);
   const email = input.email.toLowerCase();
   const passwordHash = await hashPassword(input.password);
   return orEmailTaken(() =>
@@ -166,7 +204,10 @@ export interface UserPatch {
   disabled?: boolean;
 }
 
-/** Changes a user; disabling ends their sessions at once (their tokens stop working with the flag). */
+/**
+ * Changes a user; disabling ends their sessions at once (their tokens stop working with the flag).
+ * Name and locale are the person's own or an admin's over them; role, unit and access an admin's.
+ */
 export async function updateUser(
   ctx: AppContext,
   actor: Actor,
@@ -174,6 +215,22 @@ export async function updateUser(
   patch: UserPatch,
   ip: string | null,
 ): Promise<UserRow> {
+  const current = await loadUser(ctx, userId);
+  if (patch.role === undefined && patch.unitId === undefined && patch.disabled === undefined)
+    authorize(actor, 'user.profile', userResource(current), 'User');
+  else {
+    authorize(actor, 'user.update', userResource(current), 'User');
+    if (patch.unitId)
+      await placeIn(ctx, actor, { id: current.id, role: patch.role ?? current.role }, patch.unitId);
+    else
+      authorize(
+        actor,
+        'user.create',
+        { ...userResource(current), role: patch.role ?? current.role },
+        'Unit',
+        'unitId',
+      );
+  }
   return ctx.db.transaction(async (tx) => {
     const [user] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
     if (!user) throw notFound('User');
@@ -209,10 +266,10 @@ export async function updateUser(
 }
 
 /**
- * A new password set for someone else: by an admin over them, or (`actor` null) by an operator with
- * `npm run admin:reset-password`. Their sessions end and their API tokens are revoked at once, the
- * failed sign-ins counted against the account are forgotten, and unless `mustChange` is false they
- * must choose a password of their own when they next sign in.
+ * A new password set for someone else: by an admin of a higher rank over them, or (`actor` null) by
+ * an operator with `npm run admin:reset-password`. Their sessions end and their API tokens are
+ * revoked at once, the failed sign-ins counted against the account are forgotten, and unless
+ * `mustChange` is false they must choose a password of their own when they next sign in.
  */
 export async function resetPassword(
   ctx: AppContext,
@@ -222,6 +279,7 @@ export async function resetPassword(
   ip: string | null,
   options: { mustChange?: boolean; via?: 'cli' } = {},
 ): Promise<UserRow> {
+  if (actor) authorize(actor, 'user.credentials', userResource(await loadUser(ctx, userId)), 'User');
   const passwordHash = await hashPassword(password);
   const row = await ctx.db.transaction(async (tx) => {
     const now = ctx.now();
@@ -259,4 +317,28 @@ export async function findUserByEmail(ctx: AppContext, email: string): Promise<U
     .from(users)
     .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
   return row;
+}
+
+/**
+ * The people page: the users of the actor's subtree, the units they see, the units where they may
+ * put people and the roles they may give.
+ */
+export async function userDirectory(
+  ctx: AppContext,
+  actor: Actor,
+  query: { q?: string; cursor?: string; limit: number },
+): Promise<{
+  page: { users: UserRow[]; nextCursor: string | null };
+  units: UnitRow[];
+  placeable: UnitRow[];
+  roles: Role[];
+}> {
+  const [page, units] = await Promise.all([listUsers(ctx, actor, query), listVisibleUnits(ctx, actor)]);
+  const placeable = units.filter(
+    (u) => decide(actor, 'user.create', { type: 'user', unitPath: u.path, role: 'contributor' }) === 'allow',
+  );
+  const roles = ROLES.filter(
+    (role) => decide(actor, 'user.create', { type: 'user', unitPath: actor.unitPath, role }) === 'allow',
+  );
+  return { page, units, placeable, roles };
 }

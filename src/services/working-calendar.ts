@@ -3,10 +3,11 @@ import type { AppContext } from '../context';
 import { uniqueViolation } from '../db/errors';
 import { holidays, units } from '../db/schema';
 import { AppError, notFound } from '../domain/errors';
-import type { Actor } from '../domain/permissions';
+import { type Actor, authorize, decide } from '../domain/permissions';
 import type { HolidayKind } from '../domain/vocabulary';
 import { clockOf, minuteOf } from '../domain/working-time';
 import { recordAudit } from './audit';
+import { listVisibleUnits, loadUnit, type UnitRow } from './units';
 
 /**
  * The settings behind waiting times: each unit's working days and hours and how long a post may wait
@@ -29,7 +30,8 @@ const holidayView = (row: typeof holidays.$inferSelect): HolidayView => ({
 });
 
 /** The days off of one year, in date order. */
-export async function listHolidays(ctx: AppContext, year: number): Promise<HolidayView[]> {
+export async function listHolidays(ctx: AppContext, actor: Actor, year: number): Promise<HolidayView[]> {
+  authorize(actor, 'holiday.read', { type: 'holidays' }, 'Holiday');
   const rows = await ctx.db
     .select()
     .from(holidays)
@@ -44,6 +46,7 @@ export async function addHoliday(
   input: { date: string; name: string; kind: HolidayKind },
   ip: string | null,
 ): Promise<HolidayView> {
+  authorize(actor, 'holiday.manage', { type: 'holidays' }, 'Holiday');
   try {
     return await ctx.db.transaction(async (tx) => {
       const [row] = await tx
@@ -76,6 +79,7 @@ export async function removeHoliday(
   id: string,
   ip: string | null,
 ): Promise<void> {
+  authorize(actor, 'holiday.manage', { type: 'holidays' }, 'Holiday');
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx.delete(holidays).where(eq(holidays.id, id)).returning();
     if (!row) throw notFound('Holiday');
@@ -100,9 +104,22 @@ export interface WorkingHoursView {
   timeZone: string;
 }
 
-export async function loadWorkingHours(ctx: AppContext, unitId: string): Promise<WorkingHoursView> {
-  const [row] = await ctx.db.select().from(units).where(eq(units.id, unitId));
-  if (!row) throw notFound('Unit');
+/** A unit the actor may see, or 404. */
+async function readableUnit(ctx: AppContext, actor: Actor, unitId: string): Promise<UnitRow> {
+  const unit = await loadUnit(ctx, unitId);
+  authorize(actor, 'unit.read', { type: 'unit', unitPath: unit.path }, 'Unit');
+  return unit;
+}
+
+export async function loadWorkingHours(
+  ctx: AppContext,
+  actor: Actor,
+  unitId: string,
+): Promise<WorkingHoursView> {
+  return workingHoursOf(await readableUnit(ctx, actor, unitId));
+}
+
+function workingHoursOf(row: UnitRow): WorkingHoursView {
   return {
     days: [...row.workDays].sort(),
     start: clockOf(row.workStartMinute),
@@ -119,6 +136,8 @@ export async function saveWorkingHours(
   input: { days: number[]; start: string; end: string; reviewWaitMinutes: number },
   ip: string | null,
 ): Promise<WorkingHoursView> {
+  const unit = await loadUnit(ctx, unitId);
+  authorize(actor, 'unit.update', { type: 'unit', unitPath: unit.path }, 'Unit');
   const start = minuteOf(input.start);
   const end = minuteOf(input.end);
   if (start === null || end === null || start >= end)
@@ -149,5 +168,35 @@ export async function saveWorkingHours(
       details: { days, start: input.start, end: input.end, reviewWaitMinutes: input.reviewWaitMinutes },
     });
   });
-  return loadWorkingHours(ctx, unitId);
+  return workingHoursOf(await loadUnit(ctx, unitId));
+}
+
+/** The days off of a year and the working hours of one unit, with what the actor may change. */
+export interface WorkingTime {
+  holidays: HolidayView[];
+  managesHolidays: boolean;
+  /** The units the actor sees, and the shown one. */
+  units: UnitRow[];
+  unit: UnitRow;
+  hours: WorkingHoursView;
+  managesUnit: boolean;
+}
+
+/** The working-time page of a year, for one unit (default: the actor's). */
+export async function workingTime(
+  ctx: AppContext,
+  actor: Actor,
+  options: { year: number; unitId?: string },
+): Promise<WorkingTime> {
+  authorize(actor, 'holiday.read', { type: 'holidays' }, 'Holiday');
+  const units = await listVisibleUnits(ctx, actor);
+  const unit = await readableUnit(ctx, actor, options.unitId ?? actor.unitId);
+  return {
+    holidays: await listHolidays(ctx, actor, options.year),
+    managesHolidays: decide(actor, 'holiday.manage', { type: 'holidays' }) === 'allow',
+    units: units.some((u) => u.id === unit.id) ? units : [unit, ...units],
+    unit,
+    hours: workingHoursOf(unit),
+    managesUnit: decide(actor, 'unit.update', { type: 'unit', unitPath: unit.path }) === 'allow',
+  };
 }

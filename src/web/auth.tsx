@@ -4,15 +4,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
 import { EMAIL_TOPICS, type EmailTopic } from '../domain/notices';
-import { atLeast, authorize } from '../domain/permissions';
+import { atLeast } from '../domain/permissions';
 import { LOCALES, type Locale } from '../domain/vocabulary';
-import { cookieOptions, requireActor, SESSION_COOKIE } from '../http/auth';
+import { cookieOptions, requireActor, SESSION_COOKIE, sayWhenToRetry } from '../http/auth';
 import { randomToken } from '../infra/crypto';
 import { newPassword } from '../schemas/org';
-import { changePassword, LoginThrottled, login, logout, SESSION_MAX_MS } from '../services/auth';
+import { changePassword, login, logout, SESSION_MAX_MS } from '../services/auth';
 import { loadNoticeSettings, type NoticeSettings, saveNoticeSettings } from '../services/notifications';
 import { updateUser } from '../services/users';
-import { Alert, Csrf, Field } from './components';
+import { Alert, Csrf, Field, PasswordField } from './components';
 import { useEnv } from './env';
 import { localPath, parseForm, type WebOptions } from './kit';
 import { Layout } from './layout';
@@ -43,9 +43,7 @@ function LoginPage(props: { nonce: string; next: string; email?: string; error?:
             value={props.email ?? ''}
           />
         </Field>
-        <Field id="password" label={t.login.password}>
-          <input id="password" name="password" type="password" autoComplete="current-password" required />
-        </Field>
+        <PasswordField id="password" label={t.login.password} kind="current" />
         <button type="submit" class="button primary">
           {t.login.submit}
         </button>
@@ -131,30 +129,19 @@ function AccountPage(props: {
         <h2>{t.account.password}</h2>
         <form method="post" action="/account/password">
           <Csrf />
-          <Field id="currentPassword" label={t.account.currentPassword} errors={props.errors}>
-            <input
-              id="currentPassword"
-              name="currentPassword"
-              type="password"
-              autoComplete="current-password"
-              required
-            />
-          </Field>
-          <Field
+          <PasswordField
+            id="currentPassword"
+            label={t.account.currentPassword}
+            errors={props.errors}
+            kind="current"
+          />
+          <PasswordField
             id="newPassword"
             label={t.account.newPassword}
             hint={t.account.passwordHint}
             errors={props.errors}
-          >
-            <input
-              id="newPassword"
-              name="newPassword"
-              type="password"
-              autoComplete="new-password"
-              minLength={12}
-              required
-            />
-          </Field>
+            kind="new"
+          />
           <button type="submit" class="button primary">
             {t.account.changePassword}
           </button>
@@ -254,7 +241,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
         const target = localPath(next, '/', ctx.config.publicUrl);
         return reply.redirect(target === '/' ? home : target, 303);
       } catch (error) {
-        if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+        sayWhenToRetry(reply, error);
         if (!isUserError(error)) throw error;
         const env = await kit.env(request, reply);
         return retry(problemText(env.t, error), error.status);
@@ -285,7 +272,7 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     async (request, reply) => {
       const actor = requireActor(request);
       const env = await kit.env(request, reply);
-      const settings = await loadNoticeSettings(ctx, actor.userId);
+      const settings = await loadNoticeSettings(ctx, actor);
       return kit.page(
         request,
         reply,
@@ -312,16 +299,15 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
       const given = request.body.topics;
       const wanted = new Set<EmailTopic>(given === undefined ? [] : Array.isArray(given) ? given : [given]);
       // A topic not offered on the form (a contributor's reviewing topics) keeps its setting.
-      const current = await loadNoticeSettings(ctx, actor.userId);
+      const current = await loadNoticeSettings(ctx, actor);
       const offered = atLeast(actor, 'reviewer') ? EMAIL_TOPICS : OFFICE_TOPICS;
       const optOuts = EMAIL_TOPICS.filter((topic) =>
         offered.includes(topic) ? !wanted.has(topic) : current.emailOptOuts.includes(topic),
       );
-      await saveNoticeSettings(ctx, actor.userId, {
+      await saveNoticeSettings(ctx, actor, {
         emailOptOuts: optOuts,
         dailyDigest: atLeast(actor, 'reviewer') ? request.body.dailyDigest === 'on' : current.dailyDigest,
         weeklyDigest: atLeast(actor, 'reviewer') ? request.body.weeklyDigest === 'on' : current.weeklyDigest,
@@ -338,12 +324,6 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(
-        actor,
-        'user.profile',
-        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
-        'User',
-      );
       const locale: Locale = request.body.locale;
       await updateUser(ctx, actor, actor.userId, { locale }, request.ip);
       return reply.redirect('/account?ok=saved', 303);
@@ -365,21 +345,15 @@ export const authPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit })
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(
-        actor,
-        'user.profile',
-        { type: 'user', userId: actor.userId, unitPath: actor.unitPath, role: actor.role },
-        'User',
-      );
       try {
         const input = parseForm(z.object({ currentPassword: z.string().min(1), newPassword }), request.body);
         await changePassword(ctx, actor, input, request.ip);
         return reply.redirect('/account?ok=passwordChanged', 303);
       } catch (error) {
-        if (error instanceof LoginThrottled) reply.header('retry-after', String(error.retryAfter));
+        sayWhenToRetry(reply, error);
         if (!isUserError(error)) throw error;
         const env = await kit.env(request, reply);
-        const settings = await loadNoticeSettings(ctx, actor.userId);
+        const settings = await loadNoticeSettings(ctx, actor);
         return kit.page(
           request,
           reply,

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JSX } from 'preact';
 import { z } from 'zod';
 import type { DeliveryEvent } from '../domain/delivery-machine';
-import { authorize } from '../domain/permissions';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { blackoutsOver, type ChannelBlackout } from '../services/blackouts';
@@ -303,7 +302,6 @@ export const calendarRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { k
 
   app.get('/calendar', { schema: { hide: true, querystring: calendarQuery } }, async (request, reply) => {
     const actor = requireActor(request);
-    authorize(actor, 'unit.read', { type: 'unit', unitPath: actor.unitPath }, 'Unit');
     const env = await kit.env(request, reply);
     const { zone } = env;
     const view: View = request.query.view ?? 'week';

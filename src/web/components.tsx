@@ -2,8 +2,9 @@ import { type ComponentChildren, cloneElement, isValidElement } from 'preact';
 import type { FieldError } from '../domain/errors';
 import type { ValidationIssue } from '../domain/rendering';
 import type { DeliveryStatus, Platform, PostStatus } from '../domain/vocabulary';
+import { PASSWORD_MIN_LENGTH } from '../schemas/org';
 import { useEnv } from './env';
-import { formatDateTime, zoneLabel } from './time';
+import { formatDateTime, ZONES, zoneLabel } from './time';
 
 /** Building blocks shared by the pages. Everything here renders through Preact, which escapes. */
 
@@ -127,6 +128,33 @@ export function Field(props: {
   );
 }
 
+/**
+ * A password in its field: the person's `current` one (sign-in, a check before a change) or a `new`
+ * one, which the browser may suggest and which must be long enough.
+ */
+export function PasswordField(props: {
+  id: string;
+  name?: string;
+  label: string;
+  hint?: string;
+  errors?: FieldError[];
+  field?: string;
+  kind: 'current' | 'new';
+}) {
+  return (
+    <Field id={props.id} label={props.label} hint={props.hint} errors={props.errors} field={props.field}>
+      <input
+        id={props.id}
+        name={props.name ?? props.id}
+        type="password"
+        autoComplete={`${props.kind}-password`}
+        minLength={props.kind === 'new' ? PASSWORD_MIN_LENGTH : undefined}
+        required
+      />
+    </Field>
+  );
+}
+
 /** A one-button form that posts to `action` (retry, cancel, sign out…). */
 export function ActionButton(props: {
   action: string;
@@ -194,9 +222,6 @@ export function ChannelFilter(props: { channels: { id: string; name: string }[];
     </div>
   );
 }
-
-/** The organisation's time zones (WIB, WITA, WIT), offered wherever a unit or a channel picks one. */
-const ZONES = ['Asia/Jakarta', 'Asia/Pontianak', 'Asia/Makassar', 'Asia/Jayapura'];
 
 /** A time-zone picker; `emptyLabel` offers "inherit" as an empty choice, and an unlisted current zone stays selectable. */
 export function ZoneSelect(props: { id: string; name?: string; value?: string; emptyLabel?: string }) {

@@ -16,7 +16,7 @@ import {
   listDeliveries,
   retryDelivery,
 } from '../services/deliveries';
-import { listVisibleUnits } from '../services/units';
+import { listUnits } from '../services/units';
 import {
   ActionButton,
   ChannelFilter,
@@ -63,7 +63,7 @@ export function deliveryActions(
 
 /** Unit paths by id and channels by id, as the actor sees them: what `deliveryActions` decides on. */
 export async function deliveryContext(ctx: AppContext, actor: Actor) {
-  const [units, channels] = await Promise.all([listVisibleUnits(ctx, actor), listChannels(ctx, actor, {})]);
+  const [units, channels] = await Promise.all([listUnits(ctx, actor), listChannels(ctx, actor, {})]);
   return {
     paths: new Map(units.map((u) => [u.id, u.path])),
     channels: new Map(channels.map((c) => [c.id, c])),
@@ -303,32 +303,21 @@ export const deliveryPages: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
 
   const idParams = z.strictObject({ id: z.uuid() });
 
-  app.post(
-    '/deliveries/:id/retry',
-    { schema: { hide: true, params: idParams, body: actionForm } },
-    (request, reply) =>
-      step(request, reply, request.body.back, 'retried', (actor) =>
-        retryDelivery(ctx, actor, request.params.id, request.body.version),
-      ),
-  );
-
-  app.post(
-    '/deliveries/:id/cancel',
-    { schema: { hide: true, params: idParams, body: actionForm } },
-    (request, reply) =>
-      step(request, reply, request.body.back, 'cancelled', (actor) =>
-        cancelDelivery(ctx, actor, request.params.id, request.body.version),
-      ),
-  );
-
-  app.post(
-    '/deliveries/:id/confirm-retracted',
-    { schema: { hide: true, params: idParams, body: actionForm } },
-    (request, reply) =>
-      step(request, reply, request.body.back, 'retractionConfirmed', (actor) =>
-        confirmRetracted(ctx, actor, request.params.id, request.body.version),
-      ),
-  );
+  // The steps that take nothing but the delivery's version.
+  const versionSteps = [
+    ['retry', 'retried', retryDelivery],
+    ['cancel', 'cancelled', cancelDelivery],
+    ['confirm-retracted', 'retractionConfirmed', confirmRetracted],
+  ] as const;
+  for (const [action, ok, run] of versionSteps)
+    app.post(
+      `/deliveries/:id/${action}`,
+      { schema: { hide: true, params: idParams, body: actionForm } },
+      (request, reply) =>
+        step(request, reply, request.body.back, ok, (actor) =>
+          run(ctx, actor, request.params.id, request.body.version),
+        ),
+    );
 
   app.post(
     '/deliveries/:id/confirm',

@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import type { Locale } from '../domain/vocabulary';
-import type { RequestActor } from '../http/auth';
+import type { SignedInActor } from '../services/auth';
 import type { Messages } from './i18n/index';
 
 /** What every component of a page may read: the viewer, their language, time zone and the CSRF token. */
@@ -10,7 +10,7 @@ export interface PageEnv {
   locale: Locale;
   /** The viewer's unit time zone (Asia/Jakarta for signed-out visitors). */
   zone: string;
-  actor: RequestActor | null;
+  actor: SignedInActor | null;
   /** The session's CSRF token, for forms (`_csrf`) and the JSON API (x-csrf-token). */
   csrf: string | null;
   /** The request path, to mark the current place in the navigation. */

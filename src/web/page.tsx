@@ -7,7 +7,7 @@ import { AppError, type FieldError } from '../domain/errors';
 import { LOCALES, type Locale } from '../domain/vocabulary';
 import { csrfTokenFor } from '../http/auth';
 import { activeBlackoutsOver } from '../services/blackouts';
-import { listNotifications } from '../services/notifications';
+import { notificationsOf } from '../services/notifications';
 import { Env, type PageEnv } from './env';
 import { type Messages, messagesFor } from './i18n/index';
 
@@ -48,9 +48,7 @@ export async function pageEnv(
       });
     } else if (isLocale(request.cookies[LANG_COOKIE])) locale = request.cookies[LANG_COOKIE] as Locale;
   }
-  const unread = actor
-    ? (await listNotifications(ctx, actor.userId, { unreadOnly: true, limit: 1 })).unread
-    : 0;
+  const unread = actor ? (await notificationsOf(ctx, actor, { unreadOnly: true, limit: 1 })).unread : 0;
   const blackouts = actor
     ? (await activeBlackoutsOver(ctx, actor)).map(({ reason, endsAt }) => ({ reason, endsAt }))
     : [];

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../domain/errors';
-import { authorize } from '../domain/permissions';
 import { requireActor } from '../http/auth';
-import { loadChannel } from '../services/channels';
+import { readableChannel } from '../services/channels';
 import { listSandboxPosts, type SandboxPost } from '../services/sandbox-timeline';
 import { ExternalLink, Time } from './components';
 import { useEnv } from './env';
@@ -63,9 +62,7 @@ export const sandboxRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { ki
     '/sandbox/:channelId',
     { schema: { hide: true, params: z.strictObject({ channelId: z.uuid() }) } },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { channel, unitPath } = await loadChannel(ctx.db, request.params.channelId);
-      authorize(actor, 'channel.read', { type: 'channel', unitPath }, 'Channel');
+      const { channel } = await readableChannel(ctx, requireActor(request), request.params.channelId);
       if (channel.platform !== 'sandbox') throw notFound('Channel');
       const posts = await listSandboxPosts(ctx.db, channel.id);
       const env = await kit.env(request, reply);

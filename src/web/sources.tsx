@@ -8,6 +8,14 @@ import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
 import { type ActingUser, metaAccount, type OAuthProvider } from '../services/channels';
 import {
+  createRule,
+  deleteRule,
+  ruleChannels,
+  rulesOfSources,
+  type SourceRuleView,
+  updateRule,
+} from '../services/source-rules';
+import {
   createSource,
   deleteSource,
   lendingChannels,
@@ -27,6 +35,14 @@ import type { Messages } from './i18n/index';
 import { blank, parseForm, type WebOptions } from './kit';
 import { Layout } from './layout';
 import { fieldErrorsOf, isFormError, noticeOf, problemText } from './page';
+import {
+  type RuleChannel,
+  type RuleFormState,
+  ruleFormBody,
+  ruleFormValues,
+  ruleInputOf,
+  SourceRules,
+} from './source-rules';
 
 /**
  * Ingest: the office's own accounts (on every platform with a reader, a website's RSS or Atom feed)
@@ -94,6 +110,12 @@ function SourceEntry(props: {
   /** They and the admins above: pause and remove. */
   controls: boolean;
   pollMinutes: number;
+  /** Its auto-approval rules, and whether the viewer may set them (reviewers of its office and above). */
+  rules: SourceRuleView[];
+  channelNames: Map<string, string>;
+  setsRules: boolean;
+  ruleChannels: RuleChannel[];
+  ruleForm?: RuleFormState;
 }) {
   const { t } = useEnv();
   const { source } = props;
@@ -167,6 +189,14 @@ function SourceEntry(props: {
           </button>
         </form>
       ) : null}
+      <SourceRules
+        sourceId={source.id}
+        rules={props.rules}
+        channelNames={props.channelNames}
+        manages={props.setsRules}
+        channels={props.ruleChannels}
+        form={props.ruleForm}
+      />
     </li>
   );
 }
@@ -327,11 +357,16 @@ function SourcesPage(props: {
   /** The Pages a Meta sign-in manages, when it manages several. */
   pages?: { pageId: string; name: string; instagram: string | null }[];
   httpsCallback: boolean;
+  rules: Map<string, SourceRuleView[]>;
+  channelNames: Map<string, string>;
+  /** The channels the viewer's rules may approve to. */
+  ruleChannels: RuleChannel[];
+  ruleForm?: RuleFormState;
 }) {
   const { t, actor } = useEnv();
   const values = props.values ?? {};
   const unitOf = new Map(props.units.map((u) => [u.id, u]));
-  const may = (source: SourceView, action: 'source.manage' | 'source.control') => {
+  const may = (source: SourceView, action: 'source.manage' | 'source.control' | 'source.rules') => {
     const unitPath = unitOf.get(source.unitId)?.path;
     return (
       actor !== null &&
@@ -351,6 +386,11 @@ function SourcesPage(props: {
             manages={may(source, 'source.manage')}
             controls={may(source, 'source.control')}
             pollMinutes={props.pollMinutes[source.kind]}
+            rules={props.rules.get(source.id) ?? []}
+            channelNames={props.channelNames}
+            setsRules={may(source, 'source.rules')}
+            ruleChannels={props.ruleChannels}
+            ruleForm={props.ruleForm}
           />
         ))}
       </ul>
@@ -392,6 +432,7 @@ interface SourcesPageExtra {
   errors?: FieldError[];
   values?: SourceFormValues;
   pages?: { pageId: string; name: string; instagram: string | null }[];
+  ruleForm?: RuleFormState;
   status?: number;
 }
 
@@ -433,11 +474,16 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
 
   const showList = async (request: FastifyRequest, reply: FastifyReply, extra: SourcesPageExtra = {}) => {
     const actor = requireActor(request);
-    const [sources, units, channels] = await Promise.all([
+    const [sources, units, channels, targets] = await Promise.all([
       listSources(ctx, actor, {}),
       listVisibleUnits(ctx, actor),
       lendingChannels(ctx, actor.unitId),
+      ruleChannels(ctx, actor),
     ]);
+    const { rules, channelNames } = await rulesOfSources(
+      ctx,
+      sources.map((source) => source.id),
+    );
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -454,6 +500,9 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         kinds={offeredSourceKinds(ctx)}
         channels={channels}
         httpsCallback={ctx.config.publicUrl.startsWith('https://')}
+        rules={rules}
+        channelNames={channelNames}
+        ruleChannels={targets}
         {...extra}
       />,
       extra.status ?? 200,
@@ -711,5 +760,82 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     { schema: { hide: true, params: idParams, body: csrfOnly } },
     (request, reply) =>
       change(request, reply, request.params.id, 'sourceDeleted', (who, id) => deleteSource(ctx, who, id)),
+  );
+  // Auto-approval rules: each form answers with the page at the rule (`#rule-<id>`), or the refused
+  // form again with its problems next to its fields.
+
+  const ruleParams = z.strictObject({ id: z.uuid(), ruleId: z.uuid() });
+
+  const ruleChange = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    formKey: string,
+    body: z.infer<typeof ruleFormBody> | null,
+    work: (who: ActingUser) => Promise<{ ok: keyof Messages['notices']; anchor: string }>,
+  ) => {
+    const actor = requireActor(request);
+    try {
+      const { ok, anchor } = await work({ actor, ip: request.ip });
+      return reply.redirect(`/sources?ok=${ok}#${anchor}`, 303);
+    } catch (error) {
+      if (!isFormError(error)) throw error;
+      const env = await kit.env(request, reply);
+      return showList(request, reply, {
+        error: problemText(env.t, error),
+        ruleForm: body
+          ? { key: formKey, values: ruleFormValues(body), errors: fieldErrorsOf(env.t, error) }
+          : undefined,
+        status: error.status,
+      });
+    }
+  };
+
+  app.post(
+    '/sources/:id/rules',
+    { schema: { hide: true, params: idParams, body: ruleFormBody } },
+    (request, reply) =>
+      ruleChange(request, reply, `new-${request.params.id}`, request.body, async (who) => {
+        const rule = await createRule(ctx, who, request.params.id, ruleInputOf(request.body));
+        return { ok: 'ruleCreated', anchor: `rule-${rule.id}` };
+      }),
+  );
+
+  app.post(
+    '/sources/:id/rules/:ruleId',
+    { schema: { hide: true, params: ruleParams, body: ruleFormBody } },
+    (request, reply) =>
+      ruleChange(request, reply, request.params.ruleId, request.body, async (who) => {
+        const { id, ruleId } = request.params;
+        await updateRule(ctx, who, id, ruleId, ruleInputOf(request.body));
+        return { ok: 'ruleSaved', anchor: `rule-${ruleId}` };
+      }),
+  );
+
+  app.post(
+    '/sources/:id/rules/:ruleId/pause',
+    {
+      schema: {
+        hide: true,
+        params: ruleParams,
+        body: z.strictObject({ _csrf: z.string().max(200), paused: flag }),
+      },
+    },
+    (request, reply) =>
+      ruleChange(request, reply, request.params.ruleId, null, async (who) => {
+        const { id, ruleId } = request.params;
+        const paused = request.body.paused === 'true';
+        await updateRule(ctx, who, id, ruleId, { paused });
+        return { ok: paused ? 'rulePaused' : 'ruleResumed', anchor: `rule-${ruleId}` };
+      }),
+  );
+
+  app.post(
+    '/sources/:id/rules/:ruleId/delete',
+    { schema: { hide: true, params: ruleParams, body: csrfOnly } },
+    (request, reply) =>
+      ruleChange(request, reply, request.params.ruleId, null, async (who) => {
+        await deleteRule(ctx, who, request.params.id, request.params.ruleId);
+        return { ok: 'ruleDeleted', anchor: `source-${request.params.id}` };
+      }),
   );
 };

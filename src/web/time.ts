@@ -12,6 +12,9 @@ const INDONESIAN_ZONES: Record<string, string> = {
   'Asia/Jayapura': 'WIT',
 };
 
+/** The organisation's time zones (WIB, WITA, WIT), offered wherever a unit or a channel picks one. */
+export const ZONES = Object.keys(INDONESIAN_ZONES);
+
 /** WIB / WITA / WIT for Indonesia's zones; elsewhere the offset ("GMT+9"). */
 export function zoneLabel(zone: string, at: Date = new Date()): string {
   const known = INDONESIAN_ZONES[zone];

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFoundAt } from '../domain/errors';
-import { authorize } from '../domain/permissions';
 import { LOCALES, type Platform } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { nationalPressUnit } from '../services/press';
 import {
   type TransparencyMonth,
   transparencyMonths,
   transparencySettings,
+  transparencySwitches,
   updateTransparencySettings,
 } from '../services/transparency';
 import { Csrf, PlatformName } from './components';
@@ -129,21 +128,11 @@ export const transparencyRoutes: FastifyPluginAsyncZod<WebOptions> = async (app,
     },
   );
 
-  /** Only those who may change the national unit (its admins) see or change the switches. */
-  async function requireNationalAdmin(request: Parameters<typeof requireActor>[0]) {
-    const actor = requireActor(request);
-    const national = await nationalPressUnit(ctx);
-    if (!national) throw notFoundAt('Unit', 'unit');
-    authorize(actor, 'unit.update', { type: 'unit', unitPath: national.path }, 'Unit');
-    return actor;
-  }
-
   app.get(
     '/admin/transparency',
     { schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) } },
     async (request, reply) => {
-      await requireNationalAdmin(request);
-      const settings = await transparencySettings(ctx);
+      const settings = await transparencySwitches(ctx, requireActor(request));
       const env = await kit.env(request, reply);
       return kit.page(
         request,
@@ -171,10 +160,9 @@ export const transparencyRoutes: FastifyPluginAsyncZod<WebOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const actor = await requireNationalAdmin(request);
       await updateTransparencySettings(
         ctx,
-        actor,
+        requireActor(request),
         { page: request.body.page === 'on', internal: request.body.internal === 'on' },
         request.ip,
       );

@@ -2,39 +2,29 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../domain/errors';
-import { authorize, decide } from '../domain/permissions';
 import { HOLIDAY_KINDS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { calendarDate, clockTime, holidayName, reviewWaitMinutes } from '../schemas/working-time';
-import { listVisibleUnits, loadUnit, type UnitRow } from '../services/units';
 import {
   addHoliday,
-  type HolidayView,
-  listHolidays,
-  loadWorkingHours,
   removeHoliday,
   saveWorkingHours,
-  type WorkingHoursView,
+  type WorkingTime,
+  workingTime,
 } from '../services/working-calendar';
 import { ActionButton, Csrf, Field } from './components';
 import { useEnv } from './env';
 import { many, parseForm, type WebOptions } from './kit';
 import { AdminNav, Layout } from './layout';
-import { fieldErrorsOf, isUserError, noticeOf, problemText } from './page';
+import { fieldErrorsOf, isFormError, noticeOf, problemText } from './page';
 
 /**
  * Working hours and days off: the organisation's holiday list (the national admins keep it) and a
  * unit's working days, hours and waiting limit (its admins, and those above, set them).
  */
 
-interface PageProps {
+interface PageProps extends WorkingTime {
   year: number;
-  holidays: HolidayView[];
-  managesHolidays: boolean;
-  units: UnitRow[];
-  unit: UnitRow;
-  hours: WorkingHoursView;
-  managesUnit: boolean;
   notice?: string | null;
   error?: string | null;
   errors?: FieldError[];
@@ -195,12 +185,8 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
       status?: number;
     },
   ) => {
-    const actor = requireActor(request);
-    authorize(actor, 'holiday.read', { type: 'holidays' }, 'Holiday');
-    const units = await listVisibleUnits(ctx, actor);
-    const unit = options.unitId ? await loadUnit(ctx, options.unitId) : await loadUnit(ctx, actor.unitId);
-    authorize(actor, 'unit.read', { type: 'unit', unitPath: unit.path }, 'Unit');
     const year = options.year ?? ctx.now().getUTCFullYear();
+    const data = await workingTime(ctx, requireActor(request), { year, unitId: options.unitId });
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -208,12 +194,7 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
       env,
       <WorkingTimePage
         year={year}
-        holidays={await listHolidays(ctx, year)}
-        managesHolidays={decide(actor, 'holiday.manage', { type: 'holidays' }) === 'allow'}
-        units={units.some((u) => u.id === unit.id) ? units : [unit, ...units]}
-        unit={unit}
-        hours={await loadWorkingHours(ctx, unit.id)}
-        managesUnit={decide(actor, 'unit.update', { type: 'unit', unitPath: unit.path }) === 'allow'}
+        {...data}
         notice={options.notice}
         error={options.error}
         errors={options.errors}
@@ -222,7 +203,7 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
     );
   };
 
-  /** Runs a change; a refusal by the rules shows the page again with the reasons. */
+  /** Runs a change; a refusal by the rules shows the page again with the reasons (a refusal of the person is the error page's). */
   const change = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -234,7 +215,7 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
       await work();
       return reply.redirect(done, 303);
     } catch (error) {
-      if (!isUserError(error) || (error.status === 404 && !error.errors)) throw error;
+      if (!isFormError(error)) throw error;
       const env = await kit.env(request, reply);
       return show(request, reply, {
         unitId,
@@ -273,7 +254,6 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'holiday.manage', { type: 'holidays' }, 'Holiday');
       const year = Number(request.body.date.slice(0, 4));
       return change(
         request,
@@ -305,9 +285,7 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      authorize(actor, 'holiday.manage', { type: 'holidays' }, 'Holiday');
-      await removeHoliday(ctx, actor, request.params.id, request.ip);
+      await removeHoliday(ctx, requireActor(request), request.params.id, request.ip);
       return reply.redirect('/admin/working-time?ok=saved', 303);
     },
   );
@@ -329,9 +307,8 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
     },
     async (request, reply) => {
       const actor = requireActor(request);
-      const unit = await loadUnit(ctx, request.params.id);
-      authorize(actor, 'unit.update', { type: 'unit', unitPath: unit.path }, 'Unit');
-      return change(request, reply, `/admin/working-time?ok=saved&unit=${unit.id}`, unit.id, async () => {
+      const unitId = request.params.id;
+      return change(request, reply, `/admin/working-time?ok=saved&unit=${unitId}`, unitId, async () => {
         const input = parseForm(
           z.object({
             days: z.array(z.coerce.number().int().min(1).max(7)).min(1).max(7),
@@ -341,7 +318,7 @@ export const workingTimePages: FastifyPluginAsyncZod<WebOptions> = async (app, {
           }),
           { ...request.body, days: many(request.body.days) },
         );
-        await saveWorkingHours(ctx, actor, unit.id, input, request.ip);
+        await saveWorkingHours(ctx, actor, unitId, input, request.ip);
       });
     },
   );

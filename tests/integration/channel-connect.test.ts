@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../src/db/schema';
-import { createGraphFake, type GraphFake } from '../fakes/meta';
+import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
 import { createFakeX, type FakeX } from '../fakes/x';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { seedTestOrg, type TestOrg } from '../helpers/org';

@@ -1,17 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { channels, deliveries } from '../../src/db/schema';
-import { createTestContext, type TestContext, testRedisTarget } from '../helpers/context';
+import { createTestContext, type TestContext } from '../helpers/context';
 import { type CrashChannel, type CrashPlatform, startCrashPlatforms } from '../helpers/crash-platforms';
 import { testDrivers } from '../helpers/db';
 import { eventually, insertDeliveries, setChannelCredentials, statusCounts } from '../helpers/engine';
 import type { LedgerAdapterOptions } from '../helpers/ledger-platform';
 import { seedTestOrg } from '../helpers/org';
 import { insertChannel } from '../helpers/posts';
-import { REPO_ROOT } from '../helpers/process';
+import { engineWorkerEnv, workerPool } from '../helpers/worker-pool';
 
 /**
  * Exactly once under crashes: three worker processes publish 2,000 deliveries across every platform,
@@ -35,38 +33,10 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
   let t: TestContext;
   let platforms: CrashPlatform[] = [];
   const channelsById = new Map<string, CrashChannel>();
-  const children = new Set<ChildProcess>();
-  const names = new Map<ChildProcess, string>();
+  const workers = workerPool();
   /** When each killed worker (by name) was killed. */
   const killedAt = new Map<string, number>();
   let workerEnv: Record<string, string>;
-  const output: string[] = [];
-
-  function spawnWorker(): Promise<ChildProcess> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join('tests', 'helpers', 'engine-worker.ts')],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...workerEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    return new Promise((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        const ready = /engine worker ready as (\S+)/.exec(chunk.toString());
-        if (!ready) return;
-        names.set(child, ready[1]!);
-        resolve(child);
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`worker exited (${code}) before it was ready: ${output.join('')}`)),
-      );
-    });
-  }
 
   beforeAll(async () => {
     platforms = await startCrashPlatforms();
@@ -95,19 +65,11 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
         reconcile: platform.reconcile,
         baseUrl: platform.ledger!.fake.url,
       }));
-    workerEnv = {
-      ...env,
-      ...Object.assign({}, ...platforms.map((platform) => platform.env)),
-      NODE_ENV: 'test',
-      DATABASE_URL: t.database.url!,
-      GAUNG_REDIS_PREFIX: t.config.GAUNG_REDIS_PREFIX,
-      GAUNG_SECRET_KEY: t.config.GAUNG_SECRET_KEY!,
-      GAUNG_DATA_DIR: t.config.GAUNG_DATA_DIR,
-      GAUNG_PUBLIC_URL: t.config.publicUrl,
-      GAUNG_ALLOW_PRIVATE_URLS: '1',
-      GAUNG_TEST_REDIS: JSON.stringify(testRedisTarget().options),
-      GAUNG_TEST_LEDGERS: JSON.stringify(ledgers),
-    };
+    workerEnv = engineWorkerEnv(
+      t,
+      { ...env, ...Object.assign({}, ...platforms.map((platform) => platform.env)) },
+      ledgers,
+    );
 
     const channelIds: string[] = [];
     for (const platform of platforms)
@@ -135,33 +97,25 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(
-      [...children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await workers.killAll();
     await t?.close();
     for (const platform of platforms) await platform.stop();
   });
 
   it('publishes every delivery exactly once through 20 SIGKILLs', async () => {
-    await Promise.all(Array.from({ length: WORKERS }, () => spawnWorker()));
+    await Promise.all(Array.from({ length: WORKERS }, () => workers.spawn(workerEnv)));
     let kills = 0;
     while (kills < KILLS) {
       await new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 1_500));
       // Only workers that said their name: a claim is checked against the name of the worker killed.
-      const alive = [...children].filter((child) => names.has(child));
+      const alive = workers.running().filter((child) => workers.nameOf(child) !== undefined);
       const victim = alive[Math.floor(Math.random() * alive.length)];
       if (!victim) continue;
       victim.kill('SIGKILL');
-      killedAt.set(names.get(victim)!, Date.now());
+      killedAt.set(workers.nameOf(victim)!, Date.now());
       kills += 1;
       // Keep the pool at strength; the replacement starts while the victim's claims are still leased.
-      void spawnWorker().catch(() => {});
+      void workers.spawn(workerEnv).catch(() => {});
     }
     expect(kills).toBe(KILLS);
 

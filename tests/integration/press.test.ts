@@ -11,7 +11,7 @@ import { testDrivers } from '../helpers/db';
 import { solidImage, uploadMedia } from '../helpers/media';
 import { seedTestOrg, type TestOrg, type UnitKey } from '../helpers/org';
 import { insertChannel } from '../helpers/posts';
-import { insertReportedPost } from '../helpers/reports';
+import { type HistoryDelivery, insertReportedPost } from '../helpers/reports';
 
 /**
  * The press room per unit: the national one lists everything, a region's its offices, an office's its
@@ -36,6 +36,23 @@ describe.each(testDrivers())('the press room on %s', (driver) => {
   const slug = {} as Record<UnitKey, string>;
   const post = {} as Record<'a1' | 'a2' | 'b1' | 'sandboxOnly' | 'failedOnly' | 'draft', string>;
   let photoWidth: number;
+
+  /** A post of an office's contributor; with deliveries, approved 30 minutes after it was submitted. */
+  const officePost = async (
+    unit: UnitKey,
+    body: string,
+    submittedAt: string,
+    published?: { deliveries: HistoryDelivery[]; mediaId?: string },
+  ) =>
+    (
+      await insertReportedPost(t.ctx, {
+        unit: org.units[unit],
+        author: org.user(unit, 'contributor'),
+        body,
+        submittedAt: at(submittedAt),
+        ...(published ? { decision: { after: 30, to: 'approved' as const }, ...published } : {}),
+      })
+    ).postId;
 
   beforeAll(async () => {
     t = await createTestApp(driver, { now: () => new Date('2031-03-20T00:00:00Z') });
@@ -71,74 +88,47 @@ describe.each(testDrivers())('the press room on %s', (driver) => {
     });
     expect(uploaded.statusCode, uploaded.body).toBe(201);
 
-    const a1 = org.user('officeA1', 'contributor');
-    post.a1 = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeA1,
-        author: a1,
-        body: 'Pelayanan paspor simpatik di Kantor A1 hari ini',
-        submittedAt: at('2031-03-03T01:00:00Z'),
-        decision: { after: 30, to: 'approved' },
-        mediaId: uploaded.json().id,
+    const mediaId = uploaded.json().id;
+    post.a1 = await officePost(
+      'officeA1',
+      'Pelayanan paspor simpatik di Kantor A1 hari ini',
+      '2031-03-03T01:00:00Z',
+      {
+        mediaId,
         deliveries: [
           { channelId: natTg, publishedAt: at('2031-03-03T05:00:00Z') },
           { channelId: natX, publishedAt: at('2031-03-03T06:00:00Z') },
           { channelId: sandbox, publishedAt: at('2031-03-03T04:00:00Z') },
         ],
-      })
-    ).postId;
-    post.a2 = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeA2,
-        author: org.user('officeA2', 'contributor'),
-        body: 'Operasi gabungan pengawasan orang asing di Kantor A2',
-        submittedAt: at('2031-03-05T01:00:00Z'),
-        decision: { after: 30, to: 'approved' },
+      },
+    );
+    post.a2 = await officePost(
+      'officeA2',
+      'Operasi gabungan pengawasan orang asing di Kantor A2',
+      '2031-03-05T01:00:00Z',
+      {
         deliveries: [{ channelId: natX, publishedAt: at('2031-03-05T09:00:00Z') }],
-      })
-    ).postId;
-    post.b1 = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeB1,
-        author: org.user('officeB1', 'contributor'),
-        body: 'Layanan paspor keliling di Kantor B1',
-        submittedAt: at('2031-03-10T01:00:00Z'),
-        decision: { after: 30, to: 'approved' },
-        deliveries: [{ channelId: regMa, publishedAt: at('2031-03-10T03:00:00Z') }],
-      })
-    ).postId;
-    post.sandboxOnly = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeA1,
-        author: a1,
-        body: 'Hanya uji coba di sandbox dan webhook',
-        submittedAt: at('2031-03-11T01:00:00Z'),
-        decision: { after: 30, to: 'approved' },
-        mediaId: uploaded.json().id,
+      },
+    );
+    post.b1 = await officePost('officeB1', 'Layanan paspor keliling di Kantor B1', '2031-03-10T01:00:00Z', {
+      deliveries: [{ channelId: regMa, publishedAt: at('2031-03-10T03:00:00Z') }],
+    });
+    post.sandboxOnly = await officePost(
+      'officeA1',
+      'Hanya uji coba di sandbox dan webhook',
+      '2031-03-11T01:00:00Z',
+      {
+        mediaId,
         deliveries: [
           { channelId: sandbox, publishedAt: at('2031-03-11T03:00:00Z') },
           { channelId: webhook, publishedAt: at('2031-03-11T03:00:00Z') },
         ],
-      })
-    ).postId;
-    post.failedOnly = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeA1,
-        author: a1,
-        body: 'Gagal terbit di X',
-        submittedAt: at('2031-03-12T01:00:00Z'),
-        decision: { after: 30, to: 'approved' },
-        deliveries: [{ channelId: natX, publishedAt: at('2031-03-12T03:00:00Z'), status: 'failed' }],
-      })
-    ).postId;
-    post.draft = (
-      await insertReportedPost(t.ctx, {
-        unit: org.units.officeA1,
-        author: a1,
-        body: 'Masih menunggu keputusan',
-        submittedAt: at('2031-03-12T01:00:00Z'),
-      })
-    ).postId;
+      },
+    );
+    post.failedOnly = await officePost('officeA1', 'Gagal terbit di X', '2031-03-12T01:00:00Z', {
+      deliveries: [{ channelId: natX, publishedAt: at('2031-03-12T03:00:00Z'), status: 'failed' }],
+    });
+    post.draft = await officePost('officeA1', 'Masih menunggu keputusan', '2031-03-12T01:00:00Z');
   });
   afterAll(async () => {
     await t.close();

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, deliveries, posts } from '../../src/db/schema';
@@ -7,13 +5,13 @@ import type { Actor } from '../../src/domain/permissions';
 import { postFacts } from '../../src/services/posts';
 import { advanceDelivery } from '../../src/services/publishing';
 import { requestRetraction } from '../../src/services/retraction';
-import { createTestContext, type TestContext, testRedisTarget } from '../helpers/context';
+import { createTestContext, type TestContext } from '../helpers/context';
 import { type CrashPlatform, startCrashPlatforms } from '../helpers/crash-platforms';
 import { testDrivers } from '../helpers/db';
 import { eventually, insertDeliveries, setChannelCredentials, statusCounts } from '../helpers/engine';
 import { seedTestOrg } from '../helpers/org';
 import { insertChannel } from '../helpers/posts';
-import { REPO_ROOT } from '../helpers/process';
+import { engineWorkerEnv, workerPool } from '../helpers/worker-pool';
 
 /**
  * Retraction under crashes: 200 published deliveries across the platforms (published through the
@@ -31,34 +29,10 @@ const KILLS = 5;
 describe.runIf(testDrivers().includes('postgres'))('retraction under worker crashes', () => {
   let t: TestContext;
   let platforms: CrashPlatform[] = [];
-  const children = new Set<ChildProcess>();
+  const workers = workerPool();
   let workerEnv: Record<string, string>;
-  const output: string[] = [];
   let ids: string[] = [];
   let reviewer: Actor;
-
-  function spawnWorker(): Promise<ChildProcess> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join('tests', 'helpers', 'engine-worker.ts')],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...workerEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    return new Promise((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (/engine worker ready as/.test(chunk.toString())) resolve(child);
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`worker exited (${code}) before it was ready: ${output.join('')}`)),
-      );
-    });
-  }
 
   beforeAll(async () => {
     platforms = (await startCrashPlatforms()).filter((p) => !p.ledger);
@@ -82,19 +56,7 @@ describe.runIf(testDrivers().includes('postgres'))('retraction under worker cras
       unitId: org.units.national.id,
       unitPath: org.units.national.path,
     };
-    workerEnv = {
-      ...env,
-      ...platformEnv,
-      NODE_ENV: 'test',
-      DATABASE_URL: t.database.url!,
-      GAUNG_REDIS_PREFIX: t.config.GAUNG_REDIS_PREFIX,
-      GAUNG_SECRET_KEY: t.config.GAUNG_SECRET_KEY!,
-      GAUNG_DATA_DIR: t.config.GAUNG_DATA_DIR,
-      GAUNG_PUBLIC_URL: t.config.publicUrl,
-      GAUNG_ALLOW_PRIVATE_URLS: '1',
-      GAUNG_TEST_REDIS: JSON.stringify(testRedisTarget().options),
-      GAUNG_TEST_LEDGERS: '[]',
-    };
+    workerEnv = engineWorkerEnv(t, { ...env, ...platformEnv });
     const channelIds: string[] = [];
     for (const platform of platforms)
       for (let n = 0; n < 3; n++) {
@@ -143,21 +105,13 @@ describe.runIf(testDrivers().includes('postgres'))('retraction under worker cras
   }, 300_000);
 
   afterAll(async () => {
-    await Promise.all(
-      [...children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await workers.killAll();
     await t?.close();
     for (const platform of platforms) await platform.stop();
   });
 
   it('ends every delivery retracted or with a person, none deleted twice, none left retracting', async () => {
-    await Promise.all(Array.from({ length: WORKERS }, () => spawnWorker()));
+    await Promise.all(Array.from({ length: WORKERS }, () => workers.spawn(workerEnv)));
     const postIds = (
       await t.ctx.db.select({ postId: deliveries.postId }).from(deliveries).where(inArray(deliveries.id, ids))
     ).map((r) => r.postId);
@@ -168,11 +122,12 @@ describe.runIf(testDrivers().includes('postgres'))('retraction under worker cras
     let kills = 0;
     while (kills < KILLS) {
       await new Promise((resolve) => setTimeout(resolve, 700 + Math.random() * 1_300));
-      const victim = [...children][Math.floor(Math.random() * children.size)];
+      const running = workers.running();
+      const victim = running[Math.floor(Math.random() * running.length)];
       if (!victim) continue;
       victim.kill('SIGKILL');
       kills += 1;
-      void spawnWorker().catch(() => {});
+      void workers.spawn(workerEnv).catch(() => {});
     }
     const settled = await eventually(
       async () => !(await statusCounts(t.ctx, ids)).retracting,

@@ -8,7 +8,7 @@ import { threadsAdapter } from '../../src/platforms/threads';
 import { PlatformError } from '../../src/platforms/types';
 import { advanceDelivery } from '../../src/services/publishing';
 import { advanceRetraction } from '../../src/services/retraction';
-import { createThreadsFake, type ThreadsFake } from '../fakes/meta';
+import { createThreadsFake, type ThreadsFake } from '../fakes/meta/threads';
 import { createCredentialStore, createPlatformContext } from '../fakes/platform-context';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { type CrashChannel, type CrashPlatform, startCrashPlatforms } from '../helpers/crash-platforms';

@@ -4,7 +4,8 @@ import { isPlatform, type Platform, type SourceKind } from '../../src/domain/voc
 import { type RunningWorkers, startWorkers } from '../../workers/index';
 import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
-import { createGraphFake, createThreadsFake, type GraphFake, type ThreadsFake } from '../fakes/meta';
+import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
+import { createThreadsFake, type ThreadsFake } from '../fakes/meta/threads';
 import { testImage } from '../fakes/platform-context';
 import { createTelegramFake, type TelegramFake } from '../fakes/telegram';
 import { createFakeTiktok, type FakeTiktok } from '../fakes/tiktok';

@@ -189,6 +189,103 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
     offset = 0;
   });
 
+  it('a post a rule holds waits only in the rule lane: not in the inbox list nor its counts, until stopped', async () => {
+    offset = 0;
+    const source = await mastodonSource();
+    const rule = (await addRule(source.id, { channelIds: [nationalChannel], mode: 'copy' })).json();
+    const word = `lane${randomUUID().slice(0, 8)}`;
+    const status = mastodon.addStatus(source.account, `Pelayanan ${word}`);
+    await poll(source.id);
+    const post = await postOf(source.id, status.id);
+    expect(post.status).toBe('submitted');
+
+    const inbox = async (query = '') => {
+      const response = await t.app.inject({ url: `/api/v1/reviews${query}`, headers: national().headers });
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json() as {
+        items: { id: string }[];
+        units: { unit: { id: string }; count: number }[];
+        total: number;
+      };
+      const office = body.units.find((u) => u.unit.id === org.units.officeA1.id)?.count ?? 0;
+      return { ids: body.items.map((item) => item.id), office, total: body.total };
+    };
+    const lane = async () =>
+      (
+        await pendingRuleApprovals(t.ctx, {
+          userId: national().id,
+          role: 'reviewer',
+          unitId: org.units.national.id,
+          unitPath: org.units.national.path,
+        })
+      ).map((entry) => entry.postId);
+
+    // Held: in the lane only; the counts (from the tallies, and counted with words) leave it out.
+    const held = await inbox();
+    expect(held.ids).not.toContain(post.id);
+    expect(await lane()).toContain(post.id);
+    expect((await inbox(`?q=${word}`)).total).toBe(0);
+
+    // Pausing the rule lets go of it: the post waits for a person, and the lane no longer lists it.
+    const pause = (paused: boolean) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/sources/${source.id}/rules/${rule.id}`,
+        headers: national().headers,
+        payload: { paused },
+      });
+    expect((await pause(true)).json()).toMatchObject({ paused: true, createdBy: national().id });
+    const released = await inbox();
+    expect(released.ids).toContain(post.id);
+    expect(released.office).toBe(held.office + 1);
+    expect(released.total).toBe(held.total + 1);
+    expect(await lane()).not.toContain(post.id);
+    expect(await inbox(`?q=${word}`)).toMatchObject({ ids: [post.id], total: 1, office: 1 });
+    // A paused rule takes no new items.
+    const later = mastodon.addStatus(source.account, 'Tidak diambil aturan yang dijeda');
+    await poll(source.id);
+    expect((await postOf(source.id, later.id)).status).toBe('draft');
+
+    // Resumed, it holds the post again; stopped, the post is back in the inbox for good.
+    await pause(false);
+    expect(await inbox()).toMatchObject({ office: held.office, total: held.total });
+    expect(await lane()).toContain(post.id);
+    const stopped = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/sources/${source.id}/rules/${rule.id}/stop`,
+      headers: national().headers,
+      payload: { postId: post.id },
+    });
+    expect(stopped.statusCode).toBe(204);
+    expect(await inbox()).toMatchObject({ office: held.office + 1, total: held.total + 1 });
+    expect((await inbox()).ids).toContain(post.id);
+    expect(await lane()).not.toContain(post.id);
+  });
+
+  it('a paused rule makes none of its pending approvals: the post waits for a person', async () => {
+    offset = 0;
+    const source = await mastodonSource();
+    const rule = (
+      await addRule(source.id, { channelIds: [nationalChannel], mode: 'copy', stopWindowMinutes: 5 })
+    ).json();
+    const status = mastodon.addStatus(source.account, 'Menunggu aturan yang dijeda');
+    await poll(source.id);
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sources/${source.id}/rules/${rule.id}`,
+      headers: national().headers,
+      payload: { paused: true },
+    });
+    offset = 6 * MINUTE;
+    await applyDueRuleApprovals(t.ctx);
+    offset = 0;
+    const post = await postOf(source.id, status.id);
+    expect(post.status).toBe('submitted');
+    const [record] = await t.ctx.db.select().from(ruleApprovals).where(eq(ruleApprovals.postId, post.id));
+    expect(record!.outcome).toBe('not approved: the rule is paused');
+    expect(await t.ctx.db.select().from(deliveries).where(eq(deliveries.postId, post.id))).toEqual([]);
+  });
+
   it('the inbox shows what rules will approve in a lane of its own, with its time, stop and edit', async () => {
     offset = 0;
     const source = await mastodonSource();

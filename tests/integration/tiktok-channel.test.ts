@@ -9,10 +9,11 @@ import { advanceDelivery } from '../../src/services/publishing';
 import { createFakeTiktok, type FakeTiktok, type FakeTiktokAccount } from '../fakes/tiktok';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { describeWithFfmpeg } from '../helpers/ffmpeg';
-import { makeVideo, solidImage, uploadMedia } from '../helpers/media';
+import { solidImage, uploadMedia } from '../helpers/media';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
 import { createPostVia } from '../helpers/posts';
 import { signIn, submitForm } from '../helpers/session';
+import { videoChannelHelpers } from '../helpers/video-channel';
 
 const CLIENT = { clientKey: 'gaung-tiktok', clientSecret: 'rahasia-tiktok' };
 
@@ -57,9 +58,15 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
     await fake?.stop();
   });
 
-  const admin = () => org.user('national', 'admin');
-  const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, who = admin()) =>
-    t.app.inject({ method, url: `/api/v1${url}`, headers: who.headers, ...(payload ? { payload } : {}) });
+  const {
+    admin,
+    api,
+    channelWithTokens,
+    videoPost: video,
+  } = videoChannelHelpers(
+    () => t,
+    () => org,
+  );
 
   it('connects through Login Kit with PKCE when Gaung is on https, and says why not otherwise', async () => {
     const created = await api('POST', '/channels', {
@@ -107,20 +114,10 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
   });
 
   async function tokenChannel(settings: Record<string, unknown> = {}, who = account) {
-    const tokens = fake.issueTokens(who.openId, { clientKey: CLIENT.clientKey });
-    const created = await api('POST', '/channels', {
-      unitId: org.units.national.id,
-      platform: 'tiktok',
-      name: `TikTok ${Math.random().toString(36).slice(2, 6)}`,
-      settings,
-      credentials: {
-        accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken,
-        expiresAt: tokens.expiresAt.toISOString(),
-      },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    return created.json() as { id: string; status: string; settings: Record<string, unknown> };
+    return channelWithTokens(
+      { platform: 'tiktok', name: `TikTok ${Math.random().toString(36).slice(2, 6)}`, settings },
+      fake.issueTokens(who.openId, { clientKey: CLIENT.clientKey }),
+    );
   }
 
   it('takes tokens through the API, reads the creator’s options, and refuses settings TikTok would not take', async () => {
@@ -157,18 +154,8 @@ describeWithFfmpeg('a TikTok channel in Gaung', () => {
     expect(bad.statusCode).toBe(400);
   });
 
-  async function videoPost(seconds = 1) {
-    const author = org.user('officeA1', 'contributor');
-    const video = await uploadMedia(t.app, author, {
-      filename: 'profil.mp4',
-      data: await makeVideo({ format: 'mp4', seconds, width: 360, height: 640 }),
-    });
-    expect([200, 201], video.body).toContain(video.statusCode);
-    return createPostVia(t.app, author, {
-      body: `Profil Pos Lintas Batas Entikong ${Math.random().toString(36).slice(2, 8)}\nPelayanan pelintas batas.`,
-      media: [{ id: video.json().id as string }],
-    });
-  }
+  /** A portrait video post. */
+  const videoPost = (seconds = 1) => video({ seconds, width: 360, height: 640 });
 
   const reviewer = () => org.user('national', 'reviewer');
 

@@ -1,11 +1,17 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channels, sources } from '../../src/db/schema';
+import { channels, posts, sources } from '../../src/db/schema';
 import { SOURCE_KINDS } from '../../src/domain/vocabulary';
+import { pollSource } from '../../src/services/sources';
 import { id as msg } from '../../src/web/i18n/id';
-import { createGraphFake, type GraphFake } from '../fakes/meta';
+import { createFakeBluesky, type FakeBluesky } from '../fakes/bluesky';
+import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
+import { createThreadsFake, type ThreadsFake } from '../fakes/meta/threads';
+import { testImage } from '../fakes/platform-context';
+import { createFakePlc, type FakePlc } from '../fakes/plc';
 import { createTelegramFake, type TelegramFake } from '../fakes/telegram';
 import { createFakeX, type FakeX } from '../fakes/x';
+import { createFakeYoutube, type FakeYoutube } from '../fakes/youtube';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { seedTestOrg, TEST_PASSWORD, type TestOrg } from '../helpers/org';
 import { signIn, submitForm, type TestSession } from '../helpers/session';
@@ -26,13 +32,29 @@ describe('connecting sources on the sources page', () => {
   let x: FakeX;
   let graph: GraphFake;
   let telegram: TelegramFake;
+  let threads: ThreadsFake;
+  let youtube: FakeYoutube;
+  let pds: FakeBluesky;
+  let plc: FakePlc;
   let office: TestSession;
 
   beforeAll(async () => {
     x = createFakeX();
     graph = createGraphFake();
     telegram = createTelegramFake();
-    await Promise.all([x.start(), graph.start(), telegram.start()]);
+    threads = createThreadsFake();
+    youtube = createFakeYoutube();
+    pds = createFakeBluesky();
+    plc = createFakePlc();
+    await Promise.all([
+      x.start(),
+      graph.start(),
+      telegram.start(),
+      threads.start(),
+      youtube.start(),
+      pds.start(),
+      plc.start(),
+    ]);
     x.registerClient(CLIENT_ID);
     t = await createTestApp('pglite', {
       env: {
@@ -44,6 +66,10 @@ describe('connecting sources on the sources page', () => {
         GAUNG_META_APP_SECRET: graph.app.appSecret,
         GAUNG_TELEGRAM_API_URL: telegram.url,
         GAUNG_TELEGRAM_SOURCE_BOT_TOKEN: telegram.bot.token,
+        GAUNG_THREADS_API_URL: threads.url,
+        GAUNG_YOUTUBE_API_URL: youtube.url,
+        GAUNG_YOUTUBE_FEEDS_URL: youtube.url,
+        GAUNG_PLC_DIRECTORY_URL: plc.url,
       },
     });
     org = await seedTestOrg(t.ctx);
@@ -51,7 +77,15 @@ describe('connecting sources on the sources page', () => {
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all([x?.stop(), graph?.stop(), telegram?.stop()]);
+    await Promise.all([
+      x?.stop(),
+      graph?.stop(),
+      telegram?.stop(),
+      threads?.stop(),
+      youtube?.stop(),
+      pds?.stop(),
+      plc?.stop(),
+    ]);
   });
 
   const form = (session: TestSession, url: string, fields: Record<string, string>) =>
@@ -220,6 +254,152 @@ describe('connecting sources on the sources page', () => {
     const refused = await form(office, '/sources', { kind: 'facebook', userAccessToken: 'EAAB-bukan-token' });
     expect(refused.statusCode).toBe(422);
     expect(refused.body).not.toContain('EAAB-bukan-token');
+  });
+
+  /** The source's first read: what the office posted comes in as a post with its origin. */
+  async function firstRead(sourceId: string) {
+    await t.ctx.db
+      .update(sources)
+      .set({ nextPollAt: new Date(Date.now() - 1_000) })
+      .where(eq(sources.id, sourceId));
+    expect(await pollSource(t.ctx, sourceId)).toMatchObject({ outcome: 'polled', imported: 1 });
+    const [post] = await t.ctx.db.select().from(posts).where(eq(posts.sourceId, sourceId));
+    return post!;
+  }
+
+  it('adds an Instagram account through a Meta sign-in: the Page with the linked account', async () => {
+    const page = graph.createPage('Kanim Sanggau');
+    const { igUserId } = graph.linkInstagram(page.pageId, 'kanim_sanggau');
+    const other = graph.createPage('Kanim Sanggau (tanpa Instagram)');
+    const user = graph.createUser('Petugas Sanggau', [page.pageId, other.pageId]);
+
+    const missing = await form(office, '/sources', { kind: 'instagram' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.body).toContain('id="instagram-userAccessToken-error"');
+    expect(missing.body).toMatch(/<details[^>]*data-kind="instagram"[^>]*open/);
+
+    // Only one of the Pages has an Instagram account linked: it is taken without asking.
+    const added = await form(office, '/sources', {
+      kind: 'instagram',
+      userAccessToken: user.shortLivedToken,
+      tags: 'Sanggau',
+    });
+    expect(added.statusCode, added.body).toBe(303);
+    expect(added.headers.location).toBe('/sources?ok=sourceCreated');
+    const source = await sourceOf('instagram');
+    expect(source).toMatchObject({ settings: { igUserId }, tags: ['Sanggau'], autoSubmit: false });
+    expect(t.ctx.keys.decrypt(source!.credentials!, source!.id)).toEqual({ accessToken: page.pageToken });
+    expect(source!.credentials).not.toContain(page.pageToken);
+
+    const media = graph.postIgMedia(igUserId, { caption: 'Pelayanan paspor di Sanggau', media: [] });
+    const post = await firstRead(source!.id);
+    expect(post).toMatchObject({ status: 'draft', body: 'Pelayanan paspor di Sanggau' });
+    expect(post.origin).toMatchObject({ platform: 'instagram', nativeId: media.id });
+
+    const refused = await form(office, '/sources', { kind: 'instagram', userAccessToken: 'EAAB-palsu' });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).not.toContain('EAAB-palsu');
+  });
+
+  it('adds a Threads account by its user id and token, checked with Threads', async () => {
+    const account = threads.createUser('kanim_ketapang');
+    const refused = await form(office, '/sources', {
+      kind: 'threads',
+      userId: account.userId,
+      accessToken: 'THQ-bukan-token',
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).toContain('id="threads-accessToken-error"');
+    expect(refused.body).not.toContain('THQ-bukan-token');
+    expect(refused.body).toContain(`value="${account.userId}"`);
+    const noUser = await form(office, '/sources', { kind: 'threads', accessToken: account.token });
+    expect(noUser.statusCode).toBe(400);
+    expect(noUser.body).toContain('id="threads-userId-error"');
+    expect(await sourceOf('threads')).toBeUndefined();
+
+    const added = await form(office, '/sources', {
+      kind: 'threads',
+      userId: account.userId,
+      accessToken: account.token,
+      autoSubmit: '1',
+    });
+    expect(added.statusCode, added.body).toBe(303);
+    const source = await sourceOf('threads');
+    expect(source).toMatchObject({
+      handle: 'kanim_ketapang',
+      url: 'https://www.threads.net/@kanim_ketapang',
+      settings: { userId: account.userId },
+      autoSubmit: true,
+    });
+    expect(t.ctx.keys.decrypt(source!.credentials!, source!.id)).toEqual({ accessToken: account.token });
+
+    const thread = threads.postThread(account.userId, { text: 'Sosialisasi keimigrasian di Ketapang' });
+    const post = await firstRead(source!.id);
+    expect(post).toMatchObject({ status: 'submitted', body: 'Sosialisasi keimigrasian di Ketapang' });
+    expect(post.origin).toMatchObject({ platform: 'threads', nativeId: thread.id });
+  });
+
+  it("adds a public Bluesky account by its handle and its own PDS, read from the account's repository", async () => {
+    const handle = 'kanim-sintang.bsky.test';
+    const account = pds.addAccount({ handle, appPassword: 'tidak-dipakai' });
+    plc.register(account.did, { handle, pds: pds.url });
+
+    const missing = await form(office, '/sources', { kind: 'bluesky', pdsUrl: pds.url });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.body).toContain('id="bluesky-handle-error"');
+    const badPds = await form(office, '/sources', { kind: 'bluesky', handle, pdsUrl: 'ftp://pds.example' });
+    expect(badPds.statusCode).toBe(400);
+    expect(badPds.body).toContain('id="bluesky-pdsUrl-error"');
+    expect(badPds.body).toContain(`value="${handle}"`);
+    expect(await sourceOf('bluesky')).toBeUndefined();
+
+    const added = await form(office, '/sources', { kind: 'bluesky', handle: `@${handle}`, pdsUrl: pds.url });
+    expect(added.statusCode, added.body).toBe(303);
+    const source = await sourceOf('bluesky');
+    expect(source).toMatchObject({
+      handle,
+      url: `https://bsky.app/profile/${handle}`,
+      settings: { pdsUrl: pds.url },
+      credentials: null,
+    });
+
+    const record = pds.addPost(account.did, 'Layanan keliling di Sintang');
+    const post = await firstRead(source!.id);
+    expect(post.body).toBe('Layanan keliling di Sintang');
+    expect(post.origin).toMatchObject({
+      platform: 'bluesky',
+      nativeId: record.uri,
+      ref: { uri: record.uri, cid: record.cid },
+    });
+  });
+
+  it('adds a YouTube channel by its id: new videos come in as copies with their link and thumbnail', async () => {
+    const channel = youtube.addChannel({ title: 'Kanim Putussibau' });
+
+    const missing = await form(office, '/sources', { kind: 'youtube' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.body).toContain('id="youtube-youtubeChannelId-error"');
+
+    const added = await form(office, '/sources', { kind: 'youtube', youtubeChannelId: channel.id });
+    expect(added.statusCode, added.body).toBe(303);
+    const source = await sourceOf('youtube');
+    expect(source).toMatchObject({
+      url: `https://www.youtube.com/channel/${channel.id}`,
+      settings: { channelId: channel.id },
+      credentials: null,
+    });
+
+    const video = youtube.uploadOnYoutube(channel.id, {
+      title: 'Layanan paspor Sabtu',
+      description: 'Jadwal layanan',
+      durationSeconds: 95,
+      still: await testImage({ hue: 20, format: 'jpeg' }),
+      publishedAt: new Date(Date.now() - 60_000),
+    });
+    const post = await firstRead(source!.id);
+    expect(post.body).toContain('Layanan paspor Sabtu');
+    expect(post.body).toContain(video.id);
+    expect(post.origin).toMatchObject({ platform: 'youtube', nativeId: video.id });
   });
 
   it('adds a Telegram channel the source bot administers, by its handle', async () => {

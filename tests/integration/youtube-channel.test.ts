@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { channels, deliveries } from '../../src/db/schema';
 import { nextMidnight } from '../../src/domain/rate-limits';
 import { reservePublishSlot } from '../../src/infra/rate-limiter';
@@ -9,9 +9,10 @@ import { advanceDelivery } from '../../src/services/publishing';
 import { createFakeYoutube, type FakeYoutube } from '../fakes/youtube';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { describeWithFfmpeg } from '../helpers/ffmpeg';
-import { makeVideo, solidImage, uploadMedia } from '../helpers/media';
+import { solidImage, uploadMedia } from '../helpers/media';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 import { createPostVia } from '../helpers/posts';
+import { videoChannelHelpers } from '../helpers/video-channel';
 
 const CLIENT = { clientId: 'gaung-google', clientSecret: 'rahasia-google' };
 
@@ -49,9 +50,14 @@ describeWithFfmpeg('a YouTube channel in Gaung', () => {
     await fake?.stop();
   });
 
-  const admin = () => org.user('national', 'admin');
-  const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, who = admin()) =>
-    t.app.inject({ method, url: `/api/v1${url}`, headers: who.headers, ...(payload ? { payload } : {}) });
+  const {
+    api,
+    channelWithTokens,
+    videoPost: video,
+  } = videoChannelHelpers(
+    () => t,
+    () => org,
+  );
 
   it('connects through Google with PKCE and offline access, and names the channel', async () => {
     const created = await api('POST', '/channels', {
@@ -84,20 +90,10 @@ describeWithFfmpeg('a YouTube channel in Gaung', () => {
   });
 
   async function tokenChannel(settings: Record<string, unknown> = { madeForKids: false }) {
-    const tokens = fake.issueTokens(youtubeChannel, { clientId: CLIENT.clientId });
-    const created = await api('POST', '/channels', {
-      unitId: org.units.national.id,
-      platform: 'youtube',
-      name: 'YouTube token',
-      settings,
-      credentials: {
-        accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken,
-        expiresAt: tokens.expiresAt.toISOString(),
-      },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    return created.json() as { id: string; status: string; settings: Record<string, unknown> };
+    return channelWithTokens(
+      { platform: 'youtube', name: 'YouTube token', settings },
+      fake.issueTokens(youtubeChannel, { clientId: CLIENT.clientId }),
+    );
   }
 
   it('takes tokens through the API, and refuses settings YouTube would not take', async () => {
@@ -109,32 +105,19 @@ describeWithFfmpeg('a YouTube channel in Gaung', () => {
     expect(wrong.json().errors[0].field).toBe('settings.privacyStatus');
   });
 
+  /** A video post with two tags and, when asked, a cover image after the video. */
   async function videoPost(options: { seconds: number; width?: number; height?: number; cover?: boolean }) {
-    const author = org.user('officeA1', 'contributor');
-    const video = await uploadMedia(t.app, author, {
-      filename: 'profil.mp4',
-      data: await makeVideo({
-        format: 'mp4',
-        seconds: options.seconds,
-        width: options.width,
-        height: options.height,
-      }),
-    });
-    expect([200, 201], video.body).toContain(video.statusCode);
-    const media = [{ id: video.json().id as string }];
-    if (options.cover) {
-      const cover = await uploadMedia(t.app, author, {
+    const { cover, ...shape } = options;
+    const media: { id: string }[] = [];
+    if (cover) {
+      const uploaded = await uploadMedia(t.app, org.user('officeA1', 'contributor'), {
         filename: 'sampul.png',
         data: await solidImage(1280, 720).png().toBuffer(),
       });
-      expect([200, 201], cover.body).toContain(cover.statusCode);
-      media.push({ id: cover.json().id });
+      expect([200, 201], uploaded.body).toContain(uploaded.statusCode);
+      media.push({ id: uploaded.json().id });
     }
-    return createPostVia(t.app, author, {
-      body: `Profil Pos Lintas Batas Entikong ${Math.random().toString(36).slice(2, 8)}\nPelayanan pelintas batas.`,
-      media,
-      tags: ['imigrasi', 'perbatasan'],
-    });
+    return video(shape, { media, tags: ['imigrasi', 'perbatasan'] });
   }
 
   it('previews a YouTube target with what YouTube asks', async () => {

@@ -5,6 +5,7 @@ import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { MediaFacts } from '../../src/domain/media-rules';
 import {
   countText,
+  offeredModes,
   type PlatformRulesInput,
   renderText,
   VALIDATION_CODES,
@@ -580,5 +581,36 @@ describe('repost and quote', () => {
     expect(repost('x', url, prose(400)).issues).toEqual([]);
     expect(errorCodes(quote('x', url, prose(281)))).toEqual(['text_too_long']);
     expect(errorCodes(quote('x', url, prose(280)))).toEqual([]);
+  });
+});
+
+describe('offeredModes', () => {
+  const origin = (platform: string) => ({ origin: { platform }, sourceUrl: null });
+
+  it('offers a repost or quote only of an original on the channel’s own platform, where the platform has them', () => {
+    expect(offeredModes('x', origin('x'))).toEqual(['copy', 'repost', 'quote']);
+    expect(offeredModes('bluesky', origin('bluesky'))).toEqual(['copy', 'repost', 'quote']);
+    expect(offeredModes('telegram', origin('telegram'))).toEqual(['copy', 'repost']);
+    expect(offeredModes('threads', origin('threads'))).toEqual(['copy', 'repost']);
+    expect(offeredModes('instagram', origin('instagram'))).toEqual(['copy']);
+    expect(offeredModes('x', origin('instagram'))).toEqual(['copy']);
+    expect(offeredModes('youtube', origin('youtube'))).toEqual(['copy']);
+    expect(offeredModes('sandbox', origin('rss'))).toEqual(['copy']);
+  });
+
+  it('falls back to the source URL the office gave when no source read the original', () => {
+    const given = (sourceUrl: string | null) => ({ origin: null, sourceUrl });
+    expect(offeredModes('x', given('https://x.com/kanim/status/1860000000000000001'))).toEqual([
+      'copy',
+      'repost',
+      'quote',
+    ]);
+    expect(offeredModes('telegram', given('https://x.com/kanim/status/1860000000000000001'))).toEqual([
+      'copy',
+    ]);
+    expect(offeredModes('x', given(null))).toEqual(['copy']);
+    expect(offeredModes('threads', given('https://www.threads.net/@kanim/post/C0ffee12345'))).toEqual([
+      'copy',
+    ]);
   });
 });

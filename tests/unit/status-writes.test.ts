@@ -4,17 +4,29 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Every status change of a post, a delivery or a channel goes through its state machine (DESIGN
- * principle 3). The source is read for every write of a `status` column of those tables, in SQL or
- * through drizzle; only the transition builders may hold one.
+ * Every status change of a post, a delivery, a channel or a source goes through its state machine
+ * (DESIGN principle 3). The code is read for every write of a status column of those tables (a
+ * source's pause is one: `paused_at`), in SQL or through drizzle; only the transition builders may hold one.
  */
 
 const root = path.join(import.meta.dirname, '../..');
-const TABLES = 'posts|deliveries|channels';
+/** The status columns of each table, as drizzle names them and as SQL does. */
+const STATUS_COLUMNS: Record<string, { drizzle: string[]; sql: string[] }> = {
+  posts: { drizzle: ['status'], sql: ['status'] },
+  deliveries: { drizzle: ['status'], sql: ['status'] },
+  channels: { drizzle: ['status'], sql: ['status'] },
+  sources: { drizzle: ['status', 'pausedAt'], sql: ['status', 'paused_at'] },
+};
+const TABLES = Object.keys(STATUS_COLUMNS).join('|');
+const columnsOf = (side: 'drizzle' | 'sql') =>
+  [...new Set(Object.values(STATUS_COLUMNS).flatMap((c) => c[side]))].join('|');
+const ANY_COLUMN = columnsOf('drizzle');
+const ANY_SQL_COLUMN = columnsOf('sql');
 const BUILDERS = [
   'src/services/channel-transitions.ts',
   'src/services/delivery-transitions.ts',
   'src/services/post-transitions.ts',
+  'src/services/source-transitions.ts',
 ];
 
 /** The text between the parenthesis at `open` and its match. */
@@ -29,7 +41,7 @@ function balanced(source: string, open: number): string {
 
 const lineOf = (source: string, index: number) => source.slice(0, index).split('\n').length;
 
-/** Where `source` writes a status column of posts, deliveries or channels, as `line: excerpt`. */
+/** Where `source` writes a status column of posts, deliveries, channels or sources, as `line: excerpt`. */
 function statusWrites(source: string): string[] {
   const found: string[] = [];
   const note = (index: number, text: string) =>
@@ -39,13 +51,14 @@ function statusWrites(source: string): string[] {
     const set = source.indexOf('.set(', match.index);
     if (set < 0) continue;
     const values = balanced(source, set + '.set'.length).trim();
-    if (!values.startsWith('{') || /(^|[{,\s])status\s*[:,}]/.test(values))
+    const columns = STATUS_COLUMNS[match[1]!]!.drizzle.join('|');
+    if (!values.startsWith('{') || new RegExp(`(^|[{,\\s])(${columns})\\s*[:,}]`).test(values))
       note(match.index, match[0] + values);
   }
   // drizzle upserts: .onConflictDoUpdate({ set: { status: … } })
   for (const match of source.matchAll(/\.onConflictDoUpdate\(/g)) {
     const args = balanced(source, match.index + '.onConflictDoUpdate'.length);
-    if (/(^|[{,\s])status\s*[:,}]/.test(args)) note(match.index, args);
+    if (new RegExp(`(^|[{,\\s])(${ANY_COLUMN})\\s*[:,}]`).test(args)) note(match.index, args);
   }
   // SQL: update posts p set … status = … where, and upserts' do update set.
   const sqlUpdate = new RegExp(
@@ -53,9 +66,10 @@ function statusWrites(source: string): string[] {
     'gi',
   );
   for (const match of source.matchAll(sqlUpdate))
-    if (/(^|[\s,.])status\s*=/i.test(match[1]!)) note(match.index, match[0]);
+    if (new RegExp(`(^|[\\s,.])(${ANY_SQL_COLUMN})\\s*=`, 'i').test(match[1]!)) note(match.index, match[0]);
   // An assignment built on its own and joined into an update elsewhere: sql`status = …`.
-  for (const match of source.matchAll(/sql`\s*status\s*=/gi)) note(match.index, match[0]);
+  for (const match of source.matchAll(new RegExp(`sql\`\\s*(${ANY_SQL_COLUMN})\\s*=`, 'gi')))
+    note(match.index, match[0]);
   return found;
 }
 
@@ -89,13 +103,17 @@ describe('status writes', () => {
     expect(statusWrites(`.onConflictDoUpdate({ target: posts.id, set: { status: 'draft' } })`)).toHaveLength(
       1,
     );
+    expect(statusWrites(`await db.update(sources).set({ status: 'needs_reauth' });`)).toHaveLength(1);
+    expect(statusWrites(`await tx.update(sources).set({ pausedAt: now, updatedAt: now });`)).toHaveLength(1);
+    expect(statusWrites('sql`update sources set paused_at = null where id = ${id}`')).toHaveLength(1);
   });
 
   it('does not take reads, other tables or other columns for status writes', () => {
     expect(statusWrites(`await db.update(channels).set({ statusReason: reason, updatedAt: now });`)).toEqual(
       [],
     );
-    expect(statusWrites(`await db.update(sources).set({ status: 'needs_reauth' });`)).toEqual([]);
+    expect(statusWrites(`await db.update(sources).set({ lastError: null, pausedBy: id });`)).toEqual([]);
+    expect(statusWrites(`await db.update(sourceRules).set({ status: 'x' });`)).toEqual([]);
     expect(statusWrites("sql`update deliveries set due_at = ${at} where status = 'retracting'`")).toEqual([]);
     expect(statusWrites("sql`select id from posts where status = 'approved'`")).toEqual([]);
     expect(
@@ -103,7 +121,7 @@ describe('status writes', () => {
     ).toEqual([]);
   });
 
-  it('finds status writes of posts, deliveries and channels only in the transition builders', () => {
+  it('finds status writes of posts, deliveries, channels and sources only in the transition builders', () => {
     const writers = [...sourceFiles('src'), ...sourceFiles('workers')].flatMap((file) => {
       const writes = statusWrites(readFileSync(path.join(root, file), 'utf8'));
       return writes.length > 0 ? [{ file, writes }] : [];

@@ -250,7 +250,7 @@ const figureSumColumns = Object.fromEntries(
 
 /**
  * The published deliveries of each (originating unit, channel, UTC week from Monday), summed: kept by
- * triggers on delivery_metric_rollups in the same transaction (migration 0015), so a report of a
+ * triggers on delivery_metric_rollups in the same transaction (migration 0016), so a report of a
  * period reads the whole weeks inside it from here and only its edges from the rollup. Each figure is
  * the sum of the rollup's, null when every one of them is null.
  */

@@ -13,6 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { NotificationKind } from '../../domain/notices';
 import {
   BATCHED_MAIL_KINDS,
   type BatchedMailKind,
@@ -177,7 +178,7 @@ export const inboxTallies = pgTable(
  * Each review transition of a post (to submitted, approved, rejected or changes requested) with the
  * post's unit, the time of its previous transition to the same status and, for a submission, the first
  * decision at or after it: kept by triggers on post_events and posts in the same transaction as the
- * write (migration 0015), so a report reads a period's reviews by range, without a visit to each post's
+ * write (migration 0016), so a report reads a period's reviews by range, without a visit to each post's
  * timeline nor a grouping by post.
  */
 export const postReviewSteps = pgTable(
@@ -252,7 +253,7 @@ export const notifications = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    kind: text('kind').notNull(),
+    kind: text('kind').$type<NotificationKind>().notNull(),
     postId: uuid('post_id').references(() => posts.id, { onDelete: 'cascade' }),
     deliveryId: uuid('delivery_id'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),

@@ -7,12 +7,17 @@ import {
   integer,
   jsonb,
   pgTable,
-  primaryKey,
   text,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { DELIVERY_MODES, type DeliveryMode, SOURCE_KINDS, type SourceKind } from '../../domain/vocabulary';
+import {
+  DELIVERY_MODES,
+  type DeliveryMode,
+  SOURCE_KINDS,
+  type SourceKind,
+  type SourceStatus,
+} from '../../domain/vocabulary';
 import { channels } from './channels';
 import { createdAt, id, oneOf, tstz, updatedAt } from './columns';
 import { units, users } from './org';
@@ -47,7 +52,7 @@ export const sources = pgTable(
     /** A channel of the same unit and platform whose credentials the source reads with (connected once). */
     channelId: uuid('channel_id').references(() => channels.id, { onDelete: 'set null' }),
     /** `needs_reauth` once the platform refused the credentials: not read until they are given again. */
-    status: text('status').$type<'active' | 'needs_reauth'>().notNull().default('active'),
+    status: text('status').$type<SourceStatus>().notNull().default('active'),
     /** What the last read returned for the next one (a since_id, a page cursor). */
     cursor: text('cursor'),
     /** For Mastodon: the account id behind the profile address, found when the source was added. */
@@ -104,6 +109,8 @@ export const sourceRules = pgTable(
     delayMinutes: integer('delay_minutes'),
     /** How long a reviewer has to stop an approval before the rule makes it. */
     stopWindowMinutes: integer('stop_window_minutes').notNull(),
+    /** A paused rule takes no new items and makes none of its pending approvals; they wait for a person. */
+    pausedAt: tstz('paused_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context';
-import type { DbOrTx, Tx } from '../../db/client';
+import type { Tx } from '../../db/client';
 import { channels, deliveries, deliveryEvents, postingSlots } from '../../db/schema';
-import { AppError, conflict, notFound, staleVersion } from '../../domain/errors';
+import { AppError, conflict, staleVersion } from '../../domain/errors';
 import { type Actor, type Decision, decide } from '../../domain/permissions';
 import { decideTiktokChoice, type TiktokChoice, tiktokFacts } from '../../domain/tiktok';
 import type { DeliveryMode } from '../../domain/vocabulary';
@@ -12,7 +12,7 @@ import { bumpPost, insertPostEvent, nextStatus, transitionInTx } from '../post-t
 import { expectedVersion, loadPostView, type PostFacts, type PostView } from '../posts';
 import { recordLevelAction, requireApprovedLevel } from '../review-levels';
 import { replanChannel } from '../slot-planning';
-import { actorLevel, afterCommit } from './decisions';
+import { actorLevel, afterCommit, reviewablePost } from './decisions';
 import {
   blocking,
   contentSnapshot,
@@ -269,9 +269,10 @@ export interface ApprovalInput {
 export async function approvePost(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   input: ApprovalInput,
 ): Promise<PostView> {
+  const facts = await reviewablePost(ctx, actor, postId);
   expectedVersion(facts, input.version);
   nextStatus(facts.status, 'approve');
   const { planned, content } = await planTargets(ctx, facts, input.version, input.targets, actor, new Set());
@@ -312,9 +313,10 @@ export async function approvePost(
 export async function addTargets(
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   input: { version: number; targets: TargetInput[] },
 ): Promise<PostView> {
+  const facts = await reviewablePost(ctx, actor, postId);
   expectedVersion(facts, input.version);
   nextStatus(facts.status, 'add_targets');
   const existing = await ctx.db
@@ -337,14 +339,4 @@ export async function addTargets(
   });
   await afterCommit(ctx, [...ids, ...moved], []);
   return loadPostView(ctx.db, facts.id);
-}
-
-/** The delivery of a post on a channel (for cancelling one target), or 404. */
-export async function deliveryIdFor(db: DbOrTx, postId: string, channelId: string): Promise<string> {
-  const [row] = await db
-    .select({ id: deliveries.id })
-    .from(deliveries)
-    .where(and(eq(deliveries.postId, postId), eq(deliveries.channelId, channelId)));
-  if (!row) throw notFound('Delivery');
-  return row.id;
 }

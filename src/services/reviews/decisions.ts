@@ -3,12 +3,19 @@ import type { AppContext } from '../../context';
 import type { Tx } from '../../db/client';
 import { deliveries } from '../../db/schema';
 import { conflict } from '../../domain/errors';
-import type { Actor } from '../../domain/permissions';
+import { type Actor, authorize } from '../../domain/permissions';
 import { levelAbove } from '../../domain/review-levels';
 import { enqueueDueDeliveries, enqueueNotify } from '../../queues/producers';
 import { recordNotifications } from '../notifications';
 import { nextStatus, transitionInTx } from '../post-transitions';
-import { expectedVersion, loadPostView, type PostFacts, type PostView } from '../posts';
+import {
+  expectedVersion,
+  loadPostView,
+  type PostFacts,
+  type PostView,
+  postFacts,
+  postResource,
+} from '../posts';
 import { type LevelUnit, loadLevelUnit, recordLevelAction } from '../review-levels';
 
 /** Decisions without deliveries: pass, forward, request changes, reject. */
@@ -21,6 +28,13 @@ export async function afterCommit(ctx: AppContext, deliveryIds: string[], outbox
   await enqueueNotify(ctx, outbox).catch((error: unknown) =>
     ctx.log.warn({ err: error }, 'could not enqueue notifications; the sweeper will'),
   );
+}
+
+/** The post, when the actor may decide on it: 404 where they may not see it, 403 where they see it only. */
+export async function reviewablePost(ctx: AppContext, actor: Actor, postId: string): Promise<PostFacts> {
+  const facts = await postFacts(ctx.db, postId);
+  authorize(actor, 'post.review', postResource(facts), 'Post');
+  return facts;
 }
 
 /** The actor's level: the unit they review at, as the timeline names it. */
@@ -100,34 +114,35 @@ async function levelStep(
   return loadPostView(ctx.db, facts.id);
 }
 
-export const passPost = (
+export const passPost = async (
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   version: number,
   note: string | null,
-) => levelStep(ctx, actor, facts, 'pass', version, note);
+) => levelStep(ctx, actor, await reviewablePost(ctx, actor, postId), 'pass', version, note);
 
-export const forwardPost = (
+export const forwardPost = async (
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   version: number,
   note: string | null,
-) => levelStep(ctx, actor, facts, 'forward', version, note);
+) => levelStep(ctx, actor, await reviewablePost(ctx, actor, postId), 'forward', version, note);
 
-export const requestChanges = (
+export const requestChanges = async (
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   version: number,
   comment: string,
-) => recordDecision(ctx, actor, facts, 'request_changes', version, comment);
+) =>
+  recordDecision(ctx, actor, await reviewablePost(ctx, actor, postId), 'request_changes', version, comment);
 
-export const rejectPost = (
+export const rejectPost = async (
   ctx: AppContext,
   actor: Actor,
-  facts: PostFacts,
+  postId: string,
   version: number,
   reason: string,
-) => recordDecision(ctx, actor, facts, 'reject', version, reason);
+) => recordDecision(ctx, actor, await reviewablePost(ctx, actor, postId), 'reject', version, reason);

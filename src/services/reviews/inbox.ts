@@ -1,8 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../../context';
 import { type DbOrTx, queryRows } from '../../db/client';
+import { type Actor, authorize, contains } from '../../domain/permissions';
 import type { LevelArrival, LevelDecision, Platform, PostStatus } from '../../domain/vocabulary';
 import { decodeCursor, encodeCursor } from '../posts';
+import { listVisibleUnits, loadUnit, type UnitRow } from '../units';
 
 /** The review inbox: the posts waiting at a level, with what the levels below and beside did with them. */
 
@@ -67,11 +69,23 @@ export interface Inbox {
   nextCursor: string | null;
 }
 
+/**
+ * Whether a source's auto-approval rule holds the post `postId` names: the rule will approve it when
+ * its stop window ends, unless a reviewer stops it. Such a post waits in the inbox's rule lane
+ * (`pendingRuleApprovals`, which lists the same approvals), not among the posts for a person to decide.
+ */
+export function heldByRule(postId: SQL): SQL {
+  return sql`exists (select 1 from rule_approvals ra join source_rules sr on sr.id = ra.rule_id
+                     where ra.post_id = ${postId} and ra.stopped_at is null and ra.applied_at is null
+                       and sr.paused_at is null)`;
+}
+
 /** The posts waiting at a level, with the optional filters, as one condition on `l` (post_levels) and `p`. */
 function waitingAt(filters: Omit<InboxFilters, 'cursor' | 'limit'>, needsPost: boolean): SQL {
   return sql.join(
     [
       sql`l.unit_id = ${filters.levelId}::uuid and l.decision is null and l.closed_at is null`,
+      sql`not ${heldByRule(sql`l.post_id`)}`,
       filters.scopePath
         ? sql`l.origin_unit_id in (select id from units where path like ${`${filters.scopePath}%`})`
         : sql`true`,
@@ -133,9 +147,10 @@ export function inboxPageSql(filters: InboxFilters): SQL {
 
 /**
  * Waiting posts per office, with the oldest arrival of each. Without words, platform or the
- * forwarded filter the counts come from inbox_tallies (kept exact by a trigger on post_levels) and
- * each office's oldest arrival is the first entry of post_levels_inbox_origin_idx, so the cost grows
- * with the number of offices, never with the backlog; with them, the waiting rows are counted.
+ * forwarded filter the counts come from inbox_tallies (kept exact by a trigger on post_levels), less
+ * the posts a rule holds (few: only those inside a stop window), and each office's oldest arrival is
+ * the first entry of post_levels_inbox_origin_idx not held by a rule, so the cost grows with the
+ * number of offices, never with the backlog; with them, the waiting rows are counted.
  */
 export function inboxCountsSql(
   filters: Omit<InboxFilters, 'cursor' | 'limit'>,
@@ -143,14 +158,28 @@ export function inboxCountsSql(
 ): SQL {
   const needsPost = Boolean(filters.q || filters.platform);
   if (!needsPost && !filters.forwarded && !options.countRows)
-    return sql`select t.origin_unit_id as unit_id, s.name as unit_name, t.waiting as count,
-                 (select l.arrived_at from post_levels l
-                  where l.unit_id = t.unit_id and l.origin_unit_id = t.origin_unit_id
-                    and l.decision is null and l.closed_at is null
-                  order by l.arrived_at limit 1) as oldest
-               from inbox_tallies t join units s on s.id = t.origin_unit_id
-               where t.unit_id = ${filters.levelId}::uuid and t.waiting > 0
-                 ${filters.scopePath ? sql`and s.path like ${`${filters.scopePath}%`}` : sql``}`;
+    return sql`select c.* from (
+                 select t.origin_unit_id as unit_id, s.name as unit_name,
+                        t.waiting - coalesce(h.held, 0) as count,
+                        (select l.arrived_at from post_levels l
+                         where l.unit_id = t.unit_id and l.origin_unit_id = t.origin_unit_id
+                           and l.decision is null and l.closed_at is null
+                           and not ${heldByRule(sql`l.post_id`)}
+                         order by l.arrived_at limit 1) as oldest
+                 from inbox_tallies t join units s on s.id = t.origin_unit_id
+                 left join (
+                   -- From the pending approvals (a partial index keeps them), never from the backlog.
+                   select l.origin_unit_id, count(distinct l.post_id)::int as held
+                   from rule_approvals ra
+                   join source_rules sr on sr.id = ra.rule_id
+                   join post_levels l on l.post_id = ra.post_id
+                   where ra.stopped_at is null and ra.applied_at is null and sr.paused_at is null
+                     and l.unit_id = ${filters.levelId}::uuid and l.decision is null and l.closed_at is null
+                   group by l.origin_unit_id
+                 ) h on h.origin_unit_id = t.origin_unit_id
+                 where t.unit_id = ${filters.levelId}::uuid and t.waiting > 0
+                   ${filters.scopePath ? sql`and s.path like ${`${filters.scopePath}%`}` : sql``}
+               ) c where c.count > 0`;
   return sql`select c.origin_unit_id as unit_id, s.name as unit_name, c.count, c.oldest
              from (
                select l.origin_unit_id, count(*)::int as count, min(l.arrived_at) as oldest
@@ -227,7 +256,46 @@ export async function levelDecisions(db: DbOrTx, postIds: readonly string[]) {
   return byPost;
 }
 
-export async function reviewInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
+export interface InboxQuery {
+  /** Only posts of this unit and its subtree; the reviewer's whole review otherwise. */
+  unit?: string;
+  q?: string;
+  platform?: Platform;
+  forwarded?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+/**
+ * The reviewer's inbox: the posts waiting at their level. A submitted post anywhere in the scope
+ * stands for all of them: the reviewer may review the whole subtree, or nothing (404 for a unit they
+ * do not see, 403 for one they may not review).
+ */
+export async function reviewInbox(ctx: AppContext, actor: Actor, query: InboxQuery): Promise<Inbox> {
+  const { unit, ...filters } = query;
+  const scopePath = unit ? (await loadUnit(ctx, unit)).path : undefined;
+  authorize(
+    actor,
+    'post.review',
+    {
+      type: 'post',
+      unitPath: scopePath ?? actor.unitPath,
+      authorId: actor.userId,
+      status: 'submitted',
+      submitted: true,
+    },
+    'Unit',
+  );
+  return levelInbox(ctx, { ...filters, levelId: actor.unitId, scopePath });
+}
+
+/** The units a reviewer may narrow their inbox to: their own and those below it. */
+export async function inboxUnits(ctx: AppContext, actor: Actor): Promise<UnitRow[]> {
+  return (await listVisibleUnits(ctx, actor)).filter((unit) => contains(actor.unitPath, unit.path));
+}
+
+/** The posts waiting at a level, unauthorised: the caller decided who may read them. */
+export async function levelInbox(ctx: AppContext, filters: InboxFilters): Promise<Inbox> {
   const now = ctx.now().getTime();
   const age = (at: Date) => Math.max(0, Math.floor((now - at.getTime()) / 1000));
   const [rows, counts] = await Promise.all([

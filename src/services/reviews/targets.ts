@@ -5,6 +5,7 @@ import type { DbOrTx } from '../../db/client';
 import { channels, media, postMedia, posts, units } from '../../db/schema';
 import { notFound } from '../../domain/errors';
 import type { MediaFacts } from '../../domain/media-rules';
+import { type Actor, authorize, decide } from '../../domain/permissions';
 import {
   type PlatformRulesInput,
   type RenderInput,
@@ -18,7 +19,7 @@ import { exhaustedQuotas } from '../../infra/rate-limiter';
 import type { PostOrigin } from '../../platforms/types';
 import { type ChannelRow, quotaOverridesOf } from '../channels';
 import { mediaIssuesForPlatform } from '../media';
-import { type PostFacts, postVariantMap } from '../posts';
+import { type PostFacts, postFacts, postResource, postVariantMap } from '../posts';
 
 /** Targets: what each channel would publish of a post, and everything it would object to. */
 
@@ -201,7 +202,41 @@ export async function renderTarget(
   return { channelId: channel.id, channelName: channel.name, platform, mode, text, count, issues };
 }
 
-/** For preview: every channel must be readable by the actor (checked by the caller). */
+/** A channel's rendering of a post, and whether the actor may publish the post there. */
+export interface TargetPreview extends TargetReport {
+  targetable: boolean;
+}
+
+/**
+ * What each channel would publish of the post and what it would object to: the actor must read the
+ * post and every channel (404 otherwise); those they may not publish to are marked untargetable.
+ */
+export async function previewPost(
+  ctx: AppContext,
+  actor: Actor,
+  postId: string,
+  channelIds: readonly string[],
+  mode: DeliveryMode,
+): Promise<TargetPreview[]> {
+  const facts = await postFacts(ctx.db, postId);
+  authorize(actor, 'post.read', postResource(facts), 'Post');
+  const ids = [...new Set(channelIds)];
+  const found = await loadTargetChannels(ctx.db, ids);
+  const targets = ids.map((id) => {
+    const target = found.get(id);
+    if (!target) throw notFound('Channel');
+    authorize(actor, 'channel.read', { type: 'channel', unitPath: target.unitPath }, 'Channel');
+    return target;
+  });
+  const reports = await previewTargets(ctx, facts, targets, mode);
+  return reports.map((report, index) => ({
+    ...report,
+    targetable:
+      decide(actor, 'channel.target', { type: 'channel', unitPath: targets[index]!.unitPath }) === 'allow',
+  }));
+}
+
+/** The renderings of a post on channels the caller has authorised. */
 export async function previewTargets(
   ctx: AppContext,
   facts: PostFacts,

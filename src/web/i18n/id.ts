@@ -103,6 +103,8 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'review.forwarded': (office) => `Kiriman dari ${office} diteruskan kepada Anda`,
   'review.overdue': (office) => `Kiriman dari ${office} melewati batas waktu tunggu`,
   'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
+  'channel.needs_reauth': (channel) => `Kanal ${channel} perlu dihubungkan ulang`,
+  'source.needs_reauth': (source) => `Sumber ${source} menolak kredensialnya: hubungkan ulang`,
 };
 
 /** Durations as "3 jam", "2 hari". */
@@ -333,6 +335,36 @@ export const id = {
     connectNeedsHttps:
       'Platform ini hanya menerima alamat kembali https: gunakan kanal yang sudah tersambung.',
     connectDenied: 'Penyambungan dibatalkan di platform; sumber tidak ditambahkan.',
+    rules: {
+      title: 'Aturan persetujuan otomatis',
+      hint: 'Unggahan dari sumber ini disetujui ke kanal aturan, kecuali peninjau menghentikannya dalam jangka waktu henti.',
+      none: 'Belum ada aturan.',
+      by: (author: string) => `oleh ${author}`,
+      everyItem: 'Semua unggahan',
+      withHashtags: (tags: string) => `Unggahan dengan ${tags}`,
+      nextSlot: 'di slot kosong berikutnya',
+      delay: (minutes: number) => `${minutes} menit setelah unggahan masuk`,
+      window: (minutes: number) => `${minutes} menit untuk menghentikan`,
+      paused: 'Dijeda',
+      hashtags: 'Hanya unggahan dengan tagar ini',
+      hashtagsHint: 'Pisahkan dengan koma atau spasi; kosong: semua unggahan.',
+      channels: 'Setujui ke kanal ini',
+      otherChannel: (name: string) => `${name} (bukan kanal Anda: terhapus saat disimpan)`,
+      noChannels: 'Anda tidak punya kanal tujuan aturan.',
+      mode: 'Cara',
+      delayMinutes: 'Terbitkan sekian menit setelah unggahan masuk',
+      delayHint: 'Kosong: slot kosong berikutnya di tiap kanal.',
+      stopWindowMinutes: 'Menit bagi peninjau untuk menghentikan',
+      add: 'Tambah aturan',
+      create: 'Tambah aturan',
+      edit: 'Ubah',
+      save: 'Simpan aturan',
+      authorNote: 'Dengan menyimpan, Anda menjadi penulis yang atas namanya aturan menyetujui.',
+      pause: 'Jeda aturan',
+      resume: 'Lanjutkan aturan',
+      delete: 'Hapus aturan',
+      deleteConfirm: 'Hapus aturan ini? Yang belum disetujuinya menunggu keputusan orang.',
+    },
   },
   inbox: {
     title: 'Kotak masuk',
@@ -458,6 +490,23 @@ export const id = {
     levelApproved: 'Level Anda sudah menyetujui kiriman ini.',
     levelPassed: 'Level Anda sudah melewati kiriman ini.',
     levelForwarded: 'Level Anda sudah meneruskan kiriman ini ke level di atas.',
+    ago: (seconds: number) => (seconds < 60 ? 'baru saja' : `${age(seconds)} lalu`),
+    originOn: (platform: string, handle: string | null, ago: string) =>
+      `Aslinya di ${platform}${handle ? ` oleh ${handle}` : ''}, ${ago}`,
+    originLink: 'Buka unggahan asli',
+    originMedia: (n: number) => `Media dari unggahan asli (${n})`,
+    originMediaKind: { image: 'foto', video: 'video' },
+    originExists: 'Unggahan asli masih ada',
+    originUnchecked: 'Belum diperiksa apakah unggahan asli masih ada',
+    originUnknowable: (platform: string) =>
+      `${platform} tidak dapat memberi tahu apakah unggahan asli masih ada`,
+    originDeleted: 'Unggahan asli sudah dihapus di sumbernya; kiriman ini tidak diterbitkan ulang',
+    originYoutube:
+      'Video YouTube tidak dapat diunggah ulang: kiriman ini menjadi salinan yang teksnya memuat tautan ke video dan gambarnya adalah thumbnail video.',
+    modeCopyOnly: (platform: string) =>
+      `Unggahan asli ada di ${platform}, jadi kanal ini menerbitkan salinan dengan kredit.`,
+    modeTextUpTo: (limit: number) => `teks hingga ${limit}`,
+    modeNoText: 'unggahan asli apa adanya, tanpa teks tambahan',
   },
   calendar: {
     title: 'Kalender',
@@ -923,6 +972,11 @@ export const id = {
     sourceToReview: 'Unggahan baru dari sumber ini langsung dikirim untuk ditinjau.',
     sourceToDrafts: 'Unggahan baru dari sumber ini menjadi draf.',
     sourceDeleted: 'Sumber dihapus. Kiriman yang sudah diambil tetap ada.',
+    ruleCreated: 'Aturan ditambahkan.',
+    ruleSaved: 'Aturan disimpan.',
+    rulePaused: 'Aturan dijeda. Yang belum disetujuinya menunggu keputusan orang.',
+    ruleResumed: 'Aturan dilanjutkan.',
+    ruleDeleted: 'Aturan dihapus.',
     targetsAdded: 'Kanal ditambahkan dan dijadwalkan.',
   },
   problems: {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FieldError } from '../../domain/errors';
-import { type Actor, authorize } from '../../domain/permissions';
+import type { Actor } from '../../domain/permissions';
 import { POST_STATUSES } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
 import { ROUTE_LIMITS } from '../../http/rate-limit';
@@ -11,7 +11,7 @@ import { listDeliveries } from '../../services/deliveries';
 import { snapshotsOf } from '../../services/delivery-metrics';
 import { previewDraft } from '../../services/draft-preview';
 import { uploadMedia } from '../../services/media';
-import { listNotifications, markRead } from '../../services/notifications';
+import { markNotificationsRead, notificationsOf } from '../../services/notifications';
 import {
   addComment,
   createPost,
@@ -389,8 +389,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
 
   app.get('/notifications', { schema: { hide: true, querystring: okQuery } }, async (request, reply) => {
     const actor = requireActor(request);
-    authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-    const list = await listNotifications(ctx, actor.userId, { unreadOnly: false, limit: 100 });
+    const list = await notificationsOf(ctx, actor, { unreadOnly: false, limit: 100 });
     const env = await kit.env(request, reply);
     return kit.page(
       request,
@@ -409,8 +408,7 @@ export const officeRoutes: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     { schema: { hide: true, body: z.strictObject({ _csrf: z.string().max(200) }) } },
     async (request, reply) => {
       const actor = requireActor(request);
-      authorize(actor, 'notification.read', { type: 'notification', userId: actor.userId }, 'Notification');
-      await markRead(ctx, actor.userId);
+      await markNotificationsRead(ctx, actor);
       return reply.redirect('/notifications?ok=read', 303);
     },
   );

@@ -1,3 +1,4 @@
+import { adminsOverRegionA } from './channels';
 import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** Blackouts over region A: everyone reads those over them; admins of region A or above set and end them. */
@@ -12,16 +13,7 @@ export const overRegionA = (env: MatrixEnv) => ({
   onEnd: 'reschedule',
 });
 
-const manageRegionA = (ok: number) =>
-  statuses({
-    national: [404, 403, ok],
-    regionA: [403, 403, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [403, 403, 403],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const manageRegionA = (ok: number) => statuses(adminsOverRegionA(ok));
 
 export const blackoutsTable = accessTable({
   name: 'blackouts',

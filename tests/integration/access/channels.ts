@@ -1,10 +1,21 @@
 import { insertChannel } from '../../helpers/posts';
-import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
+import { accessTable, type ByUnit, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** A sandbox channel of region A: seen by its subtree, the offices below and the reviewers above; managed by admins over it. */
 
 export const regionAChannel = (env: MatrixEnv) =>
   insertChannel(env.ctx, env.org.units.regionA, 'sandbox', { name: 'Sandbox Kanwil A' });
+
+/** Managed by the admins over region A; seen (403) by those inside or under it, hidden (404) from the rest. */
+export const adminsOverRegionA = (ok: number): ByUnit => ({
+  national: [404, 403, ok],
+  regionA: [403, 403, ok],
+  regionB: [404, 404, 404],
+  officeA1: [403, 403, 403],
+  officeA2: [403, 403, 403],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
 
 const read = statuses({
   national: [404, 200, 200],
@@ -16,16 +27,7 @@ const read = statuses({
   officeB2: [404, 404, 404],
 });
 
-const manage = (ok: number) =>
-  statuses({
-    national: [404, 403, ok],
-    regionA: [403, 403, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [403, 403, 403],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const manage = (ok: number) => statuses(adminsOverRegionA(ok));
 
 /** The X and Meta consent flows of channels of region A; the platforms' token endpoints are unreachable here. */
 async function startXConnect(env: MatrixEnv, channel: string) {

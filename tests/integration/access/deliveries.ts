@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { deliveries } from '../../../src/db/schema';
 import { insertChannel } from '../../helpers/posts';
 import { officeA1Post } from './posts';
-import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
+import { accessTable, type ByUnit, call, everyone, type MatrixEnv, statuses } from './table';
 
 /**
  * Deliveries of a post of office A1 on a national channel: seen by whoever sees the post or controls
@@ -45,16 +45,18 @@ export async function freshDelivery(
   return { ...delivery, postId: post.id };
 }
 
-const steer = (ok: number) =>
-  statuses({
-    national: [404, ok, ok],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+/** Steering a delivery of a post of office A1 on a national channel: the national reviewers and admins. */
+export const steeringNational = (ok: number): ByUnit => ({
+  national: [404, ok, ok],
+  regionA: [404, 403, 403],
+  regionB: [404, 404, 404],
+  officeA1: [403, 403, 403],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
+
+const steer = (ok: number) => statuses(steeringNational(ok));
 
 export const deliveriesTable = accessTable<{ channel: string; scheduled: string }>({
   name: 'deliveries',

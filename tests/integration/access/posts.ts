@@ -1,5 +1,5 @@
 import { createPostVia } from '../../helpers/posts';
-import { accessTable, call, everyone, type MatrixEnv, statuses } from './table';
+import { accessTable, type ByUnit, call, everyone, type MatrixEnv, statuses } from './table';
 
 /** Posts of an office: a draft and a submitted post of office A1, written by its contributor. */
 
@@ -13,28 +13,32 @@ export const officeA1Post = (env: MatrixEnv, submit: boolean) =>
   );
 
 /** Who may read a submitted post of office A1: its office, and reviewers and admins above. */
-const readSubmitted = (ok: number) =>
-  statuses({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const readingSubmitted = (ok: number): ByUnit => ({
+  national: [404, ok, ok],
+  regionA: [404, ok, ok],
+  regionB: [404, 404, 404],
+  officeA1: [ok, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
 
 /** A draft stays inside office A1. */
-const officeA1Only = (ok: number) =>
-  statuses({
-    national: [404, 404, 404],
-    regionA: [404, 404, 404],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const insideOfficeA1 = (ok: number): ByUnit => ({
+  national: [404, 404, 404],
+  regionA: [404, 404, 404],
+  regionB: [404, 404, 404],
+  officeA1: [ok, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
+
+/** Who may read a submitted post of office A1: its office, and reviewers and admins above. */
+const readSubmitted = (ok: number) => statuses(readingSubmitted(ok));
+
+/** A draft stays inside office A1. */
+const officeA1Only = (ok: number) => statuses(insideOfficeA1(ok));
 
 export const postsTable = accessTable({
   name: 'posts',

@@ -1,6 +1,6 @@
 import { insertChannel } from '../../helpers/posts';
 import { officeA1Post } from './posts';
-import { accessTable, call, type MatrixEnv, statuses } from './table';
+import { accessTable, type ByUnit, call, type MatrixEnv, statuses } from './table';
 
 /**
  * Review of a submitted post of office A1 onto national channels: reviewers of office A1, region A
@@ -27,21 +27,20 @@ export async function approvedPost(env: MatrixEnv, f: Fixtures) {
   return response.json() as { id: string; version: number };
 }
 
-/** Deciding on a submitted post of office A1. */
-const decide = (ok: number) =>
-  statuses({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+/** Deciding on a submitted post of office A1: its reviewers and admins, and those of region A and the national unit. */
+export const decidingOnOfficeA1 = (ok: number): ByUnit => ({
+  national: [404, ok, ok],
+  regionA: [404, ok, ok],
+  regionB: [404, 404, 404],
+  officeA1: [403, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
 
-/** Publishing to a national channel: decided by whoever may review, refused (422) unless the channel is theirs. */
-const target = statuses({
-  national: [404, 200, 200],
+/** Publishing on a national channel: decided by whoever may review, refused (422) unless the channel is theirs. */
+export const targetingNational = (ok: number): ByUnit => ({
+  national: [404, ok, ok],
   regionA: [404, 422, 422],
   regionB: [404, 404, 404],
   officeA1: [403, 422, 422],
@@ -49,6 +48,12 @@ const target = statuses({
   officeB1: [404, 404, 404],
   officeB2: [404, 404, 404],
 });
+
+/** Deciding on a submitted post of office A1. */
+const decide = (ok: number) => statuses(decidingOnOfficeA1(ok));
+
+/** Publishing to a national channel: decided by whoever may review, refused (422) unless the channel is theirs. */
+const target = statuses(targetingNational(200));
 
 export const reviewsTable = accessTable<Fixtures>({
   name: 'reviews',

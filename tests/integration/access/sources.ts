@@ -1,7 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { channels, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
-import { accessTable, call, everyone, type MatrixActor, type MatrixEnv, statuses } from './table';
+import {
+  accessTable,
+  type ByUnit,
+  call,
+  everyone,
+  type MatrixActor,
+  type MatrixEnv,
+  statuses,
+} from './table';
 
 /** A source of office A1: the unit's people manage it; reviewers and admins above only read it. */
 
@@ -50,19 +58,21 @@ const read = statuses({
   officeB2: [404, 404, 404],
 });
 
-const manage = (ok: number) =>
-  statuses({
-    national: [404, 403, 403],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+/** Managed only by the people of office A1; those above see it but may not change it. */
+export const officeA1SourcePeople = (ok: number): ByUnit => ({
+  national: [404, 403, 403],
+  regionA: [404, 403, 403],
+  regionB: [404, 404, 404],
+  officeA1: [ok, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
+
+const manage = (ok: number) => statuses(officeA1SourcePeople(ok));
 
 /** A sandbox channel of the caller's unit (office A1's for callers without one): the channel a rule of theirs targets. */
-async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
+export async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
   const [row] = await env.ctx.db
     .insert(channels)
     .values({
@@ -77,7 +87,7 @@ async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<string> {
 }
 
 /** A rule of office A1's reviewer on the source, to a channel of office A1. */
-async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
+export async function officeA1Rule(env: MatrixEnv, source: string): Promise<string> {
   const reviewer = env.org.user('officeA1', 'reviewer');
   const channel = await ownChannel(env, { key: 'officeA1.reviewer', user: reviewer, headers: {} });
   const [row] = await env.ctx.db
@@ -206,6 +216,15 @@ export const sourcesTable = accessTable<{ source: string }>({
         call('PATCH', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
           channelIds: [await ownChannel(env, actor)],
           delayMinutes: 60,
+        }),
+      expect: rules(200),
+    },
+    {
+      route: 'PATCH /api/v1/sources/:id/rules/:ruleId',
+      case: 'pausing the rule',
+      request: async (_actor, f, env) =>
+        call('PATCH', `/api/v1/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
+          paused: true,
         }),
       expect: rules(200),
     },

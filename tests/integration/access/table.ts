@@ -59,10 +59,10 @@ export interface MatrixEnv {
 export type Expected = Record<ActorKey, number>;
 
 /** One line per unit: statuses for [contributor, reviewer, admin]; the three special callers default to 401. */
-export function statuses(
-  byUnit: Record<UnitKey, readonly [number, number, number]>,
-  special: Partial<Record<SpecialKey, number>> = {},
-): Expected {
+/** Statuses by unit, for its contributor, reviewer and admin. */
+export type ByUnit = Record<UnitKey, readonly [number, number, number]>;
+
+export function statuses(byUnit: ByUnit, special: Partial<Record<SpecialKey, number>> = {}): Expected {
   const expected = { anonymous: 401, revoked: 401, disabled: 401, ...special } as Expected;
   for (const unit of UNIT_KEYS)
     ROLE_ORDER.forEach((role, i) => {

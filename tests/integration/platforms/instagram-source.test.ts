@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { instagramAdapter } from '../../../src/platforms/instagram';
 import type { PostOrigin } from '../../../src/platforms/types';
-import { createGraphFake, graphThrottleFault } from '../../fakes/meta';
+import { createGraphFake } from '../../fakes/meta/facebook-instagram';
+import { graphThrottleFault } from '../../fakes/meta/graph';
 import {
   createCredentialStore,
   createPlatformContext,

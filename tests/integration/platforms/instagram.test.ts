@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createInstagramAdapter } from '../../../src/platforms/instagram';
 import type { ErrorClass, PlatformAdapter } from '../../../src/platforms/types';
 import { createMediaHost, type MediaHost } from '../../fakes/media-host';
-import { createGraphFake, type GraphFake, graphServerErrorFault, graphThrottleFault } from '../../fakes/meta';
+import { createGraphFake, type GraphFake } from '../../fakes/meta/facebook-instagram';
+import { graphServerErrorFault, graphThrottleFault } from '../../fakes/meta/graph';
 import {
   createCredentialStore,
   createPlatformContext,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphFake, createThreadsFake, type GraphFake, type ThreadsFake } from '../../fakes/meta';
+import { createGraphFake, type GraphFake } from '../../fakes/meta/facebook-instagram';
+import { createThreadsFake, type ThreadsFake } from '../../fakes/meta/threads';
 import { testImage } from '../../fakes/platform-context';
 import { createTelegramFake, TELEGRAM_SPEC_FILE, type TelegramFake } from '../../fakes/telegram';
 

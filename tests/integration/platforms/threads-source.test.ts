@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { threadsAdapter } from '../../../src/platforms/threads';
 import { threadsItem } from '../../../src/platforms/threads-source';
 import type { PostOrigin } from '../../../src/platforms/types';
-import { createThreadsFake, graphThrottleFault } from '../../fakes/meta';
+import { graphThrottleFault } from '../../fakes/meta/graph';
+import { createThreadsFake } from '../../fakes/meta/threads';
 import {
   createCredentialStore,
   createPlatformContext,

@@ -3,12 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createThreadsAdapter } from '../../../src/platforms/threads';
 import type { ErrorClass, PlatformAdapter } from '../../../src/platforms/types';
 import { createMediaHost, type MediaHost } from '../../fakes/media-host';
-import {
-  createThreadsFake,
-  graphServerErrorFault,
-  graphThrottleFault,
-  type ThreadsFake,
-} from '../../fakes/meta';
+import { graphServerErrorFault, graphThrottleFault } from '../../fakes/meta/graph';
+import { createThreadsFake, type ThreadsFake } from '../../fakes/meta/threads';
 import {
   type CredentialStore,
   createCredentialStore,

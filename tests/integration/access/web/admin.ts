@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { units } from '../../../../src/db/schema';
 import { TEST_PASSWORD, UNIT_KEYS, type UnitKey } from '../../../helpers/org';
 import { overRegionA } from '../blackouts';
+import { adminsOverRegionA } from '../channels';
 import { freshOfficeA1User, freshToken } from '../org';
 import type { MatrixEnv } from '../table';
 import { freshDate } from '../working-calendar';
@@ -14,16 +15,7 @@ import { anyone, form, nationalAdmin, page, signedIn, webTable } from './table';
  */
 
 /** Managed by admins over region A; seen (403) by those inside or under it, hidden (404) from the rest. */
-export const manageRegionA = (ok: number) =>
-  signedIn({
-    national: [404, 403, ok],
-    regionA: [403, 403, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [403, 403, 403],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const manageRegionA = (ok: number) => signedIn(adminsOverRegionA(ok));
 
 /** A person of office A1: only the admins over them see or change them (404 for everyone else). */
 const manageOfficeA1User = (ok: number) =>

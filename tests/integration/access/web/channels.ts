@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { channels } from '../../../../src/db/schema';
 import { insertChannel } from '../../../helpers/posts';
-import { regionAChannel } from '../channels';
+import { adminsOverRegionA, regionAChannel } from '../channels';
 import { anyone, form, page, signedIn, webTable } from './table';
 
 /**
@@ -9,16 +9,7 @@ import { anyone, form, page, signedIn, webTable } from './table';
  * managed by the admins over it (the national admin, region A's admin).
  */
 
-export const manageChannel = (ok: number) =>
-  signedIn({
-    national: [404, 403, ok],
-    regionA: [403, 403, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
-    officeA2: [403, 403, 403],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const manageChannel = (ok: number) => signedIn(adminsOverRegionA(ok));
 
 interface Fixtures {
   channel: string;

@@ -1,5 +1,5 @@
 import { TEST_PASSWORD } from '../../../helpers/org';
-import { officeA1Post } from '../posts';
+import { insideOfficeA1, officeA1Post, readingSubmitted } from '../posts';
 import { anyone, form, json, page, signedIn, webTable } from './table';
 
 /**
@@ -8,28 +8,10 @@ import { anyone, form, json, page, signedIn, webTable } from './table';
  */
 
 /** A submitted post of office A1: its office, and the reviewers and admins above. */
-export const readSubmitted = (ok: number) =>
-  signedIn({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const readSubmitted = (ok: number) => signedIn(readingSubmitted(ok));
 
 /** A draft stays inside office A1. */
-export const officeA1Only = (ok: number) =>
-  signedIn({
-    national: [404, 404, 404],
-    regionA: [404, 404, 404],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const officeA1Only = (ok: number) => signedIn(insideOfficeA1(ok));
 
 export const officeTable = webTable({
   name: 'office pages',

@@ -1,6 +1,13 @@
 import { insertChannel } from '../../../helpers/posts';
-import { freshDelivery } from '../deliveries';
-import { feedSite, officeA1Source, pendingApproval } from '../sources';
+import { freshDelivery, steeringNational } from '../deliveries';
+import {
+  feedSite,
+  officeA1Rule,
+  officeA1Source,
+  officeA1SourcePeople,
+  ownChannel,
+  pendingApproval,
+} from '../sources';
 import type { MatrixEnv } from '../table';
 import { anyone, form, page, signedIn, webTable } from './table';
 
@@ -12,29 +19,23 @@ import { anyone, form, page, signedIn, webTable } from './table';
 
 const inAWeekLocal = () => new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 16);
 
-/** Steering a delivery of a post of office A1 on a national channel. */
-const steer = (ok: number) =>
+/** A source's auto-approval rules: reviewers and admins of office A1 and above; its contributors may not. */
+const setRules = (ok: number) =>
   signedIn({
     national: [404, ok, ok],
-    regionA: [404, 403, 403],
+    regionA: [404, ok, ok],
     regionB: [404, 404, 404],
-    officeA1: [403, 403, 403],
+    officeA1: [403, ok, ok],
     officeA2: [404, 404, 404],
     officeB1: [404, 404, 404],
     officeB2: [404, 404, 404],
   });
 
+/** Steering a delivery of a post of office A1 on a national channel. */
+const steer = (ok: number) => signedIn(steeringNational(ok));
+
 /** Managed only by the people of office A1; those above see it but may not change it. */
-const manageSource = (ok: number) =>
-  signedIn({
-    national: [404, 403, 403],
-    regionA: [404, 403, 403],
-    regionB: [404, 404, 404],
-    officeA1: [ok, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const manageSource = (ok: number) => signedIn(officeA1SourcePeople(ok));
 
 /** Pausing, resuming or removing a source: its office, and the admins above it (who may stop what it brings in). */
 const stopSource = (ok: number) =>
@@ -237,6 +238,43 @@ export const publishingTable = webTable<Fixtures>({
       route: 'POST /sources/:id/delete',
       request: async (_actor, _f, env) => form(`/sources/${await officeA1Source(env)}/delete`),
       expect: stopSource(303),
+    },
+    {
+      route: 'POST /sources/:id/rules',
+      case: "to the caller's own channel",
+      request: async (actor, f, env) =>
+        form(`/sources/${f.source}/rules`, {
+          channelIds: await ownChannel(env, actor),
+          mode: 'copy',
+          hashtags: '#paspor',
+          delayMinutes: '',
+          stopWindowMinutes: '15',
+        }),
+      expect: setRules(303),
+    },
+    {
+      route: 'POST /sources/:id/rules/:ruleId',
+      case: "to the caller's own channel",
+      request: async (actor, f, env) =>
+        form(`/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}`, {
+          channelIds: await ownChannel(env, actor),
+          mode: 'copy',
+          delayMinutes: '60',
+          stopWindowMinutes: '30',
+        }),
+      expect: setRules(303),
+    },
+    {
+      route: 'POST /sources/:id/rules/:ruleId/pause',
+      request: async (_actor, f, env) =>
+        form(`/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}/pause`, { paused: 'true' }),
+      expect: setRules(303),
+    },
+    {
+      route: 'POST /sources/:id/rules/:ruleId/delete',
+      request: async (_actor, f, env) =>
+        form(`/sources/${f.source}/rules/${await officeA1Rule(env, f.source)}/delete`),
+      expect: setRules(303),
     },
     {
       route: 'POST /inbox/rules/:sourceId/:ruleId/stop',

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { deliveries } from '../../../../src/db/schema';
 import { insertChannel } from '../../../helpers/posts';
 import { officeA1Post } from '../posts';
-import { approvedPost, type Fixtures } from '../reviews';
+import { approvedPost, decidingOnOfficeA1, type Fixtures, targetingNational } from '../reviews';
 import type { MatrixEnv } from '../table';
 import { form, page, signedIn, webTable } from './table';
 
@@ -24,27 +24,10 @@ const onChannel = (channel: string) => ({
 });
 
 /** Deciding on a submitted post of office A1. */
-export const decideOnOfficeA1 = (ok: number) =>
-  signedIn({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const decideOnOfficeA1 = (ok: number) => signedIn(decidingOnOfficeA1(ok));
 
 /** Publishing on a national channel: decided by whoever may review, refused (422) unless the channel is theirs. */
-const target = signedIn({
-  national: [404, 303, 303],
-  regionA: [404, 422, 422],
-  regionB: [404, 404, 404],
-  officeA1: [403, 422, 422],
-  officeA2: [404, 404, 404],
-  officeB1: [404, 404, 404],
-  officeB2: [404, 404, 404],
-});
+const target = signedIn(targetingNational(303));
 
 const reviewers = (ok: number) =>
   signedIn({

@@ -1,9 +1,9 @@
 import type { InjectOptions } from 'fastify';
-import type { UnitKey } from '../../../helpers/org';
 import {
   type AccessTable,
   type AnyAccessTable,
   accessTable,
+  type ByUnit,
   type Expected,
   everyone,
   type MatrixActor,
@@ -80,8 +80,7 @@ export function webInject(
 const toSignIn: Record<SpecialKey, number> = { anonymous: 303, revoked: 303, disabled: 303 };
 
 /** One line per unit ([contributor, reviewer, admin]); callers without a session are sent to sign in. */
-export const signedIn = (byUnit: Record<UnitKey, readonly [number, number, number]>): Expected =>
-  statuses(byUnit, toSignIn);
+export const signedIn = (byUnit: ByUnit): Expected => statuses(byUnit, toSignIn);
 
 /** The same status for all 21 people; callers without a session are sent to sign in. */
 export const anyone = (status: number): Expected => everyone(status, toSignIn);

@@ -1,14 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { forbidden } from '../domain/errors';
-import { atLeast } from '../domain/permissions';
-import { requireActor } from '../http/auth';
-import { loadUnit, setReviewNationalDirect } from '../services/units';
-import { Csrf } from './components';
-import { useEnv } from './env';
-import type { WebOptions } from './kit';
-import { AdminNav, Layout } from './layout';
-import { noticeOf } from './page';
+import { requireActor } from '../../http/auth';
+import { reviewNationalDirect, setReviewNationalDirect } from '../../services/units';
+import { Csrf } from '../components';
+import { useEnv } from '../env';
+import type { WebOptions } from '../kit';
+import { AdminNav, Layout } from '../layout';
+import { noticeOf } from '../page';
 
 /**
  * How posts reach the national inbox, for national admins: directly at submission (the default)
@@ -38,25 +36,17 @@ function ReviewSettingsPage(props: { direct: boolean; notice?: string | null }) 
 export const reviewSettingsPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit }) => {
   const { ctx } = kit;
 
-  /** The national unit of a national admin, or 403. */
-  const nationalUnit = async (actor: ReturnType<typeof requireActor>) => {
-    const unit = await loadUnit(ctx, actor.unitId);
-    if (unit.parentId !== null || !atLeast(actor, 'admin'))
-      throw forbidden('Only administrators of the national unit change how posts reach the national inbox');
-    return unit;
-  };
-
   app.get(
     '/admin/review',
     { schema: { hide: true, querystring: z.strictObject({ ok: z.string().max(40).optional() }) } },
     async (request, reply) => {
-      const unit = await nationalUnit(requireActor(request));
+      const direct = await reviewNationalDirect(ctx, requireActor(request));
       const env = await kit.env(request, reply);
       return kit.page(
         request,
         reply,
         env,
-        <ReviewSettingsPage direct={unit.reviewNationalDirect} notice={noticeOf(env.t, request.query.ok)} />,
+        <ReviewSettingsPage direct={direct} notice={noticeOf(env.t, request.query.ok)} />,
       );
     },
   );
@@ -70,9 +60,7 @@ export const reviewSettingsPages: FastifyPluginAsyncZod<WebOptions> = async (app
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      await nationalUnit(actor);
-      await setReviewNationalDirect(ctx, actor, request.body.direct === '1', request.ip);
+      await setReviewNationalDirect(ctx, requireActor(request), request.body.direct === '1', request.ip);
       return reply.redirect('/admin/review?ok=saved', 303);
     },
   );

@@ -1,0 +1,1 @@
+ALTER TABLE "source_rules" ADD COLUMN "paused_at" timestamp with time zone;
