@@ -10,6 +10,7 @@
  *   npm run bench:reports          (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server)
  *   BENCH_ONLY=postgres|pglite     one driver only (the section is printed, not written)
  *   BENCH_PGLITE_FULL=1            PGlite at full size instead of a tenth
+ *   BENCH_SCALE=0.1                every size times this (a quick look at the shape; the section is printed, not written)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { benchPostgres } from './database';
 import { explainTree, measure, seqScansOf, type Timing, writeSection } from './measure';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
+const SCALE = Number(process.env.BENCH_SCALE) || 1;
 const REGIONS = 33;
 const OFFICES = 126;
 /** BENCH_RUNS lowers the count on a machine too loaded for the full run. */
@@ -161,6 +163,17 @@ async function seed(db: Database['db'], posts: number, now: Date): Promise<Scale
   };
 }
 
+/** The tables that name a statement in the table of plans (units only when it reads nothing else). */
+const READ_TABLES = [
+  'units',
+  'generate_series',
+  'post_review_steps',
+  'post_events',
+  'delivery_metric_rollups',
+  'delivery_metric_weeks',
+  'deliveries',
+];
+
 interface PlanSummary {
   /** What the query reads first, for the table of plans. */
   label: string;
@@ -188,7 +201,15 @@ async function explainReport(ctx: AppContext, query: ReportQuery): Promise<PlanS
   for (const statement of statements) {
     const { plan, ms: executionMs } = await explainTree(db, statement);
     const text = new PgDialect().sqlToQuery(statement).sql.replace(/\s+/g, ' ');
-    const label = /\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30);
+    const tables = [
+      ...new Set(
+        [...text.matchAll(/\b(?:from|join) ([a-z_]+)/gi)]
+          .map((match) => match[1]!)
+          .filter((table) => READ_TABLES.includes(table)),
+      ),
+    ];
+    const named = tables.length > 1 ? tables.filter((table) => table !== 'units') : tables;
+    const label = named.join(' + ') || (/\bfrom (?:\(?)([a-z_]+)/i.exec(text)?.[1] ?? text.slice(0, 30));
     summaries.push({ label, executionMs, seqScans: seqScansOf(plan) });
   }
   return summaries;
@@ -353,6 +374,14 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
+    'What the report reads (migrations 0011 and 0016, tables kept by triggers in the same transaction as each write and ' +
+      "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
+      '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
+      "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
+      "deliveries' figures from the weekly sums per unit and channel (`delivery_metric_weeks`) for the whole UTC weeks of the " +
+      "period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges; the weekly series in the viewer's zone " +
+      'and the ranking of top posts from a covering index of the rollup (published_at, unit, channel, post, impressions, engagements).',
+    '',
     'Target: page and API p99 < 200 ms.',
   ].join('\n');
 }
@@ -364,7 +393,7 @@ async function main() {
   const postgres = only === 'pglite' ? null : await benchPostgres('reports');
   if (postgres) {
     try {
-      rows.push(await benchDriver('postgres', postgres.database, FULL.posts));
+      rows.push(await benchDriver('postgres', postgres.database, Math.round(FULL.posts * SCALE)));
     } finally {
       await postgres.drop();
     }
@@ -373,14 +402,18 @@ async function main() {
     const pglite = await openPglite();
     try {
       rows.push(
-        await benchDriver('pglite', pglite, process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10),
+        await benchDriver(
+          'pglite',
+          pglite,
+          Math.round((process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10) * SCALE),
+        ),
       );
     } finally {
       await pglite.close();
     }
   }
   const section = report(rows, postgres?.version ?? null, load, os.loadavg());
-  if (!only) writeSection('reports', section);
+  if (!only && SCALE === 1) writeSection('reports', section);
   console.log(`\n${section}`);
 }
 

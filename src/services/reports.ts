@@ -109,12 +109,12 @@ const plus = (a: number | null, b: number | null) => (a === null ? b : b === nul
 function groupKey(group: ReportGroup): SQL {
   switch (group) {
     case 'office':
-      return sql`u.id::text`;
+      return sql`u.id`;
     case 'region':
       // `/root/region/office/`: the second segment, or the root itself for national posts.
       return sql`coalesce(nullif(split_part(u.path, '/', 3), ''), split_part(u.path, '/', 2))`;
     case 'channel':
-      return sql`c.id::text`;
+      return sql`c.id`;
     case 'platform':
       return sql`c.platform`;
   }
@@ -151,6 +151,42 @@ const figuresOf = (row: FigureRow, window: ReachWindow = 'latest'): Figures => {
  */
 export const METRIC_ROLLUP: SQL = sql`delivery_metric_rollups`;
 
+/**
+ * What the report reads per review transition (to submitted, approved, rejected or changes requested):
+ * `post_id`, the post's `unit_id`, `to_status`, `at`, `previous_at` (the post's previous transition to
+ * the same status, by time then event) and, for a submission, `decided_at` (the first decision at or
+ * after it). Kept by triggers on post_events and posts; its test passes the same
+ * relation derived from the timelines and expects the same report.
+ */
+export const REVIEW_STEPS: SQL = sql`post_review_steps`;
+
+/**
+ * What the report reads per (UTC week from Monday, `unit_id`, `channel_id`) of published deliveries:
+ * `published`, `measured` and `demo` counts and the sums of the rollup's figures (null when all are).
+ * Kept by triggers on delivery_metric_rollups; its test passes the same sums of the raw derivation.
+ */
+export const METRIC_WEEKS: SQL = sql`delivery_metric_weeks`;
+
+/**
+ * The relations a report reads: the tables kept by triggers, or (in their tests) the raw derivations;
+ * `metricWeeks: null` reads every delivery of the period one by one.
+ */
+export interface ReportSources {
+  metrics: SQL;
+  metricWeeks: SQL | null;
+  reviews: SQL;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+/** A Monday, 00:00 UTC: the weekly sums start on the Mondays after it. */
+const A_MONDAY = Date.UTC(1970, 0, 5);
+/** The whole UTC weeks inside [from, to): empty (`from` = `to`) when there are none. */
+function wholeWeeks(from: Date, to: Date): { from: Date; to: Date } {
+  const first = A_MONDAY + Math.ceil((from.getTime() - A_MONDAY) / WEEK_MS) * WEEK_MS;
+  const last = A_MONDAY + Math.floor((to.getTime() - A_MONDAY) / WEEK_MS) * WEEK_MS;
+  return first < last ? { from: new Date(first), to: new Date(last) } : { from: to, to };
+}
+
 const addInto = (target: Figures, figures: Figures) => {
   for (const field of FIGURES) target[field] = plus(target[field], figures[field]);
 };
@@ -174,15 +210,18 @@ function deliveryFilter(query: ReportQuery): SQL {
   return parts.length ? sql`and ${sql.join(parts, sql` and `)}` : sql``;
 }
 
-/** The instants of the Mondays (in `zone`) of every week that overlaps [from, to). */
+/** The Mondays 00:00 (in the viewer's zone, as local times `w`) of every week that overlaps [from, to). */
+const localMondays = (query: ReportQuery) => sql`generate_series(
+    date_trunc('week', ${ts(query.from)} at time zone ${query.timeZone}),
+    date_trunc('week', (${ts(query.to)} - interval '1 microsecond') at time zone ${query.timeZone}),
+    interval '1 week') as w`;
+
+/** The instants the report's weeks start at. */
 async function weekStarts(ctx: AppContext, query: ReportQuery): Promise<string[]> {
   const rows = await queryRows<{ week: string }>(
     ctx.db,
     sql`select to_char(w at time zone ${query.timeZone}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as week
-      from generate_series(
-        date_trunc('week', ${ts(query.from)} at time zone ${query.timeZone}),
-        date_trunc('week', (${ts(query.to)} - interval '1 microsecond') at time zone ${query.timeZone}),
-        interval '1 week') as w`,
+      from ${localMondays(query)}`,
   );
   return rows.map((row) => row.week);
 }
@@ -218,8 +257,10 @@ export async function unitReport(
 export async function buildReport(
   ctx: AppContext,
   query: ReportQuery,
-  source: SQL = METRIC_ROLLUP,
+  sources: Partial<ReportSources> = {},
 ): Promise<Report> {
+  const source = sources.metrics ?? METRIC_ROLLUP;
+  const metricWeeks = sources.metricWeeks === undefined ? METRIC_WEEKS : sources.metricWeeks;
   const inScope = query.subtree
     ? sql`u.path like ${`${query.scopePath}%`}`
     : sql`u.path = ${query.scopePath}`;
@@ -230,20 +271,29 @@ export async function buildReport(
   const filter = deliveryFilter(query);
   const inPeriod = (column: SQL) => sql`${column} >= ${ts(query.from)} and ${column} < ${ts(query.to)}`;
   const byUnit = query.group === 'office' || query.group === 'region';
-  // Each published delivery of the period with what it had reached when last measured and at each window.
-  const reached = (where: SQL) => sql`
-    select r.post_id, r.published_at, c.platform, c.unit_id as channel_unit_id, ${key} as k,
-      to_char(date_trunc('week', r.published_at at time zone ${query.timeZone}) at time zone ${query.timeZone}
-        at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as week,
-      r.taken_at is not null as measured, r.demo, ${sql.raw(
-        REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `r.${column(field, window)}`)).join(', '),
-      )}
+  const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
+  const allColumns = sql.raw(
+    REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => column(field, window))).join(', '),
+  );
+  // The period's published deliveries as cells: the weekly sums of its whole UTC weeks, and each delivery
+  // of its edges (before the first whole week, after the last) as a cell of its own.
+  const cells = sql`
+    select r.unit_id, r.channel_id, 1 as published, (r.taken_at is not null)::int as measured, r.demo::int as demo, ${allColumns}
+    from ${source} r
+    where ${inPeriod(sql`r.published_at`)}
+      and not (r.published_at >= ${ts(whole.from)} and r.published_at < ${ts(whole.to)})
+    union all
+    select w.unit_id, w.channel_id, w.published, w.measured, w.demo, ${allColumns}
+    from ${metricWeeks ?? METRIC_WEEKS} w
+    where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0`;
+  // Each published delivery of the period, as far as the weekly series and the ranking of posts need it.
+  const delivered = sql`
     from ${source} r
     join channels c on c.id = r.channel_id
     join units u on u.id = r.unit_id
-    where ${inPeriod(sql`r.published_at`)} ${where} ${filter}`;
+    where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
-  const [units, channelRows, weeks, postRows, publishedRows, failedRows, nationalRows, topRows] =
+  const [units, channelRows, weeks, postRows, publishedRows, weeklyRows, failedRows, nationalRows, topRows] =
     await Promise.all([
       queryRows<{ id: string; name: string; kind: string; path: string }>(
         ctx.db,
@@ -267,37 +317,26 @@ export async function buildReport(
             p90: number | null;
           }>(
             ctx.db,
-            sql`with ev as (
-                select e.post_id, ${key} as k,
-                  bool_or(e.to_status = 'submitted') as submitted,
-                  bool_or(e.to_status = 'approved') as approved,
-                  bool_or(e.to_status = 'rejected') as rejected,
-                  bool_or(e.to_status = 'changes_requested') as changes,
-                  min(e.created_at) filter (where e.to_status = 'submitted') as submitted_at
-                from post_events e join posts p on p.id = e.post_id join units u on u.id = p.unit_id
-                where e.kind = 'transition' and e.to_status in ('submitted', 'approved', 'rejected', 'changes_requested')
-                  and ${inPeriod(sql`e.created_at`)} and ${inScope}
-                group by e.post_id, 2
-              )
-              select ev.k,
-                count(*) filter (where ev.submitted)::int as submitted,
-                count(*) filter (where ev.approved)::int as approved,
-                count(*) filter (where ev.rejected)::int as rejected,
-                count(*) filter (where ev.changes)::int as changes,
-                percentile_cont(0.5) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as median,
-                percentile_cont(0.9) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as p90
-              from ev left join lateral (
-                select min(x.created_at) as at from post_events x
-                where x.post_id = ev.post_id and x.kind = 'transition'
-                  and x.to_status in ('approved', 'rejected', 'changes_requested') and x.created_at >= ev.submitted_at
-              ) d on ev.submitted_at is not null
-              group by grouping sets ((ev.k), ())`,
+            // A post counts once per status: at its first step to that status in the period, the one whose
+            // previous step to it came before the period. Its first submission there gives the time to decide.
+            sql`select ${key} as k,
+                count(*) filter (where s.to_status = 'submitted')::int as submitted,
+                count(*) filter (where s.to_status = 'approved')::int as approved,
+                count(*) filter (where s.to_status = 'rejected')::int as rejected,
+                count(*) filter (where s.to_status = 'changes_requested')::int as changes,
+                percentile_cont(0.5) within group (order by extract(epoch from s.decided_at - s.at) / 60)
+                  filter (where s.to_status = 'submitted')::float8 as median,
+                percentile_cont(0.9) within group (order by extract(epoch from s.decided_at - s.at) / 60)
+                  filter (where s.to_status = 'submitted')::float8 as p90
+              from units u join ${sources.reviews ?? REVIEW_STEPS} s on s.unit_id = u.id
+              where ${inScope} and ${inPeriod(sql`s.at`)}
+                and (s.previous_at is null or s.previous_at < ${ts(query.from)})
+              group by grouping sets ((1), ())`,
           )
         : Promise.resolve([]),
       queryRows<
         FigureRow & {
           k: string;
-          week: string;
           platform: Platform;
           published: number;
           measured: number;
@@ -307,13 +346,39 @@ export async function buildReport(
         }
       >(
         ctx.db,
-        sql`with l as (${reached(sql`and ${inScope}`)})
-          select l.k, l.week, l.platform,
-            count(*)::int as published, count(*) filter (where l.measured)::int as measured,
-            count(*) filter (where l.channel_unit_id = ${rootId}::uuid)::int as national_published,
-            sum(l.impressions) filter (where l.channel_unit_id = ${rootId}::uuid)::float8 as national_impressions,
-            bool_or(l.demo) as demo, ${figureSums('l', REACH_WINDOWS)}
-          from l group by 1, 2, 3`,
+        sql`with l as (${cells})
+          select ${key} as k, c.platform,
+            sum(l.published)::int as published, sum(l.measured)::int as measured,
+            coalesce(sum(l.published) filter (where c.unit_id = ${rootId}::uuid), 0)::int as national_published,
+            sum(l.impressions) filter (where c.unit_id = ${rootId}::uuid)::float8 as national_impressions,
+            bool_or(l.demo > 0) as demo, ${figureSums('l', REACH_WINDOWS)}
+          from l join channels c on c.id = l.channel_id join units u on u.id = l.unit_id
+          where ${inScope} ${filter}
+          group by 1, 2`,
+      ),
+      // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
+      // (1-based) among those instants is its week.
+      queryRows<{
+        k: string;
+        week: number;
+        published: number;
+        impressions: number | null;
+        engagements: number | null;
+      }>(
+        ctx.db,
+        sql`with w as (
+            select r.unit_id, r.channel_id, width_bucket(r.published_at,
+                (select array_agg(w at time zone ${query.timeZone} order by w) from ${localMondays(query)})) as week,
+              count(*)::int as published, sum(r.impressions) as impressions, sum(r.engagements) as engagements
+            from ${source} r
+            where ${inPeriod(sql`r.published_at`)}
+            group by 1, 2, 3
+          )
+          select ${key} as k, w.week, sum(w.published)::int as published,
+            sum(w.impressions)::float8 as impressions, sum(w.engagements)::float8 as engagements
+          from w join channels c on c.id = w.channel_id join units u on u.id = w.unit_id
+          where ${inScope} ${filter}
+          group by 1, 2`,
       ),
       queryRows<{ k: string; failed: number }>(
         ctx.db,
@@ -325,8 +390,10 @@ export async function buildReport(
       ),
       queryRows<{ published: number; impressions: number | null }>(
         ctx.db,
-        sql`with l as (${reached(sql`and c.unit_id = ${rootId}::uuid`)})
-          select count(*)::int as published, sum(l.impressions)::float8 as impressions from l`,
+        sql`with l as (${cells})
+          select coalesce(sum(l.published), 0)::int as published, sum(l.impressions)::float8 as impressions
+          from l join channels c on c.id = l.channel_id
+          where c.unit_id = ${rootId}::uuid ${filter}`,
       ),
       queryRows<
         FigureRow & {
@@ -340,25 +407,33 @@ export async function buildReport(
         }
       >(
         ctx.db,
-        sql`with l as (${reached(sql`and ${inScope}`)}),
-          ranked as (
-            select l.post_id, min(l.published_at) as first_published, array_to_json(array_agg(distinct l.platform)) as platforms,
-              ${figureSums('l')}
-            from l group by l.post_id
-            order by sum(l.impressions) desc nulls last, sum(l.engagements) desc nulls last, min(l.published_at) desc
+        sql`with ranked as (
+            select r.post_id, min(r.published_at) as first_published
+            ${delivered}
+            group by r.post_id
+            order by sum(r.impressions) desc nulls last, sum(r.engagements) desc nulls last, min(r.published_at) desc
             limit ${TOP_POSTS}
+          ),
+          reach as (
+            select t.post_id, t.first_published, array_to_json(array_agg(distinct c.platform)) as platforms,
+              ${figureSums('x')}
+            from ranked t
+            join deliveries d on d.post_id = t.post_id
+            join ${source} x on x.delivery_id = d.id
+            join channels c on c.id = x.channel_id
+            where ${inPeriod(sql`x.published_at`)} ${filter}
+            group by t.post_id, t.first_published
           )
           select r.*, p.unit_id, u.name as unit_name, p.body,
             to_char(r.first_published at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as published_at,
             (select pm.media_id from post_media pm where pm.post_id = r.post_id order by pm.position limit 1) as media_id
-          from ranked r join posts p on p.id = r.post_id join units u on u.id = p.unit_id
+          from reach r join posts p on p.id = r.post_id join units u on u.id = p.unit_id
           order by r.impressions desc nulls last, r.engagements desc nulls last, r.first_published desc`,
       ),
     ]);
 
   const unitById = new Map(units.map((unit) => [unit.id, unit]));
   const channelById = new Map(channelRows.map((channel) => [channel.id, channel]));
-  const weekIndex = new Map(weeks.map((week, i) => [week, i]));
   const blank = (k: string, name: string, kind: string): GroupReport => ({
     key: k,
     name,
@@ -418,12 +493,6 @@ export async function buildReport(
       target.deliveries.published += published;
       target.publishedByPlatform[row.platform] = (target.publishedByPlatform[row.platform] ?? 0) + published;
       for (const window of REACH_WINDOWS) addInto(target.reach[window], figuresOf(row, window));
-      const week = target.weekly[weekIndex.get(row.week) ?? -1];
-      if (week) {
-        week.published += published;
-        week.impressions = plus(week.impressions, figures.impressions);
-        week.engagements = plus(week.engagements, figures.engagements);
-      }
     }
     for (const [perPlatform, k] of [
       [platformsOfGroup.get(row.k) ?? new Map(), row.k],
@@ -441,6 +510,15 @@ export async function buildReport(
     nationalOfGroup.set(row.k, national);
     demo ||= row.demo === true;
   }
+  for (const row of weeklyRows)
+    for (const target of [groupFor(row.k), totals]) {
+      const week = target.weekly[Number(row.week) - 1];
+      if (week) {
+        week.published += Number(row.published);
+        week.impressions = plus(week.impressions, numberOrNull(row.impressions));
+        week.engagements = plus(week.engagements, numberOrNull(row.engagements));
+      }
+    }
   for (const row of failedRows) {
     groupFor(row.k).deliveries.failed += Number(row.failed);
     totals.deliveries.failed += Number(row.failed);

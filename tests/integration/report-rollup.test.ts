@@ -11,12 +11,14 @@ import { insertChannel } from '../helpers/posts';
 import { insertReportedPost } from '../helpers/reports';
 
 /**
- * Reports read delivery_metric_rollups, which triggers keep in the same transaction as each write
- * of a snapshot, a delivery or a post. After a random history — snapshots written out of order and
- * with equal times, re-recorded and corrected, deliveries published late, retracted and deleted,
- * platforms that leave figures out or measure nothing — the rollup equals the figures derived from
- * the snapshots one by one, and every report (each grouping, scope, filter and time zone) built
- * from it equals the report built from that raw derivation.
+ * Reports read delivery_metric_rollups, its weekly sums delivery_metric_weeks and post_review_steps,
+ * which triggers keep in the same transaction as each write of a snapshot, a delivery, a post or a
+ * timeline event. After a random history — snapshots written out of order and with equal times,
+ * re-recorded and corrected, deliveries published late, retracted and deleted, platforms that leave
+ * figures out or measure nothing, reviews sent back and resubmitted, decided at the instant of
+ * submission, recorded out of order, rewritten and deleted — each table equals what the raw rows give,
+ * and every report (each grouping, scope, filter, time zone and period, whole weeks or not) built from
+ * them equals the report built from the raw derivations, every delivery read one by one.
  */
 
 /** The raw derivation: per published delivery, its latest snapshot (the later window on a tie) and each window's. */
@@ -32,7 +34,7 @@ const windowColumns = (window: '1h' | '24h' | '7d', alias: string) =>
     ...FIELDS.map((f) => `${alias}.${f} as ${f}_${window}`),
     `${engagements(alias)} as engagements_${window}`,
   ].join(', ');
-const RAW = sql.raw(`(
+const RAW_TEXT = `(
   select d.id as delivery_id, d.post_id, p.unit_id, d.channel_id, d.published_at, l.taken_at,
     coalesce((l.raw ->> 'demo') = 'true', false) as demo,
     ${FIELDS.map((f) => `l.${f}`).join(', ')}, ${engagements('l')} as engagements,
@@ -49,7 +51,41 @@ const RAW = sql.raw(`(
   left join metrics_snapshots w24 on w24.delivery_id = d.id and w24.window = '24h'
   left join metrics_snapshots w7 on w7.delivery_id = d.id and w7.window = '7d'
   where d.status = 'published'
+)`;
+const RAW = sql.raw(RAW_TEXT);
+
+/** The raw derivation of the weekly sums: the rollup's deliveries summed per UTC week, unit and channel. */
+const RAW_WEEKS = sql.raw(`(
+  select date_trunc('week', r.published_at at time zone 'UTC') at time zone 'UTC' as week, r.unit_id, r.channel_id,
+    count(*)::int as published, count(r.taken_at)::int as measured, (count(*) filter (where r.demo))::int as demo,
+    ${['', '_1h', '_24h', '_7d']
+      .flatMap((suffix) =>
+        [...FIELDS, 'engagements'].map((f) => `sum(r.${f}${suffix})::bigint as ${f}${suffix}`),
+      )
+      .join(', ')}
+  from ${RAW_TEXT} r
+  group by 1, 2, 3
 )`);
+
+/**
+ * The raw derivation of the review steps: each review transition, the post's previous one to the same
+ * status and, for a submission, the first decision at or after it.
+ */
+const RAW_STEPS = sql.raw(`(
+  select e.id as event_id, e.post_id, p.unit_id, e.to_status, e.created_at as at,
+    (select max(x.created_at) from post_events x
+      where x.post_id = e.post_id and x.kind = 'transition' and x.to_status = e.to_status
+        and (x.created_at, x.id) < (e.created_at, e.id)) as previous_at,
+    case when e.to_status = 'submitted' then (
+      select min(x.created_at) from post_events x
+      where x.post_id = e.post_id and x.kind = 'transition'
+        and x.to_status in ('approved', 'rejected', 'changes_requested') and x.created_at >= e.created_at
+    ) end as decided_at
+  from post_events e join posts p on p.id = e.post_id
+  where e.kind = 'transition' and e.to_status in ('submitted', 'approved', 'rejected', 'changes_requested')
+)`);
+
+const RAW_SOURCES = { metrics: RAW, metricWeeks: null, reviews: RAW_STEPS };
 
 /** mulberry32: a small seeded generator, so a failing history can be replayed with its seed. */
 function generator(seed: number) {
@@ -128,6 +164,71 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
               raw = excluded.raw`
           : sql`do nothing`
       }`);
+  };
+
+  /**
+   * The report from the tables equals the one from the raw derivations, every delivery read one by one;
+   * and its posts' figures equal what the timelines give, each post's events looked up one by one.
+   */
+  const expectRawReport = async (query: ReportQuery) => {
+    const report = await buildReport(t.ctx, query);
+    const note = `${seedNote}: ${JSON.stringify(query)}`;
+    expect(report, note).toEqual(await buildReport(t.ctx, query, RAW_SOURCES));
+    if (query.group !== 'office' && query.group !== 'region') return;
+    const key =
+      query.group === 'office'
+        ? sql`u.id::text`
+        : sql`coalesce(nullif(split_part(u.path, '/', 3), ''), split_part(u.path, '/', 2))`;
+    const inScope = query.subtree
+      ? sql`u.path like ${`${query.scopePath}%`}`
+      : sql`u.path = ${query.scopePath}`;
+    const from = sql`${query.from.toISOString()}::timestamptz`;
+    const to = sql`${query.to.toISOString()}::timestamptz`;
+    const timelines = await queryRows<Record<string, number | string | null>>(
+      t.ctx.db,
+      sql`with ev as (
+          select e.post_id, ${key} as k,
+            bool_or(e.to_status = 'submitted') as submitted, bool_or(e.to_status = 'approved') as approved,
+            bool_or(e.to_status = 'rejected') as rejected, bool_or(e.to_status = 'changes_requested') as changes,
+            min(e.created_at) filter (where e.to_status = 'submitted') as submitted_at
+          from post_events e join posts p on p.id = e.post_id join units u on u.id = p.unit_id
+          where e.kind = 'transition' and e.to_status in ('submitted', 'approved', 'rejected', 'changes_requested')
+            and e.created_at >= ${from} and e.created_at < ${to} and ${inScope}
+          group by e.post_id, 2
+        )
+        select ev.k, count(*) filter (where ev.submitted)::int as submitted, count(*) filter (where ev.approved)::int as approved,
+          count(*) filter (where ev.rejected)::int as rejected, count(*) filter (where ev.changes)::int as changes,
+          percentile_cont(0.5) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as median,
+          percentile_cont(0.9) within group (order by extract(epoch from d.at - ev.submitted_at) / 60)::float8 as p90
+        from ev left join lateral (
+          select min(x.created_at) as at from post_events x
+          where x.post_id = ev.post_id and x.kind = 'transition'
+            and x.to_status in ('approved', 'rejected', 'changes_requested') and x.created_at >= ev.submitted_at
+        ) d on ev.submitted_at is not null
+        group by grouping sets ((ev.k), ())`,
+    );
+    const figures = (row: Record<string, number | string | null>) => ({
+      posts: {
+        submitted: Number(row.submitted),
+        approved: Number(row.approved),
+        rejected: Number(row.rejected),
+        changesRequested: Number(row.changes),
+      },
+      firstDecisionMinutes: {
+        median: row.median === null ? null : Number(row.median),
+        p90: row.p90 === null ? null : Number(row.p90),
+      },
+    });
+    for (const row of timelines) {
+      const group = row.k === null ? report.totals : report.groups.find((g) => g.key === row.k);
+      expect(group && { posts: group.posts, firstDecisionMinutes: group.firstDecisionMinutes }, note).toEqual(
+        figures(row),
+      );
+    }
+    const counted = report.groups.filter(
+      (g) => g.posts!.submitted + g.posts!.approved + g.posts!.rejected + g.posts!.changesRequested > 0,
+    );
+    expect(counted.length, note).toBe(timelines.filter((row) => row.k !== null).length);
   };
 
   beforeAll(async () => {
@@ -231,6 +332,79 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
     await exec(sql`update deliveries set status = 'published', published_at = ${new Date(START + 20 * 24 * HOUR).toISOString()}::timestamptz,
       remote_id = 'late-1' where id = ${late!.id}::uuid`);
     await writeSnapshot(late!.id, '1h', new Date(START + 20 * 24 * HOUR));
+    // Review timelines: sent back and resubmitted, decided at the instant of submission, never decided,
+    // withdrawn, commented on; some events written together in one statement, some out of order.
+    const reviewed: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const unit = random.pick(UNIT_KEYS);
+      let at = START + random.int(35 * 24) * HOUR + random.int(60) * 60_000;
+      const made = await insertReportedPost(t.ctx, {
+        unit: org.units[unit],
+        author: org.user(unit, 'contributor'),
+        submittedAt: new Date(at),
+      });
+      reviewed.push(made.postId);
+      const events: { from: string; to: string | null; kind: string; at: number }[] = [];
+      let status = 'submitted';
+      for (let round = 0; round < 1 + random.int(4); round++) {
+        const step = (to: string, kind = 'transition') => {
+          at += random.chance(0.15) ? 0 : random.int(3 * 24) * HOUR + random.int(60) * 60_000;
+          events.push({ from: status, to, kind, at });
+          if (kind === 'transition') status = to;
+        };
+        if (random.chance(0.3)) step('submitted', 'comment');
+        if (status === 'changes_requested' || status === 'draft') step('submitted');
+        const roll = random.next();
+        if (roll < 0.45) step('changes_requested');
+        else if (roll < 0.6) step(random.chance(0.5) ? 'withdrawn' : 'draft');
+        else if (roll < 0.85) {
+          step('approved');
+          break;
+        } else if (roll < 0.95) {
+          step('rejected');
+          break;
+        } else break;
+      }
+      // Written all at once, one by one, or in reverse order of time.
+      const values = (list: typeof events) =>
+        sql.join(
+          list.map(
+            (event) =>
+              sql`(${made.postId}::uuid, ${event.kind}, ${event.from}, ${event.kind === 'transition' ? event.to : null},
+                ${new Date(event.at).toISOString()}::timestamptz)`,
+          ),
+          sql`, `,
+        );
+      const insert = (list: typeof events) =>
+        list.length
+          ? exec(
+              sql`insert into post_events (post_id, kind, from_status, to_status, created_at) values ${values(list)}`,
+            )
+          : Promise.resolve();
+      const order = random.next();
+      if (order < 0.4) await insert(events);
+      else for (const event of order < 0.7 ? events : [...events].reverse()) await insert([event]);
+    }
+    // A decision taken back (its event deleted) and one recorded at another time.
+    await exec(sql`delete from post_events where id = (select e.id from post_events e
+      where e.kind = 'transition' and e.to_status = 'changes_requested' and e.post_id in (${sql.join(
+        reviewed.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )}) order by e.id limit 1)`);
+    await exec(sql`update post_events set created_at = created_at - interval '2 days' where id = (select e.id from post_events e
+      where e.kind = 'transition' and e.to_status = 'approved' and e.post_id in (${sql.join(
+        reviewed.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )}) order by e.id desc limit 1)`);
+    await exec(sql`update post_events set to_status = 'withdrawn' where id = (select e.id from post_events e
+      where e.kind = 'transition' and e.to_status = 'submitted' and e.post_id in (${sql.join(
+        reviewed.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )}) order by e.id desc limit 1)`);
+    // A reviewed post moved to another office: its steps follow it.
+    await exec(
+      sql`update posts set unit_id = ${org.units.officeA2.id}::uuid where id = ${reviewed[0]!}::uuid`,
+    );
     // A post moved to another office: its deliveries follow it.
     await exec(sql`update posts set unit_id = ${org.units.officeB2.id}::uuid
       where id = (select post_id from deliveries where status = 'published' limit 1)`);
@@ -249,6 +423,41 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
       expect(rollup.some((row) => row[column] !== null)).toBe(true);
     expect(rollup.some((row) => row.taken_at !== null && row.impressions === null)).toBe(true);
     expect(rollup.some((row) => row.demo === true)).toBe(true);
+  });
+
+  it('holds in each week exactly the sums of its deliveries', async () => {
+    const weeks = await queryRows<Record<string, unknown>>(
+      t.ctx.db,
+      sql`select * from delivery_metric_weeks where published > 0 order by week, unit_id, channel_id`,
+    );
+    expect(weeks, seedNote).toEqual(
+      await queryRows<Record<string, unknown>>(
+        t.ctx.db,
+        sql`select * from ${RAW_WEEKS} r order by week, unit_id, channel_id`,
+      ),
+    );
+    // Not vacuous: weeks with several deliveries, and weeks left empty by a retraction or a deletion.
+    expect(weeks.some((week) => Number(week.published) > 1)).toBe(true);
+    expect(weeks.length).toBeGreaterThan(20);
+  });
+
+  it('keeps each review step as the timelines give it', async () => {
+    const steps = await queryRows<Record<string, unknown>>(
+      t.ctx.db,
+      sql`select * from post_review_steps order by event_id`,
+    );
+    expect(steps, seedNote).toEqual(
+      await queryRows<Record<string, unknown>>(t.ctx.db, sql`select * from ${RAW_STEPS} r order by event_id`),
+    );
+    // Not vacuous: resubmissions, undecided submissions, and every kind of step.
+    expect(steps.some((step) => step.to_status === 'submitted' && step.decided_at === null)).toBe(true);
+    for (const status of ['submitted', 'approved', 'rejected', 'changes_requested'])
+      expect(steps.some((step) => step.to_status === status)).toBe(true);
+    const submissions = new Map<unknown, number>();
+    for (const step of steps)
+      if (step.to_status === 'submitted')
+        submissions.set(step.post_id, (submissions.get(step.post_id) ?? 0) + 1);
+    expect([...submissions.values()].some((count) => count > 1)).toBe(true);
   });
 
   it('gives every report the figures the raw snapshots give', async () => {
@@ -275,9 +484,7 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
               from: new Date('2031-03-02T17:00:00Z'),
               to: new Date('2031-03-23T17:00:00Z'),
             };
-            expect(await buildReport(t.ctx, query), `${seedNote}: ${JSON.stringify(query)}`).toEqual(
-              await buildReport(t.ctx, query, RAW),
-            );
+            await expectRawReport(query);
             compared++;
           }
     expect(compared).toBe(REPORT_GROUPS.length * scopes.length * filters.length * 2);
@@ -313,6 +520,36 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
     });
     expect(mastodon.totals.reach.latest.impressions).toBeNull();
     expect(mastodon.totals.notAvailableFrom.impressions).toEqual(['mastodon']);
+  });
+
+  it('gives every report the figures the raw rows give in odd time zones and periods', {
+    timeout: 300_000,
+  }, async () => {
+    const scopes = [
+      { scopePath: org.units.national.path, subtree: true },
+      { scopePath: org.units.regionA.path, subtree: true },
+    ];
+    // Zones a quarter or three quarters of an hour off UTC, with summer time or south of the equator, and
+    // periods that start and end mid-day, mid-week, on UTC weeks, or last less than a week.
+    const periods = [
+      { from: '2031-03-04T09:17:00Z', to: '2031-03-29T03:45:30Z' },
+      { from: '2031-03-03T00:00:00Z', to: '2031-03-24T00:00:00Z' },
+      { from: '2031-03-10T05:00:00Z', to: '2031-03-13T11:00:00Z' },
+      { from: '2031-02-20T00:00:00Z', to: '2031-04-10T00:00:00Z' },
+    ];
+    for (const timeZone of ['Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham', 'Australia/Lord_Howe'])
+      for (const period of periods)
+        for (const group of REPORT_GROUPS)
+          for (const scope of scopes) {
+            const query: ReportQuery = {
+              ...scope,
+              group,
+              timeZone,
+              from: new Date(period.from),
+              to: new Date(period.to),
+            };
+            await expectRawReport(query);
+          }
   });
 
   it.runIf(driver === 'postgres')(
@@ -358,6 +595,72 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
       );
       expect(row).toEqual({ impressions_1h: 111, impressions_24h: 222 });
       expect(await rows(sql`delivery_metric_rollups`)).toEqual(await rows(RAW));
+    },
+  );
+
+  it.runIf(driver === 'postgres')(
+    "stays exact when two transactions record snapshots of one week's deliveries at once",
+    async () => {
+      const [channel] = await queryRows<{ channel_id: string }>(
+        t.ctx.db,
+        sql`select id as channel_id from channels where platform = 'x' order by id limit 1`,
+      );
+      const ids: string[] = [];
+      for (const hours of [1, 30]) {
+        const made = await insertReportedPost(t.ctx, {
+          unit: org.units.officeB1,
+          author: org.user('officeB1', 'contributor'),
+          submittedAt: new Date(Date.parse('2031-04-14T00:00:00Z') + hours * HOUR),
+          decision: { after: 10, to: 'approved' },
+          deliveries: [
+            {
+              channelId: channel!.channel_id,
+              publishedAt: new Date(Date.parse('2031-04-14T02:00:00Z') + hours * HOUR),
+            },
+          ],
+        });
+        ids.push(made.deliveryIds[0]!);
+      }
+      const connect = async () => {
+        const client = new pg.Client({ connectionString: t.database.url! });
+        await client.connect();
+        await client.query('begin');
+        return client;
+      };
+      const insert = (client: pg.Client, deliveryId: string, impressions: number) =>
+        client.query(
+          `insert into metrics_snapshots (delivery_id, "window", taken_at, impressions, likes)
+            select id, '24h', published_at + interval '1 day', $2, 1 from deliveries where id = $1`,
+          [deliveryId, impressions],
+        );
+      const first = await connect();
+      const second = await connect();
+      try {
+        await insert(first, ids[0]!, 1_000);
+        // The second writer waits for the first on the week's cell, then sums what the first committed.
+        const waiting = insert(second, ids[1]!, 2_000);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await first.query('commit');
+        await waiting;
+        await second.query('commit');
+      } finally {
+        await first.end();
+        await second.end();
+      }
+      const [cell] = await queryRows<{ published: number; impressions_24h: string }>(
+        t.ctx.db,
+        sql`select published, impressions_24h::text from delivery_metric_weeks
+          where week = '2031-04-14T00:00:00Z' and unit_id = ${org.units.officeB1.id}::uuid and channel_id = ${channel!.channel_id}::uuid`,
+      );
+      expect(cell).toMatchObject({ published: 2, impressions_24h: '3000' });
+      expect(
+        await queryRows(
+          t.ctx.db,
+          sql`select * from delivery_metric_weeks where published > 0 order by week, unit_id, channel_id`,
+        ),
+      ).toEqual(
+        await queryRows(t.ctx.db, sql`select * from ${RAW_WEEKS} r order by week, unit_id, channel_id`),
+      );
     },
   );
 });

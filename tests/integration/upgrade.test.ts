@@ -204,6 +204,8 @@ describe.each(testDrivers())('upgrading a v0.1.0 database on %s', (driver) => {
     expect(totals.deliveries.published).toBe(2);
     expect(totals.reach['1h'].impressions).toBe(2 * 1_200);
     expect(totals.reach.latest.impressions).toBe(2 * 15_230);
+    // The review steps of the v0.1.0 timelines: six posts submitted, four of them decided.
+    expect(totals.posts).toEqual({ submitted: 6, approved: 2, rejected: 1, changesRequested: 1 });
 
     const office = org.users.pontianak.token;
     const image = await get(`/api/v1/media/${org.media.image}`, office);

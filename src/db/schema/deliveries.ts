@@ -9,6 +9,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
   uuid,
@@ -226,7 +227,47 @@ export const deliveryMetricRollups = pgTable(
   (t) => [
     // Reports: a period's published deliveries.
     index('delivery_metric_rollups_published_idx').on(t.publishedAt),
+    // The weekly sums: one (unit, channel, week)'s deliveries.
+    index('delivery_metric_rollups_unit_channel_idx').on(t.unitId, t.channelId, t.publishedAt),
+    // Reports: the weekly series and the top posts of a period, read from the index alone.
+    index('delivery_metric_rollups_reach_idx').on(
+      t.publishedAt,
+      t.unitId,
+      t.channelId,
+      t.postId,
+      t.impressions,
+      t.engagements,
+    ),
   ],
+);
+
+const FIGURE_COLUMNS = ['impressions', 'likes', 'reposts', 'replies', 'quotes', 'clicks', 'engagements'];
+const figureSumColumns = Object.fromEntries(
+  ['', '_1h', '_24h', '_7d'].flatMap((suffix) =>
+    FIGURE_COLUMNS.map((field) => [`${field}${suffix}`, figure(`${field}${suffix}`)]),
+  ),
+);
+
+/**
+ * The published deliveries of each (originating unit, channel, UTC week from Monday), summed: kept by
+ * triggers on delivery_metric_rollups in the same transaction (migration 0016), so a report of a
+ * period reads the whole weeks inside it from here and only its edges from the rollup. Each figure is
+ * the sum of the rollup's, null when every one of them is null.
+ */
+export const deliveryMetricWeeks = pgTable(
+  'delivery_metric_weeks',
+  {
+    week: tstz('week').notNull(),
+    unitId: uuid('unit_id').notNull(),
+    channelId: uuid('channel_id').notNull(),
+    published: integer('published').notNull(),
+    /** Deliveries with at least one snapshot. */
+    measured: integer('measured').notNull(),
+    /** Deliveries whose latest snapshot is demo data. */
+    demo: integer('demo').notNull(),
+    ...(figureSumColumns as Record<string, ReturnType<typeof figure>>),
+  },
+  (t) => [primaryKey({ columns: [t.week, t.unitId, t.channelId] })],
 );
 
 /** Gaung's own timeline: what `sandbox` channels "publish", for demos and dry runs. */

@@ -174,6 +174,36 @@ export const inboxTallies = pgTable(
   (t) => [primaryKey({ columns: [t.unitId, t.originUnitId] })],
 );
 
+/**
+ * Each review transition of a post (to submitted, approved, rejected or changes requested) with the
+ * post's unit, the time of its previous transition to the same status and, for a submission, the first
+ * decision at or after it: kept by triggers on post_events and posts in the same transaction as the
+ * write (migration 0016), so a report reads a period's reviews by range, without a visit to each post's
+ * timeline nor a grouping by post.
+ */
+export const postReviewSteps = pgTable(
+  'post_review_steps',
+  {
+    eventId: bigint('event_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => postEvents.id, { onDelete: 'cascade' }),
+    /** Gone with its event, which goes with the post. */
+    postId: uuid('post_id').notNull(),
+    /** The post's originating unit. */
+    unitId: uuid('unit_id').notNull(),
+    toStatus: text('to_status').$type<PostStatus>().notNull(),
+    at: tstz('at').notNull(),
+    /** The post's previous transition to the same status (by time, then event); null for its first. */
+    previousAt: tstz('previous_at'),
+    /** For a submission: the first decision at or after it; null while none. */
+    decidedAt: tstz('decided_at'),
+  },
+  (t) => [
+    // Reports: a period's reviews of a subtree's units, without a visit to the table.
+    index('post_review_steps_unit_at_idx').on(t.unitId, t.at, t.toStatus, t.previousAt, t.decidedAt),
+  ],
+);
+
 /** Per-platform text that replaces the body on that platform. */
 export const postVariants = pgTable(
   'post_variants',

@@ -89,14 +89,22 @@ const reportQuery = z.strictObject({
   channel: z.union([z.uuid(), z.literal('')]).optional(),
 });
 
+/** One pair of formatters per locale: building one costs more than formatting every cell of a page. */
+const formats = new Map<string, { number: (n: number) => string; percent: (n: number) => string }>();
+
 function useFormat() {
   const { locale } = useEnv();
-  const numbers = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-GB');
-  const percent = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-GB', {
-    style: 'percent',
-    maximumFractionDigits: 1,
-  });
-  return { number: (n: number) => numbers.format(n), percent: (n: number) => percent.format(n) };
+  let format = formats.get(locale);
+  if (!format) {
+    const numbers = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-GB');
+    const percent = new Intl.NumberFormat(locale === 'id' ? 'id-ID' : 'en-GB', {
+      style: 'percent',
+      maximumFractionDigits: 1,
+    });
+    format = { number: (n: number) => numbers.format(n), percent: (n: number) => percent.format(n) };
+    formats.set(locale, format);
+  }
+  return format;
 }
 
 const platformList = (t: Messages, platforms: Platform[]) => platforms.map((p) => t.platform[p]).join(', ');
