@@ -1,6 +1,9 @@
 import { PLATFORM_LIMITS } from '../../config/platform-limits';
 import type { MediaKind, Platform } from './vocabulary';
 
+/** Longest alt text of a medium, in characters. */
+export const ALT_TEXT_MAX = 1000;
+
 /**
  * What Gaung accepts as an upload, and what must happen to a medium before a platform takes it.
  * Pure decisions from facts (type, size, dimensions, duration, codecs); src/services/media/ does

@@ -132,3 +132,13 @@ export type BlackoutOnEnd = (typeof BLACKOUT_ON_END)[number];
 /** How a correction of a retracted post goes out: as a reply to the original (before it is deleted) or as a new post. */
 export const CORRECTION_KINDS = ['reply', 'new'] as const;
 export type CorrectionKind = (typeof CORRECTION_KINDS)[number];
+
+/** The platforms connected through an OAuth 2.0 consent page with PKCE. */
+export const OAUTH_PROVIDERS = ['x', 'youtube', 'tiktok'] as const;
+export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
+
+/** What one bulk review decides for every post it names. */
+export const BULK_ACTIONS = ['approve', 'pass', 'forward'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+/** At most this many posts in one bulk decision (an inbox page). */
+export const MAX_BULK_POSTS = 50;

@@ -1,15 +1,20 @@
 import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError, invalid } from '../domain/errors';
 import { requireActor } from '../http/auth';
 import { multipartProblem, uploadFileLimit } from '../http/multipart';
 import { idParams } from '../schemas/common';
-import { bytesResponse, mediaViewSchema, platformMediaParams, signatureQuery } from '../schemas/media';
 import {
-  ALT_TEXT_MAX,
+  altTextBody,
+  bytesResponse,
+  mediaViewSchema,
+  platformMediaParams,
+  signatureQuery,
+  uploadFields,
+} from '../schemas/media';
+import {
   checkMediaUrl,
   loadMedia,
   mediaView,
@@ -19,8 +24,6 @@ import {
   updateAltText,
   uploadMedia,
 } from '../services/media';
-
-const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });
 
 function parseRange(
   header: string | undefined,
@@ -169,7 +172,7 @@ export const mediaRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['media'],
         params: idParams,
-        body: z.strictObject({ altText: z.string().max(ALT_TEXT_MAX) }),
+        body: altTextBody,
         response: { 200: mediaViewSchema },
       },
     },

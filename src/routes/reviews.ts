@@ -1,16 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { idParams, versionField } from '../schemas/common';
+import { idParams } from '../schemas/common';
 import { postView } from '../schemas/posts';
 import {
   addTargetsBody,
   approveBody,
+  bulkReviewBody,
   bulkReviewResults,
   cancelTargetBody,
   levelDecisionBody,
-  levelNote,
   previewBody,
   previewView,
   rejectBody,
@@ -18,9 +17,8 @@ import {
   reviewInboxPage,
   reviewInboxQuery,
   targetParams,
-  targets,
 } from '../schemas/reviews';
-import { BULK_ACTIONS, decideInBulk, MAX_BULK_POSTS } from '../services/bulk-reviews';
+import { decideInBulk } from '../services/bulk-reviews';
 import { addTargets, approvePost } from '../services/reviews/approval';
 import { cancelTarget } from '../services/reviews/cancel-target';
 import { forwardPost, passPost, rejectPost, requestChanges } from '../services/reviews/decisions';
@@ -139,21 +137,7 @@ export const reviewRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['reviews'],
         description:
           'Decides several posts together: approve them to the same channels (each at its own fair next slot when "next-slot"), pass, or forward. Each post gets its own permission and version check, transaction and timeline event; 200 when every post was decided, 207 with the refusals otherwise.',
-        body: z
-          .strictObject({
-            action: z.enum(BULK_ACTIONS),
-            posts: z
-              .array(z.strictObject({ id: z.uuid(), version: versionField }))
-              .min(1)
-              .max(MAX_BULK_POSTS)
-              .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'each post once'),
-            targets: targets.optional().describe('For "approve": the channels every post goes to'),
-            note: levelNote.describe("The approval's comment, or the pass / forward note"),
-          })
-          .refine((body) => body.action !== 'approve' || body.targets !== undefined, {
-            message: 'approve needs targets',
-            path: ['targets'],
-          }),
+        body: bulkReviewBody,
         response: {
           '2xx': bulkReviewResults,
         },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNEL_STATUSES, PLATFORMS } from '../domain/vocabulary';
+import { CHANNEL_STATUSES, OAUTH_PROVIDERS, PLATFORMS } from '../domain/vocabulary';
 
 /** Inputs and views of channels. */
 
@@ -81,3 +81,7 @@ export const connectMetaBody = z.strictObject({
 });
 
 export const authorizeView = z.object({ authorizeUrl: z.string() });
+
+export const connectParams = z.strictObject({ id: z.uuid(), provider: z.enum(OAUTH_PROVIDERS) });
+
+export const oauthCallbackParams = z.strictObject({ provider: z.enum(OAUTH_PROVIDERS) });

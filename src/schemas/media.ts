@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALT_TEXT_MAX } from '../domain/media-rules';
 import { MEDIA_KINDS, PLATFORMS } from '../domain/vocabulary';
 
 /** The facts of a stored medium as views show them (`MediaFacts` in src/domain/media-rules.ts). */
@@ -35,3 +36,7 @@ export const signatureQuery = z.object({
   exp: z.string().max(20).optional(),
   sig: z.string().max(200).optional(),
 });
+
+export const altTextBody = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX) });
+
+export const uploadFields = z.strictObject({ altText: z.string().max(ALT_TEXT_MAX).optional() });

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { TIKTOK_PRIVACY_LEVELS } from '../domain/tiktok';
 import {
+  BULK_ACTIONS,
   DELIVERY_MODES,
   LEVEL_ARRIVALS,
   LEVEL_DECISIONS,
+  MAX_BULK_POSTS,
   PLATFORMS,
   POST_STATUSES,
 } from '../domain/vocabulary';
@@ -157,3 +159,19 @@ export const targetParams = z.strictObject({ id: z.uuid(), channelId: z.uuid() }
 export const cancelTargetBody = z
   .strictObject({ version: versionField.optional().describe("The delivery's version") })
   .nullish();
+
+export const bulkReviewBody = z
+  .strictObject({
+    action: z.enum(BULK_ACTIONS),
+    posts: z
+      .array(z.strictObject({ id: z.uuid(), version: versionField }))
+      .min(1)
+      .max(MAX_BULK_POSTS)
+      .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'each post once'),
+    targets: targets.optional().describe('For "approve": the channels every post goes to'),
+    note: levelNote.describe("The approval's comment, or the pass / forward note"),
+  })
+  .refine((body) => body.action !== 'approve' || body.targets !== undefined, {
+    message: 'approve needs targets',
+    path: ['targets'],
+  });

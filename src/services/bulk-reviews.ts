@@ -1,7 +1,7 @@
 import type { AppContext } from '../context';
 import { AppError, forbidden } from '../domain/errors';
 import { type Actor, atLeast } from '../domain/permissions';
-import type { PostStatus } from '../domain/vocabulary';
+import type { BulkAction, PostStatus } from '../domain/vocabulary';
 import { approvePost, type TargetInput } from './reviews/approval';
 import { forwardPost, passPost } from './reviews/decisions';
 
@@ -11,11 +11,6 @@ import { forwardPost, passPost } from './reviews/decisions';
  * permission and version check, its own transaction, slot (the fair share plans each approval's
  * slotted channels again) and timeline event. One refusal does not stop the others.
  */
-
-export const BULK_ACTIONS = ['approve', 'pass', 'forward'] as const;
-export type BulkAction = (typeof BULK_ACTIONS)[number];
-/** At most this many posts in one bulk decision (an inbox page). */
-export const MAX_BULK_POSTS = 50;
 
 export interface BulkInput {
   action: BulkAction;

@@ -10,7 +10,7 @@ import { isTimeZone } from '../domain/org';
 import { type Actor, authorize, decide } from '../domain/permissions';
 import type { QuotaOverrides } from '../domain/rate-limits';
 import { validateCron } from '../domain/slots';
-import type { Platform } from '../domain/vocabulary';
+import type { OAuthProvider, Platform } from '../domain/vocabulary';
 import { takeCallSlot } from '../infra/rate-limiter';
 import { connectMetaPages } from '../platforms/facebook';
 import { sleep } from '../platforms/shared';
@@ -699,10 +699,6 @@ export async function updateChannel(
 }
 
 const OAUTH_STATE_TTL_SECONDS = 600;
-
-/** The platforms connected through an OAuth 2.0 consent page with PKCE. */
-export const OAUTH_PROVIDERS = ['x', 'youtube', 'tiktok'] as const;
-export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
 
 interface OAuthFlow {
   label: string;

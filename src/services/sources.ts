@@ -5,9 +5,16 @@ import type { AppContext } from '../context';
 import type { DbOrTx, Tx } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
+import { ALT_TEXT_MAX } from '../domain/media-rules';
 import { type Actor, authorize } from '../domain/permissions';
 import type { SourceEvent } from '../domain/source-machine';
-import { type Platform, SOURCE_KINDS, type SourceKind, type SourceStatus } from '../domain/vocabulary';
+import {
+  type OAuthProvider,
+  type Platform,
+  SOURCE_KINDS,
+  type SourceKind,
+  type SourceStatus,
+} from '../domain/vocabulary';
 import {
   FEED_KINDS,
   FeedError,
@@ -27,12 +34,11 @@ import {
   appsOf,
   endpointsOf,
   exchangeOAuthCode,
-  type OAuthProvider,
   platformContextFor,
   reachOf,
   startOAuthFlow,
 } from './channels';
-import { ALT_TEXT_MAX, commitUpload, stageUpload } from './media';
+import { commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { transitionInTx } from './post-transitions';
 import { insertDraftInTx, normaliseTags, postFacts } from './posts';

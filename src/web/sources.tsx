@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type AppError, type FieldError, invalid } from '../domain/errors';
 import { decide } from '../domain/permissions';
-import { type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
+import { type OAuthProvider, type Platform, SOURCE_KINDS, type SourceKind } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
 import { ROUTE_LIMITS } from '../http/rate-limit';
-import { type ActingUser, metaAccount, type OAuthProvider } from '../services/channels';
+import { type ActingUser, metaAccount } from '../services/channels';
 import {
   createRule,
   deleteRule,

@@ -5,7 +5,6 @@
 
 export { collectGarbageMedia, type MediaGarbageCounts } from './garbage';
 export {
-  ALT_TEXT_MAX,
   loadMedia,
   type MediaRow,
   type MediaView,

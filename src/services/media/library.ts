@@ -24,8 +24,6 @@ export interface MediaView extends MediaFacts {
   createdAt: string;
 }
 
-export const ALT_TEXT_MAX = 1000;
-
 export const mediaFactsOf = (row: MediaRow): MediaFacts => ({
   kind: row.kind,
   mime: row.mime,

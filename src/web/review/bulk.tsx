@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FieldError } from '../../domain/errors';
-import { BULK_ACTIONS, type BulkAction, type BulkInput, MAX_BULK_POSTS } from '../../services/bulk-reviews';
+import { BULK_ACTIONS, type BulkAction, MAX_BULK_POSTS } from '../../domain/vocabulary';
+import type { BulkInput } from '../../services/bulk-reviews';
 import type { BulkChannel } from '../../services/reviews/screen';
 import { Excerpt, Field, PlatformName } from '../components';
 import { useEnv } from '../env';
