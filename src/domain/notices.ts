@@ -24,8 +24,15 @@ export const POST_NOTIFICATION_KINDS = [
 ] as const;
 export type PostNotificationKind = (typeof POST_NOTIFICATION_KINDS)[number];
 
-/** News of a channel or a source whose credentials the platform refused: in the app only. */
-export const ACCOUNT_NOTIFICATION_KINDS = ['channel.needs_reauth', 'source.needs_reauth'] as const;
+/**
+ * News of a channel or a source whose credentials the platform refused, or of a source paused because
+ * the person who added it left its unit: in the app only.
+ */
+export const ACCOUNT_NOTIFICATION_KINDS = [
+  'channel.needs_reauth',
+  'source.needs_reauth',
+  'source.author_gone',
+] as const;
 
 export const NOTIFICATION_KINDS = [...POST_NOTIFICATION_KINDS, ...ACCOUNT_NOTIFICATION_KINDS] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];

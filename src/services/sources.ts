@@ -780,7 +780,10 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
   if (!source) return { outcome: 'not_due', imported: 0 };
 
   const author = await authorOf(ctx, source);
-  if (!author) return recordPoll(ctx, source, 0, { message: AUTHOR_GONE });
+  if (!author) {
+    await pauseAuthorlessSource(ctx, source);
+    return recordPoll(ctx, source, 0, { message: AUTHOR_GONE });
+  }
 
   const progress = { imported: 0 };
   try {
@@ -911,14 +914,46 @@ export async function bringInItems(
 
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
 async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason: string): Promise<void> {
+  await holdSource(ctx, source, {
+    event: 'credentials_refused',
+    action: 'source.needs_reauth',
+    kind: 'source.needs_reauth',
+    reason,
+  });
+}
+
+/**
+ * A source whose author no longer works in its unit (moved, disabled) pauses, and its office is
+ * told: its posts would have nobody to be written by. Someone of the office adds it again.
+ */
+export async function pauseAuthorlessSource(ctx: AppContext, source: SourceRow): Promise<void> {
+  await holdSource(ctx, source, {
+    event: 'pause',
+    action: 'source.paused',
+    kind: 'source.author_gone',
+    reason: AUTHOR_GONE,
+  });
+}
+
+/** Takes a source out of the reading rounds through its machine, and tells its office once. */
+async function holdSource(
+  ctx: AppContext,
+  source: SourceRow,
+  step: {
+    event: 'credentials_refused' | 'pause';
+    action: 'source.needs_reauth' | 'source.paused';
+    kind: 'source.needs_reauth' | 'source.author_gone';
+    reason: string;
+  },
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const changed = await transitionSourceRow(ctx, tx, {
       sourceId: source.id,
-      event: 'credentials_refused',
+      event: step.event,
       now: ctx.now(),
       by: { actorId: null, ip: null },
-      action: 'source.needs_reauth',
-      details: { problem: reason },
+      action: step.action,
+      details: { problem: step.reason },
       onlyIfChanged: true,
     });
     if (!changed) return;
@@ -930,8 +965,8 @@ async function markSourceNeedsReauth(ctx: AppContext, source: SourceRow, reason:
       await tx.insert(notifications).values(
         people.map((person) => ({
           userId: person.id,
-          kind: 'source.needs_reauth' as const,
-          data: { sourceId: source.id, channelName: source.title ?? source.url, reason },
+          kind: step.kind,
+          data: { sourceId: source.id, channelName: source.title ?? source.url, reason: step.reason },
         })),
       );
   });

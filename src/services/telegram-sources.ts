@@ -5,7 +5,14 @@ import { sources, telegramSourceBots } from '../db/schema';
 import { botIdOf, readChannelUpdates } from '../platforms/telegram-source';
 import { PlatformError, type SourceItem } from '../platforms/types';
 import { reachOf } from './channels';
-import { AUTHOR_GONE, authorOf, bringInItems, recordPoll, type SourceRow } from './sources';
+import {
+  AUTHOR_GONE,
+  authorOf,
+  bringInItems,
+  pauseAuthorlessSource,
+  recordPoll,
+  type SourceRow,
+} from './sources';
 
 /**
  * The Telegram source bot's round: one `getUpdates` for every office channel the bot administers,
@@ -104,13 +111,15 @@ async function round(ctx: AppContext, botToken: string, botId: string): Promise<
         // Never back: a slower round that read less must not undo a later one.
         setWhere: sql`${telegramSourceBots.updateOffset} < ${read.nextOffset}`,
       });
-  for (const source of readers)
+  for (const source of readers) {
+    if (authorless.has(source.id)) await pauseAuthorlessSource(ctx, source);
     await recordPoll(
       ctx,
       source,
       imported[source.id] ?? 0,
       authorless.has(source.id) ? { message: AUTHOR_GONE } : null,
     );
+  }
   if (unrouted > 0) ctx.log.info({ telegramBot: botId, unrouted }, 'channel posts of chats no source reads');
   return { outcome: 'read', imported, unrouted };
 }

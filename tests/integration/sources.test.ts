@@ -1,10 +1,19 @@
 import { Worker } from 'bullmq';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { media, postEvents, postMedia, posts, sources, users } from '../../src/db/schema';
+import {
+  auditEvents,
+  media,
+  notifications,
+  postEvents,
+  postMedia,
+  posts,
+  sources,
+  users,
+} from '../../src/db/schema';
 import { workerConnection } from '../../src/queues/redis';
 import { sweep } from '../../src/services/maintenance';
-import { pollSource } from '../../src/services/sources';
+import { AUTHOR_GONE, pollSource } from '../../src/services/sources';
 import { processIngest } from '../../workers/ingest';
 import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
@@ -266,15 +275,32 @@ describe.each(testDrivers())('office sources on %s', (driver) => {
     expect(mastodonTypo.json()).toMatchObject({ code: 'source_unreadable', errors: [{ field: 'url' }] });
   });
 
-  it('stops bringing items in when the person who added the source has left', async () => {
+  it('pauses the source and tells its office when the person who added it has left', async () => {
     const source = site.feed('/pindah.xml', { format: 'rss', title: 'Kanim Denpasar' });
     const author = org.user('officeA1', 'reviewer');
+    const colleague = org.user('officeA1', 'contributor');
     const created = (await addSource({ kind: 'rss', url: source.url }, author)).json() as { id: string };
     source.add({ title: 'Berita', published: new Date() });
     await t.ctx.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, author.id));
     try {
       expect(await pollNow(created.id)).toMatchObject({ outcome: 'failed', imported: 0 });
       expect(await postsOf(created.id)).toEqual([]);
+      const [row] = await t.ctx.db.select().from(sources).where(eq(sources.id, created.id));
+      expect(row!.pausedAt).not.toBeNull();
+      expect(row!.lastError).toBe(AUTHOR_GONE);
+      const audit = await t.ctx.db
+        .select({ action: auditEvents.action, actorId: auditEvents.actorId })
+        .from(auditEvents)
+        .where(and(eq(auditEvents.targetId, created.id), eq(auditEvents.action, 'source.paused')));
+      expect(audit).toEqual([{ action: 'source.paused', actorId: null }]);
+      const told = await t.ctx.db
+        .select({ userId: notifications.userId })
+        .from(notifications)
+        .where(eq(notifications.kind, 'source.author_gone'));
+      expect(told.map((n) => n.userId)).toContain(colleague.id);
+      expect(told.map((n) => n.userId)).not.toContain(author.id);
+      // Paused, it is not read again until someone resumes it or adds it anew.
+      expect(await pollNow(created.id)).toMatchObject({ outcome: 'not_due', imported: 0 });
     } finally {
       await t.ctx.db.update(users).set({ disabledAt: null }).where(eq(users.id, author.id));
     }

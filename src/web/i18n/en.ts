@@ -216,6 +216,8 @@ export const en: Messages = {
       'review.overdue_admin': (office) => `A post from ${office} has waited twice the limit`,
       'channel.needs_reauth': (channel) => `${channel} needs reconnecting`,
       'source.needs_reauth': (source) => `The source ${source} refused its credentials: reconnect it`,
+      'source.author_gone': (source) =>
+        `The source ${source} is paused: the person who added it no longer works in this unit; add it again`,
     },
   },
   sources: {

@@ -105,6 +105,8 @@ const notificationKinds: Record<NotificationKind, (channel: string) => string> =
   'review.overdue_admin': (office) => `Kiriman dari ${office} sudah dua kali batas waktu tunggu`,
   'channel.needs_reauth': (channel) => `Kanal ${channel} perlu dihubungkan ulang`,
   'source.needs_reauth': (source) => `Sumber ${source} menolak kredensialnya: hubungkan ulang`,
+  'source.author_gone': (source) =>
+    `Sumber ${source} dijeda: orang yang menambahkannya tidak lagi bekerja di unit ini; tambahkan ulang`,
 };
 
 /** Durations as "3 jam", "2 hari". */
