@@ -142,3 +142,7 @@ export const BULK_ACTIONS = ['approve', 'pass', 'forward'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 /** At most this many posts in one bulk decision (an inbox page). */
 export const MAX_BULK_POSTS = 50;
+
+/** How a report groups its figures. */
+export const REPORT_GROUPS = ['office', 'region', 'channel', 'platform'] as const;
+export type ReportGroup = (typeof REPORT_GROUPS)[number];

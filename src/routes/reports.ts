@@ -1,41 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalid } from '../domain/errors';
-import { PLATFORMS } from '../domain/vocabulary';
 import { requireActor } from '../http/auth';
-import { isoTime } from '../schemas/posts';
-import { commaList, figures, groupView } from '../schemas/reports';
+import { reportQuery, reportView } from '../schemas/reports';
 import { reportCsv, reportXlsx } from '../services/report-exports';
-import { REPORT_GROUPS, unitReport } from '../services/reports';
+import { unitReport } from '../services/reports';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A quarter and a little: longer periods are exported in pieces. */
-
-/** A unit's report; its groups (`REPORT_GROUPS`) belong to the reports service, which src/schemas does not import. */
-export const reportView = z.object({
-  from: z.string(),
-  to: z.string(),
-  timeZone: z.string(),
-  group: z.enum(REPORT_GROUPS),
-  organisation: z.string(),
-  scope: z.object({ id: z.string(), name: z.string() }),
-  filters: z.object({ platforms: z.array(z.enum(PLATFORMS)), channelIds: z.array(z.string()) }),
-  weeks: z.array(z.string()),
-  totals: groupView,
-  groups: z.array(groupView),
-  topPosts: z.array(
-    z.object({
-      postId: z.string(),
-      unit: z.object({ id: z.string(), name: z.string() }),
-      text: z.string(),
-      thumbnailMediaId: z.string().nullable(),
-      publishedAt: z.string(),
-      platforms: z.array(z.enum(PLATFORMS)),
-      reach: figures,
-    }),
-  ),
-  demo: z.boolean(),
-});
 
 /** Reports for a unit: its subtree for reviewers and admins, the unit itself for contributors. */
 export const reportRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -48,15 +19,7 @@ export const reportRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['reports'],
         description:
           'Per office, region, channel or platform: posts submitted and decided, time to a first decision, deliveries published and failed, reach and engagements at 1 h, 24 h, 7 d and as last measured, the share of the national accounts, week by week in the caller’s time zone, and the top posts. JSON, CSV (`Accept: text/csv` or `format=csv`) or XLSX (`format=xlsx`).',
-        querystring: z.strictObject({
-          from: isoTime.optional().describe('Default: 30 days before `to`'),
-          to: isoTime.optional().describe('Default: now'),
-          unit: z.uuid().optional().describe("A unit of the caller's subtree (default: the caller's unit)"),
-          group: z.enum(REPORT_GROUPS).default('office'),
-          platform: commaList(z.enum(PLATFORMS)).optional().describe('Only these platforms, comma-separated'),
-          channel: commaList(z.uuid()).optional().describe('Only these channels, comma-separated'),
-          format: z.enum(['json', 'csv', 'xlsx']).optional(),
-        }),
+        querystring: reportQuery,
         response: {
           200: z.union([reportView, z.string().describe('text/csv'), z.instanceof(Buffer).describe('XLSX')]),
         },

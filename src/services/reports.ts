@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import { invalid } from '../domain/errors';
 import { type Actor, atLeast, authorize } from '../domain/permissions';
-import { METRIC_WINDOWS, type MetricWindow, type Platform } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow, type Platform, type ReportGroup } from '../domain/vocabulary';
 import { loadUnit } from './units';
 
 /**
@@ -13,9 +13,6 @@ import { loadUnit } from './units';
  * accounts' output and reach, week by week in the viewer's time zone, and the period's top posts.
  * A figure a platform does not give is null, never 0, and the platforms that gave none are named.
  */
-
-export const REPORT_GROUPS = ['office', 'region', 'channel', 'platform'] as const;
-export type ReportGroup = (typeof REPORT_GROUPS)[number];
 
 export const METRIC_FIELDS = ['impressions', 'likes', 'reposts', 'replies', 'quotes', 'clicks'] as const;
 export type MetricField = (typeof METRIC_FIELDS)[number];

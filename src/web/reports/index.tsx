@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalid } from '../../domain/errors';
 import { atLeast } from '../../domain/permissions';
-import { PLATFORMS, type Platform } from '../../domain/vocabulary';
+import { PLATFORMS, type Platform, REPORT_GROUPS, type ReportGroup } from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
 import { listChannels } from '../../services/channels';
 import { refreshDeliveryMetrics } from '../../services/delivery-metrics';
@@ -10,9 +10,7 @@ import {
   type Figures,
   type GroupReport,
   REACH_WINDOWS,
-  REPORT_GROUPS,
   type Report,
-  type ReportGroup,
   unitReport,
 } from '../../services/reports';
 import { listVisibleUnits } from '../../services/units';
