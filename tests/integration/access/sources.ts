@@ -128,16 +128,17 @@ export async function pendingApproval(
 }
 
 /** Reviewers and admins of office A1 and above set rules; office A1's contributors see the source but may not. */
-const rules = (ok: number) =>
-  statuses({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+export const officeA1RuleSetters = (ok: number): ByUnit => ({
+  national: [404, ok, ok],
+  regionA: [404, ok, ok],
+  regionB: [404, 404, 404],
+  officeA1: [403, ok, ok],
+  officeA2: [404, 404, 404],
+  officeB1: [404, 404, 404],
+  officeB2: [404, 404, 404],
+});
+
+const rules = (ok: number) => statuses(officeA1RuleSetters(ok));
 
 /** Pausing and removing: the office's people, and the admins above it. */
 const control = (ok: number) =>

@@ -3,6 +3,7 @@ import { freshDelivery, steeringNational } from '../deliveries';
 import {
   feedSite,
   officeA1Rule,
+  officeA1RuleSetters,
   officeA1Source,
   officeA1SourcePeople,
   ownChannel,
@@ -20,16 +21,7 @@ import { anyone, form, page, signedIn, webTable } from './table';
 const inAWeekLocal = () => new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 16);
 
 /** A source's auto-approval rules: reviewers and admins of office A1 and above; its contributors may not. */
-const setRules = (ok: number) =>
-  signedIn({
-    national: [404, ok, ok],
-    regionA: [404, ok, ok],
-    regionB: [404, 404, 404],
-    officeA1: [403, ok, ok],
-    officeA2: [404, 404, 404],
-    officeB1: [404, 404, 404],
-    officeB2: [404, 404, 404],
-  });
+const setRules = (ok: number) => signedIn(officeA1RuleSetters(ok));
 
 /** Steering a delivery of a post of office A1 on a national channel. */
 const steer = (ok: number) => signedIn(steeringNational(ok));
