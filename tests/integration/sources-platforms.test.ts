@@ -117,6 +117,11 @@ describe.each(testDrivers())('platform accounts as sources on %s', (driver) => {
     // The cursor is kept: the next read asks only for newer posts, and nothing comes in twice.
     const [afterFirst] = await t.ctx.db.select().from(sources).where(eq(sources.id, source.id));
     expect(afterFirst!.cursor).toBe(first.id);
+    // X's reads are few and paid: the next read waits X's own interval, longer than the others'.
+    expect(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X).toBeGreaterThan(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS);
+    expect(afterFirst!.nextPollAt.getTime() - afterFirst!.lastPolledAt!.getTime()).toBe(
+      t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X * 1000,
+    );
     const second = x.addPost(user.id, 'Kegiatan Minggu');
     expect(await pollNow(source.id)).toMatchObject({ outcome: 'polled', imported: 1 });
     const timeline = x.server.received.filter((r) => r.url.startsWith(`/2/users/${user.id}/tweets`));
