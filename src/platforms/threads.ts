@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   type ContainerOptions,
@@ -25,7 +26,9 @@ import type {
   Capabilities,
   DeliveryMetrics,
   PlatformAdapter,
+  PlatformApps,
   PlatformContext,
+  PlatformEndpoints,
   PublishMedia,
   PublishRequest,
   PublishResult,
@@ -35,7 +38,9 @@ import type {
 /**
  * Threads through its Graph API: a container (TEXT, IMAGE, VIDEO or CAROUSEL of 2-20 children),
  * polled until FINISHED, then threads_publish. Threads fetches media from Gaung's signed URLs.
- * The 24-hour publishing quota is read before publishing. Long-lived tokens last 60 days and are refreshed (th_refresh_token) before they expire.
+ * The 24-hour publishing quota is read before publishing. An account is connected through Threads'
+ * authorization window; its long-lived token lasts 60 days and is refreshed (th_refresh_token) before
+ * it expires.
  * Reconciliation reads the account's recent threads and matches the text.
  *
  * Repost is POST /{threads-media-id}/repost of the office's thread, by the media id its source read
@@ -43,6 +48,18 @@ import type {
  * `quote_post_id`. A pasted permalink carries only a shortcode, which the Threads API cannot resolve
  * for another account, so a post without a Threads origin is neither reposted nor quoted.
  */
+
+/**
+ * What Gaung asks for: reading the account and its insights, publishing (replies included, for
+ * corrections) and deleting.
+ */
+export const THREADS_SCOPES = [
+  'threads_basic',
+  'threads_content_publish',
+  'threads_manage_replies',
+  'threads_manage_insights',
+  'threads_delete',
+] as const;
 
 const credentialsSchema = z.strictObject({
   accessToken: z.string().min(1),
@@ -88,6 +105,85 @@ function originMediaId(request: PublishRequest): string {
       `a Threads ${request.mode === 'quote' ? 'quote' : 'repost'} needs the original as a Threads source read it (its media id)`,
     );
   return origin.nativeId;
+}
+
+/** The token endpoints live at the root of graph.threads.net, outside the versioned API. */
+const tokenHost = (endpoints: PlatformEndpoints) => endpoints.threads.replace(/\/v\d+(?:\.\d+)?\/?$/, '');
+
+function threadsApp(apps: PlatformApps): NonNullable<PlatformApps['threads']> {
+  if (!apps.threads)
+    throw invalid('no Threads app is configured (GAUNG_THREADS_APP_ID, GAUNG_THREADS_APP_SECRET)');
+  return apps.threads;
+}
+
+/** Step 1 of connecting a Threads account: the authorization window (Threads takes no PKCE). */
+export function buildThreadsAuthorizeUrl(
+  endpoints: PlatformEndpoints,
+  apps: PlatformApps,
+  redirectUri: string,
+): { url: string; state: string; codeVerifier: string } {
+  const state = randomBytes(24).toString('base64url');
+  const url = new URL(endpoints.threadsAuth);
+  url.search = new URLSearchParams({
+    client_id: threadsApp(apps).appId,
+    redirect_uri: redirectUri,
+    scope: THREADS_SCOPES.join(','),
+    response_type: 'code',
+    state,
+  }).toString();
+  return { url: url.toString(), state, codeVerifier: '' };
+}
+
+/**
+ * Step 2: the code traded for a short-lived token (an hour), that one for a long-lived token (60
+ * days, refreshed before it expires), and the account it belongs to.
+ */
+export async function exchangeThreadsCode(
+  endpoints: PlatformEndpoints,
+  apps: PlatformApps,
+  callback: { code: string; redirectUri: string },
+): Promise<{
+  credentials: { accessToken: string; expiresAt: string };
+  settings: { userId: string };
+  account: AccountInfo;
+}> {
+  const app = threadsApp(apps);
+  const http = createHttpClient(tokenHost(endpoints));
+  const short = await graphCall(() =>
+    // Its user_id is a JSON number too long for a double: the account is read from /me instead.
+    http.post<{ access_token: string }>(
+      '/oauth/access_token',
+      new URLSearchParams({
+        client_id: app.appId,
+        client_secret: app.appSecret,
+        grant_type: 'authorization_code',
+        redirect_uri: callback.redirectUri,
+        code: callback.code,
+      }),
+    ),
+  );
+  const long = await graphCall(() =>
+    http.get<{ access_token: string; expires_in: number }>('/access_token', {
+      params: {
+        grant_type: 'th_exchange_token',
+        client_secret: app.appSecret,
+        access_token: short.access_token,
+      },
+    }),
+  );
+  const me = await graphApi(endpoints.threads, long.access_token).get<{
+    id: string;
+    username: string;
+    name?: string;
+  }>('/me', { fields: 'id,username,name' });
+  return {
+    credentials: {
+      accessToken: long.access_token,
+      expiresAt: new Date(Date.now() + long.expires_in * 1000).toISOString(),
+    },
+    settings: { userId: me.id },
+    account: { remoteId: me.id, handle: `@${me.username}`, name: me.name },
+  };
 }
 
 export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAdapter {
@@ -253,7 +349,7 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
      */
     async refreshCredentials(ctx) {
       const { accessToken } = credentialsSchema.parse(ctx.credentials);
-      const http = createHttpClient(ctx.endpoints.threads, {
+      const http = createHttpClient(tokenHost(ctx.endpoints), {
         timeoutMs: options.timeoutMs,
         signal: ctx.signal,
       });

@@ -23,6 +23,8 @@ export interface PlatformEndpoints {
   xUpload: string;
   graph: string;
   threads: string;
+  /** Threads' authorization window. */
+  threadsAuth: string;
   telegram: string;
   /** Google's API host: the Data API under /youtube/v3, uploads under /upload/youtube/v3. */
   youtube: string;
@@ -41,6 +43,7 @@ export interface PlatformEndpoints {
 export interface PlatformApps {
   x?: { clientId: string; clientSecret?: string };
   meta?: { appId: string; appSecret: string };
+  threads?: { appId: string; appSecret: string };
   google?: { clientId: string; clientSecret: string };
   tiktok?: { clientKey: string; clientSecret: string };
   /** The Cloud project's API key, for public YouTube data (videos.list) where no token is at hand. */
