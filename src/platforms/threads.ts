@@ -370,6 +370,8 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
       return { expiresAt: current.expiresAt ? new Date(current.expiresAt) : null };
     },
 
+    // An expired long-lived token cannot be renewed: a week ahead leaves room for outages and backoff.
+    refreshAheadMs: 7 * 86_400_000,
     classifyError: (error) => classifyGraphError(error),
     source: threadsSource,
   };

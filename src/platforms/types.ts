@@ -328,6 +328,11 @@ export interface PlatformAdapter {
   describeChannel?(ctx: PlatformContext): Promise<Record<string, unknown>>;
   /** Refreshes short-lived tokens; returns the expiry of the new ones. Absent where tokens do not expire. */
   refreshCredentials?(ctx: PlatformContext): Promise<{ expiresAt: Date | null }>;
+  /**
+   * How long before its tokens expire they are renewed, where the engine's few minutes are too few:
+   * a token that can no longer be renewed once it expired (Threads) is renewed days ahead.
+   */
+  refreshAheadMs?: number;
   /** Maps anything the adapter threw to the engine's error classes. */
   classifyError(error: unknown): ErrorClass;
   /** Reading the office's own account on this platform as a source; absent where it is not built. */

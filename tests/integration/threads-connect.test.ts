@@ -139,17 +139,25 @@ describe('connecting Threads accounts', () => {
   it('refreshes the long-lived token before it expires, through the sweep that refreshes every channel', async () => {
     const { row } = await connectedChannel('humas_segar');
     const old = tokenOf(row);
-    // Threads renews only tokens at least a day old; this one was issued 59 days ago and expires soon.
-    threads.ageToken(old, 59 * 86_400);
+    const queued = async () =>
+      (await t.ctx.queues.maintenance.getJobs(['waiting'])).filter(
+        (job) => job.data.task === 'refresh-credentials' && job.data.channelId === row.id,
+      );
+    // An expired Threads token cannot be renewed, so it is renewed a week ahead, not minutes.
     await t.ctx.db
       .update(channels)
-      .set({ credentialsExpiresAt: new Date(Date.now() + 5 * 60_000) })
+      .set({ credentialsExpiresAt: new Date(Date.now() + 8 * DAY_MS) })
+      .where(eq(channels.id, row.id));
+    await sweep(t.ctx);
+    expect(await queued()).toHaveLength(0);
+    // Threads renews only tokens at least a day old; this one was issued 55 days ago.
+    threads.ageToken(old, 55 * 86_400);
+    await t.ctx.db
+      .update(channels)
+      .set({ credentialsExpiresAt: new Date(Date.now() + 5 * DAY_MS) })
       .where(eq(channels.id, row.id));
     expect((await sweep(t.ctx)).refreshing).toBeGreaterThanOrEqual(1);
-    const jobs = (await t.ctx.queues.maintenance.getJobs(['waiting'])).filter(
-      (job) => job.data.task === 'refresh-credentials' && job.data.channelId === row.id,
-    );
-    expect(jobs).toHaveLength(1);
+    expect(await queued()).toHaveLength(1);
 
     expect(await refreshChannelCredentials(t.ctx, row.id)).toMatch(/^refreshed until/);
     const [refreshed] = await t.ctx.db.select().from(channels).where(eq(channels.id, row.id));
@@ -195,11 +203,14 @@ describe('connecting Threads accounts', () => {
       .where(and(eq(sources.kind, 'threads'), eq(sources.handle, 'kanim_singkawang')));
     const old = tokenOf(source!);
 
-    threads.ageToken(old, 59 * 86_400);
+    threads.ageToken(old, 57 * 86_400);
     threads.postThread(account.userId, { text: 'Layanan paspor Singkawang' });
     await t.ctx.db
       .update(sources)
-      .set({ credentialsExpiresAt: new Date(Date.now() + 60_000), nextPollAt: new Date(Date.now() - 1_000) })
+      .set({
+        credentialsExpiresAt: new Date(Date.now() + 3 * DAY_MS),
+        nextPollAt: new Date(Date.now() - 1_000),
+      })
       .where(eq(sources.id, source!.id));
     expect(await pollSource(t.ctx, source!.id)).toMatchObject({ outcome: 'polled', imported: 1 });
     const [renewed] = await t.ctx.db.select().from(sources).where(eq(sources.id, source!.id));
