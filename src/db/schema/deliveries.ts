@@ -102,6 +102,8 @@ export const deliveries = pgTable(
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
       .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown', 'retraction_needs_attention')`),
+    // Reports: a period's failed deliveries per post and channel, read from the index alone.
+    index('deliveries_failed_idx').on(t.updatedAt, t.postId, t.channelId).where(sql`${t.status} = 'failed'`),
   ],
 );
 

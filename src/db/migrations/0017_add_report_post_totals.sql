@@ -11,6 +11,7 @@ CREATE TABLE "post_metric_totals" (
 ALTER TABLE "post_metric_totals" ADD CONSTRAINT "post_metric_totals_post_id_posts_id_fk" FOREIGN KEY ("post_id") REFERENCES "public"."posts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "post_metric_totals_rank_idx" ON "post_metric_totals" USING btree ("impressions" DESC NULLS LAST,"engagements" DESC NULLS LAST,"first_published_at" DESC NULLS LAST,"post_id");--> statement-breakpoint
 CREATE INDEX "post_metric_totals_span_idx" ON "post_metric_totals" USING gist (tstzrange("first_published_at", "last_published_at", '[]'));--> statement-breakpoint
+CREATE INDEX "deliveries_failed_idx" ON "deliveries" USING btree ("updated_at","post_id","channel_id") WHERE "deliveries"."status" = 'failed';--> statement-breakpoint
 -- Each post's totals, recomputed from its deliveries' rollup rows. A row stays once made (published 0 when
 -- its deliveries are gone), so a writer that waits for another's lock always finds it.
 CREATE FUNCTION "post_metric_totals_refresh"(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
@@ -55,5 +56,5 @@ SELECT post_metric_totals_refresh(ARRAY(SELECT DISTINCT post_id FROM delivery_me
 --> statement-breakpoint
 -- A report sums a period's rows per (unit, channel): far fewer pairs than the product of the two columns'
 -- distinct values, which the planner assumes without these (and then sorts instead of hashing).
-CREATE STATISTICS IF NOT EXISTS "delivery_metric_weeks_unit_channel_stats" (ndistinct) ON "unit_id", "channel_id" FROM "delivery_metric_weeks";--> statement-breakpoint
-CREATE STATISTICS IF NOT EXISTS "delivery_metric_rollups_unit_channel_stats" (ndistinct) ON "unit_id", "channel_id" FROM "delivery_metric_rollups";
+CREATE STATISTICS "delivery_metric_weeks_unit_channel_stats" (ndistinct) ON "unit_id", "channel_id" FROM "delivery_metric_weeks";--> statement-breakpoint
+CREATE STATISTICS "delivery_metric_rollups_unit_channel_stats" (ndistinct) ON "unit_id", "channel_id" FROM "delivery_metric_rollups";
