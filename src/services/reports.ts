@@ -348,9 +348,8 @@ export async function buildReport(
               group by grouping sets ((1), ())`,
         )
       : Promise.resolve([]),
-    // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all),
-    // in one row or two (its edges and its whole weeks): the scope, the filters and the grouping are
-    // applied below.
+    // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
+    // the scope, the filters and the grouping are applied below.
     queryRows<
       FigureRow & { unit_id: string; channel_id: string; published: number; measured: number; demo: number }
     >(ctx.db, cellSums),
