@@ -193,6 +193,8 @@ const schema = z.object({
   GAUNG_YOUTUBE_API_URL: httpUrl.default('https://www.googleapis.com'),
   /** Where public YouTube channel feeds (/feeds/videos.xml) are read, for YouTube sources. */
   GAUNG_YOUTUBE_FEEDS_URL: httpUrl.default('https://www.youtube.com'),
+  /** The Cloud project's API key: YouTube sources read titles, descriptions and deletions with videos.list. */
+  GAUNG_YOUTUBE_API_KEY: z.string().min(1).optional(),
   GAUNG_GOOGLE_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
   GAUNG_GOOGLE_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
   GAUNG_GOOGLE_CLIENT_ID: z.string().min(1).optional(),

@@ -39,8 +39,9 @@ import type {
  * Reconciliation reads the account's recent threads and matches the text.
  *
  * Repost is POST /{threads-media-id}/repost of the office's thread, by the media id its source read
- * (the origin); a pasted permalink carries only a shortcode, which the Threads API cannot resolve for
- * another account, so a post without a Threads origin is not reposted. Quote is not offered yet.
+ * (the origin); a quote is a thread of our own whose container names that media id as
+ * `quote_post_id`. A pasted permalink carries only a shortcode, which the Threads API cannot resolve
+ * for another account, so a post without a Threads origin is neither reposted nor quoted.
  */
 
 const credentialsSchema = z.strictObject({
@@ -55,7 +56,7 @@ const capabilities: Capabilities = {
   images: true,
   video: true,
   repost: true,
-  quote: false,
+  quote: true,
   metrics: true,
   reconcile: 'search',
   mediaByUrl: true,
@@ -79,11 +80,13 @@ function container(medium: PublishMedia, carouselItem: boolean): Record<string, 
   };
 }
 
-/** The media id of the office's thread a repost acts on: only a Threads source knows it. */
+/** The media id of the office's thread a repost or quote acts on: only a Threads source knows it. */
 function originMediaId(request: PublishRequest): string {
   const origin = request.origin;
   if (origin?.platform !== 'threads' || !/^\d+$/.test(origin.nativeId))
-    throw invalid('a Threads repost needs the original as a Threads source read it (its media id)');
+    throw invalid(
+      `a Threads ${request.mode === 'quote' ? 'quote' : 'repost'} needs the original as a Threads source read it (its media id)`,
+    );
   return origin.nativeId;
 }
 
@@ -105,49 +108,65 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
     return { api, userId, poll };
   };
 
+  /**
+   * A thread of the channel's own: a container (TEXT, IMAGE, VIDEO, or CAROUSEL of prepared
+   * children), polled until FINISHED, then threads_publish. `extra` goes on the top container (a
+   * quote's `quote_post_id`).
+   */
+  async function publishThread(
+    ctx: PlatformContext,
+    request: PublishRequest,
+    extra: Record<string, string>,
+  ): Promise<PublishResult> {
+    const { api, userId, poll } = setup(ctx);
+    const media = request.media;
+    const text = threadText(request);
+    if (media.length > THREADS_CAROUSEL_MAX)
+      throw invalid(`a Threads carousel holds at most ${THREADS_CAROUSEL_MAX} items`);
+    await checkPublishingQuota(api, {
+      limitPath: `/${userId}/threads_publishing_limit`,
+      recentPath: `/${userId}/threads`,
+      label: 'Threads',
+    });
+    let body: Record<string, unknown>;
+    const reply = request.replyTo ? { reply_to_id: request.replyTo.remoteId } : {};
+    if (media.length === 0)
+      body = {
+        media_type: 'TEXT',
+        text,
+        ...(request.link ? { link_attachment: request.link } : {}),
+        ...reply,
+      };
+    else if (media.length === 1) body = { ...container(media[0]!, false), text, ...reply };
+    else {
+      const children: string[] = [];
+      for (const medium of media)
+        children.push((await api.post<{ id: string }>(`/${userId}/threads`, container(medium, true))).id);
+      for (const id of children) await waitForContainer(api, id, poll);
+      body = { media_type: 'CAROUSEL', children: children.join(','), text, ...reply };
+    }
+    const containerId = (await api.post<{ id: string }>(`/${userId}/threads`, { ...body, ...extra })).id;
+    await waitForContainer(api, containerId, poll);
+    const published = await api.post<{ id: string }>(`/${userId}/threads_publish`, {
+      creation_id: containerId,
+    });
+    return {
+      remoteId: published.id,
+      url: await permalinkOr(api, published.id, 'https://www.threads.net/', ctx.log),
+    };
+  }
+
   return {
     platform: 'threads',
     capabilities,
     credentialsSchema,
     settingsSchema,
 
-    async publish(ctx, request): Promise<PublishResult> {
-      const { api, userId, poll } = setup(ctx);
-      const media = request.media;
-      const text = threadText(request);
-      if (media.length > THREADS_CAROUSEL_MAX)
-        throw invalid(`a Threads carousel holds at most ${THREADS_CAROUSEL_MAX} items`);
-      await checkPublishingQuota(api, {
-        limitPath: `/${userId}/threads_publishing_limit`,
-        recentPath: `/${userId}/threads`,
-        label: 'Threads',
-      });
-      let body: Record<string, unknown>;
-      const reply = request.replyTo ? { reply_to_id: request.replyTo.remoteId } : {};
-      if (media.length === 0)
-        body = {
-          media_type: 'TEXT',
-          text,
-          ...(request.link ? { link_attachment: request.link } : {}),
-          ...reply,
-        };
-      else if (media.length === 1) body = { ...container(media[0]!, false), text, ...reply };
-      else {
-        const children: string[] = [];
-        for (const medium of media)
-          children.push((await api.post<{ id: string }>(`/${userId}/threads`, container(medium, true))).id);
-        for (const id of children) await waitForContainer(api, id, poll);
-        body = { media_type: 'CAROUSEL', children: children.join(','), text, ...reply };
-      }
-      const containerId = (await api.post<{ id: string }>(`/${userId}/threads`, body)).id;
-      await waitForContainer(api, containerId, poll);
-      const published = await api.post<{ id: string }>(`/${userId}/threads_publish`, {
-        creation_id: containerId,
-      });
-      return {
-        remoteId: published.id,
-        url: await permalinkOr(api, published.id, 'https://www.threads.net/', ctx.log),
-      };
+    publish: (ctx, request) => publishThread(ctx, request, {}),
+
+    /** Our text and media as a thread of the channel's own, quoting the office's thread. */
+    async quote(ctx, request) {
+      return publishThread(ctx, request, { quote_post_id: originMediaId(request) });
     },
 
     async repost(ctx, request): Promise<PublishResult> {
@@ -170,16 +189,21 @@ export function createThreadsAdapter(options: ContainerOptions = {}): PlatformAd
         );
         return found ? { remoteId: found.id, url: request.origin?.url ?? 'https://www.threads.net/' } : null;
       }
-      const recent = await listEdge<{ id: string; text?: string; permalink?: string }>(
-        api,
-        `/${userId}/threads`,
-        {
-          fields: 'id,text,permalink,timestamp',
-          since: reconcileSince(request.firstAttemptAt),
-        },
-      );
+      // A quote is ours with the same text that quotes the same thread.
+      const quoted = request.mode === 'quote' ? originMediaId(request) : null;
+      const recent = await listEdge<{
+        id: string;
+        text?: string;
+        permalink?: string;
+        quoted_post?: { id: string };
+      }>(api, `/${userId}/threads`, {
+        fields: `id,text,permalink,timestamp${quoted ? ',quoted_post' : ''}`,
+        since: reconcileSince(request.firstAttemptAt),
+      });
       const expected = threadText(request);
-      const found = recent.find((thread) => sameText(thread.text, expected));
+      const found = recent.find(
+        (thread) => sameText(thread.text, expected) && (!quoted || thread.quoted_post?.id === quoted),
+      );
       return found ? { remoteId: found.id, url: found.permalink ?? 'https://www.threads.net/' } : null;
     },
 

@@ -37,12 +37,14 @@ export interface PlatformEndpoints {
   youtubeFeeds?: string;
 }
 
-/** OAuth apps registered by the operator, where a platform needs one. */
+/** OAuth apps registered by the operator, where a platform needs one, and its API keys. */
 export interface PlatformApps {
   x?: { clientId: string; clientSecret?: string };
   meta?: { appId: string; appSecret: string };
   google?: { clientId: string; clientSecret: string };
   tiktok?: { clientKey: string; clientSecret: string };
+  /** The Cloud project's API key, for public YouTube data (videos.list) where no token is at hand. */
+  youtube?: { apiKey: string };
 }
 
 export interface PlatformContext {

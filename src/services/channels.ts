@@ -129,6 +129,7 @@ export const appsOf = (config: Config): PlatformApps => ({
     config.GAUNG_TIKTOK_CLIENT_KEY && config.GAUNG_TIKTOK_CLIENT_SECRET
       ? { clientKey: config.GAUNG_TIKTOK_CLIENT_KEY, clientSecret: config.GAUNG_TIKTOK_CLIENT_SECRET }
       : undefined,
+  youtube: config.GAUNG_YOUTUBE_API_KEY ? { apiKey: config.GAUNG_YOUTUBE_API_KEY } : undefined,
 });
 
 /**

@@ -171,6 +171,11 @@ describe('connecting sources on the sources page', () => {
     expect(source!.credentials).not.toContain(credentials.accessToken);
     // Bound to the source: the ciphertext does not open under another id.
     expect(() => t.ctx.keys.decrypt(source!.credentials!, source!.createdBy)).toThrow();
+    // X's reads are few and paid: the page says how often this source is read.
+    const listing = await t.app.inject({ url: '/sources', headers: office.cookie });
+    expect(listing.body).toContain(
+      msg.sources.xReads(Math.round(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X / 60)),
+    );
 
     const denied = await form(office, '/sources/connect/x', {});
     const deniedState = new URL(denied.headers.location as string).searchParams.get('state');

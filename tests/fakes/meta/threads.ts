@@ -155,7 +155,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const users = new Map<string, { id: string; username: string }>();
   const containers = new Map<
     string,
-    ContainerState & { text: string; link: string | null; altText: string | null }
+    ContainerState & { text: string; link: string | null; altText: string | null; quotedPost: string | null }
   >();
   const threads: ThreadsPost[] = [];
   const insights = new Map<string, Record<string, number>>();
@@ -405,6 +405,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             text,
             link: (params.link_attachment as string | undefined) ?? null,
             altText: (params.alt_text as string | undefined) ?? null,
+            quotedPost: null as string | null,
             polls: 0,
             failed: null as string | null,
             published: false,
@@ -434,6 +435,15 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
           } else throw fail(100, '(#100) Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}');
           if (type !== 'TEXT' && type !== 'CAROUSEL' && params.link_attachment)
             throw fail(100, '(#100) link_attachment is only available for TEXT posts');
+          if (params.quote_post_id !== undefined) {
+            // developers.facebook.com/docs/threads/posts/quote-posts: the media id of a thread to quote.
+            if (carouselItem) throw fail(100, '(#100) A carousel item cannot quote a post');
+            const quoted = threads.find(
+              (t) => t.id === params.quote_post_id && t.mediaType !== 'REPOST_FACADE',
+            );
+            if (!quoted) throw unknownObject(String(params.quote_post_id), 'post');
+            container.quotedPost = quoted.id;
+          }
           containers.set(container.id, container);
           return { id: container.id };
         }
@@ -447,6 +457,8 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             throw fail(24, 'The requested resource does not exist or is not ready', {
               error_subcode: 4279009,
             });
+          if (container.quotedPost && !threads.some((t) => t.id === container.quotedPost))
+            throw unknownObject(container.quotedPost, 'post');
           if (publishedInWindow(userId) >= THREADS_QUOTA)
             throw fail(9, 'You have reached the maximum number of posts allowed in 24 hours.', {
               error_subcode: 2207042,
@@ -469,6 +481,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             children: container.children.length,
             permalink: `https://www.threads.net/@${users.get(userId)!.username}/post/${shortcode()}`,
             createdAt: Date.now(),
+            ...(container.quotedPost ? { quotedPost: container.quotedPost } : {}),
           };
           threads.push(post);
           return { id: post.id };
