@@ -375,12 +375,13 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
-    'What the report reads (migrations 0011, 0016 and 0017, tables kept by triggers in the same transaction as each write and ' +
+    'What the report reads (migrations 0011, 0016, 0017 and 0018, tables kept by triggers in the same transaction as each write and ' +
       "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
       '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
       "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
       "deliveries' figures per unit and channel in one statement, from the weekly sums (`delivery_metric_weeks`) for the whole " +
-      'UTC weeks of the period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, with no join: the ' +
+      'UTC weeks of the period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering ' +
+      'index of every summed column (migration 0018) rather than from rollup rows spread over the table, with no join: the ' +
       "scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in " +
       'JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise; the weekly ' +
       "series in the viewer's zone per unit (or channel) and week from a covering index of the rollup (published_at, unit, " +

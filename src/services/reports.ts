@@ -130,6 +130,18 @@ const figureSums = (alias: string, windows: readonly ReachWindow[] = ['latest'])
       .join(', '),
   );
 
+/** Every figure column of the rollup at every window, as `alias.column`. */
+const figureColumns = (alias: string) =>
+  sql.raw(
+    REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `${alias}.${column(field, window)}`)).join(', '),
+  );
+/** Every figure column at every window, null: a row that carries counts only. */
+const nullFigures = sql.raw(
+  REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `null::bigint as ${column(field, window)}`)).join(
+    ', ',
+  ),
+);
+
 type FigureRow = Record<string, unknown>;
 const COLUMNS = Object.fromEntries(
   REACH_WINDOWS.map((window) => [window, FIGURES.map((field) => [field, column(field, window)] as const)]),
@@ -285,16 +297,34 @@ export async function buildReport(
   const byUnit = query.group === 'office' || query.group === 'region';
   const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
   // The period's published deliveries summed per unit and channel, from two parts: the weekly sums of its
-  // whole UTC weeks, and its edges (before the first whole week, after the last) delivery by delivery.
+  // whole UTC weeks, and its edges (before the first whole week, after the last) delivery by delivery. Each
+  // edge is a range of its own, so that it is read from the rollup's covering index alone (migration 0018);
+  // the demo deliveries, which that index does not carry, are counted apart (none outside GAUNG_DEMO).
+  const edges: [Date, Date][] = [
+    [query.from, whole.from],
+    [whole.to, query.to],
+  ];
   const cellSums = sql`
     select l.unit_id, l.channel_id, sum(l.published)::int as published, sum(l.measured)::int as measured,
       sum(l.demo)::int as demo, ${figureSums('l', REACH_WINDOWS)}
     from (
-      select r.unit_id, r.channel_id, count(*) as published, count(r.taken_at) as measured,
-        count(*) filter (where r.demo) as demo, ${figureSums('r', REACH_WINDOWS)}
+      select r.unit_id, r.channel_id, count(*) as published, count(r.taken_at) as measured, 0 as demo,
+        ${figureSums('r', REACH_WINDOWS)}
+      from (${sql.join(
+        edges.map(
+          ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
+            from ${source} r where r.published_at >= ${ts(from)} and r.published_at < ${ts(to)}`,
+        ),
+        sql` union all `,
+      )}) r
+      group by 1, 2
+      union all
+      select r.unit_id, r.channel_id, 0, 0, count(*), ${nullFigures}
       from ${source} r
-      where (r.published_at >= ${ts(query.from)} and r.published_at < ${ts(whole.from)})
-        or (r.published_at >= ${ts(whole.to)} and r.published_at < ${ts(query.to)})
+      where r.demo and (${sql.join(
+        edges.map(([from, to]) => sql`(r.published_at >= ${ts(from)} and r.published_at < ${ts(to)})`),
+        sql` or `,
+      )})
       group by 1, 2
       union all
       select w.unit_id, w.channel_id, sum(w.published), sum(w.measured), sum(w.demo), ${figureSums('w', REACH_WINDOWS)}

@@ -227,8 +227,10 @@ export const deliveryMetricRollups = pgTable(
     engagements7d: figure('engagements_7d'),
   },
   (t) => [
-    // Reports: a period's published deliveries.
-    index('delivery_metric_rollups_published_idx').on(t.publishedAt),
+    // Reports: a period's published deliveries with every figure, read from the index alone, are
+    // `delivery_metric_rollups_edges_idx` (published_at) INCLUDE (unit, channel, taken_at, the 28 figures),
+    // and the demo ones `delivery_metric_rollups_demo_idx` (published_at) WHERE demo: both made by
+    // migration 0018's SQL, as drizzle cannot declare INCLUDE.
     // The weekly sums: one (unit, channel, week)'s deliveries.
     index('delivery_metric_rollups_unit_channel_idx').on(t.unitId, t.channelId, t.publishedAt),
     // Reports: the weekly series and the top posts of a period, read from the index alone.
