@@ -13,7 +13,7 @@
  *   BENCH_SCALE=0.1                every size times this (a quick look at the shape; the section is printed, not written)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -300,6 +300,11 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
         throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
     };
     const page = await measure(() => expectOk(pageUrl, { cookie }), TIMED);
+    if (process.env.BENCH_PAGE_OUT)
+      writeFileSync(
+        process.env.BENCH_PAGE_OUT,
+        (await app.inject({ url: pageUrl, headers: { cookie } })).body,
+      );
     const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }), TIMED);
     const reportQuery: ReportQuery = {
       scopePath: national!.path,

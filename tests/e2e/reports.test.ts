@@ -72,7 +72,7 @@ describeInBrowser('the reports page', () => {
       ]);
       const cells = await page.locator('#report-table td[data-value]').evaluateAll((elements) =>
         elements.map((element) => ({
-          key: element.getAttribute('data-key')!,
+          key: element.closest('tr')!.getAttribute('data-key')!,
           field: element.getAttribute('data-field')!,
           // What a person reads: the number as shown, thousands separators and all.
           shown: (element.childNodes[0]?.textContent ?? '').replace(/[.,\s]/g, ''),

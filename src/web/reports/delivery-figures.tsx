@@ -44,7 +44,7 @@ export function DeliveryFigures(props: { figures: DeliveryFiguresData; back: str
                   <tr>
                     <th scope="row">{label(snapshot.window)}</th>
                     {FIELDS.map((field) => (
-                      <td class="num">
+                      <td>
                         {snapshot[field] === null
                           ? t.reports.notAvailable(t.platform[figures.platform])
                           : numbers.format(snapshot[field])}

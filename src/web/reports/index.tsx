@@ -114,25 +114,25 @@ function FigureCell(props: { group: GroupReport; value: number | null; field: ke
   const missing = props.group.notAvailableFrom[props.field] ?? [];
   if (props.value === null)
     return (
-      <td class="num na" data-key={props.group.key} data-field={props.name}>
+      <td class="na" data-field={props.name}>
         {missing.length ? t.reports.notAvailable(platformList(t, missing)) : t.reports.none}
       </td>
     );
   return (
-    <td class="num" data-key={props.group.key} data-field={props.name} data-value={props.value}>
+    <td data-field={props.name} data-value={props.value}>
       {format.number(props.value)}
       {missing.length ? <small class="na">{` (${t.reports.partly(platformList(t, missing))})`}</small> : null}
     </td>
   );
 }
 
-function CountCell(props: { group: GroupReport; value: number | null | undefined; name: string }) {
+function CountCell(props: { value: number | null | undefined; name: string }) {
   const { t } = useEnv();
   const format = useFormat();
   return props.value === null || props.value === undefined ? (
-    <td class="num">{t.reports.none}</td>
+    <td>{t.reports.none}</td>
   ) : (
-    <td class="num" data-key={props.group.key} data-field={props.name} data-value={props.value}>
+    <td data-field={props.name} data-value={props.value}>
       {format.number(props.value)}
     </td>
   );
@@ -148,28 +148,28 @@ function GroupRow(props: { group: GroupReport; by: ReportGroup; byUnit: boolean;
   const { group } = props;
   const name = props.total ? t.reports.total : groupLabel(t, props.by, group);
   return (
-    <tr class={props.total ? 'total' : undefined}>
+    <tr class={props.total ? 'total' : undefined} data-key={group.key}>
       <th scope="row">{name}</th>
       {props.byUnit ? (
         <>
-          <CountCell group={group} value={group.posts?.submitted} name="submitted" />
-          <CountCell group={group} value={group.posts?.approved} name="approved" />
-          <CountCell group={group} value={group.posts?.rejected} name="rejected" />
-          <CountCell group={group} value={group.posts?.changesRequested} name="changesRequested" />
-          <td class="num" data-key={group.key} data-field="decisionMedian">
+          <CountCell value={group.posts?.submitted} name="submitted" />
+          <CountCell value={group.posts?.approved} name="approved" />
+          <CountCell value={group.posts?.rejected} name="rejected" />
+          <CountCell value={group.posts?.changesRequested} name="changesRequested" />
+          <td data-field="decisionMedian">
             {group.firstDecisionMinutes?.median == null
               ? t.reports.none
               : t.reports.minutes(group.firstDecisionMinutes.median)}
           </td>
-          <td class="num">
+          <td>
             {group.firstDecisionMinutes?.p90 == null
               ? t.reports.none
               : t.reports.minutes(group.firstDecisionMinutes.p90)}
           </td>
         </>
       ) : null}
-      <CountCell group={group} value={group.deliveries.published} name="published" />
-      <CountCell group={group} value={group.deliveries.failed} name="failed" />
+      <CountCell value={group.deliveries.published} name="published" />
+      <CountCell value={group.deliveries.failed} name="failed" />
       {REACH_WINDOWS.map((window) => (
         <FigureCell
           group={group}
@@ -186,8 +186,8 @@ function GroupRow(props: { group: GroupReport; by: ReportGroup; byUnit: boolean;
           name={`engagements_${window}`}
         />
       ))}
-      <td class="num">{group.share.output === null ? t.reports.none : format.percent(group.share.output)}</td>
-      <td class="num">{group.share.reach === null ? t.reports.none : format.percent(group.share.reach)}</td>
+      <td>{group.share.output === null ? t.reports.none : format.percent(group.share.output)}</td>
+      <td>{group.share.reach === null ? t.reports.none : format.percent(group.share.reach)}</td>
     </tr>
   );
 }
