@@ -143,6 +143,14 @@ const nullFigures = sql.raw(
 );
 
 type FigureRow = Record<string, unknown>;
+/** A unit's published deliveries on a channel over part of a period: counts and figure sums. */
+type CellRow = FigureRow & {
+  unit_id: string;
+  channel_id: string;
+  published: number;
+  measured: number;
+  demo: number;
+};
 const COLUMNS = Object.fromEntries(
   REACH_WINDOWS.map((window) => [window, FIGURES.map((field) => [field, column(field, window)] as const)]),
 ) as Record<ReachWindow, (readonly [(typeof FIGURES)[number], string])[]>;
@@ -304,34 +312,30 @@ export async function buildReport(
     [query.from, whole.from],
     [whole.to, query.to],
   ];
-  const cellSums = sql`
-    select l.unit_id, l.channel_id, sum(l.published)::int as published, sum(l.measured)::int as measured,
-      sum(l.demo)::int as demo, ${figureSums('l', REACH_WINDOWS)}
-    from (
-      select r.unit_id, r.channel_id, count(*) as published, count(r.taken_at) as measured, 0 as demo,
-        ${figureSums('r', REACH_WINDOWS)}
-      from (${sql.join(
-        edges.map(
-          ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
-            from ${source} r where r.published_at >= ${ts(from)} and r.published_at < ${ts(to)}`,
-        ),
-        sql` union all `,
-      )}) r
-      group by 1, 2
-      union all
-      select r.unit_id, r.channel_id, 0, 0, count(*), ${nullFigures}
-      from ${source} r
-      where r.demo and (${sql.join(
-        edges.map(([from, to]) => sql`(r.published_at >= ${ts(from)} and r.published_at < ${ts(to)})`),
-        sql` or `,
-      )})
-      group by 1, 2
-      union all
-      select w.unit_id, w.channel_id, sum(w.published), sum(w.measured), sum(w.demo), ${figureSums('w', REACH_WINDOWS)}
-      from ${metricWeeks ?? METRIC_WEEKS} w
-      where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
-      group by 1, 2
-    ) l
+  const edgeSums = sql`
+    select r.unit_id, r.channel_id, count(*)::int as published, count(r.taken_at)::int as measured, 0 as demo,
+      ${figureSums('r', REACH_WINDOWS)}
+    from (${sql.join(
+      edges.map(
+        ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
+          from ${source} r where r.published_at >= ${ts(from)} and r.published_at < ${ts(to)}`,
+      ),
+      sql` union all `,
+    )}) r
+    group by 1, 2
+    union all
+    select r.unit_id, r.channel_id, 0, 0, count(*)::int, ${nullFigures}
+    from ${source} r
+    where r.demo and (${sql.join(
+      edges.map(([from, to]) => sql`(r.published_at >= ${ts(from)} and r.published_at < ${ts(to)})`),
+      sql` or `,
+    )})
+    group by 1, 2`;
+  const weekSums = sql`
+    select w.unit_id, w.channel_id, sum(w.published)::int as published, sum(w.measured)::int as measured,
+      sum(w.demo)::int as demo, ${figureSums('w', REACH_WINDOWS)}
+    from ${metricWeeks ?? METRIC_WEEKS} w
+    where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
     group by 1, 2`;
   // Each published delivery of the period, as far as the weekly series and the ranking of posts need it.
   const delivered = sql`
@@ -340,30 +344,31 @@ export async function buildReport(
     join units u on u.id = r.unit_id
     where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
-  const [units, channelRows, weeks, postRows, cellRows, weeklyRows, failedRows, topRows] = await Promise.all([
-    queryRows<{ id: string; name: string; kind: string; path: string }>(
-      ctx.db,
-      sql`select id, name, kind, path from units u where ${inScope} or id = ${rootId}::uuid`,
-    ),
-    queryRows<{ id: string; name: string; platform: Platform; unit_id: string }>(
-      ctx.db,
-      sql`select id, name, platform, unit_id from channels`,
-    ),
-    weekStarts(ctx, query),
-    byUnit
-      ? queryRows<{
-          k: string | null;
-          submitted: number;
-          approved: number;
-          rejected: number;
-          changes: number;
-          median: number | null;
-          p90: number | null;
-        }>(
-          ctx.db,
-          // A post counts once per status: at its first step to that status in the period, the one whose
-          // previous step to it came before the period. Its first submission there gives the time to decide.
-          sql`select ${key} as k,
+  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRows, failedRows, topRows] =
+    await Promise.all([
+      queryRows<{ id: string; name: string; kind: string; path: string }>(
+        ctx.db,
+        sql`select id, name, kind, path from units u where ${inScope} or id = ${rootId}::uuid`,
+      ),
+      queryRows<{ id: string; name: string; platform: Platform; unit_id: string }>(
+        ctx.db,
+        sql`select id, name, platform, unit_id from channels`,
+      ),
+      weekStarts(ctx, query),
+      byUnit
+        ? queryRows<{
+            k: string | null;
+            submitted: number;
+            approved: number;
+            rejected: number;
+            changes: number;
+            median: number | null;
+            p90: number | null;
+          }>(
+            ctx.db,
+            // A post counts once per status: at its first step to that status in the period, the one whose
+            // previous step to it came before the period. Its first submission there gives the time to decide.
+            sql`select ${key} as k,
                 count(*) filter (where s.to_status = 'submitted')::int as submitted,
                 count(*) filter (where s.to_status = 'approved')::int as approved,
                 count(*) filter (where s.to_status = 'rejected')::int as rejected,
@@ -376,26 +381,26 @@ export async function buildReport(
               where ${inScope} and ${inPeriod(sql`s.at`)}
                 and (s.previous_at is null or s.previous_at < ${ts(query.from)})
               group by grouping sets ((1), ())`,
-        )
-      : Promise.resolve([]),
-    // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
-    // the scope, the filters and the grouping are applied below.
-    queryRows<
-      FigureRow & { unit_id: string; channel_id: string; published: number; measured: number; demo: number }
-    >(ctx.db, cellSums),
-    // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
-    // (1-based) among those instants is its week. Summed per unit (office and region, in scope or not)
-    // or per channel (channel and platform, in scope) and week; the filters apply here.
-    queryRows<{
-      unit_id: string | null;
-      channel_id: string | null;
-      week: number;
-      published: number;
-      impressions: number | null;
-      engagements: number | null;
-    }>(
-      ctx.db,
-      sql`select ${byUnit ? sql`r.unit_id` : sql`r.channel_id`}, width_bucket(r.published_at,
+          )
+        : Promise.resolve([]),
+      // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
+      // the scope, the filters and the grouping are applied below. The edges and the whole weeks are two
+      // statements, which PostgreSQL's pool runs at once; their rows add up below.
+      queryRows<CellRow>(ctx.db, edgeSums),
+      queryRows<CellRow>(ctx.db, weekSums),
+      // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
+      // (1-based) among those instants is its week. Summed per unit (office and region, in scope or not)
+      // or per channel (channel and platform, in scope) and week; the filters apply here.
+      queryRows<{
+        unit_id: string | null;
+        channel_id: string | null;
+        week: number;
+        published: number;
+        impressions: number | null;
+        engagements: number | null;
+      }>(
+        ctx.db,
+        sql`select ${byUnit ? sql`r.unit_id` : sql`r.channel_id`}, width_bucket(r.published_at,
               (select array_agg(w at time zone ${query.timeZone} order by w) from ${localMondays(query)})) as week,
             count(*)::int as published, sum(r.impressions)::float8 as impressions,
             sum(r.engagements)::float8 as engagements
@@ -404,31 +409,31 @@ export async function buildReport(
             ${byUnit ? sql`` : sql`and r.unit_id in (select u.id from units u where ${inScope})`}
             ${filtered ? sql`and r.channel_id in (select c.id from channels c where true ${filter})` : sql``}
           group by 1, 2`,
-    ),
-    queryRows<{ unit_id: string; channel_id: string; failed: number }>(
-      ctx.db,
-      sql`select p.unit_id, d.channel_id, count(*)::int as failed
+      ),
+      queryRows<{ unit_id: string; channel_id: string; failed: number }>(
+        ctx.db,
+        sql`select p.unit_id, d.channel_id, count(*)::int as failed
           from deliveries d join posts p on p.id = d.post_id
           where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)}
           group by 1, 2`,
-    ),
-    queryRows<
-      FigureRow & {
-        post_id: string;
-        unit_id: string;
-        unit_name: string;
-        body: string;
-        published_at: string;
-        platforms: Platform[];
-        media_id: string | null;
-      }
-    >(
-      ctx.db,
-      sql`with ranked as (${
-        postTotals && !filtered
-          ? // The posts whose deliveries all fall in the period by their totals' index, stopping at the
-            // tenth; those with deliveries on both sides of its start or end by their deliveries in it.
-            sql`select c.post_id, c.first_published from (
+      ),
+      queryRows<
+        FigureRow & {
+          post_id: string;
+          unit_id: string;
+          unit_name: string;
+          body: string;
+          published_at: string;
+          platforms: Platform[];
+          media_id: string | null;
+        }
+      >(
+        ctx.db,
+        sql`with ranked as (${
+          postTotals && !filtered
+            ? // The posts whose deliveries all fall in the period by their totals' index, stopping at the
+              // tenth; those with deliveries on both sides of its start or end by their deliveries in it.
+              sql`select c.post_id, c.first_published from (
                   (select t.post_id, t.first_published_at as first_published, t.impressions, t.engagements
                     from ${postTotals} t
                     where t.first_published_at >= ${ts(query.from)} and t.last_published_at < ${ts(query.to)}
@@ -454,13 +459,13 @@ export async function buildReport(
                 ) c
                 order by c.impressions desc nulls last, c.engagements desc nulls last, c.first_published desc, c.post_id
                 limit ${TOP_POSTS}`
-          : sql`select r.post_id, min(r.published_at) as first_published
+            : sql`select r.post_id, min(r.published_at) as first_published
                 ${delivered}
                 group by r.post_id
                 order by sum(r.impressions) desc nulls last, sum(r.engagements) desc nulls last,
                   min(r.published_at) desc, r.post_id
                 limit ${TOP_POSTS}`
-      }),
+        }),
           reach as (
             select t.post_id, t.first_published, array_to_json(array_agg(distinct c.platform)) as platforms,
               ${figureSums('x')}
@@ -476,8 +481,8 @@ export async function buildReport(
             (select pm.media_id from post_media pm where pm.post_id = r.post_id order by pm.position limit 1) as media_id
           from reach r join posts p on p.id = r.post_id join units u on u.id = p.unit_id
           order by r.impressions desc nulls last, r.engagements desc nulls last, r.first_published desc, r.post_id`,
-    ),
-  ]);
+      ),
+    ]);
 
   const unitById = new Map(units.map((unit) => [unit.id, unit]));
   const channelById = new Map(channelRows.map((channel) => [channel.id, channel]));
@@ -560,7 +565,7 @@ export async function buildReport(
   // The national accounts' output and reach in the period, whoever's posts they carried.
   let nationalPublished = 0;
   let nationalImpressions: number | null = null;
-  for (const row of cellRows) {
+  for (const row of [...edgeRows, ...weekRows]) {
     const channel = channelById.get(row.channel_id);
     if (!channel || !passes(channel)) continue;
     const published = Number(row.published);
