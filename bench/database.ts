@@ -10,7 +10,8 @@ export interface BenchPostgres {
 
 /**
  * A fresh PostgreSQL database for a benchmark (BENCH_DATABASE_URL, TEST_DATABASE_URL or the local
- * server), dropped by `drop`; null when no server answers, so the benchmark runs on PGlite only.
+ * server), dropped by `drop` (kept with BENCH_KEEP=1, to look into afterwards); null when no server
+ * answers, so the benchmark runs on PGlite only.
  */
 export async function benchPostgres(label: string): Promise<BenchPostgres | null> {
   const adminUrl =
@@ -37,6 +38,10 @@ export async function benchPostgres(label: string): Promise<BenchPostgres | null
     version,
     async drop() {
       await database.close();
+      if (process.env.BENCH_KEEP) {
+        console.log(`BENCH_KEEP: database ${name} kept`);
+        return;
+      }
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();
       await cleanup.query(`drop database if exists ${name} with (force)`);

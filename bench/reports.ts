@@ -171,6 +171,7 @@ const READ_TABLES = [
   'post_events',
   'delivery_metric_rollups',
   'delivery_metric_weeks',
+  'post_metric_totals',
   'deliveries',
 ];
 
@@ -374,13 +375,19 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
-    'What the report reads (migrations 0011 and 0016, tables kept by triggers in the same transaction as each write and ' +
+    'What the report reads (migrations 0011, 0016, 0017 and 0018, tables kept by triggers in the same transaction as each write and ' +
       "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
       '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
       "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
-      "deliveries' figures from the weekly sums per unit and channel (`delivery_metric_weeks`) for the whole UTC weeks of the " +
-      "period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges; the weekly series in the viewer's zone " +
-      'and the ranking of top posts from a covering index of the rollup (published_at, unit, channel, post, impressions, engagements).',
+      "deliveries' figures per unit and channel in one statement, from the weekly sums (`delivery_metric_weeks`) for the whole " +
+      'UTC weeks of the period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering ' +
+      'index of every summed column (migration 0018) rather than from rollup rows spread over the table, with no join: the ' +
+      "scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in " +
+      'JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise; the weekly ' +
+      "series in the viewer's zone per unit (or channel) and week from a covering index of the rollup (published_at, unit, " +
+      'channel, post, impressions, engagements), with no join; the top posts from the per-post totals (`post_metric_totals`) ' +
+      'by an index in their order that stops at the tenth, with only the posts whose deliveries straddle the start or the end ' +
+      'of the period (found by a GiST index on their first-to-last publication span) summed delivery by delivery.',
     '',
     'Target: page and API p99 < 200 ms.',
   ].join('\n');

@@ -179,6 +179,11 @@ const schema = z.object({
   GAUNG_X_CLIENT_SECRET: z.string().min(1).optional(),
   GAUNG_GRAPH_API_URL: httpUrl.default('https://graph.facebook.com/v23.0'),
   GAUNG_THREADS_API_URL: httpUrl.default('https://graph.threads.net/v1.0'),
+  /** Threads' authorization window (its consent page). */
+  GAUNG_THREADS_AUTH_URL: httpUrl.default('https://threads.net/oauth/authorize'),
+  /** The Threads app id and secret (a Meta app with the Threads use case has its own pair). */
+  GAUNG_THREADS_APP_ID: z.string().min(1).optional(),
+  GAUNG_THREADS_APP_SECRET: z.string().min(1).optional(),
   GAUNG_META_APP_ID: z.string().min(1).optional(),
   GAUNG_META_APP_SECRET: z.string().min(1).optional(),
   GAUNG_TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
@@ -193,6 +198,8 @@ const schema = z.object({
   GAUNG_YOUTUBE_API_URL: httpUrl.default('https://www.googleapis.com'),
   /** Where public YouTube channel feeds (/feeds/videos.xml) are read, for YouTube sources. */
   GAUNG_YOUTUBE_FEEDS_URL: httpUrl.default('https://www.youtube.com'),
+  /** The Cloud project's API key: YouTube sources read titles, descriptions and deletions with videos.list. */
+  GAUNG_YOUTUBE_API_KEY: z.string().min(1).optional(),
   GAUNG_GOOGLE_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
   GAUNG_GOOGLE_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
   GAUNG_GOOGLE_CLIENT_ID: z.string().min(1).optional(),

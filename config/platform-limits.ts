@@ -199,10 +199,11 @@ export const PLATFORM_LIMITS: Readonly<Record<Platform, PlatformLimits>> = {
     maxImageBytes: 8 * MB,
     maxVideoBytes: 1024 * MB,
     maxVideoSeconds: 300,
-    // A repost needs the original's numeric media id, which only a Threads source knows (a permalink
-    // carries a shortcode, with no documented lookup); quote is not offered yet.
+    // A repost (POST /{media-id}/repost) and a quote (quote_post_id on the container) need the
+    // original's numeric media id, which only a Threads source knows (a permalink carries a shortcode,
+    // with no documented lookup): https://developers.facebook.com/docs/threads/posts/quote-posts.
     repost: true,
-    quote: false,
+    quote: true,
     // https://developers.facebook.com/docs/threads/overview#rate-limiting: 250 API-published posts per 24 h.
     rateLimits: [{ scope: 'channel', max: 250, windowSeconds: DAY }],
     // https://developers.facebook.com/docs/threads/posts/delete-posts: 100 deletes per account per day.

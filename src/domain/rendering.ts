@@ -436,7 +436,7 @@ export function offeredModes(
   original: { origin: { platform: string } | null; sourceUrl: string | null },
 ): DeliveryMode[] {
   const limits = PLATFORM_LIMITS[platform];
-  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link is not enough.
+  // Threads reposts and quotes by the original's media id, which only a Threads source knows: a pasted link is not enough.
   const samePlatform = original.origin
     ? original.origin.platform === platform
     : platform !== 'threads' &&
@@ -693,7 +693,7 @@ function sourceIssues(input: PlatformRulesInput, limits: PlatformLimits): Valida
       },
     ];
   }
-  // Threads reposts by the original's media id, which only a Threads source knows: a pasted link cannot be resolved.
+  // Threads reposts and quotes by the original's media id, which only a Threads source knows: a pasted link cannot be resolved.
   if (input.platform === 'threads')
     return input.originPlatform === 'threads'
       ? []
@@ -702,7 +702,7 @@ function sourceIssues(input: PlatformRulesInput, limits: PlatformLimits): Valida
             code: 'mode_unsupported',
             severity: 'error',
             field: 'mode',
-            message: `${label} reposts only posts a Threads source brought in; a pasted link cannot be resolved. Publish a copy with the credit line instead.`,
+            message: `${label} reposts and quotes only posts a Threads source brought in; a pasted link cannot be resolved. Publish a copy with the credit line instead.`,
           },
         ];
   const sourceUrl = input.sourceUrl?.trim() ?? '';
@@ -766,6 +766,20 @@ export function validateForPlatform(input: PlatformRulesInput): {
       severity: 'error',
       field: 'text',
       message: 'The post has neither text nor photos or videos; there is nothing to publish.',
+    });
+  }
+  // A Threads quote is a thread of ours: a text one needs its text (media_type TEXT requires it).
+  if (
+    input.mode === 'quote' &&
+    input.platform === 'threads' &&
+    input.text.trim() === '' &&
+    input.media.length === 0
+  ) {
+    issues.push({
+      code: 'content_empty',
+      severity: 'error',
+      field: 'text',
+      message: 'A Threads quote needs text, or a photo or video, of its own.',
     });
   }
   issues.push(...mediaIssues(input, limits));

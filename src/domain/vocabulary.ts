@@ -133,8 +133,8 @@ export type BlackoutOnEnd = (typeof BLACKOUT_ON_END)[number];
 export const CORRECTION_KINDS = ['reply', 'new'] as const;
 export type CorrectionKind = (typeof CORRECTION_KINDS)[number];
 
-/** The platforms connected through an OAuth 2.0 consent page with PKCE. */
-export const OAUTH_PROVIDERS = ['x', 'youtube', 'tiktok'] as const;
+/** The platforms connected through an OAuth 2.0 consent page (with PKCE where the platform takes it). */
+export const OAUTH_PROVIDERS = ['x', 'youtube', 'tiktok', 'threads'] as const;
 export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
 
 /** What one bulk review decides for every post it names. */

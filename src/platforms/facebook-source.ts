@@ -6,7 +6,8 @@ import type { SourceItem, SourceMedia, SourceReader } from './types';
 /**
  * An office's Facebook Page as a source: `GET /{page-id}/published_posts` (what the Page itself
  * posted, not visitors), newest first. A post's photos, album (subattachments) or video become its
- * media; a shared link goes into the text; a share of another post is marked `repost`.
+ * media; a shared link goes into the text; a share of another post is marked `repost`. The post's
+ * `from` (the Page, with its name) is the origin's author: a Page has a name, and rarely a username.
  */
 
 const credentials = z.object({ pageAccessToken: z.string().min(1) });
@@ -25,11 +26,12 @@ export interface PageSourceNode {
   permalink_url?: string;
   created_time?: string;
   parent_id?: string;
+  from?: { id: string; name?: string };
   attachments?: { data?: Attachment[] };
 }
 
 export const FACEBOOK_SOURCE_FIELDS =
-  'id,message,permalink_url,created_time,parent_id,attachments{media_type,media,subattachments,url}';
+  'id,message,permalink_url,created_time,parent_id,from{id,name},attachments{media_type,media,subattachments,url}';
 
 function media(attachment: Attachment): SourceMedia[] {
   switch (attachment.media_type) {
@@ -81,7 +83,7 @@ export function facebookItem(node: PageSourceNode): SourceItem {
       platform: 'facebook',
       nativeId: node.id,
       url,
-      authorHandle: null,
+      authorHandle: node.from?.name?.trim() || null,
       publishedAt: (publishedAt ?? new Date()).toISOString(),
     },
     kind: node.parent_id ? 'repost' : 'post',

@@ -23,6 +23,8 @@ export interface PlatformEndpoints {
   xUpload: string;
   graph: string;
   threads: string;
+  /** Threads' authorization window. */
+  threadsAuth: string;
   telegram: string;
   /** Google's API host: the Data API under /youtube/v3, uploads under /upload/youtube/v3. */
   youtube: string;
@@ -37,12 +39,15 @@ export interface PlatformEndpoints {
   youtubeFeeds?: string;
 }
 
-/** OAuth apps registered by the operator, where a platform needs one. */
+/** OAuth apps registered by the operator, where a platform needs one, and its API keys. */
 export interface PlatformApps {
   x?: { clientId: string; clientSecret?: string };
   meta?: { appId: string; appSecret: string };
+  threads?: { appId: string; appSecret: string };
   google?: { clientId: string; clientSecret: string };
   tiktok?: { clientKey: string; clientSecret: string };
+  /** The Cloud project's API key, for public YouTube data (videos.list) where no token is at hand. */
+  youtube?: { apiKey: string };
 }
 
 export interface PlatformContext {
@@ -323,6 +328,11 @@ export interface PlatformAdapter {
   describeChannel?(ctx: PlatformContext): Promise<Record<string, unknown>>;
   /** Refreshes short-lived tokens; returns the expiry of the new ones. Absent where tokens do not expire. */
   refreshCredentials?(ctx: PlatformContext): Promise<{ expiresAt: Date | null }>;
+  /**
+   * How long before its tokens expire they are renewed, where the engine's few minutes are too few:
+   * a token that can no longer be renewed once it expired (Threads) is renewed days ahead.
+   */
+  refreshAheadMs?: number;
   /** Maps anything the adapter threw to the engine's error classes. */
   classifyError(error: unknown): ErrorClass;
   /** Reading the office's own account on this platform as a source; absent where it is not built. */

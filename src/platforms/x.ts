@@ -570,6 +570,7 @@ interface XTimelinePost {
   created_at?: string;
   attachments?: { media_keys?: string[] };
   entities?: { urls?: XUrlEntity[] };
+  referenced_posts?: { type: 'replied_to' | 'retweeted' | 'quoted'; id: string }[];
 }
 
 interface XTimelinePage {
@@ -578,13 +579,30 @@ interface XTimelinePage {
   meta?: { next_token?: string; newest_id?: string; result_count?: number };
 }
 
-/** What a source asks of each post: its time, attachments and links, and its media's files and alt text. */
+/** What a source asks of each post: its time, attachments, links and references, and its media's files and alt text. */
 const SOURCE_QUERY = {
-  exclude: 'replies,retweets',
-  expansions: 'attachments.media_keys',
+  expansions: 'attachments.media_keys,referenced_posts',
   'media.fields': 'url,variants,alt_text,type,preview_image_url',
   'post.fields': 'created_at,attachments,entities',
 };
+
+/**
+ * Replies and retweets are left out by X itself (`exclude`), unless the source's settings include
+ * them (`include: ['reply', 'repost']`); those that come are marked as such.
+ */
+function timelineExclude(settings: Record<string, unknown>): Record<string, string> {
+  const include = Array.isArray(settings.include) ? settings.include : [];
+  const exclude = [
+    ...(include.includes('reply') ? [] : ['replies']),
+    ...(include.includes('repost') ? [] : ['retweets']),
+  ];
+  return exclude.length > 0 ? { exclude: exclude.join(',') } : {};
+}
+
+function timelineKind(post: XTimelinePost): SourceItem['kind'] {
+  const types = new Set((post.referenced_posts ?? []).map((ref) => ref.type));
+  return types.has('retweeted') ? 'repost' : types.has('replied_to') ? 'reply' : 'post';
+}
 
 /** A photo as is; a video or GIF as its MP4 variant with the highest bit rate (X also lists an HLS playlist). */
 function sourceMedium(medium: XMedia): SourceMedia {
@@ -639,6 +657,7 @@ async function readSource(
       const response = await withClient(ctx, (client) =>
         client.v2.get<XTimelinePage>(`users/${account.id}/tweets`, {
           ...SOURCE_QUERY,
+          ...timelineExclude(ctx.channel.settings),
           max_results: String(Math.min(100, Math.max(5, request.limit - items.length))),
           ...(request.cursor ? { since_id: request.cursor } : { start_time: request.since.toISOString() }),
           ...(token ? { pagination_token: token } : {}),
@@ -671,7 +690,7 @@ async function readSource(
             authorHandle: `@${account.username}`,
             publishedAt: (publishedAt ?? new Date()).toISOString(),
           },
-          kind: 'post',
+          kind: timelineKind(post),
         });
       }
       token = response.meta?.next_token;

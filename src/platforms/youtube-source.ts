@@ -18,7 +18,8 @@ import {
 /**
  * An office's YouTube channel as a source. New videos and Shorts come from the channel's public
  * Atom feed (`/feeds/videos.xml?channel_id=…`, its latest 15 uploads); where the source has OAuth
- * tokens or an API key, the Data API (`videos.list`) adds the full description and the duration.
+ * tokens, or the operator configured the project's API key (GAUNG_YOUTUBE_API_KEY), the Data API
+ * (`videos.list`) adds the full description and the duration, and tells whether a video still exists.
  * The video file cannot be downloaded through any API, so an item is a copy whose text carries the
  * video's link and whose one medium is the video's thumbnail (an image).
  */
@@ -26,10 +27,7 @@ import {
 const settings = z.object({
   channelId: z.string().regex(/^UC[A-Za-z0-9_-]{22}$/, 'a YouTube channel id (UC…)'),
 });
-const credentials = z.object({
-  accessToken: z.string().min(1).optional(),
-  apiKey: z.string().min(1).optional(),
-});
+const credentials = z.object({ accessToken: z.string().min(1).optional() });
 
 const DEFAULT_FEEDS = 'https://www.youtube.com';
 /** videos.list takes at most 50 ids. */
@@ -114,7 +112,8 @@ function classifyGoogle(error: unknown): ErrorClass {
 
 /** The Data API's view of the videos, where the source has a token or key; empty otherwise. */
 async function describeVideos(ctx: PlatformContext, ids: string[]): Promise<Map<string, ApiVideo> | null> {
-  const { accessToken, apiKey } = credentials.parse(ctx.credentials);
+  const { accessToken } = credentials.parse(ctx.credentials);
+  const apiKey = ctx.apps.youtube?.apiKey;
   if (!accessToken && !apiKey) return null;
   const api = createHttpClient(ctx.endpoints.youtube, { signal: ctx.signal });
   const found = new Map<string, ApiVideo>();

@@ -142,7 +142,7 @@ export const channelRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['channels'],
         description:
-          "Starts connecting an X or YouTube account: redirects a browser to the platform's consent page, or answers the URL.",
+          "Starts connecting an X, YouTube, TikTok or Threads account: redirects a browser to the platform's consent page, or answers the URL.",
         params: connectParams,
         response: { 200: authorizeView },
       },

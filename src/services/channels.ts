@@ -14,6 +14,7 @@ import type { OAuthProvider, Platform } from '../domain/vocabulary';
 import { takeCallSlot } from '../infra/rate-limiter';
 import { connectMetaPages } from '../platforms/facebook';
 import { sleep } from '../platforms/shared';
+import { buildThreadsAuthorizeUrl, exchangeThreadsCode } from '../platforms/threads';
 import { buildTiktokAuthorizeUrl, exchangeTiktokCode } from '../platforms/tiktok';
 import type {
   AccountInfo,
@@ -90,6 +91,7 @@ export const endpointsOf = (config: Config): PlatformEndpoints => ({
   xUpload: config.GAUNG_X_UPLOAD_URL,
   graph: config.GAUNG_GRAPH_API_URL,
   threads: config.GAUNG_THREADS_API_URL,
+  threadsAuth: config.GAUNG_THREADS_AUTH_URL,
   telegram: config.GAUNG_TELEGRAM_API_URL,
   youtube: config.GAUNG_YOUTUBE_API_URL,
   googleAuth: config.GAUNG_GOOGLE_AUTH_URL,
@@ -121,6 +123,10 @@ export const appsOf = (config: Config): PlatformApps => ({
     config.GAUNG_META_APP_ID && config.GAUNG_META_APP_SECRET
       ? { appId: config.GAUNG_META_APP_ID, appSecret: config.GAUNG_META_APP_SECRET }
       : undefined,
+  threads:
+    config.GAUNG_THREADS_APP_ID && config.GAUNG_THREADS_APP_SECRET
+      ? { appId: config.GAUNG_THREADS_APP_ID, appSecret: config.GAUNG_THREADS_APP_SECRET }
+      : undefined,
   google:
     config.GAUNG_GOOGLE_CLIENT_ID && config.GAUNG_GOOGLE_CLIENT_SECRET
       ? { clientId: config.GAUNG_GOOGLE_CLIENT_ID, clientSecret: config.GAUNG_GOOGLE_CLIENT_SECRET }
@@ -129,6 +135,7 @@ export const appsOf = (config: Config): PlatformApps => ({
     config.GAUNG_TIKTOK_CLIENT_KEY && config.GAUNG_TIKTOK_CLIENT_SECRET
       ? { clientKey: config.GAUNG_TIKTOK_CLIENT_KEY, clientSecret: config.GAUNG_TIKTOK_CLIENT_SECRET }
       : undefined,
+  youtube: config.GAUNG_YOUTUBE_API_KEY ? { apiKey: config.GAUNG_YOUTUBE_API_KEY } : undefined,
 });
 
 /**
@@ -737,6 +744,13 @@ const OAUTH_FLOWS: Record<OAuthProvider, OAuthFlow> = {
     authorize: buildGoogleAuthorizeUrl,
     exchange: exchangeGoogleCode,
   },
+  threads: {
+    label: 'Threads',
+    appMissing: (apps) =>
+      apps.threads ? null : 'No Threads app is configured (GAUNG_THREADS_APP_ID, GAUNG_THREADS_APP_SECRET)',
+    authorize: buildThreadsAuthorizeUrl,
+    exchange: exchangeThreadsCode,
+  },
   tiktok: {
     label: 'TikTok',
     appMissing: (apps) =>
@@ -769,8 +783,8 @@ function connectFailed(error: unknown, adapter: PlatformAdapter): never {
 export type OAuthTarget = { channelId: string } | { source: { autoSubmit: boolean; tags: string[] } };
 
 /**
- * Step 1 of connecting an account by OAuth 2.0 with PKCE (X, YouTube, TikTok): the consent URL. The
- * verifier stays in Redis for ten minutes under the random `state`, bound to the user who started
+ * Step 1 of connecting an account by OAuth 2.0 (X, YouTube, TikTok with PKCE; Threads): the consent
+ * URL. The verifier stays in Redis for ten minutes under the random `state`, bound to the user who started
  * the flow and to what it connects.
  */
 export async function startOAuthFlow(

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { METRIC_WINDOWS, type MetricWindow, type SnapshotWindow } from '../domain/vocabulary';
+import { METRIC_WINDOWS, type MetricWindow, type Platform, type SnapshotWindow } from '../domain/vocabulary';
 import { type ErrorClass, PlatformError } from '../platforms/types';
 import {
   enqueueCredentialRefresh,
@@ -25,8 +25,12 @@ import { goneWorkers } from './worker-liveness';
  * flushed Redis is refilled.
  */
 
-/** Tokens are refreshed this long before they expire. */
+/** Tokens are refreshed this long before they expire, or their adapter's own lead time. */
 const REFRESH_MARGIN_MS = 15 * 60 * 1000;
+const refreshAhead = (ctx: AppContext, platform: Platform) =>
+  ctx.platforms.get(platform)?.refreshAheadMs ?? REFRESH_MARGIN_MS;
+const longestRefreshAhead = (ctx: AppContext) =>
+  Math.max(REFRESH_MARGIN_MS, ...ctx.platforms.list().map((adapter) => adapter.refreshAheadMs ?? 0));
 /** Unsent notifications older than this have lost their job (Redis was away or flushed). */
 const OUTBOX_GRACE_MS = 60_000;
 /** Claims younger than this stay with a holder seen gone (it may be back; clocks differ a little). */
@@ -111,11 +115,11 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
         where d.status = 'unknown' and c.status = 'active' and c.archived_at is null
         order by d.updated_at limit ${SWEEP_BATCH}`,
     ),
-    queryRows<{ id: string; expires_ms: number }>(
+    queryRows<{ id: string; platform: Platform; expires_ms: number }>(
       ctx.db,
-      sql`select id, (extract(epoch from credentials_expires_at) * 1000)::float8 as expires_ms from channels
+      sql`select id, platform, (extract(epoch from credentials_expires_at) * 1000)::float8 as expires_ms from channels
         where archived_at is null and status = 'active' and credentials is not null
-          and credentials_expires_at <= ${ts(new Date(now.getTime() + REFRESH_MARGIN_MS))}`,
+          and credentials_expires_at <= ${ts(new Date(now.getTime() + longestRefreshAhead(ctx)))}`,
     ),
   ]);
   const toTarget = (row: { id: string; attempts: number; due_ms: number }) => ({
@@ -125,9 +129,12 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   });
   const missing = await withoutPublishJob(ctx, [...due.map(toTarget), ...unsure.map(toTarget)]);
   await enqueuePublishJobs(ctx, missing);
+  const renewing = expiring.filter(
+    (row) => Number(row.expires_ms) - now.getTime() <= refreshAhead(ctx, row.platform),
+  );
   await enqueueCredentialRefresh(
     ctx,
-    expiring.map((row) => ({ channelId: row.id, expiresAt: new Date(Number(row.expires_ms)) })),
+    renewing.map((row) => ({ channelId: row.id, expiresAt: new Date(Number(row.expires_ms)) })),
   );
   // The job id makes this a no-op for a notification whose job still waits or retries.
   const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);
@@ -143,7 +150,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
     due: due.length,
     queued: missing.length,
     reconciling: unsure.length,
-    refreshing: expiring.length,
+    refreshing: renewing.length,
     notifications: unsent.length,
     sources,
   };

@@ -130,11 +130,26 @@ const figureSums = (alias: string, windows: readonly ReachWindow[] = ['latest'])
       .join(', '),
   );
 
+/** Every figure column of the rollup at every window, as `alias.column`. */
+const figureColumns = (alias: string) =>
+  sql.raw(
+    REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `${alias}.${column(field, window)}`)).join(', '),
+  );
+/** Every figure column at every window, null: a row that carries counts only. */
+const nullFigures = sql.raw(
+  REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `null::bigint as ${column(field, window)}`)).join(
+    ', ',
+  ),
+);
+
 type FigureRow = Record<string, unknown>;
+const COLUMNS = Object.fromEntries(
+  REACH_WINDOWS.map((window) => [window, FIGURES.map((field) => [field, column(field, window)] as const)]),
+) as Record<ReachWindow, (readonly [(typeof FIGURES)[number], string])[]>;
 const figuresOf = (row: FigureRow, window: ReachWindow = 'latest'): Figures => {
   const out = emptyFigures();
-  for (const field of FIGURES) {
-    const value = row[column(field, window)];
+  for (const [field, name] of COLUMNS[window]) {
+    const value = row[name];
     out[field] = value === null || value === undefined ? null : Number(value);
   }
   return out;
@@ -165,12 +180,22 @@ export const REVIEW_STEPS: SQL = sql`post_review_steps`;
 export const METRIC_WEEKS: SQL = sql`delivery_metric_weeks`;
 
 /**
+ * What the report reads per post with published deliveries: `post_id`, `unit_id`, `first_published_at`
+ * and `last_published_at` of its deliveries, and the sums of their `impressions` and `engagements` as
+ * last measured (null when all are). Kept by triggers on delivery_metric_rollups; its test passes the same
+ * sums of the raw derivation.
+ */
+export const POST_TOTALS: SQL = sql`post_metric_totals`;
+
+/**
  * The relations a report reads: the tables kept by triggers, or (in their tests) the raw derivations;
- * `metricWeeks: null` reads every delivery of the period one by one.
+ * `metricWeeks: null` reads every delivery of the period one by one, `postTotals: null` ranks the top
+ * posts from them too.
  */
 export interface ReportSources {
   metrics: SQL;
   metricWeeks: SQL | null;
+  postTotals: SQL | null;
   reviews: SQL;
 }
 
@@ -258,6 +283,7 @@ export async function buildReport(
 ): Promise<Report> {
   const source = sources.metrics ?? METRIC_ROLLUP;
   const metricWeeks = sources.metricWeeks === undefined ? METRIC_WEEKS : sources.metricWeeks;
+  const postTotals = sources.postTotals === undefined ? POST_TOTALS : sources.postTotals;
   const inScope = query.subtree
     ? sql`u.path like ${`${query.scopePath}%`}`
     : sql`u.path = ${query.scopePath}`;
@@ -266,23 +292,47 @@ export async function buildReport(
   const scopeId = segments.at(-1)!;
   const key = groupKey(query.group);
   const filter = deliveryFilter(query);
+  const filtered = Boolean(query.platforms?.length || query.channelIds?.length);
   const inPeriod = (column: SQL) => sql`${column} >= ${ts(query.from)} and ${column} < ${ts(query.to)}`;
   const byUnit = query.group === 'office' || query.group === 'region';
   const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
-  const allColumns = sql.raw(
-    REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => column(field, window))).join(', '),
-  );
-  // The period's published deliveries as cells: the weekly sums of its whole UTC weeks, and each delivery
-  // of its edges (before the first whole week, after the last) as a cell of its own.
-  const cells = sql`
-    select r.unit_id, r.channel_id, 1 as published, (r.taken_at is not null)::int as measured, r.demo::int as demo, ${allColumns}
-    from ${source} r
-    where ${inPeriod(sql`r.published_at`)}
-      and not (r.published_at >= ${ts(whole.from)} and r.published_at < ${ts(whole.to)})
-    union all
-    select w.unit_id, w.channel_id, w.published, w.measured, w.demo, ${allColumns}
-    from ${metricWeeks ?? METRIC_WEEKS} w
-    where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0`;
+  // The period's published deliveries summed per unit and channel, from two parts: the weekly sums of its
+  // whole UTC weeks, and its edges (before the first whole week, after the last) delivery by delivery. Each
+  // edge is a range of its own, so that it is read from the rollup's covering index alone (migration 0018);
+  // the demo deliveries, which that index does not carry, are counted apart (none outside GAUNG_DEMO).
+  const edges: [Date, Date][] = [
+    [query.from, whole.from],
+    [whole.to, query.to],
+  ];
+  const cellSums = sql`
+    select l.unit_id, l.channel_id, sum(l.published)::int as published, sum(l.measured)::int as measured,
+      sum(l.demo)::int as demo, ${figureSums('l', REACH_WINDOWS)}
+    from (
+      select r.unit_id, r.channel_id, count(*) as published, count(r.taken_at) as measured, 0 as demo,
+        ${figureSums('r', REACH_WINDOWS)}
+      from (${sql.join(
+        edges.map(
+          ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
+            from ${source} r where r.published_at >= ${ts(from)} and r.published_at < ${ts(to)}`,
+        ),
+        sql` union all `,
+      )}) r
+      group by 1, 2
+      union all
+      select r.unit_id, r.channel_id, 0, 0, count(*), ${nullFigures}
+      from ${source} r
+      where r.demo and (${sql.join(
+        edges.map(([from, to]) => sql`(r.published_at >= ${ts(from)} and r.published_at < ${ts(to)})`),
+        sql` or `,
+      )})
+      group by 1, 2
+      union all
+      select w.unit_id, w.channel_id, sum(w.published), sum(w.measured), sum(w.demo), ${figureSums('w', REACH_WINDOWS)}
+      from ${metricWeeks ?? METRIC_WEEKS} w
+      where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
+      group by 1, 2
+    ) l
+    group by 1, 2`;
   // Each published delivery of the period, as far as the weekly series and the ranking of posts need it.
   const delivered = sql`
     from ${source} r
@@ -290,33 +340,30 @@ export async function buildReport(
     join units u on u.id = r.unit_id
     where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
-  const [units, channelRows, weeks, postRows, publishedRows, weeklyRows, failedRows, nationalRows, topRows] =
-    await Promise.all([
-      queryRows<{ id: string; name: string; kind: string; path: string }>(
-        ctx.db,
-        sql`select id, name, kind, path from units u where ${inScope} or id = ${rootId}::uuid`,
-      ),
-      query.group === 'channel'
-        ? queryRows<{ id: string; name: string; platform: Platform }>(
-            ctx.db,
-            sql`select id, name, platform from channels`,
-          )
-        : Promise.resolve([]),
-      weekStarts(ctx, query),
-      byUnit
-        ? queryRows<{
-            k: string | null;
-            submitted: number;
-            approved: number;
-            rejected: number;
-            changes: number;
-            median: number | null;
-            p90: number | null;
-          }>(
-            ctx.db,
-            // A post counts once per status: at its first step to that status in the period, the one whose
-            // previous step to it came before the period. Its first submission there gives the time to decide.
-            sql`select ${key} as k,
+  const [units, channelRows, weeks, postRows, cellRows, weeklyRows, failedRows, topRows] = await Promise.all([
+    queryRows<{ id: string; name: string; kind: string; path: string }>(
+      ctx.db,
+      sql`select id, name, kind, path from units u where ${inScope} or id = ${rootId}::uuid`,
+    ),
+    queryRows<{ id: string; name: string; platform: Platform; unit_id: string }>(
+      ctx.db,
+      sql`select id, name, platform, unit_id from channels`,
+    ),
+    weekStarts(ctx, query),
+    byUnit
+      ? queryRows<{
+          k: string | null;
+          submitted: number;
+          approved: number;
+          rejected: number;
+          changes: number;
+          median: number | null;
+          p90: number | null;
+        }>(
+          ctx.db,
+          // A post counts once per status: at its first step to that status in the period, the one whose
+          // previous step to it came before the period. Its first submission there gives the time to decide.
+          sql`select ${key} as k,
                 count(*) filter (where s.to_status = 'submitted')::int as submitted,
                 count(*) filter (where s.to_status = 'approved')::int as approved,
                 count(*) filter (where s.to_status = 'rejected')::int as rejected,
@@ -329,88 +376,91 @@ export async function buildReport(
               where ${inScope} and ${inPeriod(sql`s.at`)}
                 and (s.previous_at is null or s.previous_at < ${ts(query.from)})
               group by grouping sets ((1), ())`,
-          )
-        : Promise.resolve([]),
-      queryRows<
-        FigureRow & {
-          k: string;
-          platform: Platform;
-          published: number;
-          measured: number;
-          national_published: number;
-          national_impressions: number | null;
-          demo: boolean;
-        }
-      >(
-        ctx.db,
-        sql`with l as (${cells})
-          select ${key} as k, c.platform,
-            sum(l.published)::int as published, sum(l.measured)::int as measured,
-            coalesce(sum(l.published) filter (where c.unit_id = ${rootId}::uuid), 0)::int as national_published,
-            sum(l.impressions) filter (where c.unit_id = ${rootId}::uuid)::float8 as national_impressions,
-            bool_or(l.demo > 0) as demo, ${figureSums('l', REACH_WINDOWS)}
-          from l join channels c on c.id = l.channel_id join units u on u.id = l.unit_id
-          where ${inScope} ${filter}
+        )
+      : Promise.resolve([]),
+    // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
+    // the scope, the filters and the grouping are applied below.
+    queryRows<
+      FigureRow & { unit_id: string; channel_id: string; published: number; measured: number; demo: number }
+    >(ctx.db, cellSums),
+    // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
+    // (1-based) among those instants is its week. Summed per unit (office and region, in scope or not)
+    // or per channel (channel and platform, in scope) and week; the filters apply here.
+    queryRows<{
+      unit_id: string | null;
+      channel_id: string | null;
+      week: number;
+      published: number;
+      impressions: number | null;
+      engagements: number | null;
+    }>(
+      ctx.db,
+      sql`select ${byUnit ? sql`r.unit_id` : sql`r.channel_id`}, width_bucket(r.published_at,
+              (select array_agg(w at time zone ${query.timeZone} order by w) from ${localMondays(query)})) as week,
+            count(*)::int as published, sum(r.impressions)::float8 as impressions,
+            sum(r.engagements)::float8 as engagements
+          from ${source} r
+          where ${inPeriod(sql`r.published_at`)}
+            ${byUnit ? sql`` : sql`and r.unit_id in (select u.id from units u where ${inScope})`}
+            ${filtered ? sql`and r.channel_id in (select c.id from channels c where true ${filter})` : sql``}
           group by 1, 2`,
-      ),
-      // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
-      // (1-based) among those instants is its week.
-      queryRows<{
-        k: string;
-        week: number;
-        published: number;
-        impressions: number | null;
-        engagements: number | null;
-      }>(
-        ctx.db,
-        sql`with w as (
-            select r.unit_id, r.channel_id, width_bucket(r.published_at,
-                (select array_agg(w at time zone ${query.timeZone} order by w) from ${localMondays(query)})) as week,
-              count(*)::int as published, sum(r.impressions) as impressions, sum(r.engagements) as engagements
-            from ${source} r
-            where ${inPeriod(sql`r.published_at`)}
-            group by 1, 2, 3
-          )
-          select ${key} as k, w.week, sum(w.published)::int as published,
-            sum(w.impressions)::float8 as impressions, sum(w.engagements)::float8 as engagements
-          from w join channels c on c.id = w.channel_id join units u on u.id = w.unit_id
-          where ${inScope} ${filter}
+    ),
+    queryRows<{ unit_id: string; channel_id: string; failed: number }>(
+      ctx.db,
+      sql`select p.unit_id, d.channel_id, count(*)::int as failed
+          from deliveries d join posts p on p.id = d.post_id
+          where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)}
           group by 1, 2`,
-      ),
-      queryRows<{ k: string; failed: number }>(
-        ctx.db,
-        sql`select ${key} as k, count(*)::int as failed
-          from deliveries d join channels c on c.id = d.channel_id join posts p on p.id = d.post_id
-          join units u on u.id = p.unit_id
-          where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)} and ${inScope} ${filter}
-          group by 1`,
-      ),
-      queryRows<{ published: number; impressions: number | null }>(
-        ctx.db,
-        sql`with l as (${cells})
-          select coalesce(sum(l.published), 0)::int as published, sum(l.impressions)::float8 as impressions
-          from l join channels c on c.id = l.channel_id
-          where c.unit_id = ${rootId}::uuid ${filter}`,
-      ),
-      queryRows<
-        FigureRow & {
-          post_id: string;
-          unit_id: string;
-          unit_name: string;
-          body: string;
-          published_at: string;
-          platforms: Platform[];
-          media_id: string | null;
-        }
-      >(
-        ctx.db,
-        sql`with ranked as (
-            select r.post_id, min(r.published_at) as first_published
-            ${delivered}
-            group by r.post_id
-            order by sum(r.impressions) desc nulls last, sum(r.engagements) desc nulls last, min(r.published_at) desc
-            limit ${TOP_POSTS}
-          ),
+    ),
+    queryRows<
+      FigureRow & {
+        post_id: string;
+        unit_id: string;
+        unit_name: string;
+        body: string;
+        published_at: string;
+        platforms: Platform[];
+        media_id: string | null;
+      }
+    >(
+      ctx.db,
+      sql`with ranked as (${
+        postTotals && !filtered
+          ? // The posts whose deliveries all fall in the period by their totals' index, stopping at the
+            // tenth; those with deliveries on both sides of its start or end by their deliveries in it.
+            sql`select c.post_id, c.first_published from (
+                  (select t.post_id, t.first_published_at as first_published, t.impressions, t.engagements
+                    from ${postTotals} t
+                    where t.first_published_at >= ${ts(query.from)} and t.last_published_at < ${ts(query.to)}
+                      and t.unit_id in (select u.id from units u where ${inScope})
+                    order by t.impressions desc nulls last, t.engagements desc nulls last,
+                      t.first_published_at desc nulls last, t.post_id
+                    limit ${TOP_POSTS})
+                  union all
+                  (select r.post_id, min(r.published_at), sum(r.impressions), sum(r.engagements)
+                    from (${sql.join(
+                      [query.from, query.to].map(
+                        (edge) => sql`select t.post_id from ${postTotals} t
+                          where tstzrange(t.first_published_at, t.last_published_at, '[]') @> ${ts(edge)}
+                            and t.first_published_at < ${ts(edge)}`,
+                      ),
+                      sql` union `,
+                    )}) t
+                    join deliveries d on d.post_id = t.post_id
+                    join ${source} r on r.delivery_id = d.id
+                    where ${inPeriod(sql`r.published_at`)}
+                      and r.unit_id in (select u.id from units u where ${inScope})
+                    group by r.post_id)
+                ) c
+                order by c.impressions desc nulls last, c.engagements desc nulls last, c.first_published desc, c.post_id
+                limit ${TOP_POSTS}`
+          : sql`select r.post_id, min(r.published_at) as first_published
+                ${delivered}
+                group by r.post_id
+                order by sum(r.impressions) desc nulls last, sum(r.engagements) desc nulls last,
+                  min(r.published_at) desc, r.post_id
+                limit ${TOP_POSTS}`
+      }),
           reach as (
             select t.post_id, t.first_published, array_to_json(array_agg(distinct c.platform)) as platforms,
               ${figureSums('x')}
@@ -425,12 +475,36 @@ export async function buildReport(
             to_char(r.first_published at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as published_at,
             (select pm.media_id from post_media pm where pm.post_id = r.post_id order by pm.position limit 1) as media_id
           from reach r join posts p on p.id = r.post_id join units u on u.id = p.unit_id
-          order by r.impressions desc nulls last, r.engagements desc nulls last, r.first_published desc`,
-      ),
-    ]);
+          order by r.impressions desc nulls last, r.engagements desc nulls last, r.first_published desc, r.post_id`,
+    ),
+  ]);
 
   const unitById = new Map(units.map((unit) => [unit.id, unit]));
   const channelById = new Map(channelRows.map((channel) => [channel.id, channel]));
+  const inScopePath = (path: string) =>
+    query.subtree ? path.startsWith(query.scopePath) : path === query.scopePath;
+  const platforms = query.platforms?.length ? new Set<string>(query.platforms) : null;
+  const channelIds = query.channelIds?.length ? new Set(query.channelIds) : null;
+  /** The delivery filter of the query, as `deliveryFilter` gives it in SQL. */
+  const passes = (channel: { id: string; platform: Platform }) =>
+    (!platforms || platforms.has(channel.platform)) && (!channelIds || channelIds.has(channel.id));
+  /** The group of a delivery of a unit's post on a channel, as `groupKey` gives it in SQL; null out of scope. */
+  const keyOf = (unitId: string, channel: { id: string; platform: Platform } | null): string | null => {
+    const unit = unitById.get(unitId);
+    if (!unit || !inScopePath(unit.path)) return null;
+    switch (query.group) {
+      case 'office':
+        return unit.id;
+      case 'region': {
+        const parts = unit.path.split('/');
+        return parts[2] || parts[1]!;
+      }
+      case 'channel':
+        return channel?.id ?? null;
+      case 'platform':
+        return channel?.platform ?? null;
+    }
+  };
   const blank = (k: string, name: string, kind: string): GroupReport => ({
     key: k,
     name,
@@ -463,7 +537,7 @@ export async function buildReport(
   // The scope's units appear even with nothing to show: an office that sent nothing is news too.
   for (const unit of units)
     if (
-      (query.subtree ? unit.path.startsWith(query.scopePath) : unit.path === query.scopePath) &&
+      inScopePath(unit.path) &&
       (query.group === 'office' || (query.group === 'region' && unit.kind !== 'office'))
     )
       groupFor(unit.id);
@@ -483,32 +557,55 @@ export async function buildReport(
   const nationalOfGroup = new Map<string, { published: number; impressions: number | null }>();
   const platformsOfGroup = new Map<string, Map<Platform, { measured: number; sums: Figures }>>();
   const platformsOfTotal = new Map<Platform, { measured: number; sums: Figures }>();
-  for (const row of publishedRows) {
-    const figures = figuresOf(row);
+  // The national accounts' output and reach in the period, whoever's posts they carried.
+  let nationalPublished = 0;
+  let nationalImpressions: number | null = null;
+  for (const row of cellRows) {
+    const channel = channelById.get(row.channel_id);
+    if (!channel || !passes(channel)) continue;
     const published = Number(row.published);
-    for (const target of [groupFor(row.k), totals]) {
-      target.deliveries.published += published;
-      target.publishedByPlatform[row.platform] = (target.publishedByPlatform[row.platform] ?? 0) + published;
-      for (const window of REACH_WINDOWS) addInto(target.reach[window], figuresOf(row, window));
+    const national = channel.unit_id === rootId;
+    if (national) {
+      nationalPublished += published;
+      nationalImpressions = plus(nationalImpressions, numberOrNull(row.impressions as number | null));
     }
-    for (const [perPlatform, k] of [
-      [platformsOfGroup.get(row.k) ?? new Map(), row.k],
+    const k = keyOf(row.unit_id, channel);
+    if (k === null) continue;
+    const byWindow = REACH_WINDOWS.map((window) => [window, figuresOf(row, window)] as const);
+    const figures = byWindow.find(([window]) => window === 'latest')![1];
+    for (const target of [groupFor(k), totals]) {
+      target.deliveries.published += published;
+      target.publishedByPlatform[channel.platform] =
+        (target.publishedByPlatform[channel.platform] ?? 0) + published;
+      for (const [window, windowFigures] of byWindow) addInto(target.reach[window], windowFigures);
+    }
+    for (const [perPlatform, group] of [
+      [platformsOfGroup.get(k) ?? new Map(), k],
       [platformsOfTotal, null],
     ] as const) {
-      if (k !== null) platformsOfGroup.set(k, perPlatform);
-      const entry = perPlatform.get(row.platform) ?? { measured: 0, sums: emptyFigures() };
+      if (group !== null) platformsOfGroup.set(group, perPlatform);
+      const entry = perPlatform.get(channel.platform) ?? { measured: 0, sums: emptyFigures() };
       entry.measured += Number(row.measured);
       addInto(entry.sums, figures);
-      perPlatform.set(row.platform, entry);
+      perPlatform.set(channel.platform, entry);
     }
-    const national = nationalOfGroup.get(row.k) ?? { published: 0, impressions: null };
-    national.published += Number(row.national_published);
-    national.impressions = plus(national.impressions, numberOrNull(row.national_impressions));
-    nationalOfGroup.set(row.k, national);
-    demo ||= row.demo === true;
+    const ofGroup = nationalOfGroup.get(k) ?? { published: 0, impressions: null };
+    if (national) {
+      ofGroup.published += published;
+      ofGroup.impressions = plus(ofGroup.impressions, figures.impressions);
+    }
+    nationalOfGroup.set(k, ofGroup);
+    demo ||= Number(row.demo) > 0;
   }
-  for (const row of weeklyRows)
-    for (const target of [groupFor(row.k), totals]) {
+  for (const row of weeklyRows) {
+    const channel = row.channel_id === null ? undefined : channelById.get(row.channel_id);
+    const k = byUnit
+      ? keyOf(row.unit_id!, null)
+      : query.group === 'channel'
+        ? row.channel_id
+        : channel?.platform;
+    if (!k) continue;
+    for (const target of [groupFor(k), totals]) {
       const week = target.weekly[Number(row.week) - 1];
       if (week) {
         week.published += Number(row.published);
@@ -516,13 +613,15 @@ export async function buildReport(
         week.engagements = plus(week.engagements, numberOrNull(row.engagements));
       }
     }
+  }
   for (const row of failedRows) {
-    groupFor(row.k).deliveries.failed += Number(row.failed);
+    const channel = channelById.get(row.channel_id);
+    const k = channel && passes(channel) ? keyOf(row.unit_id, channel) : null;
+    if (k === null) continue;
+    groupFor(k).deliveries.failed += Number(row.failed);
     totals.deliveries.failed += Number(row.failed);
   }
 
-  const nationalPublished = Number(nationalRows[0]?.published ?? 0);
-  const nationalImpressions = numberOrNull(nationalRows[0]?.impressions);
   const shareOf = (part: { published: number; impressions: number | null }) => ({
     output: nationalPublished > 0 ? part.published / nationalPublished : null,
     reach: nationalImpressions && part.impressions !== null ? part.impressions / nationalImpressions : null,

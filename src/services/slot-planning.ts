@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { type DbOrTx, queryRows, type Tx } from '../db/client';
+import { postingSlots } from '../db/schema';
 import { AppError } from '../domain/errors';
 import { allocateSlots, type BlockedPeriod, type SlotChannel, type SlotRequest } from '../domain/slots';
 import { enqueueDueDeliveries } from '../queues/producers';
@@ -21,6 +22,16 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TAKEN_LOOKBACK_MS = DAY_MS;
 /** Statuses that hold a slot of the channel. */
 const TAKING = sql`('scheduled', 'publishing', 'unknown', 'published')`;
+
+/** Which of these channels have posting slots (a "next free slot" needs them). */
+export async function channelsWithSlots(db: DbOrTx, channelIds: readonly string[]): Promise<Set<string>> {
+  if (channelIds.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ channelId: postingSlots.channelId })
+    .from(postingSlots)
+    .where(inArray(postingSlots.channelId, [...channelIds]));
+  return new Set(rows.map((row) => row.channelId));
+}
 
 /** The posting rules of a channel, or null when it has no posting slots. */
 export async function slotChannel(db: DbOrTx, channelId: string): Promise<SlotChannel | null> {

@@ -10,6 +10,7 @@ import { recordAudit } from './audit';
 import type { ActingUser } from './channels';
 import { postFacts, postResource } from './posts';
 import { approvePost } from './reviews/approval';
+import { channelsWithSlots } from './slot-planning';
 
 /**
  * Auto-approval rules (trusted offices): a reviewer attaches rules to a source in their subtree; each
@@ -102,7 +103,7 @@ async function checkTargets(
   ctx: AppContext,
   actor: Actor,
   sourceKind: string,
-  input: Pick<SourceRuleInput, 'channelIds' | 'mode'>,
+  input: Pick<SourceRuleInput, 'channelIds' | 'mode' | 'delayMinutes'>,
 ): Promise<FieldError[]> {
   const found = new Map(
     (
@@ -118,6 +119,8 @@ async function checkTargets(
         .where(inArray(channels.id, input.channelIds))
     ).map((row) => [row.id, row]),
   );
+  // Without a delay the rule publishes in each channel's next free slot: a channel needs slots for that.
+  const slotted = input.delayMinutes == null ? await channelsWithSlots(ctx.db, input.channelIds) : null;
   const errors: FieldError[] = [];
   input.channelIds.forEach((channelId, index) => {
     const channel = found.get(channelId);
@@ -139,6 +142,12 @@ async function checkTargets(
           message: `A ${input.mode} needs a channel on the source's own platform that can ${input.mode}`,
         });
     }
+    if (channel && slotted && !slotted.has(channelId) && !errors.some((e) => e.field === field))
+      errors.push({
+        field,
+        code: 'no_slots',
+        message: 'This channel has no posting slots: give the rule a delay, or add slots to the channel',
+      });
   });
   return errors;
 }
@@ -276,6 +285,7 @@ export async function updateRule(
   const next = {
     channelIds: change.channelIds ?? rule.channelIds,
     mode: change.mode ?? rule.mode,
+    delayMinutes: change.delayMinutes !== undefined ? change.delayMinutes : rule.delayMinutes,
   };
   if (edits) {
     const errors = await checkTargets(ctx, who.actor, source.kind, next);

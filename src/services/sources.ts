@@ -716,7 +716,7 @@ async function sourceContext(ctx: AppContext, source: SourceRow): Promise<Platfo
     adapter?.refreshCredentials &&
     source.credentials &&
     source.credentialsExpiresAt &&
-    source.credentialsExpiresAt.getTime() - ctx.now().getTime() < REFRESH_AHEAD_MS
+    source.credentialsExpiresAt.getTime() - ctx.now().getTime() < (adapter.refreshAheadMs ?? REFRESH_AHEAD_MS)
   )
     await adapter.refreshCredentials(reading);
   return reading;
@@ -725,7 +725,7 @@ async function sourceContext(ctx: AppContext, source: SourceRow): Promise<Platfo
 /** Credentials that no longer work: the source waits for a person to reconnect it. */
 class SourceAuthError extends Error {}
 
-/** Tokens this close to expiry are refreshed before a read. */
+/** Tokens this close to expiry (or within their adapter's own lead time) are refreshed before a read. */
 const REFRESH_AHEAD_MS = 5 * 60_000;
 
 /** Which item kinds a source's settings include beyond its own posts (`include: ['reply', …]`). */

@@ -117,10 +117,6 @@ const CONNECT_FIELDS: Partial<
     ['identifier', 'credentials', 'text'],
     ['appPassword', 'credentials', 'password'],
   ],
-  threads: [
-    ['userId', 'settings', 'text'],
-    ['accessToken', 'credentials', 'password'],
-  ],
   webhook: [
     ['url', 'settings', 'url'],
     ['secret', 'credentials', 'password'],
@@ -143,6 +139,8 @@ function ConnectSection(props: {
   const { t } = useEnv();
   const { channel } = props;
   if (channel.platform === 'x') return <ConsentButton channel={channel} label={t.channels.connectX} />;
+  if (channel.platform === 'threads')
+    return <ConsentButton channel={channel} label={t.channels.connectThreads} />;
   if (channel.platform === 'youtube') return <YoutubeSection channel={channel} errors={props.errors} />;
   if (channel.platform === 'tiktok')
     return <TiktokSection channel={channel} errors={props.errors} httpsCallback={props.httpsCallback} />;
@@ -766,7 +764,6 @@ export const channelPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit
     pdsUrl: z.string().max(2048).optional(),
     identifier: z.string().max(300).optional(),
     appPassword: z.string().max(300).optional(),
-    userId: z.string().max(100).optional(),
     url: z.string().max(2048).optional(),
     secret: z.string().max(500).optional(),
   });

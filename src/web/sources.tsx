@@ -58,7 +58,6 @@ interface SourceFormValues {
   pdsUrl?: string;
   chatId?: string;
   youtubeChannelId?: string;
-  userId?: string;
   channelId?: string;
   autoSubmit?: boolean;
   tags?: string;
@@ -74,7 +73,7 @@ interface LendingChannel {
 /** The connect form's own fields per kind: [form field, input type, required]. */
 const KIND_FIELDS: Record<
   SourceKind,
-  [keyof SourceFormValues | 'accessToken' | 'userAccessToken', 'url' | 'text' | 'password', boolean][]
+  [keyof SourceFormValues | 'userAccessToken', 'url' | 'text' | 'password', boolean][]
 > = {
   rss: [['url', 'url', true]],
   mastodon: [['url', 'url', true]],
@@ -87,18 +86,15 @@ const KIND_FIELDS: Record<
     ['chatId', 'text', false],
   ],
   youtube: [['youtubeChannelId', 'text', false]],
-  threads: [
-    ['userId', 'text', false],
-    ['accessToken', 'password', false],
-  ],
+  threads: [],
   instagram: [['userAccessToken', 'password', false]],
   facebook: [['userAccessToken', 'password', false]],
   x: [],
   tiktok: [],
 };
 
-/** The kinds whose account is connected on the platform's consent page (OAuth with PKCE). */
-const CONSENT_KINDS = ['x', 'tiktok'] as const satisfies readonly OAuthProvider[];
+/** The kinds whose account is connected on the platform's consent page (OAuth). */
+const CONSENT_KINDS = ['x', 'tiktok', 'threads'] as const satisfies readonly OAuthProvider[];
 const isConsentKind = (kind: SourceKind): kind is (typeof CONSENT_KINDS)[number] =>
   (CONSENT_KINDS as readonly string[]).includes(kind);
 
@@ -237,7 +233,7 @@ function CommonFields(props: { kind: SourceKind; values: SourceFormValues; error
 
 /**
  * Adding a source of one kind: its own fields (an address, a handle, a token), or one of the office's
- * channels of the same platform to read with; X and TikTok connect on the platform's consent page.
+ * channels of the same platform to read with; X, TikTok and Threads connect on the platform's consent page.
  */
 function AddSourceForm(props: {
   kind: SourceKind;
@@ -445,12 +441,11 @@ function required(field: string, value: string | undefined): string {
   return given;
 }
 
-/** Problems of the API's fields shown at the form's fields: credentials at the kind's token field. */
-function formFieldErrors(kind: SourceKind, errors: FieldError[]): FieldError[] {
-  const secret = kind === 'instagram' || kind === 'facebook' ? 'userAccessToken' : 'accessToken';
+/** Problems of the API's fields shown at the form's fields: credentials at the Meta token field. */
+function formFieldErrors(errors: FieldError[]): FieldError[] {
   return errors.map((error) =>
     error.field === 'credentials' || error.field.startsWith('credentials.')
-      ? { ...error, field: secret }
+      ? { ...error, field: 'userAccessToken' }
       : error.field.startsWith('settings.')
         ? {
             ...error,
@@ -532,8 +527,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
           pdsUrl: z.string().max(3000).optional(),
           chatId: z.string().max(100).optional(),
           youtubeChannelId: z.string().max(100).optional(),
-          userId: z.string().max(100).optional(),
-          accessToken: z.string().max(4000).optional(),
           userAccessToken: z.string().max(1000).optional(),
           pageId: z.string().max(40).optional(),
           autoSubmit: z.literal('1').optional(),
@@ -544,7 +537,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     async (request, reply) => {
       const actor = requireActor(request);
       const body = request.body;
-      const { accessToken, userAccessToken, pageId, _csrf, ...shown } = body;
+      const { userAccessToken, pageId, _csrf, ...shown } = body;
       const values: SourceFormValues = { ...shown, autoSubmit: body.autoSubmit === '1' };
       try {
         const common = parseForm(sourceInput.pick({ tags: true }), { tags: splitTags(body.tags ?? '') });
@@ -560,7 +553,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         const env = await kit.env(request, reply);
         return showList(request, reply, {
           error: problemText(env.t, error),
-          errors: formFieldErrors(body.kind, sourceFieldErrors(env.t, error)),
+          errors: formFieldErrors(sourceFieldErrors(env.t, error)),
           pages: error.extra?.pages as SourcesPageExtra['pages'],
           values,
           status: error.status,
@@ -578,8 +571,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     pdsUrl?: string;
     chatId?: string;
     youtubeChannelId?: string;
-    userId?: string;
-    accessToken?: string;
     userAccessToken?: string;
     pageId?: string;
   }): Promise<SourceInput> {
@@ -607,12 +598,6 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       }
       case 'youtube':
         return { kind, settings: { channelId: required('youtubeChannelId', body.youtubeChannelId) } };
-      case 'threads':
-        return {
-          kind,
-          settings: { userId: required('userId', body.userId) },
-          credentials: { accessToken: required('accessToken', body.accessToken) },
-        };
       case 'instagram':
       case 'facebook':
         return {
@@ -624,6 +609,7 @@ export const sourcePages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
         };
       case 'x':
       case 'tiktok':
+      case 'threads':
         throw invalid([
           { field: 'channelId', message: 'choose a channel, or connect on the platform', code: 'required' },
         ]);

@@ -78,17 +78,25 @@ export interface LocalParts {
   minute: number;
 }
 
+const partsFormatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The wall-clock reading of an instant in a zone. */
 export function localParts(at: Date, zone: string): LocalParts {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  let found = partsFormatters.get(zone);
+  if (!found) {
+    // Built once per zone: building one costs far more than reading an instant with it.
+    found = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      hourCycle: 'h23',
+    });
+    partsFormatters.set(zone, found);
+  }
+  const parts = found.formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return {
     year: get('year'),

@@ -63,6 +63,7 @@ export function createPlatformContext(options: {
       xUpload: UNUSED,
       graph: UNUSED,
       threads: UNUSED,
+      threadsAuth: UNUSED,
       telegram: UNUSED,
       youtube: UNUSED,
       googleAuth: UNUSED,

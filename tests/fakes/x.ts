@@ -633,6 +633,15 @@ export function createFakeX(options: { videoProcessingPolls?: number; checkAfter
         : {}),
       ...(fields.has('public_metrics') ? { public_metrics: { ...post.metrics } } : {}),
       ...(fields.has('entities') && post.urls.length > 0 ? { entities: { urls: post.urls } } : {}),
+      ...(expansions.has('referenced_posts') && (post.replyTo || post.retweetOf)
+        ? {
+            referenced_posts: [
+              post.retweetOf
+                ? { type: 'retweeted', id: post.retweetOf }
+                : { type: 'replied_to', id: post.replyTo },
+            ],
+          }
+        : {}),
       ...(expansions.has('author_id') ? { author_id: post.authorId } : {}),
     };
   }

@@ -86,7 +86,16 @@ const RAW_STEPS = sql.raw(`(
   where e.kind = 'transition' and e.to_status in ('submitted', 'approved', 'rejected', 'changes_requested')
 )`);
 
-const RAW_SOURCES = { metrics: RAW, metricWeeks: null, reviews: RAW_STEPS };
+/** The raw derivation of the post totals: the rollup's deliveries summed per post. */
+const RAW_POST_TOTALS = sql.raw(`(
+  select r.post_id, (array_agg(r.unit_id))[1] as unit_id, min(r.published_at) as first_published_at,
+    max(r.published_at) as last_published_at, count(*)::int as published,
+    sum(r.impressions)::bigint as impressions, sum(r.engagements)::bigint as engagements
+  from ${RAW_TEXT} r
+  group by r.post_id
+)`);
+
+const RAW_SOURCES = { metrics: RAW, metricWeeks: null, postTotals: null, reviews: RAW_STEPS };
 
 /** mulberry32: a small seeded generator, so a failing history can be replayed with its seed. */
 function generator(seed: number) {
@@ -442,6 +451,21 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
     expect(weeks.length).toBeGreaterThan(20);
   });
 
+  it('holds for each post exactly the sums of its deliveries', async () => {
+    const totals = await queryRows<Record<string, unknown>>(
+      t.ctx.db,
+      sql`select * from post_metric_totals where published > 0 order by post_id`,
+    );
+    expect(totals, seedNote).toEqual(
+      await queryRows<Record<string, unknown>>(
+        t.ctx.db,
+        sql`select * from ${RAW_POST_TOTALS} r order by post_id`,
+      ),
+    );
+    // Not vacuous: posts on several channels.
+    expect(totals.some((post) => Number(post.published) > 1)).toBe(true);
+  });
+
   it('keeps each review step as the timelines give it', async () => {
     const steps = await queryRows<Record<string, unknown>>(
       t.ctx.db,
@@ -596,6 +620,9 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
       );
       expect(row).toEqual({ impressions_1h: 111, impressions_24h: 222 });
       expect(await rows(sql`delivery_metric_rollups`)).toEqual(await rows(RAW));
+      expect(
+        await queryRows(t.ctx.db, sql`select * from post_metric_totals where published > 0 order by post_id`),
+      ).toEqual(await queryRows(t.ctx.db, sql`select * from ${RAW_POST_TOTALS} r order by post_id`));
     },
   );
 

@@ -173,7 +173,7 @@ describe('an office post, from its own account to a national channel', () => {
     mediaKinds: string[];
     authorHandle: string | null;
     channelId: string;
-    mode: 'repost' | 'copy';
+    mode: 'repost' | 'quote' | 'copy';
   }) {
     const created = await api('POST', '/sources', office, { ...input.source, autoSubmit: true });
     expect(created.statusCode, created.body).toBe(201);
@@ -435,6 +435,40 @@ describe('an office post, from its own account to a national channel', () => {
     expect(made[0]).toMatchObject({ mediaType: 'REPOST_FACADE', repostedPost: original.nativeId });
   });
 
+  it('Threads: a text thread, quoted by the national account in a thread of its own', async () => {
+    const kanim = threads.createUser('kanim_sambas');
+    const centre = threads.createUser('ditjen_imigrasi_kutipan');
+    const channelId = await nationalChannel(
+      'threads',
+      { userId: centre.userId },
+      { accessToken: centre.token },
+    );
+    const { original, delivery } = await journey({
+      source: {
+        kind: 'threads',
+        settings: { userId: kanim.userId },
+        credentials: { accessToken: kanim.token },
+      },
+      async post() {
+        const text = unique('Pelayanan paspor di Sambas');
+        const thread = threads.postThread(kanim.userId, { text });
+        return { nativeId: thread.id, url: thread.permalink, text };
+      },
+      platform: 'threads',
+      mediaKinds: [],
+      authorHandle: '@kanim_sambas',
+      channelId,
+      mode: 'quote',
+    });
+    const made = threads.threads(centre.userId);
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatchObject({
+      mediaType: 'TEXT_POST',
+      text: delivery.renderedText,
+      quotedPost: original.nativeId,
+    });
+  });
+
   it('Facebook: a Page photo post, copied to the national Page with the credit line and the photo', async () => {
     const kanim = graph.createPage('Kanim Pontianak');
     const centre = graph.createPage('Ditjen Imigrasi');
@@ -460,7 +494,7 @@ describe('an office post, from its own account to a national channel', () => {
       },
       platform: 'facebook',
       mediaKinds: ['image'],
-      authorHandle: null,
+      authorHandle: 'Kanim Pontianak',
       channelId,
       mode: 'copy',
     });

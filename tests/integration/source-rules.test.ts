@@ -3,6 +3,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditEvents,
+  channels,
   deliveries,
   postEvents,
   posts,
@@ -10,6 +11,7 @@ import {
   sources,
   users,
 } from '../../src/db/schema';
+import { claimDelivery } from '../../src/services/publishing';
 import { applyDueRuleApprovals, pendingRuleApprovals } from '../../src/services/source-rules';
 import { pollSource } from '../../src/services/sources';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
@@ -40,7 +42,10 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
     await mastodon.start();
     t = await createTestApp(driver, { now: () => new Date(Date.now() + offset) });
     org = await seedTestOrg(t.ctx);
-    nationalChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', { name: 'Humas Nasional' });
+    nationalChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: 'Humas Nasional',
+      slots: ['0 9 * * *'],
+    });
     regionBChannel = await insertChannel(t.ctx, org.units.regionB, 'sandbox', { name: 'Wilayah B' });
   });
   afterAll(async () => {
@@ -160,6 +165,47 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
     const [record] = await t.ctx.db.select().from(ruleApprovals).where(eq(ruleApprovals.postId, approved.id));
     expect(record).toMatchObject({ outcome: 'approved' });
     offset = 0;
+  });
+
+  it("approves without a delay into the channel's next free slot, and a channel to reconnect holds the delivery", async () => {
+    offset = 0;
+    const source = await mastodonSource();
+    const reconnect = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: 'Humas Nasional (sambung ulang)',
+      slots: ['0 9 * * *'],
+    });
+    const rule = await addRule(source.id, {
+      channelIds: [nationalChannel, reconnect],
+      mode: 'copy',
+      stopWindowMinutes: 0,
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    await t.ctx.db.update(channels).set({ status: 'needs_reauth' }).where(eq(channels.id, reconnect));
+    const status = mastodon.addStatus(source.account, 'Terbit di slot berikutnya');
+    const arrivedAt = Date.now();
+    await poll(source.id);
+    await applyDueRuleApprovals(t.ctx);
+    const post = await postOf(source.id, status.id);
+    expect(post.status).toBe('approved');
+    const made = await t.ctx.db.select().from(deliveries).where(eq(deliveries.postId, post.id));
+    expect(made.map((d) => d.status)).toEqual(['scheduled', 'scheduled']);
+    for (const delivery of made) {
+      // 09:00 in Jakarta (UTC+7), the first such slot after the item arrived.
+      expect([delivery.dueAt.getUTCHours(), delivery.dueAt.getUTCMinutes()]).toEqual([2, 0]);
+      expect(delivery.dueAt.getTime()).toBeGreaterThan(arrivedAt);
+      expect(delivery.dueAt.getTime() - arrivedAt).toBeLessThanOrEqual(24 * 60 * MINUTE);
+    }
+    // When its slot comes, the channel that must be reconnected holds its delivery as any other.
+    const held = made.find((d) => d.channelId === reconnect)!;
+    offset = held.dueAt.getTime() - Date.now() + MINUTE;
+    try {
+      expect(await claimDelivery(t.ctx, held.id, { name: 'test-worker' })).toBeNull();
+      const other = made.find((d) => d.channelId === nationalChannel)!;
+      if (other.dueAt.getTime() <= held.dueAt.getTime())
+        expect(await claimDelivery(t.ctx, other.id, { name: 'test-worker' })).not.toBeNull();
+    } finally {
+      offset = 0;
+    }
   });
 
   it('a reviewer stops an approval in its window: the post waits in the inbox for a person', async () => {
@@ -315,7 +361,10 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
     offset = 0;
     const source = await mastodonSource();
     const author = org.user('regionA', 'reviewer');
-    const regionChannel = await insertChannel(t.ctx, org.units.regionA, 'sandbox', { name: 'Wilayah A' });
+    const regionChannel = await insertChannel(t.ctx, org.units.regionA, 'sandbox', {
+      name: 'Wilayah A',
+      slots: ['0 9 * * *'],
+    });
     const rule = (
       await addRule(source.id, { channelIds: [regionChannel], mode: 'copy', stopWindowMinutes: 0 }, author)
     ).json();
@@ -367,6 +416,23 @@ describe.each(testDrivers())('auto-approval rules of a source on %s', (driver) =
       expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(response.json().errors.map((e: { field: string }) => e.field)).toContain(field);
     }
+    // Without a delay a rule publishes in the channel's next free slot: a channel without slots needs a delay.
+    const slotless = await insertChannel(t.ctx, org.units.national, 'sandbox', { name: 'Tanpa slot' });
+    const noSlots = await addRule(source.id, { channelIds: [nationalChannel, slotless], mode: 'copy' });
+    expect(noSlots.statusCode).toBe(400);
+    expect(noSlots.json().errors).toEqual([
+      expect.objectContaining({ field: 'channelIds.1', code: 'no_slots' }),
+    ]);
+    const delayed = await addRule(source.id, { channelIds: [slotless], mode: 'copy', delayMinutes: 30 });
+    expect(delayed.statusCode, delayed.body).toBe(201);
+    const undelayed = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sources/${source.id}/rules/${delayed.json().id}`,
+      headers: national().headers,
+      payload: { delayMinutes: null },
+    });
+    expect(undelayed.statusCode).toBe(400);
+    expect(undelayed.json().errors[0]).toMatchObject({ field: 'channelIds.0', code: 'no_slots' });
     const missing = await t.app.inject({
       method: 'PATCH',
       url: `/api/v1/sources/${source.id}/rules/${randomUUID()}`,

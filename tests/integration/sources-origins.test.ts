@@ -14,16 +14,21 @@ import {
 import type { SourceKind } from '../../src/domain/vocabulary';
 import { advanceDelivery } from '../../src/services/publishing';
 import { pollSource } from '../../src/services/sources';
+import { createFakeBluesky, type FakeBluesky } from '../fakes/bluesky';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
 import { createThreadsFake, type ThreadsFake } from '../fakes/meta/threads';
+import { testImage } from '../fakes/platform-context';
+import { createFakePlc, type FakePlc } from '../fakes/plc';
 import { createFakeX, type FakeX } from '../fakes/x';
+import { createFakeYoutube, type FakeYoutube } from '../fakes/youtube';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 import { insertChannel } from '../helpers/posts';
 
 const X_CLIENT = 'gaung-origin-client';
+const YOUTUBE_KEY = 'AIzaSy-gaung-origin-key';
 
 /** One platform that can tell whether an original still exists: an office account on its fake. */
 interface Harness {
@@ -44,8 +49,9 @@ interface Harness {
 
 /**
  * Originals deleted at their source, on each platform that can tell (X, Mastodon, Instagram,
- * Facebook, Threads; the fakes answer as the platforms do: X a 200 with a resource-not-found error,
- * Mastodon and Threads 404, Graph error code 100 subcode 33): a post still in review is withdrawn
+ * Facebook, Threads, Bluesky, YouTube with the operator's Data API key; the fakes answer as the platforms do: X a
+ * 200 with a resource-not-found error, Mastodon and Threads 404, Graph error code 100 subcode 33, the
+ * PDS RecordNotFound, videos.list without the video): a post still in review is withdrawn
  * with a note to the office when its source is read; an approved one's scheduled deliveries go to
  * `needs_attention` just before publishing, and nothing is published.
  */
@@ -56,6 +62,10 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
   let mastodon: FakeMastodon;
   let graph: GraphFake;
   let threads: ThreadsFake;
+  let pds: FakeBluesky;
+  let plc: FakePlc;
+  let youtube: FakeYoutube;
+  let still: Buffer;
   let channelId: string;
   let counter = 0;
 
@@ -65,7 +75,20 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
     mastodon = createFakeMastodon();
     graph = createGraphFake();
     threads = createThreadsFake();
-    await Promise.all([x.start(), mastodon.start(), graph.start(), threads.start()]);
+    pds = createFakeBluesky();
+    plc = createFakePlc();
+    youtube = createFakeYoutube();
+    youtube.registerApiKey(YOUTUBE_KEY);
+    still = await testImage({ hue: 40, format: 'jpeg' });
+    await Promise.all([
+      x.start(),
+      mastodon.start(),
+      graph.start(),
+      threads.start(),
+      pds.start(),
+      plc.start(),
+      youtube.start(),
+    ]);
     t = await createTestApp(driver, {
       env: {
         GAUNG_X_API_URL: x.url,
@@ -73,6 +96,10 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
         GAUNG_X_CLIENT_ID: X_CLIENT,
         GAUNG_GRAPH_API_URL: graph.url,
         GAUNG_THREADS_API_URL: threads.url,
+        GAUNG_PLC_DIRECTORY_URL: plc.url,
+        GAUNG_YOUTUBE_API_URL: youtube.url,
+        GAUNG_YOUTUBE_FEEDS_URL: youtube.url,
+        GAUNG_YOUTUBE_API_KEY: YOUTUBE_KEY,
       },
     });
     org = await seedTestOrg(t.ctx);
@@ -80,7 +107,15 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all([x?.stop(), mastodon?.stop(), graph?.stop(), threads?.stop()]);
+    await Promise.all([
+      x?.stop(),
+      mastodon?.stop(),
+      graph?.stop(),
+      threads?.stop(),
+      pds?.stop(),
+      plc?.stop(),
+      youtube?.stop(),
+    ]);
   });
 
   const harnesses: Harness[] = [
@@ -167,6 +202,45 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
       },
       post: (owner, text) => threads.postThread(owner, { text }).id,
       remove: (id) => threads.deleteThread(id),
+    },
+    {
+      kind: 'bluesky',
+      account() {
+        const handle = `kanim-${++counter}.bsky.test`;
+        const account = pds.addAccount({ handle, appPassword: 'tidak-dipakai' });
+        plc.register(account.did, { handle, pds: pds.url });
+        return {
+          url: `https://bsky.app/profile/${handle}`,
+          handle,
+          settings: { did: account.did },
+          credentials: null,
+          owner: account.did,
+        };
+      },
+      post: (owner, text) => pds.addPost(owner, text).uri,
+      remove: (uri) => pds.deleteRecord(uri),
+    },
+    {
+      kind: 'youtube',
+      account() {
+        const channel = youtube.addChannel({ title: `Kanim ${++counter}` });
+        return {
+          url: `https://www.youtube.com/channel/${channel.id}`,
+          handle: channel.id,
+          settings: { channelId: channel.id },
+          credentials: null,
+          owner: channel.id,
+        };
+      },
+      post: (owner, text) =>
+        youtube.uploadOnYoutube(owner, {
+          title: text,
+          description: '',
+          durationSeconds: 60,
+          still,
+          publishedAt: new Date(Date.now() - 60_000),
+        }).id,
+      remove: (id) => youtube.deleteVideo(id),
     },
   ];
 

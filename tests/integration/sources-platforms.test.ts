@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditEvents, channels, notifications, postMedia, posts, sources } from '../../src/db/schema';
+import {
+  auditEvents,
+  channels,
+  notifications,
+  postEvents,
+  postMedia,
+  posts,
+  sources,
+} from '../../src/db/schema';
 import { SOURCE_KINDS } from '../../src/domain/vocabulary';
 import { readableSourceKinds } from '../../src/platforms/index';
 import { pollSource } from '../../src/services/sources';
@@ -109,6 +117,11 @@ describe.each(testDrivers())('platform accounts as sources on %s', (driver) => {
     // The cursor is kept: the next read asks only for newer posts, and nothing comes in twice.
     const [afterFirst] = await t.ctx.db.select().from(sources).where(eq(sources.id, source.id));
     expect(afterFirst!.cursor).toBe(first.id);
+    // X's reads are few and paid: the next read waits X's own interval, longer than the others'.
+    expect(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X).toBeGreaterThan(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS);
+    expect(afterFirst!.nextPollAt.getTime() - afterFirst!.lastPolledAt!.getTime()).toBe(
+      t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X * 1000,
+    );
     const second = x.addPost(user.id, 'Kegiatan Minggu');
     expect(await pollNow(source.id)).toMatchObject({ outcome: 'polled', imported: 1 });
     const timeline = x.server.received.filter((r) => r.url.startsWith(`/2/users/${user.id}/tweets`));
@@ -145,6 +158,42 @@ describe.each(testDrivers())('platform accounts as sources on %s', (driver) => {
     const other = await add({ kind: 'x', channelId: channel!.id }, org.user('officeA2', 'contributor'));
     expect(other.statusCode).toBe(400);
     expect(other.json().errors[0]).toMatchObject({ field: 'channelId' });
+  });
+
+  it('brings a post in whose photo answers 404 with its other photo, naming the missing one, and takes replies only when included', async () => {
+    const { user, credentials } = account();
+    const source = (
+      await add({ kind: 'x', credentials, settings: { userId: user.id, username: user.username } })
+    ).json();
+    const image = await testImage({ hue: 80, format: 'jpeg' });
+    const post = x.addPost(user.id, 'Dua foto, satu hilang', undefined, {
+      media: [
+        { type: 'photo', bytes: image, altText: 'Ada' },
+        { type: 'photo', bytes: null, altText: 'Hilang' },
+      ],
+    });
+    const reply = x.addPost(user.id, 'Lanjutan utas', undefined, { replyTo: post.id });
+    expect(await pollNow(source.id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    const [taken] = await postsOf(source.id);
+    expect(taken!.sourceItemKey).toBe(post.id);
+    const media = await t.ctx.db.select().from(postMedia).where(eq(postMedia.postId, taken!.id));
+    expect(media.map((m) => m.altText)).toEqual(['Ada']);
+    const [event] = await t.ctx.db.select().from(postEvents).where(eq(postEvents.postId, taken!.id));
+    expect(event!.data).toMatchObject({
+      source: { mediaSkipped: [{ url: expect.any(String), reason: expect.stringContaining('404') }] },
+    });
+
+    // The office asks for its replies too (a thread's continuation): the next read brings the reply in.
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sources/${source.id}`,
+      headers: office().headers,
+      payload: { settings: { userId: user.id, username: user.username, include: ['reply'] } },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    await t.ctx.db.update(sources).set({ cursor: null }).where(eq(sources.id, source.id));
+    expect(await pollNow(source.id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    expect((await postsOf(source.id)).map((p) => p.sourceItemKey)).toEqual([post.id, reply.id]);
   });
 
   it('keeps a spent rate limit on the source and reads again only after X resets it', async () => {

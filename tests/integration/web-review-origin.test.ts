@@ -27,6 +27,7 @@ describe.each(testDrivers())('the origin on the review page on %s', (driver) => 
   let xId = '';
   let telegramId = '';
   let instagramId = '';
+  let threadsId = '';
 
   /** A submitted post of office A1 whose original a source read (the source's read is tested on its own). */
   const postFrom = async (
@@ -63,12 +64,29 @@ describe.each(testDrivers())('the origin on the review page on %s', (driver) => 
   };
   const modesOf = (card: string) => /data-modes="([^"]*)"/.exec(card)?.[1]?.split(' ');
 
+  /** Approves the post to one channel now in `mode` on the approve screen; the mode its delivery got. */
+  const approvedMode = async (post: { id: string; version: number }, channelId: string, mode: string) => {
+    const approved = await submitForm(t.app, reviewer, `/review/${post.id}/approve`, {
+      version: String(post.version),
+      [`on_${channelId}`]: '1',
+      [`mode_${channelId}`]: mode,
+      [`at_${channelId}`]: 'now',
+    });
+    expect(approved.statusCode, approved.body.slice(0, 400)).toBe(303);
+    const [delivery] = await t.ctx.db
+      .select({ mode: deliveries.mode })
+      .from(deliveries)
+      .where(and(eq(deliveries.postId, post.id), eq(deliveries.channelId, channelId)));
+    return delivery?.mode;
+  };
+
   beforeAll(async () => {
     t = await createTestApp(driver);
     org = await seedTestOrg(t.ctx);
     xId = await insertChannel(t.ctx, org.units.regionA, 'x', { name: 'X Kanwil A' });
     telegramId = await insertChannel(t.ctx, org.units.regionA, 'telegram', { name: 'Telegram Kanwil A' });
     instagramId = await insertChannel(t.ctx, org.units.regionA, 'instagram', { name: 'IG Kanwil A' });
+    threadsId = await insertChannel(t.ctx, org.units.regionA, 'threads', { name: 'Threads Kanwil A' });
     reviewer = await signIn(t.app, org.user('regionA', 'reviewer').email, TEST_PASSWORD);
   });
 
@@ -112,18 +130,39 @@ describe.each(testDrivers())('the origin on the review page on %s', (driver) => 
     }
 
     // Chosen on the approve screen, a repost is what the delivery on X does.
-    const approved = await submitForm(t.app, reviewer, `/review/${post.id}/approve`, {
-      version: String(post.version),
-      [`on_${xId}`]: '1',
-      [`mode_${xId}`]: 'repost',
-      [`at_${xId}`]: 'now',
+    expect(await approvedMode(post, xId, 'repost')).toBe('repost');
+  });
+
+  it('offers a repost and a quote on Threads of a thread its source read, and names a Facebook Page', async () => {
+    const thread = await postFrom({
+      platform: 'threads',
+      nativeId: '17900000000000042',
+      url: 'https://www.threads.net/@kanim_pontianak/post/C0ffee12345',
+      authorHandle: '@kanim_pontianak',
+      publishedAt: new Date(Date.now() - HOUR).toISOString(),
     });
-    expect(approved.statusCode, approved.body.slice(0, 400)).toBe(303);
-    const [delivery] = await t.ctx.db
-      .select({ mode: deliveries.mode })
-      .from(deliveries)
-      .where(and(eq(deliveries.postId, post.id), eq(deliveries.channelId, xId)));
-    expect(delivery?.mode).toBe('repost');
+    const html = await page(thread.id);
+    expect(modesOf(cardOf(html, threadsId))).toEqual(['copy', 'repost', 'quote']);
+    expect(modesOf(cardOf(html, xId))).toEqual(['copy']);
+    expect(await approvedMode(thread, threadsId, 'quote')).toBe('quote');
+
+    // A Facebook Page has a name rather than a handle: the review page names it.
+    const post = await postFrom({
+      platform: 'facebook',
+      nativeId: '104729380001_55',
+      url: 'https://www.facebook.com/104729380001/posts/55',
+      authorHandle: 'Kantor Imigrasi Pontianak',
+      publishedAt: new Date(Date.now() - HOUR).toISOString(),
+    });
+    expect(await page(post.id)).toContain(
+      msg.review.originOn('Facebook', 'Kantor Imigrasi Pontianak', msg.review.ago(3600)),
+    );
+    // A pasted Threads link alone is not enough to quote: only a copy on Threads.
+    const pasted = await createPostVia(t.app, org.user('officeA1', 'contributor'), {
+      body: 'Tautan Threads yang ditempel.',
+      sourceUrl: 'https://www.threads.net/@kanim_pontianak/post/C0ffee12399',
+    });
+    expect(modesOf(cardOf(await page(pasted.id), threadsId))).toEqual(['copy']);
   });
 
   it('says a YouTube video becomes a copy, and offers every channel a copy only', async () => {

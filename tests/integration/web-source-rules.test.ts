@@ -28,8 +28,15 @@ describe('auto-approval rules on the sources page', () => {
   beforeAll(async () => {
     t = await createTestApp('pglite');
     org = await seedTestOrg(t.ctx);
-    nationalChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', { name: 'Humas Pusat' });
-    secondChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', { name: 'Humas Pusat 2' });
+    const slots = ['0 9 * * *'];
+    nationalChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: 'Humas Pusat',
+      slots,
+    });
+    secondChannel = await insertChannel(t.ctx, org.units.national, 'sandbox', {
+      name: 'Humas Pusat 2',
+      slots,
+    });
     regionBChannel = await insertChannel(t.ctx, org.units.regionB, 'sandbox', { name: 'Wilayah B' });
     const office = org.user('officeA1', 'contributor');
     const [source] = await t.ctx.db

@@ -21,7 +21,7 @@ const CLIENT_ID = 'gaung-source-web-client';
 /**
  * Connecting an office's own accounts as sources in the web app: every kind Gaung reads is offered
  * with its own fields; X connects on X's consent page (state and PKCE, the tokens encrypted and bound
- * to the new source); Facebook and Instagram through a Meta sign-in; Telegram through the source bot;
+ * to the new source), Threads through its authorization window; Facebook and Instagram through a Meta sign-in; Telegram through the source bot;
  * an account that is also a channel of the office is read with that channel. Admins above the
  * office may pause or remove its source; reviewers above may not.
  */
@@ -67,6 +67,9 @@ describe('connecting sources on the sources page', () => {
         GAUNG_TELEGRAM_API_URL: telegram.url,
         GAUNG_TELEGRAM_SOURCE_BOT_TOKEN: telegram.bot.token,
         GAUNG_THREADS_API_URL: threads.url,
+        GAUNG_THREADS_AUTH_URL: threads.authorizeUrl,
+        GAUNG_THREADS_APP_ID: threads.app.appId,
+        GAUNG_THREADS_APP_SECRET: threads.app.appSecret,
         GAUNG_YOUTUBE_API_URL: youtube.url,
         GAUNG_YOUTUBE_FEEDS_URL: youtube.url,
         GAUNG_PLC_DIRECTORY_URL: plc.url,
@@ -106,6 +109,7 @@ describe('connecting sources on the sources page', () => {
     expect(body).toMatch(/id="youtube-youtubeChannelId"/);
     expect(body).toMatch(/id="facebook-userAccessToken"[^>]*type="password"/);
     expect(body).toContain('action="/sources/connect/x"');
+    expect(body).toContain('action="/sources/connect/threads"');
     // TikTok registers only https return addresses; this Gaung is on http.
     expect(body).not.toContain('action="/sources/connect/tiktok"');
     expect(body).toContain(msg.sources.connectNeedsHttps);
@@ -171,6 +175,11 @@ describe('connecting sources on the sources page', () => {
     expect(source!.credentials).not.toContain(credentials.accessToken);
     // Bound to the source: the ciphertext does not open under another id.
     expect(() => t.ctx.keys.decrypt(source!.credentials!, source!.createdBy)).toThrow();
+    // X's reads are few and paid: the page says how often this source is read.
+    const listing = await t.app.inject({ url: '/sources', headers: office.cookie });
+    expect(listing.body).toContain(
+      msg.sources.xReads(Math.round(t.ctx.config.GAUNG_SOURCE_POLL_SECONDS_X / 60)),
+    );
 
     const denied = await form(office, '/sources/connect/x', {});
     const deniedState = new URL(denied.headers.location as string).searchParams.get('state');
@@ -301,42 +310,59 @@ describe('connecting sources on the sources page', () => {
     expect(refused.body).not.toContain('EAAB-palsu');
   });
 
-  it('adds a Threads account by its user id and token, checked with Threads', async () => {
+  it("connects a Threads source through Threads' authorization window: a long-lived token kept with its expiry", async () => {
     const account = threads.createUser('kanim_ketapang');
-    const refused = await form(office, '/sources', {
-      kind: 'threads',
-      userId: account.userId,
-      accessToken: 'THQ-bukan-token',
-    });
-    expect(refused.statusCode).toBe(422);
-    expect(refused.body).toContain('id="threads-accessToken-error"');
-    expect(refused.body).not.toContain('THQ-bukan-token');
-    expect(refused.body).toContain(`value="${account.userId}"`);
-    const noUser = await form(office, '/sources', { kind: 'threads', accessToken: account.token });
-    expect(noUser.statusCode).toBe(400);
-    expect(noUser.body).toContain('id="threads-userId-error"');
-    expect(await sourceOf('threads')).toBeUndefined();
+    const start = await form(office, '/sources/connect/threads', { autoSubmit: '1', tags: 'Ketapang' });
+    expect(start.statusCode).toBe(303);
+    const window = new URL(start.headers.location as string);
+    expect(`${window.origin}${window.pathname}`).toBe(threads.authorizeUrl);
+    expect(window.searchParams.get('scope')!.split(',')).toEqual(
+      expect.arrayContaining(['threads_basic', 'threads_content_publish', 'threads_delete']),
+    );
+    expect(window.searchParams.get('redirect_uri')).toBe(
+      `${t.config.publicUrl}/api/v1/oauth/threads/callback`,
+    );
+    const { code, state } = threads.consent(window.toString(), account.userId);
 
-    const added = await form(office, '/sources', {
-      kind: 'threads',
-      userId: account.userId,
-      accessToken: account.token,
-      autoSubmit: '1',
+    const back = await t.app.inject({
+      url: `/api/v1/oauth/threads/callback?code=${code}&state=${state}`,
+      headers: office.cookie,
     });
-    expect(added.statusCode, added.body).toBe(303);
+    expect(back.statusCode, back.body).toBe(302);
+    expect(back.headers.location).toBe('/sources?ok=sourceCreated');
     const source = await sourceOf('threads');
     expect(source).toMatchObject({
       handle: 'kanim_ketapang',
       url: 'https://www.threads.net/@kanim_ketapang',
       settings: { userId: account.userId },
       autoSubmit: true,
+      tags: ['Ketapang'],
+      channelId: null,
     });
-    expect(t.ctx.keys.decrypt(source!.credentials!, source!.id)).toEqual({ accessToken: account.token });
+    const credentials = t.ctx.keys.decrypt<{ accessToken: string; expiresAt: string }>(
+      source!.credentials!,
+      source!.id,
+    );
+    expect(threads.tokenValid(credentials.accessToken)).toBe(true);
+    expect(source!.credentials).not.toContain(credentials.accessToken);
+    // Long-lived: about 60 days, and the refresher knows when.
+    expect(source!.credentialsExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 59 * 86_400_000);
+    expect(new Date(credentials.expiresAt).getTime()).toBe(source!.credentialsExpiresAt!.getTime());
 
     const thread = threads.postThread(account.userId, { text: 'Sosialisasi keimigrasian di Ketapang' });
     const post = await firstRead(source!.id);
     expect(post).toMatchObject({ status: 'submitted', body: 'Sosialisasi keimigrasian di Ketapang' });
     expect(post.origin).toMatchObject({ platform: 'threads', nativeId: thread.id });
+
+    // A code Threads does not know (or one already used) connects nothing.
+    const retry = new URL((await form(office, '/sources/connect/threads', {})).headers.location as string);
+    const used = await t.app.inject({
+      url: `/api/v1/oauth/threads/callback?code=${code}&state=${retry.searchParams.get('state')}`,
+      headers: office.cookie,
+    });
+    expect(used.statusCode).toBe(422);
+    expect(used.json()).toMatchObject({ code: 'connect_failed' });
+    expect((await t.ctx.db.select().from(sources).where(eq(sources.kind, 'threads'))).length).toBe(1);
   });
 
   it("adds a public Bluesky account by its handle and its own PDS, read from the account's repository", async () => {

@@ -516,12 +516,12 @@ describe('repost and quote', () => {
     expect(repost(platform, url).issues).toEqual([]);
   });
 
-  it('Facebook and Instagram have no repost or quote, Threads no quote', () => {
+  it('Facebook and Instagram have no repost or quote', () => {
     for (const platform of ['facebook', 'instagram'] as const)
       expect(codes(repost(platform, 'https://www.facebook.com/kanim.medan/posts/123'))).toEqual([
         'mode_unsupported',
       ]);
-    for (const platform of ['facebook', 'instagram', 'threads'] as const)
+    for (const platform of ['facebook', 'instagram'] as const)
       expect(errorCodes(quote(platform, 'https://www.facebook.com/kanim.medan/posts/123', 'teks'))).toContain(
         'mode_unsupported',
       );
@@ -530,23 +530,29 @@ describe('repost and quote', () => {
     );
   });
 
-  it('Threads reposts only a post its Threads source brought in, never a pasted link', () => {
+  it('Threads reposts and quotes only a post its Threads source brought in, never a pasted link', () => {
     const permalink = 'https://www.threads.net/@kanim_medan/post/C8abc123';
     const pasted = repost('threads', permalink);
     expect(codes(pasted)).toEqual(['mode_unsupported']);
     expect(pasted.issues[0]?.message).toContain('a pasted link cannot be resolved');
-    const read = (originPlatform: string) =>
+    expect(errorCodes(quote('threads', permalink, 'teks'))).toEqual(['mode_unsupported']);
+    const read = (originPlatform: string, mode: 'repost' | 'quote' = 'repost', text = 'teks') =>
       validateForPlatform({
         platform: 'threads',
-        text: 'teks',
+        text,
         media: [],
-        mode: 'repost',
+        mode,
         sourceUrl: permalink,
         originPlatform,
         link: null,
       });
     expect(codes(read('threads'))).toEqual([]);
     expect(codes(read('instagram'))).toEqual(['mode_unsupported']);
+    expect(codes(read('threads', 'quote'))).toEqual([]);
+    expect(codes(read('instagram', 'quote'))).toEqual(['mode_unsupported']);
+    // A quote is a thread of ours: its text counts against the 500 characters, and cannot be empty.
+    expect(errorCodes(read('threads', 'quote', prose(501)))).toEqual(['text_too_long']);
+    expect(errorCodes(read('threads', 'quote', ' '))).toEqual(['content_empty']);
   });
 
   it('Telegram forwards but has no quote posts', () => {
@@ -591,7 +597,7 @@ describe('offeredModes', () => {
     expect(offeredModes('x', origin('x'))).toEqual(['copy', 'repost', 'quote']);
     expect(offeredModes('bluesky', origin('bluesky'))).toEqual(['copy', 'repost', 'quote']);
     expect(offeredModes('telegram', origin('telegram'))).toEqual(['copy', 'repost']);
-    expect(offeredModes('threads', origin('threads'))).toEqual(['copy', 'repost']);
+    expect(offeredModes('threads', origin('threads'))).toEqual(['copy', 'repost', 'quote']);
     expect(offeredModes('instagram', origin('instagram'))).toEqual(['copy']);
     expect(offeredModes('x', origin('instagram'))).toEqual(['copy']);
     expect(offeredModes('youtube', origin('youtube'))).toEqual(['copy']);

@@ -102,6 +102,8 @@ export const deliveries = pgTable(
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
       .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown', 'retraction_needs_attention')`),
+    // Reports: a period's failed deliveries per post and channel, read from the index alone.
+    index('deliveries_failed_idx').on(t.updatedAt, t.postId, t.channelId).where(sql`${t.status} = 'failed'`),
   ],
 );
 
@@ -225,8 +227,10 @@ export const deliveryMetricRollups = pgTable(
     engagements7d: figure('engagements_7d'),
   },
   (t) => [
-    // Reports: a period's published deliveries.
-    index('delivery_metric_rollups_published_idx').on(t.publishedAt),
+    // Reports: a period's published deliveries with every figure, read from the index alone, are
+    // `delivery_metric_rollups_edges_idx` (published_at) INCLUDE (unit, channel, taken_at, the 28 figures),
+    // and the demo ones `delivery_metric_rollups_demo_idx` (published_at) WHERE demo: both made by
+    // migration 0018's SQL, as drizzle cannot declare INCLUDE.
     // The weekly sums: one (unit, channel, week)'s deliveries.
     index('delivery_metric_rollups_unit_channel_idx').on(t.unitId, t.channelId, t.publishedAt),
     // Reports: the weekly series and the top posts of a period, read from the index alone.
@@ -268,6 +272,43 @@ export const deliveryMetricWeeks = pgTable(
     ...(figureSumColumns as Record<string, ReturnType<typeof figure>>),
   },
   (t) => [primaryKey({ columns: [t.week, t.unitId, t.channelId] })],
+);
+
+/**
+ * Each post's published deliveries, summed: kept by triggers on delivery_metric_rollups in the same
+ * transaction (migration 0017), so the top posts of a period come from an index that stops at the tenth,
+ * with only the posts whose deliveries straddle the period's start or end read delivery by delivery. A
+ * row stays once made (published 0 and no times when its deliveries are gone).
+ */
+export const postMetricTotals = pgTable(
+  'post_metric_totals',
+  {
+    postId: uuid('post_id')
+      .primaryKey()
+      .references(() => posts.id, { onDelete: 'cascade' }),
+    /** The post's originating unit, as its deliveries' rollup rows say. */
+    unitId: uuid('unit_id'),
+    /** The first and the last of its deliveries' publication times. */
+    firstPublishedAt: tstz('first_published_at'),
+    lastPublishedAt: tstz('last_published_at'),
+    published: integer('published').notNull(),
+    impressions: figure('impressions'),
+    engagements: figure('engagements'),
+  },
+  (t) => [
+    // The top posts: by reach, the same order as the report's.
+    index('post_metric_totals_rank_idx').on(
+      t.impressions.desc().nullsLast(),
+      t.engagements.desc().nullsLast(),
+      t.firstPublishedAt.desc(),
+      t.postId,
+    ),
+    // The posts whose deliveries straddle an instant (a period's start or end).
+    index('post_metric_totals_span_idx').using(
+      'gist',
+      sql`tstzrange(${t.firstPublishedAt}, ${t.lastPublishedAt}, '[]')`,
+    ),
+  ],
 );
 
 /** Gaung's own timeline: what `sandbox` channels "publish", for demos and dry runs. */

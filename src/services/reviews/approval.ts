@@ -1,7 +1,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context';
 import type { Tx } from '../../db/client';
-import { channels, deliveries, deliveryEvents, postingSlots } from '../../db/schema';
+import { channels, deliveries, deliveryEvents } from '../../db/schema';
 import { AppError, conflict, staleVersion } from '../../domain/errors';
 import { type Actor, type Decision, decide } from '../../domain/permissions';
 import { decideTiktokChoice, type TiktokChoice, tiktokFacts } from '../../domain/tiktok';
@@ -11,7 +11,7 @@ import { recordNotifications } from '../notifications';
 import { bumpPost, insertPostEvent, nextStatus, transitionInTx } from '../post-transitions';
 import { expectedVersion, loadPostView, type PostFacts, type PostView } from '../posts';
 import { recordLevelAction, requireApprovedLevel } from '../review-levels';
-import { replanChannel } from '../slot-planning';
+import { channelsWithSlots, replanChannel } from '../slot-planning';
 import { actorLevel, afterCommit, reviewablePost } from './decisions';
 import {
   blocking,
@@ -69,16 +69,7 @@ async function planTargets(
     targets.map((t) => t.channelId),
   );
   const slotted = targets.filter((t) => t.at === 'next-slot').map((t) => t.channelId);
-  const withSlots = new Set(
-    slotted.length === 0
-      ? []
-      : (
-          await ctx.db
-            .selectDistinct({ channelId: postingSlots.channelId })
-            .from(postingSlots)
-            .where(inArray(postingSlots.channelId, slotted))
-        ).map((row) => row.channelId),
-  );
+  const withSlots = await channelsWithSlots(ctx.db, slotted);
   const now = ctx.now().getTime();
   const reports: TargetReport[] = [];
   const planned: PlannedTarget[] = [];

@@ -271,7 +271,8 @@ export const en: Messages = {
         "A professional account linked to a Facebook Page: sign in through Meta's login dialog, or use the office's Instagram channel.",
       facebook:
         "The office's Facebook Page: sign in through Meta's login dialog, or use the office's Facebook channel.",
-      threads: "The office's Threads account: its user id and access token, or the office's Threads channel.",
+      threads:
+        "The office's Threads account: connect through Threads' authorization window, or use the office's Threads channel.",
       x: "The office's X account: connect through X's consent page, or use the office's X channel.",
       bluesky:
         'A public Bluesky account: its handle is enough (e.g. kanim.bsky.social); its own PDS if it has one.',
@@ -289,8 +290,6 @@ export const en: Messages = {
     pdsUrl: 'PDS address (optional)',
     chatId: "A private channel's chat id (optional)",
     youtubeChannelId: 'YouTube channel id (UC…)',
-    threadsUserId: 'Threads user id',
-    accessToken: 'Access token',
     connectWith: (platform) => `Connect with ${platform}`,
     connectNeedsHttps:
       'This platform accepts only https return addresses: use a channel that is already connected.',
@@ -620,6 +619,7 @@ export const en: Messages = {
     resume: 'Resume publishing',
     connectTitle: 'Connect the account',
     connectX: 'Connect an X account',
+    connectThreads: 'Connect a Threads account',
     connectYoutube: 'Connect a YouTube channel with Google',
     youtubeTitle: 'YouTube settings',
     connectTiktok: 'Connect a TikTok account',
@@ -664,7 +664,6 @@ export const en: Messages = {
       pdsUrl: 'PDS address (empty for bsky.social)',
       identifier: 'Handle or e-mail',
       appPassword: 'App password',
-      userId: 'User id',
       url: 'URL',
       secret: 'Signing secret',
     },

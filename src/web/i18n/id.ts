@@ -314,7 +314,8 @@ export const id = {
       instagram:
         'Akun profesional yang tertaut ke Halaman Facebook: masuk lewat dialog login Meta, atau pakai kanal Instagram kantor.',
       facebook: 'Halaman Facebook kantor: masuk lewat dialog login Meta, atau pakai kanal Facebook kantor.',
-      threads: 'Akun Threads kantor: id pengguna dan token aksesnya, atau kanal Threads kantor.',
+      threads:
+        'Akun Threads kantor: hubungkan lewat jendela otorisasi Threads, atau pakai kanal Threads kantor.',
       x: 'Akun X kantor: sambungkan lewat halaman persetujuan X, atau pakai kanal X kantor.',
       bluesky: 'Akun Bluesky publik: cukup handle-nya (mis. kanim.bsky.social); PDS sendiri bila ada.',
       telegram:
@@ -331,8 +332,6 @@ export const id = {
     pdsUrl: 'Alamat PDS (opsional)',
     chatId: 'Chat id kanal privat (opsional)',
     youtubeChannelId: 'Id kanal YouTube (UC…)',
-    threadsUserId: 'Id pengguna Threads',
-    accessToken: 'Token akses',
     connectWith: (platform: string) => `Sambungkan dengan ${platform}`,
     connectNeedsHttps:
       'Platform ini hanya menerima alamat kembali https: gunakan kanal yang sudah tersambung.',
@@ -669,6 +668,7 @@ export const id = {
     resume: 'Lanjutkan penerbitan',
     connectTitle: 'Hubungkan akun',
     connectX: 'Hubungkan akun X',
+    connectThreads: 'Hubungkan akun Threads',
     connectYoutube: 'Hubungkan kanal YouTube dengan Google',
     youtubeTitle: 'Pengaturan YouTube',
     connectTiktok: 'Hubungkan akun TikTok',
@@ -713,7 +713,6 @@ export const id = {
       pdsUrl: 'Alamat PDS (kosongkan untuk bsky.social)',
       identifier: 'Handle atau e-mail',
       appPassword: 'Sandi aplikasi',
-      userId: 'ID pengguna',
       url: 'Alamat URL',
       secret: 'Rahasia penandatangan',
     },

@@ -363,6 +363,16 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
     return attachment ? { data: [pick(attachment, fields)] } : undefined;
   };
 
+  /** A page post's `from`: the page, `{ name, id }` unless `from{…}` asks for less. */
+  const author = (post: PagePost, fieldsParam: unknown) => {
+    const page = pages.get(post.pageId);
+    if (!page) return undefined;
+    const asked = String(fieldsParam ?? '').includes('from{')
+      ? nestedFields(fieldsParam, 'from')
+      : ['name', 'id'];
+    return pick({ name: page.name, id: page.id }, asked);
+  };
+
   function igPublishedInWindow(igUserId: string) {
     const since = Date.now() - DAY_SECONDS * 1000;
     return media.filter((m) => m.igUserId === igUserId && m.viaApi && m.createdAt > since).length;
@@ -428,6 +438,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
               message: post.message,
               created_time: graphTimestamp(post.createdAt),
               permalink_url: post.permalink,
+              from: author(post, params.fields),
             },
             fields,
           ),
@@ -538,6 +549,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
                   message: p.message || undefined,
                   created_time: graphTimestamp(p.createdAt),
                   permalink_url: p.permalink,
+                  from: author(p, params.fields),
                 },
                 fields,
               ),
@@ -559,6 +571,7 @@ export function createGraphFake(options: GraphFakeOptions = {}): GraphFake {
                   message: p.message || undefined,
                   created_time: graphTimestamp(p.createdAt),
                   permalink_url: p.permalink,
+                  from: author(p, params.fields),
                   parent_id: p.parentId,
                   attachments: pageAttachments(p, attachmentFields),
                 },

@@ -196,6 +196,8 @@ type NodeType = keyof typeof NODE_FIELDS;
 /** The fields each node type has (the subset of Meta's reference Gaung's adapters can meet). */
 const NODE_FIELDS = {
   User: ['id', 'name', 'email', 'accounts'],
+  /** Who posted (a post's `from`): a Page, user, group or event, by id and name. */
+  Profile: ['id', 'name'],
   Page: [
     'id',
     'name',
@@ -288,6 +290,7 @@ const NODE_FIELDS = {
 const NESTED: Partial<Record<string, NodeType>> = {
   instagram_business_account: 'IGUser',
   children: 'MediaChild',
+  from: 'Profile',
 };
 
 export function checkFields(fields: unknown, type: NodeType): string[] {

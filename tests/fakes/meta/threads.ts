@@ -61,6 +61,17 @@ export interface ThreadsPost {
 export interface ThreadsFake {
   server: FakeServer;
   url: string;
+  /** The Threads app Gaung is configured with (GAUNG_THREADS_APP_ID, GAUNG_THREADS_APP_SECRET). */
+  app: { appId: string; appSecret: string };
+  /** Where the authorization window is (GAUNG_THREADS_AUTH_URL). */
+  authorizeUrl: string;
+  /**
+   * The user grants the authorization window Gaung opened (its parameters are checked): the code
+   * the browser brings back, single-use and valid for an hour.
+   */
+  consent(authorizeUrl: string, userId: string): { code: string; state: string; redirectUri: string };
+  /** A long-lived token as if issued this many seconds ago (Threads refreshes only those a day old). */
+  ageToken(token: string, seconds: number): void;
   /** A Threads user and a token; `permissions` defaults to every one Gaung asks for, threads_delete included. */
   createUser(username: string, options?: { permissions?: string[] }): { userId: string; token: string };
   expireToken(token: string): void;
@@ -92,6 +103,22 @@ export interface ThreadsFake {
 
 const THREADS_SPECS: Record<string, EndpointSpec> = {
   'GET node': { params: { fields: 'string' } },
+  // developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+  'POST /oauth/access_token': {
+    params: {
+      client_id: 'string',
+      client_secret: 'string',
+      grant_type: 'string',
+      redirect_uri: 'string',
+      code: 'string',
+    },
+    required: ['client_id', 'client_secret', 'grant_type', 'redirect_uri', 'code'],
+  },
+  // developers.facebook.com/docs/threads/get-started/long-lived-tokens
+  'GET /access_token': {
+    params: { grant_type: 'string', client_secret: 'string', access_token: 'string' },
+    required: ['grant_type', 'client_secret', 'access_token'],
+  },
   'GET /refresh_access_token': {
     params: { grant_type: 'string', access_token: 'string' },
     required: ['grant_type', 'access_token'],
@@ -146,6 +173,9 @@ const THREADS_PERMISSIONS = [
   'threads_delete',
 ];
 const THREADS_TEXT_MAX = 500;
+const HOUR_SECONDS = 3_600;
+/** What Threads answers for a long-lived token: about 60 days. */
+const LONG_LIVED_SECONDS = 5_183_944;
 
 export function createThreadsFake(options: { pollsUntilFinished?: number } = {}): ThreadsFake {
   const server = createFakeServer();
@@ -155,7 +185,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const users = new Map<string, { id: string; username: string }>();
   const containers = new Map<
     string,
-    ContainerState & { text: string; link: string | null; altText: string | null }
+    ContainerState & { text: string; link: string | null; altText: string | null; quotedPost: string | null }
   >();
   const threads: ThreadsPost[] = [];
   const insights = new Map<string, Record<string, number>>();
@@ -165,11 +195,21 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const deleted: string[] = [];
   const userSeq = newId('2584');
   const objectId = newId('1790');
+  const app = { appId: '1190022334455', appSecret: randomBytes(16).toString('hex') };
+  /** Authorization codes: single-use, an hour. */
+  const codes = new Map<string, { userId: string; redirectUri: string; scopes: string[]; until: number }>();
+  /** Short-lived tokens (an hour, only to exchange) and when each long-lived one was issued. */
+  const shortLived = new Map<string, { userId: string; scopes: string[]; until: number }>();
+  const issuedAt = new Map<string, number>();
 
-  const issueToken = (subject: string) => {
+  const issueToken = (subject: string, issued = Date.now()) => {
     const value = `THAA${randomBytes(24).toString('base64url')}`;
     tokens.set(value, { value, subject, kind: 'threads', expired: false });
+    issuedAt.set(value, issued);
     return value;
+  };
+  const checkSecret = (params: Record<string, unknown>) => {
+    if (params.client_secret !== app.appSecret) throw fail(1, 'Error validating client secret.', {}, 400);
   };
 
   const ownUser = (token: Token, id: string) => {
@@ -193,15 +233,70 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
       }
     };
 
+  /** Step 2 of the authorization window: the code for a short-lived token (an hour) and the user id. */
+  server.app.post(
+    '/oauth/access_token',
+    handle(async (_request, params) => {
+      validate(params, THREADS_SPECS['POST /oauth/access_token']!);
+      if (params.grant_type !== 'authorization_code') throw fail(100, '(#100) Unsupported grant_type');
+      if (params.client_id !== app.appId)
+        throw fail(101, 'Error validating application. Invalid application ID.');
+      checkSecret(params);
+      const code = codes.get(String(params.code));
+      codes.delete(String(params.code));
+      if (!code || code.until < Date.now())
+        throw fail(100, 'Invalid verification code format.', { error_subcode: 36008 }, 400);
+      if (code.redirectUri !== params.redirect_uri)
+        throw fail(
+          100,
+          'Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request',
+          { error_subcode: 36008 },
+          400,
+        );
+      const value = `THQV${randomBytes(24).toString('base64url')}`;
+      shortLived.set(value, {
+        userId: code.userId,
+        scopes: code.scopes,
+        until: Date.now() + HOUR_SECONDS * 1000,
+      });
+      return { access_token: value, user_id: Number(code.userId) };
+    }),
+  );
+
+  /** A short-lived token for a long-lived one (60 days); the short one is used up. */
+  server.app.get(
+    '/access_token',
+    handle(async (_request, params) => {
+      validate(params, THREADS_SPECS['GET /access_token']!);
+      if (params.grant_type !== 'th_exchange_token') throw fail(100, '(#100) Unsupported grant_type');
+      checkSecret(params);
+      const short = shortLived.get(String(params.access_token));
+      shortLived.delete(String(params.access_token));
+      if (!short || short.until < Date.now())
+        throw fail(190, 'Invalid OAuth access token - Cannot parse access token');
+      permissions.set(short.userId, short.scopes);
+      return { access_token: issueToken(short.userId), token_type: 'bearer', expires_in: LONG_LIVED_SECONDS };
+    }),
+  );
+
+  /**
+   * A long-lived token at least a day old and not expired, for a new one; the old one stops working.
+   * (The refusal of a token younger than a day is Graph's error shape; Meta documents no wording.)
+   */
   server.app.get(
     '/refresh_access_token',
     handle(async (request, params) => {
       validate(params, THREADS_SPECS['GET /refresh_access_token']!);
       if (params.grant_type !== 'th_refresh_token') throw fail(100, '(#100) Unsupported grant_type');
       const token = tokenOf(request, params, tokens);
-      // The old long-lived token is replaced by the new one.
+      if (Date.now() - (issuedAt.get(token.value) ?? 0) < DAY_SECONDS * 1000)
+        throw fail(100, '(#100) The access token can be refreshed once it is at least 24 hours old');
       tokens.delete(token.value);
-      return { access_token: issueToken(token.subject), token_type: 'bearer', expires_in: 5_183_944 };
+      return {
+        access_token: issueToken(token.subject),
+        token_type: 'bearer',
+        expires_in: LONG_LIVED_SECONDS,
+      };
     }),
   );
 
@@ -405,6 +500,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             text,
             link: (params.link_attachment as string | undefined) ?? null,
             altText: (params.alt_text as string | undefined) ?? null,
+            quotedPost: null as string | null,
             polls: 0,
             failed: null as string | null,
             published: false,
@@ -434,6 +530,15 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
           } else throw fail(100, '(#100) Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}');
           if (type !== 'TEXT' && type !== 'CAROUSEL' && params.link_attachment)
             throw fail(100, '(#100) link_attachment is only available for TEXT posts');
+          if (params.quote_post_id !== undefined) {
+            // developers.facebook.com/docs/threads/posts/quote-posts: the media id of a thread to quote.
+            if (carouselItem) throw fail(100, '(#100) A carousel item cannot quote a post');
+            const quoted = threads.find(
+              (t) => t.id === params.quote_post_id && t.mediaType !== 'REPOST_FACADE',
+            );
+            if (!quoted) throw unknownObject(String(params.quote_post_id), 'post');
+            container.quotedPost = quoted.id;
+          }
           containers.set(container.id, container);
           return { id: container.id };
         }
@@ -447,6 +552,8 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             throw fail(24, 'The requested resource does not exist or is not ready', {
               error_subcode: 4279009,
             });
+          if (container.quotedPost && !threads.some((t) => t.id === container.quotedPost))
+            throw unknownObject(container.quotedPost, 'post');
           if (publishedInWindow(userId) >= THREADS_QUOTA)
             throw fail(9, 'You have reached the maximum number of posts allowed in 24 hours.', {
               error_subcode: 2207042,
@@ -469,6 +576,7 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
             children: container.children.length,
             permalink: `https://www.threads.net/@${users.get(userId)!.username}/post/${shortcode()}`,
             createdAt: Date.now(),
+            ...(container.quotedPost ? { quotedPost: container.quotedPost } : {}),
           };
           threads.push(post);
           return { id: post.id };
@@ -482,11 +590,32 @@ export function createThreadsFake(options: { pollsUntilFinished?: number } = {})
   const fake: ThreadsFake = {
     server,
     url: '',
+    app,
+    get authorizeUrl() {
+      return `${fake.url}/oauth/authorize`;
+    },
+    consent(authorizeUrl, userId) {
+      const q = new URL(authorizeUrl).searchParams;
+      if (q.get('client_id') !== app.appId) throw new Error('unknown client_id');
+      if (q.get('response_type') !== 'code') throw new Error('response_type must be code');
+      const redirectUri = q.get('redirect_uri');
+      if (!redirectUri) throw new Error('redirect_uri is required');
+      const scopes = (q.get('scope') ?? '').split(/[, ]/).filter(Boolean);
+      if (!scopes.includes('threads_basic')) throw new Error('threads_basic is required');
+      if (!users.has(userId)) throw new Error('unknown Threads user');
+      const code = `AQB${randomBytes(24).toString('base64url')}`;
+      codes.set(code, { userId, redirectUri, scopes, until: Date.now() + HOUR_SECONDS * 1000 });
+      return { code, state: q.get('state') ?? '', redirectUri };
+    },
+    ageToken(value, seconds) {
+      issuedAt.set(value, (issuedAt.get(value) ?? Date.now()) - seconds * 1000);
+    },
     createUser(username, options = {}) {
       const id = userSeq();
       users.set(id, { id, username });
       permissions.set(id, options.permissions ?? THREADS_PERMISSIONS);
-      return { userId: id, token: issueToken(id) };
+      // A token the account has had for a while (it can be refreshed).
+      return { userId: id, token: issueToken(id, Date.now() - 2 * DAY_SECONDS * 1000) };
     },
     expireToken(value) {
       const token = tokens.get(value);

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { channels, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
+import { channels, postingSlots, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
 import {
   accessTable,
   type ByUnit,
@@ -83,6 +83,8 @@ export async function ownChannel(env: MatrixEnv, actor: MatrixActor): Promise<st
       timeZone: 'Asia/Jakarta',
     })
     .returning({ id: channels.id });
+  // A slot, so that a rule without a delay may publish in it.
+  await env.ctx.db.insert(postingSlots).values({ channelId: row!.id, cron: '0 9 * * *' });
   return row!.id;
 }
 

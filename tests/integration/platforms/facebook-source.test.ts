@@ -69,7 +69,12 @@ describe('Facebook Page as a source: published_posts read through the fake Graph
     expect(albumItem).toMatchObject({
       url: album.permalink,
       text: 'Operasi keimigrasian di perbatasan',
-      origin: { platform: 'facebook', nativeId: album.id, url: album.permalink },
+      origin: {
+        platform: 'facebook',
+        nativeId: album.id,
+        url: album.permalink,
+        authorHandle: `Kantor Imigrasi ${counter}`,
+      },
     });
     expect(albumItem.media.map((m) => m.kind)).toEqual(['image', 'image']);
     for (const [index, medium] of albumItem.media.entries())
@@ -82,6 +87,9 @@ describe('Facebook Page as a source: published_posts read through the fake Graph
 
     const query = new URL(edgeRequests(pageId)[0]!.url, graph.url).searchParams;
     expect(query.get('fields')).toContain('attachments{media_type,media,subattachments,url}');
+    // The Page is named on each post (its `from`): no second request for who posted.
+    expect(query.get('fields')).toContain('from{id,name}');
+    expect(graph.server.received.filter((r) => r.url.startsWith(`/${pageId}?`))).toEqual([]);
   });
 
   it('reads only what is newer than the cursor, following next pages up to the limit', async () => {

@@ -187,6 +187,10 @@ describe('the fake Graph API accepts only documented parameters and fields', () 
       await call(withToken('/me/accounts?fields=id,instagram_business_account{id,usernme}', shortLivedToken)),
       'nonexisting field (usernme) on node type (IGUser)',
     );
+    refused(
+      await call(withToken(`/${page.pageId}/published_posts?fields=id,from{id,nme}`)),
+      'nonexisting field (nme) on node type (Profile)',
+    );
   });
 
   it('refuses an unknown parameter, a missing required one, and a value of the wrong type', async () => {

@@ -66,6 +66,20 @@ describe('Threads adapter against the fake Threads API', () => {
       r.method === 'POST' && r.url.startsWith(`/${target.userId}/threads_publish?`),
   });
 
+  /** A thread another account (the office) posted, and its origin as a Threads source reads it. */
+  const officeThread = () => {
+    const office = fake.createUser(`kanim_${randomUUID().slice(0, 6)}`);
+    const original = fake.postThread(office.userId, { text: 'Pos asli kantor' });
+    const origin = {
+      platform: 'threads' as const,
+      nativeId: original.id,
+      url: original.permalink,
+      authorHandle: null,
+      publishedAt: new Date(original.createdAt).toISOString(),
+    };
+    return { original, origin };
+  };
+
   it('publishes a text post with the link as a link attachment', async () => {
     const text = unique('Layanan paspor buka Sabtu.');
     const result = await adapter.publish(
@@ -250,15 +264,7 @@ describe('Threads adapter against the fake Threads API', () => {
   });
 
   it('reposts the office thread by the media id its source read, and finds the repost after a dropped answer', async () => {
-    const office = fake.createUser(`kanim_${randomUUID().slice(0, 6)}`);
-    const original = fake.postThread(office.userId, { text: 'Pos asli kantor' });
-    const origin = {
-      platform: 'threads' as const,
-      nativeId: original.id,
-      url: original.permalink,
-      authorHandle: null,
-      publishedAt: new Date(original.createdAt).toISOString(),
-    };
+    const { original, origin } = officeThread();
     const request = publishRequest({
       deliveryId: randomUUID(),
       mode: 'repost',
@@ -298,6 +304,80 @@ describe('Threads adapter against the fake Threads API', () => {
     });
     expect((await failure(adapter, adapter.repost!(channel().ctx, gone))).kind).toBe('invalid');
     expect(facades()).toHaveLength(1);
+  });
+
+  it('quotes the office thread by the media id its source read, with our text and image, and finds the quote after a dropped answer', async () => {
+    const { original, origin } = officeThread();
+    const text = unique('Simak layanan kantor kami.');
+    const request = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'quote',
+      text,
+      sourceUrl: original.permalink,
+      origin,
+      media: [await image(90, 'Loket paspor')],
+    });
+    const result = await adapter.quote!(channel().ctx, request);
+    const quote = fake.threads(account.userId).at(-1)!;
+    expect(quote).toMatchObject({
+      id: result.remoteId,
+      mediaType: 'IMAGE',
+      text,
+      quotedPost: original.id,
+      altTexts: ['Loket paspor'],
+    });
+    expect(result.url).toBe(quote.permalink);
+    // The quote rides on the top container only, as quote_post_id.
+    const quoting = fake.server.received.filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.url.startsWith(`/${account.userId}/threads?`) &&
+        (r.body as Record<string, unknown>).quote_post_id !== undefined,
+    );
+    expect(quoting.map((r) => (r.body as Record<string, unknown>).quote_post_id)).toEqual([original.id]);
+
+    // The answer to threads_publish is lost: the quote is found by its text and the thread it quotes.
+    const again = publishRequest({
+      ...request,
+      deliveryId: randomUUID(),
+      text: unique('Kutipan kedua.'),
+      media: [],
+    });
+    fake.server.inject({ kind: 'drop-after' }, publishing());
+    expect((await failure(adapter, adapter.quote!(channel().ctx, again))).kind).toBe('unknown');
+    const second = fake.threads(account.userId).at(-1)!;
+    expect(second).toMatchObject({ mediaType: 'TEXT_POST', text: again.text, quotedPost: original.id });
+    expect(await adapter.findPublished(channel().ctx, again)).toEqual({
+      remoteId: second.id,
+      url: second.permalink,
+    });
+    // A copy with the same text is not taken for the quote.
+    const copy = publishRequest({ deliveryId: randomUUID(), text: again.text });
+    await adapter.publish(channel().ctx, copy);
+    expect(await adapter.findPublished(channel().ctx, again)).toMatchObject({ remoteId: second.id });
+
+    // Without a Threads origin there is no media id to quote: nothing is sent.
+    const before = fake.server.received.length;
+    const pasted = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'quote',
+      text,
+      sourceUrl: original.permalink,
+    });
+    expect((await failure(adapter, adapter.quote!(channel().ctx, pasted))).kind).toBe('invalid');
+    expect(fake.server.received.length).toBe(before);
+    // Threads refuses to quote a thread it does not know, or one deleted since.
+    const unknown = publishRequest({
+      deliveryId: randomUUID(),
+      mode: 'quote',
+      text: unique('Kutipan.'),
+      origin: { ...origin, nativeId: '17900000000000999' },
+    });
+    expect((await failure(adapter, adapter.quote!(channel().ctx, unknown))).kind).toBe('invalid');
+    fake.deleteThread(original.id);
+    const deleted = publishRequest({ ...unknown, deliveryId: randomUUID(), origin });
+    expect((await failure(adapter, adapter.quote!(channel().ctx, deleted))).kind).toBe('invalid');
+    expect(fake.threads(account.userId).filter((t) => t.quotedPost === original.id)).toHaveLength(2);
   });
 
   it('reads insights as metrics', async () => {

@@ -600,6 +600,7 @@ describe('TikTok adapter against the fake Content Posting API', () => {
       xUpload: '',
       graph: '',
       threads: '',
+      threadsAuth: '',
       telegram: '',
       youtube: '',
       googleAuth: '',

@@ -18,8 +18,10 @@ describe('X as a source: the office timeline read through the fake X API', () =>
   fake.registerClient(CLIENT_ID);
 
   /** A fresh office account and a source context holding the office's own tokens. */
-  function office(options: { settings?: 'stored' | 'none'; expiresAt?: Date } = {}) {
-    const user: FakeXUser = fake.addUser({ username: `kanim_${randomUUID().slice(0, 6)}` });
+  function office(
+    options: { settings?: 'stored' | 'none'; expiresAt?: Date; include?: string[]; user?: FakeXUser } = {},
+  ) {
+    const user: FakeXUser = options.user ?? fake.addUser({ username: `kanim_${randomUUID().slice(0, 6)}` });
     const tokens = fake.issueTokens(user.id, { clientId: CLIENT_ID });
     const store = createCredentialStore({
       accessToken: tokens.accessToken,
@@ -29,7 +31,10 @@ describe('X as a source: the office timeline read through the fake X API', () =>
     const ctx = createPlatformContext({
       platform: 'x',
       store,
-      settings: options.settings === 'none' ? {} : { userId: user.id, username: user.username },
+      settings: {
+        ...(options.settings === 'none' ? {} : { userId: user.id, username: user.username }),
+        ...(options.include ? { include: options.include } : {}),
+      },
       endpoints: { xApi: fake.url, xUpload: fake.url },
       apps: { x: { clientId: CLIENT_ID } },
     });
@@ -97,8 +102,37 @@ describe('X as a source: the office timeline read through the fake X API', () =>
 
     const query = new URL(timelineRequests(user.id)[0]!.url, fake.url).searchParams;
     expect(query.get('exclude')).toBe('replies,retweets');
-    expect(query.get('expansions')).toBe('attachments.media_keys');
+    expect(query.get('expansions')).toBe('attachments.media_keys,referenced_posts');
     expect(query.get('media.fields')).toBe('url,variants,alt_text,type,preview_image_url');
+  });
+
+  it('takes replies or retweets only when the source includes them, each marked as such', async () => {
+    const { user, ctx } = office({ include: ['reply'] });
+    const other = fake.addUser({ username: `ditjen_${randomUUID().slice(0, 6)}` });
+    const reposted = fake.addPost(other.id, 'Pengumuman pusat');
+    const own = fake.addPost(user.id, 'Jadwal layanan', new Date(Date.now() - 3_000));
+    const reply = fake.addPost(user.id, 'Berlaku juga hari Minggu', new Date(Date.now() - 2_000), {
+      replyTo: own.id,
+    });
+    const retweet = fake.addPost(user.id, `RT @${other.username}: ${reposted.text}`, undefined, {
+      retweetOf: reposted.id,
+    });
+    const replies = await read(ctx);
+    expect(replies.items.map((item) => [item.key, item.kind])).toEqual([
+      [reply.id, 'reply'],
+      [own.id, 'post'],
+    ]);
+    const query = new URL(timelineRequests(user.id).at(-1)!.url, fake.url).searchParams;
+    expect(query.get('exclude')).toBe('retweets');
+    expect(query.get('expansions')).toContain('referenced_posts');
+
+    const everything = await read(office({ user, include: ['reply', 'repost'] }).ctx);
+    expect(everything.items.map((item) => [item.key, item.kind])).toEqual([
+      [retweet.id, 'repost'],
+      [reply.id, 'reply'],
+      [own.id, 'post'],
+    ]);
+    expect(new URL(timelineRequests(user.id).at(-1)!.url, fake.url).searchParams.has('exclude')).toBe(false);
   });
 
   it('reads only what is newer than the cursor, and only the last day on a first read', async () => {

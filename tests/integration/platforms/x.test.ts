@@ -346,6 +346,7 @@ describe('X adapter against the fake X API', () => {
       xUpload: fake.url,
       graph: '',
       threads: '',
+      threadsAuth: '',
       telegram: '',
       youtube: '',
       googleAuth: '',

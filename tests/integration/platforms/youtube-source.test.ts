@@ -18,23 +18,23 @@ describe('YouTube channel as a source: the public channel feed, with the Data AP
   function office(with_: 'nothing' | 'key' | 'token' = 'nothing') {
     const channelId = fake.addChannel({ title: 'Kanim Pontianak' }).id;
     const credentials =
-      with_ === 'key'
-        ? { apiKey: API_KEY }
-        : with_ === 'token'
-          ? (() => {
-              const tokens = fake.issueTokens(channelId, { clientId: CLIENT.clientId });
-              return {
-                accessToken: tokens.accessToken,
-                refreshToken: tokens.refreshToken,
-                expiresAt: tokens.expiresAt.toISOString(),
-              };
-            })()
-          : {};
+      with_ === 'token'
+        ? (() => {
+            const tokens = fake.issueTokens(channelId, { clientId: CLIENT.clientId });
+            return {
+              accessToken: tokens.accessToken,
+              refreshToken: tokens.refreshToken,
+              expiresAt: tokens.expiresAt.toISOString(),
+            };
+          })()
+        : {};
     const ctx = createPlatformContext({
       platform: 'youtube',
       store: createCredentialStore(credentials),
       settings: { channelId },
       endpoints: { youtube: fake.url, youtubeFeeds: fake.url },
+      // The operator's project key (GAUNG_YOUTUBE_API_KEY), where one is configured.
+      ...(with_ === 'key' ? { apps: { youtube: { apiKey: API_KEY } } } : {}),
     });
     return { channelId, ctx };
   }
