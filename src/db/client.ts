@@ -46,6 +46,22 @@ export async function queryRows<T extends Record<string, unknown>>(db: DbOrTx, q
   return result.rows;
 }
 
+/**
+ * Statements prepared once per database (named statements on PostgreSQL: neither drizzle nor the
+ * server builds them again for each use), for hot statements of a fixed shape.
+ */
+export function preparedPerDatabase<T>(prepare: (db: Db) => T): (db: Db) => T {
+  const prepared = new WeakMap<Db, T>();
+  return (db) => {
+    let statements = prepared.get(db);
+    if (!statements) {
+      statements = prepare(db);
+      prepared.set(db, statements);
+    }
+    return statements;
+  };
+}
+
 async function appliedMigrationCount(db: Db): Promise<number> {
   const [exists] = await queryRows<{ ok: boolean }>(
     db,

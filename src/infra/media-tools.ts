@@ -26,6 +26,9 @@ function loadSharp(): Promise<typeof import('sharp')> {
   return sharpModule;
 }
 
+/** file-type, imported once (each `import()` resolves the specifier again). */
+let fileType: Promise<typeof import('file-type')> | undefined;
+
 /** Bytes file-type needs to recognise every format it knows. */
 const SAMPLE_BYTES = 4100;
 
@@ -54,7 +57,8 @@ export async function sniff(source: Readable): Promise<Sniffed> {
     sampled += next.value.length;
   }
   const sample = Buffer.concat(head);
-  const { fileTypeFromBuffer } = await import('file-type');
+  fileType ??= import('file-type');
+  const { fileTypeFromBuffer } = await fileType;
   const type = sampled > 0 ? await fileTypeFromBuffer(sample.subarray(0, SAMPLE_BYTES)) : undefined;
   async function* replay() {
     yield sample;

@@ -100,9 +100,8 @@ async function stageToFile(
   // Opened before streaming, so a failure can never race the file's creation.
   const handle = await open(file, 'wx', 0o600);
   try {
-    await pipeline(source, meter, handle.createWriteStream());
-    const synced = await open(file, 'r+');
-    await synced.sync().finally(() => synced.close());
+    // `flush`: the bytes are synced to disk before the handle closes.
+    await pipeline(source, meter, handle.createWriteStream({ flush: true }));
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(file, { force: true });

@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, isNull, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
-import { queryRows } from '../db/client';
+import { preparedPerDatabase, queryRows } from '../db/client';
 import { deliveries, notifications, posts, users } from '../db/schema';
 import { allowedPostEvents } from '../domain/post-machine';
 import type { PlatformContext, PostOrigin, SourceReader } from '../platforms/types';
@@ -124,34 +124,11 @@ export async function checkPendingOrigins(
   listed: readonly string[] = [],
 ): Promise<{ checked: number; deleted: string[] }> {
   if (!reader.originExists) return { checked: 0, deleted: [] };
-  if (listed.length > 0)
-    await ctx.db
-      .update(posts)
-      .set({ originCheckedAt: ctx.now() })
-      .where(
-        and(
-          eq(posts.sourceId, sourceId),
-          inArray(posts.sourceItemKey, [...listed]),
-          isNull(posts.originDeletedAt),
-        ),
-      );
-  const pending = await ctx.db
-    .select({ id: posts.id, origin: posts.origin })
-    .from(posts)
-    .where(
-      and(
-        eq(posts.sourceId, sourceId),
-        isNull(posts.originDeletedAt),
-        sql`${posts.origin} is not null`,
-        listed.length > 0 ? notInArray(posts.sourceItemKey, [...listed]) : undefined,
-        or(
-          inArray(posts.status, ['draft', 'submitted', 'changes_requested']),
-          sql`exists (select 1 from deliveries d where d.post_id = ${posts.id} and d.status = 'scheduled')`,
-        ),
-      ),
-    )
-    .orderBy(sql`${posts.originCheckedAt} asc nulls first`, asc(posts.createdAt))
-    .limit(ORIGIN_CHECKS_PER_READ);
+  const pending = await originStatements(ctx.db).pending.execute({
+    sourceId,
+    now: ctx.now().toISOString(),
+    listed: JSON.stringify(listed),
+  });
   const deleted: string[] = [];
   let checked = 0;
   for (const post of pending) {
@@ -165,6 +142,49 @@ export async function checkPendingOrigins(
   }
   return { checked, deleted };
 }
+
+/**
+ * One statement marks the items a read just listed (`listed`, a JSON array of keys) checked and
+ * picks the source's other pending posts to ask about.
+ */
+const originStatements = preparedPerDatabase((db) => {
+  const sourceId = sql`${sql.placeholder('sourceId')}::uuid`;
+  const listed = sql`(select jsonb_array_elements_text(${sql.placeholder('listed')}::jsonb))`;
+  const listedChecked = db.$with('listed_checked').as(
+    db
+      .update(posts)
+      .set({ originCheckedAt: sql`${sql.placeholder('now')}::timestamptz` })
+      .where(
+        and(
+          eq(posts.sourceId, sourceId),
+          sql`${posts.sourceItemKey} in ${listed}`,
+          isNull(posts.originDeletedAt),
+        ),
+      )
+      .returning({ id: posts.id }),
+  );
+  return {
+    pending: db
+      .with(listedChecked)
+      .select({ id: posts.id, origin: posts.origin })
+      .from(posts)
+      .where(
+        and(
+          eq(posts.sourceId, sourceId),
+          isNull(posts.originDeletedAt),
+          sql`${posts.origin} is not null`,
+          sql`${posts.sourceItemKey} not in ${listed}`,
+          or(
+            inArray(posts.status, ['draft', 'submitted', 'changes_requested']),
+            sql`exists (select 1 from deliveries d where d.post_id = ${posts.id} and d.status = 'scheduled')`,
+          ),
+        ),
+      )
+      .orderBy(sql`${posts.originCheckedAt} asc nulls first`, asc(posts.createdAt))
+      .limit(ORIGIN_CHECKS_PER_READ)
+      .prepare('origins_pending'),
+  };
+});
 
 /** true / false as the platform said; null where it cannot tell or the question failed (logged). */
 export async function askOrigin(

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, like, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { AppContext } from '../context';
-import type { DbOrTx, Tx } from '../db/client';
+import { type DbOrTx, queryRows, type Tx } from '../db/client';
 import {
   channels,
   deliveries,
@@ -475,6 +475,88 @@ export async function insertDraftInTx(
     at,
   });
   return row.id;
+}
+
+/** A source item to bring in as a draft: its text, address and media, and where it came from. */
+export interface SourceDraft {
+  body: string;
+  sourceUrl: string | null;
+  media: { id: string; altText: string | null }[];
+  origin: IngestOrigin;
+}
+
+/**
+ * `insertDraftInTx` for many items of one source at once, in one statement (so atomic without a
+ * transaction of its own): the posts, their media rows and their creation events. An item already
+ * brought in (by another poll) inserts nothing. The media are the unit's own, just taken through the
+ * upload checks; each is linked once. Returns the posts made, in the order given (their `created_at`
+ * follows it: lists are ordered by it).
+ */
+export async function insertSourceDrafts(
+  db: DbOrTx,
+  actor: Pick<Actor, 'userId' | 'unitId'>,
+  tags: readonly string[],
+  drafts: readonly SourceDraft[],
+  at: Date,
+): Promise<{ id: string; key: string }[]> {
+  const keys = new Set<string>();
+  // An item listed twice is brought in once, as its first listing.
+  const once = drafts.filter(
+    (draft) => !keys.has(draft.origin.sourceItemKey) && keys.add(draft.origin.sourceItemKey),
+  );
+  if (once.length === 0) return [];
+  const input = once.map((draft, ord) => {
+    const { sourcePlatform } = contentColumns({ sourceUrl: draft.sourceUrl });
+    const seen = new Set<string>();
+    return {
+      ord,
+      key: draft.origin.sourceItemKey,
+      body: draft.body,
+      source_url: draft.sourceUrl,
+      // The origin knows its platform; its address may be one no URL rule recognises (YouTube).
+      source_platform: isPlatform(draft.origin.origin.platform)
+        ? draft.origin.origin.platform
+        : sourcePlatform,
+      origin: draft.origin.origin,
+      event: { version: 1, created: true, source: draft.origin.details },
+      media: draft.media
+        .filter((item) => !seen.has(item.id) && seen.add(item.id))
+        .map((item, position) => ({ id: item.id, position, alt_text: item.altText ?? null })),
+    };
+  });
+  const sourceIds = new Set(once.map((draft) => draft.origin.sourceId));
+  if (sourceIds.size !== 1) throw new Error('insertSourceDrafts takes the items of one source');
+  const [sourceId] = sourceIds;
+  const when = sql`${at.toISOString()}::timestamptz`;
+  const rows = await queryRows<{ id: string; key: string }>(
+    db,
+    sql`with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as i(ord int, key text, body text,
+          source_url text, source_platform text, origin jsonb, event jsonb, media jsonb)
+      ), made as (
+        insert into posts (unit_id, author_id, body, source_url, source_platform, tags, source_id, source_item_key,
+          origin, created_at, updated_at)
+        select ${actor.unitId}::uuid, ${actor.userId}::uuid, body, source_url, source_platform,
+          array(select tag from jsonb_array_elements_text(${JSON.stringify(normaliseTags(tags))}::jsonb)
+            with ordinality as t(tag, n) order by n),
+          ${sourceId}::uuid, key, origin, clock_timestamp(), ${when}
+        from input order by ord
+        on conflict (source_id, source_item_key) do nothing
+        returning id, source_item_key
+      ), made_in_order as (
+        select made.id, input.* from made join input on input.key = made.source_item_key
+      ), linked as (
+        insert into post_media (post_id, media_id, position, alt_text)
+        select p.id, m.id, m.position, m.alt_text
+        from made_in_order p cross join jsonb_to_recordset(p.media) as m(id uuid, position int, alt_text text)
+        where exists (select 1 from media where media.id = m.id and media.unit_id = ${actor.unitId}::uuid)
+      ), created as (
+        insert into post_events (post_id, actor_id, kind, to_status, data, created_at)
+        select id, ${actor.userId}::uuid, 'edit', 'draft', event, ${when} from made_in_order order by ord
+      )
+      select id, key from made_in_order order by ord`,
+  );
+  return rows;
 }
 
 /** A new draft in the actor's own unit. */

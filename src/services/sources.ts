@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { and, asc, eq, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import type { DbOrTx, Tx } from '../db/client';
+import { type DbOrTx, preparedPerDatabase } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
 import { AppError, conflict, invalid, notFound } from '../domain/errors';
 import { ALT_TEXT_MAX } from '../domain/media-rules';
@@ -41,8 +41,8 @@ import {
 import { commitUpload, stageUpload } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { transitionInTx } from './post-transitions';
-import { insertDraftInTx, normaliseTags, postFacts } from './posts';
-import { queueRuleApprovals, rulesOfSource, type SourceRuleRow } from './source-rules';
+import { insertSourceDrafts, normaliseTags, type SourceDraft } from './posts';
+import { type IngestRule, queueRuleApprovals, rulesOfSource, rulesOfSourceJson } from './source-rules';
 import { type SourceTransition, transitionSourceRow } from './source-transitions';
 import { loadUnit } from './units';
 
@@ -753,6 +753,58 @@ function readFailure(
   };
 }
 
+/** The fixed-shape statements of every poll. */
+const pollStatements = preparedPerDatabase((db) => {
+  const at = (name: string) => sql.placeholder(name);
+  return {
+    /**
+     * The lease: a conditional UPDATE, so two workers never read a source at once. It also reads
+     * what the poll needs besides the source: whether its author still works in its unit, and its rules.
+     */
+    claim: db
+      .update(sources)
+      .set({ pollingUntil: sql`${at('until')}::timestamptz` })
+      .where(
+        and(
+          eq(sources.id, sql`${at('id')}::uuid`),
+          ne(sources.kind, 'telegram'),
+          isNull(sources.pausedAt),
+          eq(sources.status, 'active'),
+          lte(sources.nextPollAt, sql`${at('now')}::timestamptz`),
+          or(isNull(sources.pollingUntil), lte(sources.pollingUntil, sql`${at('now')}::timestamptz`)),
+        ),
+      )
+      .returning({ ...getTableColumns(sources), authorWorksHere, rules: rulesOfSourceJson })
+      .prepare('poll_claim'),
+    /** The items of a read already brought in (`keys`: a JSON array). */
+    known: db
+      .select({ key: posts.sourceItemKey })
+      .from(posts)
+      .where(
+        and(
+          eq(posts.sourceId, sql`${at('sourceId')}::uuid`),
+          sql`${posts.sourceItemKey} in (select jsonb_array_elements_text(${at('keys')}::jsonb))`,
+        ),
+      )
+      .prepare('poll_known'),
+    record: db
+      .update(sources)
+      .set({
+        title: sql`${at('title')}::text`,
+        cursor: sql`${at('cursor')}::text`,
+        lastPolledAt: sql`${at('done')}::timestamptz`,
+        nextPollAt: sql`${at('next')}::timestamptz`,
+        pollingUntil: null,
+        failures: sql`${at('failures')}::int`,
+        lastError: sql`${at('error')}::text`,
+        itemsImported: sql`${sources.itemsImported} + ${at('imported')}::int`,
+        updatedAt: sql`${at('done')}::timestamptz`,
+      })
+      .where(eq(sources.id, sql`${at('id')}::uuid`))
+      .prepare('poll_record'),
+  };
+});
+
 /**
  * Reads a due source and brings in its new items, oldest first. The source is claimed with a
  * conditional UPDATE (its lease), so two workers never read it at once. Any source kind whose reader
@@ -763,32 +815,24 @@ function readFailure(
  */
 export async function pollSource(ctx: AppContext, sourceId: string): Promise<PollResult> {
   const now = ctx.now();
-  const [source] = await ctx.db
-    .update(sources)
-    .set({ pollingUntil: new Date(now.getTime() + LEASE_MS) })
-    .where(
-      and(
-        eq(sources.id, sourceId),
-        ne(sources.kind, 'telegram'),
-        isNull(sources.pausedAt),
-        eq(sources.status, 'active'),
-        lte(sources.nextPollAt, now),
-        notPolling(now),
-      ),
-    )
-    .returning();
-  if (!source) return { outcome: 'not_due', imported: 0 };
+  const [claimed] = await pollStatements(ctx.db).claim.execute({
+    id: sourceId,
+    now: now.toISOString(),
+    until: new Date(now.getTime() + LEASE_MS).toISOString(),
+  });
+  if (!claimed) return { outcome: 'not_due', imported: 0 };
+  const { authorWorksHere: hasAuthor, rules, ...source } = claimed;
 
-  const author = await authorOf(ctx, source);
-  if (!author) {
+  if (!hasAuthor) {
     await pauseAuthorlessSource(ctx, source);
     return recordPoll(ctx, source, 0, { message: AUTHOR_GONE });
   }
+  const author = { userId: source.createdBy, unitId: source.unitId };
 
   const progress = { imported: 0 };
   try {
     const { reader, reading, result } = await readSourceAnswer(ctx, source);
-    await bringInItems(ctx, source, author, result.items, reading.reach, progress);
+    await bringInItems(ctx, source, author, result.items, reading.reach, progress, ITEMS_PER_POLL, rules);
     const listed = result.items.map((item) => item.key);
     await checkPendingOrigins(ctx, source.id, reader, reading, listed);
     return await recordPoll(ctx, source, progress.imported, null, result.title ?? null, result.cursor);
@@ -846,6 +890,10 @@ export async function holdIfOriginDeleted(ctx: AppContext, deliveryId: string): 
 export const AUTHOR_GONE =
   'The person who added this source no longer works in this unit; add the source again.';
 
+/** Whether the person who added the source still works in its unit, as a column of a statement on `sources`. */
+const authorWorksHere = sql<boolean>`exists (select 1 from users u where u.id = sources.created_by
+  and u.unit_id = sources.unit_id and u.disabled_at is null)`;
+
 /** Who the source's posts are written by: the person who added it, while they work in its unit. */
 export async function authorOf(
   ctx: AppContext,
@@ -862,7 +910,8 @@ export async function authorOf(
 /**
  * Brings a source's new items in as posts of its unit, oldest first: those of kinds the source
  * includes, published since its start, not brought in before. `progress` counts the posts made,
- * so a failure half-way still tells how many came in.
+ * so a failure half-way still tells how many came in. `rules` are the source's, when the caller
+ * has read them already.
  */
 export async function bringInItems(
   ctx: AppContext,
@@ -872,6 +921,7 @@ export async function bringInItems(
   reach: NetworkReach,
   progress = { imported: 0 },
   limit = ITEMS_PER_POLL,
+  rules?: readonly IngestRule[],
 ): Promise<number> {
   const kinds = included(source);
   const fresh = items
@@ -882,33 +932,32 @@ export async function bringInItems(
     fresh.length === 0
       ? []
       : (
-          await ctx.db
-            .select({ key: posts.sourceItemKey })
-            .from(posts)
-            .where(
-              and(
-                eq(posts.sourceId, source.id),
-                inArray(
-                  posts.sourceItemKey,
-                  fresh.map((item) => item.key),
-                ),
-              ),
-            )
+          await pollStatements(ctx.db).known.execute({
+            sourceId: source.id,
+            keys: JSON.stringify(fresh.map((item) => item.key)),
+          })
         ).map((row) => row.key),
   );
   const unknown = fresh.filter((item) => !known.has(item.key)).slice(0, limit);
   if (unknown.length === 0) return progress.imported;
-  const rules = await rulesOfSource(ctx, source.id);
+  const taken: TakenItem[] = [];
   for (const item of unknown) {
-    const taken = {
+    const one = {
       item,
       body: shorten(item.text, BODY_MAX),
       ...(await takeMedia(ctx, source, actor, item, reach)),
     };
-    if (!taken.body.trim() && taken.mediaIds.length === 0) continue;
-    const inserted = await ctx.db.transaction((tx) => insertItem(tx, source, actor, taken, rules, ctx.now()));
-    if (inserted) progress.imported += 1;
+    if (one.body.trim() || one.mediaIds.length > 0) taken.push(one);
   }
+  if (taken.length === 0) return progress.imported;
+  progress.imported += await insertItems(
+    ctx,
+    source,
+    actor,
+    taken,
+    rules ?? (await rulesOfSource(ctx, source.id)),
+    ctx.now(),
+  );
   return progress.imported;
 }
 
@@ -989,20 +1038,16 @@ export async function recordPoll(
   const interval = pollSecondsOf(ctx.config, source.kind) * 1000;
   const asked = failure?.retryAt ? Math.min(failure.retryAt.getTime() - done.getTime(), 86_400_000) : 0;
   const wait = failure ? Math.max(Math.min(interval * 2 ** failures, MAX_BACKOFF_MS), asked) : interval;
-  await ctx.db
-    .update(sources)
-    .set({
-      title: source.title ?? (title ? shorten(title, 200) : null),
-      cursor,
-      lastPolledAt: done,
-      nextPollAt: new Date(done.getTime() + wait),
-      pollingUntil: null,
-      failures,
-      lastError: failure?.message ?? null,
-      itemsImported: sql`${sources.itemsImported} + ${imported}`,
-      updatedAt: done,
-    })
-    .where(eq(sources.id, source.id));
+  await pollStatements(ctx.db).record.execute({
+    id: source.id,
+    title: source.title ?? (title ? shorten(title, 200) : null),
+    cursor,
+    done: done.toISOString(),
+    next: new Date(done.getTime() + wait).toISOString(),
+    failures,
+    error: failure?.message ?? null,
+    imported,
+  });
   const outcome = failure ? 'failed' : 'polled';
   ctx.metrics.sourcePolls.inc({ kind: source.kind, outcome });
   ctx.metrics.sourceItemsImported.inc({ kind: source.kind }, imported);
@@ -1077,28 +1122,24 @@ async function takeMedia(
 }
 
 /**
- * Inserts the post of a taken item, with the approvals of the rules that take it, in the caller's
- * transaction. Returns false when another poll brought the item in first.
+ * Inserts the posts of a read's taken items in one statement, with the approvals of the rules that
+ * take them; the posts a rule takes, or all with auto-submit, are submitted through the state
+ * machine in the same transaction. Returns how many posts were made: an item another poll brought
+ * in first makes none.
  */
-async function insertItem(
-  tx: Tx,
+async function insertItems(
+  ctx: AppContext,
   source: SourceRow,
   actor: { userId: string; unitId: string },
-  { item, body, mediaIds, skipped }: TakenItem,
-  rules: readonly SourceRuleRow[],
+  taken: readonly TakenItem[],
+  rules: readonly IngestRule[],
   at: Date,
-): Promise<boolean> {
-  const id = await insertDraftInTx(
-    tx,
-    actor,
-    {
-      body,
-      sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
-      tags: source.tags,
-      media: mediaIds,
-    },
-    at,
-    {
+): Promise<number> {
+  const drafts: SourceDraft[] = taken.map(({ item, body, mediaIds, skipped }) => ({
+    body,
+    sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
+    media: mediaIds,
+    origin: {
       sourceId: source.id,
       sourceItemKey: item.key,
       origin: item.origin,
@@ -1109,16 +1150,34 @@ async function insertItem(
         ...(skipped.length ? { mediaSkipped: skipped } : {}),
       },
     },
-  );
-  if (!id) return false;
-  // A rule that takes the item approves it after its stop window: the item goes to review at once.
-  const ruled = await queueRuleApprovals(tx, rules, { id, body, tags: source.tags }, at);
-  if (source.autoSubmit || ruled > 0) {
-    const facts = await postFacts(tx, id);
-    const submitter = { ...actor, role: 'contributor' as const, unitPath: facts.unitPath };
-    await transitionInTx(tx, submitter, facts, 'submit', facts.version, at, {
-      columns: { submittedAt: at },
-    });
-  }
-  return true;
+  }));
+  // Without rules or auto-submit the one statement is the whole write.
+  if (!source.autoSubmit && rules.length === 0)
+    return (await insertSourceDrafts(ctx.db, actor, source.tags, drafts, at)).length;
+  return ctx.db.transaction(async (tx) => {
+    const made = await insertSourceDrafts(tx, actor, source.tags, drafts, at);
+    const bodies = new Map(drafts.map((draft) => [draft.origin.sourceItemKey, draft.body]));
+    // A rule that takes an item approves it after its stop window: the item goes to review at once.
+    const ruled = await queueRuleApprovals(
+      tx,
+      rules,
+      made.map((post) => ({ id: post.id, body: bodies.get(post.key)!, tags: source.tags })),
+      at,
+    );
+    const submitted = made.filter((post) => source.autoSubmit || ruled.has(post.id));
+    if (submitted.length > 0) {
+      const [unit] = await tx.select({ path: units.path }).from(units).where(eq(units.id, source.unitId));
+      for (const post of submitted)
+        await transitionInTx(
+          tx,
+          actor,
+          { id: post.id, unitId: source.unitId, unitPath: unit!.path, status: 'draft' },
+          'submit',
+          1,
+          at,
+          { columns: { submittedAt: at } },
+        );
+    }
+    return made.length;
+  });
 }

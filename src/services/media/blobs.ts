@@ -13,10 +13,13 @@ import type { StagedBlob } from '../../infra/storage';
 /** Serialises writers and the collector on one blob; keys are the hash's first 64 bits. */
 export async function lockBlobs(tx: DbOrTx, hashes: (string | null)[]): Promise<void> {
   const unique = [...new Set(hashes.filter((h): h is string => h !== null))].sort();
-  for (const hash of unique) {
-    const key = BigInt.asIntN(64, BigInt(`0x${hash.slice(0, 16)}`)).toString();
-    await tx.execute(sql`select pg_advisory_xact_lock(${key}::bigint)`);
-  }
+  if (unique.length === 0) return;
+  // One statement; its columns are evaluated left to right, so the locks are taken in hash order.
+  const locks = unique.map(
+    (hash) =>
+      sql`pg_advisory_xact_lock(${BigInt.asIntN(64, BigInt(`0x${hash.slice(0, 16)}`)).toString()}::bigint)`,
+  );
+  await tx.execute(sql`select ${sql.join(locks, sql`, `)}`);
 }
 
 /** Deletes a blob that no row refers to any more; true when it did. Call under `lockBlobs`. */
