@@ -12,8 +12,9 @@
  *   BENCH_PGLITE_FULL=1            PGlite at full size instead of a tenth
  *   BENCH_SCALE=0.1                every size times this (a quick look at the shape; the section is printed, not written)
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -356,7 +357,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       '(generate_series): posts from offices and regions (one in ten rejected), five deliveries per approved post (four of the ' +
       "eight national accounts and the region's page; one in twenty-five failed), snapshots at 1 h, 24 h and 7 d per published " +
       'delivery plus on-demand ones (the rollup triggers running as they are written); `VACUUM ANALYZE` after seeding. The period: the last 91 WIB days, grouped by office. ' +
-      `Each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones.`,
+      `Each driver is measured in a process of its own; each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones.`,
     '',
     '- **page**: `GET /reports` signed in as a national reviewer — session, permission check, the report, the SVG charts and the HTML.',
     '- **API**: `GET /api/v1/reports/units` with a bearer token — the report as JSON.',
@@ -398,33 +399,73 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
   ].join('\n');
 }
 
-async function main() {
-  const load = os.loadavg();
-  const rows: Row[] = [];
-  const only = process.env.BENCH_ONLY;
-  const postgres = only === 'pglite' ? null : await benchPostgres('reports');
-  if (postgres) {
+/** Measures one driver in this process; null when PostgreSQL does not answer. */
+async function runDriver(
+  driver: 'postgres' | 'pglite',
+): Promise<{ row: Row; version: string | null } | null> {
+  if (driver === 'postgres') {
+    const postgres = await benchPostgres('reports');
+    if (!postgres) return null;
     try {
-      rows.push(await benchDriver('postgres', postgres.database, Math.round(FULL.posts * SCALE)));
+      return {
+        row: await benchDriver('postgres', postgres.database, Math.round(FULL.posts * SCALE)),
+        version: postgres.version,
+      };
     } finally {
       await postgres.drop();
     }
   }
-  if (only !== 'postgres') {
-    const pglite = await openPglite();
-    try {
-      rows.push(
-        await benchDriver(
-          'pglite',
-          pglite,
-          Math.round((process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10) * SCALE),
-        ),
-      );
-    } finally {
-      await pglite.close();
-    }
+  const pglite = await openPglite();
+  try {
+    const posts = Math.round((process.env.BENCH_PGLITE_FULL ? FULL.posts : FULL.posts / 10) * SCALE);
+    return { row: await benchDriver('pglite', pglite, posts), version: null };
+  } finally {
+    await pglite.close();
   }
-  const section = report(rows, postgres?.version ?? null, load, os.loadavg());
+}
+
+/**
+ * Each driver is measured in a process of its own, so that one's heap (a full-size seeding and its
+ * measurements) does not weigh on the other's figures.
+ */
+function runChild(driver: 'postgres' | 'pglite'): Promise<{ row: Row; version: string | null } | null> {
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'gaung-bench-reports-rows-')), 'row.json');
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, BENCH_ONLY: driver, BENCH_ROW_OUT: out },
+    stdio: 'inherit',
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`bench:reports (${driver}) exited with ${code}`));
+      const text = readFileSync(out, 'utf8');
+      rmSync(path.dirname(out), { recursive: true, force: true });
+      resolve(JSON.parse(text));
+    });
+  });
+}
+
+async function main() {
+  const load = os.loadavg();
+  const only = process.env.BENCH_ONLY as 'postgres' | 'pglite' | undefined;
+  if (only && process.env.BENCH_ROW_OUT) {
+    writeFileSync(process.env.BENCH_ROW_OUT, JSON.stringify(await runDriver(only)));
+    return;
+  }
+  const results = [];
+  for (const driver of ['postgres', 'pglite'] as const) {
+    if (only && only !== driver) continue;
+    const result = await runChild(driver);
+    if (result) results.push(result);
+    else if (driver === 'postgres') console.warn('PostgreSQL not reachable: PGlite only');
+  }
+  const version = results.find((result) => result.version)?.version ?? null;
+  const section = report(
+    results.map((result) => result.row),
+    version,
+    load,
+    os.loadavg(),
+  );
   if (!only && SCALE === 1) writeSection('reports', section);
   console.log(`\n${section}`);
 }
