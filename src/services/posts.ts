@@ -435,46 +435,34 @@ export interface IngestOrigin {
 
 /**
  * Inserts a new draft of the actor's unit with its content rows and creation event, in the caller's
- * transaction. With an origin, a second insert of the same source item inserts nothing and returns null.
+ * transaction. (A source's items come in through `insertSourceDrafts`.)
  */
 export async function insertDraftInTx(
   tx: Tx,
   actor: Pick<Actor, 'userId' | 'unitId'>,
   content: PostContent,
   at: Date,
-  origin?: IngestOrigin,
-): Promise<string | null> {
+): Promise<string> {
   const [row] = await tx
     .insert(posts)
     .values({
       unitId: actor.unitId,
       authorId: actor.userId,
       ...contentColumns(content),
-      ...(origin
-        ? {
-            sourceId: origin.sourceId,
-            sourceItemKey: origin.sourceItemKey,
-            origin: origin.origin,
-            // The origin knows its platform; its address may be one no URL rule recognises (YouTube).
-            ...(isPlatform(origin.origin.platform) ? { sourcePlatform: origin.origin.platform } : {}),
-          }
-        : {}),
       // created_at stays the database's (microsecond) time: it orders lists and their cursors.
       updatedAt: at,
     })
-    .onConflictDoNothing({ target: [posts.sourceId, posts.sourceItemKey] })
     .returning({ id: posts.id });
-  if (!row) return null;
-  await writeContentRows(tx, row.id, actor.unitId, content, true);
+  await writeContentRows(tx, row!.id, actor.unitId, content, true);
   await insertPostEvent(tx, {
-    postId: row.id,
+    postId: row!.id,
     actorId: actor.userId,
     kind: 'edit',
     toStatus: 'draft',
-    data: { version: 1, created: true, ...(origin ? { source: origin.details } : {}) },
+    data: { version: 1, created: true },
     at,
   });
-  return row.id;
+  return row!.id;
 }
 
 /** A source item to bring in as a draft: its text, address and media, and where it came from. */
@@ -565,7 +553,7 @@ export async function createPost(ctx: AppContext, actor: Actor, content: PostCon
   const preferredFrom = toDate(content.preferredFrom);
   const preferredTo = toDate(content.preferredTo);
   checkWindow(preferredFrom, preferredTo);
-  const id = await ctx.db.transaction(async (tx) => (await insertDraftInTx(tx, actor, content, ctx.now()))!);
+  const id = await ctx.db.transaction((tx) => insertDraftInTx(tx, actor, content, ctx.now()));
   return loadPostView(ctx.db, id);
 }
 

@@ -604,7 +604,6 @@ async function insertCorrectionInTx(tx: Tx, actor: Actor, original: PostFacts, t
     { body: text },
     now,
   );
-  if (!id) throw new Error('the correction could not be created');
   await tx.update(posts).set({ correctionOf: original.id }).where(eq(posts.id, id));
   const draft: PostFacts = { ...original, id, authorId: actor.userId, status: 'draft', version: 1 };
   await transitionInTx(tx, actor, draft, 'submit', 1, now, {
