@@ -401,29 +401,25 @@ export async function stopRuleApproval(
 // ---------------------------------------------------------------------------------------------
 // Applying
 
-/** The rules that take the source's new items: those not paused. */
 /** What bringing items in needs of a source's rules: which items each takes, and its stop window. */
 export type IngestRule = Pick<SourceRuleRow, 'id' | 'hashtags' | 'stopWindowMinutes'>;
 
-export async function rulesOfSource(ctx: AppContext, sourceId: string): Promise<IngestRule[]> {
-  return ctx.db
-    .select({
-      id: sourceRules.id,
-      hashtags: sourceRules.hashtags,
-      stopWindowMinutes: sourceRules.stopWindowMinutes,
-    })
-    .from(sourceRules)
-    .where(and(eq(sourceRules.sourceId, sourceId), isNull(sourceRules.pausedAt)))
-    .orderBy(asc(sourceRules.createdAt));
-}
-
 /**
- * The same rules as `rulesOfSource`, as one JSON column of a statement on `sources` (the poll's
- * claim reads them with the source instead of asking again).
+ * The rules that take a source's new items (those not paused, oldest first), as one JSON column of a
+ * statement on `sources`: the poll's claim reads them with the source instead of asking again.
  */
 export const rulesOfSourceJson = sql<IngestRule[]>`(select coalesce(json_agg(json_build_object(
     'id', r.id, 'hashtags', r.hashtags, 'stopWindowMinutes', r.stop_window_minutes) order by r.created_at), '[]'::json)
   from source_rules r where r.source_id = sources.id and r.paused_at is null)`;
+
+/** The rules that take the source's new items, read on their own. */
+export async function rulesOfSource(ctx: AppContext, sourceId: string): Promise<IngestRule[]> {
+  const [row] = await ctx.db
+    .select({ rules: rulesOfSourceJson })
+    .from(sources)
+    .where(eq(sources.id, sourceId));
+  return row?.rules ?? [];
+}
 
 /**
  * The approvals the rules that take these items will make, in the transaction that brings them in,

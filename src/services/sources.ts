@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { and, asc, eq, getTableColumns, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNull, lte, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { type DbOrTx, preparedPerDatabase } from '../db/client';
 import { channels, notifications, posts, sources, units, users } from '../db/schema';
@@ -610,7 +610,7 @@ const MAX_BACKOFF_MS = 6 * 60 * 60_000;
 const ITEMS_PER_POLL = 20;
 const BODY_MAX = 10_000;
 
-const notPolling = (now: Date) => or(isNull(sources.pollingUntil), lte(sources.pollingUntil, now));
+const notPolling = (now: Date | SQL) => or(isNull(sources.pollingUntil), lte(sources.pollingUntil, now));
 
 /** Queues a poll for each source that is due; the job id makes a repeated offer a no-op. */
 export async function enqueueDueSources(ctx: AppContext): Promise<number> {
@@ -771,7 +771,7 @@ const pollStatements = preparedPerDatabase((db) => {
           isNull(sources.pausedAt),
           eq(sources.status, 'active'),
           lte(sources.nextPollAt, sql`${at('now')}::timestamptz`),
-          or(isNull(sources.pollingUntil), lte(sources.pollingUntil, sql`${at('now')}::timestamptz`)),
+          notPolling(sql`${at('now')}::timestamptz`),
         ),
       )
       .returning({ ...getTableColumns(sources), authorWorksHere, rules: rulesOfSourceJson })
@@ -827,7 +827,7 @@ export async function pollSource(ctx: AppContext, sourceId: string): Promise<Pol
     await pauseAuthorlessSource(ctx, source);
     return recordPoll(ctx, source, 0, { message: AUTHOR_GONE });
   }
-  const author = { userId: source.createdBy, unitId: source.unitId };
+  const author = authorFrom(source);
 
   const progress = { imported: 0 };
   try {
@@ -894,17 +894,19 @@ export const AUTHOR_GONE =
 const authorWorksHere = sql<boolean>`exists (select 1 from users u where u.id = sources.created_by
   and u.unit_id = sources.unit_id and u.disabled_at is null)`;
 
+/** Who the source's posts are written by: the person who added it. */
+const authorFrom = (source: SourceRow) => ({ userId: source.createdBy, unitId: source.unitId });
+
 /** Who the source's posts are written by: the person who added it, while they work in its unit. */
 export async function authorOf(
   ctx: AppContext,
   source: SourceRow,
 ): Promise<{ userId: string; unitId: string } | null> {
-  const [author] = await ctx.db
-    .select({ id: users.id, unitId: users.unitId, disabledAt: users.disabledAt })
-    .from(users)
-    .where(eq(users.id, source.createdBy));
-  if (!author || author.disabledAt || author.unitId !== source.unitId) return null;
-  return { userId: author.id, unitId: source.unitId };
+  const [row] = await ctx.db
+    .select({ works: authorWorksHere })
+    .from(sources)
+    .where(eq(sources.id, source.id));
+  return row?.works ? authorFrom(source) : null;
 }
 
 /**
