@@ -130,17 +130,12 @@ const figureSums = (alias: string, windows: readonly ReachWindow[] = ['latest'])
       .join(', '),
   );
 
+/** Every figure column of the rollup, at every window. */
+const REACH_COLUMNS = REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => column(field, window)));
 /** Every figure column of the rollup at every window, as `alias.column`. */
-const figureColumns = (alias: string) =>
-  sql.raw(
-    REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `${alias}.${column(field, window)}`)).join(', '),
-  );
+const figureColumns = (alias: string) => sql.raw(REACH_COLUMNS.map((name) => `${alias}.${name}`).join(', '));
 /** Every figure column at every window, null: a row that carries counts only. */
-const nullFigures = sql.raw(
-  REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => `null::bigint as ${column(field, window)}`)).join(
-    ', ',
-  ),
-);
+const nullFigures = sql.raw(REACH_COLUMNS.map((name) => `null::bigint as ${name}`).join(', '));
 
 type FigureRow = Record<string, unknown>;
 
@@ -165,14 +160,7 @@ async function packedRows<T>(ctx: AppContext, columns: readonly string[], statem
 }
 
 /** The columns of the statements that sum a period's published deliveries per unit and channel. */
-const CELL_COLUMNS = [
-  'unit_id',
-  'channel_id',
-  'published',
-  'measured',
-  'demo',
-  ...REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => column(field, window))),
-];
+const CELL_COLUMNS = ['unit_id', 'channel_id', 'published', 'measured', 'demo', ...REACH_COLUMNS];
 /** A unit's published deliveries on a channel over part of a period: counts and figure sums. */
 type CellRow = FigureRow & {
   unit_id: string;
@@ -331,7 +319,9 @@ export async function buildReport(
   const key = groupKey(query.group);
   const filter = deliveryFilter(query);
   const filtered = Boolean(query.platforms?.length || query.channelIds?.length);
-  const inPeriod = (column: SQL) => sql`${column} >= ${ts(query.from)} and ${column} < ${ts(query.to)}`;
+  const inRange = (column: SQL, from: Date, to: Date) =>
+    sql`${column} >= ${ts(from)} and ${column} < ${ts(to)}`;
+  const inPeriod = (column: SQL) => inRange(column, query.from, query.to);
   const byUnit = query.group === 'office' || query.group === 'region';
   const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
   // The period's published deliveries summed per unit and channel, from two parts: the weekly sums of its
@@ -348,7 +338,7 @@ export async function buildReport(
     from (${sql.join(
       edges.map(
         ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
-          from ${source} r where r.published_at >= ${ts(from)} and r.published_at < ${ts(to)}`,
+          from ${source} r where ${inRange(sql`r.published_at`, from, to)}`,
       ),
       sql` union all `,
     )}) r
@@ -357,7 +347,7 @@ export async function buildReport(
     select r.unit_id, r.channel_id, 0, 0, count(*)::int, ${nullFigures}
     from ${source} r
     where r.demo and (${sql.join(
-      edges.map(([from, to]) => sql`(r.published_at >= ${ts(from)} and r.published_at < ${ts(to)})`),
+      edges.map(([from, to]) => sql`(${inRange(sql`r.published_at`, from, to)})`),
       sql` or `,
     )})
     group by 1, 2`;
