@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { channels, postingSlots, posts, ruleApprovals, sourceRules, sources } from '../../../src/db/schema';
+import { decidingOnOfficeA1 } from './reviews';
 import {
   accessTable,
   type ByUnit,
@@ -129,16 +130,11 @@ export async function pendingApproval(
   return { rule, post: post!.id };
 }
 
-/** Reviewers and admins of office A1 and above set rules; office A1's contributors see the source but may not. */
-export const officeA1RuleSetters = (ok: number): ByUnit => ({
-  national: [404, ok, ok],
-  regionA: [404, ok, ok],
-  regionB: [404, 404, 404],
-  officeA1: [403, ok, ok],
-  officeA2: [404, 404, 404],
-  officeB1: [404, 404, 404],
-  officeB2: [404, 404, 404],
-});
+/**
+ * Rules are set by those who decide on office A1's posts (its reviewers and admins and those above);
+ * office A1's contributors see the source but may not.
+ */
+export const officeA1RuleSetters = decidingOnOfficeA1;
 
 const rules = (ok: number) => statuses(officeA1RuleSetters(ok));
 
