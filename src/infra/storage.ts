@@ -3,8 +3,6 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Config } from '../../config/env';
 
 /**
@@ -53,9 +51,9 @@ export interface BlobStorage {
   /** The staging directory (same file system as the blobs for local storage). */
   readonly stagingDir: string;
   /** Streams `source` into a staging file; rejects with BlobTooLargeError as soon as it passes `maxBytes`. */
-  stage(source: Readable, options?: { maxBytes?: number }): Promise<StagedBlob>;
+  stage(source: BlobSource, options?: { maxBytes?: number }): Promise<StagedBlob>;
   /** Stage and commit. */
-  put(source: Readable): Promise<{ sha256: string; bytes: number }>;
+  put(source: BlobSource): Promise<{ sha256: string; bytes: number }>;
   open(sha256: string, range?: ByteRange): Promise<Readable>;
   /** A local file with the blob's bytes (for sharp and ffmpeg); `release` removes a downloaded copy. */
   localFile(sha256: string): Promise<{ path: string; release(): Promise<void> }>;
@@ -79,29 +77,38 @@ function checkHash(sha256: string): string {
 /** `ab/cd/abcd…`: two directory levels keep directories small. */
 const shardedPath = (sha256: string) => `${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${checkHash(sha256)}`;
 
-/** Streams into a new file in `dir`, hashing and counting; nothing stays behind on failure. */
+/** Bytes to stage: a stream (read with backpressure) or chunks already in memory. */
+export type BlobSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** Writes `source` into a new file in `dir`, hashing and counting; nothing stays behind on failure. */
 async function stageToFile(
   dir: string,
-  source: Readable,
+  source: BlobSource,
   maxBytes: number | undefined,
 ): Promise<{ path: string; sha256: string; bytes: number }> {
-  await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${randomUUID()}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (maxBytes !== undefined && bytes > maxBytes) return callback(new BlobTooLargeError(maxBytes));
-      hash.update(chunk);
-      callback(null, chunk);
-    },
+  // Opened before reading, so a failure can never race the file's creation; the directory is made
+  // the first time it is missing.
+  const create = () => open(file, 'wx', 0o600);
+  const handle = await create().catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    return create();
   });
-  // Opened before streaming, so a failure can never race the file's creation.
-  const handle = await open(file, 'wx', 0o600);
   try {
-    // `flush`: the bytes are synced to disk before the handle closes.
-    await pipeline(source, meter, handle.createWriteStream({ flush: true }));
+    // Each chunk is written before the next is read; leaving the loop early releases the source.
+    for await (const chunk of source) {
+      bytes += chunk.length;
+      if (maxBytes !== undefined && bytes > maxBytes) throw new BlobTooLargeError(maxBytes);
+      hash.update(chunk);
+      for (let done = 0; done < chunk.length; )
+        done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+    }
+    // Synced to disk before the handle closes: a committed blob survives a crash.
+    await handle.sync();
+    await handle.close();
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(file, { force: true });

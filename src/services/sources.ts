@@ -38,7 +38,7 @@ import {
   reachOf,
   startOAuthFlow,
 } from './channels';
-import { commitUpload, stageUpload } from './media';
+import { recordUploads, stageUpload, type UploadToRecord } from './media';
 import { askOrigin, checkPendingOrigins, originOfDueDelivery, settleDeletedOrigin } from './origins';
 import { transitionInTx } from './post-transitions';
 import { insertSourceDrafts, normaliseTags, type SourceDraft } from './posts';
@@ -943,24 +943,28 @@ export async function bringInItems(
   const unknown = fresh.filter((item) => !known.has(item.key)).slice(0, limit);
   if (unknown.length === 0) return progress.imported;
   const taken: TakenItem[] = [];
-  for (const item of unknown) {
-    const one = {
-      item,
-      body: shorten(item.text, BODY_MAX),
-      ...(await takeMedia(ctx, source, actor, item, reach)),
-    };
-    if (one.body.trim() || one.mediaIds.length > 0) taken.push(one);
+  try {
+    for (const item of unknown) {
+      const one = {
+        item,
+        body: shorten(item.text, BODY_MAX),
+        ...(await takeMedia(ctx, source, item, reach)),
+      };
+      if (one.body.trim() || one.media.length > 0) taken.push(one);
+    }
+    if (taken.length === 0) return progress.imported;
+    progress.imported += await insertItems(
+      ctx,
+      source,
+      actor,
+      taken,
+      rules ?? (await rulesOfSource(ctx, source.id)),
+      ctx.now(),
+    );
+    return progress.imported;
+  } finally {
+    for (const one of taken) for (const { upload } of one.media) await upload.discard();
   }
-  if (taken.length === 0) return progress.imported;
-  progress.imported += await insertItems(
-    ctx,
-    source,
-    actor,
-    taken,
-    rules ?? (await rulesOfSource(ctx, source.id)),
-    ctx.now(),
-  );
-  return progress.imported;
 }
 
 /** The platform refused the source's credentials: it waits for a reconnection and the office is told. */
@@ -1072,7 +1076,8 @@ function fileNameOf(url: string): string {
 interface TakenItem {
   item: SourceItem;
   body: string;
-  mediaIds: { id: string; altText: string | null }[];
+  /** Through the upload checks and staged, recorded with the item's post. */
+  media: UploadToRecord[];
   skipped: { url: string; reason: string }[];
 }
 
@@ -1080,11 +1085,10 @@ interface TakenItem {
 async function takeMedia(
   ctx: AppContext,
   source: SourceRow,
-  actor: { userId: string; unitId: string },
   item: SourceItem,
   reach: NetworkReach,
-): Promise<Pick<TakenItem, 'mediaIds' | 'skipped'>> {
-  const mediaIds: { id: string; altText: string | null }[] = [];
+): Promise<Pick<TakenItem, 'media' | 'skipped'>> {
+  const media: UploadToRecord[] = [];
   const skipped: { url: string; reason: string }[] = [];
   for (const medium of item.media) {
     if (medium.skippedReason) {
@@ -1101,14 +1105,12 @@ async function takeMedia(
         maxBytes: maxBytes + 1,
         headers: medium.headers,
       });
-      const staged = await stageUpload(ctx, {
+      const upload = await stageUpload(ctx, {
         stream,
         fileName: fileNameOf(medium.url),
         contentType: undefined,
       });
-      const altText = medium.altText.slice(0, ALT_TEXT_MAX);
-      const { media } = await commitUpload(ctx, actor, staged, altText);
-      mediaIds.push({ id: media.id, altText: altText || null });
+      media.push({ upload, altText: medium.altText.slice(0, ALT_TEXT_MAX) });
     } catch (error) {
       // One medium that cannot be taken (refused, too large, the connection lost) does not hold the item back.
       const reason = error instanceof FeedError || error instanceof AppError ? error.message : String(error);
@@ -1120,14 +1122,14 @@ async function takeMedia(
         );
     }
   }
-  return { mediaIds, skipped };
+  return { media, skipped };
 }
 
 /**
  * Inserts the posts of a read's taken items in one statement, with the approvals of the rules that
- * take them; the posts a rule takes, or all with auto-submit, are submitted through the state
- * machine in the same transaction. Returns how many posts were made: an item another poll brought
- * in first makes none.
+ * take them; their media are recorded first (one statement for all, under the blobs' locks), and the
+ * posts a rule takes, or all with auto-submit, are submitted through the state machine in the same
+ * transaction. Returns how many posts were made: an item another poll brought in first makes none.
  */
 async function insertItems(
   ctx: AppContext,
@@ -1137,26 +1139,31 @@ async function insertItems(
   rules: readonly IngestRule[],
   at: Date,
 ): Promise<number> {
-  const drafts: SourceDraft[] = taken.map(({ item, body, mediaIds, skipped }) => ({
-    body,
-    sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
-    media: mediaIds,
-    origin: {
-      sourceId: source.id,
-      sourceItemKey: item.key,
-      origin: item.origin,
-      details: {
-        id: source.id,
-        kind: source.kind,
-        item: item.url,
-        ...(skipped.length ? { mediaSkipped: skipped } : {}),
+  // The drafts, with the ids their media were recorded under.
+  const draftsOf = (mediumIds: ReadonlyMap<UploadToRecord, string>): SourceDraft[] =>
+    taken.map(({ item, body, media, skipped }) => ({
+      body,
+      sourceUrl: item.url && item.url.length <= 2048 ? item.url : null,
+      media: media.map((medium) => ({ id: mediumIds.get(medium)!, altText: medium.altText || null })),
+      origin: {
+        sourceId: source.id,
+        sourceItemKey: item.key,
+        origin: item.origin,
+        details: {
+          id: source.id,
+          kind: source.kind,
+          item: item.url,
+          ...(skipped.length ? { mediaSkipped: skipped } : {}),
+        },
       },
-    },
-  }));
-  // Without rules or auto-submit the one statement is the whole write.
-  if (!source.autoSubmit && rules.length === 0)
-    return (await insertSourceDrafts(ctx.db, actor, source.tags, drafts, at)).length;
+    }));
+  const uploads = taken.flatMap((one) => one.media);
+  // Without media, rules or auto-submit the one statement is the whole write.
+  if (uploads.length === 0 && !source.autoSubmit && rules.length === 0)
+    return (await insertSourceDrafts(ctx.db, actor, source.tags, draftsOf(new Map()), at)).length;
   return ctx.db.transaction(async (tx) => {
+    const recorded = await recordUploads(ctx, tx, actor, uploads);
+    const drafts = draftsOf(new Map(uploads.map((medium, index) => [medium, recorded[index]!.media.id])));
     const made = await insertSourceDrafts(tx, actor, source.tags, drafts, at);
     const bodies = new Map(drafts.map((draft) => [draft.origin.sourceItemKey, draft.body]));
     // A rule that takes an item approves it after its stop window: the item goes to review at once.

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { Worker } from 'bullmq';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createTestApp, type TestApp } from '../helpers/context';
 import { testDrivers } from '../helpers/db';
-import { solidImage } from '../helpers/media';
+import { solidImage, uploadMedia } from '../helpers/media';
 import { seedTestOrg, type TestOrg } from '../helpers/org';
 
 /**
@@ -256,6 +257,52 @@ describe.each(testDrivers())('office sources on %s', (driver) => {
     expect(event!.data).toMatchObject({
       source: { mediaSkipped: [{ url: item.media[0], reason: expect.stringContaining('not a') }] },
     });
+  });
+
+  it("takes a read's pictures as media of the office once each: one it has already, one shown twice", async () => {
+    const known = await solidImage(320, 180).jpeg().toBuffer();
+    const fresh = await solidImage(180, 320).png().toBuffer();
+    const uploaded = await uploadMedia(t.app, office(), { filename: 'spanduk.jpg', data: known });
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const library = uploaded.json() as { id: string };
+
+    const source = site.feed('/galeri.xml', { format: 'rss', title: 'Kanim Pontianak' });
+    const created = (await addSource({ kind: 'rss', url: source.url })).json() as { id: string };
+    const published = Date.now();
+    source.add({
+      title: 'Spanduk layanan',
+      published: new Date(published - 2_000),
+      media: [{ bytes: known, type: 'image/jpeg', description: 'Spanduk' }],
+    });
+    source.add({
+      title: 'Antrean pagi',
+      published: new Date(published - 1_000),
+      media: [{ bytes: fresh, type: 'image/png', description: 'Antrean' }],
+    });
+    source.add({
+      title: 'Antrean siang',
+      published: new Date(published),
+      media: [{ bytes: fresh, type: 'image/png', description: 'Antrean siang' }],
+    });
+    expect(await pollNow(created.id)).toMatchObject({ outcome: 'polled', imported: 3 });
+
+    const attached = await t.ctx.db
+      .select({ body: posts.body, mediaId: postMedia.mediaId, altText: postMedia.altText })
+      .from(posts)
+      .innerJoin(postMedia, eq(postMedia.postId, posts.id))
+      .where(eq(posts.sourceId, created.id))
+      .orderBy(asc(posts.createdAt));
+    expect(attached.map((row) => row.altText)).toEqual(['Spanduk', 'Antrean', 'Antrean siang']);
+    // The picture the office had is its existing medium, unchanged; the new one is one medium for both.
+    expect(attached[0]!.mediaId).toBe(library.id);
+    expect(attached[2]!.mediaId).toBe(attached[1]!.mediaId);
+    const [libraryRow] = await t.ctx.db.select().from(media).where(eq(media.id, library.id));
+    expect(libraryRow!.altText).toBe('');
+    const [freshRow] = await t.ctx.db.select().from(media).where(eq(media.id, attached[1]!.mediaId));
+    expect(freshRow).toMatchObject({ altText: 'Antrean', mime: 'image/png', width: 180, height: 320 });
+    expect(await t.ctx.storage.exists(freshRow!.sha256)).toBe(true);
+    expect(await t.ctx.storage.exists(freshRow!.thumbnailSha256!)).toBe(true);
+    expect(await readdir(t.ctx.storage.stagingDir)).toEqual([]);
   });
 
   it('refuses an address that is not a source, and the same source twice, naming the field', async () => {

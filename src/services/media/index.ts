@@ -15,4 +15,11 @@ export {
 export { loadPublishMedia } from './publish-media';
 export { factsOf, mediaIssuesForPlatform, type PreparedMedia, prepareMediaForPlatform } from './renditions';
 export { checkMediaUrl, signedMediaUrl } from './signed-urls';
-export { commitUpload, type StagedUpload, stageUpload, type UploadSource, uploadMedia } from './upload';
+export {
+  recordUploads,
+  type StagedUpload,
+  stageUpload,
+  type UploadSource,
+  type UploadToRecord,
+  uploadMedia,
+} from './upload';

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { PLATFORM_LIMITS } from '../../../config/platform-limits';
 import type { AppContext } from '../../context';
@@ -94,7 +93,7 @@ async function renderImage(
             `re-encoded ${how.join(', ')} to fit ${megabytesLabel(image.maxBytes)} (${MEDIA_RULES[platform].why.bytes ?? 'platform limit'})`,
           );
         }
-        const staged = await ctx.storage.stage(Readable.from([out.data]));
+        const staged = await ctx.storage.stage([out.data]);
         return {
           staged,
           sha256: staged.sha256,

@@ -1,6 +1,7 @@
-import { Readable } from 'node:stream';
-import { and, eq } from 'drizzle-orm';
+import type { Readable } from 'node:stream';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context';
+import type { Tx } from '../../db/client';
 import { media } from '../../db/schema';
 import { AppError } from '../../domain/errors';
 import {
@@ -13,7 +14,7 @@ import {
 } from '../../domain/media-rules';
 import { type Actor, authorize } from '../../domain/permissions';
 import {
-  inspectImage,
+  examineImage,
   NoVideoStreamError,
   PixelLimitError,
   probeVideo,
@@ -25,7 +26,7 @@ import {
 } from '../../infra/media-tools';
 import { BlobTooLargeError, type StagedBlob } from '../../infra/storage';
 import { lockBlobs, storeOnce } from './blobs';
-import { type MediaView, mediaView } from './library';
+import { type MediaRow, type MediaView, mediaView } from './library';
 
 /** Uploads: streamed into staging, sniffed, inspected, then recorded once per unit and stored once. */
 
@@ -138,12 +139,13 @@ export async function stageUpload(ctx: AppContext, source: UploadSource): Promis
     let facts: Pick<StagedUpload, 'width' | 'height' | 'durationMs' | 'probe'>;
     let thumbnailBytes: Buffer | null = null;
     if (type.kind === 'image') {
-      const image = await inspectImage(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
-        throw error instanceof PixelLimitError ? tooManyPixels() : unreadable(error);
-      });
-      thumbnailBytes = await thumbnailOf(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch((error: unknown) => {
-        throw unreadable(error);
-      });
+      const examined = await examineImage(blob.path, config.GAUNG_MEDIA_MAX_PIXELS).catch(
+        (error: unknown) => {
+          throw error instanceof PixelLimitError ? tooManyPixels() : unreadable(error);
+        },
+      );
+      const image = examined.facts;
+      thumbnailBytes = examined.thumbnail;
       facts = {
         width: image.width,
         height: image.height,
@@ -178,7 +180,7 @@ export async function stageUpload(ctx: AppContext, source: UploadSource): Promis
       ctx.log.warn('ffprobe is not installed: a video was accepted without checking its length and codecs');
       facts = { width: null, height: null, durationMs: null, probe: null };
     }
-    if (thumbnailBytes) thumbnail = await ctx.storage.stage(Readable.from([thumbnailBytes]));
+    if (thumbnailBytes) thumbnail = await ctx.storage.stage([thumbnailBytes]);
     return {
       blob,
       thumbnail,
@@ -193,55 +195,82 @@ export async function stageUpload(ctx: AppContext, source: UploadSource): Promis
   }
 }
 
-/**
- * Records a staged upload for the actor's unit and stores its bytes. The same file uploaded again
- * by the unit returns the existing medium (`created: false`) unchanged; other units share the bytes.
- */
-export async function commitUpload(
-  ctx: AppContext,
-  actor: { userId: string; unitId: string },
-  upload: StagedUpload,
-  altText: string,
-): Promise<{ media: MediaView; created: boolean }> {
-  try {
-    return await ctx.db.transaction(async (tx) => {
-      await lockBlobs(tx, [upload.blob.sha256, upload.thumbnail?.sha256 ?? null]);
-      const [existing] = await tx
-        .select()
-        .from(media)
-        .where(and(eq(media.unitId, actor.unitId), eq(media.sha256, upload.blob.sha256)));
-      const [row] = existing
-        ? [existing]
-        : await tx
-            .insert(media)
-            .values({
-              unitId: actor.unitId,
-              uploadedBy: actor.userId,
-              sha256: upload.blob.sha256,
-              kind: upload.type.kind,
-              mime: upload.type.mime,
-              bytes: upload.blob.bytes,
-              width: upload.width,
-              height: upload.height,
-              durationMs: upload.durationMs,
-              probe: upload.probe,
-              altText,
-              originalName: upload.originalName,
-              thumbnailSha256: upload.thumbnail?.sha256 ?? null,
-              createdAt: ctx.now(),
-            })
-            .returning();
-      await storeOnce(ctx, upload.blob);
-      if (upload.thumbnail && (!existing || existing.thumbnailSha256 === upload.thumbnail.sha256))
-        await storeOnce(ctx, upload.thumbnail);
-      return { media: mediaView(row!), created: !existing };
-    });
-  } finally {
-    await upload.discard();
-  }
+/** An accepted upload to record, with the alt text its medium gets. */
+export interface UploadToRecord {
+  upload: StagedUpload;
+  altText: string;
 }
 
-/** A person's upload, recorded for their own unit. */
+/**
+ * Records staged uploads for the actor's unit and stores their bytes, in the caller's transaction
+ * (the blobs' locks are held until it ends): one insert for all of them. A file the unit has already,
+ * or that comes twice in the list, gets the existing medium (`created: false`), unchanged; other
+ * units share the bytes. Returns the media in the order given. The caller discards the uploads.
+ */
+export async function recordUploads(
+  ctx: AppContext,
+  tx: Tx,
+  actor: { userId: string; unitId: string },
+  uploads: readonly UploadToRecord[],
+): Promise<{ media: MediaRow; created: boolean }[]> {
+  if (uploads.length === 0) return [];
+  await lockBlobs(
+    tx,
+    uploads.flatMap(({ upload }) => [upload.blob.sha256, upload.thumbnail?.sha256 ?? null]),
+  );
+  const firsts = new Map<string, UploadToRecord>();
+  for (const one of uploads) if (!firsts.has(one.upload.blob.sha256)) firsts.set(one.upload.blob.sha256, one);
+  const now = ctx.now();
+  const made = await tx
+    .insert(media)
+    .values(
+      [...firsts.values()].map(({ upload, altText }) => ({
+        unitId: actor.unitId,
+        uploadedBy: actor.userId,
+        sha256: upload.blob.sha256,
+        kind: upload.type.kind,
+        mime: upload.type.mime,
+        bytes: upload.blob.bytes,
+        width: upload.width,
+        height: upload.height,
+        durationMs: upload.durationMs,
+        probe: upload.probe,
+        altText,
+        originalName: upload.originalName,
+        thumbnailSha256: upload.thumbnail?.sha256 ?? null,
+        createdAt: now,
+      })),
+    )
+    .onConflictDoNothing({ target: [media.unitId, media.sha256] })
+    .returning();
+  const created = new Set(made.map((row) => row.sha256));
+  const rows = new Map(made.map((row) => [row.sha256, row]));
+  const known = [...firsts.keys()].filter((sha256) => !created.has(sha256));
+  // Under the blobs' locks, a medium another writer recorded first is committed and seen here.
+  const existing =
+    known.length === 0
+      ? []
+      : await tx
+          .select()
+          .from(media)
+          .where(and(eq(media.unitId, actor.unitId), inArray(media.sha256, known)));
+  for (const row of existing) rows.set(row.sha256, row);
+  for (const [sha256, { upload }] of firsts) {
+    const row = rows.get(sha256)!;
+    await storeOnce(ctx, upload.blob);
+    if (upload.thumbnail && (created.has(sha256) || row.thumbnailSha256 === upload.thumbnail.sha256))
+      await storeOnce(ctx, upload.thumbnail);
+  }
+  return uploads.map((one) => {
+    const sha256 = one.upload.blob.sha256;
+    return { media: rows.get(sha256)!, created: created.has(sha256) && firsts.get(sha256) === one };
+  });
+}
+
+/**
+ * A person's upload, recorded for their own unit. The same file uploaded again by the unit returns
+ * the existing medium (`created: false`) unchanged.
+ */
 export async function uploadMedia(
   ctx: AppContext,
   actor: Actor,
@@ -250,9 +279,9 @@ export async function uploadMedia(
 ): Promise<{ media: MediaView; created: boolean }> {
   try {
     authorize(actor, 'media.create', { type: 'media', unitPath: actor.unitPath }, 'Media');
-  } catch (error) {
+    const [recorded] = await ctx.db.transaction((tx) => recordUploads(ctx, tx, actor, [{ upload, altText }]));
+    return { media: mediaView(recorded!.media), created: recorded!.created };
+  } finally {
     await upload.discard();
-    throw error;
   }
-  return commitUpload(ctx, actor, upload, altText);
 }
