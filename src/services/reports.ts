@@ -121,11 +121,15 @@ const FIGURES = [...METRIC_FIELDS, 'engagements'] as const;
 /** The rollup's column of a figure: the latest reading, or a window's (`impressions_24h`). */
 const column = (field: (typeof FIGURES)[number], window: ReachWindow) =>
   window === 'latest' ? field : `${field}_${window}`;
+/**
+ * Each figure summed as float8 (exact for integers below 2^53): PostgreSQL sums bigint into numeric, several
+ * times the cost per row, and the report sums thousands of rows of 28 figures.
+ */
 const figureSums = (alias: string, windows: readonly ReachWindow[] = ['latest']) =>
   sql.raw(
     windows
       .flatMap((window) =>
-        FIGURES.map((field) => `sum(${alias}.${column(field, window)})::float8 as ${column(field, window)}`),
+        FIGURES.map((field) => `sum(${alias}.${column(field, window)}::float8) as ${column(field, window)}`),
       )
       .join(', '),
   );
@@ -159,6 +163,14 @@ async function packedRows<T>(ctx: AppContext, columns: readonly string[], statem
   );
 }
 
+/**
+ * The figures of the weekly sums, in the halves their covering indexes carry (an index holds at most 32
+ * columns): the first half with the counts.
+ */
+const WEEK_HALVES: readonly (readonly ReachWindow[])[] = [
+  ['latest', '1h'],
+  ['24h', '7d'],
+];
 /** The columns of the statements that sum a period's published deliveries per unit and channel. */
 const CELL_COLUMNS = ['unit_id', 'channel_id', 'published', 'measured', 'demo', ...REACH_COLUMNS];
 /** A unit's published deliveries on a channel over part of a period: counts and figure sums. */
@@ -200,8 +212,9 @@ export const REVIEW_STEPS: SQL = sql`post_review_steps`;
 
 /**
  * What the report reads per (UTC week from Monday, `unit_id`, `channel_id`) of published deliveries:
- * `published`, `measured` and `demo` counts and the sums of the rollup's figures (null when all are).
- * Kept by triggers on delivery_metric_rollups; its test passes the same sums of the raw derivation.
+ * `published`, `measured` and `demo` counts, the sums of the rollup's figures (null when all are) and
+ * `impressions_count` and `engagements_count`, the deliveries whose latest impressions and engagements are
+ * known. Kept by triggers on delivery_metric_rollups; its test passes the same sums of the raw derivation.
  */
 export const METRIC_WEEKS: SQL = sql`delivery_metric_weeks`;
 
@@ -233,6 +246,109 @@ function wholeWeeks(from: Date, to: Date): { from: Date; to: Date } {
   const first = A_MONDAY + Math.ceil((from.getTime() - A_MONDAY) / WEEK_MS) * WEEK_MS;
   const last = A_MONDAY + Math.floor((to.getTime() - A_MONDAY) / WEEK_MS) * WEEK_MS;
   return first < last ? { from: new Date(first), to: new Date(last) } : { from: to, to };
+}
+
+/** A unit's (or channel's) published deliveries in one of the report's weeks (1-based). */
+type WeeklyRow = {
+  unit_id?: string;
+  channel_id?: string;
+  week: number;
+  published: number;
+  impressions: number | null;
+  impressions_count: number;
+  engagements: number | null;
+  engagements_count: number;
+};
+const WEEKLY_COLUMNS = [
+  'week',
+  'published',
+  'impressions',
+  'impressions_count',
+  'engagements',
+  'engagements_count',
+] as const;
+
+/**
+ * The weekly series in the viewer's zone, per unit (office and region, in scope or not) or per channel
+ * (channel and platform, in scope), with the filters applied. A whole UTC week's cell counts in the
+ * report's week that holds its middle; the hours of that UTC week which belong to the report's week
+ * before or after (the viewer's zone is off UTC) are read delivery by delivery and moved from the one to
+ * the other; the period's edges are read delivery by delivery into their weeks. Each row counts the
+ * deliveries whose impressions and engagements are known, so that a week whose parts sum to nothing known
+ * is null. Without weekly sums (their tests), the whole period is an edge.
+ */
+function weeklySeries(
+  query: ReportQuery,
+  weeks: string[],
+  whole: { from: Date; to: Date },
+  read: { source: SQL; metricWeeks: SQL; byUnit: boolean; inScope: SQL; filter: SQL; filtered: boolean },
+): SQL {
+  const starts = weeks.map((week) => Date.parse(week));
+  const startsArray = sql`array[${sql.join(
+    starts.map((start) => ts(new Date(start))),
+    sql`, `,
+  )}]`;
+  /** The report's week (1-based) an instant falls in, as width_bucket gives it over `startsArray`. */
+  const weekOf = (instant: number) => starts.filter((start) => start <= instant).length;
+  // The hours of a whole UTC week outside the report's week that holds its middle: each such range lies
+  // in one other report week (it is shorter than half a week), the one its deliveries move to.
+  const moved: { from: number; to: number; out: number; into: number }[] = [];
+  for (let week = whole.from.getTime(); week < whole.to.getTime(); week += WEEK_MS) {
+    const reportWeek = weekOf(week + WEEK_MS / 2);
+    const start = starts[reportWeek - 1]!;
+    const end = starts[reportWeek] ?? Number.POSITIVE_INFINITY;
+    if (start > week) moved.push({ from: week, to: start, out: reportWeek, into: weekOf(week) });
+    if (end < week + WEEK_MS)
+      moved.push({ from: end, to: week + WEEK_MS, out: reportWeek, into: weekOf(end) });
+  }
+  const key = (alias: string) => sql.raw(`${alias}.${read.byUnit ? 'unit_id' : 'channel_id'}`);
+  /** The scope (per channel) and the filters, on the unit and channel columns of `alias`. */
+  const where = (alias: string) => {
+    const conditions: SQL[] = [];
+    if (!read.byUnit)
+      conditions.push(sql`${sql.raw(alias)}.unit_id in (select u.id from units u where ${read.inScope})`);
+    if (read.filtered)
+      conditions.push(
+        sql`${sql.raw(alias)}.channel_id in (select c.id from channels c where true ${read.filter})`,
+      );
+    return sql.join(conditions.map((condition) => sql` and ${condition}`));
+  };
+  // Delivery by delivery, each range on its own so that it is read from the rollup's index alone.
+  const inRange = (from: number, to: number) =>
+    sql`r.published_at >= ${ts(new Date(from))} and r.published_at < ${ts(new Date(to))} ${where('r')}`;
+  const parts: SQL[] = [
+    ...[
+      [query.from.getTime(), whole.from.getTime()],
+      [whole.to.getTime(), query.to.getTime()],
+    ]
+      .filter(([from, to]) => from! < to!)
+      .map(
+        ([from, to]) => sql`select ${key('r')}, width_bucket(r.published_at, (select starts from b)), 1,
+            r.impressions, (r.impressions is not null)::int, r.engagements, (r.engagements is not null)::int
+          from ${read.source} r where ${inRange(from!, to!)}`,
+      ),
+    ...moved.map(
+      (
+        part,
+      ) => sql`select ${key('r')}, v.week, v.sign, v.sign * r.impressions, v.sign * (r.impressions is not null)::int,
+          v.sign * r.engagements, v.sign * (r.engagements is not null)::int
+        from ${read.source} r cross join (values (${part.into}::int, 1), (${part.out}::int, -1)) v(week, sign)
+        where ${inRange(part.from, part.to)}`,
+    ),
+  ];
+  if (whole.from < whole.to)
+    parts.push(sql`select ${key('w')}, width_bucket(w.week + interval '84 hours', (select starts from b)), w.published,
+        w.impressions, w.impressions_count, w.engagements, w.engagements_count
+      from ${read.metricWeeks} w
+      where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0 ${where('w')}`);
+  return sql`with b(starts) as (select ${startsArray})
+    select s.key as ${sql.raw(read.byUnit ? 'unit_id' : 'channel_id')}, s.week,
+      sum(s.published)::int as published, sum(s.impressions::float8) as impressions,
+      sum(s.impressions_count)::int as impressions_count, sum(s.engagements::float8) as engagements,
+      sum(s.engagements_count)::int as engagements_count
+    from (${sql.join(parts, sql` union all `)})
+      s(key, week, published, impressions, impressions_count, engagements, engagements_count)
+    group by 1, 2`;
 }
 
 const addInto = (target: Figures, figures: Figures) => {
@@ -351,12 +467,28 @@ export async function buildReport(
       sql` or `,
     )})
     group by 1, 2`;
-  const weekSums = sql`
-    select w.unit_id, w.channel_id, sum(w.published)::int as published, sum(w.measured)::int as measured,
-      sum(w.demo)::int as demo, ${figureSums('w', REACH_WINDOWS)}
-    from ${metricWeeks ?? METRIC_WEEKS} w
-    where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
-    group by 1, 2`;
+  // The whole weeks: on PostgreSQL in two halves, each read from the covering index of its columns
+  // (migration 0019) on a connection of its own; PGlite runs statements one after another, where one
+  // statement reads the cells once.
+  const weekHalves = (ctx.database.driver === 'postgres' ? WEEK_HALVES : [REACH_WINDOWS]).map(
+    (windows, half) => {
+      const counts = half === 0 ? ['published', 'measured', 'demo'] : [];
+      return packedRows<CellRow>(
+        ctx,
+        [
+          'unit_id',
+          'channel_id',
+          ...counts,
+          ...windows.flatMap((window) => FIGURES.map((f) => column(f, window))),
+        ],
+        sql`select w.unit_id, w.channel_id, ${sql.raw(counts.map((name) => `sum(w.${name})::int as ${name}, `).join(''))}
+          ${figureSums('w', windows)}
+        from ${metricWeeks ?? METRIC_WEEKS} w
+        where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
+        group by 1, 2`,
+      );
+    },
+  );
   // Each published delivery of the period, as far as the weekly series and the ranking of posts need it.
   const delivered = sql`
     from ${source} r
@@ -364,7 +496,22 @@ export async function buildReport(
     join units u on u.id = r.unit_id
     where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
-  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRows, failedRows, topRows] =
+  const weeksStarting = weekStarts(ctx, query);
+  const weeklyRows = weeksStarting.then((weeks) =>
+    packedRows<WeeklyRow>(
+      ctx,
+      [byUnit ? 'unit_id' : 'channel_id', ...WEEKLY_COLUMNS],
+      weeklySeries(query, weeks, whole, {
+        source,
+        metricWeeks: metricWeeks ?? METRIC_WEEKS,
+        byUnit,
+        inScope,
+        filter,
+        filtered,
+      }),
+    ),
+  );
+  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRowsRead, failedRows, topRows] =
     await Promise.all([
       queryRows<{ id: string; name: string; kind: string; path: string }>(
         ctx.db,
@@ -374,7 +521,7 @@ export async function buildReport(
         ctx.db,
         sql`select id, name, platform, unit_id from channels`,
       ),
-      weekStarts(ctx, query),
+      weeksStarting,
       byUnit
         ? queryRows<{
             k: string | null;
@@ -388,14 +535,15 @@ export async function buildReport(
             ctx.db,
             // A post counts once per status: at its first step to that status in the period, the one whose
             // previous step to it came before the period. Its first submission there gives the time to decide.
+            // The minutes are float8 (date_part), not numeric (extract): the same sort, at a fraction of the cost.
             sql`select ${key} as k,
                 count(*) filter (where s.to_status = 'submitted')::int as submitted,
                 count(*) filter (where s.to_status = 'approved')::int as approved,
                 count(*) filter (where s.to_status = 'rejected')::int as rejected,
                 count(*) filter (where s.to_status = 'changes_requested')::int as changes,
-                percentile_cont(0.5) within group (order by extract(epoch from s.decided_at - s.at) / 60)
+                percentile_cont(0.5) within group (order by date_part('epoch', s.decided_at - s.at) / 60)
                   filter (where s.to_status = 'submitted')::float8 as median,
-                percentile_cont(0.9) within group (order by extract(epoch from s.decided_at - s.at) / 60)
+                percentile_cont(0.9) within group (order by date_part('epoch', s.decided_at - s.at) / 60)
                   filter (where s.to_status = 'submitted')::float8 as p90
               from units u join ${sources.reviews ?? REVIEW_STEPS} s on s.unit_id = u.id
               where ${inScope} and ${inPeriod(sql`s.at`)}
@@ -404,33 +552,14 @@ export async function buildReport(
           )
         : Promise.resolve([]),
       // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
-      // the scope, the filters and the grouping are applied below. The edges and the whole weeks are two
-      // statements, which PostgreSQL's pool runs at once; their rows add up below.
+      // the scope, the filters and the grouping are applied below. The edges and the halves of the whole
+      // weeks are statements of their own, which PostgreSQL's pool runs at once; their rows add up below.
       packedRows<CellRow>(ctx, CELL_COLUMNS, edgeSums),
-      packedRows<CellRow>(ctx, CELL_COLUMNS, weekSums),
-      // A week runs from the instant one of the report's weeks starts to the next: a delivery's position
-      // (1-based) among those instants is its week. Summed per unit (office and region, in scope or not)
-      // or per channel (channel and platform, in scope) and week; the filters apply here.
-      packedRows<{
-        unit_id?: string;
-        channel_id?: string;
-        week: number;
-        published: number;
-        impressions: number | null;
-        engagements: number | null;
-      }>(
-        ctx,
-        [byUnit ? 'unit_id' : 'channel_id', 'week', 'published', 'impressions', 'engagements'],
-        sql`select ${byUnit ? sql`r.unit_id` : sql`r.channel_id`}, width_bucket(r.published_at,
-              (select array_agg(w at time zone ${query.timeZone} order by w) from ${localMondays(query)})) as week,
-            count(*)::int as published, sum(r.impressions)::float8 as impressions,
-            sum(r.engagements)::float8 as engagements
-          from ${source} r
-          where ${inPeriod(sql`r.published_at`)}
-            ${byUnit ? sql`` : sql`and r.unit_id in (select u.id from units u where ${inScope})`}
-            ${filtered ? sql`and r.channel_id in (select c.id from channels c where true ${filter})` : sql``}
-          group by 1, 2`,
-      ),
+      Promise.all(weekHalves).then(([first, second = []]) => {
+        const secondOf = new Map(second.map((row) => [`${row.unit_id} ${row.channel_id}`, row]));
+        return first!.map((row) => ({ ...secondOf.get(`${row.unit_id} ${row.channel_id}`), ...row }));
+      }),
+      weeklyRows,
       packedRows<{ unit_id: string; channel_id: string; failed: number }>(
         ctx,
         ['unit_id', 'channel_id', 'failed'],
@@ -624,7 +753,7 @@ export async function buildReport(
     nationalOfGroup.set(k, ofGroup);
     demo ||= Number(row.demo) > 0;
   }
-  for (const row of weeklyRows) {
+  for (const row of weeklyRowsRead) {
     const channel = row.channel_id === undefined ? undefined : channelById.get(row.channel_id);
     const k = byUnit
       ? keyOf(row.unit_id!, null)
@@ -636,8 +765,11 @@ export async function buildReport(
       const week = target.weekly[Number(row.week) - 1];
       if (week) {
         week.published += Number(row.published);
-        week.impressions = plus(week.impressions, numberOrNull(row.impressions));
-        week.engagements = plus(week.engagements, numberOrNull(row.engagements));
+        // A figure summed over none of the week's deliveries is not given (null), whatever the parts added up to.
+        if (Number(row.impressions_count) > 0)
+          week.impressions = plus(week.impressions, numberOrNull(row.impressions));
+        if (Number(row.engagements_count) > 0)
+          week.engagements = plus(week.engagements, numberOrNull(row.engagements));
       }
     }
   }

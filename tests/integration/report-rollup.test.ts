@@ -63,7 +63,8 @@ const RAW_WEEKS = sql.raw(`(
       .flatMap((suffix) =>
         [...FIELDS, 'engagements'].map((f) => `sum(r.${f}${suffix})::bigint as ${f}${suffix}`),
       )
-      .join(', ')}
+      .join(', ')},
+    count(r.impressions)::int as impressions_count, count(r.engagements)::int as engagements_count
   from ${RAW_TEXT} r
   group by 1, 2, 3
 )`);

@@ -270,7 +270,14 @@ export const deliveryMetricWeeks = pgTable(
     /** Deliveries whose latest snapshot is demo data. */
     demo: integer('demo').notNull(),
     ...(figureSumColumns as Record<string, ReturnType<typeof figure>>),
+    /** Deliveries whose latest impressions are known: a part of the week sums to null when it has none. */
+    impressionsCount: integer('impressions_count').notNull().default(0),
+    /** Deliveries whose latest engagements are known. */
+    engagementsCount: integer('engagements_count').notNull().default(0),
   },
+  // Reports: a period's whole weeks, read from indexes alone, are `delivery_metric_weeks_latest_1h_idx` and
+  // `delivery_metric_weeks_24h_7d_idx` (week) INCLUDE (unit, channel, counts and half of the figures each),
+  // made by migration 0019's SQL, as drizzle cannot declare INCLUDE.
   (t) => [primaryKey({ columns: [t.week, t.unitId, t.channelId] })],
 );
 
