@@ -381,19 +381,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
-    'What the report reads (migrations 0011, 0016, 0017 and 0018, tables kept by triggers in the same transaction as each write and ' +
-      "checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps " +
-      '(`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous ' +
-      "step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published " +
-      "deliveries' figures per unit and channel in one statement, from the weekly sums (`delivery_metric_weeks`) for the whole " +
-      'UTC weeks of the period and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering ' +
-      'index of every summed column (migration 0018) rather than from rollup rows spread over the table, with no join: the ' +
-      "scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in " +
-      'JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise; the weekly ' +
-      "series in the viewer's zone per unit (or channel) and week from a covering index of the rollup (published_at, unit, " +
-      'channel, post, impressions, engagements), with no join; the top posts from the per-post totals (`post_metric_totals`) ' +
-      'by an index in their order that stops at the tenth, with only the posts whose deliveries straddle the start or the end ' +
-      'of the period (found by a GiST index on their first-to-last publication span) summed delivery by delivery.',
+    "What the report reads (migrations 0011, 0016 to 0019, tables kept by triggers in the same transaction as each write and checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps (`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published deliveries' figures per unit and channel from the weekly sums (`delivery_metric_weeks`) for the whole UTC weeks of the period, on PostgreSQL in two statements each read from a covering index of half the figures (migration 0019; an index holds at most 32 columns), and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering index of every summed column (migration 0018), every figure summed as float8, with no join: the scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise; the weekly series in the viewer's zone per unit (or channel) and week from the same weekly sums, each whole UTC week in the viewer's week that holds its middle, with only the hours of it that fall in the neighbouring week (7 a week in WIB) and the period's edges read delivery by delivery from the rollup's index (the weekly sums count the deliveries with known impressions and engagements, so a week made of parts still tells nothing known from zero); the top posts from the per-post totals (`post_metric_totals`) by an index in their order that stops at the tenth, with only the posts whose deliveries straddle the start or the end of the period (found by a GiST index on their first-to-last publication span) summed delivery by delivery.",
     '',
     'Target: page and API p99 < 200 ms.',
   ].join('\n');
