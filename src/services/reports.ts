@@ -87,6 +87,9 @@ export interface Report {
 }
 
 const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+/** `column` in [from, to). */
+const inRange = (column: SQL, from: Date | number, to: Date | number) =>
+  sql`${column} >= ${ts(new Date(from))} and ${column} < ${ts(new Date(to))}`;
 const TOP_POSTS = 10;
 const KIND_ORDER: Record<string, number> = { national: 0, regional: 1, office: 2 };
 
@@ -314,8 +317,8 @@ function weeklySeries(
     return sql.join(conditions.map((condition) => sql` and ${condition}`));
   };
   // Delivery by delivery, each range on its own so that it is read from the rollup's index alone.
-  const inRange = (from: number, to: number) =>
-    sql`r.published_at >= ${ts(new Date(from))} and r.published_at < ${ts(new Date(to))} ${where('r')}`;
+  const published = (from: number, to: number) =>
+    sql`${inRange(sql`r.published_at`, from, to)} ${where('r')}`;
   const parts: SQL[] = [
     ...[
       [query.from.getTime(), whole.from.getTime()],
@@ -325,7 +328,7 @@ function weeklySeries(
       .map(
         ([from, to]) => sql`select ${key('r')}, width_bucket(r.published_at, (select starts from b)), 1,
             r.impressions, (r.impressions is not null)::int, r.engagements, (r.engagements is not null)::int
-          from ${read.source} r where ${inRange(from!, to!)}`,
+          from ${read.source} r where ${published(from!, to!)}`,
       ),
     ...moved.map(
       (
@@ -333,14 +336,14 @@ function weeklySeries(
       ) => sql`select ${key('r')}, v.week, v.sign, v.sign * r.impressions, v.sign * (r.impressions is not null)::int,
           v.sign * r.engagements, v.sign * (r.engagements is not null)::int
         from ${read.source} r cross join (values (${part.into}::int, 1), (${part.out}::int, -1)) v(week, sign)
-        where ${inRange(part.from, part.to)}`,
+        where ${published(part.from, part.to)}`,
     ),
   ];
   if (whole.from < whole.to)
     parts.push(sql`select ${key('w')}, width_bucket(w.week + interval '84 hours', (select starts from b)), w.published,
         w.impressions, w.impressions_count, w.engagements, w.engagements_count
       from ${read.metricWeeks} w
-      where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0 ${where('w')}`);
+      where ${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0 ${where('w')}`);
   return sql`with b(starts) as (select ${startsArray})
     select s.key as ${sql.raw(read.byUnit ? 'unit_id' : 'channel_id')}, s.week,
       sum(s.published)::int as published, sum(s.impressions::float8) as impressions,
@@ -435,8 +438,6 @@ export async function buildReport(
   const key = groupKey(query.group);
   const filter = deliveryFilter(query);
   const filtered = Boolean(query.platforms?.length || query.channelIds?.length);
-  const inRange = (column: SQL, from: Date, to: Date) =>
-    sql`${column} >= ${ts(from)} and ${column} < ${ts(to)}`;
   const inPeriod = (column: SQL) => inRange(column, query.from, query.to);
   const byUnit = query.group === 'office' || query.group === 'region';
   const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
@@ -484,7 +485,7 @@ export async function buildReport(
         sql`select w.unit_id, w.channel_id, ${sql.raw(counts.map((name) => `sum(w.${name})::int as ${name}, `).join(''))}
           ${figureSums('w', windows)}
         from ${metricWeeks ?? METRIC_WEEKS} w
-        where w.week >= ${ts(whole.from)} and w.week < ${ts(whole.to)} and w.published > 0
+        where ${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0
         group by 1, 2`,
       );
     },
@@ -497,21 +498,7 @@ export async function buildReport(
     where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
   const weeksStarting = weekStarts(ctx, query);
-  const weeklyRows = weeksStarting.then((weeks) =>
-    packedRows<WeeklyRow>(
-      ctx,
-      [byUnit ? 'unit_id' : 'channel_id', ...WEEKLY_COLUMNS],
-      weeklySeries(query, weeks, whole, {
-        source,
-        metricWeeks: metricWeeks ?? METRIC_WEEKS,
-        byUnit,
-        inScope,
-        filter,
-        filtered,
-      }),
-    ),
-  );
-  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRowsRead, failedRows, topRows] =
+  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRows, failedRows, topRows] =
     await Promise.all([
       queryRows<{ id: string; name: string; kind: string; path: string }>(
         ctx.db,
@@ -559,7 +546,21 @@ export async function buildReport(
         const secondOf = new Map(second.map((row) => [`${row.unit_id} ${row.channel_id}`, row]));
         return first!.map((row) => ({ ...secondOf.get(`${row.unit_id} ${row.channel_id}`), ...row }));
       }),
-      weeklyRows,
+      // The weekly series needs the report's weeks first.
+      weeksStarting.then((weeks) =>
+        packedRows<WeeklyRow>(
+          ctx,
+          [byUnit ? 'unit_id' : 'channel_id', ...WEEKLY_COLUMNS],
+          weeklySeries(query, weeks, whole, {
+            source,
+            metricWeeks: metricWeeks ?? METRIC_WEEKS,
+            byUnit,
+            inScope,
+            filter,
+            filtered,
+          }),
+        ),
+      ),
       packedRows<{ unit_id: string; channel_id: string; failed: number }>(
         ctx,
         ['unit_id', 'channel_id', 'failed'],
@@ -753,7 +754,7 @@ export async function buildReport(
     nationalOfGroup.set(k, ofGroup);
     demo ||= Number(row.demo) > 0;
   }
-  for (const row of weeklyRowsRead) {
+  for (const row of weeklyRows) {
     const channel = row.channel_id === undefined ? undefined : channelById.get(row.channel_id);
     const k = byUnit
       ? keyOf(row.unit_id!, null)
