@@ -87,8 +87,8 @@ export async function buildDist() {
     // beside its module; BullMQ looks for files beside its own and loads a native addon (msgpackr), and
     // ioredis must be the very copy BullMQ uses (it tells connections apart by class); the queue
     // dashboard and the API docs serve files from their package directories; pino runs its transports
-    // from files beside it; sharp and pg-native are native; twitter-api-v2, twitter-text and
-    // fast-xml-parser load on first use (src/infra/lazy-require.ts).
+    // from files beside it; sharp and pg-native are native; twitter-api-v2, twitter-text,
+    // fast-xml-parser and @atproto/api's facet detection load on first use (src/infra/lazy-require.ts).
     external: [
       '@electric-sql/pglite',
       'bullmq',
@@ -104,6 +104,7 @@ export async function buildDist() {
       'twitter-api-v2',
       'twitter-text',
       'fast-xml-parser',
+      '@atproto/api',
       'esbuild',
     ],
     plugins: [packagesLoadedOnFirstUseStayOut],

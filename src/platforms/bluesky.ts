@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import { z } from 'zod';
+import { lazyRequire } from '../infra/lazy-require';
 import { createBlueskySource } from './bluesky-source';
 import { classifyHttpError, createHttpClient, header, retryAfter } from './http';
 import { withLink } from './shared';
@@ -264,14 +265,25 @@ async function getRecord(http: AxiosInstance, repo: string, collection: string, 
   }
 }
 
+/**
+ * @atproto/api's facet detection, without the rest of the package: its entry point loads every
+ * lexicon (about 50 MB and half a second of synchronous work, long enough to hold up a worker's
+ * heartbeat on a busy machine), while these two modules need only the list of top-level domains.
+ * Loaded on first use, and by workers before they take jobs (src/infra/lazy-require.ts).
+ */
+const richTextDetection = lazyRequire<typeof import('@atproto/api/dist/rich-text/detection')>(
+  '@atproto/api/dist/rich-text/detection.js',
+);
+const richTextUnicode = lazyRequire<typeof import('@atproto/api/dist/rich-text/unicode')>(
+  '@atproto/api/dist/rich-text/unicode.js',
+);
+
 /** Facets for links, hashtags and mentions, with UTF-8 byte offsets; mentions that do not resolve stay plain text. */
 async function facets(http: AxiosInstance, text: string): Promise<Record<string, unknown>[]> {
-  // @atproto/api carries every lexicon: loaded on the first Bluesky post, not at start.
-  const { RichText } = await import('@atproto/api');
-  const rich = new RichText({ text });
-  rich.detectFacetsWithoutResolution();
+  const found = richTextDetection().detectFacets(new (richTextUnicode().UnicodeString)(text)) ?? [];
+  found.sort((a, b) => a.index.byteStart - b.index.byteStart);
   const out: Record<string, unknown>[] = [];
-  for (const facet of rich.facets ?? []) {
+  for (const facet of found) {
     const features: Record<string, unknown>[] = [];
     for (const feature of facet.features as Record<string, unknown>[]) {
       if (feature.$type !== 'app.bsky.richtext.facet#mention') features.push(feature);

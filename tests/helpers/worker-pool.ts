@@ -36,6 +36,8 @@ export interface WorkerPool {
   running(): ChildProcess[];
   /** The name a worker gave when it was ready (its name on the claims it makes). */
   nameOf(child: ChildProcess): string | undefined;
+  /** What the workers wrote to stderr (their warnings and errors), in order. */
+  log(): string;
   /** SIGKILLs every worker still running and waits for them to exit. */
   killAll(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export function workerPool(): WorkerPool {
     },
     running: () => [...children],
     nameOf: (child) => names.get(child),
+    log: () => output.join(''),
     killAll: () =>
       Promise.all(
         [...children].map(

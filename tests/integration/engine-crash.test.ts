@@ -167,7 +167,10 @@ describe.runIf(testDrivers().includes('postgres'))('publishing engine under work
     expect(interrupted.length).toBeGreaterThan(0);
     const handover = interrupted.map((attempt) => {
       const killed = killedAt.get(attempt.worker);
-      expect(killed, `${attempt.worker} was not killed, yet its claim was interrupted`).toBeDefined();
+      expect(
+        killed,
+        `${attempt.worker} was not killed, yet its claim was interrupted; the workers' warnings:\n${workers.log()}`,
+      ).toBeDefined();
       return Number(attempt.ended_ms) - killed!;
     });
     expect(Math.max(...handover)).toBeLessThan(HANDOVER_CEILING_MS);

@@ -168,5 +168,5 @@ describe.runIf(testDrivers().includes('postgres'))('retraction under worker cras
     expect(retractedPosts.filter((p) => p.status === 'retracted').length).toBe(
       rows.filter((r) => r.status === 'retracted').length,
     );
-  });
+  }, 300_000);
 });
