@@ -346,6 +346,15 @@ export async function listChannels(
   return views.map((view, i) => channelViewFor(ctx, actor, view, rows[i]!.unitPath));
 }
 
+/**
+ * When credentials given with an `expiresAt` (as OAuth hands them over, or as a person pastes them
+ * through the API) expire: the refresher renews them before then. Channels and sources alike.
+ */
+export function credentialsExpiry(credentials: Record<string, unknown> | null | undefined): Date | null {
+  const at = typeof credentials?.expiresAt === 'string' ? new Date(credentials.expiresAt) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
+}
+
 /** Checks settings and credentials against the adapter's schemas; field errors name `settings.x`. */
 export function parseChannelSecrets(
   adapter: PlatformAdapter,
@@ -564,11 +573,7 @@ export interface ChannelInput {
   slots?: string[];
 }
 
-export type ChannelPatch = Partial<Omit<ChannelInput, 'unitId' | 'platform'>> & {
-  paused?: boolean;
-  /** When connect flows store short-lived tokens: the refresher renews them before this. */
-  credentialsExpiresAt?: Date | null;
-};
+export type ChannelPatch = Partial<Omit<ChannelInput, 'unitId' | 'platform'>> & { paused?: boolean };
 
 function checkCommon(input: { timeZone?: string; creditTemplate?: string; slots?: string[] }): void {
   const errors: FieldError[] = [];
@@ -611,6 +616,7 @@ export async function createChannel(
         settings: parsed.settings ?? {},
         credentials: parsed.credentials ? ctx.keys.encrypt(parsed.credentials, id) : null,
         credentialsVersion: parsed.credentials ? 1 : 0,
+        credentialsExpiresAt: credentialsExpiry(parsed.credentials),
         timeZone: input.timeZone ?? unit.timeZone,
         dailyCap: input.dailyCap ?? null,
         minSpacingMinutes: input.minSpacingMinutes ?? 0,
@@ -647,7 +653,7 @@ export async function updateChannel(
   const adapter = adapterFor(ctx, channel.platform);
   const parsed = parseChannelSecrets(adapter, { settings: patch.settings, credentials: patch.credentials });
   const now = ctx.now();
-  const changed = Object.keys(patch).filter((key) => key !== 'credentials' && key !== 'credentialsExpiresAt');
+  const changed = Object.keys(patch).filter((key) => key !== 'credentials');
   const row = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(channels)
@@ -658,7 +664,7 @@ export async function updateChannel(
           ? {
               credentials: ctx.keys.encrypt(parsed.credentials, channel.id),
               credentialsVersion: sql`${channels.credentialsVersion} + 1`,
-              credentialsExpiresAt: patch.credentialsExpiresAt ?? null,
+              credentialsExpiresAt: credentialsExpiry(parsed.credentials),
             }
           : {}),
         ...(patch.timeZone !== undefined ? { timeZone: patch.timeZone } : {}),
@@ -873,7 +879,6 @@ export async function finishOAuthConnect(
   return updateChannel(ctx, who, channel.id, {
     credentials: result.credentials,
     settings: { ...channel.settings, ...result.settings },
-    credentialsExpiresAt: new Date(result.credentials.expiresAt),
   });
 }
 

@@ -32,6 +32,7 @@ import {
   type ActingUser,
   adapterFor,
   appsOf,
+  credentialsExpiry,
   endpointsOf,
   exchangeOAuthCode,
   platformContextFor,
@@ -347,12 +348,6 @@ function telegramHandleOf(url: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-/** When tokens given with an `expiresAt` (as OAuth hands them over) expire: they are refreshed before then. */
-function expiryOf(credentials: Record<string, unknown> | null): Date | null {
-  const at = typeof credentials?.expiresAt === 'string' ? new Date(credentials.expiresAt) : null;
-  return at && !Number.isNaN(at.getTime()) ? at : null;
-}
-
 /** Adds a source to the actor's own unit after checking it, and queues its first poll. */
 export async function createSource(
   ctx: AppContext,
@@ -392,7 +387,7 @@ export async function createSource(
         accountId: resolved.accountId,
         settings: resolved.settings,
         credentials: resolved.credentials ? ctx.keys.encrypt(resolved.credentials, id) : null,
-        credentialsExpiresAt: expiryOf(resolved.credentials),
+        credentialsExpiresAt: credentialsExpiry(resolved.credentials),
         channelId: input.channelId ?? null,
         title: resolved.title ? shorten(resolved.title, 200) : null,
         autoSubmit: input.autoSubmit ?? false,
@@ -525,7 +520,7 @@ export async function updateSource(
       await step('reconnected', 'source.reconnected', {
         credentials,
         credentialsVersion: source.credentialsVersion + 1,
-        credentialsExpiresAt: expiryOf(patch.credentials ?? null),
+        credentialsExpiresAt: credentialsExpiry(patch.credentials ?? null),
         failures: 0,
         lastError: null,
         nextPollAt: now,

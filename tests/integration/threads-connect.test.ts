@@ -169,6 +169,50 @@ describe('connecting Threads accounts', () => {
     expect(refreshed!.status).toBe('active');
   });
 
+  it('refreshes a token given through the API with its expiry, on creation and on a later change', async () => {
+    const refreshJobs = async (channelId: string) =>
+      (await t.ctx.queues.maintenance.getJobs(['waiting'])).filter(
+        (job) => job.data.task === 'refresh-credentials' && job.data.channelId === channelId,
+      );
+    const account = threads.createUser('humas_tempel');
+    const expiresAt = new Date(Date.now() + 5 * DAY_MS).toISOString();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/channels',
+      headers: admin().headers,
+      payload: {
+        unitId: org.units.national.id,
+        platform: 'threads',
+        name: 'Threads tempel',
+        settings: { userId: account.userId },
+        credentials: { accessToken: account.token, expiresAt },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ status: 'active', credentialsExpiresAt: expiresAt });
+    await sweep(t.ctx);
+    expect(await refreshJobs(created.json().id)).toHaveLength(1);
+
+    const later = new Date(Date.now() + 50 * DAY_MS).toISOString();
+    const changed = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/channels/${created.json().id}`,
+      headers: admin().headers,
+      payload: { credentials: { accessToken: account.token, expiresAt: later } },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json().credentialsExpiresAt).toBe(later);
+    // Without an expiry there is nothing to plan a refresh by.
+    const unknown = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/channels/${created.json().id}`,
+      headers: admin().headers,
+      payload: { credentials: { accessToken: account.token } },
+    });
+    expect(unknown.statusCode, unknown.body).toBe(200);
+    expect(unknown.json().credentialsExpiresAt).toBeNull();
+  });
+
   it('sets the channel to needs_reauth with a notice when Threads refuses the refresh', async () => {
     const { row } = await connectedChannel('humas_kedaluwarsa');
     threads.expireToken(tokenOf(row));
