@@ -214,19 +214,28 @@ export async function enqueueMetricsSnapshots(
   }
 }
 
-/** One refresh per channel and expiry: sweeps that see the same expiring token add nothing. */
+/** A refresh that failed all its tries is offered again this much later (a failed job's id stays a day). */
+export const CREDENTIAL_REFRESH_RETRY_MS = 10 * 60_000;
+
+/**
+ * One refresh per channel, expiry and ten minutes: sweeps that see the same expiring token add
+ * nothing while its refresh waits or retries, and one that failed (the platform away) is tried again
+ * in the next ten minutes, while the token still works, rather than when Redis forgets the failure.
+ */
 export async function enqueueCredentialRefresh(
   ctx: AppContext,
   expiring: readonly { channelId: string; expiresAt: Date }[],
+  now: Date,
 ): Promise<void> {
   if (expiring.length === 0) return;
+  const round = Math.floor(now.getTime() / CREDENTIAL_REFRESH_RETRY_MS);
   await ctx.queues.maintenance.addBulk(
     expiring.map((channel) => ({
       name: 'refresh-credentials',
       data: { task: 'refresh-credentials', channelId: channel.channelId },
       opts: {
         ...HOUSEKEEPING_JOB_OPTIONS,
-        jobId: `refresh-${channel.channelId}-${channel.expiresAt.getTime()}`,
+        jobId: `refresh-${channel.channelId}-${channel.expiresAt.getTime()}-${round}`,
       },
     })),
   );

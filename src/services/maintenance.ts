@@ -135,6 +135,7 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
   await enqueueCredentialRefresh(
     ctx,
     renewing.map((row) => ({ channelId: row.id, expiresAt: new Date(Number(row.expires_ms)) })),
+    now,
   );
   // The job id makes this a no-op for a notification whose job still waits or retries.
   const unsent = await pendingOutbox(ctx, OUTBOX_GRACE_MS);

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, deliveries, metricsSnapshots } from '../../src/db/schema';
+import { CREDENTIAL_REFRESH_RETRY_MS } from '../../src/queues/producers';
 import {
   refreshChannelCredentials,
   scheduleMetricsSnapshots,
@@ -131,6 +132,13 @@ describe.each(testDrivers())('engine housekeeping on %s', (driver) => {
       (job) => job.data.task === 'refresh-credentials',
     );
     expect(refreshJobs).toHaveLength(2);
+    // Ten minutes on, the next round offers each again: a refresh whose job failed every try (the
+    // platform away) is not left to wait a day for Redis to forget its id.
+    await sweep({ ...t.ctx, now: () => new Date(Date.now() + CREDENTIAL_REFRESH_RETRY_MS) });
+    const offered = (await t.ctx.queues.maintenance.getJobs(['waiting'])).flatMap((job) =>
+      job.data.task === 'refresh-credentials' ? [job.data.channelId] : [],
+    );
+    expect(offered.sort()).toEqual([expiring, expiring, revoked, revoked].sort());
 
     expect(await refreshChannelCredentials(t.ctx, expiring)).toMatch(/^refreshed until/);
     const [refreshed] = await t.ctx.db.select().from(channels).where(eq(channels.id, expiring));
