@@ -755,8 +755,8 @@ export async function buildReport(
       target.deliveries.published += published;
       target.publishedByPlatform[channel.platform] =
         (target.publishedByPlatform[channel.platform] ?? 0) + published;
-      let sums = reachSums.get(target);
-      if (!sums) reachSums.set(target, (sums = flatSums(REACH_COLUMNS.length)));
+      const sums = reachSums.get(target) ?? flatSums(REACH_COLUMNS.length);
+      reachSums.set(target, sums);
       addRange(sums, values, 0);
     }
     for (const [perPlatform, group] of [
