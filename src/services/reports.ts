@@ -580,8 +580,8 @@ export async function buildReport(
       packedRows<{ unit_id: string; channel_id: string; failed: number }>(
         ctx,
         ['unit_id', 'channel_id', 'failed'],
-        sql`select p.unit_id, d.channel_id, count(*)::int as failed
-          from deliveries d join posts p on p.id = d.post_id
+        sql`select d.unit_id, d.channel_id, count(*)::int as failed
+          from deliveries d
           where d.status = 'failed' and ${inPeriod(sql`d.updated_at`)}
           group by 1, 2`,
       ),

@@ -240,6 +240,29 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
       (g) => g.posts!.submitted + g.posts!.approved + g.posts!.rejected + g.posts!.changesRequested > 0,
     );
     expect(counted.length, note).toBe(timelines.filter((row) => row.k !== null).length);
+
+    // The failed deliveries of the period, each counted for its post's office as the posts give it now.
+    const byPlatform = query.platforms?.length
+      ? sql` and c.platform in (${sql.join(
+          query.platforms.map((platform) => sql`${platform}`),
+          sql`, `,
+        )})`
+      : sql``;
+    const failed = await queryRows<{ k: string | null; failed: number }>(
+      t.ctx.db,
+      sql`select ${key} as k, count(*)::int as failed
+        from deliveries d join posts p on p.id = d.post_id join units u on u.id = p.unit_id
+          join channels c on c.id = d.channel_id
+        where d.status = 'failed' and d.updated_at >= ${from} and d.updated_at < ${to} and ${inScope} ${byPlatform}
+        group by grouping sets ((1), ())`,
+    );
+    for (const row of failed) {
+      const group = row.k === null ? report.totals : report.groups.find((g) => g.key === row.k);
+      expect(group?.deliveries.failed, note).toBe(Number(row.failed));
+    }
+    expect(report.groups.filter((g) => g.deliveries.failed > 0).length, note).toBe(
+      failed.filter((row) => row.k !== null).length,
+    );
   };
 
   beforeAll(async () => {
@@ -419,6 +442,12 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
     // A post moved to another office: its deliveries follow it.
     await exec(sql`update posts set unit_id = ${org.units.officeB2.id}::uuid
       where id = (select post_id from deliveries where status = 'published' limit 1)`);
+    // And one whose delivery failed in the reports' common period, from an office other than officeA2.
+    await exec(sql`update posts set unit_id = ${org.units.officeA2.id}::uuid
+      where id = (select d.post_id from deliveries d join posts p on p.id = d.post_id
+        where d.status = 'failed' and p.unit_id <> ${org.units.officeA2.id}::uuid
+          and d.updated_at >= '2031-03-03T00:00:00Z' and d.updated_at < '2031-03-23T00:00:00Z'
+        order by d.updated_at limit 1)`);
   });
   afterAll(async () => {
     await t?.close();
@@ -520,6 +549,7 @@ describe.each(testDrivers())('metric rollup on %s', (driver) => {
     const period = { from: new Date(START), to: new Date(START + 60 * 24 * HOUR) };
     const all = await buildReport(t.ctx, { ...national, ...period, group: 'platform' });
     expect(all.totals.deliveries.published).toBeGreaterThan(0);
+    expect(all.totals.deliveries.failed).toBeGreaterThan(0);
     expect(all.totals.reach.latest.impressions).toBeGreaterThan(0);
     const telegram = await buildReport(t.ctx, {
       ...national,

@@ -40,6 +40,12 @@ export const deliveries = pgTable(
     channelId: uuid('channel_id')
       .notNull()
       .references(() => channels.id, { onDelete: 'restrict' }),
+    /**
+     * The post's office, kept by triggers (migration 0020): set from the post whenever the delivery is
+     * written, and followed when the post moves to another office. Reports count failed deliveries per
+     * office from it without reading the posts.
+     */
+    unitId: uuid('unit_id'),
     mode: text('mode').$type<DeliveryMode>().notNull(),
     status: text('status').$type<DeliveryStatus>().notNull().default('scheduled'),
     /** When the next attempt may start. */
@@ -102,8 +108,10 @@ export const deliveries = pgTable(
     index('deliveries_attention_idx')
       .on(t.status, t.updatedAt)
       .where(sql`${t.status} in ('failed', 'needs_attention', 'unknown', 'retraction_needs_attention')`),
-    // Reports: a period's failed deliveries per post and channel, read from the index alone.
-    index('deliveries_failed_idx').on(t.updatedAt, t.postId, t.channelId).where(sql`${t.status} = 'failed'`),
+    // Reports: a period's failed deliveries per office and channel, read from the index alone.
+    index('deliveries_failed_unit_idx')
+      .on(t.updatedAt, t.unitId, t.channelId)
+      .where(sql`${t.status} = 'failed'`),
   ],
 );
 
