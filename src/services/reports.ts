@@ -184,15 +184,11 @@ type CellRow = FigureRow & {
   measured: number;
   demo: number;
 };
-const COLUMNS = Object.fromEntries(
-  REACH_WINDOWS.map((window) => [window, FIGURES.map((field) => [field, column(field, window)] as const)]),
-) as Record<ReachWindow, (readonly [(typeof FIGURES)[number], string])[]>;
-const figuresOf = (row: FigureRow, window: ReachWindow = 'latest'): Figures => {
+/** A row's latest figures (the top posts' rows carry no others). */
+const figuresOf = (row: FigureRow): Figures => {
   const out = emptyFigures();
-  for (const [field, name] of COLUMNS[window]) {
-    const value = row[name];
-    out[field] = value === null || value === undefined ? null : Number(value);
-  }
+  for (const field of FIGURES)
+    out[field] = numberOrNull(row[column(field, 'latest')] as number | string | null);
   return out;
 };
 
