@@ -48,10 +48,14 @@ export async function pageEnv(
       });
     } else if (isLocale(request.cookies[LANG_COOKIE])) locale = request.cookies[LANG_COOKIE] as Locale;
   }
-  const unread = actor ? (await notificationsOf(ctx, actor, { unreadOnly: true, limit: 1 })).unread : 0;
-  const blackouts = actor
-    ? (await activeBlackoutsOver(ctx, actor)).map(({ reason, endsAt }) => ({ reason, endsAt }))
-    : [];
+  const [unread, blackouts] = actor
+    ? await Promise.all([
+        notificationsOf(ctx, actor, { unreadOnly: true, limit: 1 }).then((notices) => notices.unread),
+        activeBlackoutsOver(ctx, actor).then((active) =>
+          active.map(({ reason, endsAt }) => ({ reason, endsAt })),
+        ),
+      ])
+    : [0, []];
   return {
     t: messagesFor(locale),
     locale,

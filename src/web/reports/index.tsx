@@ -504,7 +504,7 @@ export const reportPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
     const platform = query.platform || undefined;
     const channel = query.channel || undefined;
     const subtree = atLeast(actor, 'reviewer');
-    const [report, units, channels] = await Promise.all([
+    const [report, units, channels, env] = await Promise.all([
       unitReport(ctx, actor, {
         unitId: query.unit || undefined,
         unitField: 'unit',
@@ -516,12 +516,12 @@ export const reportPages: FastifyPluginAsyncZod<WebOptions> = async (app, { kit 
       }),
       subtree ? listVisibleUnits(ctx, actor) : Promise.resolve([]),
       listChannels(ctx, actor, {}),
+      kit.env(request, reply),
     ]);
     const exportQuery = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), group });
     if (query.unit) exportQuery.set('unit', query.unit);
     if (platform) exportQuery.set('platform', platform);
     if (channel) exportQuery.set('channel', channel);
-    const env = await kit.env(request, reply);
     return kit.page(
       request,
       reply,
