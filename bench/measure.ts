@@ -37,16 +37,32 @@ export function timing(samples: number[]): Timing {
 /** Runs `run` `warmup` times unmeasured, then `runs` times measured (wall clock, ms). */
 export async function measure(
   run: () => Promise<void>,
-  { warmup, runs }: { warmup: number; runs: number },
+  options: { warmup: number; runs: number },
 ): Promise<Timing> {
-  for (let i = 0; i < warmup; i++) await run();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await run();
-    samples.push(performance.now() - started);
-  }
-  return timing(samples);
+  return (await measureInTurn({ run }, options)).run;
+}
+
+/**
+ * Runs each of `runs` `warmup` times unmeasured, then `runs` times measured (wall clock, ms), taking
+ * turns, one of each per round (the first of a round changing from round to round), so that what
+ * the machine does meanwhile (another process, a garbage collection, a compilation) weighs alike on
+ * every figure compared.
+ */
+export async function measureInTurn<K extends string>(
+  runs: Record<K, () => Promise<void>>,
+  { warmup, runs: rounds }: { warmup: number; runs: number },
+): Promise<Record<K, Timing>> {
+  const entries = Object.entries(runs) as [K, () => Promise<void>][];
+  for (const [, run] of entries) for (let i = 0; i < warmup; i++) await run();
+  const samples = new Map<K, number[]>(entries.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++)
+    for (let i = 0; i < entries.length; i++) {
+      const [name, run] = entries[(round + i) % entries.length]!;
+      const started = performance.now();
+      await run();
+      samples.get(name)!.push(performance.now() - started);
+    }
+  return Object.fromEntries(entries.map(([name]) => [name, timing(samples.get(name)!)])) as Record<K, Timing>;
 }
 
 /** The query's plan as EXPLAIN ANALYZE gives it in text, and the execution time it reports. */

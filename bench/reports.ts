@@ -30,7 +30,7 @@ import { createLogger } from '../src/logger';
 import { resolveRedis } from '../src/queues/redis';
 import { buildReport, type ReportQuery } from '../src/services/reports';
 import { benchPostgres } from './database';
-import { explainTree, measure, seqScansOf, type Timing, writeSection } from './measure';
+import { explainTree, measureInTurn, seqScansOf, type Timing, writeSection } from './measure';
 
 const FULL = { posts: 100_000, deliveriesPerPost: 5, snapshots: 1_500_000 };
 const SCALE = Number(process.env.BENCH_SCALE) || 1;
@@ -300,13 +300,11 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
       if (response.statusCode !== 200)
         throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
     };
-    const page = await measure(() => expectOk(pageUrl, { cookie }), TIMED);
     if (process.env.BENCH_PAGE_OUT)
       writeFileSync(
         process.env.BENCH_PAGE_OUT,
         (await app.inject({ url: pageUrl, headers: { cookie } })).body,
       );
-    const api = await measure(() => expectOk(apiUrl, { authorization: `Bearer ${token}` }), TIMED);
     const reportQuery: ReportQuery = {
       scopePath: national!.path,
       subtree: true,
@@ -315,9 +313,16 @@ async function benchDriver(driver: 'postgres' | 'pglite', database: Database, po
       group: 'office',
       timeZone: 'Asia/Jakarta',
     };
-    const baseline = await measure(async () => {
-      await buildReport(ctx!, reportQuery);
-    }, TIMED);
+    const { page, api, baseline } = await measureInTurn(
+      {
+        page: () => expectOk(pageUrl, { cookie }),
+        api: () => expectOk(apiUrl, { authorization: `Bearer ${token}` }),
+        baseline: async () => {
+          await buildReport(ctx!, reportQuery);
+        },
+      },
+      TIMED,
+    );
     const plans = await explainReport(ctx, reportQuery);
     for (const plan of plans)
       console.log(
@@ -357,7 +362,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       '(generate_series): posts from offices and regions (one in ten rejected), five deliveries per approved post (four of the ' +
       "eight national accounts and the region's page; one in twenty-five failed), snapshots at 1 h, 24 h and 7 d per published " +
       'delivery plus on-demand ones (the rollup triggers running as they are written); `VACUUM ANALYZE` after seeding. The period: the last 91 WIB days, grouped by office. ' +
-      `Each driver is measured in a process of its own; each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones.`,
+      `Each driver is measured in a process of its own; each figure: ${RUNS} sequential requests after ${WARMUP} warm-up ones, the page, the API and the baseline taking turns (one of each per round).`,
     '',
     '- **page**: `GET /reports` signed in as a national reviewer — session, permission check, the report, the SVG charts and the HTML.',
     '- **API**: `GET /api/v1/reports/units` with a bearer token — the report as JSON.',
@@ -381,7 +386,7 @@ function report(rows: Row[], postgresVersion: string | null, load: number[], loa
       ),
     ),
     '',
-    "What the report reads (migrations 0011, 0016 to 0020, tables and columns kept by triggers in the same transaction as each write and checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps (`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published deliveries' figures per unit and channel from the weekly sums (`delivery_metric_weeks`) for the whole UTC weeks of the period, on PostgreSQL in two statements each read from a covering index of half the figures (migration 0019; an index holds at most 32 columns), and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering index of every summed column (migration 0018), every figure summed as float8, with no join: the scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise, from an index of their time, office and channel (each delivery carries its post's office, 0020); the weekly series in the viewer's zone per unit (or channel) and week from the same weekly sums, each whole UTC week in the viewer's week that holds its middle, with only the hours of it that fall in the neighbouring week (7 a week in WIB) and the period's edges read delivery by delivery from the rollup's index (the weekly sums count the deliveries with known impressions and engagements, so a week made of parts still tells nothing known from zero); the top posts from the per-post totals (`post_metric_totals`) by an index in their order that stops at the tenth, with only the posts whose deliveries straddle the start or the end of the period (found by a GiST index on their first-to-last publication span) summed delivery by delivery.",
+    "What the report reads (migrations 0011, 0016 to 0020, tables and columns kept by triggers in the same transaction as each write and checked against the raw rows by tests/integration/report-rollup.test.ts): the posts' review steps (`post_review_steps`: each transition to submitted, approved, rejected or changes requested with its unit, the previous step to the same status and a submission's first decision) by range per unit, with no grouping by post; the published deliveries' figures per unit and channel from the weekly sums (`delivery_metric_weeks`) for the whole UTC weeks of the period, in two statements each read from a covering index of half the figures (migration 0019; an index holds at most 32 columns), and from the per-delivery rollup (`delivery_metric_rollups`) for its edges, read from a covering index of every summed column (migration 0018), every figure summed as float8 on PostgreSQL and as bigint on PGlite, with no join: the scope, the filters, the grouping and the national accounts' totals (for the shares) are applied to those rows in JavaScript, with the units and channels loaded once; the failed deliveries per unit and channel likewise, from an index of their time, office and channel (each delivery carries its post's office, 0020); the weekly series in the viewer's zone per unit (or channel) and week from the same weekly sums, each whole UTC week in the viewer's week that holds its middle, with only the hours of it that fall in the neighbouring week (7 a week in WIB) and the period's edges read delivery by delivery from the rollup's index (the weekly sums count the deliveries with known impressions and engagements, so a week made of parts still tells nothing known from zero); the top posts from the per-post totals (`post_metric_totals`) by an index in their order that stops at the tenth, with only the posts whose deliveries straddle the start or the end of the period (found by a GiST index on their first-to-last publication span) summed delivery by delivery.",
     '',
     'Target: page and API p99 < 200 ms.',
   ].join('\n');
