@@ -129,8 +129,8 @@ const column = (field: (typeof FIGURES)[number], window: ReachWindow) =>
  * summing bigint into numeric costs several times as much per row there, and node-postgres reads a
  * numeric as a string. On PGlite, whose report rows come packed as JSON (a numeric is a JSON number
  * there), the bigint's own sum: its WebAssembly build pays more for the cast to float8 of each value
- * than for the wider sum (the whole weeks summed in one statement at a tenth of the benchmark's size: 47 ms instead
- * of 59 to 71).
+ * than for the wider sum (the whole weeks summed in one statement at a tenth of the benchmark's size:
+ * 47 ms instead of 59 to 71).
  */
 const sumOf = (driver: Driver, expression: string) =>
   driver === 'postgres' ? `sum(${expression}::float8)` : `sum(${expression})`;
