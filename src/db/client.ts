@@ -82,6 +82,23 @@ export class DatabaseError extends Error {
   }
 }
 
+/**
+ * The settings of each of Gaung's sessions. No parallel workers: Gaung's requests are many short statements,
+ * and a request that reads much (a report) runs its statements at once on the pool's connections, so a
+ * parallel plan only competes with them for the same cores, after starting its workers (a report for a
+ * quarter at national scope, the queries alone: p50 54 ms instead of 125, docs/benchmarks.md). The URL's
+ * own `options` come after, so they win.
+ */
+function sessionOptions(url: string): string {
+  let own: string | null = null;
+  try {
+    own = new URL(url).searchParams.get('options');
+  } catch {
+    // Not a URL: node-postgres reads it as it is.
+  }
+  return ['-c max_parallel_workers_per_gather=0', own].filter(Boolean).join(' ');
+}
+
 /** PostgreSQL through node-postgres. Fails with a clear message when the server does not answer. */
 export async function openPostgres(url: string, options: { poolMax?: number } = {}): Promise<Database> {
   // Loaded here: a process on PGlite never needs the PostgreSQL client.
@@ -94,6 +111,7 @@ export async function openPostgres(url: string, options: { poolMax?: number } = 
     connectionString: url,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5_000,
+    options: sessionOptions(url),
   });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on next use.

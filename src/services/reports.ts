@@ -146,18 +146,27 @@ const figureSums = (driver: Driver, alias: string, windows: readonly ReachWindow
       .join(', '),
   );
 
-/** Every figure column of the rollup, at every window. */
-const REACH_COLUMNS = REACH_WINDOWS.flatMap((window) => FIGURES.map((field) => column(field, window)));
-/** Every figure column of the rollup at every window, as `alias.column`. */
-const figureColumns = (alias: string) => sql.raw(REACH_COLUMNS.map((name) => `${alias}.${name}`).join(', '));
-/** Every figure column at every window, null: a row that carries counts only. */
-const nullFigures = sql.raw(REACH_COLUMNS.map((name) => `null::bigint as ${name}`).join(', '));
+/** The figure columns of `windows`, in their order. */
+const columnsOf = (windows: readonly ReachWindow[]) =>
+  windows.flatMap((window) => FIGURES.map((field) => column(field, window)));
+/** Every figure column of the rollup, at every window: the windows first, then the latest. */
+const REACH_COLUMNS = columnsOf(REACH_WINDOWS);
+/** The figures as last measured (read per unit and channel), and at 1 h, 24 h and 7 d (read per group). */
+const LATEST_COLUMNS = columnsOf(['latest']);
+const WINDOW_COLUMNS = columnsOf(METRIC_WINDOWS);
+/** The figure columns of `windows` as `alias.column`. */
+const figureColumns = (alias: string, windows: readonly ReachWindow[]) =>
+  sql.raw(
+    columnsOf(windows)
+      .map((name) => `${alias}.${name}`)
+      .join(', '),
+  );
 
 type FigureRow = Record<string, unknown>;
 
 /**
  * A statement's rows, which on PGlite come as one JSON array of arrays: a report's statements return
- * thousands of rows of up to 33 columns, and PGlite's cost for each field returned (about 2 µs)
+ * thousands of rows of up to a dozen columns, and PGlite's cost for each field returned (about 2 µs)
  * outweighs the statements' own work (the report's queries at a tenth of the benchmark's size: 205 ms
  * at p50 field by field, 137 ms packed). PostgreSQL builds the JSON at a higher cost than node-postgres
  * spends reading the fields, so there the rows come as they are. `columns` names the statement's
@@ -178,17 +187,9 @@ async function packedRows<T>(ctx: AppContext, columns: readonly string[], statem
   });
 }
 
-/**
- * The figures of the weekly sums, in the halves their covering indexes carry (an index holds at most 32
- * columns): the first half with the counts.
- */
-const WEEK_HALVES: readonly (readonly ReachWindow[])[] = [
-  ['latest', '1h'],
-  ['24h', '7d'],
-];
-/** The columns of the statements that sum a period's published deliveries per unit and channel. */
-const CELL_COLUMNS = ['unit_id', 'channel_id', 'published', 'measured', 'demo', ...REACH_COLUMNS];
-/** A unit's published deliveries on a channel over part of a period: counts and figure sums. */
+/** The columns of the statement that sums a period's published deliveries per unit and channel. */
+const CELL_COLUMNS = ['unit_id', 'channel_id', 'published', 'measured', 'demo', ...LATEST_COLUMNS];
+/** A unit's published deliveries on a channel over a period: counts and the figures as last measured. */
 type CellRow = FigureRow & {
   unit_id: string;
   channel_id: string;
@@ -280,6 +281,32 @@ const WEEKLY_COLUMNS = [
 ] as const;
 
 /**
+ * How a statement keys the rows it sums per group: by unit (grouping by office or region, scope applied in
+ * JavaScript, where each unit's group is known) or by channel (grouping by channel or platform, scope
+ * applied here), with the report's filters.
+ */
+interface GroupedRead {
+  byUnit: boolean;
+  inScope: SQL;
+  filter: SQL;
+  filtered: boolean;
+}
+/** The column of `alias` a group is found by: its unit or its channel. */
+const groupColumn = (alias: string, read: GroupedRead) =>
+  sql.raw(`${alias}.${read.byUnit ? 'unit_id' : 'channel_id'}`);
+/** The scope (rows keyed by channel) and the filters, as conditions on the unit and channel of `alias`. */
+function scopeAndFilters(alias: string, read: GroupedRead): SQL {
+  const conditions: SQL[] = [];
+  if (!read.byUnit)
+    conditions.push(sql`${sql.raw(alias)}.unit_id in (select u.id from units u where ${read.inScope})`);
+  if (read.filtered)
+    conditions.push(
+      sql`${sql.raw(alias)}.channel_id in (select c.id from channels c where true ${read.filter})`,
+    );
+  return sql.join(conditions.map((condition) => sql` and ${condition}`));
+}
+
+/**
  * The weekly series in the viewer's zone, per unit (office and region, in scope or not) or per channel
  * (channel and platform, in scope), with the filters applied. A whole UTC week's cell counts in the
  * report's week that holds its middle; the hours of that UTC week which belong to the report's week
@@ -292,15 +319,7 @@ function weeklySeries(
   query: ReportQuery,
   weeks: string[],
   whole: { from: Date; to: Date },
-  read: {
-    driver: Driver;
-    source: SQL;
-    metricWeeks: SQL;
-    byUnit: boolean;
-    inScope: SQL;
-    filter: SQL;
-    filtered: boolean;
-  },
+  read: GroupedRead & { driver: Driver; source: SQL; metricWeeks: SQL },
 ): SQL {
   const starts = weeks.map((week) => Date.parse(week));
   const startsArray = sql`array[${sql.join(
@@ -320,18 +339,8 @@ function weeklySeries(
     if (end < week + WEEK_MS)
       moved.push({ from: end, to: week + WEEK_MS, out: reportWeek, into: weekOf(end) });
   }
-  const key = (alias: string) => sql.raw(`${alias}.${read.byUnit ? 'unit_id' : 'channel_id'}`);
-  /** The scope (per channel) and the filters, on the unit and channel columns of `alias`. */
-  const where = (alias: string) => {
-    const conditions: SQL[] = [];
-    if (!read.byUnit)
-      conditions.push(sql`${sql.raw(alias)}.unit_id in (select u.id from units u where ${read.inScope})`);
-    if (read.filtered)
-      conditions.push(
-        sql`${sql.raw(alias)}.channel_id in (select c.id from channels c where true ${read.filter})`,
-      );
-    return sql.join(conditions.map((condition) => sql` and ${condition}`));
-  };
+  const key = (alias: string) => groupColumn(alias, read);
+  const where = (alias: string) => scopeAndFilters(alias, read);
   // Delivery by delivery, each range on its own so that it is read from the rollup's index alone.
   const published = (from: number, to: number) =>
     sql`${inRange(sql`r.published_at`, from, to)} ${where('r')}`;
@@ -374,11 +383,16 @@ function weeklySeries(
 type FlatSums = (number | null)[];
 const flatSums = (length: number): FlatSums => new Array<number | null>(length).fill(null);
 /** Where the latest figures start in REACH_COLUMNS order, and where impressions sit among FIGURES. */
-const LATEST = REACH_WINDOWS.indexOf('latest') * FIGURES.length;
+const LATEST = REACH_COLUMNS.indexOf(LATEST_COLUMNS[0]!);
 const IMPRESSIONS = FIGURES.indexOf('impressions');
-/** Adds `values` from `from` on into each of `target`'s places, as `plus` does. */
-const addRange = (target: FlatSums, values: FlatSums, from: number) => {
-  for (let i = 0; i < target.length; i++) target[i] = plus(target[i]!, values[from + i]!);
+/** `row`'s `columns` into `values`, in their order. */
+const readFigures = (values: FlatSums, row: FigureRow, columns: readonly string[]) => {
+  for (let i = 0; i < columns.length; i++)
+    values[i] = numberOrNull(row[columns[i]!] as number | string | null);
+};
+/** Adds each of `values` into `target` from place `at` on, as `plus` does. */
+const addAt = (target: FlatSums, values: FlatSums, at: number) => {
+  for (let i = 0; i < values.length; i++) target[at + i] = plus(target[at + i]!, values[i]!);
 };
 /** The figures of one window from flat sums, starting at `from`. */
 const figuresAt = (sums: FlatSums, from: number): Figures => {
@@ -473,53 +487,49 @@ export async function buildReport(
   const inPeriod = (column: SQL) => inRange(column, query.from, query.to);
   const byUnit = query.group === 'office' || query.group === 'region';
   const whole = metricWeeks ? wholeWeeks(query.from, query.to) : { from: query.to, to: query.to };
-  // The period's published deliveries summed per unit and channel, from two parts: the weekly sums of its
-  // whole UTC weeks, and its edges (before the first whole week, after the last) delivery by delivery. Each
-  // edge is a range of its own, so that it is read from the rollup's covering index alone (migration 0018);
-  // the demo deliveries, which that index does not carry, are counted apart (none outside GAUNG_DEMO).
-  const edges: [Date, Date][] = [
+  const grouped: GroupedRead = { byUnit, inScope, filter, filtered };
+  // The period's published deliveries are summed from two parts: the weekly sums of its whole UTC weeks, and
+  // its edges (before the first whole week, after the last) delivery by delivery, each edge a range of its
+  // own so that it is read from the rollup's covering index alone (migration 0018). Two statements, each
+  // reading the weeks' covering index of its columns (migration 0021): the counts and the figures as last
+  // measured per unit and channel, every unit's and channel's (the national accounts' share needs them all;
+  // the scope, the filters and the grouping are applied to them below), and the figures at 1 h, 24 h and 7 d
+  // per unit or channel of the scope with the filters applied, a few hundred rows whatever the period.
+  const edges = [
     [query.from, whole.from],
     [whole.to, query.to],
-  ];
-  const edgeSums = sql`
-    select r.unit_id, r.channel_id, count(*)::int as published, count(r.taken_at)::int as measured, 0 as demo,
-      ${figureSums(driver, 'r', REACH_WINDOWS)}
-    from (${sql.join(
-      edges.map(
-        ([from, to]) => sql`select r.unit_id, r.channel_id, r.taken_at, ${figureColumns('r')}
-          from ${source} r where ${inRange(sql`r.published_at`, from, to)}`,
-      ),
-      sql` union all `,
-    )}) r
-    group by 1, 2
-    union all
-    select r.unit_id, r.channel_id, 0, 0, count(*)::int, ${nullFigures}
-    from ${source} r
-    where r.demo and (${sql.join(
-      edges.map(([from, to]) => sql`(${inRange(sql`r.published_at`, from, to)})`),
-      sql` or `,
-    )})
-    group by 1, 2`;
-  // The whole weeks in two halves, each read from the covering index of its columns (migration 0019):
-  // on PostgreSQL on a connection of its own; on PGlite, which runs statements one after another, two
-  // index reads still cost less than one scan of the table in a data directory (in memory, a little more).
-  const weekHalves = WEEK_HALVES.map((windows, half) => {
-    const counts = half === 0 ? ['published', 'measured', 'demo'] : [];
-    return packedRows<CellRow>(
-      ctx,
-      [
-        'unit_id',
-        'channel_id',
-        ...counts,
-        ...windows.flatMap((window) => FIGURES.map((f) => column(f, window))),
-      ],
-      sql`select w.unit_id, w.channel_id, ${sql.raw(counts.map((name) => `sum(w.${name})::int as ${name}, `).join(''))}
-          ${figureSums(driver, 'w', windows)}
-        from ${metricWeeks ?? METRIC_WEEKS} w
-        where ${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0
-        group by 1, 2`,
+  ].filter(([from, to]) => from! < to!) as [Date, Date][];
+  const edgeRows = (columns: SQL, where: SQL = sql``) =>
+    edges.map(
+      ([from, to]) => sql` union all select ${columns}
+        from ${source} r where ${inRange(sql`r.published_at`, from, to)} ${where}`,
     );
-  });
+  const weeksIn = sql`${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0`;
+  const cellSums = sql`select r.unit_id, r.channel_id, sum(r.published)::int as published,
+      sum(r.measured)::int as measured, sum(r.demo)::int as demo, ${figureSums(driver, 'r')}
+    from (
+      select w.unit_id, w.channel_id, w.published, w.measured, w.demo, ${figureColumns('w', ['latest'])}
+      from ${metricWeeks ?? METRIC_WEEKS} w where ${weeksIn}
+      ${sql.join(edgeRows(sql`r.unit_id, r.channel_id, 1, (r.taken_at is not null)::int, 0, ${figureColumns('r', ['latest'])}`))}
+      ${
+        // The demo deliveries, which the edges' index does not carry (none outside GAUNG_DEMO).
+        edges.length
+          ? sql` union all select r.unit_id, r.channel_id, 0, 0, 1, ${sql.raw(LATEST_COLUMNS.map(() => 'null::bigint').join(', '))}
+            from ${source} r where r.demo and (${sql.join(
+              edges.map(([from, to]) => sql`(${inRange(sql`r.published_at`, from, to)})`),
+              sql` or `,
+            )})`
+          : sql``
+      }
+    ) r
+    group by 1, 2`;
+  const windowSums = sql`select r.key as ${sql.raw(byUnit ? 'unit_id' : 'channel_id')}, ${figureSums(driver, 'r', METRIC_WINDOWS)}
+    from (
+      select ${groupColumn('w', grouped)} as key, ${figureColumns('w', METRIC_WINDOWS)}
+      from ${metricWeeks ?? METRIC_WEEKS} w where ${weeksIn} ${scopeAndFilters('w', grouped)}
+      ${sql.join(edgeRows(sql`${groupColumn('r', grouped)}, ${figureColumns('r', METRIC_WINDOWS)}`, scopeAndFilters('r', grouped)))}
+    ) r
+    group by 1`;
   // Each published delivery of the period, as far as the weekly series and the ranking of posts need it.
   const delivered = sql`
     from ${source} r
@@ -528,7 +538,7 @@ export async function buildReport(
     where ${inPeriod(sql`r.published_at`)} and ${inScope} ${filter}`;
 
   const weeksStarting = weekStarts(ctx, query);
-  const [units, channelRows, weeks, postRows, edgeRows, weekRows, weeklyRows, failedRows, topRows] =
+  const [units, channelRows, weeks, postRows, cellRows, windowRows, weeklyRows, failedRows, topRows] =
     await Promise.all([
       queryRows<{ id: string; name: string; kind: string; path: string }>(
         ctx.db,
@@ -568,28 +578,23 @@ export async function buildReport(
               group by grouping sets ((1), ())`,
           )
         : Promise.resolve([]),
-      // Every unit's and channel's sums, in scope or not (the national accounts' share needs them all):
-      // the scope, the filters and the grouping are applied below. The edges and the halves of the whole
-      // weeks are statements of their own, which PostgreSQL's pool runs at once; their rows add up below.
-      packedRows<CellRow>(ctx, CELL_COLUMNS, edgeSums),
-      Promise.all(weekHalves).then(([first, second]) => {
-        const secondOf = new Map(second!.map((row) => [`${row.unit_id} ${row.channel_id}`, row]));
-        for (const row of first!) Object.assign(row, secondOf.get(`${row.unit_id} ${row.channel_id}`));
-        return first!;
-      }),
+      // On PostgreSQL the pool runs the statements at once; on PGlite they run one after another.
+      packedRows<CellRow>(ctx, CELL_COLUMNS, cellSums),
+      packedRows<FigureRow & { unit_id?: string; channel_id?: string }>(
+        ctx,
+        [byUnit ? 'unit_id' : 'channel_id', ...WINDOW_COLUMNS],
+        windowSums,
+      ),
       // The weekly series needs the report's weeks first.
       weeksStarting.then((weeks) =>
         packedRows<WeeklyRow>(
           ctx,
           [byUnit ? 'unit_id' : 'channel_id', ...WEEKLY_COLUMNS],
           weeklySeries(query, weeks, whole, {
+            ...grouped,
             driver,
             source,
             metricWeeks: metricWeeks ?? METRIC_WEEKS,
-            byUnit,
-            inScope,
-            filter,
-            filtered,
           }),
         ),
       ),
@@ -750,16 +755,20 @@ export async function buildReport(
   // The national accounts' output and reach in the period, whoever's posts they carried.
   let nationalPublished = 0;
   let nationalImpressions: number | null = null;
-  // Each row's figures are read once, in REACH_COLUMNS order, and summed into flat lists; the report's
-  // figure objects are made from those at the end (thousands of rows of 28 figures, two targets each).
-  const values = flatSums(REACH_COLUMNS.length);
-  for (const row of [...edgeRows, ...weekRows]) {
+  // Each row's figures are read once and summed into flat lists, in REACH_COLUMNS order; the report's
+  // figure objects are made from those at the end (thousands of rows, two targets each).
+  const sumsOf = (target: GroupReport) => {
+    const sums = reachSums.get(target) ?? flatSums(REACH_COLUMNS.length);
+    reachSums.set(target, sums);
+    return sums;
+  };
+  const latest = flatSums(LATEST_COLUMNS.length);
+  for (const row of cellRows) {
     const channel = channelById.get(row.channel_id);
     if (!channel || !passes(channel)) continue;
     const published = Number(row.published);
-    for (let i = 0; i < REACH_COLUMNS.length; i++)
-      values[i] = numberOrNull(row[REACH_COLUMNS[i]!] as number | string | null);
-    const impressions = values[LATEST + IMPRESSIONS]!;
+    readFigures(latest, row, LATEST_COLUMNS);
+    const impressions = latest[IMPRESSIONS]!;
     const national = channel.unit_id === rootId;
     if (national) {
       nationalPublished += published;
@@ -771,9 +780,7 @@ export async function buildReport(
       target.deliveries.published += published;
       target.publishedByPlatform[channel.platform] =
         (target.publishedByPlatform[channel.platform] ?? 0) + published;
-      const sums = reachSums.get(target) ?? flatSums(REACH_COLUMNS.length);
-      reachSums.set(target, sums);
-      addRange(sums, values, 0);
+      addAt(sumsOf(target), latest, LATEST);
     }
     for (const [perPlatform, group] of [
       [platformsOfGroup.get(k) ?? new Map(), k],
@@ -782,7 +789,7 @@ export async function buildReport(
       if (group !== null) platformsOfGroup.set(group, perPlatform);
       const entry = perPlatform.get(channel.platform) ?? { measured: 0, sums: flatSums(FIGURES.length) };
       entry.measured += Number(row.measured);
-      addRange(entry.sums, values, LATEST);
+      addAt(entry.sums, latest, 0);
       perPlatform.set(channel.platform, entry);
     }
     const ofGroup = nationalOfGroup.get(k) ?? { published: 0, impressions: null };
@@ -793,17 +800,26 @@ export async function buildReport(
     nationalOfGroup.set(k, ofGroup);
     demo ||= Number(row.demo) > 0;
   }
+  /** The group of a row summed per unit or channel with the scope (per channel) and the filters applied. */
+  const groupOfRow = (row: { unit_id?: string; channel_id?: string }) =>
+    byUnit
+      ? keyOf(row.unit_id!, null)
+      : query.group === 'channel'
+        ? row.channel_id
+        : channelById.get(row.channel_id!)?.platform;
+  const windowed = flatSums(WINDOW_COLUMNS.length);
+  for (const row of windowRows) {
+    const k = groupOfRow(row);
+    if (!k) continue;
+    readFigures(windowed, row, WINDOW_COLUMNS);
+    for (const target of [groupFor(k), totals]) addAt(sumsOf(target), windowed, 0);
+  }
   for (const [target, sums] of reachSums)
     REACH_WINDOWS.forEach((window, w) => {
       target.reach[window] = figuresAt(sums, w * FIGURES.length);
     });
   for (const row of weeklyRows) {
-    const channel = row.channel_id === undefined ? undefined : channelById.get(row.channel_id);
-    const k = byUnit
-      ? keyOf(row.unit_id!, null)
-      : query.group === 'channel'
-        ? row.channel_id
-        : channel?.platform;
+    const k = groupOfRow(row);
     if (!k) continue;
     for (const target of [groupFor(k), totals]) {
       const week = target.weekly[Number(row.week) - 1];

@@ -283,9 +283,10 @@ export const deliveryMetricWeeks = pgTable(
     /** Deliveries whose latest engagements are known. */
     engagementsCount: integer('engagements_count').notNull().default(0),
   },
-  // Reports: a period's whole weeks, read from indexes alone, are `delivery_metric_weeks_latest_1h_idx` and
-  // `delivery_metric_weeks_24h_7d_idx` (week) INCLUDE (unit, channel, counts and half of the figures each),
-  // made by migration 0019's SQL, as drizzle cannot declare INCLUDE.
+  // Reports: a period's whole weeks, read from indexes alone, are `delivery_metric_weeks_latest_idx` (week)
+  // INCLUDE (unit, channel, the counts and the figures as last measured) and `delivery_metric_weeks_windows_idx`
+  // (week) INCLUDE (unit, channel, published, the figures at 1 h, 24 h and 7 d), made by migration 0021's
+  // SQL, as drizzle cannot declare INCLUDE.
   (t) => [primaryKey({ columns: [t.week, t.unitId, t.channelId] })],
 );
 
