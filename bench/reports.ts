@@ -150,7 +150,8 @@ async function seed(db: Database['db'], posts: number, now: Date): Promise<Scale
     await exec(sql`insert into metrics_snapshots (delivery_id, "window", taken_at, impressions, likes, reposts, replies, quotes, clicks)
       select d.id, 'now', d.published_at + interval '9 days', 9000, 400, 50, 25, 0, null
       from deliveries d where d.status = 'published' order by d.id limit ${budget}`);
-  // The rollup rows were rewritten as each snapshot arrived: clear what autovacuum clears on a live database.
+  // The rollup rows were rewritten as each snapshot arrived: clear what autovacuum (on PGlite, Gaung's upkeep,
+  // src/db/upkeep.ts) clears on a live database.
   await exec(sql`vacuum analyze`);
   const [totals] = await queryRows<Scale>(
     db,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { type Database, openDatabase } from './db/client';
+import { withUpkeep } from './db/upkeep';
 import { KeyRing } from './infra/crypto';
 import { type BlobStorage, createStorage } from './infra/storage';
 import { createMetrics, type Metrics } from './metrics';
@@ -133,6 +134,8 @@ export async function createContext(
     database = opened.value ?? (await openDatabase(config));
     // Most starts find every migration applied: two small queries instead of reading them all.
     if (!(await database.migrationsApplied())) await database.migrate();
+    // PostgreSQL's autovacuum does this on a server.
+    if (database.driver === 'pglite') database = withUpkeep(database, log);
     const ctx = await assembleContext({ config, log, database, redisTarget, keys });
     log.info({ database: database.driver, redis: redisTarget.description }, 'context ready');
     return ctx;
