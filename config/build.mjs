@@ -13,6 +13,7 @@ const out = path.join(root, 'dist');
 const entries = {
   server: 'src/server.ts',
   'feed-parse-worker': 'src/platforms/feed-parse-worker.ts',
+  'report-xlsx-worker': 'src/services/report-xlsx-worker.ts',
 };
 const inputs = ['src', 'workers', 'config', 'package.json', 'package-lock.json', 'tsconfig.json'];
 

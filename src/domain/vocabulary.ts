@@ -99,6 +99,9 @@ export type MediaKind = (typeof MEDIA_KINDS)[number];
 
 export const METRIC_WINDOWS = ['1h', '24h', '7d'] as const;
 export type MetricWindow = (typeof METRIC_WINDOWS)[number];
+/** What a report gives reach at: each window, and the latest reading. */
+export const REACH_WINDOWS = [...METRIC_WINDOWS, 'latest'] as const;
+export type ReachWindow = (typeof REACH_WINDOWS)[number];
 /** The snapshots kept per delivery: the scheduled windows, and the latest one taken on demand ("refresh now"). */
 export const SNAPSHOT_WINDOWS = [...METRIC_WINDOWS, 'now'] as const;
 export type SnapshotWindow = (typeof SNAPSHOT_WINDOWS)[number];

@@ -1,11 +1,9 @@
 import type { ClientRequest } from 'node:http';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import { type AxiosResponse, isAxiosError } from 'axios';
-import { projectRoot, runsFromBundle } from '../../config/paths';
 import type { SourceKind } from '../domain/vocabulary';
 import { lazyRequire } from '../infra/lazy-require';
+import { RequestThread, type ThreadError } from '../infra/threads';
 import { createHttpClient, InternalAddressError, internalUrlProblem, retryAfter } from './http';
 import { decodeEntities } from './shared';
 import type { NetworkReach, PlatformContext, PostOrigin, SourceItem, SourceReader } from './types';
@@ -426,85 +424,11 @@ const PARSE_IN_PLACE_BYTES = 64 * 1024;
 /** A parse still running after this long is given up and its thread replaced. */
 const PARSE_TIMEOUT_MS = 30_000;
 
-interface ParseAnswer {
-  id: number;
-  snapshot?: FeedSnapshot;
-  error?: { message: string; retryable: boolean };
-}
-
-/**
- * One thread that parses large feeds in turn: parsing 5 MB of XML takes seconds of CPU, which
- * would otherwise stop the API from answering anyone (health checks included) meanwhile.
- */
-class FeedParserThread {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private readonly pending = new Map<
-    number,
-    { resolve(snapshot: FeedSnapshot): void; reject(error: FeedError): void; timer: NodeJS.Timeout }
-  >();
-
-  parse(xml: string, base: string): Promise<FeedSnapshot> {
-    const worker = this.start();
-    this.nextId += 1;
-    const id = this.nextId;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new FeedError(`${base} took too long to read`, false)),
-        PARSE_TIMEOUT_MS,
-      );
-      this.pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ id, xml, base });
-    });
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    // From the sources a small shim registers tsx in the thread first; the bundle has the parser built beside it.
-    const worker = new Worker(
-      runsFromBundle
-        ? path.join(projectRoot, 'dist', 'feed-parse-worker.js')
-        : path.join(projectRoot, 'src', 'platforms', 'feed-parse-thread.mjs'),
-    );
-    worker.unref();
-    worker.on('message', (answer: ParseAnswer) => {
-      const waiting = this.pending.get(answer.id);
-      if (!waiting) return;
-      this.pending.delete(answer.id);
-      clearTimeout(waiting.timer);
-      if (answer.snapshot) waiting.resolve(answer.snapshot);
-      else
-        waiting.reject(
-          new FeedError(
-            answer.error?.message ?? 'the feed could not be read',
-            answer.error?.retryable ?? false,
-          ),
-        );
-    });
-    worker.on('error', (error) =>
-      this.fail(new FeedError(`the feed parser stopped (${error.message})`, true)),
-    );
-    worker.on('exit', () => {
-      if (this.worker === worker) this.fail(new FeedError('the feed parser stopped', true));
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  /** Ends the thread and every parse waiting on it; the next parse starts a new one. */
-  private fail(error: FeedError): void {
-    const worker = this.worker;
-    this.worker = null;
-    for (const waiting of this.pending.values()) {
-      clearTimeout(waiting.timer);
-      waiting.reject(error);
-    }
-    this.pending.clear();
-    void worker?.terminate();
-  }
-}
-
-const parserThread = new FeedParserThread();
+/** The thread that parses large feeds in turn (5 MB of XML take seconds of CPU), ended after a minute without one. */
+const parserThread = new RequestThread<{ xml: string; base: string }, FeedSnapshot>(
+  'platforms/feed-parse-worker',
+  { name: 'the feed parser', timeoutMs: PARSE_TIMEOUT_MS, idleMs: 60_000 },
+);
 
 /** Parses a feed document, in the parser thread when it is large. */
 export function parseFeed(xml: string, base: string): Promise<FeedSnapshot> {
@@ -515,7 +439,9 @@ export function parseFeed(xml: string, base: string): Promise<FeedSnapshot> {
       return Promise.reject(error);
     }
   }
-  return parserThread.parse(xml, base);
+  return parserThread.request({ xml, base }, `${base} took too long to read`).catch((error: ThreadError) => {
+    throw new FeedError(error.message, error.retryable);
+  });
 }
 
 async function readRss(url: string, options: FeedReadOptions): Promise<FeedSnapshot> {

@@ -1,5 +1,6 @@
-import { PLATFORMS } from '../domain/vocabulary';
-import { type GroupReport, REACH_WINDOWS, type Report } from './reports';
+import { PLATFORMS, REACH_WINDOWS } from '../domain/vocabulary';
+import { RequestThread } from '../infra/threads';
+import type { GroupReport, Report } from './reports';
 
 /**
  * A report as a table (one row per group, then the total) for CSV and XLSX: the same columns in
@@ -82,50 +83,19 @@ export function reportCsv(report: Report): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
+/** The thread that writes workbooks, ended after a minute without one. */
+const workbookThread = new RequestThread<{ report: Report; periodLabel: string }, ArrayBuffer>(
+  'services/report-xlsx-worker',
+  { name: 'the workbook writer', timeoutMs: 60_000, idleMs: 60_000 },
+);
+
 /**
- * The same table as an Excel workbook: a title with the organisation and the period, the table,
- * then the week-by-week trend and the top posts on sheets of their own. Text stays text: exceljs
- * writes a string starting with `=` as a string cell, never as a formula.
+ * The report as an Excel workbook (`reportWorkbook`), written in a thread of its own: loading exceljs
+ * the first time holds up its thread for 0.2 to 0.5 s and writing a large workbook longer, which the
+ * API's own thread would otherwise spend not answering anyone.
  */
 export async function reportXlsx(report: Report, periodLabel: string): Promise<Buffer> {
-  // Loaded for an export only: exceljs is large, and an idle process does not need it.
-  const { default: ExcelJS } = await import('exceljs');
-  const workbook = new ExcelJS.Workbook();
-  workbook.creator = 'Gaung';
-  workbook.created = new Date(report.to);
-  const sheet = workbook.addWorksheet('Report');
-  sheet.addRow([report.organisation]).font = { bold: true, size: 14 };
-  sheet.addRow([`${report.scope.name} · ${periodLabel}`]);
-  sheet.addRow([]);
-  const { header, rows } = reportTable(report);
-  sheet.addRow(header).font = { bold: true };
-  for (const row of rows) sheet.addRow(row);
-  sheet.views = [{ state: 'frozen', ySplit: 4, xSplit: 2 }];
-  sheet.getColumn(2).width = 32;
-
-  const weeks = workbook.addWorksheet('Weeks');
-  weeks.addRow(['group_key', 'group', ...report.weeks.map((week) => week.slice(0, 10))]).font = {
-    bold: true,
-  };
-  for (const group of [...report.groups, report.totals]) {
-    weeks.addRow([group.key, group.name, ...group.weekly.map((week) => week.published)]);
-    weeks.addRow([group.key, `${group.name} (impressions)`, ...group.weekly.map((week) => week.impressions)]);
-    weeks.addRow([group.key, `${group.name} (engagements)`, ...group.weekly.map((week) => week.engagements)]);
-  }
-
-  const top = workbook.addWorksheet('Top posts');
-  top.addRow(['post_id', 'unit', 'published_at', 'platforms', 'impressions', 'engagements', 'text']).font = {
-    bold: true,
-  };
-  for (const post of report.topPosts)
-    top.addRow([
-      post.postId,
-      post.unit.name,
-      post.publishedAt,
-      post.platforms.join(' '),
-      post.reach.impressions,
-      post.reach.engagements,
-      post.text,
-    ]);
-  return Buffer.from(await workbook.xlsx.writeBuffer());
+  return Buffer.from(
+    await workbookThread.request({ report, periodLabel }, 'the workbook took too long to write'),
+  );
 }

@@ -3,7 +3,13 @@ import type { AppContext } from '../context';
 import { type Driver, queryRows } from '../db/client';
 import { invalid } from '../domain/errors';
 import { type Actor, atLeast, authorize } from '../domain/permissions';
-import { METRIC_WINDOWS, type MetricWindow, type Platform, type ReportGroup } from '../domain/vocabulary';
+import {
+  METRIC_WINDOWS,
+  type Platform,
+  REACH_WINDOWS,
+  type ReachWindow,
+  type ReportGroup,
+} from '../domain/vocabulary';
 import { loadUnit } from './units';
 
 /**
@@ -18,8 +24,6 @@ export const METRIC_FIELDS = ['impressions', 'likes', 'reposts', 'replies', 'quo
 export type MetricField = (typeof METRIC_FIELDS)[number];
 /** A reach figure: each platform metric summed, and engagements (every interaction) in one number. */
 export type Figures = Record<MetricField | 'engagements', number | null>;
-export type ReachWindow = MetricWindow | 'latest';
-export const REACH_WINDOWS: readonly ReachWindow[] = [...METRIC_WINDOWS, 'latest'];
 
 export interface ReportQuery {
   scopePath: string;

@@ -2,17 +2,17 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalid } from '../../domain/errors';
 import { atLeast } from '../../domain/permissions';
-import { PLATFORMS, type Platform, REPORT_GROUPS, type ReportGroup } from '../../domain/vocabulary';
+import {
+  PLATFORMS,
+  type Platform,
+  REACH_WINDOWS,
+  REPORT_GROUPS,
+  type ReportGroup,
+} from '../../domain/vocabulary';
 import { requireActor } from '../../http/auth';
 import { listChannels } from '../../services/channels';
 import { refreshDeliveryMetrics } from '../../services/delivery-metrics';
-import {
-  type Figures,
-  type GroupReport,
-  REACH_WINDOWS,
-  type Report,
-  unitReport,
-} from '../../services/reports';
+import { type Figures, type GroupReport, type Report, unitReport } from '../../services/reports';
 import { listVisibleUnits } from '../../services/units';
 import { ChannelFilter, Excerpt, PlatformName, Time } from '../components';
 import { useEnv } from '../env';
