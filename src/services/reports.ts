@@ -264,6 +264,18 @@ function wholeWeeks(from: Date, to: Date): { from: Date; to: Date } {
   return first < last ? { from: new Date(first), to: new Date(last) } : { from: to, to };
 }
 
+/** The weekly sums (`w`) of the whole weeks `whole` with published deliveries. */
+const cellsOf = (whole: { from: Date; to: Date }) =>
+  sql`${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0`;
+/** The period's edges: before its first whole week and after its last, those not empty. */
+const edgesOf = (query: ReportQuery, whole: { from: Date; to: Date }): [Date, Date][] =>
+  (
+    [
+      [query.from, whole.from],
+      [whole.to, query.to],
+    ] as [Date, Date][]
+  ).filter(([from, to]) => from < to);
+
 /** A unit's (or channel's) published deliveries in one of the report's weeks (1-based). */
 type WeeklyRow = {
   unit_id?: string;
@@ -346,19 +358,14 @@ function weeklySeries(
   const key = (alias: string) => groupColumn(alias, read);
   const where = (alias: string) => scopeAndFilters(alias, read);
   // Delivery by delivery, each range on its own so that it is read from the rollup's index alone.
-  const published = (from: number, to: number) =>
+  const published = (from: Date | number, to: Date | number) =>
     sql`${inRange(sql`r.published_at`, from, to)} ${where('r')}`;
   const parts: SQL[] = [
-    ...[
-      [query.from.getTime(), whole.from.getTime()],
-      [whole.to.getTime(), query.to.getTime()],
-    ]
-      .filter(([from, to]) => from! < to!)
-      .map(
-        ([from, to]) => sql`select ${key('r')}, width_bucket(r.published_at, (select starts from b)), 1,
-            r.impressions, (r.impressions is not null)::int, r.engagements, (r.engagements is not null)::int
-          from ${read.source} r where ${published(from!, to!)}`,
-      ),
+    ...edgesOf(query, whole).map(
+      ([from, to]) => sql`select ${key('r')}, width_bucket(r.published_at, (select starts from b)), 1,
+          r.impressions, (r.impressions is not null)::int, r.engagements, (r.engagements is not null)::int
+        from ${read.source} r where ${published(from, to)}`,
+    ),
     ...moved.map(
       (
         part,
@@ -372,7 +379,7 @@ function weeklySeries(
     parts.push(sql`select ${key('w')}, width_bucket(w.week + interval '84 hours', (select starts from b)), w.published,
         w.impressions, w.impressions_count, w.engagements, w.engagements_count
       from ${read.metricWeeks} w
-      where ${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0 ${where('w')}`);
+      where ${cellsOf(whole)} ${where('w')}`);
   return sql`with b(starts) as (select ${startsArray})
     select s.key as ${sql.raw(read.byUnit ? 'unit_id' : 'channel_id')}, s.week,
       sum(s.published)::int as published, ${sql.raw(sumOf(read.driver, 's.impressions'))} as impressions,
@@ -499,16 +506,13 @@ export async function buildReport(
   // measured per unit and channel, every unit's and channel's (the national accounts' share needs them all;
   // the scope, the filters and the grouping are applied to them below), and the figures at 1 h, 24 h and 7 d
   // per unit or channel of the scope with the filters applied, a few hundred rows whatever the period.
-  const edges = [
-    [query.from, whole.from],
-    [whole.to, query.to],
-  ].filter(([from, to]) => from! < to!) as [Date, Date][];
+  const edges = edgesOf(query, whole);
   const edgeRows = (columns: SQL, where: SQL = sql``) =>
     edges.map(
       ([from, to]) => sql` union all select ${columns}
         from ${source} r where ${inRange(sql`r.published_at`, from, to)} ${where}`,
     );
-  const weeksIn = sql`${inRange(sql`w.week`, whole.from, whole.to)} and w.published > 0`;
+  const weeksIn = cellsOf(whole);
   const cellSums = sql`select r.unit_id, r.channel_id, sum(r.published)::int as published,
       sum(r.measured)::int as measured, sum(r.demo)::int as demo, ${figureSums(driver, 'r')}
     from (
