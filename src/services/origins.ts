@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { DbOrTx } from '../db/client';
 import { preparedPerDatabase, queryRows } from '../db/client';
@@ -110,10 +110,18 @@ export async function settleDeletedOrigin(ctx: AppContext, postId: string): Prom
 }
 
 /**
+ * A listed original last checked this recently is not marked again: every read lists the account's
+ * latest items, so marking them each time would rewrite the same posts every few minutes. An
+ * original that goes is no longer listed, and is asked about by the next read whatever its mark.
+ */
+const LISTED_RECHECK_MS = 60 * 60_000;
+
+/**
  * Asks the platform about the originals of a source's posts that could still be republished (in
  * review, or approved with deliveries scheduled), the least recently asked first. The items the read
  * just listed (`listed`, their keys) exist: they are marked checked without asking again, which would
- * only spend the platform's read limits. A platform that cannot tell, or a question that fails, leaves
+ * only spend the platform's read limits (those checked within LISTED_RECHECK_MS, as the posts the
+ * read just made, keep their mark). A platform that cannot tell, or a question that fails, leaves
  * the post as it is; the check before publishing asks again.
  */
 export async function checkPendingOrigins(
@@ -124,9 +132,11 @@ export async function checkPendingOrigins(
   listed: readonly string[] = [],
 ): Promise<{ checked: number; deleted: string[] }> {
   if (!reader.originExists) return { checked: 0, deleted: [] };
+  const now = ctx.now();
   const pending = await originStatements(ctx.db).pending.execute({
     sourceId,
-    now: ctx.now().toISOString(),
+    now: now.toISOString(),
+    stale: new Date(now.getTime() - LISTED_RECHECK_MS).toISOString(),
     listed: JSON.stringify(listed),
   });
   const deleted: string[] = [];
@@ -159,6 +169,10 @@ const originStatements = preparedPerDatabase((db) => {
           eq(posts.sourceId, sourceId),
           sql`${posts.sourceItemKey} in ${listed}`,
           isNull(posts.originDeletedAt),
+          or(
+            isNull(posts.originCheckedAt),
+            lt(posts.originCheckedAt, sql`${sql.placeholder('stale')}::timestamptz`),
+          ),
         ),
       )
       .returning({ id: posts.id }),

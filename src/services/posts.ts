@@ -431,6 +431,11 @@ export interface IngestOrigin {
   origin: PostOrigin;
   /** Kept on the creation event (the item's address, media that could not be taken). */
   details: Record<string, unknown>;
+  /**
+   * Whether the source's platform can tell that an original exists: the read that brought the item
+   * in just saw it, so its post starts checked.
+   */
+  checkable: boolean;
 }
 
 /**
@@ -506,6 +511,7 @@ export async function insertSourceDrafts(
         ? draft.origin.origin.platform
         : sourcePlatform,
       origin: draft.origin.origin,
+      checked: draft.origin.checkable,
       event: { version: 1, created: true, source: draft.origin.details },
       media: draft.media
         .filter((item) => !seen.has(item.id) && seen.add(item.id))
@@ -520,14 +526,14 @@ export async function insertSourceDrafts(
     db,
     sql`with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as i(ord int, key text, body text,
-          source_url text, source_platform text, origin jsonb, event jsonb, media jsonb)
+          source_url text, source_platform text, origin jsonb, checked boolean, event jsonb, media jsonb)
       ), made as (
         insert into posts (unit_id, author_id, body, source_url, source_platform, tags, source_id, source_item_key,
-          origin, created_at, updated_at)
+          origin, origin_checked_at, created_at, updated_at)
         select ${actor.unitId}::uuid, ${actor.userId}::uuid, body, source_url, source_platform,
           array(select tag from jsonb_array_elements_text(${JSON.stringify(normaliseTags(tags))}::jsonb)
             with ordinality as t(tag, n) order by n),
-          ${sourceId}::uuid, key, origin, clock_timestamp(), ${when}
+          ${sourceId}::uuid, key, origin, case when checked then ${when} end, clock_timestamp(), ${when}
         from input order by ord
         on conflict (source_id, source_item_key) do nothing
         returning id, source_item_key

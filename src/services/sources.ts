@@ -1134,6 +1134,7 @@ async function insertItems(
   rules: readonly IngestRule[],
   at: Date,
 ): Promise<number> {
+  const checkable = sourceReaderFor(ctx.platforms, source.kind)?.originExists !== undefined;
   // The drafts, with the ids their media were recorded under.
   const draftsOf = (mediumIds: ReadonlyMap<UploadToRecord, string>): SourceDraft[] =>
     taken.map(({ item, body, media, skipped }) => ({
@@ -1150,6 +1151,7 @@ async function insertItems(
           item: item.url,
           ...(skipped.length ? { mediaSkipped: skipped } : {}),
         },
+        checkable,
       },
     }));
   const uploads = taken.flatMap((one) => one.media);

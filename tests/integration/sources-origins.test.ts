@@ -15,6 +15,7 @@ import type { SourceKind } from '../../src/domain/vocabulary';
 import { advanceDelivery } from '../../src/services/publishing';
 import { pollSource } from '../../src/services/sources';
 import { createFakeBluesky, type FakeBluesky } from '../fakes/bluesky';
+import { createFeedSite, type FeedSite } from '../fakes/feed-site';
 import { createFakeMastodon, type FakeMastodon } from '../fakes/mastodon';
 import { createGraphFake, type GraphFake } from '../fakes/meta/facebook-instagram';
 import { createThreadsFake, type ThreadsFake } from '../fakes/meta/threads';
@@ -383,5 +384,62 @@ describe.each(testDrivers())('originals deleted at their source on %s', (driver)
     const [delivery] = await t.ctx.db.select().from(deliveries).where(eq(deliveries.postId, post.id));
     expect(await advanceDelivery(t.ctx, delivery!.id)).toEqual({ next: 'done', outcome: 'published' });
     expect((await postOf(source.id, nativeId)).originCheckedAt).not.toBeNull();
+  });
+
+  it('a post starts checked by the read that made it; a listed original is marked again only when its mark is an hour old', async () => {
+    const harness = harnesses[1]!;
+    const source = await addSource(harness);
+    const nativeId = harness.post(source.owner, `Baru ${randomUUID()}`);
+    const before = Date.now();
+    await poll(source.id);
+    const made = await postOf(source.id, nativeId);
+    expect(made.originCheckedAt!.getTime()).toBeGreaterThanOrEqual(before);
+    expect(made.originCheckedAt!.getTime()).toBeLessThanOrEqual(Date.now());
+
+    // Listed again at once: the mark stays as it was (no rewrite of the post).
+    await poll(source.id);
+    expect((await postOf(source.id, nativeId)).originCheckedAt).toEqual(made.originCheckedAt);
+
+    // Listed with a mark over an hour old: marked again.
+    const old = new Date(Date.now() - 61 * 60_000);
+    await t.ctx.db.update(posts).set({ originCheckedAt: old }).where(eq(posts.id, made.id));
+    await poll(source.id);
+    expect((await postOf(source.id, nativeId)).originCheckedAt!.getTime()).toBeGreaterThan(old.getTime());
+  });
+});
+
+describe.each(testDrivers())('originals a platform cannot tell about on %s', (driver) => {
+  let t: TestApp;
+  let site: FeedSite;
+
+  beforeAll(async () => {
+    site = createFeedSite();
+    await site.start();
+    t = await createTestApp(driver, { env: { GAUNG_ALLOW_PRIVATE_URLS: '1' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await site?.stop();
+  });
+
+  it('a post read from a web feed starts unchecked: its original is unknowable, not seen to exist', async () => {
+    const org = await seedTestOrg(t.ctx);
+    const office = org.user('officeA1', 'contributor');
+    const id = randomUUID();
+    const feed = site.feed(`/origins-${id}.xml`, { format: 'rss', title: 'Kanim' });
+    feed.add({ title: `Berita ${id}`, published: new Date(Date.now() - 60_000) });
+    await t.ctx.db.insert(sources).values({
+      id,
+      unitId: office.unitId,
+      createdBy: office.id,
+      kind: 'rss',
+      url: feed.url,
+      since: new Date(Date.now() - 3_600_000),
+      nextPollAt: new Date(Date.now() - 1_000),
+    });
+    expect(await pollSource(t.ctx, id)).toMatchObject({ outcome: 'polled', imported: 1 });
+    const [row] = await t.ctx.db.select().from(posts).where(eq(posts.sourceId, id));
+    expect(row!.origin).not.toBeNull();
+    expect(row!.originCheckedAt).toBeNull();
   });
 });
