@@ -26,6 +26,8 @@ import { type Database, openPglite, queryRows } from '../src/db/client';
 import { sources } from '../src/db/schema';
 import { KeyRing } from '../src/infra/crypto';
 import { createLogger } from '../src/logger';
+import { fetchFeedMedia } from '../src/platforms/feeds';
+import type { NetworkReach, SourceMedia } from '../src/platforms/types';
 import { type RedisTarget, resolveRedis, workerConnection } from '../src/queues/redis';
 import { stageUpload } from '../src/services/media';
 import { enqueueDueSources, readSourceAnswer } from '../src/services/sources';
@@ -108,6 +110,8 @@ interface Outcome {
   driver: string;
   sources: number;
   baseline: { seconds: number; cpuSeconds: number; peakRssMb: number; items: number };
+  /** The answers' media fetched and taken through the upload checks, measured apart. */
+  checks: { cpuSeconds: number; media: number };
   round: { seconds: number; cpuSeconds: number; peakRssMb: number };
   imported: number;
   failed: { kind: string; lastError: string | null }[];
@@ -170,10 +174,33 @@ async function run(
 
   // The baseline: the same answers fetched and parsed by each source's reader, nothing brought in.
   let baselineItems = 0;
+  const media: { medium: SourceMedia; reach: NetworkReach }[] = [];
   const baseline = await measure(() =>
     pool(stored, CONCURRENCY, async (source) => {
-      const { result } = await readSourceAnswer(ctx, source);
+      const { reading, result } = await readSourceAnswer(ctx, source);
       baselineItems += result.items.length;
+      for (const item of result.items)
+        for (const medium of item.media)
+          if (!medium.skippedReason) media.push({ medium, reach: reading.reach });
+    }),
+  );
+  // Beside it, not part of it: the media those answers name, fetched and taken through the upload
+  // checks as a poll takes them (nothing recorded), to show how much of the round they are.
+  const checks = await measure(() =>
+    pool(media, CONCURRENCY, async ({ medium, reach }) => {
+      const upload = await stageUpload(ctx, {
+        stream: await fetchFeedMedia(medium.url, {
+          reach,
+          maxBytes:
+            (medium.kind === 'image'
+              ? config.GAUNG_MEDIA_MAX_IMAGE_BYTES
+              : config.GAUNG_MEDIA_MAX_VIDEO_BYTES) + 1,
+          headers: medium.headers,
+        }),
+        fileName: 'medium',
+        contentType: undefined,
+      });
+      await upload.discard();
     }),
   );
 
@@ -232,6 +259,7 @@ async function run(
       peakRssMb: baseline.peakRssMb,
       items: baselineItems,
     },
+    checks: { cpuSeconds: checks.cpuSeconds, media: media.length },
     round: { seconds: round.seconds, cpuSeconds: round.cpuSeconds, peakRssMb: round.peakRssMb },
     imported: Number(imported?.n ?? 0),
     failed: failed.map((row) => ({ kind: row.kind, lastError: row.last_error })),
@@ -241,7 +269,7 @@ async function run(
 
 /** What a profile of the round shows, kept beside the numbers. */
 const PROFILE =
-  "Where the round's CPU goes (`node --cpu-prof`, each thread's CPU from `/proc/self/task`, and each source polled on its own with `process.cpuUsage` around it, this version and the one before run in turn; load average 1 to 6, another session's benchmark running): a poll is five round trips to the database, four of them prepared statements: the claim, which also reads whether the author still works in the unit and the source's rules; the items already known; one statement for all the read's new posts with their media rows and creation events; one that marks the listed originals checked and picks the pending ones (the posts the read just made start checked, so it updates none of them: on PGlite it took 2.5 ms a poll instead of 3.6 ms, polls run one at a time); and the poll's record. A poll whose items bring pictures (YouTube: each video's thumbnail) records them in the same write, as one transaction: the blobs' locks, one insert for all its media (the unit's existing media read for the rest), the posts' statement, the bytes stored once; before, each picture had a transaction of its own, four or five round trips. Each picture is still fetched, its type judged from its bytes, staged to disk and synced under the size limit, its header read (pixel limit) and then decoded into a WebP thumbnail by the same sharp pipeline (which rejects a damaged file), the thumbnail staged. Those checks take 9.3 ms of CPU per picture in a process of their own (300 pictures, load about 2), against 14.0 to 14.3 ms before: sharp's work 6.3 ms instead of 9.1 to 9.3 (one pipeline instead of two, WebP effort 1 instead of 4), staging 0.95 ms instead of 1.7 to 1.8 for the picture and 0.95 ms instead of 2.0 to 2.1 for its thumbnail (written through the file handle instead of a stream pipeline, its directory made only when missing). Polled one by one, the 62 YouTube sources take 5.0 to 5.3 s of CPU, 7.2 to 7.5 s before, against 0.26 to 0.33 s to read them: 2.3 to 2.4 s on the main thread (the HTTP requests through axios the largest part), 1.3 s in libuv's pool (sharp's calls and the file operations), 1.0 s in libvips' workers and 0.5 s in V8's helper threads. The other seven kinds, whose path did not change, take 2.8 to 2.9 s polled one by one against 1.2 to 1.6 s to read them (load about 4): the largest single item in their profile is the socket writes of the five round trips (`writev`, 1.25 s of 3.3 s on the main thread). Whole rounds on PostgreSQL, this version and the one before run in turn at load about 4 (before the thumbnail's effort went from 4 to 1): 8.28 and 8.66 s of CPU against 9.95 and 11.31 s. The fakes' thumbnails are all one picture, so after the first the unit has it already: each is still fetched, checked and thumbnailed, only its bytes are not stored again. The baseline fetches no pictures, and the 310 pictures' fetch, checks and records alone cost more CPU than the whole baseline, so the 2 × target is not met: it leaves one baseline's CPU (1.0 to 1.5 s) for all a round adds, 3 to 5 ms a picture even if the 500 polls' writes cost nothing, while sharp's decode and encode of one picture take about 6 ms. With PGlite the database works in this process, so its CPU counts in the round's and not in the baseline's. PGlite's peak RSS varies between runs of the same code (380 to 730 MB seen): it depends on whether V8 has collected the buffers left from setting up the sources when the round starts (226 MB of ArrayBuffers still there in one run, 8 MB in another). The round's wall time meets its target.";
+  "Where the round's CPU goes (`node --cpu-prof`, each thread's CPU from `/proc/self/task`, and each source polled on its own with `process.cpuUsage` around it, this version and the one before run in turn; load average 1 to 6, another session's benchmark running): a poll is five round trips to the database, four of them prepared statements: the claim, which also reads whether the author still works in the unit and the source's rules; the items already known; one statement for all the read's new posts with their media rows and creation events; one that marks the listed originals checked and picks the pending ones (the posts the read just made start checked, so it updates none of them: on PGlite it took 2.5 ms a poll instead of 3.6 ms, polls run one at a time); and the poll's record. A poll whose items bring pictures (YouTube: each video's thumbnail) records them in the same write, as one transaction: the blobs' locks, one insert for all its media (the unit's existing media read for the rest), the posts' statement, the bytes stored once; before, each picture had a transaction of its own, four or five round trips. Each picture is still fetched, its type judged from its bytes, staged to disk and synced under the size limit, its header read (pixel limit) and then decoded into a WebP thumbnail by the same sharp pipeline (which rejects a damaged file), the thumbnail staged. Those checks take 9.3 ms of CPU per picture in a process of their own (300 pictures, load about 2), against 14.0 to 14.3 ms before: sharp's work 6.3 ms instead of 9.1 to 9.3 (one pipeline instead of two, WebP effort 1 instead of 4), staging 0.95 ms instead of 1.7 to 1.8 for the picture and 0.95 ms instead of 2.0 to 2.1 for its thumbnail (written through the file handle instead of a stream pipeline, its directory made only when missing). Polled one by one, the 62 YouTube sources take 5.0 to 5.3 s of CPU, 7.2 to 7.5 s before, against 0.26 to 0.33 s to read them: 2.3 to 2.4 s on the main thread (the HTTP requests through axios the largest part), 1.3 s in libuv's pool (sharp's calls and the file operations), 1.0 s in libvips' workers and 0.5 s in V8's helper threads. The other seven kinds, whose path did not change, take 2.8 to 2.9 s polled one by one against 1.2 to 1.6 s to read them (load about 4): the largest single item in their profile is the socket writes of the five round trips (`writev`, 1.25 s of 3.3 s on the main thread). Whole rounds on PostgreSQL, this version and the one before run in turn at load about 4 (before the thumbnail's effort went from 4 to 1): 8.28 and 8.66 s of CPU against 9.95 and 11.31 s. The fakes' thumbnails are all one picture, so after the first the unit has it already: each is still fetched, checked and thumbnailed, only its bytes are not stored again. The baseline fetches no pictures, and the 310 pictures' fetch and checks alone (the media checks column) cost about twice the CPU of the whole baseline, so the 2 × target is not met: it leaves one baseline's CPU (1.0 to 1.5 s) for all a round adds, 3 to 5 ms a picture even if the 500 polls' writes cost nothing, while sharp's decode and encode of one picture take about 6 ms. Counted against reading and checking together, the round adds less than their CPU again on PostgreSQL (the last ratio); on PGlite that ratio also carries the database's own work. With PGlite the database works in this process, so its CPU counts in the round's and not in the baseline's. PGlite's peak RSS varies between runs of the same code (380 to 730 MB seen): it depends on whether V8 has collected the buffers left from setting up the sources when the round starts (226 MB of ArrayBuffers still there in one run, 8 MB in another). The round's wall time meets its target.";
 
 function report(
   outcomes: Outcome[],
@@ -263,13 +291,13 @@ function report(
         '',
       )}. Load average (1 / 5 / 15 min) at the start ${load(start)}, at the end ${load(end)}: the machine is shared, so CPU seconds matter more than wall time.`,
     '',
-    `${outcomes[0]?.sources ?? SOURCES} sources of one office, an equal share of each kind (RSS, Mastodon, Instagram, Facebook, Threads, X, Bluesky, YouTube), each with ${ITEMS} new text items (a YouTube item also brings the video's thumbnail in, through the upload checks), on the test fakes in a process of their own that answer at once. **Round**: every source due, polled through the \`ingest\` queue by one worker running the production processor at its concurrency (${CONCURRENCY}), until the worker has finished every source's poll (its completion events are counted; the database is not asked, which on PGlite would add the asking to the measured CPU). **Baseline**, in the same run before the round: the same answers fetched and parsed by each source's reader at the same concurrency, nothing brought in. Before both, outside the measurements, one picture is taken through the upload checks (nothing recorded), so that sharp and file-type are loaded as in a server that has been running. CPU is this process's (\`process.cpuUsage\`; PostgreSQL and the fakes are other processes), RSS its peak (sampled every 50 ms). Target: the round within 60 s, with at most 2 × the baseline's CPU.`,
+    `${outcomes[0]?.sources ?? SOURCES} sources of one office, an equal share of each kind (RSS, Mastodon, Instagram, Facebook, Threads, X, Bluesky, YouTube), each with ${ITEMS} new text items (a YouTube item also brings the video's thumbnail in, through the upload checks), on the test fakes in a process of their own that answer at once. **Round**: every source due, polled through the \`ingest\` queue by one worker running the production processor at its concurrency (${CONCURRENCY}), until the worker has finished every source's poll (its completion events are counted; the database is not asked, which on PGlite would add the asking to the measured CPU). **Baseline**, in the same run before the round: the same answers fetched and parsed by each source's reader at the same concurrency, nothing brought in. **Media checks**, measured apart after the baseline and not part of it: the media those answers name, fetched and taken through the upload checks at the same concurrency, nothing recorded; the last ratio shows what the round adds to reading and checking (the database, the queue, the posts). Before both, outside the measurements, one picture is taken through the upload checks (nothing recorded), so that sharp and file-type are loaded as in a server that has been running. CPU is this process's (\`process.cpuUsage\`; PostgreSQL and the fakes are other processes), RSS its peak (sampled every 50 ms). Target: the round within 60 s, with at most 2 × the baseline's CPU.`,
     '',
-    '| database | baseline: wall | baseline: CPU | round: wall | round: CPU | CPU ÷ baseline | peak RSS | posts made | sources failed |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| database | baseline: wall | baseline: CPU | round: wall | round: CPU | CPU ÷ baseline | media checks: CPU | CPU ÷ (baseline + media checks) | peak RSS | posts made | sources failed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...outcomes.map(
       (o) =>
-        `| ${o.driver} | ${f1(o.baseline.seconds)} s | ${f2(o.baseline.cpuSeconds)} s | ${f1(o.round.seconds)} s | ${f2(o.round.cpuSeconds)} s | ${f2(o.round.cpuSeconds / o.baseline.cpuSeconds)} × | ${Math.round(o.round.peakRssMb)} MB | ${o.imported} of ${o.baseline.items} | ${o.failed.length} |`,
+        `| ${o.driver} | ${f1(o.baseline.seconds)} s | ${f2(o.baseline.cpuSeconds)} s | ${f1(o.round.seconds)} s | ${f2(o.round.cpuSeconds)} s | ${f2(o.round.cpuSeconds / o.baseline.cpuSeconds)} × | ${f2(o.checks.cpuSeconds)} s (${o.checks.media} media) | ${f2(o.round.cpuSeconds / (o.baseline.cpuSeconds + o.checks.cpuSeconds))} × | ${Math.round(o.round.peakRssMb)} MB | ${o.imported} of ${o.baseline.items} | ${o.failed.length} |`,
     ),
     '',
     ...outcomes.map(
