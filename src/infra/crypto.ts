@@ -15,7 +15,7 @@ import {
  * GAUNG_SECRET_KEY with HKDF, so a signature can never be replayed as another kind of signature.
  */
 
-export type Purpose = 'credentials' | 'media-url' | 'csrf' | 'webhook' | 'oauth-state';
+export type Purpose = 'credentials' | 'media-url' | 'csrf' | 'webhook' | 'oauth-state' | 'telegram-webhook';
 
 interface Key {
   id: string;

@@ -8,11 +8,12 @@ import { type PlatformContext, PlatformError, type SourceItem, type SourceMedia 
 /**
  * Telegram channels as sources. The Bot API has no history call: Gaung's source bot
  * (GAUNG_TELEGRAM_SOURCE_BOT_TOKEN), added by an office to its channel as an administrator, sees
- * the channel's posts from then on as `channel_post` updates. One poller per bot reads them with
- * `readChannelUpdates` from an offset and routes the items to sources by chat id; edits
- * (`edited_channel_post`) are not asked for and ignored if they come. An album (`media_group_id`)
- * is one item. Media files are found with getFile; the Bot API serves files up to 20 MB, so larger
- * ones are named and skipped. File URLs carry the bot token: marked `secretUrl`, never logged.
+ * the channel's posts from then on as `channel_post` updates, which it reads by getUpdates
+ * (`readChannelUpdates`, from an offset) or receives at its webhook (`ensureWebhook`); both turn them
+ * into items with `channelItemsOf`, routed to sources by chat id. Edits (`edited_channel_post`) are
+ * not asked for and ignored if they come. An album (`media_group_id`) is one item. Media files are
+ * found with getFile; the Bot API serves files up to 20 MB, so larger ones are named and skipped.
+ * File URLs carry the bot token: marked `secretUrl`, never logged.
  */
 
 /** The Bot API's download limit (getFile). */
@@ -47,7 +48,8 @@ interface ChannelPost {
   forward_origin?: unknown;
 }
 
-interface Update {
+/** An Update as the Bot API sends it, by getUpdates or to a webhook (only what the source bot reads). */
+export interface ChannelUpdate {
   update_id: number;
   channel_post?: ChannelPost;
   edited_channel_post?: ChannelPost;
@@ -150,36 +152,73 @@ export async function findSourceChat(request: {
   };
 }
 
-/** Telegram sends an album's messages one by one: a trailing album this recent may still be growing. */
+/** Telegram sends an album's messages one by one: an album this recent may still be growing. */
 export const ALBUM_SETTLE_SECONDS = 10;
 
-/**
- * Reads the source bot's channel posts from `offset`, groups them by channel and album, and finds
- * each medium's file. The bot's poller calls it in a loop (see the module comment). An album at the
- * end of the answer that is younger than ALBUM_SETTLE_SECONDS is left for the next read (the offset
- * stops before it), so its later messages are not split into another item.
- */
-export async function readChannelUpdates(request: ChannelUpdatesRequest): Promise<ChannelUpdatesResult> {
-  const call = botApi(request);
-  const updates = await call<Update[]>('getUpdates', {
+/** The only updates the source bot asks for, by getUpdates and by webhook alike. */
+const CHANNEL_POSTS = ['channel_post'];
+
+/** Telegram refuses getUpdates while a webhook is set (409 Conflict): the bot has to delete it first. */
+export const isWebhookConflict = (error: unknown) =>
+  error instanceof PlatformError &&
+  error.classification.httpStatus === 409 &&
+  /webhook/i.test(error.classification.message);
+
+/** Up to 100 of the source bot's updates from `offset`, by getUpdates (polling). */
+export async function fetchChannelUpdates(
+  request: Omit<ChannelUpdatesRequest, 'log' | 'now'>,
+): Promise<ChannelUpdate[]> {
+  const updates = await botApi(request)<ChannelUpdate[]>('getUpdates', {
     ...(request.offset !== null ? { offset: request.offset } : {}),
     limit: UPDATES_MAX,
     timeout: request.waitSeconds ?? 0,
-    allowed_updates: ['channel_post'],
+    allowed_updates: CHANNEL_POSTS,
   });
   if (!Array.isArray(updates))
     throw new PlatformError({ kind: 'retry', message: 'Telegram answered getUpdates without a list' });
-  const now = request.now ?? new Date();
-  const tail = updates.at(-1)?.channel_post;
-  const heldFrom =
-    tail?.media_group_id && now.getTime() / 1000 - tail.date < ALBUM_SETTLE_SECONDS
-      ? updates.findIndex(
-          (u) =>
-            u.channel_post?.media_group_id === tail.media_group_id &&
-            u.channel_post?.chat?.id === tail.chat?.id,
-        )
-      : -1;
-  const taken = heldFrom >= 0 ? updates.slice(0, heldFrom) : updates;
+  return updates;
+}
+
+/**
+ * Reads the source bot's channel posts from `offset` by getUpdates, as items (see channelItemsOf).
+ * The offset stops before an album left for the next read.
+ */
+export async function readChannelUpdates(request: ChannelUpdatesRequest): Promise<ChannelUpdatesResult> {
+  const { byChat, taken } = await channelItemsOf(request, await fetchChannelUpdates(request));
+  const last = taken.at(-1)?.update_id;
+  return { byChat, nextOffset: typeof last === 'number' ? last + 1 : request.offset };
+}
+
+const albumOf = (post: ChannelPost) => `${post.chat.id}/album/${post.media_group_id}`;
+
+/** Whether an update carries a channel post Gaung can place (its chat and message). */
+const placed = (post: ChannelPost | undefined): post is ChannelPost =>
+  !!post && typeof post.message_id === 'number' && typeof post.chat?.id === 'number';
+
+/**
+ * Turns the source bot's updates (oldest first, read by getUpdates or delivered to its webhook) into
+ * items per channel, an album (`media_group_id`) as one item, and finds each medium's file. The
+ * updates are taken in order up to the first album whose newest message is younger than
+ * ALBUM_SETTLE_SECONDS: that album may still be growing (a webhook may even get its messages after
+ * later updates), so it and what follows wait for a later read (`heldUntil` says when it settles),
+ * and its later messages are not split into another item.
+ */
+export async function channelItemsOf(
+  request: Pick<ChannelUpdatesRequest, 'botToken' | 'apiUrl' | 'signal' | 'log' | 'now'>,
+  updates: readonly ChannelUpdate[],
+): Promise<{ byChat: Map<string, SourceItem[]>; taken: ChannelUpdate[]; heldUntil: Date | null }> {
+  const call = botApi(request);
+  const now = (request.now ?? new Date()).getTime() / 1000;
+  const newest = new Map<string, number>();
+  for (const { channel_post: post } of updates)
+    if (placed(post) && post.media_group_id)
+      newest.set(albumOf(post), Math.max(newest.get(albumOf(post)) ?? 0, post.date));
+  const settles = (post: ChannelPost) => newest.get(albumOf(post))! + ALBUM_SETTLE_SECONDS;
+  const held = updates.find(
+    ({ channel_post: post }) => placed(post) && post.media_group_id && now < settles(post),
+  );
+  const taken = held ? updates.slice(0, updates.indexOf(held)) : [...updates];
+  const heldUntil = held ? new Date(settles(held.channel_post!) * 1000) : null;
 
   const fileUrl = (path: string) =>
     `${request.apiUrl.replace(/\/+$/, '')}/file/bot${request.botToken}/${path}`;
@@ -206,12 +245,9 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
 
   // Albums: the messages of one media_group_id in one chat become one item.
   const groups = new Map<string, ChannelPost[]>();
-  for (const update of taken) {
-    const post = update.channel_post;
-    if (!post || typeof post.message_id !== 'number' || typeof post.chat?.id !== 'number') continue;
-    const key = post.media_group_id
-      ? `${post.chat.id}/album/${post.media_group_id}`
-      : `${post.chat.id}/${post.message_id}`;
+  for (const { channel_post: post } of taken) {
+    if (!placed(post)) continue;
+    const key = post.media_group_id ? albumOf(post) : `${post.chat.id}/${post.message_id}`;
     groups.set(key, [...(groups.get(key) ?? []), post]);
   }
   const byChat = new Map<string, SourceItem[]>();
@@ -251,10 +287,44 @@ export async function readChannelUpdates(request: ChannelUpdatesRequest): Promis
     };
     byChat.set(chatId, [...(byChat.get(chatId) ?? []), item]);
   }
-  const last = taken.at(-1)?.update_id;
   request.log.info(
     { updates: taken.length, held: updates.length - taken.length, chats: byChat.size },
     'read the source bot updates',
   );
-  return { byChat, nextOffset: typeof last === 'number' ? last + 1 : request.offset };
+  return { byChat, taken, heldUntil };
+}
+
+export interface WebhookRequest {
+  botToken: string;
+  apiUrl: string;
+  /** The HTTPS address Telegram posts updates to. */
+  url: string;
+  /** Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token: 1-256 of A-Z a-z 0-9 _ -. */
+  secretToken: string;
+  /** The secret token changed since the webhook was set (Telegram does not tell it): set it again. */
+  renew: boolean;
+}
+
+/**
+ * Makes sure Telegram delivers the bot's channel posts to `url`: getWebhookInfo, and setWebhook
+ * only when the address, the update types or the secret token differ. Pending updates are kept.
+ */
+export async function ensureWebhook(request: WebhookRequest): Promise<'set' | 'unchanged'> {
+  const call = botApi(request);
+  const info = await call<{ url?: string; allowed_updates?: string[] }>('getWebhookInfo', {});
+  const sameUpdates =
+    info.allowed_updates?.length === CHANNEL_POSTS.length &&
+    CHANNEL_POSTS.every((kind) => info.allowed_updates!.includes(kind));
+  if (info.url === request.url && sameUpdates && !request.renew) return 'unchanged';
+  await call<boolean>('setWebhook', {
+    url: request.url,
+    secret_token: request.secretToken,
+    allowed_updates: CHANNEL_POSTS,
+  });
+  return 'set';
+}
+
+/** Removes the bot's webhook so getUpdates works again; the updates Telegram still holds stay for it. */
+export async function deleteWebhook(request: { botToken: string; apiUrl: string }): Promise<void> {
+  await botApi(request)<boolean>('deleteWebhook', {});
 }

@@ -242,8 +242,9 @@ export async function enqueueCredentialRefresh(
 }
 
 /**
- * One round of the Telegram source bot, which reads every Telegram source's channel at once. The job
- * id carries the due time, so the sweep may offer a round many times and it runs once.
+ * One round of the Telegram source bot, which reads every Telegram source's channel at once, at
+ * `dueAt` (at once when it has passed). The job id carries the due time, so the sweep may offer a
+ * round many times and it runs once.
  */
 export async function enqueueTelegramBotRound(ctx: AppContext, botToken: string, dueAt: Date): Promise<void> {
   const botId = botToken.split(':')[0]!;
@@ -255,6 +256,7 @@ export async function enqueueTelegramBotRound(ctx: AppContext, botToken: string,
       removeOnComplete: true,
       removeOnFail: true,
       jobId: `telegram-bot-${botId}-${dueAt.getTime()}`,
+      delay: Math.max(0, dueAt.getTime() - ctx.now().getTime()),
     },
   );
 }

@@ -12,17 +12,19 @@ import { queueDashboardRoutes } from './queue-dashboard';
 import { reportRoutes } from './reports';
 import { reviewRoutes } from './reviews';
 import { sourceRoutes } from './sources';
+import { telegramHookRoutes } from './telegram-hooks';
 import { tokenRoutes } from './tokens';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
 import { workingCalendarRoutes } from './working-calendar';
 
 /**
- * The JSON API and the routes beside it (media for platforms, the queue dashboard); `buildApp`
- * registers these and the web app as siblings.
+ * The JSON API and the routes beside it (media for platforms, Telegram's webhook deliveries, the
+ * queue dashboard); `buildApp` registers these and the web app as siblings.
  */
 export const apiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(mediaPublicRoutes);
+  await app.register(telegramHookRoutes);
   await app.register(queueDashboardRoutes);
   await app.register(
     async (api) => {

@@ -13,7 +13,9 @@ import { specPath } from './specs';
  * each value must have one of the documented types, objects (InputMediaPhoto, ReplyParameters…)
  * checked field by field. Parameters arrive as JSON, form fields or multipart (with files), as the
  * Bot API accepts them. Behind that: bot tokens (401 Unauthorized), chats with the bot's
- * membership, per-chat timelines tests read, and Telegram's error shape.
+ * membership, per-chat timelines tests read, and Telegram's error shape. Updates go to getUpdates,
+ * or, once setWebhook registered an HTTPS address, are POSTed there one per request with the secret
+ * token header and sent again until the answer is a 2xx; getUpdates then answers 409 Conflict.
  */
 
 export const TELEGRAM_SPEC_FILE = specPath('telegram-bot-api.json');
@@ -225,8 +227,8 @@ export interface TelegramFake {
   revokeToken(): void;
   /**
    * The office posts in its channel (the bot is an administrator there): a `channel_post` update
-   * waits for getUpdates. Several media make an album (one message each, one media_group_id).
-   * `claimedBytes` makes a file report that size (a video over the 20 MB download limit).
+   * waits for getUpdates, or goes to the webhook. Several media make an album (one message each,
+   * one media_group_id). `claimedBytes` makes a file report that size (a video over the 20 MB download limit).
    */
   postInChannel(
     chatId: number,
@@ -240,8 +242,28 @@ export interface TelegramFake {
   editInChannel(chatId: number, messageId: number, text: string): void;
   /** The getFile paths handed out, to see that a download URL was never logged. */
   filePaths(): string[];
+  /** The webhook setWebhook registered (null while the bot uses getUpdates). */
+  webhook(): TelegramWebhook | null;
+  /**
+   * Where webhook deliveries really go: the registered HTTPS address with its scheme, host and port
+   * replaced by `origin` (the app under test listens on plain HTTP on loopback).
+   */
+  deliverTo(origin: string): void;
+  /** The next `times` deliveries reach the webhook but their answers are lost: Telegram sends them again. */
+  loseWebhookAnswers(times: number): void;
+  /** Every webhook request, in order, with the status it got (null: no answer). */
+  webhookDeliveries: { updateId: number; status: number | null }[];
+  /** Resolves once every pending update was delivered to the webhook with a 2xx answer. */
+  webhookDelivered(): Promise<void>;
   start(): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface TelegramWebhook {
+  url: string;
+  secretToken: string | null;
+  /** null: every update type (the default when setWebhook never named any). */
+  allowedUpdates: string[] | null;
 }
 
 /** Telegram's flood-control answer. */
@@ -414,16 +436,98 @@ export function createTelegramFake(): TelegramFake {
   };
 
   let confirmed = 0;
+  const listOf = (value: unknown) =>
+    (typeof value === 'string' ? JSON.parse(value) : value) as string[] | undefined;
+
+  // Webhook delivery: one POST per update, in order, sent again until the answer is a 2xx.
+  let webhook: TelegramWebhook | null = null;
+  let deliverOrigin: string | null = null;
+  let answersToLose = 0;
+  let lastError: { date: number; message: string } | null = null;
+  let pumping: Promise<void> | null = null;
+  let stopped = false;
+  const webhookDeliveries: TelegramFake['webhookDeliveries'] = [];
+  const pendingUpdates = () =>
+    updates.filter(
+      (u) =>
+        u.update_id >= confirmed &&
+        (!webhook?.allowedUpdates?.length || webhook.allowedUpdates.includes(u.kind)),
+    );
+
+  async function deliver(hook: TelegramWebhook, update: (typeof updates)[number]): Promise<boolean> {
+    const target = new URL(hook.url);
+    if (deliverOrigin) {
+      const origin = new URL(deliverOrigin);
+      target.protocol = origin.protocol;
+      target.host = origin.host;
+    }
+    let status: number | null = null;
+    try {
+      const response = await fetch(target, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(hook.secretToken ? { 'x-telegram-bot-api-secret-token': hook.secretToken } : {}),
+        },
+        body: JSON.stringify({
+          update_id: update.update_id,
+          [update.kind]: messageJson(chats.get(update.message.chatId)!, update.message),
+        }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.arrayBuffer();
+      status = response.status;
+      if (answersToLose > 0) {
+        answersToLose -= 1;
+        status = null;
+      }
+    } catch {
+      status = null;
+    }
+    webhookDeliveries.push({ updateId: update.update_id, status });
+    const ok = status !== null && status >= 200 && status < 300;
+    if (!ok)
+      lastError = {
+        date: Math.floor(Date.now() / 1000),
+        message: status === null ? 'Connection timed out' : `Wrong response from the webhook: ${status}`,
+      };
+    return ok;
+  }
+
+  async function pump(): Promise<void> {
+    let wait = 20;
+    while (webhook && !stopped) {
+      const next = pendingUpdates()[0];
+      if (!next) return;
+      if (await deliver(webhook, next)) {
+        confirmed = Math.max(confirmed, next.update_id + 1);
+        wait = 20;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1_000);
+      }
+    }
+  }
+
+  const kick = () => {
+    if (pumping || !webhook || stopped) return;
+    pumping = pump().finally(() => {
+      pumping = null;
+      if (pendingUpdates().length > 0) kick();
+    });
+  };
+
   const methods: Record<string, (params: Record<string, unknown>) => Promise<unknown>> = {
     /** Updates from `offset` on; asking with an offset confirms (forgets) every update below it. */
     async getUpdates(params) {
+      if (webhook)
+        throw new BotApiFailure(
+          409,
+          "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        );
       const offset = params.offset === undefined ? confirmed : Number(params.offset);
       confirmed = Math.max(confirmed, offset);
-      const allowed = (
-        typeof params.allowed_updates === 'string'
-          ? JSON.parse(params.allowed_updates)
-          : params.allowed_updates
-      ) as string[] | undefined;
+      const allowed = listOf(params.allowed_updates);
       const limit = Math.min(Number(params.limit ?? 100), 100);
       return updates
         .filter((u) => u.update_id >= confirmed && (!allowed?.length || allowed.includes(u.kind)))
@@ -432,6 +536,44 @@ export function createTelegramFake(): TelegramFake {
           update_id: u.update_id,
           [u.kind]: messageJson(chats.get(u.message.chatId)!, u.message),
         }));
+    },
+    /** An empty url removes the webhook; allowed_updates left out keeps the previous list. */
+    async setWebhook(params) {
+      const url = String(params.url);
+      if (url === '') return methods.deleteWebhook!({});
+      if (!url.startsWith('https://'))
+        throw badRequest('bad webhook: An HTTPS URL must be provided for webhook');
+      const secret = params.secret_token === undefined ? null : String(params.secret_token);
+      if (secret !== null && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+        throw badRequest('secret token contains unallowed characters');
+      if (params.drop_pending_updates === true || params.drop_pending_updates === 'true')
+        confirmed = nextUpdateId;
+      webhook = {
+        url,
+        secretToken: secret,
+        allowedUpdates: listOf(params.allowed_updates) ?? webhook?.allowedUpdates ?? null,
+      };
+      lastError = null;
+      kick();
+      return true;
+    },
+    async deleteWebhook(params) {
+      webhook = null;
+      if (params.drop_pending_updates === true || params.drop_pending_updates === 'true')
+        confirmed = nextUpdateId;
+      return true;
+    },
+    async getWebhookInfo() {
+      return {
+        url: webhook?.url ?? '',
+        has_custom_certificate: false,
+        pending_update_count: webhook ? pendingUpdates().length : 0,
+        ...(webhook ? { max_connections: 40, ip_address: '149.154.167.220' } : {}),
+        ...(webhook?.allowedUpdates ? { allowed_updates: webhook.allowedUpdates } : {}),
+        ...(webhook && lastError
+          ? { last_error_date: lastError.date, last_error_message: lastError.message }
+          : {}),
+      };
     },
     async getFile(params) {
       const file = files.get(String(params.file_id));
@@ -691,6 +833,7 @@ export function createTelegramFake(): TelegramFake {
           });
         }
         updates.push({ update_id: nextUpdateId++, kind: 'channel_post', message });
+        kick();
         return message;
       });
     },
@@ -703,6 +846,18 @@ export function createTelegramFake(): TelegramFake {
       });
     },
     filePaths: () => [...files.values()].map((f) => f.path),
+    webhook: () => webhook,
+    deliverTo(origin) {
+      deliverOrigin = origin;
+      kick();
+    },
+    loseWebhookAnswers(times) {
+      answersToLose = times;
+    },
+    webhookDeliveries,
+    async webhookDelivered() {
+      while (pumping) await pumping;
+    },
     deleted,
     revokeToken() {
       tokenRevoked = true;
@@ -711,7 +866,11 @@ export function createTelegramFake(): TelegramFake {
       fake.url = await server.start();
       return fake.url;
     },
-    stop: () => server.stop(),
+    async stop() {
+      stopped = true;
+      await pumping;
+      await server.stop();
+    },
   };
   return fake;
 }

@@ -187,6 +187,28 @@ describe.each(testDrivers())('Telegram channels as sources on %s', (driver) => {
     expect(await t.ctx.db.select().from(postMedia).where(eq(postMedia.postId, post!.id))).toHaveLength(3);
   });
 
+  it('deletes a webhook it finds set, keeping the updates Telegram holds, and reads them on the next round', async () => {
+    await runTelegramBotRound(t.ctx);
+    const chat = telegram.createChat({ title: 'Kanim Putussibau', username: 'kanim_putussibau' });
+    const source = (await add({ kind: 'telegram', handle: 'kanim_putussibau' })).json();
+    // Left by an earlier setup of this bot; its address does not answer.
+    const set = await fetch(`${telegram.url}/bot${telegram.bot.token}/setWebhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://gaung-lama.example/hooks/telegram/source' }),
+    });
+    expect(set.status).toBe(200);
+    telegram.deliverTo('http://127.0.0.1:9');
+    telegram.postInChannel(chat.id, { text: 'Selagi webhook terpasang' });
+
+    expect(await runTelegramBotRound(t.ctx)).toMatchObject({ outcome: 'webhook_deleted' });
+    expect(telegram.webhook()).toBeNull();
+    const deleted = telegram.server.received.filter((r) => r.url.endsWith('/deleteWebhook')).at(-1)!;
+    expect(deleted.body).toEqual({});
+    expect(await runTelegramBotRound(t.ctx)).toMatchObject({ outcome: 'read', imported: { [source.id]: 1 } });
+    expect(await postsOf(source.id)).toHaveLength(1);
+  });
+
   it('keeps flood control on every Telegram source and reads again only after it', async () => {
     await runTelegramBotRound(t.ctx);
     telegram.createChat({ title: 'Kanim Singkawang', username: 'kanim_singkawang' });

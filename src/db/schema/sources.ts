@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
   uuid,
@@ -126,12 +127,38 @@ export const sourceRules = pgTable(
 );
 
 /**
- * A Telegram source bot's place in its update stream: the offset of its next `getUpdates`, stored
- * once the updates below it are saved, so they are brought in once across restarts and processes.
+ * A Telegram source bot's state. Polling: the offset of its next `getUpdates`, stored once the
+ * updates below it are saved, so they are brought in once across restarts and processes. Webhook:
+ * the key its secret token was derived from when Gaung set the webhook, and when Telegram was last
+ * asked whether the webhook is still Gaung's.
  */
 export const telegramSourceBots = pgTable('telegram_source_bots', {
   /** The bot's numeric id (the part of its token before the colon). */
   botId: text('bot_id').primaryKey(),
-  updateOffset: bigint('update_offset', { mode: 'number' }).notNull(),
+  /** Null until the bot's first poll reads something. */
+  updateOffset: bigint('update_offset', { mode: 'number' }),
+  /** The id of the secret key the webhook's secret token was derived from; null while Gaung set no webhook. */
+  webhookKeyId: text('webhook_key_id'),
+  webhookCheckedAt: tstz('webhook_checked_at'),
   updatedAt: updatedAt(),
 });
+
+/**
+ * Channel posts Telegram delivered to the source bot's webhook, kept until the bot's round has saved
+ * their posts: a crash re-reads them, and a redelivered update (Telegram sends again when it got no
+ * 2xx) finds its row and adds nothing.
+ */
+export const telegramSourceUpdates = pgTable(
+  'telegram_source_updates',
+  {
+    botId: text('bot_id').notNull(),
+    updateId: bigint('update_id', { mode: 'number' }).notNull(),
+    /** The channel's chat id, e.g. "-1001234567890". */
+    chatId: text('chat_id').notNull(),
+    mediaGroupId: text('media_group_id'),
+    /** The update's `channel_post` (a Message) as Telegram sent it. */
+    channelPost: jsonb('channel_post').$type<Record<string, unknown>>().notNull(),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.botId, t.updateId] })],
+);

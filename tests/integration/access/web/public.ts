@@ -1,9 +1,12 @@
 import { eq } from 'drizzle-orm';
 import { units } from '../../../../src/db/schema';
 import { insertChannel } from '../../../helpers/posts';
-import { anyone, form, open, page, signedIn, webTable } from './table';
+import { anyone, form, json, open, page, signedIn, webTable } from './table';
 
-/** The public pages (sign-in, the press room, the transparency page, assets), signing out, and the sandbox timeline. */
+/**
+ * The public pages (sign-in, the press room, the transparency page, assets), signing out, Telegram's
+ * webhook deliveries, and the sandbox timeline.
+ */
 
 interface Fixtures {
   sandbox: string;
@@ -80,6 +83,13 @@ export const publicTable = webTable<Fixtures>({
       case: 'without a signature',
       request: () => page(`/media-public/${crypto.randomUUID()}/x`),
       expect: open(403),
+    },
+    {
+      // Telegram's deliveries to the source bot's webhook: only its secret token opens it, no session or token.
+      route: 'POST /hooks/telegram/source',
+      case: 'without the secret token',
+      request: () => json('POST', '/hooks/telegram/source', { update_id: 1 }),
+      expect: open(401),
     },
     {
       // The sandbox platform's timeline of a channel of office A1: read like the channel.
