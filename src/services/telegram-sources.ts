@@ -132,13 +132,8 @@ export async function runTelegramBotRound(ctx: AppContext): Promise<BotRoundResu
   // After the lease is let go: an update stored while this round ran, whose own round found the bot
   // busy, is seen here and gets the next round.
   if (done.result.outcome === 'read' && telegramSourceMode(ctx.config) === 'webhook') {
-    const [left] = await ctx.db
-      .select({ updateId: telegramSourceUpdates.updateId })
-      .from(telegramSourceUpdates)
-      .where(eq(telegramSourceUpdates.botId, botId))
-      .limit(1);
     const now = ctx.now();
-    if (left)
+    if (await hasStoredUpdates(ctx, botId))
       await enqueueTelegramBotRound(
         ctx,
         botToken,
@@ -176,9 +171,12 @@ async function round(
 
   let read: Read | null;
   try {
+    const webhook = telegramSourceMode(ctx.config) === 'webhook';
+    // A bot that has gone back to polling first reads what its webhook stored and nobody read yet:
+    // Telegram counts those as delivered and would not send them again.
     read =
-      telegramSourceMode(ctx.config) === 'webhook'
-        ? await receivedUpdates(ctx, request, botId)
+      webhook || (await hasStoredUpdates(ctx, botId))
+        ? await receivedUpdates(ctx, request, botId, webhook)
         : await polledUpdates(ctx, request, botId);
   } catch (error) {
     if (!(error instanceof PlatformError)) throw error;
@@ -269,9 +267,27 @@ async function polledUpdates(ctx: AppContext, request: BotRequest, botId: string
   }
 }
 
-/** Webhook: the webhook kept set, then the oldest stored updates, deleted once the posts are saved. */
-async function receivedUpdates(ctx: AppContext, request: BotRequest, botId: string): Promise<Read> {
-  await keepWebhook(ctx, request, botId);
+/** Whether the webhook stored updates of the bot that no round has read yet. */
+async function hasStoredUpdates(ctx: AppContext, botId: string): Promise<boolean> {
+  const [left] = await ctx.db
+    .select({ updateId: telegramSourceUpdates.updateId })
+    .from(telegramSourceUpdates)
+    .where(eq(telegramSourceUpdates.botId, botId))
+    .limit(1);
+  return left !== undefined;
+}
+
+/**
+ * The oldest stored updates, deleted once the posts are saved; in webhook mode (`keep`), the
+ * webhook is first kept set.
+ */
+async function receivedUpdates(
+  ctx: AppContext,
+  request: BotRequest,
+  botId: string,
+  keep: boolean,
+): Promise<Read> {
+  if (keep) await keepWebhook(ctx, request, botId);
   const rows = await ctx.db
     .select({ updateId: telegramSourceUpdates.updateId, channelPost: telegramSourceUpdates.channelPost })
     .from(telegramSourceUpdates)

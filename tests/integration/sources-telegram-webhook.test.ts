@@ -248,4 +248,35 @@ describe.each(testDrivers())('Telegram source bot by webhook on %s', (driver) =>
     expect(await stored()).toHaveLength(0);
     expect(t.logs.text).toContain('channel posts of chats no source reads');
   });
+
+  it('a bot gone back to polling first reads what its webhook stored, then has the webhook deleted and polls', async () => {
+    await runTelegramBotRound(t.ctx);
+    const { chat, source } = await addSource('Kanim Entikong', 'kanim_entikong');
+    telegram.postInChannel(chat.id, { text: 'Diterima sebelum beralih' });
+    await telegram.webhookDelivered();
+    expect(await stored()).toHaveLength(1);
+    // The operator gives Gaung a plain HTTP address: the bot reads by polling from now on.
+    const config = t.ctx.config as { GAUNG_PUBLIC_URL?: string };
+    config.GAUNG_PUBLIC_URL = 'http://gaung.imigrasi.example';
+    try {
+      expect(await runTelegramBotRound(t.ctx)).toMatchObject({
+        outcome: 'read',
+        imported: { [source.id]: 1 },
+      });
+      expect(await stored()).toHaveLength(0);
+      expect(await runTelegramBotRound(t.ctx)).toMatchObject({ outcome: 'webhook_deleted' });
+      expect(telegram.webhook()).toBeNull();
+      telegram.postInChannel(chat.id, { text: 'Dibaca lewat getUpdates' });
+      expect(await runTelegramBotRound(t.ctx)).toMatchObject({
+        outcome: 'read',
+        imported: { [source.id]: 1 },
+      });
+      expect((await postsOf(source.id)).map((post) => post.body)).toEqual([
+        'Diterima sebelum beralih',
+        'Dibaca lewat getUpdates',
+      ]);
+    } finally {
+      config.GAUNG_PUBLIC_URL = PUBLIC_URL;
+    }
+  });
 });
