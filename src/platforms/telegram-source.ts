@@ -165,7 +165,7 @@ export const isWebhookConflict = (error: unknown) =>
   /webhook/i.test(error.classification.message);
 
 /** Up to 100 of the source bot's updates from `offset`, by getUpdates (polling). */
-export async function fetchChannelUpdates(
+async function fetchChannelUpdates(
   request: Omit<ChannelUpdatesRequest, 'log' | 'now'>,
 ): Promise<ChannelUpdate[]> {
   const updates = await botApi(request)<ChannelUpdate[]>('getUpdates', {

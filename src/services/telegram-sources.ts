@@ -94,8 +94,6 @@ export async function receiveTelegramUpdate(ctx: AppContext, update: ChannelUpda
     .values({
       botId: botIdOf(botToken),
       updateId: update.update_id,
-      chatId: String(post.chat.id),
-      mediaGroupId: post.media_group_id ?? null,
       channelPost: post as unknown as Record<string, unknown>,
       receivedAt: now,
     })

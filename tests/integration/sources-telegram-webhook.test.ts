@@ -149,7 +149,7 @@ describe.each(testDrivers())('Telegram source bot by webhook on %s', (driver) =>
     telegram.postInChannel(stranger.id, { text: 'Sesudah album' });
     await telegram.webhookDelivered();
     expect(telegram.webhookDeliveries.slice(sent).map((d) => d.status)).toEqual([200, 200, 200, 200]);
-    expect((await stored()).map((row) => row.mediaGroupId)).toEqual([
+    expect((await stored()).map((row) => row.channelPost.media_group_id ?? null)).toEqual([
       ...Array(3).fill(expect.any(String)),
       null,
     ]);

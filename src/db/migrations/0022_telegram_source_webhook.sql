@@ -1,8 +1,6 @@
 CREATE TABLE "telegram_source_updates" (
 	"bot_id" text NOT NULL,
 	"update_id" bigint NOT NULL,
-	"chat_id" text NOT NULL,
-	"media_group_id" text,
 	"channel_post" jsonb NOT NULL,
 	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "telegram_source_updates_bot_id_update_id_pk" PRIMARY KEY("bot_id","update_id")

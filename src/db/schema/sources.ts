@@ -153,9 +153,6 @@ export const telegramSourceUpdates = pgTable(
   {
     botId: text('bot_id').notNull(),
     updateId: bigint('update_id', { mode: 'number' }).notNull(),
-    /** The channel's chat id, e.g. "-1001234567890". */
-    chatId: text('chat_id').notNull(),
-    mediaGroupId: text('media_group_id'),
     /** The update's `channel_post` (a Message) as Telegram sent it. */
     channelPost: jsonb('channel_post').$type<Record<string, unknown>>().notNull(),
     receivedAt: tstz('received_at').notNull().defaultNow(),
